@@ -1,0 +1,164 @@
+//! The registry of diagnostic codes: every code, its kebab-case name, its
+//! severity, a one-line summary and the long text `homelabc explain` prints.
+//!
+//! Codes are stable: once released, a code keeps its meaning. The long texts
+//! live in `src/diag/explain/<CODE>.md`, one file per code, in the manner of
+//! rustc's error index and ruff's rule docs ("What it does / Why / Example").
+
+use super::Severity;
+
+macro_rules! codes {
+    ($($code:ident $name:literal $sev:ident $summary:literal;)*) => {
+        /// A stable diagnostic code.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code {
+            $(
+                #[doc = $summary]
+                $code,
+            )*
+        }
+
+        /// Every code, in registry order.
+        pub const ALL: &[Code] = &[$(Code::$code),*];
+
+        impl Code {
+            /// The code as written, e.g. `E0301`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$code => stringify!($code)),* }
+            }
+
+            /// The kebab-case name, e.g. `node-outside-network`.
+            pub fn name(self) -> &'static str {
+                match self { $(Code::$code => $name),* }
+            }
+
+            /// The severity every diagnostic with this code has.
+            pub fn severity(self) -> Severity {
+                match self { $(Code::$code => Severity::$sev),* }
+            }
+
+            /// The one-line summary.
+            pub fn summary(self) -> &'static str {
+                match self { $(Code::$code => $summary),* }
+            }
+
+            /// The long explanation, in Markdown.
+            pub fn explanation(self) -> &'static str {
+                match self {
+                    $(Code::$code => include_str!(concat!("explain/", stringify!($code), ".md"))),*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    // E01xx: syntax and schema.
+    E0101 "kdl-syntax" Error "the file is not valid KDL";
+    E0102 "unknown-kind" Error "a top-level node is not a known declaration kind";
+    E0103 "unknown-field" Error "a property or child is not known for this declaration";
+    E0104 "missing-field" Error "a required argument, property or child is missing";
+    E0105 "invalid-value" Error "a value has the wrong type or is out of range";
+    E0106 "invalid-name" Error "a name is not a valid RFC 1123 label";
+    E0107 "duplicate-field" Error "a property or child that may appear once is given twice";
+    E0108 "unknown-variant" Error "a value is not one of the allowed choices";
+    E0109 "annotation-mismatch" Error "a KDL type annotation disagrees with the schema";
+    E0110 "unexpected-argument" Error "a node has more arguments than it takes";
+    E0111 "missing-homelab" Error "there is no `homelab` declaration, or more than one";
+    E0112 "missing-cluster" Error "a declaration needs a cluster but none (or several) could be chosen";
+    // E02xx: references and files.
+    E0201 "unknown-reference" Error "a reference names a declaration that does not exist";
+    E0202 "duplicate-name" Error "two declarations of one kind share a name in one namespace";
+    E0203 "file-not-found" Error "an imported or referenced file does not exist";
+    E0204 "import-cycle" Error "files import each other in a cycle";
+    E0205 "duplicate-import" Error "a file is imported more than once";
+    E0206 "path-escapes-root" Error "a path leaves the description's root folder";
+    // E03xx: addressing.
+    E0301 "node-outside-network" Error "a node address is outside its network";
+    E0302 "duplicate-address" Error "two nodes have the same address";
+    E0303 "pool-outside-network" Error "a load-balancer pool is not inside its network";
+    E0304 "pool-overlaps-address" Error "a pool contains a node address, the gateway or a DNS server";
+    E0305 "pool-overlaps-range" Error "a pool overlaps the DHCP range or another pool";
+    E0306 "pool-overlaps-cluster-cidr" Error "a pool overlaps the cluster's pod or service CIDR";
+    E0307 "cidr-overlap" Error "pod CIDR, service CIDR and networks overlap";
+    E0308 "non-canonical-cidr" Error "a CIDR has host bits set";
+    E0309 "service-cidr-too-small" Error "the service CIDR cannot hold the cluster DNS address";
+    E0310 "address-outside-network" Error "a gateway, DNS server or DHCP range is outside its network";
+    E0311 "static-in-dhcp" Error "a static address sits inside the DHCP range";
+    E0312 "reserved-address" Error "a node uses its network's own, broadcast or gateway address";
+    // E04xx: ports.
+    E0401 "node-port-out-of-range" Error "a NodePort is outside 30000-32767";
+    E0402 "node-port-conflict" Error "a NodePort is used twice in one cluster";
+    E0403 "undeclared-port" Error "a service, probe, ingress or metrics names a port the app does not declare";
+    E0404 "duplicate-port" Error "two ports of one app share a number or a name";
+    E0405 "duplicate-ingress-host" Error "an ingress host and path is used twice";
+    // E05xx: graph.
+    E0501 "dependency-cycle" Error "declarations depend on each other in a cycle";
+    E0502 "component-disabled" Error "a declaration needs a component the cluster disables";
+    // E06xx: security.
+    E0601 "plaintext-secret" Error "a secret value is written in plain text";
+    E0602 "sops-not-encrypted" Error "a SOPS secret file is not encrypted";
+    E0603 "mutable-image-tag" Error "an image has the tag `latest` or no tag";
+    E0604 "privileged-without-allow" Error "a privileged or host-network pod lacks `allow-privileged #true`";
+    E0605 "insecure-registry" Error "a registry is reached over HTTP without `insecure #true`";
+    // E07xx: capacity and scheduling.
+    E0701 "capacity-exceeded" Error "requests exceed what the cluster's nodes can hold";
+    E0702 "arch-mismatch" Error "an image's architecture matches no node of the cluster";
+    // Warnings.
+    W0101 "kdl-v1" Warning "the file is written in KDL v1";
+    W0501 "unused-declaration" Warning "a declaration nothing uses and nothing deploys";
+    W0701 "spread-exceeds-nodes" Warning "more spread replicas than schedulable nodes";
+    W0702 "single-server" Warning "the cluster has a single server node";
+    W0703 "no-resource-limits" Warning "an app sets no resource limits";
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Code {
+    type Err = ();
+
+    /// Parses `E0301` (any case) or a kebab name such as `node-outside-network`.
+    fn from_str(s: &str) -> Result<Code, ()> {
+        ALL.iter()
+            .copied()
+            .find(|c| c.as_str().eq_ignore_ascii_case(s) || c.name() == s)
+            .ok_or(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn codes_and_names_are_unique() {
+        let codes: BTreeSet<_> = ALL.iter().map(|c| c.as_str()).collect();
+        let names: BTreeSet<_> = ALL.iter().map(|c| c.name()).collect();
+        assert_eq!(codes.len(), ALL.len());
+        assert_eq!(names.len(), ALL.len());
+    }
+
+    #[test]
+    fn severity_matches_prefix() {
+        for code in ALL {
+            let warn = code.as_str().starts_with('W');
+            assert_eq!(warn, code.severity() == Severity::Warning, "{code}");
+        }
+    }
+
+    #[test]
+    fn every_code_has_a_long_explanation() {
+        for code in ALL {
+            let text = code.explanation();
+            assert!(text.starts_with(&format!("# {code}")), "{code}: starts with `# {code}`");
+            for section in ["## What it means", "## Why", "## Example", "## Fixed"] {
+                assert!(text.contains(section), "{code}: explanation lacks `{section}`");
+            }
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! The compiler's only door to the file system: `trait Host`.
+//!
+//! Paths given to a host are logical: relative to the description's root
+//! folder, `/`-separated, already normalized by [`normalize`]. [`FsHost`] reads a
+//! real folder and refuses links that lead outside it; [`MemHost`] holds files
+//! in memory for tests and for the property tests.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Read access to the files of a description.
+pub trait Host {
+    /// The text of a file.
+    fn read(&self, path: &str) -> io::Result<String>;
+    /// Whether the path is a folder.
+    fn is_dir(&self, path: &str) -> bool;
+    /// Every `.kdl` file below a folder, recursively, as logical paths in sorted order.
+    fn kdl_files_below(&self, dir: &str) -> io::Result<Vec<String>>;
+}
+
+/// Joins `rel` onto the folder of `base` (a logical file path) and normalizes the
+/// result. Returns `None` when the result would leave the root.
+pub fn resolve(base_file: &str, rel: &str) -> Option<String> {
+    let dir = match base_file.rfind('/') {
+        Some(i) => &base_file[..i],
+        None => "",
+    };
+    if rel.starts_with('/') || rel.contains('\\') || rel.contains(':') && rel.contains("://") {
+        return None;
+    }
+    normalize(&format!("{dir}/{rel}"))
+}
+
+/// Normalizes a logical path: removes `.` and empty segments, applies `..`.
+/// Returns `None` when `..` would climb above the root.
+pub fn normalize(path: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for segment in path.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            other => parts.push(other),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// A host over a real folder.
+#[derive(Clone, Debug)]
+pub struct FsHost {
+    root: PathBuf,
+}
+
+impl FsHost {
+    /// A host whose logical root is `root`.
+    pub fn new(root: impl Into<PathBuf>) -> FsHost {
+        FsHost { root: root.into() }
+    }
+
+    /// The root folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn real(&self, path: &str) -> io::Result<PathBuf> {
+        let joined = self.root.join(path);
+        // Links may point anywhere: the real path must stay below the real root.
+        let real = joined.canonicalize()?;
+        let root = self.root.canonicalize()?;
+        if real.starts_with(&root) {
+            Ok(real)
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!("`{path}` leads outside the description's folder"),
+            ))
+        }
+    }
+}
+
+impl Host for FsHost {
+    fn read(&self, path: &str) -> io::Result<String> {
+        let real = self.real(path)?;
+        let bytes = std::fs::read(real)?;
+        String::from_utf8(bytes)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "the file is not UTF-8"))
+    }
+
+    fn is_dir(&self, path: &str) -> bool {
+        self.real(path).is_ok_and(|p| p.is_dir())
+    }
+
+    fn kdl_files_below(&self, dir: &str) -> io::Result<Vec<String>> {
+        let real = self.real(dir)?;
+        let mut found = Vec::new();
+        collect_kdl(&real, dir.trim_end_matches('/'), &mut found)?;
+        found.sort();
+        Ok(found)
+    }
+}
+
+fn collect_kdl(real: &Path, logical: &str, found: &mut Vec<String>) -> io::Result<()> {
+    for entry in std::fs::read_dir(real)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let child = if logical.is_empty() {
+            name.clone()
+        } else {
+            format!("{logical}/{name}")
+        };
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            collect_kdl(&entry.path(), &child, found)?;
+        } else if name.ends_with(".kdl") {
+            found.push(child);
+        }
+    }
+    Ok(())
+}
+
+/// A host over files held in memory, for tests.
+#[derive(Clone, Debug, Default)]
+pub struct MemHost {
+    files: BTreeMap<String, String>,
+}
+
+impl MemHost {
+    /// An empty host.
+    pub fn new() -> MemHost {
+        MemHost::default()
+    }
+
+    /// Adds (or replaces) a file.
+    pub fn insert(&mut self, path: impl Into<String>, text: impl Into<String>) -> &mut MemHost {
+        self.files.insert(path.into(), text.into());
+        self
+    }
+
+    /// A host with the given files.
+    pub fn with<I, P, T>(files: I) -> MemHost
+    where
+        I: IntoIterator<Item = (P, T)>,
+        P: Into<String>,
+        T: Into<String>,
+    {
+        let mut host = MemHost::new();
+        for (p, t) in files {
+            host.insert(p, t);
+        }
+        host
+    }
+}
+
+impl Host for MemHost {
+    fn read(&self, path: &str) -> io::Result<String> {
+        self.files
+            .get(path)
+            .cloned()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such file"))
+    }
+
+    fn is_dir(&self, path: &str) -> bool {
+        let prefix = format!("{}/", path.trim_end_matches('/'));
+        path.is_empty() || self.files.keys().any(|k| k.starts_with(&prefix))
+    }
+
+    fn kdl_files_below(&self, dir: &str) -> io::Result<Vec<String>> {
+        let dir = dir.trim_end_matches('/');
+        let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
+        Ok(self
+            .files
+            .keys()
+            .filter(|k| k.starts_with(&prefix) && k.ends_with(".kdl"))
+            .cloned()
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_relative_to_the_file() {
+        assert_eq!(resolve("homelab.kdl", "apps/a.kdl").as_deref(), Some("apps/a.kdl"));
+        assert_eq!(resolve("apps/a.kdl", "../b.kdl").as_deref(), Some("b.kdl"));
+        assert_eq!(resolve("apps/a.kdl", "./c/./d.kdl").as_deref(), Some("apps/c/d.kdl"));
+        assert_eq!(resolve("homelab.kdl", "../outside.kdl"), None);
+        assert_eq!(resolve("homelab.kdl", "/etc/passwd"), None);
+    }
+
+    #[test]
+    fn mem_host_lists_sorted() {
+        let host = MemHost::with([("apps/b.kdl", ""), ("apps/a.kdl", ""), ("apps/x.yaml", "")]);
+        assert_eq!(host.kdl_files_below("apps/").unwrap(), vec!["apps/a.kdl", "apps/b.kdl"]);
+        assert!(host.is_dir("apps"));
+    }
+}

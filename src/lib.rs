@@ -1,0 +1,17 @@
+//! homelabc: a declarative infrastructure compiler for homelabs.
+//!
+//! The compiler runs in phases (see ARCHITECTURE.md):
+//! sources ─load─▶ KDL ─lower─▶ Model ─check─▶ ─graph─▶ Order ─▶ backends.
+//! [`driver`] is the only module that knows the order of the phases.
+
+pub mod check;
+pub mod diag;
+pub mod driver;
+pub mod graph;
+pub mod host;
+pub mod load;
+pub mod lower;
+pub mod model;
+pub mod source;
+pub mod suggest;
+pub mod syntax;

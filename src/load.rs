@@ -1,0 +1,234 @@
+//! Loading a description: the root file, then every `import`, recursively.
+//!
+//! Imports are resolved relative to the importing file and may not leave the
+//! root folder; a folder import takes every `.kdl` file below it in sorted path
+//! order. A cycle or a file imported twice is an error. The result lists
+//! every parsed file once; lowering then ignores `import` nodes.
+
+use kdl::{KdlDocument, KdlNode};
+
+use crate::diag::{Code, Diagnostic};
+use crate::host::{self, Host};
+use crate::source::{FileId, Origin, SourceMap, Span};
+
+/// One parsed file of the description.
+#[derive(Debug)]
+pub struct ParsedFile {
+    /// The file.
+    pub file: FileId,
+    /// Its document.
+    pub doc: KdlDocument,
+}
+
+/// The loaded description: every file, parsed.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// Parsed files, root first, then in import order.
+    pub files: Vec<ParsedFile>,
+}
+
+struct Loader<'a> {
+    host: &'a dyn Host,
+    sources: &'a mut SourceMap,
+    diags: &'a mut Vec<Diagnostic>,
+    /// Logical paths loaded so far, with the span of the import that loaded them.
+    loaded: Vec<(String, Option<Span>)>,
+    /// The chain of files being loaded, for cycle detection: (path, import span).
+    stack: Vec<(String, Option<Span>)>,
+    files: Vec<ParsedFile>,
+}
+
+/// Loads the description whose root file is `root` (a logical path).
+/// Returns `None` in `files` only for what could not be read or parsed.
+pub fn load(host: &dyn Host, root: &str, sources: &mut SourceMap, diags: &mut Vec<Diagnostic>) -> Loaded {
+    let mut loader = Loader {
+        host,
+        sources,
+        diags,
+        loaded: Vec::new(),
+        stack: Vec::new(),
+        files: Vec::new(),
+    };
+    loader.load_file(root, None);
+    Loaded { files: loader.files }
+}
+
+impl Loader<'_> {
+    fn load_file(&mut self, path: &str, via: Option<Span>) {
+        if let Some(pos) = self.stack.iter().position(|(p, _)| p == path) {
+            self.report_cycle(pos, path, via);
+            return;
+        }
+        if let Some((_, first)) = self.loaded.iter().find(|(p, _)| p == path) {
+            if let Some(span) = via {
+                let mut diag = Diagnostic::new(Code::E0205, format!("`{path}` is imported twice"))
+                    .primary(span, "imported again here")
+                    .help("remove this import: every file is loaded once");
+                if let Some(first) = first {
+                    diag = diag.secondary(*first, "first imported here");
+                }
+                self.diags.push(diag);
+            }
+            return;
+        }
+        let text = match self.host.read(path) {
+            Ok(text) => text,
+            Err(error) => {
+                let message = format!("cannot read `{path}`: {}", error_text(&error));
+                let diag = Diagnostic::new(Code::E0203, message);
+                self.diags.push(match via {
+                    Some(span) => diag.primary(span, "imported here").help("check the path: it is relative to the file that imports it"),
+                    None => diag.help("give a file, or a folder holding `homelab.kdl`"),
+                });
+                return;
+            }
+        };
+        self.loaded.push((path.to_string(), via));
+        let file = self.sources.add(path, text, Origin::User);
+        let text = self.sources.get(file).text.clone();
+        let Some(doc) = crate::syntax::parse(file, &text, self.diags) else {
+            return;
+        };
+        let imports: Vec<(String, Span)> = doc
+            .nodes()
+            .iter()
+            .filter(|n| n.name().value() == "import")
+            .filter_map(|n| self.import_target(file, path, n))
+            .collect();
+        self.files.push(ParsedFile { file, doc });
+        self.stack.push((path.to_string(), via));
+        for (target, span) in imports {
+            if self.host.is_dir(&target) || target.ends_with('/') || target.is_empty() {
+                match self.host.kdl_files_below(&target) {
+                    Ok(found) => {
+                        for f in found {
+                            self.load_file(&f, Some(span));
+                        }
+                    }
+                    Err(error) => self.diags.push(
+                        Diagnostic::new(Code::E0203, format!("cannot read folder `{target}`: {}", error_text(&error)))
+                            .primary(span, "imported here")
+                            .help("check the path: it is relative to the file that imports it"),
+                    ),
+                }
+            } else {
+                self.load_file(&target, Some(span));
+            }
+        }
+        self.stack.pop();
+    }
+
+    /// Reads an `import "path"` node: the resolved logical path and the span of the path.
+    fn import_target(&mut self, file: FileId, from: &str, node: &KdlNode) -> Option<(String, Span)> {
+        let node_span = Span::new(file, node.span().offset(), node.span().len());
+        let mut args = node.entries().iter();
+        let Some(entry) = args.next().filter(|e| e.name().is_none()) else {
+            self.diags.push(
+                Diagnostic::new(Code::E0104, "import needs a path")
+                    .primary(node_span, "path missing")
+                    .help("write `import \"apps/demo.kdl\"` or `import \"apps/\"`"),
+            );
+            return None;
+        };
+        let span = Span::new(file, entry.span().offset(), entry.span().len());
+        for extra in args {
+            self.diags.push(
+                Diagnostic::new(Code::E0110, "unexpected argument to import")
+                    .primary(Span::new(file, extra.span().offset(), extra.span().len()), "extra argument")
+                    .help("import takes one path; write one `import` per file or folder"),
+            );
+        }
+        if node.children().is_some() {
+            self.diags.push(
+                Diagnostic::new(Code::E0103, "import takes no children")
+                    .primary(node_span, "children given here")
+                    .help("remove the `{ ... }` block"),
+            );
+        }
+        let Some(rel) = entry.value().as_string() else {
+            self.diags.push(
+                Diagnostic::new(Code::E0105, "an import path must be a string")
+                    .primary(span, "not a string")
+                    .help("write `import \"apps/demo.kdl\"`"),
+            );
+            return None;
+        };
+        match host::resolve(from, rel) {
+            Some(target) => Some((target, span)),
+            None => {
+                self.diags.push(
+                    Diagnostic::new(Code::E0206, format!("import `{rel}` leaves the description's folder"))
+                        .primary(span, "points outside the root folder")
+                        .help("imports are relative to the importing file and must stay below the folder of `homelab.kdl`"),
+                );
+                None
+            }
+        }
+    }
+
+    fn report_cycle(&mut self, pos: usize, path: &str, via: Option<Span>) {
+        let chain: Vec<String> = self.stack[pos..]
+            .iter()
+            .map(|(p, _)| p.clone())
+            .chain(std::iter::once(path.to_string()))
+            .collect();
+        let mut diag = Diagnostic::new(Code::E0204, format!("import cycle: {}", chain.join(" → ")))
+            .help("remove one of these imports; shared declarations can live in a file both import from the root");
+        if let Some(span) = via {
+            diag = diag.primary(span, format!("imports `{path}`, which is already being loaded"));
+        }
+        for (p, span) in &self.stack[pos + 1..] {
+            if let Some(span) = span {
+                diag = diag.secondary(*span, format!("imports `{p}`"));
+            }
+        }
+        self.diags.push(diag);
+    }
+}
+
+fn error_text(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => "no such file or folder".to_string(),
+        _ => error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::MemHost;
+
+    fn codes(host: &MemHost) -> (usize, Vec<Code>) {
+        let mut sources = SourceMap::new();
+        let mut diags = Vec::new();
+        let loaded = load(host, "homelab.kdl", &mut sources, &mut diags);
+        (loaded.files.len(), diags.iter().map(|d| d.code).collect())
+    }
+
+    #[test]
+    fn folder_imports_are_sorted_and_recursive() {
+        let host = MemHost::with([
+            ("homelab.kdl", "import \"apps/\"\n"),
+            ("apps/b.kdl", "app \"b\"\n"),
+            ("apps/a/x.kdl", "app \"x\"\n"),
+        ]);
+        let mut sources = SourceMap::new();
+        let mut diags = Vec::new();
+        let loaded = load(&host, "homelab.kdl", &mut sources, &mut diags);
+        assert!(diags.is_empty(), "{diags:?}");
+        let paths: Vec<_> = loaded.files.iter().map(|f| sources.get(f.file).path.clone()).collect();
+        assert_eq!(paths, ["homelab.kdl", "apps/a/x.kdl", "apps/b.kdl"]);
+    }
+
+    #[test]
+    fn cycles_duplicates_and_escapes() {
+        let host = MemHost::with([("homelab.kdl", "import \"a.kdl\"\n"), ("a.kdl", "import \"homelab.kdl\"\n")]);
+        assert_eq!(codes(&host).1, [Code::E0204]);
+        let host = MemHost::with([("homelab.kdl", "import \"a.kdl\"\nimport \"./a.kdl\"\n"), ("a.kdl", "")]);
+        assert_eq!(codes(&host).1, [Code::E0205]);
+        let host = MemHost::with([("homelab.kdl", "import \"../a.kdl\"\n")]);
+        assert_eq!(codes(&host).1, [Code::E0206]);
+        let host = MemHost::with([("homelab.kdl", "import \"missing.kdl\"\n")]);
+        assert_eq!(codes(&host).1, [Code::E0203]);
+    }
+}

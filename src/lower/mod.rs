@@ -1,0 +1,99 @@
+//! Lowering: KDL documents to the typed [`Model`], one file per family of
+//! declarations, collecting every error instead of stopping at the first.
+
+mod app;
+mod chart;
+mod infra;
+mod observe;
+mod pipeline;
+pub mod reader;
+
+use crate::diag::{Code, Diagnostic};
+use crate::load::Loaded;
+use crate::model::Model;
+use crate::source::{SourceMap, Span};
+use crate::suggest;
+use reader::Cx;
+
+/// Every declaration kind, as written.
+pub const KINDS: &[&str] = &[
+    "homelab", "network", "cluster", "node", "pool", "registry", "namespace", "app", "chart", "secret",
+    "pipeline", "dashboard", "alert", "manifest", "use", "import",
+];
+
+/// Lowers every loaded file into one model. The model's lists come out sorted
+/// by name, so the order of declarations and files does not matter.
+pub fn lower(loaded: &Loaded, sources: &SourceMap, diags: &mut Vec<Diagnostic>) -> Model {
+    let mut model = Model::default();
+    let mut homelabs: Vec<Span> = Vec::new();
+    for parsed in &loaded.files {
+        let text = sources.get(parsed.file).text.clone();
+        let mut cx = Cx {
+            file: parsed.file,
+            text: &text,
+            diags,
+        };
+        for node in parsed.doc.nodes() {
+            let kind = node.name().value();
+            match kind {
+                "import" => {}
+                "homelab" => {
+                    if let Some(h) = infra::homelab(&mut cx, node) {
+                        homelabs.push(h.name.span);
+                        model.homelab.get_or_insert(h);
+                    }
+                }
+                "network" => model.networks.extend(infra::network(&mut cx, node)),
+                "cluster" => model.clusters.extend(infra::cluster(&mut cx, node)),
+                "node" => model.nodes.extend(infra::node(&mut cx, node)),
+                "pool" => model.pools.extend(infra::pool(&mut cx, node)),
+                "registry" => model.registries.extend(infra::registry(&mut cx, node)),
+                "namespace" => model.namespaces.extend(infra::namespace(&mut cx, node)),
+                "app" => model.apps.extend(app::app(&mut cx, node)),
+                "chart" => model.charts.extend(chart::chart(&mut cx, node)),
+                "secret" => model.secrets.extend(chart::secret(&mut cx, node)),
+                "manifest" => model.manifests.extend(chart::manifest(&mut cx, node)),
+                "use" => model.uses.extend(chart::use_component(&mut cx, node)),
+                "pipeline" => model.pipelines.extend(pipeline::pipeline(&mut cx, node)),
+                "dashboard" => model.dashboards.extend(observe::dashboard(&mut cx, node)),
+                "alert" => model.alerts.extend(observe::alert(&mut cx, node)),
+                other => {
+                    let span = cx.span(node.name().span());
+                    let help = suggest::did_you_mean(other, KINDS.iter().copied())
+                        .map(|k| format!("did you mean `{k}`?"))
+                        .unwrap_or_else(|| format!("the declaration kinds are {}", KINDS.join(", ")));
+                    cx.report(
+                        Diagnostic::new(Code::E0102, format!("unknown declaration kind `{other}`"))
+                            .primary(span, "not a declaration kind")
+                            .help(help),
+                    );
+                }
+            }
+        }
+    }
+    match homelabs.as_slice() {
+        [] => {
+            let diag = Diagnostic::new(Code::E0111, "the description has no `homelab` declaration")
+                .help("add `homelab \"name\" { domain \"lab.example.com\" }` to homelab.kdl");
+            // Point at the root file's start when there is one.
+            let diag = match loaded.files.first() {
+                Some(f) => diag.primary(Span::new(f.file, 0, 0), "in this description"),
+                None => diag,
+            };
+            diags.push(diag);
+        }
+        [_] => {}
+        [first, rest @ ..] => {
+            for span in rest {
+                diags.push(
+                    Diagnostic::new(Code::E0111, "more than one `homelab` declaration")
+                        .primary(*span, "declared again here")
+                        .secondary(*first, "first declared here")
+                        .help("a description has exactly one `homelab`; declare several clusters inside it instead"),
+                );
+            }
+        }
+    }
+    model.sort();
+    model
+}

@@ -1,0 +1,95 @@
+//! Lowering of `dashboard` and `alert` declarations.
+
+use kdl::KdlNode;
+
+use super::reader::{Cx, Reader, Shape};
+use crate::diag::{Code, Diagnostic};
+use crate::model::*;
+use crate::source::Spanned;
+
+pub(super) fn dashboard(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Dashboard> {
+    let r = Reader::open(cx, node, Shape {
+        what: "dashboard",
+        max_args: 1,
+        props: &["folder", "title"],
+        children: &["row", "panel"],
+    });
+    let name = r.name(cx)?;
+    let title = r.prop::<String>(cx, "title").unwrap_or_else(|| name.clone());
+    let folder = r.prop::<String>(cx, "folder").unwrap_or(Spanned::new("general".into(), name.span));
+    if let Err(m) = check_rfc1123_label(&folder.value) {
+        cx.report(
+            Diagnostic::new(Code::E0106, format!("invalid folder name: {m}"))
+                .primary(folder.span, "used as a folder name in the output")
+                .help("use a lowercase name such as `apps`"),
+        );
+    }
+    let mut rows = Vec::new();
+    let loose: Vec<Panel> = r.children_named("panel").filter_map(|c| panel(cx, c)).collect();
+    if !loose.is_empty() {
+        rows.push(Row { title: None, panels: loose });
+    }
+    for c in r.children_named("row") {
+        let row = Reader::open(cx, c, Shape { what: "row", max_args: 1, props: &[], children: &["panel"] });
+        let title = row.arg::<String>(cx, 0, "a title");
+        let panels = row.children_named("panel").filter_map(|p| panel(cx, p)).collect();
+        rows.push(Row { title, panels });
+    }
+    Some(Dashboard { name, title, folder, rows, span: r.span(cx) })
+}
+
+fn panel(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Panel> {
+    let r = Reader::open(cx, node, Shape { what: "panel", max_args: 1, props: &["kind", "unit"], children: &["query"] });
+    let title = r.arg::<String>(cx, 0, "a title");
+    let at = r.name_span(cx);
+    let kind = r.word_prop::<PanelKind>(cx, "kind").unwrap_or(Spanned::new(PanelKind::Timeseries, at));
+    let unit = r.prop::<String>(cx, "unit");
+    let mut queries = Vec::new();
+    for c in r.children_named("query") {
+        let q = Reader::open(cx, c, Shape { what: "query", max_args: 1, props: &["legend"], children: &[] });
+        if let Some(expr) = q.arg::<String>(cx, 0, "a PromQL expression") {
+            queries.push(Query { expr, legend: q.prop::<String>(cx, "legend") });
+        }
+    }
+    if queries.is_empty() {
+        cx.report(
+            Diagnostic::new(Code::E0104, "panel has no query")
+                .primary(at, "nothing to show")
+                .help("add `query \"sum(rate(http_requests_total[5m]))\"` inside the panel"),
+        );
+    }
+    Some(Panel { title: title?, kind, unit, queries, span: r.span(cx) })
+}
+
+pub(super) fn alert(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Alert> {
+    let r = Reader::open(cx, node, Shape {
+        what: "alert",
+        max_args: 1,
+        props: &["expr", "for", "severity", "namespace"],
+        children: &["summary", "description"],
+    });
+    // Alert names follow Prometheus' convention (`DemoAppDown`), not RFC 1123.
+    let name = r.arg::<String>(cx, 0, "a name")?;
+    let valid = name.value.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && name.value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        cx.report(
+            Diagnostic::new(Code::E0106, format!("invalid alert name `{}`", name.value))
+                .primary(name.span, "not a Prometheus alert name")
+                .help("alert names are written in CamelCase letters and digits, e.g. `DemoAppDown`"),
+        );
+    }
+    let expr = r.req_prop::<String>(cx, "expr");
+    let for_ = r.prop::<Duration>(cx, "for");
+    let severity = r
+        .word_prop::<AlertSeverity>(cx, "severity")
+        .unwrap_or(Spanned::new(AlertSeverity::Warning, name.span));
+    let namespace = r.opt_ref(cx, "namespace").unwrap_or(Spanned::new("monitoring".into(), name.span));
+    let text = |cx: &mut Cx<'_>, key: &'static str| {
+        r.child_once(cx, key)
+            .and_then(|c| super::infra::single_value::<String>(cx, c, key, "a text"))
+    };
+    let summary = text(cx, "summary");
+    let description = text(cx, "description");
+    Some(Alert { name, namespace, expr: expr?, for_, severity, summary, description, span: r.span(cx) })
+}

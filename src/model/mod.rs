@@ -1,0 +1,785 @@
+//! The typed homelab: plain data in domain words.
+//!
+//! **Architecture Invariant:** the model knows nothing of KDL, YAML, miette or
+//! the file system. Every value carries the span it was written at, so checks
+//! can point at it. Declarations are kept sorted by (namespace, name), so the
+//! order of declarations and files never shows.
+
+pub mod values;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+pub use values::*;
+
+use crate::source::{Span, Spanned};
+
+/// A name (RFC 1123 label) with its span.
+pub type Name = Spanned<String>;
+
+/// The whole description.
+#[derive(Clone, Debug, Default)]
+pub struct Model {
+    /// The `homelab` declaration (exactly one in a valid description).
+    pub homelab: Option<Homelab>,
+    /// Networks.
+    pub networks: Vec<Network>,
+    /// Clusters.
+    pub clusters: Vec<Cluster>,
+    /// Nodes.
+    pub nodes: Vec<Node>,
+    /// MetalLB address pools.
+    pub pools: Vec<Pool>,
+    /// Container registries.
+    pub registries: Vec<Registry>,
+    /// Namespaces declared explicitly.
+    pub namespaces: Vec<Namespace>,
+    /// Applications.
+    pub apps: Vec<App>,
+    /// Helm charts.
+    pub charts: Vec<Chart>,
+    /// Secrets (references to encrypted or external material).
+    pub secrets: Vec<Secret>,
+    /// CI pipelines.
+    pub pipelines: Vec<Pipeline>,
+    /// Grafana dashboards.
+    pub dashboards: Vec<Dashboard>,
+    /// Prometheus alerts.
+    pub alerts: Vec<Alert>,
+    /// Raw manifests copied in.
+    pub manifests: Vec<Manifest>,
+    /// Instantiated stdlib components.
+    pub uses: Vec<Use>,
+    /// Contents of files the description references (`file=`, `values-file`,
+    /// `manifest`), by logical path. Absent when the file could not be read.
+    pub attachments: BTreeMap<String, String>,
+}
+
+/// `homelab "name" { domain "..." }`.
+#[derive(Clone, Debug)]
+pub struct Homelab {
+    /// The homelab's name.
+    pub name: Name,
+    /// Domain appended to ingress hosts given without one.
+    pub domain: Option<Spanned<String>>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// `network "lan" cidr=... gateway=... { dhcp ...; dns ... }`.
+#[derive(Clone, Debug)]
+pub struct Network {
+    /// Name.
+    pub name: Name,
+    /// The network's CIDR.
+    pub cidr: Spanned<IpNet>,
+    /// The default gateway.
+    pub gateway: Option<Spanned<IpAddr>>,
+    /// Ranges handed out by DHCP.
+    pub dhcp: Vec<Spanned<IpRange>>,
+    /// DNS servers.
+    pub dns: Vec<Spanned<IpAddr>>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// `cluster "name" distribution=... { ... }`.
+#[derive(Clone, Debug)]
+pub struct Cluster {
+    /// Name.
+    pub name: Name,
+    /// k3s or kind.
+    pub distribution: Spanned<Distribution>,
+    /// The Kubernetes (k3s / kind node image) version.
+    pub version: Option<Spanned<String>>,
+    /// Pod CIDR (default 10.42.0.0/16, spanned at the cluster's name).
+    pub pod_cidr: Spanned<IpNet>,
+    /// Service CIDR (default 10.43.0.0/16).
+    pub service_cidr: Spanned<IpNet>,
+    /// Ingress controller (default traefik on k3s, nginx on kind).
+    pub ingress: Spanned<IngressController>,
+    /// Load balancer (default servicelb on k3s, none on kind).
+    pub load_balancer: Spanned<LoadBalancer>,
+    /// GitOps agent wiring.
+    pub gitops: Option<Gitops>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// `gitops "flux" repo=... branch=... path=... interval=...`.
+#[derive(Clone, Debug)]
+pub struct Gitops {
+    /// Flux or Argo CD.
+    pub engine: Spanned<GitopsEngine>,
+    /// The Git repository the output tree is committed to.
+    pub repo: Spanned<String>,
+    /// Branch (default `main`).
+    pub branch: Spanned<String>,
+    /// Folder of the output tree in that repository (default `deploy`).
+    pub path: Spanned<String>,
+    /// Reconciliation interval (default 1m).
+    pub interval: Spanned<Duration>,
+    /// The whole child.
+    pub span: Span,
+}
+
+/// `node "name" role=... { address ...; arch ...; cpu ...; ... }`.
+#[derive(Clone, Debug)]
+pub struct Node {
+    /// Name (the Kubernetes node name).
+    pub name: Name,
+    /// The cluster, when several are declared.
+    pub cluster: Option<Name>,
+    /// Server or agent.
+    pub role: Spanned<NodeRole>,
+    /// The node's address and the network it is on (none for kind nodes).
+    pub address: Option<NodeAddress>,
+    /// CPU architecture (default amd64).
+    pub arch: Spanned<Arch>,
+    /// CPU capacity.
+    pub cpu: Option<Spanned<Quantity>>,
+    /// Memory capacity.
+    pub memory: Option<Spanned<Quantity>>,
+    /// Disk capacity.
+    pub disk: Option<Spanned<Quantity>>,
+    /// Node labels, key to value.
+    pub labels: Vec<(Spanned<String>, Spanned<String>)>,
+    /// Node taints.
+    pub taints: Vec<Taint>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// `address "10.0.0.2" network="lan"`.
+#[derive(Clone, Debug)]
+pub struct NodeAddress {
+    /// The address.
+    pub ip: Spanned<IpAddr>,
+    /// The network it is on; when absent, the one network containing it.
+    pub network: Option<Name>,
+}
+
+/// `taint "key" "value" effect="NoSchedule"`.
+#[derive(Clone, Debug)]
+pub struct Taint {
+    /// Key.
+    pub key: Spanned<String>,
+    /// Value (may be empty).
+    pub value: Option<Spanned<String>>,
+    /// Effect.
+    pub effect: Spanned<TaintEffect>,
+}
+
+/// `pool "lb" network=... range=... advertise=...`.
+#[derive(Clone, Debug)]
+pub struct Pool {
+    /// Name.
+    pub name: Name,
+    /// The cluster, when several are declared.
+    pub cluster: Option<Name>,
+    /// The network the addresses belong to.
+    pub network: Name,
+    /// The addresses.
+    pub range: Spanned<IpRange>,
+    /// L2 or BGP.
+    pub advertise: Spanned<Advertise>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// `registry "local" address=... { insecure; pull-secret; deploy }`.
+#[derive(Clone, Debug)]
+pub struct Registry {
+    /// Name.
+    pub name: Name,
+    /// Host and port, without scheme.
+    pub address: Spanned<HostPort>,
+    /// `http` or `https` when the address was written with a scheme.
+    pub scheme: Option<Spanned<String>>,
+    /// Explicit `insecure #true` (plain HTTP).
+    pub insecure: Option<Spanned<bool>>,
+    /// Secret holding the pull credentials.
+    pub pull_secret: Option<Name>,
+    /// Run registry:2 in the cluster.
+    pub deploy: Option<RegistryDeploy>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+impl Registry {
+    /// Whether pulls and pushes use plain HTTP.
+    pub fn is_insecure(&self) -> bool {
+        self.insecure.as_ref().is_some_and(|i| i.value)
+    }
+}
+
+/// `deploy storage="10Gi" node-port=30500`.
+#[derive(Clone, Debug)]
+pub struct RegistryDeploy {
+    /// Size of the storage volume.
+    pub storage: Spanned<Quantity>,
+    /// NodePort to expose it on.
+    pub node_port: Option<Spanned<u16>>,
+    /// Namespace to run it in (default `registry`).
+    pub namespace: Name,
+    /// The whole child.
+    pub span: Span,
+}
+
+/// `namespace "name" pod-security=...`.
+#[derive(Clone, Debug)]
+pub struct Namespace {
+    /// Name.
+    pub name: Name,
+    /// Pod Security level enforced (default restricted).
+    pub pod_security: Spanned<PodSecurity>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// `app "name" namespace=... { ... }`.
+#[derive(Clone, Debug)]
+pub struct App {
+    /// Name (DNS-1035: it names the Service too).
+    pub name: Name,
+    /// Namespace (default: the app's name).
+    pub namespace: Name,
+    /// The container image.
+    pub image: Option<Image>,
+    /// Replicas (default 1).
+    pub replicas: Spanned<u32>,
+    /// Named container ports.
+    pub ports: Vec<Port>,
+    /// The Service.
+    pub service: Option<Service>,
+    /// Ingress routes.
+    pub ingresses: Vec<Ingress>,
+    /// Probes.
+    pub probes: Vec<Probe>,
+    /// Requests and limits.
+    pub resources: Option<Resources>,
+    /// Environment variables.
+    pub env: Vec<Env>,
+    /// Persistent volumes (make the app a StatefulSet).
+    pub volumes: Vec<Volume>,
+    /// Prometheus scraping.
+    pub metrics: Option<Metrics>,
+    /// Spread replicas across nodes or zones.
+    pub spread: Option<Spanned<SpreadKey>>,
+    /// Horizontal autoscaling.
+    pub autoscale: Option<Autoscale>,
+    /// Apps, charts or components this app needs first.
+    pub depends_on: Vec<Name>,
+    /// Container command.
+    pub command: Vec<Spanned<String>>,
+    /// Container arguments.
+    pub args: Vec<Spanned<String>>,
+    /// Read-only root file system (default true).
+    pub read_only_root: Spanned<bool>,
+    /// User id to run as (default 65532).
+    pub run_as_user: Option<Spanned<i64>>,
+    /// Privileged container.
+    pub privileged: Option<Spanned<bool>>,
+    /// Host network.
+    pub host_network: Option<Spanned<bool>>,
+    /// Explicit permission for privileged or host-network pods.
+    pub allow_privileged: Option<Spanned<bool>>,
+    /// The cluster, when several are declared.
+    pub cluster: Option<Name>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// `image "repo/name" registry=... tag=... digest=... arch=...`.
+#[derive(Clone, Debug)]
+pub struct Image {
+    /// Repository, without registry host when `registry=` is given.
+    pub repository: Spanned<String>,
+    /// The declared registry it is pulled from.
+    pub registry: Option<Name>,
+    /// Tag.
+    pub tag: Option<Spanned<String>>,
+    /// Digest (`sha256:...`).
+    pub digest: Option<Spanned<String>>,
+    /// The single architecture the image is built for, when it is not multi-arch.
+    pub arch: Option<Spanned<Arch>>,
+    /// The whole child.
+    pub span: Span,
+}
+
+/// `port "http" 8000 protocol="TCP"`.
+#[derive(Clone, Debug)]
+pub struct Port {
+    /// Port name (IANA service name style, at most 15 characters).
+    pub name: Name,
+    /// Container port.
+    pub number: Spanned<u16>,
+    /// Protocol.
+    pub protocol: Spanned<Protocol>,
+}
+
+/// `service type=... pool=... { expose "http" 80 node-port=... }`.
+#[derive(Clone, Debug)]
+pub struct Service {
+    /// Service type.
+    pub kind: Spanned<ServiceType>,
+    /// MetalLB pool for LoadBalancer services.
+    pub pool: Option<Name>,
+    /// Exposed ports.
+    pub exposes: Vec<Expose>,
+    /// The whole child.
+    pub span: Span,
+}
+
+/// `expose "http" 80 node-port=30080`.
+#[derive(Clone, Debug)]
+pub struct Expose {
+    /// The app port exposed.
+    pub port: Name,
+    /// The Service port.
+    pub number: Spanned<u16>,
+    /// The NodePort, for NodePort and LoadBalancer services.
+    pub node_port: Option<Spanned<u16>>,
+    /// The whole child.
+    pub span: Span,
+}
+
+/// `ingress host=... path=... port=... tls=...`.
+#[derive(Clone, Debug)]
+pub struct Ingress {
+    /// Host, completed with the homelab domain when it has no dot.
+    pub host: Spanned<String>,
+    /// Path prefix (default `/`).
+    pub path: Spanned<String>,
+    /// The app port routed to.
+    pub port: Name,
+    /// Whether to terminate TLS.
+    pub tls: bool,
+    /// Ingress class, overriding the cluster's.
+    pub class: Option<Spanned<String>>,
+    /// The whole child.
+    pub span: Span,
+}
+
+/// `probe "liveness" http=... port=... delay=... period=...`.
+#[derive(Clone, Debug)]
+pub struct Probe {
+    /// Liveness, readiness or startup.
+    pub kind: Spanned<ProbeKind>,
+    /// HTTP path; a TCP probe when absent.
+    pub http: Option<Spanned<String>>,
+    /// The app port probed.
+    pub port: Name,
+    /// Initial delay.
+    pub delay: Option<Spanned<Duration>>,
+    /// Period.
+    pub period: Option<Spanned<Duration>>,
+    /// The whole child.
+    pub span: Span,
+}
+
+/// `resources cpu=... memory=... cpu-limit=... memory-limit=...`.
+#[derive(Clone, Debug)]
+pub struct Resources {
+    /// CPU request.
+    pub cpu: Option<Spanned<Quantity>>,
+    /// Memory request.
+    pub memory: Option<Spanned<Quantity>>,
+    /// CPU limit.
+    pub cpu_limit: Option<Spanned<Quantity>>,
+    /// Memory limit.
+    pub memory_limit: Option<Spanned<Quantity>>,
+    /// The whole child.
+    pub span: Span,
+}
+
+/// `env "NAME" "value"` or `env "NAME" secret=... key=...`.
+#[derive(Clone, Debug)]
+pub struct Env {
+    /// Variable name.
+    pub name: Spanned<String>,
+    /// Its value.
+    pub value: EnvValue,
+    /// The whole child.
+    pub span: Span,
+}
+
+/// The value of an environment variable.
+#[derive(Clone, Debug)]
+pub enum EnvValue {
+    /// A literal.
+    Literal(Spanned<String>),
+    /// A key of a declared secret.
+    Secret {
+        /// The secret.
+        secret: Name,
+        /// The key in it.
+        key: Spanned<String>,
+    },
+}
+
+/// `volume "data" mount=... size=... storage-class=...`.
+#[derive(Clone, Debug)]
+pub struct Volume {
+    /// Volume name.
+    pub name: Name,
+    /// Mount path.
+    pub mount: Spanned<String>,
+    /// Size of the claim.
+    pub size: Spanned<Quantity>,
+    /// Storage class (cluster default when absent).
+    pub storage_class: Option<Spanned<String>>,
+    /// The whole child.
+    pub span: Span,
+}
+
+/// `metrics path=... port=... interval=...`.
+#[derive(Clone, Debug)]
+pub struct Metrics {
+    /// Scrape path (default `/metrics`).
+    pub path: Spanned<String>,
+    /// The app port scraped.
+    pub port: Name,
+    /// Scrape interval (default 30s).
+    pub interval: Spanned<Duration>,
+    /// The whole child.
+    pub span: Span,
+}
+
+/// `autoscale min=... max=... cpu=... memory=...`.
+#[derive(Clone, Debug)]
+pub struct Autoscale {
+    /// Minimum replicas.
+    pub min: Spanned<u32>,
+    /// Maximum replicas.
+    pub max: Spanned<u32>,
+    /// Target CPU utilisation, percent.
+    pub cpu: Option<Spanned<u32>>,
+    /// Target memory utilisation, percent.
+    pub memory: Option<Spanned<u32>>,
+    /// The whole child.
+    pub span: Span,
+}
+
+/// `chart "name" namespace=... repo=... chart=... version=... { values; values-file }`.
+#[derive(Clone, Debug)]
+pub struct Chart {
+    /// Release name.
+    pub name: Name,
+    /// Namespace.
+    pub namespace: Name,
+    /// Chart repository URL (`https://` or `oci://`).
+    pub repo: Spanned<String>,
+    /// Chart name in the repository.
+    pub chart: Spanned<String>,
+    /// Pinned chart version.
+    pub version: Spanned<String>,
+    /// Inline values.
+    pub values: Option<Value>,
+    /// Values file, merged under `values`.
+    pub values_file: Option<Spanned<String>>,
+    /// Whether the chart installs CRDs others need.
+    pub provides_crds: bool,
+    /// What the chart needs first.
+    pub depends_on: Vec<Name>,
+    /// The component that declared this chart, if any.
+    pub component: Option<String>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// A values tree (`values { ... }` in KDL), carrying spans for diagnostics.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Value {
+    /// The value.
+    pub kind: ValueKind,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// The shape of a [`Value`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum ValueKind {
+    /// `null`.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// An integer.
+    Int(i128),
+    /// A float.
+    Float(f64),
+    /// A string.
+    String(String),
+    /// A list.
+    List(Vec<Value>),
+    /// A mapping, keys sorted, each with the span of the key.
+    Map(BTreeMap<String, (Span, Value)>),
+}
+
+/// `secret "name" namespace=... from=... file=... store=... key=...`.
+#[derive(Clone, Debug)]
+pub struct Secret {
+    /// Name.
+    pub name: Name,
+    /// Namespace.
+    pub namespace: Name,
+    /// Where its material comes from.
+    pub source: SecretSource,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// Where a secret's material comes from.
+#[derive(Clone, Debug)]
+pub enum SecretSource {
+    /// A SOPS-encrypted file (logical path).
+    Sops {
+        /// The file.
+        file: Spanned<String>,
+    },
+    /// A SealedSecret file (logical path).
+    Sealed {
+        /// The file.
+        file: Spanned<String>,
+    },
+    /// An external-secrets store.
+    External {
+        /// The SecretStore / ClusterSecretStore name.
+        store: Spanned<String>,
+        /// The key in the store.
+        key: Spanned<String>,
+    },
+}
+
+/// `pipeline "name" engine=... { source; trigger; step; build; deploy; workspace }`.
+#[derive(Clone, Debug)]
+pub struct Pipeline {
+    /// Name.
+    pub name: Name,
+    /// CI engine.
+    pub engine: Spanned<Engine>,
+    /// The source repository.
+    pub source: Option<Source>,
+    /// What starts it.
+    pub triggers: Vec<Spanned<Trigger>>,
+    /// Test and other steps, in order.
+    pub steps: Vec<Step>,
+    /// The image build.
+    pub build: Option<Build>,
+    /// The deploy.
+    pub deploy: Option<Deploy>,
+    /// A persistent workspace.
+    pub workspace: Option<Workspace>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// `source repo=... branch=...`.
+#[derive(Clone, Debug)]
+pub struct Source {
+    /// Repository URL.
+    pub repo: Spanned<String>,
+    /// Branch (default `main`).
+    pub branch: Spanned<String>,
+    /// The whole child.
+    pub span: Span,
+}
+
+/// `step "name" image=... { run "..." }`.
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// Step name.
+    pub name: Name,
+    /// Container image.
+    pub image: Spanned<String>,
+    /// Commands, in order.
+    pub run: Vec<Spanned<String>>,
+    /// The whole child.
+    pub span: Span,
+}
+
+/// `build app=... context=... dockerfile=...`.
+#[derive(Clone, Debug)]
+pub struct Build {
+    /// The app whose image is built.
+    pub app: Name,
+    /// Build context (default `.`).
+    pub context: Spanned<String>,
+    /// Dockerfile (default `Dockerfile`).
+    pub dockerfile: Spanned<String>,
+    /// The whole child.
+    pub span: Span,
+}
+
+/// `deploy app=... via=...`.
+#[derive(Clone, Debug)]
+pub struct Deploy {
+    /// The app deployed.
+    pub app: Name,
+    /// GitOps bump or kubectl rollout.
+    pub via: Spanned<DeployVia>,
+    /// The whole child.
+    pub span: Span,
+}
+
+/// `workspace size=...`.
+#[derive(Clone, Debug)]
+pub struct Workspace {
+    /// Size of the workspace claim.
+    pub size: Spanned<Quantity>,
+    /// The whole child.
+    pub span: Span,
+}
+
+/// `dashboard "name" folder=... { row { panel { query } } }`.
+#[derive(Clone, Debug)]
+pub struct Dashboard {
+    /// Name.
+    pub name: Name,
+    /// Title (default: the name).
+    pub title: Spanned<String>,
+    /// Grafana folder (default `general`).
+    pub folder: Spanned<String>,
+    /// Rows of panels.
+    pub rows: Vec<Row>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// `row "title" { panel ... }`; panels given outside any row form an untitled row.
+#[derive(Clone, Debug)]
+pub struct Row {
+    /// Title, none for the implicit first row.
+    pub title: Option<Spanned<String>>,
+    /// Panels.
+    pub panels: Vec<Panel>,
+}
+
+/// `panel "title" kind=... unit=... { query ... }`.
+#[derive(Clone, Debug)]
+pub struct Panel {
+    /// Title.
+    pub title: Spanned<String>,
+    /// Panel type.
+    pub kind: Spanned<PanelKind>,
+    /// Unit.
+    pub unit: Option<Spanned<String>>,
+    /// Queries.
+    pub queries: Vec<Query>,
+    /// The whole child.
+    pub span: Span,
+}
+
+/// `query "promql" legend=...`.
+#[derive(Clone, Debug)]
+pub struct Query {
+    /// PromQL.
+    pub expr: Spanned<String>,
+    /// Legend format.
+    pub legend: Option<Spanned<String>>,
+}
+
+/// `alert "Name" expr=... for=... severity=... { summary; description }`.
+#[derive(Clone, Debug)]
+pub struct Alert {
+    /// Alert name (Prometheus style, e.g. `DemoAppDown`).
+    pub name: Spanned<String>,
+    /// Namespace of the PrometheusRule (default `monitoring`).
+    pub namespace: Name,
+    /// PromQL condition.
+    pub expr: Spanned<String>,
+    /// How long the condition must hold.
+    pub for_: Option<Spanned<Duration>>,
+    /// Severity label.
+    pub severity: Spanned<AlertSeverity>,
+    /// Summary annotation.
+    pub summary: Option<Spanned<String>>,
+    /// Description annotation.
+    pub description: Option<Spanned<String>>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// `manifest "path.yaml"`.
+#[derive(Clone, Debug)]
+pub struct Manifest {
+    /// Logical path of the YAML file.
+    pub path: Spanned<String>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// `use "component" { param value; values { ... } }`.
+#[derive(Clone, Debug)]
+pub struct Use {
+    /// The component's name.
+    pub component: Spanned<String>,
+    /// Parameters, by name.
+    pub params: BTreeMap<String, (Span, Value)>,
+    /// Values deep-merged over the component's.
+    pub values: Option<Value>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+impl Model {
+    /// Sorts every list of declarations by (namespace, name), so that the order
+    /// of declarations and files never reaches later phases.
+    pub fn sort(&mut self) {
+        fn by<T, K: Ord>(items: &mut [T], key: impl Fn(&T) -> K) {
+            items.sort_by(|a, b| key(a).cmp(&key(b)));
+        }
+        by(&mut self.networks, |d| d.name.value.clone());
+        by(&mut self.clusters, |d| d.name.value.clone());
+        by(&mut self.nodes, |d| d.name.value.clone());
+        by(&mut self.pools, |d| d.name.value.clone());
+        by(&mut self.registries, |d| d.name.value.clone());
+        by(&mut self.namespaces, |d| d.name.value.clone());
+        by(&mut self.apps, |d| (d.namespace.value.clone(), d.name.value.clone()));
+        by(&mut self.charts, |d| (d.namespace.value.clone(), d.name.value.clone()));
+        by(&mut self.secrets, |d| (d.namespace.value.clone(), d.name.value.clone()));
+        by(&mut self.pipelines, |d| d.name.value.clone());
+        by(&mut self.dashboards, |d| d.name.value.clone());
+        by(&mut self.alerts, |d| (d.namespace.value.clone(), d.name.value.clone()));
+        by(&mut self.manifests, |d| d.path.value.clone());
+        by(&mut self.uses, |d| d.component.value.clone());
+    }
+
+    /// The cluster a declaration with an optional `cluster=` belongs to: the
+    /// named one, or the only one.
+    pub fn cluster_for(&self, cluster: Option<&Name>) -> Option<&Cluster> {
+        match cluster {
+            Some(name) => self.clusters.iter().find(|c| c.name.value == name.value),
+            None if self.clusters.len() == 1 => self.clusters.first(),
+            None => None,
+        }
+    }
+
+    /// Looks up a network by name.
+    pub fn network(&self, name: &str) -> Option<&Network> {
+        self.networks.iter().find(|n| n.name.value == name)
+    }
+
+    /// Looks up a registry by name.
+    pub fn registry(&self, name: &str) -> Option<&Registry> {
+        self.registries.iter().find(|r| r.name.value == name)
+    }
+
+    /// Looks up an app by name (any namespace).
+    pub fn app(&self, name: &str) -> Option<&App> {
+        self.apps.iter().find(|a| a.name.value == name)
+    }
+
+    /// Every namespace the description uses: declared ones and the ones things
+    /// are placed in, sorted.
+    pub fn namespace_names(&self) -> std::collections::BTreeSet<String> {
+        let mut names: std::collections::BTreeSet<String> =
+            self.namespaces.iter().map(|n| n.name.value.clone()).collect();
+        names.extend(self.apps.iter().map(|a| a.namespace.value.clone()));
+        names.extend(self.charts.iter().map(|c| c.namespace.value.clone()));
+        names.extend(self.secrets.iter().map(|s| s.namespace.value.clone()));
+        names
+    }
+}

@@ -1,0 +1,502 @@
+//! Typed values of the language: quantities, durations, IP ranges, registry
+//! addresses, and the closed word sets (enums) the schema allows.
+//!
+//! Parsing from text lives here too, as plain functions returning a reason on
+//! failure, so that the lowering phase can attach the span.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+/// A closed set of words, e.g. `server | agent`.
+pub trait Word: Sized + Copy + 'static {
+    /// What the word names, for messages (`node role`).
+    const WHAT: &'static str;
+    /// Every variant.
+    fn all() -> &'static [Self];
+    /// The word as written.
+    fn as_str(self) -> &'static str;
+    /// The variant written as `s`.
+    fn parse(s: &str) -> Option<Self> {
+        Self::all().iter().copied().find(|w| w.as_str() == s)
+    }
+    /// Every word, as written.
+    fn words() -> Vec<&'static str> {
+        Self::all().iter().map(|w| w.as_str()).collect()
+    }
+}
+
+macro_rules! words {
+    ($(#[$doc:meta])* $name:ident $what:literal { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum $name { $($(#[$vdoc])* $variant),+ }
+
+        impl Word for $name {
+            const WHAT: &'static str = $what;
+            fn all() -> &'static [Self] { &[$($name::$variant),+] }
+            fn as_str(self) -> &'static str { match self { $($name::$variant => $text),+ } }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
+        }
+    };
+}
+
+words! {
+    /// The Kubernetes distribution of a cluster.
+    Distribution "distribution" { K3s = "k3s", Kind = "kind" }
+}
+words! {
+    /// The ingress controller of a cluster.
+    IngressController "ingress controller" { Traefik = "traefik", Nginx = "nginx", None = "none" }
+}
+words! {
+    /// The load-balancer implementation of a cluster.
+    LoadBalancer "load balancer" { Metallb = "metallb", Servicelb = "servicelb", None = "none" }
+}
+words! {
+    /// The GitOps agent applying the tree.
+    GitopsEngine "gitops engine" { Flux = "flux", Argocd = "argocd" }
+}
+words! {
+    /// The role of a node.
+    NodeRole "node role" { Server = "server", Agent = "agent" }
+}
+words! {
+    /// A CPU architecture.
+    Arch "architecture" { Amd64 = "amd64", Arm64 = "arm64" }
+}
+words! {
+    /// A taint effect.
+    TaintEffect "taint effect" {
+        NoSchedule = "NoSchedule", PreferNoSchedule = "PreferNoSchedule", NoExecute = "NoExecute"
+    }
+}
+words! {
+    /// How MetalLB announces a pool.
+    Advertise "advertisement" { L2 = "l2", Bgp = "bgp" }
+}
+words! {
+    /// A Pod Security Standards level.
+    PodSecurity "pod security level" { Restricted = "restricted", Baseline = "baseline", Privileged = "privileged" }
+}
+words! {
+    /// A Kubernetes Service type.
+    ServiceType "service type" { ClusterIp = "ClusterIP", NodePort = "NodePort", LoadBalancer = "LoadBalancer" }
+}
+words! {
+    /// A port protocol.
+    Protocol "protocol" { Tcp = "TCP", Udp = "UDP" }
+}
+words! {
+    /// The kind of a probe.
+    ProbeKind "probe kind" { Liveness = "liveness", Readiness = "readiness", Startup = "startup" }
+}
+words! {
+    /// What `spread` spreads replicas across.
+    SpreadKey "spread key" { Node = "node", Zone = "zone" }
+}
+words! {
+    /// Where a secret comes from.
+    SecretFrom "secret source" { Sops = "sops", Sealed = "sealed", External = "external" }
+}
+words! {
+    /// A CI engine.
+    Engine "pipeline engine" {
+        Tekton = "tekton", Drone = "drone", GithubActions = "github-actions", Woodpecker = "woodpecker"
+    }
+}
+words! {
+    /// What starts a pipeline.
+    Trigger "trigger" { Push = "push", Tag = "tag", PullRequest = "pull-request", Manual = "manual" }
+}
+words! {
+    /// How a pipeline deploys.
+    DeployVia "deploy method" { Gitops = "gitops", Kubectl = "kubectl" }
+}
+words! {
+    /// A Grafana panel type.
+    PanelKind "panel kind" {
+        Timeseries = "timeseries", Stat = "stat", Gauge = "gauge", Bargauge = "bargauge", Table = "table"
+    }
+}
+words! {
+    /// The severity label of an alert.
+    AlertSeverity "alert severity" { Critical = "critical", Warning = "warning", Info = "info" }
+}
+
+/// A Kubernetes quantity (`100m`, `64Mi`, `8Gi`, `4`), kept as written and as
+/// thousandths of a unit so that CPU and memory sums are exact.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Quantity {
+    /// As written.
+    pub text: String,
+    /// The amount in thousandths (millicores for CPU, millibytes for memory).
+    pub millis: u128,
+}
+
+impl Quantity {
+    /// Parses a Kubernetes quantity.
+    pub fn parse(text: &str) -> Result<Quantity, String> {
+        let split = text
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(text.len());
+        let (number, suffix) = text.split_at(split);
+        if number.is_empty() || number.starts_with('.') || number.ends_with('.') || number.matches('.').count() > 1 {
+            return Err(format!("`{text}` is not a quantity like `100m`, `64Mi` or `2`"));
+        }
+        // (multiplier numerator, denominator) relative to one unit, times 1000.
+        let (num, den): (u128, u128) = match suffix {
+            "" => (1000, 1),
+            "m" => (1, 1),
+            "u" => (1, 1000),
+            "n" => (1, 1_000_000),
+            "k" => (1000u128.pow(2), 1),
+            "M" => (1000u128.pow(3), 1),
+            "G" => (1000u128.pow(4), 1),
+            "T" => (1000u128.pow(5), 1),
+            "P" => (1000u128.pow(6), 1),
+            "E" => (1000u128.pow(7), 1),
+            "Ki" => (1000 << 10, 1),
+            "Mi" => (1000 << 20, 1),
+            "Gi" => (1000 << 30, 1),
+            "Ti" => (1000 << 40, 1),
+            "Pi" => (1000 << 50, 1),
+            "Ei" => (1000 << 60, 1),
+            other => {
+                return Err(format!(
+                    "unknown quantity suffix `{other}` (use m, k, M, G, T or Ki, Mi, Gi, Ti)"
+                ));
+            }
+        };
+        let (int, frac) = number.split_once('.').unwrap_or((number, ""));
+        let scale = 10u128.pow(u32::try_from(frac.len()).map_err(|_| "too many digits".to_string())?);
+        let digits: u128 = format!("{int}{frac}")
+            .parse()
+            .map_err(|_| format!("`{text}` is too large"))?;
+        let total = digits
+            .checked_mul(num)
+            .ok_or_else(|| format!("`{text}` is too large"))?;
+        let millis = total.div_ceil(den * scale);
+        Ok(Quantity {
+            text: text.to_string(),
+            millis,
+        })
+    }
+
+    /// A quantity from a whole number of units.
+    pub fn units(n: u64) -> Quantity {
+        Quantity {
+            text: n.to_string(),
+            millis: u128::from(n) * 1000,
+        }
+    }
+}
+
+impl fmt::Display for Quantity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// A duration written as `30s`, `5m`, `1h30m`, `7d`, kept as written and in
+/// milliseconds.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Duration {
+    /// As written.
+    pub text: String,
+    /// The length in milliseconds.
+    pub millis: u64,
+}
+
+impl Duration {
+    /// Parses a Prometheus-style duration (`ms`, `s`, `m`, `h`, `d`, `w`, `y`).
+    pub fn parse(text: &str) -> Result<Duration, String> {
+        let bad = || format!("`{text}` is not a duration like `30s`, `5m`, `1h30m` or `7d`");
+        if text.is_empty() {
+            return Err(bad());
+        }
+        let mut millis: u64 = 0;
+        let mut rest = text;
+        while !rest.is_empty() {
+            let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+            if digits == 0 {
+                return Err(bad());
+            }
+            let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
+            rest = &rest[digits..];
+            let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+            let unit: u64 = match &rest[..unit_len] {
+                "ms" => 1,
+                "s" => 1000,
+                "m" => 60_000,
+                "h" => 3_600_000,
+                "d" => 86_400_000,
+                "w" => 604_800_000,
+                "y" => 31_536_000_000,
+                _ => return Err(bad()),
+            };
+            rest = &rest[unit_len..];
+            millis = n
+                .checked_mul(unit)
+                .and_then(|v| millis.checked_add(v))
+                .ok_or_else(bad)?;
+        }
+        Ok(Duration {
+            text: text.to_string(),
+            millis,
+        })
+    }
+
+    /// Whole seconds, rounded up.
+    pub fn seconds(&self) -> u64 {
+        self.millis.div_ceil(1000)
+    }
+}
+
+impl fmt::Display for Duration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// An inclusive range of addresses, written `A-B` or as a CIDR.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IpRange {
+    /// The first address.
+    pub start: IpAddr,
+    /// The last address.
+    pub end: IpAddr,
+}
+
+impl IpRange {
+    /// Parses `A-B` (same family, A ≤ B) or a CIDR.
+    pub fn parse(text: &str) -> Result<IpRange, String> {
+        if let Some((a, b)) = text.split_once('-') {
+            let start: IpAddr = a.trim().parse().map_err(|_| format!("`{a}` is not an IP address"))?;
+            let end: IpAddr = b.trim().parse().map_err(|_| format!("`{b}` is not an IP address"))?;
+            if start.is_ipv4() != end.is_ipv4() {
+                return Err("the two ends of the range are of different IP families".into());
+            }
+            if start > end {
+                return Err(format!("the range starts at {start}, after its end {end}"));
+            }
+            return Ok(IpRange { start, end });
+        }
+        let net: IpNet = parse_cidr(text)?;
+        Ok(IpRange::from(net))
+    }
+
+    /// Whether the address lies in the range.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        self.start <= ip && ip <= self.end && self.start.is_ipv4() == ip.is_ipv4()
+    }
+
+    /// Whether the two ranges share an address.
+    pub fn overlaps(&self, other: &IpRange) -> bool {
+        self.start.is_ipv4() == other.start.is_ipv4() && self.start <= other.end && other.start <= self.end
+    }
+
+    /// Whether every address of `other` lies in `self`.
+    pub fn covers(&self, other: &IpRange) -> bool {
+        self.contains(other.start) && self.contains(other.end)
+    }
+}
+
+impl From<IpNet> for IpRange {
+    fn from(net: IpNet) -> IpRange {
+        IpRange {
+            start: net.network(),
+            end: net.broadcast(),
+        }
+    }
+}
+
+impl fmt::Display for IpRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.start, self.end)
+    }
+}
+
+/// Parses a CIDR, with a precise reason on failure (prefix too long, ...).
+/// Host bits are accepted here; [`is_canonical`] tells whether they are set.
+pub fn parse_cidr(text: &str) -> Result<IpNet, String> {
+    let Some((addr, prefix)) = text.split_once('/') else {
+        return Err(format!("`{text}` is not a CIDR: it lacks a `/prefix` (e.g. `{text}/24`)"));
+    };
+    let ip: IpAddr = addr
+        .parse()
+        .map_err(|_| format!("`{addr}` is not an IP address"))?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    let len: u8 = prefix
+        .parse()
+        .map_err(|_| format!("`{prefix}` is not a prefix length"))?;
+    if len > max {
+        return Err(format!("prefix length {len} exceeds {max}"));
+    }
+    IpNet::new(ip, len).map_err(|e| e.to_string())
+}
+
+/// Whether a CIDR has no host bits set (`10.0.0.0/24`, not `10.0.0.5/24`).
+pub fn is_canonical(net: &IpNet) -> bool {
+    net.addr() == net.network()
+}
+
+/// Whether two networks share an address.
+pub fn nets_overlap(a: &IpNet, b: &IpNet) -> bool {
+    IpRange::from(*a).overlaps(&IpRange::from(*b))
+}
+
+/// A `host:port` pair (`192.168.1.171:5000`, `registry.local`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct HostPort {
+    /// Host name or address.
+    pub host: String,
+    /// The port, when given.
+    pub port: Option<u16>,
+}
+
+impl HostPort {
+    /// Parses `host[:port]`.
+    pub fn parse(text: &str) -> Result<HostPort, String> {
+        let (host, port) = match text.rsplit_once(':') {
+            Some((h, p)) if !h.contains(':') || h.starts_with('[') => {
+                let port: u16 = p
+                    .parse()
+                    .ok()
+                    .filter(|p| *p > 0)
+                    .ok_or_else(|| format!("`{p}` is not a port number (1-65535)"))?;
+                (h, Some(port))
+            }
+            _ => (text, None),
+        };
+        let valid = !host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '[' | ']' | ':'));
+        if !valid {
+            return Err(format!("`{text}` is not a `host:port` address"));
+        }
+        Ok(HostPort {
+            host: host.to_string(),
+            port,
+        })
+    }
+}
+
+impl fmt::Display for HostPort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.port {
+            Some(p) => write!(f, "{}:{p}", self.host),
+            None => f.write_str(&self.host),
+        }
+    }
+}
+
+/// Checks an RFC 1123 label: lowercase alphanumerics and `-`, starting and
+/// ending alphanumeric, at most 63 characters.
+pub fn check_rfc1123_label(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("a name may not be empty".into());
+    }
+    if name.len() > 63 {
+        return Err(format!("`{name}` is {} characters long; at most 63 are allowed", name.len()));
+    }
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
+        return Err(format!(
+            "`{name}` contains `{c}`; only lowercase letters, digits and `-` are allowed"
+        ));
+    }
+    if name.starts_with('-') || name.ends_with('-') {
+        return Err(format!("`{name}` must start and end with a letter or digit"));
+    }
+    Ok(())
+}
+
+/// Checks a DNS-1035 label (a Service name): an RFC 1123 label that starts with a letter.
+pub fn check_dns1035_label(name: &str) -> Result<(), String> {
+    check_rfc1123_label(name)?;
+    if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return Err(format!("`{name}` must start with a letter, as it names a Service"));
+    }
+    Ok(())
+}
+
+/// Checks a DNS subdomain (RFC 1123): dot-separated labels, at most 253 characters.
+pub fn check_dns_subdomain(name: &str) -> Result<(), String> {
+    if name.len() > 253 {
+        return Err(format!("`{name}` is longer than 253 characters"));
+    }
+    for label in name.split('.') {
+        check_rfc1123_label(label)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities() {
+        assert_eq!(Quantity::parse("100m").unwrap().millis, 100);
+        assert_eq!(Quantity::parse("2").unwrap().millis, 2000);
+        assert_eq!(Quantity::parse("0.5").unwrap().millis, 500);
+        assert_eq!(Quantity::parse("64Mi").unwrap().millis, 64 * 1024 * 1024 * 1000);
+        assert_eq!(Quantity::parse("1G").unwrap().millis, 1_000_000_000_000);
+        assert!(Quantity::parse("64MB").is_err());
+        assert!(Quantity::parse("-1").is_err());
+        assert!(Quantity::parse("").is_err());
+        assert!(Quantity::parse("1.").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(Duration::parse("30s").unwrap().millis, 30_000);
+        assert_eq!(Duration::parse("1h30m").unwrap().millis, 5_400_000);
+        assert_eq!(Duration::parse("7d").unwrap().seconds(), 604_800);
+        assert!(Duration::parse("5").is_err());
+        assert!(Duration::parse("m5").is_err());
+        assert!(Duration::parse("5x").is_err());
+    }
+
+    #[test]
+    fn cidrs() {
+        assert_eq!(parse_cidr("10.0.0.0/33").unwrap_err(), "prefix length 33 exceeds 32");
+        assert!(!is_canonical(&parse_cidr("10.0.0.5/24").unwrap()));
+        assert!(is_canonical(&parse_cidr("10.0.0.0/24").unwrap()));
+        assert!(parse_cidr("10.0.0.0").is_err());
+        assert!(parse_cidr("fd00::/64").is_ok());
+    }
+
+    #[test]
+    fn ranges() {
+        let r = IpRange::parse("192.168.1.200-192.168.1.210").unwrap();
+        assert!(r.contains("192.168.1.205".parse().unwrap()));
+        assert!(!r.contains("192.168.1.211".parse().unwrap()));
+        assert!(IpRange::parse("192.168.1.210-192.168.1.200").is_err());
+        let c = IpRange::parse("192.168.1.0/24").unwrap();
+        assert!(c.covers(&r));
+    }
+
+    #[test]
+    fn names() {
+        assert!(check_rfc1123_label("demo-app").is_ok());
+        assert!(check_rfc1123_label("1app").is_ok());
+        assert!(check_dns1035_label("1app").is_err());
+        assert!(check_rfc1123_label("Demo").is_err());
+        assert!(check_rfc1123_label("-a").is_err());
+        assert!(check_rfc1123_label(&"a".repeat(64)).is_err());
+    }
+
+    #[test]
+    fn host_ports() {
+        assert_eq!(HostPort::parse("192.168.1.171:5000").unwrap().port, Some(5000));
+        assert_eq!(HostPort::parse("registry.local").unwrap().port, None);
+        assert!(HostPort::parse("a:99999").is_err());
+        assert!(HostPort::parse("a b").is_err());
+    }
+}

@@ -1,0 +1,97 @@
+//! UI tests, in the manner of rustc's: every case in `tests/ui/` is a bad
+//! description (a `.kdl` file, or a folder holding `homelab.kdl` and the
+//! files it references) whose first line says which codes it must produce:
+//!
+//! ```kdl
+//! // expect: E0301 W0702
+//! ```
+//!
+//! The runner checks that exactly that set of codes is emitted, then compares
+//! the rendered diagnostics with the snapshot `tests/snapshots/ui__<case>.snap`.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use homelabc::diag::codes::{ALL, Code};
+use homelabc::diag::render::{self, Options};
+use homelabc::driver;
+use homelabc::host::{FsHost, MemHost};
+
+fn cases() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui");
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("tests/ui exists")
+        .map(|e| e.expect("readable entry").path())
+        .filter(|p| p.is_dir() || p.extension().is_some_and(|e| e == "kdl"))
+        .collect();
+    cases.sort();
+    cases
+}
+
+fn expected_codes(root_text: &str, case: &Path) -> BTreeSet<String> {
+    let first = root_text.lines().next().unwrap_or_default();
+    let Some(list) = first.strip_prefix("// expect:") else {
+        panic!("{}: the first line must be `// expect: CODE...`", case.display());
+    };
+    list.split_whitespace().map(str::to_string).collect()
+}
+
+fn case_name(case: &Path) -> String {
+    case.file_stem().expect("named").to_string_lossy().into_owned()
+}
+
+/// Compiles a case and returns (root text, emitted codes, rendered output).
+fn run(case: &Path) -> (String, BTreeSet<String>, String) {
+    let checked = if case.is_dir() {
+        driver::check(&FsHost::new(case), "homelab.kdl")
+    } else {
+        let text = std::fs::read_to_string(case).expect("readable case");
+        driver::check(&MemHost::with([("homelab.kdl", text)]), "homelab.kdl")
+    };
+    let root = checked
+        .sources
+        .iter()
+        .find(|(_, f)| f.path == "homelab.kdl")
+        .map(|(_, f)| f.text.to_string())
+        .unwrap_or_default();
+    let codes = checked.diagnostics.iter().map(|d| d.code.to_string()).collect();
+    let rendered = render::render_all(&checked.diagnostics, &checked.sources, &Options::default());
+    (root, codes, rendered)
+}
+
+#[test]
+fn ui_cases_emit_exactly_their_expected_codes() {
+    let mut failures = Vec::new();
+    for case in cases() {
+        let (root, codes, rendered) = run(&case);
+        let expected = expected_codes(&root, &case);
+        if codes != expected {
+            failures.push(format!(
+                "{}: expected {:?}, emitted {:?}\n{rendered}",
+                case_name(&case),
+                expected,
+                codes
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn ui_snapshots() {
+    for case in cases() {
+        let (_, _, rendered) = run(&case);
+        insta::assert_snapshot!(case_name(&case), rendered);
+    }
+}
+
+#[test]
+fn every_code_has_a_ui_case() {
+    let mut covered = BTreeSet::new();
+    for case in cases() {
+        let (root, _, _) = run(&case);
+        covered.extend(expected_codes(&root, &case));
+    }
+    let missing: Vec<Code> = ALL.iter().copied().filter(|c| !covered.contains(c.as_str())).collect();
+    assert!(missing.is_empty(), "codes without a UI case in tests/ui: {missing:?}");
+}
