@@ -1,12 +1,654 @@
-//! The dependency graph of declarations (placeholder until filled).
-use crate::diag::Diagnostic;
-use crate::model::Model;
+//! The dependency graph of declarations (petgraph), with the implicit edges
+//! of SPEC §2.3, a deterministic order, depths, cycle detection, and the
+//! `homelabc graph` renderings (mermaid, dot, json).
+//!
+//! An edge `a → b` means "a needs b first". Nodes and edges are inserted in
+//! sorted order and ties in the order are broken by [`Decl`]'s ordering, so
+//! the graph never depends on the order of declarations.
 
-/// The graph.
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use petgraph::algo::tarjan_scc;
+use petgraph::graph::{DiGraph, NodeIndex};
+use serde::Serialize;
+
+use crate::diag::{Code, Diagnostic};
+use crate::model::{DeployVia, Engine, GitopsEngine, IngressController, Model, SecretSource};
+use crate::source::Span;
+
+/// The kind of a graph node, in the order ties are broken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeclKind {
+    /// A network.
+    Network,
+    /// A cluster.
+    Cluster,
+    /// A node.
+    Node,
+    /// A stdlib component.
+    Component,
+    /// A namespace (declared or implicit).
+    Namespace,
+    /// A secret.
+    Secret,
+    /// A registry.
+    Registry,
+    /// A MetalLB pool.
+    Pool,
+    /// A Helm chart.
+    Chart,
+    /// An app.
+    App,
+    /// A raw manifest.
+    Manifest,
+    /// A pipeline.
+    Pipeline,
+    /// A dashboard.
+    Dashboard,
+    /// An alert.
+    Alert,
+}
+
+impl DeclKind {
+    /// The kind as written in the language.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeclKind::Network => "network",
+            DeclKind::Cluster => "cluster",
+            DeclKind::Node => "node",
+            DeclKind::Component => "component",
+            DeclKind::Namespace => "namespace",
+            DeclKind::Secret => "secret",
+            DeclKind::Registry => "registry",
+            DeclKind::Pool => "pool",
+            DeclKind::Chart => "chart",
+            DeclKind::App => "app",
+            DeclKind::Manifest => "manifest",
+            DeclKind::Pipeline => "pipeline",
+            DeclKind::Dashboard => "dashboard",
+            DeclKind::Alert => "alert",
+        }
+    }
+}
+
+/// A declaration: the identity of a graph node.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Decl {
+    /// Its kind.
+    pub kind: DeclKind,
+    /// Its namespace, for namespaced kinds.
+    pub namespace: Option<String>,
+    /// Its name.
+    pub name: String,
+}
+
+impl Decl {
+    fn new(kind: DeclKind, namespace: Option<&str>, name: &str) -> Decl {
+        Decl {
+            kind,
+            namespace: namespace.map(str::to_string),
+            name: name.to_string(),
+        }
+    }
+
+    /// A stable id for renderings: `app/demo-ha/demo-app`.
+    pub fn id(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{}/{ns}/{}", self.kind.as_str(), self.name),
+            None => format!("{}/{}", self.kind.as_str(), self.name),
+        }
+    }
+}
+
+/// Why an edge exists, and where it was written (none for implicit edges).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Edge {
+    /// `depends-on`, `namespace`, `registry`, `crd`, ...
+    pub reason: &'static str,
+    /// The reference's span, for explicit edges.
+    pub span: Option<Span>,
+}
+
+/// The dependency graph and its deterministic order.
 #[derive(Debug, Default)]
-pub struct Graph;
+pub struct Graph {
+    /// The petgraph graph.
+    pub graph: DiGraph<Decl, Edge>,
+    index: BTreeMap<Decl, NodeIndex>,
+    /// Declarations in dependency order (dependencies first), ties by [`Decl`].
+    pub order: Vec<Decl>,
+    /// Length of the longest dependency chain below each declaration.
+    pub depth: BTreeMap<Decl, usize>,
+}
 
-/// Builds the graph.
-pub fn build(_model: &Model, _diags: &mut Vec<Diagnostic>) -> Graph {
-    Graph
+impl Graph {
+    /// The node of a declaration.
+    pub fn node(&self, decl: &Decl) -> Option<NodeIndex> {
+        self.index.get(decl).copied()
+    }
+
+    /// The declarations `decl` needs directly, sorted.
+    pub fn dependencies(&self, decl: &Decl) -> Vec<&Decl> {
+        let Some(n) = self.node(decl) else { return Vec::new() };
+        let mut deps: Vec<&Decl> = self.graph.neighbors(n).map(|m| &self.graph[m]).collect();
+        deps.sort();
+        deps.dedup();
+        deps
+    }
+
+    /// The stdlib components the description needs, sorted.
+    pub fn components(&self) -> Vec<&str> {
+        self.index
+            .keys()
+            .filter(|d| d.kind == DeclKind::Component)
+            .map(|d| d.name.as_str())
+            .collect()
+    }
+
+    fn add(&mut self, decl: Decl) -> NodeIndex {
+        if let Some(n) = self.index.get(&decl) {
+            return *n;
+        }
+        let n = self.graph.add_node(decl.clone());
+        self.index.insert(decl, n);
+        n
+    }
+}
+
+/// Collects nodes and edges before they go into petgraph in sorted order.
+#[derive(Default)]
+struct Builder {
+    nodes: BTreeSet<Decl>,
+    edges: BTreeSet<(Decl, Decl, Edge)>,
+}
+
+impl Builder {
+    fn node(&mut self, decl: Decl) -> Decl {
+        self.nodes.insert(decl.clone());
+        decl
+    }
+
+    fn edge(&mut self, from: &Decl, to: Decl, reason: &'static str, span: Option<Span>) {
+        if from != &to || span.is_some() {
+            self.nodes.insert(to.clone());
+            self.edges.insert((from.clone(), to, Edge { reason, span }));
+        }
+    }
+
+    /// An edge to a declaration only when it exists (unknown references are
+    /// reported by the checks, not here).
+    fn edge_if(&mut self, from: &Decl, to: Decl, reason: &'static str, span: Option<Span>) {
+        if self.nodes.contains(&to) {
+            self.edge(from, to, reason, span);
+        }
+    }
+}
+
+/// The stdlib components, by the name `depends-on` may use.
+pub const COMPONENTS: &[&str] = &[
+    "argocd", "cert-manager", "drone", "external-secrets", "flux", "gitea", "ingress-nginx",
+    "kube-prometheus-stack", "loki", "metallb", "registry", "sealed-secrets", "tekton",
+];
+
+fn component(name: &str) -> Decl {
+    Decl::new(DeclKind::Component, None, name)
+}
+
+/// Builds the graph, reports cycles (E0501), and computes the order.
+pub fn build(model: &Model, diags: &mut Vec<Diagnostic>) -> Graph {
+    let mut b = Builder::default();
+    declare_nodes(model, &mut b);
+    infrastructure_edges(model, &mut b);
+    workload_edges(model, &mut b);
+    let mut graph = Graph::default();
+    for decl in &b.nodes {
+        graph.add(decl.clone());
+    }
+    for (from, to, edge) in b.edges {
+        let (f, t) = (graph.add(from), graph.add(to));
+        graph.graph.add_edge(f, t, edge);
+    }
+    let cyclic = report_cycles(&graph, model, diags);
+    compute_order(&mut graph, &cyclic);
+    graph
+}
+
+fn declare_nodes(model: &Model, b: &mut Builder) {
+    for n in &model.networks {
+        b.node(Decl::new(DeclKind::Network, None, &n.name.value));
+    }
+    for c in &model.clusters {
+        b.node(Decl::new(DeclKind::Cluster, None, &c.name.value));
+    }
+    for n in &model.nodes {
+        b.node(Decl::new(DeclKind::Node, None, &n.name.value));
+    }
+    for ns in model.namespace_names() {
+        b.node(Decl::new(DeclKind::Namespace, None, &ns));
+    }
+    for s in &model.secrets {
+        b.node(Decl::new(DeclKind::Secret, Some(&s.namespace.value), &s.name.value));
+    }
+    for r in &model.registries {
+        b.node(Decl::new(DeclKind::Registry, None, &r.name.value));
+    }
+    for p in &model.pools {
+        b.node(Decl::new(DeclKind::Pool, None, &p.name.value));
+    }
+    for c in &model.charts {
+        b.node(Decl::new(DeclKind::Chart, Some(&c.namespace.value), &c.name.value));
+    }
+    for a in &model.apps {
+        b.node(Decl::new(DeclKind::App, Some(&a.namespace.value), &a.name.value));
+    }
+    for m in &model.manifests {
+        b.node(Decl::new(DeclKind::Manifest, None, &m.path.value));
+    }
+    for p in &model.pipelines {
+        b.node(Decl::new(DeclKind::Pipeline, None, &p.name.value));
+    }
+    for d in &model.dashboards {
+        b.node(Decl::new(DeclKind::Dashboard, None, &d.name.value));
+    }
+    for a in &model.alerts {
+        b.node(Decl::new(DeclKind::Alert, Some(&a.namespace.value), &a.name.value));
+    }
+    for u in &model.uses {
+        b.node(component(&u.component.value));
+    }
+}
+
+fn infrastructure_edges(model: &Model, b: &mut Builder) {
+    for c in &model.clusters {
+        let me = Decl::new(DeclKind::Cluster, None, &c.name.value);
+        if let Some(g) = &c.gitops {
+            let agent = match g.engine.value {
+                GitopsEngine::Flux => "flux",
+                GitopsEngine::Argocd => "argocd",
+            };
+            let comp = b.node(component(agent));
+            b.edge(&comp, me.clone(), "runs on", None);
+        }
+        if c.ingress.value == IngressController::Nginx {
+            let comp = b.node(component("ingress-nginx"));
+            b.edge(&comp, me, "runs on", None);
+        }
+    }
+    for n in &model.nodes {
+        let me = Decl::new(DeclKind::Node, None, &n.name.value);
+        if let Some(c) = model.cluster_for(n.cluster.as_ref()) {
+            let span = n.cluster.as_ref().map(|c| c.span);
+            b.edge_if(&me, Decl::new(DeclKind::Cluster, None, &c.name.value), "cluster", span);
+        }
+        if let Some(net) = n.address.as_ref().and_then(|a| a.network.as_ref()) {
+            b.edge_if(&me, Decl::new(DeclKind::Network, None, &net.value), "network", Some(net.span));
+        }
+    }
+    for p in &model.pools {
+        let me = Decl::new(DeclKind::Pool, None, &p.name.value);
+        b.edge_if(&me, Decl::new(DeclKind::Network, None, &p.network.value), "network", Some(p.network.span));
+        b.edge(&me, component("metallb"), "crd", None);
+    }
+    for r in &model.registries {
+        let me = Decl::new(DeclKind::Registry, None, &r.name.value);
+        if let Some(s) = &r.pull_secret
+            && let Some(secret) = model.secrets.iter().find(|x| x.name.value == s.value)
+        {
+            b.edge(&me, Decl::new(DeclKind::Secret, Some(&secret.namespace.value), &s.value), "pull-secret", Some(s.span));
+        }
+        if r.deploy.is_some() {
+            let ns = r.deploy.as_ref().map(|d| d.namespace.value.clone()).unwrap_or_default();
+            b.edge(&me, Decl::new(DeclKind::Namespace, None, &ns), "namespace", None);
+        }
+    }
+    for s in &model.secrets {
+        let me = Decl::new(DeclKind::Secret, Some(&s.namespace.value), &s.name.value);
+        b.edge(&me, Decl::new(DeclKind::Namespace, None, &s.namespace.value), "namespace", None);
+        match s.source {
+            SecretSource::Sealed { .. } => b.edge(&me, component("sealed-secrets"), "crd", None),
+            SecretSource::External { .. } => b.edge(&me, component("external-secrets"), "crd", None),
+            SecretSource::Sops { .. } => {}
+        }
+    }
+}
+
+/// The declaration a `depends-on` name refers to: an app or chart (same
+/// namespace first), else a component.
+fn depends_target(model: &Model, namespace: &str, name: &str) -> Option<Decl> {
+    let app = |ns_match: bool| {
+        model
+            .apps
+            .iter()
+            .find(|a| a.name.value == name && (!ns_match || a.namespace.value == namespace))
+            .map(|a| Decl::new(DeclKind::App, Some(&a.namespace.value), name))
+    };
+    let chart = |ns_match: bool| {
+        model
+            .charts
+            .iter()
+            .find(|c| c.name.value == name && (!ns_match || c.namespace.value == namespace))
+            .map(|c| Decl::new(DeclKind::Chart, Some(&c.namespace.value), name))
+    };
+    app(true)
+        .or_else(|| chart(true))
+        .or_else(|| app(false))
+        .or_else(|| chart(false))
+        .or_else(|| {
+            (COMPONENTS.contains(&name) || model.uses.iter().any(|u| u.component.value == name)).then(|| component(name))
+        })
+}
+
+fn workload_edges(model: &Model, b: &mut Builder) {
+    for c in &model.charts {
+        let me = Decl::new(DeclKind::Chart, Some(&c.namespace.value), &c.name.value);
+        b.edge(&me, Decl::new(DeclKind::Namespace, None, &c.namespace.value), "namespace", None);
+        for d in &c.depends_on {
+            if let Some(target) = depends_target(model, &c.namespace.value, &d.value) {
+                b.edge(&me, target, "depends-on", Some(d.span));
+            }
+        }
+    }
+    for a in &model.apps {
+        let me = Decl::new(DeclKind::App, Some(&a.namespace.value), &a.name.value);
+        b.edge(&me, Decl::new(DeclKind::Namespace, None, &a.namespace.value), "namespace", None);
+        if let Some(reg) = a.image.as_ref().and_then(|i| i.registry.as_ref()) {
+            b.edge_if(&me, Decl::new(DeclKind::Registry, None, &reg.value), "registry", Some(reg.span));
+        }
+        for e in &a.env {
+            if let crate::model::EnvValue::Secret { secret, .. } = &e.value {
+                b.edge_if(&me, Decl::new(DeclKind::Secret, Some(&a.namespace.value), &secret.value), "secret", Some(secret.span));
+            }
+        }
+        if let Some(pool) = a.service.as_ref().and_then(|s| s.pool.as_ref()) {
+            b.edge_if(&me, Decl::new(DeclKind::Pool, None, &pool.value), "pool", Some(pool.span));
+        }
+        if a.metrics.is_some() {
+            b.edge(&me, component("kube-prometheus-stack"), "crd", None);
+        }
+        if !a.ingresses.is_empty()
+            && model
+                .cluster_for(a.cluster.as_ref())
+                .is_some_and(|c| c.ingress.value == IngressController::Nginx)
+        {
+            b.edge(&me, component("ingress-nginx"), "ingress", None);
+        }
+        for d in &a.depends_on {
+            if let Some(target) = depends_target(model, &a.namespace.value, &d.value) {
+                b.edge(&me, target, "depends-on", Some(d.span));
+            }
+        }
+    }
+    for p in &model.pipelines {
+        let me = Decl::new(DeclKind::Pipeline, None, &p.name.value);
+        if p.engine.value == Engine::Tekton {
+            b.edge(&me, component("tekton"), "crd", None);
+        }
+        if p.engine.value == Engine::Drone {
+            b.edge(&me, component("drone"), "engine", None);
+        }
+        let targets = p.build.iter().map(|x| &x.app).chain(p.deploy.iter().filter(|d| d.via.value == DeployVia::Kubectl).map(|d| &d.app));
+        for app in targets {
+            if let Some(a) = model.app(&app.value) {
+                b.edge(&me, Decl::new(DeclKind::App, Some(&a.namespace.value), &app.value), "builds", Some(app.span));
+            }
+        }
+    }
+    for d in &model.dashboards {
+        let me = Decl::new(DeclKind::Dashboard, None, &d.name.value);
+        b.edge(&me, component("kube-prometheus-stack"), "grafana", None);
+    }
+    for a in &model.alerts {
+        let me = Decl::new(DeclKind::Alert, Some(&a.namespace.value), &a.name.value);
+        b.edge(&me, Decl::new(DeclKind::Namespace, None, &a.namespace.value), "namespace", None);
+        b.edge(&me, component("kube-prometheus-stack"), "crd", None);
+    }
+}
+
+/// Reports every cycle (a strongly connected component of more than one
+/// node, or a self-loop) once, with a label on each written edge in it.
+fn report_cycles(graph: &Graph, model: &Model, diags: &mut Vec<Diagnostic>) -> BTreeSet<Decl> {
+    let mut cyclic = BTreeSet::new();
+    let mut sccs = tarjan_scc(&graph.graph);
+    for scc in &mut sccs {
+        scc.sort_by(|a, b| graph.graph[*a].cmp(&graph.graph[*b]));
+    }
+    sccs.sort_by(|a, b| graph.graph[a[0]].cmp(&graph.graph[b[0]]));
+    for scc in sccs {
+        let self_loop = scc.len() == 1 && graph.graph.find_edge(scc[0], scc[0]).is_some();
+        if scc.len() < 2 && !self_loop {
+            continue;
+        }
+        let members: BTreeSet<NodeIndex> = scc.iter().copied().collect();
+        let mut labels: Vec<(Span, String)> = Vec::new();
+        for &n in &scc {
+            for e in graph.graph.edges(n) {
+                use petgraph::visit::EdgeRef;
+                if members.contains(&e.target())
+                    && let Some(span) = e.weight().span
+                {
+                    let target = &graph.graph[e.target()];
+                    labels.push((span, format!("`{}` needs `{}`", graph.graph[n].name, target.name)));
+                }
+            }
+        }
+        labels.sort();
+        let names: Vec<String> = scc.iter().map(|n| format!("`{}`", graph.graph[*n].name)).collect();
+        let mut chain = names.clone();
+        chain.push(names[0].clone());
+        let mut diag = Diagnostic::new(Code::E0501, format!("dependency cycle between {}", names.join(", ")))
+            .help("remove one of these `depends-on`: a cycle has no order to deploy in");
+        let mut iter = labels.into_iter();
+        match iter.next() {
+            Some((span, msg)) => diag = diag.primary(span, msg),
+            None => {
+                if let Some(span) = model.apps.first().map(|a| a.name.span) {
+                    diag = diag.primary(span, "part of the cycle");
+                }
+            }
+        }
+        for (span, msg) in iter {
+            diag = diag.secondary(span, msg);
+        }
+        diags.push(diag.note(format!("the cycle: {}", chain.join(" → "))));
+        cyclic.extend(scc.iter().map(|n| graph.graph[*n].clone()));
+    }
+    cyclic
+}
+
+/// Kahn's algorithm over "dependencies first", ties broken by [`Decl`]
+/// order; members of cycles come last, in sorted order.
+fn compute_order(graph: &mut Graph, cyclic: &BTreeSet<Decl>) {
+    let g = &graph.graph;
+    let mut remaining: BTreeMap<NodeIndex, usize> = g
+        .node_indices()
+        .map(|n| (n, g.neighbors(n).collect::<BTreeSet<_>>().len()))
+        .collect();
+    let mut ready: BTreeSet<(Decl, NodeIndex)> = remaining
+        .iter()
+        .filter(|(_, c)| **c == 0)
+        .map(|(n, _)| (g[*n].clone(), *n))
+        .collect();
+    let mut order = Vec::new();
+    let mut depth: BTreeMap<Decl, usize> = BTreeMap::new();
+    while let Some((decl, n)) = ready.pop_first() {
+        let d = g
+            .neighbors(n)
+            .filter_map(|m| depth.get(&g[m]))
+            .map(|d| d + 1)
+            .max()
+            .unwrap_or(0);
+        depth.insert(decl.clone(), d);
+        order.push(decl);
+        let dependents: BTreeSet<NodeIndex> = g.neighbors_directed(n, petgraph::Direction::Incoming).collect();
+        for m in dependents {
+            if let Some(c) = remaining.get_mut(&m) {
+                *c -= 1;
+                if *c == 0 {
+                    ready.insert((g[m].clone(), m));
+                }
+            }
+        }
+    }
+    for decl in cyclic {
+        if !depth.contains_key(decl) {
+            depth.insert(decl.clone(), 0);
+            order.push(decl.clone());
+        }
+    }
+    graph.order = order;
+    graph.depth = depth;
+}
+
+/// The edges as sorted (from, to, reason) triples.
+fn edge_list(graph: &Graph) -> Vec<(&Decl, &Decl, &'static str)> {
+    use petgraph::visit::EdgeRef;
+    let mut edges: Vec<_> = graph
+        .graph
+        .edge_references()
+        .map(|e| (&graph.graph[e.source()], &graph.graph[e.target()], e.weight().reason))
+        .collect();
+    edges.sort();
+    edges.dedup();
+    edges
+}
+
+/// A mermaid flowchart, grouped by namespace.
+pub fn to_mermaid(graph: &Graph) -> String {
+    let mut out = String::from("flowchart TD\n");
+    let id = |d: &Decl| d.id().replace(['/', '.'], "_").replace('-', "_");
+    let mut groups: BTreeMap<Option<&str>, Vec<&Decl>> = BTreeMap::new();
+    for d in &graph.order {
+        let group = match d.kind {
+            DeclKind::Namespace => Some(d.name.as_str()),
+            _ => d.namespace.as_deref(),
+        };
+        groups.entry(group).or_default().push(d);
+    }
+    for (group, decls) in &groups {
+        let indent = if group.is_some() { "    " } else { "  " };
+        if let Some(ns) = group {
+            let _ = writeln!(out, "  subgraph ns_{}[\"namespace {ns}\"]", ns.replace('-', "_"));
+        }
+        for d in decls {
+            let _ = writeln!(out, "{indent}{}[\"{} {}\"]", id(d), d.kind.as_str(), d.name);
+        }
+        if group.is_some() {
+            out.push_str("  end\n");
+        }
+    }
+    for (from, to, reason) in edge_list(graph) {
+        let _ = writeln!(out, "  {} -->|{reason}| {}", id(from), id(to));
+    }
+    out
+}
+
+/// A Graphviz digraph.
+pub fn to_dot(graph: &Graph) -> String {
+    let mut out = String::from("digraph homelab {\n  rankdir=BT;\n  node [shape=box];\n");
+    for d in &graph.order {
+        let _ = writeln!(out, "  \"{}\" [label=\"{} {}\"];", d.id(), d.kind.as_str(), d.name);
+    }
+    for (from, to, reason) in edge_list(graph) {
+        let _ = writeln!(out, "  \"{}\" -> \"{}\" [label=\"{reason}\"];", from.id(), to.id());
+    }
+    out.push_str("}\n");
+    out
+}
+
+#[derive(Serialize)]
+struct JsonNode<'a> {
+    id: String,
+    kind: DeclKind,
+    namespace: Option<&'a str>,
+    name: &'a str,
+    depth: usize,
+}
+
+#[derive(Serialize)]
+struct JsonEdge {
+    from: String,
+    to: String,
+    reason: &'static str,
+}
+
+#[derive(Serialize)]
+struct JsonGraph<'a> {
+    nodes: Vec<JsonNode<'a>>,
+    edges: Vec<JsonEdge>,
+}
+
+/// JSON: nodes in dependency order with their depth, and edges.
+pub fn to_json(graph: &Graph) -> String {
+    let value = JsonGraph {
+        nodes: graph
+            .order
+            .iter()
+            .map(|d| JsonNode {
+                id: d.id(),
+                kind: d.kind,
+                namespace: d.namespace.as_deref(),
+                name: &d.name,
+                depth: graph.depth.get(d).copied().unwrap_or(0),
+            })
+            .collect(),
+        edges: edge_list(graph)
+            .into_iter()
+            .map(|(f, t, reason)| JsonEdge { from: f.id(), to: t.id(), reason })
+            .collect(),
+    };
+    let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::diag::Code;
+    use crate::driver;
+    use crate::host::MemHost;
+
+    use super::*;
+
+    fn graph_of(text: &str) -> (Graph, Vec<Code>) {
+        let checked = driver::check(&MemHost::with([("homelab.kdl", text)]), "homelab.kdl");
+        let codes = checked.diagnostics.iter().map(|d| d.code).collect();
+        (checked.graph, codes)
+    }
+
+    const BASE: &str = "homelab \"lab\"\ncluster \"c\" distribution=\"k3s\"\n";
+
+    #[test]
+    fn pool_comes_after_metallb_and_app_after_its_chart() {
+        let text = format!(
+            "{BASE}network \"lan\" cidr=\"192.168.1.0/24\"\npool \"lb\" network=\"lan\" range=\"192.168.1.200-192.168.1.210\"\n\
+             chart \"pg\" namespace=\"data\" repo=\"https://charts.bitnami.com/bitnami\" chart=\"postgresql\" version=\"16.2.1\"\n\
+             app \"web\" namespace=\"data\" {{ image \"x/web\" tag=\"1\"; depends-on \"pg\" }}\n"
+        );
+        let (graph, _) = graph_of(&text);
+        let pos = |kind, name: &str| graph.order.iter().position(|d| d.kind == kind && d.name == name).unwrap();
+        assert!(pos(DeclKind::Component, "metallb") < pos(DeclKind::Pool, "lb"));
+        assert!(pos(DeclKind::Chart, "pg") < pos(DeclKind::App, "web"));
+        assert!(pos(DeclKind::Namespace, "data") < pos(DeclKind::Chart, "pg"));
+    }
+
+    #[test]
+    fn cycles_are_reported_once_with_every_member() {
+        let text = format!(
+            "{BASE}app \"a\" namespace=\"x\" {{ image \"x/a\" tag=\"1\"; depends-on \"b\" }}\n\
+             app \"b\" namespace=\"x\" {{ image \"x/b\" tag=\"1\"; depends-on \"c\" }}\n\
+             app \"c\" namespace=\"x\" {{ image \"x/c\" tag=\"1\"; depends-on \"a\" }}\n"
+        );
+        let (graph, codes) = graph_of(&text);
+        assert_eq!(codes.iter().filter(|c| **c == Code::E0501).count(), 1);
+        assert_eq!(graph.order.len(), graph.graph.node_count());
+    }
+
+    #[test]
+    fn order_does_not_depend_on_declaration_order() {
+        let a = format!("{BASE}app \"a\" {{ image \"x/a\" tag=\"1\" }}\napp \"b\" {{ image \"x/b\" tag=\"1\"; depends-on \"a\" }}\n");
+        let b = format!("{BASE}app \"b\" {{ image \"x/b\" tag=\"1\"; depends-on \"a\" }}\napp \"a\" {{ image \"x/a\" tag=\"1\" }}\n");
+        assert_eq!(to_json(&graph_of(&a).0), to_json(&graph_of(&b).0));
+    }
 }

@@ -5,6 +5,7 @@
 //! [`driver`] is the only module that knows the order of the phases.
 
 pub mod check;
+pub mod cli;
 pub mod diag;
 pub mod driver;
 pub mod graph;

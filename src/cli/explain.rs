@@ -1,0 +1,38 @@
+//! `homelabc explain CODE`: the long text of a diagnostic code.
+
+use super::{ExitStatus, Printer};
+use crate::diag::codes::{ALL, Code};
+use crate::suggest;
+
+/// Arguments of `homelabc explain`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A code such as `E0301`, or its name (`node-outside-network`); none lists every code.
+    pub code: Option<String>,
+}
+
+/// Runs the command.
+pub fn run(args: &Args, printer: &Printer) -> ExitStatus {
+    let Some(wanted) = &args.code else {
+        let mut text = String::new();
+        for code in ALL {
+            text.push_str(&format!("{code}  {:<28} {}\n", code.name(), code.summary()));
+        }
+        printer.out(&text);
+        return ExitStatus::Success;
+    };
+    match wanted.parse::<Code>() {
+        Ok(code) => {
+            printer.out(code.explanation());
+            ExitStatus::Success
+        }
+        Err(()) => {
+            let names: Vec<&str> = ALL.iter().flat_map(|c| [c.as_str(), c.name()]).collect();
+            let hint = suggest::did_you_mean(wanted, names)
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_else(|| "; `homelabc explain` lists every code".to_string());
+            printer.error(&format!("no diagnostic code `{wanted}`{hint}"));
+            ExitStatus::Error
+        }
+    }
+}

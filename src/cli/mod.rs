@@ -1,0 +1,163 @@
+//! The command line: clap definitions (doc comments are the help text), one
+//! file per subcommand, and the mapping from outcomes to exit codes.
+//!
+//! Exit codes, the same for every command: 0 success; 1 the input has errors;
+//! 2 the input is fine but changes are pending; 3 usage or I/O error.
+
+mod check;
+mod explain;
+mod graph;
+mod printer;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+pub use printer::Printer;
+
+/// How a command ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Success.
+    Success,
+    /// The input has errors, or a build was refused.
+    Failure,
+    /// The input is fine but changes are pending.
+    Pending,
+    /// A usage or I/O error.
+    Error,
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> ExitCode {
+        ExitCode::from(match status {
+            ExitStatus::Success => 0,
+            ExitStatus::Failure => 1,
+            ExitStatus::Pending => 2,
+            ExitStatus::Error => 3,
+        })
+    }
+}
+
+/// homelabc compiles a homelab described in KDL into a deterministic GitOps tree.
+#[derive(Debug, Parser)]
+#[command(name = "homelabc", version, about, propagate_version = true)]
+pub struct Cli {
+    /// When to use colors.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+    /// How diagnostics are printed.
+    #[arg(long, global = true, value_enum, default_value_t = MessageFormat::Human)]
+    pub message_format: MessageFormat,
+    /// Print nothing but diagnostics.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// When to use colors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// When standard error is a terminal and NO_COLOR is unset.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// How diagnostics are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MessageFormat {
+    /// Rendered reports with the source and labels.
+    Human,
+    /// One line per diagnostic: `file:line:col: error[CODE]: message`.
+    Short,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse, type and check a description (for pre-commit hooks).
+    Check(check::Args),
+    /// Print the dependency graph.
+    Graph(graph::Args),
+    /// Explain a diagnostic code, or list them all.
+    Explain(explain::Args),
+}
+
+/// Parses the command line and runs the command.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitStatus::Error.into()
+            } else {
+                ExitStatus::Success.into()
+            };
+        }
+    };
+    run(cli).into()
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> ExitStatus {
+    let printer = Printer::new(cli.color, cli.message_format, cli.quiet);
+    match cli.command {
+        Command::Check(args) => check::run(&args, &printer),
+        Command::Graph(args) => graph::run(&args, &printer),
+        Command::Explain(args) => explain::run(&args, &printer),
+    }
+}
+
+/// Where a description is: its root folder and root file name.
+#[derive(Clone, Debug)]
+pub struct Location {
+    /// The folder holding the root file; paths are relative to it.
+    pub root: PathBuf,
+    /// The root file's name within it.
+    pub file: String,
+}
+
+/// Resolves PATH: a file, or a folder holding `homelab.kdl`.
+pub fn locate(path: &Path) -> Result<Location, String> {
+    if path.is_dir() {
+        let file = path.join("homelab.kdl");
+        if !file.is_file() {
+            return Err(format!("{} holds no homelab.kdl", path.display()));
+        }
+        return Ok(Location { root: path.to_path_buf(), file: "homelab.kdl".into() });
+    }
+    if path.is_file() {
+        let root = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let file = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+        return Ok(Location { root, file });
+    }
+    Err(format!("{}: no such file or folder", path.display()))
+}
+
+/// Loads and checks the description at PATH, printing its diagnostics.
+/// Returns `None` (after printing) on an I/O error.
+pub fn check_path(path: &Path, printer: &Printer) -> Option<crate::driver::Checked> {
+    let location = match locate(path) {
+        Ok(l) => l,
+        Err(message) => {
+            printer.error(&message);
+            return None;
+        }
+    };
+    let host = crate::host::FsHost::new(&location.root);
+    let checked = crate::driver::check(&host, &location.file);
+    printer.diagnostics(&checked.diagnostics, &checked.sources);
+    Some(checked)
+}

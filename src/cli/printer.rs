@@ -1,0 +1,72 @@
+//! The one printer that writes to the terminal: diagnostics to stderr, results
+//! to stdout, and the color decision made at the edge.
+
+use std::io::{IsTerminal, Write};
+
+use super::{Color, MessageFormat};
+use crate::diag::Diagnostic;
+use crate::diag::render::{self, Format, Options};
+use crate::source::SourceMap;
+
+/// Writes diagnostics and results.
+#[derive(Clone, Copy, Debug)]
+pub struct Printer {
+    options: Options,
+    quiet: bool,
+}
+
+impl Printer {
+    /// A printer for the global flags.
+    pub fn new(color: Color, format: MessageFormat, quiet: bool) -> Printer {
+        #[allow(clippy::disallowed_methods)] // The CLI edge may read the environment.
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let color = match color {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => !no_color && std::io::stderr().is_terminal(),
+        };
+        let format = match format {
+            MessageFormat::Human => Format::Human,
+            MessageFormat::Short => Format::Short,
+            MessageFormat::Json => Format::Json,
+        };
+        let width = terminal_width();
+        Printer { options: Options { format, color, width }, quiet }
+    }
+
+    /// Prints diagnostics to stderr, with the summary line for humans.
+    pub fn diagnostics(&self, diags: &[Diagnostic], sources: &SourceMap) {
+        let mut text = render::render_all(diags, sources, &self.options);
+        if self.quiet && self.options.format == Format::Human {
+            // Keep the reports, drop the summary line.
+            let summary = render::summary(diags);
+            text.truncate(text.len() - summary.len());
+        }
+        let _ = std::io::stderr().write_all(text.as_bytes());
+    }
+
+    /// Prints a result to stdout.
+    pub fn out(&self, text: &str) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(text.as_bytes());
+        let _ = stdout.flush();
+    }
+
+    /// Prints a status line to stderr unless quiet.
+    pub fn status(&self, text: &str) {
+        if !self.quiet {
+            eprintln!("{text}");
+        }
+    }
+
+    /// Prints a usage or I/O error to stderr.
+    pub fn error(&self, text: &str) {
+        eprintln!("error: {text}");
+    }
+}
+
+fn terminal_width() -> usize {
+    #[allow(clippy::disallowed_methods)] // The CLI edge may read the environment.
+    let columns = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok());
+    columns.unwrap_or(100).clamp(60, 200)
+}
