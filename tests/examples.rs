@@ -1,0 +1,37 @@
+//! Examples are tests: every `examples/*/` description is checked with no
+//! error, and its diagnostics (warnings) and dependency graph are snapshotted.
+
+use std::path::{Path, PathBuf};
+
+use homelabc::diag::render::{self, Options};
+use homelabc::driver;
+use homelabc::graph;
+use homelabc::host::FsHost;
+
+fn examples() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("examples/ exists")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.join("homelab.kdl").is_file())
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn there_is_an_example_per_seed() {
+    assert!(examples().len() >= 5, "one example per seed homelab");
+}
+
+#[test]
+fn every_example_checks_without_errors() {
+    for example in examples() {
+        let checked = driver::check(&FsHost::new(&example), "homelab.kdl");
+        let rendered = render::render_all(&checked.diagnostics, &checked.sources, &Options::default());
+        assert!(!checked.has_errors(), "{}:\n{rendered}", example.display());
+        let name = example.file_name().expect("named").to_string_lossy().into_owned();
+        insta::assert_snapshot!(format!("{name}-diagnostics"), rendered);
+        insta::assert_snapshot!(format!("{name}-graph"), graph::to_mermaid(&checked.graph));
+    }
+}
