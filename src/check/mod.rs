@@ -3,6 +3,7 @@
 
 mod addressing;
 mod capacity;
+mod components;
 mod ports;
 mod refs;
 mod security;
@@ -17,4 +18,5 @@ pub fn run(model: &Model, diags: &mut Vec<Diagnostic>) {
     ports::check(model, diags);
     security::check(model, diags);
     capacity::check(model, diags);
+    components::check(model, diags);
 }

@@ -1,7 +1,601 @@
-//! Checks: refs.
+//! Checks on names: every reference resolves (E0201), no two declarations
+//! share a name (E0202), nodes, pools and apps know their cluster (E0112), and
+//! secrets and registries are used by something (W0501).
 
-use crate::diag::Diagnostic;
-use crate::model::Model;
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::diag::{Code, Diagnostic};
+use crate::model::{EnvValue, Model, Name, Value, ValueKind};
+use crate::source::Span;
+use crate::suggest;
+
+/// The stdlib components a `depends-on` may name without a `use`.
+pub const COMPONENTS: &[&str] = &[
+    "metallb",
+    "ingress-nginx",
+    "flux",
+    "argocd",
+    "tekton",
+    "kube-prometheus-stack",
+    "loki",
+    "registry",
+    "gitea",
+    "drone",
+    "cert-manager",
+    "sealed-secrets",
+    "external-secrets",
+];
 
 /// Runs the refs checks.
-pub fn check(_model: &Model, _diags: &mut Vec<Diagnostic>) {}
+pub fn check(model: &Model, diags: &mut Vec<Diagnostic>) {
+    let names = Names::new(model);
+    for (target, name) in references(model) {
+        diags.extend(names.resolve(target, name));
+    }
+    for (namespace, secret) in env_secrets(model) {
+        diags.extend(names.resolve_env_secret(namespace, secret));
+    }
+    duplicates(model, diags);
+    missing_clusters(model, diags);
+    unused(model, &names, diags);
+}
+
+/// Declarations of one kind by name, with the span of each declaration.
+type Index<'a> = BTreeMap<&'a str, Vec<Span>>;
+
+/// Every declared name, by kind, built once from the model.
+struct Names<'a> {
+    /// Networks.
+    networks: Index<'a>,
+    /// Clusters.
+    clusters: Index<'a>,
+    /// MetalLB pools.
+    pools: Index<'a>,
+    /// Registries.
+    registries: Index<'a>,
+    /// Apps, in any namespace.
+    apps: Index<'a>,
+    /// What `depends-on` may name: apps, charts and components.
+    dependencies: BTreeSet<&'a str>,
+    /// Secrets by name, with the namespace and span of each declaration.
+    secrets: BTreeMap<&'a str, Vec<(&'a str, Span)>>,
+}
+
+impl<'a> Names<'a> {
+    /// Indexes every declaration of the model.
+    fn new(model: &'a Model) -> Names<'a> {
+        let mut dependencies: BTreeSet<&str> = COMPONENTS.iter().copied().collect();
+        dependencies.extend(model.apps.iter().map(|a| a.name.value.as_str()));
+        dependencies.extend(model.charts.iter().map(|c| c.name.value.as_str()));
+        dependencies.extend(model.uses.iter().map(|u| u.component.value.as_str()));
+        let mut secrets: BTreeMap<&str, Vec<(&str, Span)>> = BTreeMap::new();
+        for s in &model.secrets {
+            secrets.entry(&s.name.value).or_default().push((&s.namespace.value, s.name.span));
+        }
+        Names {
+            networks: index(model.networks.iter().map(|d| &d.name)),
+            clusters: index(model.clusters.iter().map(|d| &d.name)),
+            pools: index(model.pools.iter().map(|d| &d.name)),
+            registries: index(model.registries.iter().map(|d| &d.name)),
+            apps: index(model.apps.iter().map(|d| &d.name)),
+            dependencies,
+            secrets,
+        }
+    }
+
+    /// The names a reference of this kind may take.
+    fn candidates(&self, target: Target) -> Vec<&'a str> {
+        match target {
+            Target::Network => self.networks.keys().copied().collect(),
+            Target::Cluster => self.clusters.keys().copied().collect(),
+            Target::Pool => self.pools.keys().copied().collect(),
+            Target::Registry => self.registries.keys().copied().collect(),
+            Target::App => self.apps.keys().copied().collect(),
+            Target::Dependency => self.dependencies.iter().copied().collect(),
+            Target::PullSecret => self.secrets.keys().copied().collect(),
+        }
+    }
+
+    /// An E0201 when `name` is not a declaration of the target's kind.
+    fn resolve(&self, target: Target, name: &Name) -> Option<Diagnostic> {
+        let candidates = self.candidates(target);
+        if candidates.binary_search(&name.value.as_str()).is_ok() {
+            return None;
+        }
+        let what = target.what();
+        let help = suggest::help_for(&name.value, &candidates, target.plural())
+            .unwrap_or_else(|| target.fallback_help(&name.value, candidates.is_empty()));
+        Some(
+            Diagnostic::new(Code::E0201, format!("unknown {what} `{}`", name.value))
+                .primary(name.span, format!("no {} named `{}`", target.label(), name.value))
+                .help(help),
+        )
+    }
+
+    /// The namespaces that declare a secret of this name.
+    fn secret_decls(&self, name: &str) -> &[(&'a str, Span)] {
+        self.secrets.get(name).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    /// The names of the secrets declared in `namespace`.
+    fn secrets_in<'n>(&'n self, namespace: &'n str) -> impl Iterator<Item = &'a str> + 'n {
+        (self.secrets.iter()).filter(move |(_, d)| d.iter().any(|(ns, _)| *ns == namespace)).map(|(n, _)| *n)
+    }
+
+    /// An E0201 when an app in `namespace` reads a secret not declared there.
+    fn resolve_env_secret(&self, namespace: &str, secret: &Name) -> Option<Diagnostic> {
+        let decls = self.secret_decls(&secret.value);
+        if decls.iter().any(|(ns, _)| *ns == namespace) {
+            return None;
+        }
+        let name = &secret.value;
+        let label = format!("no secret named `{name}` in namespace `{namespace}`");
+        if decls.is_empty() {
+            let here: Vec<&str> = self.secrets_in(namespace).collect();
+            let help =
+                suggest::help_for(name, &here, &format!("secrets of namespace `{namespace}`")).unwrap_or_else(|| {
+                    format!("declare it: `secret \"{name}\" namespace=\"{namespace}\" from=\"sops\" file=\"...\"`")
+                });
+            return Some(
+                Diagnostic::new(Code::E0201, format!("unknown secret `{name}`")).primary(secret.span, label).help(help),
+            );
+        }
+        let mut diag = Diagnostic::new(Code::E0201, format!("secret `{name}` is not declared in namespace `{namespace}`"))
+            .primary(secret.span, label)
+            .help(format!(
+                "a pod can only read secrets of its own namespace: declare `{name}` with `namespace=\"{namespace}\"` too, or move the app"
+            ));
+        for (ns, span) in decls {
+            diag = diag.secondary(*span, format!("`{name}` is declared in namespace `{ns}`"));
+        }
+        Some(diag)
+    }
+}
+
+/// Indexes names by value.
+fn index<'a>(names: impl Iterator<Item = &'a Name>) -> Index<'a> {
+    let mut index: Index<'a> = BTreeMap::new();
+    for name in names {
+        index.entry(name.value.as_str()).or_default().push(name.span);
+    }
+    index
+}
+
+/// What a reference names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Target {
+    /// `network=`.
+    Network,
+    /// `cluster=`.
+    Cluster,
+    /// `service pool=`.
+    Pool,
+    /// `image registry=`.
+    Registry,
+    /// `build app=`, `deploy app=`.
+    App,
+    /// `depends-on`: an app, a chart or a component.
+    Dependency,
+    /// A registry's `pull-secret`: a secret in any namespace.
+    PullSecret,
+}
+
+impl Target {
+    /// The kind, for the message.
+    fn what(self) -> &'static str {
+        match self {
+            Target::Network => "network",
+            Target::Cluster => "cluster",
+            Target::Pool => "pool",
+            Target::Registry => "registry",
+            Target::App => "app",
+            Target::Dependency => "dependency",
+            Target::PullSecret => "secret",
+        }
+    }
+
+    /// The kinds, for the label.
+    fn label(self) -> &'static str {
+        match self {
+            Target::Dependency => "app, chart or component",
+            other => other.what(),
+        }
+    }
+
+    /// The kind in the plural, for the list of known names.
+    fn plural(self) -> &'static str {
+        match self {
+            Target::Network => "networks",
+            Target::Cluster => "clusters",
+            Target::Pool => "pools",
+            Target::Registry => "registries",
+            Target::App => "apps",
+            Target::Dependency => "apps, charts and components",
+            Target::PullSecret => "secrets",
+        }
+    }
+
+    /// The help line when no declared name is close.
+    fn fallback_help(self, name: &str, none_declared: bool) -> String {
+        match self {
+            Target::Dependency => {
+                "`depends-on` names an app, a chart or a stdlib component such as `cert-manager`".to_string()
+            }
+            Target::Cluster if none_declared => {
+                format!("declare it: `cluster \"{name}\" distribution=\"k3s\"`")
+            }
+            _ if none_declared => {
+                let what = self.what();
+                format!("no {what} is declared: add a `{what} \"{name}\"` declaration")
+            }
+            _ => format!("declare a {} named `{name}`, or name one of the declared {}", self.what(), self.plural()),
+        }
+    }
+}
+
+/// Every reference of the model that names a declaration regardless of
+/// namespace, in model order.
+fn references(model: &Model) -> Vec<(Target, &Name)> {
+    let mut refs = Vec::new();
+    for node in &model.nodes {
+        refs.extend(node.cluster.iter().map(|c| (Target::Cluster, c)));
+        let network = node.address.as_ref().and_then(|a| a.network.as_ref());
+        refs.extend(network.map(|n| (Target::Network, n)));
+    }
+    for pool in &model.pools {
+        refs.push((Target::Network, &pool.network));
+        refs.extend(pool.cluster.iter().map(|c| (Target::Cluster, c)));
+    }
+    for registry in &model.registries {
+        refs.extend(registry.pull_secret.iter().map(|s| (Target::PullSecret, s)));
+    }
+    for app in &model.apps {
+        refs.extend(app.cluster.iter().map(|c| (Target::Cluster, c)));
+        let registry = app.image.as_ref().and_then(|i| i.registry.as_ref());
+        refs.extend(registry.map(|r| (Target::Registry, r)));
+        let pool = app.service.as_ref().and_then(|s| s.pool.as_ref());
+        refs.extend(pool.map(|p| (Target::Pool, p)));
+        refs.extend(app.depends_on.iter().map(|d| (Target::Dependency, d)));
+    }
+    for chart in &model.charts {
+        refs.extend(chart.depends_on.iter().map(|d| (Target::Dependency, d)));
+    }
+    for pipeline in &model.pipelines {
+        refs.extend(pipeline.build.iter().map(|b| (Target::App, &b.app)));
+        refs.extend(pipeline.deploy.iter().map(|d| (Target::App, &d.app)));
+    }
+    refs
+}
+
+/// Every `env ... secret=` with the namespace of the app that reads it.
+fn env_secrets(model: &Model) -> impl Iterator<Item = (&str, &Name)> {
+    model.apps.iter().flat_map(|app| {
+        app.env.iter().filter_map(move |env| match &env.value {
+            EnvValue::Secret { secret, .. } => Some((app.namespace.value.as_str(), secret)),
+            EnvValue::Literal(_) => None,
+        })
+    })
+}
+
+/// A declaration as far as name clashes go.
+#[derive(Clone, Copy, Debug)]
+struct Decl<'a> {
+    /// Its kind, as written.
+    kind: &'static str,
+    /// Its namespace, for namespaced kinds.
+    namespace: Option<&'a str>,
+    /// Its name.
+    name: &'a str,
+    /// The span of its name.
+    span: Span,
+}
+
+/// Every named declaration of the model.
+fn decls(model: &Model) -> Vec<Decl<'_>> {
+    fn global<'a>(kind: &'static str, names: impl Iterator<Item = &'a Name>) -> impl Iterator<Item = Decl<'a>> {
+        names.map(move |n| Decl { kind, namespace: None, name: &n.value, span: n.span })
+    }
+    fn local<'a>(
+        kind: &'static str,
+        items: impl Iterator<Item = (&'a Name, &'a Name)>,
+    ) -> impl Iterator<Item = Decl<'a>> {
+        items.map(move |(ns, n)| Decl { kind, namespace: Some(&ns.value), name: &n.value, span: n.span })
+    }
+    let mut all: Vec<Decl<'_>> = Vec::new();
+    all.extend(global("network", model.networks.iter().map(|d| &d.name)));
+    all.extend(global("cluster", model.clusters.iter().map(|d| &d.name)));
+    all.extend(global("node", model.nodes.iter().map(|d| &d.name)));
+    all.extend(global("pool", model.pools.iter().map(|d| &d.name)));
+    all.extend(global("registry", model.registries.iter().map(|d| &d.name)));
+    all.extend(global("namespace", model.namespaces.iter().map(|d| &d.name)));
+    all.extend(global("pipeline", model.pipelines.iter().map(|d| &d.name)));
+    all.extend(global("dashboard", model.dashboards.iter().map(|d| &d.name)));
+    all.extend(local("app", model.apps.iter().map(|d| (&d.namespace, &d.name))));
+    all.extend(local("chart", model.charts.iter().map(|d| (&d.namespace, &d.name))));
+    all.extend(local("secret", model.secrets.iter().map(|d| (&d.namespace, &d.name))));
+    all.extend(local("alert", model.alerts.iter().map(|d| (&d.namespace, &d.name))));
+    all
+}
+
+/// Reports E0202 for every declaration whose name an earlier-written one of
+/// the same kind (and namespace) already took. Apps and charts clash with each
+/// other: both render objects named after themselves.
+fn duplicates(model: &Model, diags: &mut Vec<Diagnostic>) {
+    let mut groups: BTreeMap<(&str, Option<&str>, &str), Vec<Decl<'_>>> = BTreeMap::new();
+    for decl in decls(model) {
+        let family = if decl.kind == "chart" { "app" } else { decl.kind };
+        groups.entry((family, decl.namespace, decl.name)).or_default().push(decl);
+    }
+    for group in groups.values_mut().filter(|g| g.len() > 1) {
+        group.sort_by_key(|d| d.span);
+        let first = group[0];
+        let times = if group.len() == 2 { "twice" } else { "more than once" };
+        diags.extend(group[1..].iter().map(|again| duplicate(first, *again, times)));
+    }
+}
+
+/// The E0202 for `again`, which reuses the name of `first`.
+fn duplicate(first: Decl<'_>, again: Decl<'_>, times: &str) -> Diagnostic {
+    let name = again.name;
+    let in_ns = again.namespace.map(|ns| format!(" in namespace `{ns}`")).unwrap_or_default();
+    if first.kind != again.kind {
+        return Diagnostic::new(
+            Code::E0202,
+            format!("{} `{name}` and {} `{name}` share a name{in_ns}", first.kind, again.kind),
+        )
+        .primary(again.span, format!("clashes with the {} of the same name", first.kind))
+        .secondary(first.span, format!("{} `{name}` declared here", first.kind))
+        .help("an app and a chart in one namespace render objects of the same name: rename one, or move it to another namespace");
+    }
+    let kind = again.kind;
+    let help = match again.namespace {
+        Some(_) => format!("give each {kind} its own name, or move one to another namespace"),
+        None => format!("give each {kind} its own name"),
+    };
+    Diagnostic::new(Code::E0202, format!("{kind} `{name}` is declared {times}{in_ns}"))
+        .primary(again.span, "declared again here")
+        .secondary(first.span, "first declared here")
+        .help(help)
+}
+
+/// Reports E0112 for every node, pool and app without `cluster=` when there is
+/// not exactly one cluster to put it in.
+fn missing_clusters(model: &Model, diags: &mut Vec<Diagnostic>) {
+    let clusters: Vec<&str> = model.clusters.iter().map(|c| c.name.value.as_str()).collect();
+    if clusters.len() == 1 {
+        return;
+    }
+    let nodes = model.nodes.iter().filter(|d| d.cluster.is_none()).map(|d| ("node", &d.name));
+    let pools = model.pools.iter().filter(|d| d.cluster.is_none()).map(|d| ("pool", &d.name));
+    let apps = model.apps.iter().filter(|d| d.cluster.is_none()).map(|d| ("app", &d.name));
+    for (kind, name) in nodes.chain(pools).chain(apps) {
+        diags.push(missing_cluster(kind, name, &clusters));
+    }
+}
+
+/// The E0112 for one declaration, given the declared clusters (none or several).
+fn missing_cluster(kind: &str, name: &Name, clusters: &[&str]) -> Diagnostic {
+    let choices: Vec<String> = clusters.iter().map(|c| format!("`cluster=\"{c}\"`")).collect();
+    let Some((last, rest)) = choices.split_last() else {
+        return Diagnostic::new(Code::E0112, format!("{kind} `{}` has no cluster to belong to", name.value))
+            .primary(name.span, "no cluster is declared")
+            .help("declare one, e.g. `cluster \"home\" distribution=\"k3s\"`");
+    };
+    Diagnostic::new(Code::E0112, format!("{kind} `{}` does not say which cluster it belongs to", name.value))
+        .primary(name.span, format!("could belong to any of the {} clusters", clusters.len()))
+        .help(format!("add {} or {last}", rest.join(", ")))
+}
+
+/// Reports W0501 for secrets and registries nothing uses.
+fn unused(model: &Model, names: &Names<'_>, diags: &mut Vec<Diagnostic>) {
+    let used = used_secrets(model, names);
+    for secret in &model.secrets {
+        let (ns, name) = (secret.namespace.value.as_str(), secret.name.value.as_str());
+        if !used.contains(&(ns, name)) {
+            diags.push(
+                Diagnostic::new(Code::W0501, format!("secret `{name}` in namespace `{ns}` is never used"))
+                    .primary(secret.name.span, "declared here but never used")
+                    .help(format!(
+                        "read it from an app of namespace `{ns}` with `env \"NAME\" secret=\"{name}\" key=\"...\"`, \
+                         name it in a chart's values or a registry's `pull-secret`, or remove it"
+                    )),
+            );
+        }
+    }
+    let pulled = pulled_registries(model, names);
+    for registry in model.registries.iter().filter(|r| r.deploy.is_none()) {
+        if !pulled.contains(registry.name.value.as_str()) {
+            diags.push(unused_registry(model, registry));
+        }
+    }
+}
+
+/// The registries some image pulls from. A misspelt `registry=` counts for the
+/// registry it was probably meant to name: it already has an E0201.
+fn pulled_registries<'a>(model: &'a Model, names: &Names<'a>) -> BTreeSet<&'a str> {
+    let declared = names.candidates(Target::Registry);
+    let pulled = references(model).into_iter().filter(|(t, _)| *t == Target::Registry);
+    pulled
+        .filter_map(|(_, n)| match names.registries.get_key_value(n.value.as_str()) {
+            Some((key, _)) => Some(*key),
+            None => suggest::did_you_mean(&n.value, declared.iter().copied()),
+        })
+        .collect()
+}
+
+/// The W0501 for a registry no image pulls from. When an app spells the
+/// registry's address into its image instead of `registry=`, points at it.
+fn unused_registry(model: &Model, registry: &crate::model::Registry) -> Diagnostic {
+    let name = &registry.name.value;
+    let prefix = format!("{}/", registry.address.value);
+    let spelled = model
+        .apps
+        .iter()
+        .filter_map(|a| a.image.as_ref())
+        .find(|i| i.registry.is_none() && i.repository.value.starts_with(&prefix));
+    let diag = Diagnostic::new(Code::W0501, format!("registry `{name}` is never used"))
+        .primary(registry.name.span, "declared here but never used");
+    match spelled {
+        Some(image) => {
+            let rest = &image.repository.value[prefix.len()..];
+            diag.secondary(image.repository.span, "this image names the registry's address instead")
+                .help(format!("write `image \"{rest}\" registry=\"{name}\"` so the app gets the registry's settings"))
+        }
+        None => diag.help(format!(
+            "pull from it with `image \"...\" registry=\"{name}\"`, run it in the cluster with `deploy`, or remove it"
+        )),
+    }
+}
+
+/// The (namespace, name) of every secret something refers to: an app's env,
+/// a registry's `pull-secret`, or a string in chart or component values (and
+/// in the values files and manifests copied in).
+fn used_secrets<'a>(model: &'a Model, names: &Names<'a>) -> BTreeSet<(&'a str, &'a str)> {
+    let mut used = BTreeSet::new();
+    // A reference that does not resolve already has an E0201: the secrets it
+    // points at (in another namespace, or by a close spelling) count as used.
+    for (ns, secret) in env_secrets(model) {
+        let decls = names.secret_decls(&secret.value);
+        if decls.iter().any(|(n, _)| *n == ns) {
+            used.insert((ns, secret.value.as_str()));
+        } else if !decls.is_empty() {
+            mark_all(names, &secret.value, &mut used);
+        } else if let Some(close) = suggest::did_you_mean(&secret.value, names.secrets_in(ns)) {
+            used.insert((ns, close));
+        }
+    }
+    let declared = names.candidates(Target::PullSecret);
+    for secret in model.registries.iter().filter_map(|r| r.pull_secret.as_ref()) {
+        let close = suggest::did_you_mean(&secret.value, declared.iter().copied());
+        mark_all(names, close.unwrap_or(&secret.value), &mut used);
+    }
+    let words = mentioned_words(model);
+    for name in names.secrets.keys().filter(|n| words.contains(**n)) {
+        mark_all(names, name, &mut used);
+    }
+    used
+}
+
+/// Marks every declaration of the secret `name`, whatever its namespace, used.
+fn mark_all<'a>(names: &Names<'a>, name: &str, used: &mut BTreeSet<(&'a str, &'a str)>) {
+    if let Some((key, decls)) = names.secrets.get_key_value(name) {
+        used.extend(decls.iter().map(|(ns, _)| (*ns, *key)));
+    }
+}
+
+/// Every string of chart and component values, and every word of the values
+/// files and manifests copied in: the places a chart may name a secret.
+fn mentioned_words(model: &Model) -> BTreeSet<&str> {
+    let mut words = BTreeSet::new();
+    for chart in &model.charts {
+        chart.values.iter().for_each(|v| strings(v, &mut words));
+    }
+    for component in &model.uses {
+        component.values.iter().for_each(|v| strings(v, &mut words));
+        component.params.values().for_each(|(_, v)| strings(v, &mut words));
+    }
+    let files = (model.charts.iter().filter_map(|c| c.values_file.as_ref()))
+        .chain(model.manifests.iter().map(|m| &m.path))
+        .filter_map(|path| model.attachments.get(&path.value));
+    for text in files {
+        words.extend(text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')).filter(|w| !w.is_empty()));
+    }
+    words
+}
+
+/// Collects every string value of a values tree.
+fn strings<'a>(value: &'a Value, out: &mut BTreeSet<&'a str>) {
+    match &value.kind {
+        ValueKind::String(s) => {
+            out.insert(s);
+        }
+        ValueKind::List(items) => items.iter().for_each(|v| strings(v, out)),
+        ValueKind::Map(map) => map.values().for_each(|(_, v)| strings(v, out)),
+        ValueKind::Null | ValueKind::Bool(_) | ValueKind::Int(_) | ValueKind::Float(_) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::host::MemHost;
+
+    /// The codes of this module a description produces, in order.
+    fn codes(body: &str) -> Vec<String> {
+        let text = format!("homelab \"lab\"\n{body}");
+        let checked = crate::driver::check(&MemHost::with([("homelab.kdl", text)]), "homelab.kdl");
+        let mine = ["E0201", "E0202", "E0112", "W0501"];
+        (checked.diagnostics.iter().map(|d| d.code.to_string())).filter(|c| mine.contains(&c.as_str())).collect()
+    }
+
+    const CLUSTER: &str = "cluster \"home\" distribution=\"k3s\"\n";
+
+    /// An app in namespace `demo` with extra children.
+    fn app(name: &str, children: &str) -> String {
+        format!("app \"{name}\" namespace=\"demo\" {{\n image \"me/{name}\" tag=\"1.0.0\"\n {children}\n}}\n")
+    }
+
+    #[test]
+    fn references_resolve_whatever_the_order() {
+        let body = format!(
+            "{}{CLUSTER}registry \"local\" address=\"10.0.0.5:5000\" {{ pull-secret \"auth\" }}\n\
+             secret \"auth\" namespace=\"x\" from=\"external\" store=\"v\" key=\"k\"\n\
+             secret \"db\" namespace=\"demo\" from=\"external\" store=\"v\" key=\"k\"\n",
+            app("web", "env \"P\" secret=\"db\" key=\"p\"\n depends-on \"api\" \"cert-manager\""),
+        ) + &app("api", "").replace("tag=", "registry=\"local\" tag=");
+        assert!(codes(&body).is_empty(), "{:?}", codes(&body));
+    }
+
+    #[test]
+    fn unknown_cluster_is_not_also_a_missing_cluster() {
+        let body = format!(
+            "{CLUSTER}cluster \"lab\" distribution=\"kind\"\n{}",
+            app("web", "").replace("namespace", "cluster=\"hme\" namespace")
+        );
+        assert_eq!(codes(&body), ["E0201"]);
+    }
+
+    #[test]
+    fn env_secret_typo_suggests_within_the_namespace() {
+        let body = format!(
+            "{CLUSTER}secret \"db-pass\" namespace=\"demo\" from=\"external\" store=\"v\" key=\"k\"\n{}",
+            app("web", "env \"P\" secret=\"db-pas\" key=\"p\"")
+        );
+        // The misspelt secret is not reported unused on top of the E0201.
+        assert_eq!(codes(&body), ["E0201"]);
+    }
+
+    #[test]
+    fn three_declarations_give_two_duplicates() {
+        let net = "network \"lan\" cidr=\"10.0.0.0/24\"\n";
+        assert_eq!(codes(&net.repeat(3)), ["E0202", "E0202"]);
+    }
+
+    #[test]
+    fn namespaced_kinds_may_share_a_name_across_namespaces() {
+        let body = format!("{CLUSTER}{}{}", app("web", ""), app("web", "").replace("demo", "prod"));
+        assert!(codes(&body).is_empty());
+    }
+
+    #[test]
+    fn every_unplaced_declaration_needs_a_cluster_when_none_exists() {
+        let body = "network \"lan\" cidr=\"10.0.0.0/24\"\n\
+                    pool \"lb\" network=\"lan\" range=\"10.0.0.200-10.0.0.210\"\n";
+        assert_eq!(codes(body), ["E0112"]);
+    }
+
+    #[test]
+    fn secrets_named_in_component_values_are_used() {
+        let body = format!(
+            "{CLUSTER}use \"kube-prometheus-stack\" {{ values {{ grafana {{ admin {{ existingSecret \"admin\" }} }} }} }}\n\
+             secret \"admin\" namespace=\"monitoring\" from=\"external\" store=\"v\" key=\"k\"\n\
+             secret \"stale\" namespace=\"monitoring\" from=\"external\" store=\"v\" key=\"k\"\n"
+        );
+        assert_eq!(codes(&body), ["W0501"]);
+    }
+
+    #[test]
+    fn deployed_registries_are_used() {
+        let body = format!("{CLUSTER}registry \"local\" address=\"10.0.0.5:5000\" {{ deploy storage=\"1Gi\" }}\n");
+        assert!(codes(&body).is_empty());
+    }
+}

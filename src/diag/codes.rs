@@ -83,7 +83,7 @@ codes! {
     E0307 "cidr-overlap" Error "pod CIDR, service CIDR and networks overlap";
     E0308 "non-canonical-cidr" Error "a CIDR has host bits set";
     E0309 "service-cidr-too-small" Error "the service CIDR cannot hold the cluster DNS address";
-    E0310 "address-outside-network" Error "a gateway, DNS server or DHCP range is outside its network";
+    E0310 "address-outside-network" Error "a gateway or DHCP range is outside its network";
     E0311 "static-in-dhcp" Error "a static address sits inside the DHCP range";
     E0312 "reserved-address" Error "a node uses its network's own, broadcast or gateway address";
     // E04xx: ports.
@@ -123,10 +123,7 @@ impl std::str::FromStr for Code {
 
     /// Parses `E0301` (any case) or a kebab name such as `node-outside-network`.
     fn from_str(s: &str) -> Result<Code, ()> {
-        ALL.iter()
-            .copied()
-            .find(|c| c.as_str().eq_ignore_ascii_case(s) || c.name() == s)
-            .ok_or(())
+        ALL.iter().copied().find(|c| c.as_str().eq_ignore_ascii_case(s) || c.name() == s).ok_or(())
     }
 }
 
