@@ -86,11 +86,7 @@ pub struct Decl {
 
 impl Decl {
     fn new(kind: DeclKind, namespace: Option<&str>, name: &str) -> Decl {
-        Decl {
-            kind,
-            namespace: namespace.map(str::to_string),
-            name: name.to_string(),
-        }
+        Decl { kind, namespace: namespace.map(str::to_string), name: name.to_string() }
     }
 
     /// A stable id for renderings: `app/demo-ha/demo-app`.
@@ -140,11 +136,7 @@ impl Graph {
 
     /// The stdlib components the description needs, sorted.
     pub fn components(&self) -> Vec<&str> {
-        self.index
-            .keys()
-            .filter(|d| d.kind == DeclKind::Component)
-            .map(|d| d.name.as_str())
-            .collect()
+        self.index.keys().filter(|d| d.kind == DeclKind::Component).map(|d| d.name.as_str()).collect()
     }
 
     fn add(&mut self, decl: Decl) -> NodeIndex {
@@ -188,8 +180,19 @@ impl Builder {
 
 /// The stdlib components, by the name `depends-on` may use.
 pub const COMPONENTS: &[&str] = &[
-    "argocd", "cert-manager", "drone", "external-secrets", "flux", "gitea", "ingress-nginx",
-    "kube-prometheus-stack", "loki", "metallb", "registry", "sealed-secrets", "tekton",
+    "argocd",
+    "cert-manager",
+    "drone",
+    "external-secrets",
+    "flux",
+    "gitea",
+    "ingress-nginx",
+    "kube-prometheus-stack",
+    "loki",
+    "metallb",
+    "registry",
+    "sealed-secrets",
+    "tekton",
 ];
 
 fn component(name: &str) -> Decl {
@@ -296,7 +299,12 @@ fn infrastructure_edges(model: &Model, b: &mut Builder) {
         if let Some(s) = &r.pull_secret
             && let Some(secret) = model.secrets.iter().find(|x| x.name.value == s.value)
         {
-            b.edge(&me, Decl::new(DeclKind::Secret, Some(&secret.namespace.value), &s.value), "pull-secret", Some(s.span));
+            b.edge(
+                &me,
+                Decl::new(DeclKind::Secret, Some(&secret.namespace.value), &s.value),
+                "pull-secret",
+                Some(s.span),
+            );
         }
         if r.deploy.is_some() {
             let ns = r.deploy.as_ref().map(|d| d.namespace.value.clone()).unwrap_or_default();
@@ -331,13 +339,9 @@ fn depends_target(model: &Model, namespace: &str, name: &str) -> Option<Decl> {
             .find(|c| c.name.value == name && (!ns_match || c.namespace.value == namespace))
             .map(|c| Decl::new(DeclKind::Chart, Some(&c.namespace.value), name))
     };
-    app(true)
-        .or_else(|| chart(true))
-        .or_else(|| app(false))
-        .or_else(|| chart(false))
-        .or_else(|| {
-            (COMPONENTS.contains(&name) || model.uses.iter().any(|u| u.component.value == name)).then(|| component(name))
-        })
+    app(true).or_else(|| chart(true)).or_else(|| app(false)).or_else(|| chart(false)).or_else(|| {
+        (COMPONENTS.contains(&name) || model.uses.iter().any(|u| u.component.value == name)).then(|| component(name))
+    })
 }
 
 fn workload_edges(model: &Model, b: &mut Builder) {
@@ -358,7 +362,12 @@ fn workload_edges(model: &Model, b: &mut Builder) {
         }
         for e in &a.env {
             if let crate::model::EnvValue::Secret { secret, .. } = &e.value {
-                b.edge_if(&me, Decl::new(DeclKind::Secret, Some(&a.namespace.value), &secret.value), "secret", Some(secret.span));
+                b.edge_if(
+                    &me,
+                    Decl::new(DeclKind::Secret, Some(&a.namespace.value), &secret.value),
+                    "secret",
+                    Some(secret.span),
+                );
             }
         }
         if let Some(pool) = a.service.as_ref().and_then(|s| s.pool.as_ref()) {
@@ -368,9 +377,7 @@ fn workload_edges(model: &Model, b: &mut Builder) {
             b.edge(&me, component("kube-prometheus-stack"), "crd", None);
         }
         if !a.ingresses.is_empty()
-            && model
-                .cluster_for(a.cluster.as_ref())
-                .is_some_and(|c| c.ingress.value == IngressController::Nginx)
+            && model.cluster_for(a.cluster.as_ref()).is_some_and(|c| c.ingress.value == IngressController::Nginx)
         {
             b.edge(&me, component("ingress-nginx"), "ingress", None);
         }
@@ -388,7 +395,11 @@ fn workload_edges(model: &Model, b: &mut Builder) {
         if p.engine.value == Engine::Drone {
             b.edge(&me, component("drone"), "engine", None);
         }
-        let targets = p.build.iter().map(|x| &x.app).chain(p.deploy.iter().filter(|d| d.via.value == DeployVia::Kubectl).map(|d| &d.app));
+        let targets = p
+            .build
+            .iter()
+            .map(|x| &x.app)
+            .chain(p.deploy.iter().filter(|d| d.via.value == DeployVia::Kubectl).map(|d| &d.app));
         for app in targets {
             if let Some(a) = model.app(&app.value) {
                 b.edge(&me, Decl::new(DeclKind::App, Some(&a.namespace.value), &app.value), "builds", Some(app.span));
@@ -461,24 +472,14 @@ fn report_cycles(graph: &Graph, model: &Model, diags: &mut Vec<Diagnostic>) -> B
 /// order; members of cycles come last, in sorted order.
 fn compute_order(graph: &mut Graph, cyclic: &BTreeSet<Decl>) {
     let g = &graph.graph;
-    let mut remaining: BTreeMap<NodeIndex, usize> = g
-        .node_indices()
-        .map(|n| (n, g.neighbors(n).collect::<BTreeSet<_>>().len()))
-        .collect();
-    let mut ready: BTreeSet<(Decl, NodeIndex)> = remaining
-        .iter()
-        .filter(|(_, c)| **c == 0)
-        .map(|(n, _)| (g[*n].clone(), *n))
-        .collect();
+    let mut remaining: BTreeMap<NodeIndex, usize> =
+        g.node_indices().map(|n| (n, g.neighbors(n).collect::<BTreeSet<_>>().len())).collect();
+    let mut ready: BTreeSet<(Decl, NodeIndex)> =
+        remaining.iter().filter(|(_, c)| **c == 0).map(|(n, _)| (g[*n].clone(), *n)).collect();
     let mut order = Vec::new();
     let mut depth: BTreeMap<Decl, usize> = BTreeMap::new();
     while let Some((decl, n)) = ready.pop_first() {
-        let d = g
-            .neighbors(n)
-            .filter_map(|m| depth.get(&g[m]))
-            .map(|d| d + 1)
-            .max()
-            .unwrap_or(0);
+        let d = g.neighbors(n).filter_map(|m| depth.get(&g[m])).map(|d| d + 1).max().unwrap_or(0);
         depth.insert(decl.clone(), d);
         order.push(decl);
         let dependents: BTreeSet<NodeIndex> = g.neighbors_directed(n, petgraph::Direction::Incoming).collect();
@@ -647,8 +648,12 @@ mod tests {
 
     #[test]
     fn order_does_not_depend_on_declaration_order() {
-        let a = format!("{BASE}app \"a\" {{ image \"x/a\" tag=\"1\" }}\napp \"b\" {{ image \"x/b\" tag=\"1\"; depends-on \"a\" }}\n");
-        let b = format!("{BASE}app \"b\" {{ image \"x/b\" tag=\"1\"; depends-on \"a\" }}\napp \"a\" {{ image \"x/a\" tag=\"1\" }}\n");
+        let a = format!(
+            "{BASE}app \"a\" {{ image \"x/a\" tag=\"1\" }}\napp \"b\" {{ image \"x/b\" tag=\"1\"; depends-on \"a\" }}\n"
+        );
+        let b = format!(
+            "{BASE}app \"b\" {{ image \"x/b\" tag=\"1\"; depends-on \"a\" }}\napp \"a\" {{ image \"x/a\" tag=\"1\" }}\n"
+        );
         assert_eq!(to_json(&graph_of(&a).0), to_json(&graph_of(&b).0));
     }
 }

@@ -85,8 +85,7 @@ impl Host for FsHost {
     fn read(&self, path: &str) -> io::Result<String> {
         let real = self.real(path)?;
         let bytes = std::fs::read(real)?;
-        String::from_utf8(bytes)
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "the file is not UTF-8"))
+        String::from_utf8(bytes).map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "the file is not UTF-8"))
     }
 
     fn is_dir(&self, path: &str) -> bool {
@@ -109,11 +108,7 @@ fn collect_kdl(real: &Path, logical: &str, found: &mut Vec<String>) -> io::Resul
         if name.starts_with('.') {
             continue;
         }
-        let child = if logical.is_empty() {
-            name.clone()
-        } else {
-            format!("{logical}/{name}")
-        };
+        let child = if logical.is_empty() { name.clone() } else { format!("{logical}/{name}") };
         let kind = entry.file_type()?;
         if kind.is_dir() {
             collect_kdl(&entry.path(), &child, found)?;
@@ -159,10 +154,7 @@ impl MemHost {
 
 impl Host for MemHost {
     fn read(&self, path: &str) -> io::Result<String> {
-        self.files
-            .get(path)
-            .cloned()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such file"))
+        self.files.get(path).cloned().ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such file"))
     }
 
     fn is_dir(&self, path: &str) -> bool {
@@ -173,12 +165,7 @@ impl Host for MemHost {
     fn kdl_files_below(&self, dir: &str) -> io::Result<Vec<String>> {
         let dir = dir.trim_end_matches('/');
         let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
-        Ok(self
-            .files
-            .keys()
-            .filter(|k| k.starts_with(&prefix) && k.ends_with(".kdl"))
-            .cloned()
-            .collect())
+        Ok(self.files.keys().filter(|k| k.starts_with(&prefix) && k.ends_with(".kdl")).cloned().collect())
     }
 }
 

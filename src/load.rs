@@ -25,6 +25,9 @@ pub struct ParsedFile {
 pub struct Loaded {
     /// Parsed files, root first, then in import order.
     pub files: Vec<ParsedFile>,
+    /// Whether every file could be read and parsed: checks that need the whole
+    /// description (such as "no `homelab` declared") stay quiet otherwise.
+    pub complete: bool,
 }
 
 struct Loader<'a> {
@@ -36,21 +39,16 @@ struct Loader<'a> {
     /// The chain of files being loaded, for cycle detection: (path, import span).
     stack: Vec<(String, Option<Span>)>,
     files: Vec<ParsedFile>,
+    complete: bool,
 }
 
 /// Loads the description whose root file is `root` (a logical path).
-/// Returns `None` in `files` only for what could not be read or parsed.
+/// A file that could not be read or parsed is reported and left out.
 pub fn load(host: &dyn Host, root: &str, sources: &mut SourceMap, diags: &mut Vec<Diagnostic>) -> Loaded {
-    let mut loader = Loader {
-        host,
-        sources,
-        diags,
-        loaded: Vec::new(),
-        stack: Vec::new(),
-        files: Vec::new(),
-    };
+    let mut loader =
+        Loader { host, sources, diags, loaded: Vec::new(), stack: Vec::new(), files: Vec::new(), complete: true };
     loader.load_file(root, None);
-    Loaded { files: loader.files }
+    Loaded { files: loader.files, complete: loader.complete }
 }
 
 impl Loader<'_> {
@@ -74,10 +72,13 @@ impl Loader<'_> {
         let text = match self.host.read(path) {
             Ok(text) => text,
             Err(error) => {
+                self.complete = false;
                 let message = format!("cannot read `{path}`: {}", error_text(&error));
                 let diag = Diagnostic::new(Code::E0203, message);
                 self.diags.push(match via {
-                    Some(span) => diag.primary(span, "imported here").help("check the path: it is relative to the file that imports it"),
+                    Some(span) => diag
+                        .primary(span, "imported here")
+                        .help("check the path: it is relative to the file that imports it"),
                     None => diag.help("give a file, or a folder holding `homelab.kdl`"),
                 });
                 return;
@@ -87,6 +88,7 @@ impl Loader<'_> {
         let file = self.sources.add(path, text, Origin::User);
         let text = self.sources.get(file).text.clone();
         let Some(doc) = crate::syntax::parse(file, &text, self.diags) else {
+            self.complete = false;
             return;
         };
         let imports: Vec<(String, Span)> = doc
@@ -167,11 +169,8 @@ impl Loader<'_> {
     }
 
     fn report_cycle(&mut self, pos: usize, path: &str, via: Option<Span>) {
-        let chain: Vec<String> = self.stack[pos..]
-            .iter()
-            .map(|(p, _)| p.clone())
-            .chain(std::iter::once(path.to_string()))
-            .collect();
+        let chain: Vec<String> =
+            self.stack[pos..].iter().map(|(p, _)| p.clone()).chain(std::iter::once(path.to_string())).collect();
         let mut diag = Diagnostic::new(Code::E0204, format!("import cycle: {}", chain.join(" → ")))
             .help("remove one of these imports; shared declarations can live in a file both import from the root");
         if let Some(span) = via {

@@ -19,7 +19,7 @@ where
 
 /// A `help:` line suggesting the closest candidate, or listing the choices when
 /// there are few.
-pub fn help_for<'a>(word: &str, candidates: &[&'a str], what: &str) -> Option<String> {
+pub fn help_for(word: &str, candidates: &[&str], what: &str) -> Option<String> {
     if let Some(best) = did_you_mean(word, candidates.iter().copied()) {
         return Some(format!("did you mean `{best}`?"));
     }
@@ -28,11 +28,7 @@ pub fn help_for<'a>(word: &str, candidates: &[&'a str], what: &str) -> Option<St
         1..=12 => {
             let mut sorted = candidates.to_vec();
             sorted.sort_unstable();
-            let list = sorted
-                .iter()
-                .map(|c| format!("`{c}`"))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let list = sorted.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ");
             Some(format!("the known {what} are {list}"))
         }
         _ => None,

@@ -27,14 +27,14 @@ pub fn parse(file: FileId, text: &str, diags: &mut Vec<Diagnostic>) -> Option<Kd
                 Some(doc)
             }
             Err(_) => {
-                report(file, &v2_error, diags);
+                report(file, text, &v2_error, diags);
                 None
             }
         },
     }
 }
 
-fn report(file: FileId, error: &KdlError, diags: &mut Vec<Diagnostic>) {
+fn report(file: FileId, text: &str, error: &KdlError, diags: &mut Vec<Diagnostic>) {
     if error.diagnostics.is_empty() {
         diags.push(
             Diagnostic::new(Code::E0101, "the file is not valid KDL")
@@ -43,22 +43,33 @@ fn report(file: FileId, error: &KdlError, diags: &mut Vec<Diagnostic>) {
         );
     }
     for d in &error.diagnostics {
-        let message = d
-            .message
-            .clone()
-            .unwrap_or_else(|| "invalid KDL".to_string());
+        let message = d.message.clone().unwrap_or_else(|| "invalid KDL".to_string());
         let message = lowercase_first(message.trim_end_matches('.'));
         let label = d.label.clone().unwrap_or_else(|| "here".to_string());
-        let help = d
-            .help
-            .clone()
-            .unwrap_or_else(|| "see https://kdl.dev for the KDL v2 syntax".to_string());
+        let token = bare_token(text, d.span.offset());
+        let unquoted =
+            token.starts_with(|c: char| c.is_ascii_digit()) && token.contains(|c: char| c.is_ascii_alphabetic());
+        let help = if unquoted {
+            // `memory 8Gi`: a quantity or version written without quotes.
+            format!("values that are not plain numbers are strings: write `\"{token}\"`")
+        } else {
+            d.help.clone().unwrap_or_else(|| "see https://kdl.dev for the KDL v2 syntax".to_string())
+        };
         diags.push(
             Diagnostic::new(Code::E0101, message)
                 .primary(Span::new(file, d.span.offset(), d.span.len()), label)
                 .help(help),
         );
     }
+}
+
+/// The run of non-space, non-delimiter characters around a byte offset.
+fn bare_token(text: &str, offset: usize) -> &str {
+    let is_part = |c: char| !c.is_whitespace() && !matches!(c, ';' | '{' | '}' | '"' | '=' | '(' | ')');
+    let offset = offset.min(text.len());
+    let start = text[..offset].rfind(|c: char| !is_part(c)).map_or(0, |i| i + 1);
+    let end = text[offset..].find(|c: char| !is_part(c)).map_or(text.len(), |i| offset + i);
+    text.get(start..end).unwrap_or("")
 }
 
 fn lowercase_first(s: &str) -> String {

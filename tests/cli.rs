@@ -4,11 +4,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn homelabc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_homelabc"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the binary runs")
+    Command::new(env!("CARGO_BIN_EXE_homelabc")).args(args).env("NO_COLOR", "1").output().expect("the binary runs")
 }
 
 fn example(name: &str) -> String {
@@ -22,7 +18,7 @@ fn case(name: &str) -> String {
 #[test]
 fn check_exit_codes() {
     assert_eq!(homelabc(&["check", &example("pi-k3s-drone")]).status.code(), Some(0));
-    assert_eq!(homelabc(&["check", &case("unknown-kind.kdl")]).status.code(), Some(1));
+    assert_eq!(homelabc(&["check", &case("e0102-unknown-kind.kdl")]).status.code(), Some(1));
     assert_eq!(homelabc(&["check", "/nonexistent/homelab"]).status.code(), Some(3));
     assert_eq!(homelabc(&["check", "--no-such-flag"]).status.code(), Some(3));
     assert_eq!(homelabc(&["frobnicate"]).status.code(), Some(3));
@@ -40,14 +36,14 @@ fn deny_warnings_fails_on_warnings() {
 
 #[test]
 fn json_diagnostics_are_one_object_per_line() {
-    let out = homelabc(&["check", "--message-format", "json", &case("unknown-kind.kdl")]);
+    let out = homelabc(&["check", "--message-format", "json", &case("e0102-unknown-kind.kdl")]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.len(), 1, "{stderr}");
     let value: serde_json::Value = serde_json::from_str(lines[0]).expect("valid JSON");
     assert_eq!(value["code"], "E0102");
     assert_eq!(value["severity"], "error");
-    assert_eq!(value["file"], "unknown-kind.kdl");
+    assert_eq!(value["file"], "e0102-unknown-kind.kdl");
     assert_eq!(value["line"], 4);
     assert_eq!(value["column"], 1);
     assert_eq!(value["help"], "did you mean `network`?");
@@ -56,10 +52,10 @@ fn json_diagnostics_are_one_object_per_line() {
 
 #[test]
 fn short_diagnostics() {
-    let out = homelabc(&["check", "--message-format", "short", &case("unknown-kind.kdl")]);
+    let out = homelabc(&["check", "--message-format", "short", &case("e0102-unknown-kind.kdl")]);
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "unknown-kind.kdl:4:1: error[E0102]: unknown declaration kind `netwrk`\n"
+        "e0102-unknown-kind.kdl:4:1: error[E0102]: unknown declaration kind `netwrk`\n"
     );
 }
 

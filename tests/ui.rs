@@ -66,12 +66,7 @@ fn ui_cases_emit_exactly_their_expected_codes() {
         let (root, codes, rendered) = run(&case);
         let expected = expected_codes(&root, &case);
         if codes != expected {
-            failures.push(format!(
-                "{}: expected {:?}, emitted {:?}\n{rendered}",
-                case_name(&case),
-                expected,
-                codes
-            ));
+            failures.push(format!("{}: expected {:?}, emitted {:?}\n{rendered}", case_name(&case), expected, codes));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -97,11 +97,7 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
-            return if error.use_stderr() {
-                ExitStatus::Error.into()
-            } else {
-                ExitStatus::Success.into()
-            };
+            return if error.use_stderr() { ExitStatus::Error.into() } else { ExitStatus::Success.into() };
         }
     };
     run(cli).into()

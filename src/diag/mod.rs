@@ -57,35 +57,18 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// A diagnostic with the code's severity and a message.
     pub fn new(code: Code, message: impl Into<String>) -> Diagnostic {
-        Diagnostic {
-            code,
-            message: message.into(),
-            labels: Vec::new(),
-            help: None,
-            notes: Vec::new(),
-        }
+        Diagnostic { code, message: message.into(), labels: Vec::new(), help: None, notes: Vec::new() }
     }
 
     /// Adds the primary label.
     pub fn primary(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
-        self.labels.insert(
-            0,
-            Label {
-                span,
-                message: message.into(),
-                primary: true,
-            },
-        );
+        self.labels.insert(0, Label { span, message: message.into(), primary: true });
         self
     }
 
     /// Adds a secondary label.
     pub fn secondary(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
-        self.labels.push(Label {
-            span,
-            message: message.into(),
-            primary: false,
-        });
+        self.labels.push(Label { span, message: message.into(), primary: false });
         self
     }
 

@@ -37,11 +37,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Options {
-        Options {
-            format: Format::Human,
-            color: false,
-            width: 100,
-        }
+        Options { format: Format::Human, color: false, width: 100 }
     }
 }
 
@@ -128,15 +124,7 @@ fn json(diag: &Diagnostic, sources: &SourceMap) -> String {
         .map(|l| {
             let (file, line, column) = location(l.span, sources);
             let (end_line, end_column) = sources.get(l.span.file).line_col(l.span.end);
-            JsonLabel {
-                file,
-                line,
-                column,
-                end_line,
-                end_column,
-                message: l.message.clone(),
-                primary: l.primary,
-            }
+            JsonLabel { file, line, column, end_line, end_column, message: l.message.clone(), primary: l.primary }
         })
         .collect();
     let primary = labels.iter().find(|l| l.primary);
@@ -202,11 +190,7 @@ impl miette::Diagnostic for Report {
 fn labeled(label: &Label) -> LabeledSpan {
     let span = SourceSpan::new((label.span.start as usize).into(), label.span.len());
     let text = (!label.message.is_empty()).then(|| label.message.clone());
-    if label.primary {
-        LabeledSpan::new_primary_with_span(text, span)
-    } else {
-        LabeledSpan::new_with_span(text, span)
-    }
+    if label.primary { LabeledSpan::new_primary_with_span(text, span) } else { LabeledSpan::new_with_span(text, span) }
 }
 
 fn human(diag: &Diagnostic, sources: &SourceMap, options: &Options) -> String {
@@ -214,10 +198,7 @@ fn human(diag: &Diagnostic, sources: &SourceMap, options: &Options) -> String {
         Severity::Error => miette::Severity::Error,
         Severity::Warning => miette::Severity::Warning,
     };
-    let primary_file = diag
-        .primary_span()
-        .or_else(|| diag.labels.first().map(|l| l.span))
-        .map(|s| s.file);
+    let primary_file = diag.primary_span().or_else(|| diag.labels.first().map(|l| l.span)).map(|s| s.file);
     let source_of = |file| {
         let f = sources.get(file);
         NamedSource::new(f.path.clone(), f.text.to_string())
@@ -260,14 +241,8 @@ fn human(diag: &Diagnostic, sources: &SourceMap, options: &Options) -> String {
             related: Vec::new(),
         });
     }
-    let theme = if options.color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    let handler = GraphicalReportHandler::new_themed(theme)
-        .with_width(options.width)
-        .with_links(false);
+    let theme = if options.color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(options.width).with_links(false);
     let mut out = String::new();
     if handler.render_report(&mut out, &report).is_err() {
         out = short(diag, sources);

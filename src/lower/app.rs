@@ -9,13 +9,34 @@ use crate::model::*;
 use crate::source::Spanned;
 
 const APP_CHILDREN: &[&str] = &[
-    "image", "replicas", "port", "service", "ingress", "probe", "resources", "env", "volume", "metrics",
-    "spread", "autoscale", "depends-on", "command", "args", "read-only-root", "run-as-user", "privileged",
-    "host-network", "allow-privileged",
+    "image",
+    "replicas",
+    "port",
+    "service",
+    "ingress",
+    "probe",
+    "resources",
+    "env",
+    "volume",
+    "metrics",
+    "spread",
+    "autoscale",
+    "depends-on",
+    "command",
+    "args",
+    "read-only-root",
+    "run-as-user",
+    "privileged",
+    "host-network",
+    "allow-privileged",
 ];
 
 pub(super) fn app(cx: &mut Cx<'_>, node: &KdlNode) -> Option<App> {
-    let r = Reader::open(cx, node, Shape { what: "app", max_args: 1, props: &["namespace", "cluster"], children: APP_CHILDREN });
+    let r = Reader::open(
+        cx,
+        node,
+        Shape { what: "app", max_args: 1, props: &["namespace", "cluster"], children: APP_CHILDREN },
+    );
     let name = r.arg::<ServiceLabel>(cx, 0, "a name").map(|s| s.map(|l| l.0));
     let namespace = r.opt_ref(cx, "namespace");
     let cluster = r.opt_ref(cx, "cluster");
@@ -40,15 +61,15 @@ pub(super) fn app(cx: &mut Cx<'_>, node: &KdlNode) -> Option<App> {
     let service = r.child_once(cx, "service").and_then(|c| service(cx, c));
     let ingresses = r.children_named("ingress").filter_map(|c| ingress(cx, c)).collect();
     let probes: Vec<Probe> = r.children_named("probe").filter_map(|c| probe(cx, c)).collect();
-    report_duplicates(
-        cx,
-        probes.iter().map(|p| (p.kind.value.as_str(), p.kind.span)),
-        "probe",
-        Code::E0107,
-    );
+    report_duplicates(cx, probes.iter().map(|p| (p.kind.value.as_str(), p.kind.span)), "probe", Code::E0107);
     let resources = r.child_once(cx, "resources").and_then(|c| resources(cx, c));
     let env: Vec<Env> = r.children_named("env").filter_map(|c| env(cx, c)).collect();
-    report_duplicates(cx, env.iter().map(|e| (e.name.value.as_str(), e.name.span)), "environment variable", Code::E0107);
+    report_duplicates(
+        cx,
+        env.iter().map(|e| (e.name.value.as_str(), e.name.span)),
+        "environment variable",
+        Code::E0107,
+    );
     let volumes: Vec<Volume> = r.children_named("volume").filter_map(|c| volume(cx, c)).collect();
     report_duplicates(cx, volumes.iter().map(|v| (v.name.value.as_str(), v.name.span)), "volume", Code::E0107);
     let metrics = r.child_once(cx, "metrics").and_then(|c| metrics(cx, c));
@@ -69,9 +90,8 @@ pub(super) fn app(cx: &mut Cx<'_>, node: &KdlNode) -> Option<App> {
         .child_once(cx, "read-only-root")
         .and_then(|c| flag_child(cx, c, "read-only-root"))
         .unwrap_or(Spanned::new(true, at));
-    let run_as_user = r
-        .child_once(cx, "run-as-user")
-        .and_then(|c| single_value::<i64>(cx, c, "run-as-user", "a user id"));
+    let run_as_user =
+        r.child_once(cx, "run-as-user").and_then(|c| single_value::<i64>(cx, c, "run-as-user", "a user id"));
     let privileged = r.child_once(cx, "privileged").and_then(|c| flag_child(cx, c, "privileged"));
     let host_network = r.child_once(cx, "host-network").and_then(|c| flag_child(cx, c, "host-network"));
     let allow_privileged = r.child_once(cx, "allow-privileged").and_then(|c| flag_child(cx, c, "allow-privileged"));
@@ -115,12 +135,11 @@ fn strings(cx: &mut Cx<'_>, node: &KdlNode, what: &'static str) -> Vec<Spanned<S
 }
 
 fn image(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Image> {
-    let r = Reader::open(cx, node, Shape {
-        what: "image",
-        max_args: 1,
-        props: &["registry", "tag", "digest", "arch"],
-        children: &[],
-    });
+    let r = Reader::open(
+        cx,
+        node,
+        Shape { what: "image", max_args: 1, props: &["registry", "tag", "digest", "arch"], children: &[] },
+    );
     let repository = r.arg::<String>(cx, 0, "a repository")?;
     let registry = r.opt_ref(cx, "registry");
     let mut tag = r.prop::<String>(cx, "tag");
@@ -144,7 +163,9 @@ fn image(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Image> {
         repository = Spanned::new(repo.to_string(), repository.span);
     }
     if let Some(d) = &digest
-        && !(d.value.starts_with("sha256:") && d.value.len() == 71 && d.value[7..].chars().all(|c| c.is_ascii_hexdigit()))
+        && !(d.value.starts_with("sha256:")
+            && d.value.len() == 71
+            && d.value[7..].chars().all(|c| c.is_ascii_hexdigit()))
     {
         cx.report(
             Diagnostic::new(Code::E0105, "invalid image digest")
@@ -173,7 +194,8 @@ fn port(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Port> {
 }
 
 fn service(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Service> {
-    let r = Reader::open(cx, node, Shape { what: "service", max_args: 0, props: &["type", "pool"], children: &["expose"] });
+    let r =
+        Reader::open(cx, node, Shape { what: "service", max_args: 0, props: &["type", "pool"], children: &["expose"] });
     let at = r.name_span(cx);
     let kind = r.word_prop::<ServiceType>(cx, "type").unwrap_or(Spanned::new(ServiceType::ClusterIp, at));
     let pool = r.opt_ref(cx, "pool");
@@ -198,12 +220,11 @@ fn service(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Service> {
 }
 
 fn ingress(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Ingress> {
-    let r = Reader::open(cx, node, Shape {
-        what: "ingress",
-        max_args: 0,
-        props: &["host", "path", "port", "tls", "class"],
-        children: &[],
-    });
+    let r = Reader::open(
+        cx,
+        node,
+        Shape { what: "ingress", max_args: 0, props: &["host", "path", "port", "tls", "class"], children: &[] },
+    );
     let host = r.req_prop::<String>(cx, "host");
     let at = r.name_span(cx);
     let path = r.prop::<String>(cx, "path").unwrap_or(Spanned::new("/".into(), at));
@@ -229,12 +250,11 @@ fn ingress(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Ingress> {
 }
 
 fn probe(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Probe> {
-    let r = Reader::open(cx, node, Shape {
-        what: "probe",
-        max_args: 1,
-        props: &["http", "port", "delay", "period"],
-        children: &[],
-    });
+    let r = Reader::open(
+        cx,
+        node,
+        Shape { what: "probe", max_args: 1, props: &["http", "port", "delay", "period"], children: &[] },
+    );
     let kind = r.word_arg::<ProbeKind>(cx, 0, "a probe kind (`liveness`, `readiness` or `startup`)");
     let http = r.prop::<String>(cx, "http");
     let port = r.req_ref(cx, "port");
@@ -244,12 +264,11 @@ fn probe(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Probe> {
 }
 
 fn resources(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Resources> {
-    let r = Reader::open(cx, node, Shape {
-        what: "resources",
-        max_args: 0,
-        props: &["cpu", "memory", "cpu-limit", "memory-limit"],
-        children: &[],
-    });
+    let r = Reader::open(
+        cx,
+        node,
+        Shape { what: "resources", max_args: 0, props: &["cpu", "memory", "cpu-limit", "memory-limit"], children: &[] },
+    );
     let res = Resources {
         cpu: r.prop::<Quantity>(cx, "cpu"),
         memory: r.prop::<Quantity>(cx, "memory"),
@@ -314,12 +333,11 @@ fn env(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Env> {
 }
 
 fn volume(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Volume> {
-    let r = Reader::open(cx, node, Shape {
-        what: "volume",
-        max_args: 1,
-        props: &["mount", "size", "storage-class"],
-        children: &[],
-    });
+    let r = Reader::open(
+        cx,
+        node,
+        Shape { what: "volume", max_args: 1, props: &["mount", "size", "storage-class"], children: &[] },
+    );
     let name = r.name(cx);
     let mount = r.req_prop::<String>(cx, "mount");
     if let Some(m) = &mount
@@ -337,18 +355,25 @@ fn volume(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Volume> {
 }
 
 fn metrics(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Metrics> {
-    let r = Reader::open(cx, node, Shape { what: "metrics", max_args: 0, props: &["path", "port", "interval"], children: &[] });
+    let r = Reader::open(
+        cx,
+        node,
+        Shape { what: "metrics", max_args: 0, props: &["path", "port", "interval"], children: &[] },
+    );
     let at = r.name_span(cx);
     let path = r.prop::<String>(cx, "path").unwrap_or(Spanned::new("/metrics".into(), at));
     let port = r.req_ref(cx, "port");
-    let interval = r
-        .prop::<Duration>(cx, "interval")
-        .unwrap_or(Spanned::new(Duration::parse("30s").expect("valid"), at));
+    let interval =
+        r.prop::<Duration>(cx, "interval").unwrap_or(Spanned::new(Duration::parse("30s").expect("valid"), at));
     Some(Metrics { path, port: port?, interval, span: r.span(cx) })
 }
 
 fn autoscale(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Autoscale> {
-    let r = Reader::open(cx, node, Shape { what: "autoscale", max_args: 0, props: &["min", "max", "cpu", "memory"], children: &[] });
+    let r = Reader::open(
+        cx,
+        node,
+        Shape { what: "autoscale", max_args: 0, props: &["min", "max", "cpu", "memory"], children: &[] },
+    );
     let min = r.req_prop::<u32>(cx, "min");
     let max = r.req_prop::<u32>(cx, "max");
     let cpu = r.prop::<u32>(cx, "cpu");
@@ -356,10 +381,13 @@ fn autoscale(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Autoscale> {
     let (min, max) = (min?, max?);
     if min.value == 0 || min.value > max.value {
         cx.report(
-            Diagnostic::new(Code::E0105, format!("autoscale min {} must be at least 1 and at most max {}", min.value, max.value))
-                .primary(min.span, "min")
-                .secondary(max.span, "max")
-                .help("write `autoscale min=2 max=10 cpu=80`"),
+            Diagnostic::new(
+                Code::E0105,
+                format!("autoscale min {} must be at least 1 and at most max {}", min.value, max.value),
+            )
+            .primary(min.span, "min")
+            .secondary(max.span, "max")
+            .help("write `autoscale min=2 max=10 cpu=80`"),
         );
     }
     for target in [&cpu, &memory].into_iter().flatten() {

@@ -10,12 +10,16 @@ use crate::diag::{Code, Diagnostic};
 use crate::model::*;
 
 pub(super) fn chart(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Chart> {
-    let r = Reader::open(cx, node, Shape {
-        what: "chart",
-        max_args: 1,
-        props: &["namespace", "repo", "chart", "version", "provides-crds"],
-        children: &["values", "values-file", "depends-on"],
-    });
+    let r = Reader::open(
+        cx,
+        node,
+        Shape {
+            what: "chart",
+            max_args: 1,
+            props: &["namespace", "repo", "chart", "version", "provides-crds"],
+            children: &["values", "values-file", "depends-on"],
+        },
+    );
     let name = r.name(cx);
     let namespace = r.req_ref(cx, "namespace");
     let repo = r.req_prop::<Url>(cx, "repo").map(|u| u.map(|u| u.0));
@@ -61,12 +65,11 @@ pub(super) fn chart(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Chart> {
 }
 
 pub(super) fn secret(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Secret> {
-    let r = Reader::open(cx, node, Shape {
-        what: "secret",
-        max_args: 1,
-        props: &["namespace", "from", "file", "store", "key"],
-        children: &[],
-    });
+    let r = Reader::open(
+        cx,
+        node,
+        Shape { what: "secret", max_args: 1, props: &["namespace", "from", "file", "store", "key"], children: &[] },
+    );
     let name = r.name(cx);
     let namespace = r.req_ref(cx, "namespace");
     let from = r.req_word_prop::<SecretFrom>(cx, "from");

@@ -39,19 +39,16 @@ pub(super) fn single_value<T: super::reader::FromKdl>(
 }
 
 pub(super) fn network(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Network> {
-    let r = Reader::open(cx, node, Shape {
-        what: "network",
-        max_args: 1,
-        props: &["cidr", "gateway"],
-        children: &["dhcp", "dns"],
-    });
+    let r = Reader::open(
+        cx,
+        node,
+        Shape { what: "network", max_args: 1, props: &["cidr", "gateway"], children: &["dhcp", "dns"] },
+    );
     let name = r.name(cx);
     let cidr = r.req_prop::<IpNet>(cx, "cidr");
     let gateway = r.prop::<IpAddr>(cx, "gateway");
-    let dhcp = r
-        .children_named("dhcp")
-        .filter_map(|c| single_value::<IpRange>(cx, c, "dhcp", "an address range"))
-        .collect();
+    let dhcp =
+        r.children_named("dhcp").filter_map(|c| single_value::<IpRange>(cx, c, "dhcp", "an address range")).collect();
     let mut dns = Vec::new();
     for c in r.children_named("dns") {
         let d = Reader::open(cx, c, Shape { what: "dns", max_args: 8, props: &[], children: &[] });
@@ -65,12 +62,16 @@ pub(super) fn network(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Network> {
 }
 
 pub(super) fn cluster(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Cluster> {
-    let r = Reader::open(cx, node, Shape {
-        what: "cluster",
-        max_args: 1,
-        props: &["distribution", "version"],
-        children: &["pod-cidr", "service-cidr", "ingress", "load-balancer", "gitops"],
-    });
+    let r = Reader::open(
+        cx,
+        node,
+        Shape {
+            what: "cluster",
+            max_args: 1,
+            props: &["distribution", "version"],
+            children: &["pod-cidr", "service-cidr", "ingress", "load-balancer", "gitops"],
+        },
+    );
     let name = r.name(cx)?;
     let distribution = r.req_word_prop::<Distribution>(cx, "distribution");
     let version = r.prop::<String>(cx, "version");
@@ -88,10 +89,7 @@ pub(super) fn cluster(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Cluster> {
     let ingress = r
         .child_once(cx, "ingress")
         .and_then(|c| word_child::<IngressController>(cx, c, "ingress"))
-        .unwrap_or(Spanned::new(
-            if is_kind { IngressController::Nginx } else { IngressController::Traefik },
-            at,
-        ));
+        .unwrap_or(Spanned::new(if is_kind { IngressController::Nginx } else { IngressController::Traefik }, at));
     let load_balancer = r
         .child_once(cx, "load-balancer")
         .and_then(|c| word_child::<LoadBalancer>(cx, c, "load-balancer"))
@@ -117,12 +115,11 @@ pub(super) fn word_child<W: Word>(cx: &mut Cx<'_>, node: &KdlNode, what: &'stati
 }
 
 fn gitops(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Gitops> {
-    let r = Reader::open(cx, node, Shape {
-        what: "gitops",
-        max_args: 1,
-        props: &["repo", "branch", "path", "interval"],
-        children: &[],
-    });
+    let r = Reader::open(
+        cx,
+        node,
+        Shape { what: "gitops", max_args: 1, props: &["repo", "branch", "path", "interval"], children: &[] },
+    );
     let engine = r.word_arg::<GitopsEngine>(cx, 0, "an engine (`flux` or `argocd`)");
     let repo = r.req_prop::<Url>(cx, "repo").map(|u| u.map(|u| u.0));
     let at = r.name_span(cx);
@@ -139,19 +136,22 @@ fn gitops(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Gitops> {
             path
         }
     };
-    let interval = r
-        .prop::<Duration>(cx, "interval")
-        .unwrap_or(Spanned::new(Duration::parse("1m").expect("valid"), at));
+    let interval =
+        r.prop::<Duration>(cx, "interval").unwrap_or(Spanned::new(Duration::parse("1m").expect("valid"), at));
     Some(Gitops { engine: engine?, repo: repo?, branch, path, interval, span: r.span(cx) })
 }
 
 pub(super) fn node(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Node> {
-    let r = Reader::open(cx, node, Shape {
-        what: "node",
-        max_args: 1,
-        props: &["role", "cluster"],
-        children: &["address", "arch", "cpu", "memory", "disk", "label", "taint"],
-    });
+    let r = Reader::open(
+        cx,
+        node,
+        Shape {
+            what: "node",
+            max_args: 1,
+            props: &["role", "cluster"],
+            children: &["address", "arch", "cpu", "memory", "disk", "label", "taint"],
+        },
+    );
     let name = r.name(cx);
     let role = r.req_word_prop::<NodeRole>(cx, "role");
     let cluster = r.opt_ref(cx, "cluster");
@@ -185,28 +185,15 @@ pub(super) fn node(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Node> {
             taints.push(Taint { key, value, effect });
         }
     }
-    Some(Node {
-        name: name?,
-        cluster,
-        role: role?,
-        address,
-        arch,
-        cpu,
-        memory,
-        disk,
-        labels,
-        taints,
-        span: r.span(cx),
-    })
+    Some(Node { name: name?, cluster, role: role?, address, arch, cpu, memory, disk, labels, taints, span: r.span(cx) })
 }
 
 pub(super) fn pool(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Pool> {
-    let r = Reader::open(cx, node, Shape {
-        what: "pool",
-        max_args: 1,
-        props: &["network", "range", "advertise", "cluster"],
-        children: &[],
-    });
+    let r = Reader::open(
+        cx,
+        node,
+        Shape { what: "pool", max_args: 1, props: &["network", "range", "advertise", "cluster"], children: &[] },
+    );
     let name = r.name(cx);
     let network = r.req_ref(cx, "network");
     let range = r.req_prop::<IpRange>(cx, "range");
@@ -217,12 +204,11 @@ pub(super) fn pool(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Pool> {
 }
 
 pub(super) fn registry(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Registry> {
-    let r = Reader::open(cx, node, Shape {
-        what: "registry",
-        max_args: 1,
-        props: &["address"],
-        children: &["insecure", "pull-secret", "deploy"],
-    });
+    let r = Reader::open(
+        cx,
+        node,
+        Shape { what: "registry", max_args: 1, props: &["address"], children: &["insecure", "pull-secret", "deploy"] },
+    );
     let name = r.name(cx);
     let raw = r.req_prop::<String>(cx, "address");
     let (scheme, address) = match raw {
@@ -260,18 +246,23 @@ pub(super) fn registry(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Registry> {
         .child_once(cx, "pull-secret")
         .and_then(|c| single_value::<Label>(cx, c, "pull-secret", "a secret name"))
         .map(|l| l.map(|l| l.0));
-    let deploy = r.child_once(cx, "deploy").and_then(|c| {
-        let d = Reader::open(cx, c, Shape {
-            what: "registry deploy",
-            max_args: 0,
-            props: &["storage", "node-port", "namespace"],
-            children: &[],
-        });
+    let deploy = r.child_once(cx, "deploy").map(|c| {
+        let d = Reader::open(
+            cx,
+            c,
+            Shape {
+                what: "registry deploy",
+                max_args: 0,
+                props: &["storage", "node-port", "namespace"],
+                children: &[],
+            },
+        );
         let at = d.name_span(cx);
-        let storage = d.prop::<Quantity>(cx, "storage").unwrap_or(Spanned::new(Quantity::parse("10Gi").expect("valid"), at));
+        let storage =
+            d.prop::<Quantity>(cx, "storage").unwrap_or(Spanned::new(Quantity::parse("10Gi").expect("valid"), at));
         let node_port = d.prop::<PortNumber>(cx, "node-port").map(|p| p.map(|p| p.0));
         let namespace = d.opt_ref(cx, "namespace").unwrap_or(Spanned::new("registry".into(), at));
-        Some(RegistryDeploy { storage, node_port, namespace, span: d.span(cx) })
+        RegistryDeploy { storage, node_port, namespace, span: d.span(cx) }
     });
     Some(Registry { name: name?, address: address?, scheme, insecure, pull_secret, deploy, span: r.span(cx) })
 }
@@ -289,8 +280,7 @@ pub(super) fn flag_child(cx: &mut Cx<'_>, node: &KdlNode, what: &'static str) ->
 pub(super) fn namespace(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Namespace> {
     let r = Reader::open(cx, node, Shape { what: "namespace", max_args: 1, props: &["pod-security"], children: &[] });
     let name = r.name(cx)?;
-    let pod_security = r
-        .word_prop::<PodSecurity>(cx, "pod-security")
-        .unwrap_or(Spanned::new(PodSecurity::Restricted, name.span));
+    let pod_security =
+        r.word_prop::<PodSecurity>(cx, "pod-security").unwrap_or(Spanned::new(PodSecurity::Restricted, name.span));
     Some(Namespace { name, pod_security, span: r.span(cx) })
 }

@@ -17,8 +17,22 @@ use reader::Cx;
 
 /// Every declaration kind, as written.
 pub const KINDS: &[&str] = &[
-    "homelab", "network", "cluster", "node", "pool", "registry", "namespace", "app", "chart", "secret",
-    "pipeline", "dashboard", "alert", "manifest", "use", "import",
+    "homelab",
+    "network",
+    "cluster",
+    "node",
+    "pool",
+    "registry",
+    "namespace",
+    "app",
+    "chart",
+    "secret",
+    "pipeline",
+    "dashboard",
+    "alert",
+    "manifest",
+    "use",
+    "import",
 ];
 
 /// Lowers every loaded file into one model. The model's lists come out sorted
@@ -28,11 +42,7 @@ pub fn lower(loaded: &Loaded, sources: &SourceMap, diags: &mut Vec<Diagnostic>) 
     let mut homelabs: Vec<Span> = Vec::new();
     for parsed in &loaded.files {
         let text = sources.get(parsed.file).text.clone();
-        let mut cx = Cx {
-            file: parsed.file,
-            text: &text,
-            diags,
-        };
+        let mut cx = Cx { file: parsed.file, text: &text, diags };
         for node in parsed.doc.nodes() {
             let kind = node.name().value();
             match kind {
@@ -72,6 +82,7 @@ pub fn lower(loaded: &Loaded, sources: &SourceMap, diags: &mut Vec<Diagnostic>) 
         }
     }
     match homelabs.as_slice() {
+        [] if !loaded.complete => {}
         [] => {
             let diag = Diagnostic::new(Code::E0111, "the description has no `homelab` declaration")
                 .help("add `homelab \"name\" { domain \"lab.example.com\" }` to homelab.kdl");

@@ -8,12 +8,11 @@ use crate::model::*;
 use crate::source::Spanned;
 
 pub(super) fn dashboard(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Dashboard> {
-    let r = Reader::open(cx, node, Shape {
-        what: "dashboard",
-        max_args: 1,
-        props: &["folder", "title"],
-        children: &["row", "panel"],
-    });
+    let r = Reader::open(
+        cx,
+        node,
+        Shape { what: "dashboard", max_args: 1, props: &["folder", "title"], children: &["row", "panel"] },
+    );
     let name = r.name(cx)?;
     let title = r.prop::<String>(cx, "title").unwrap_or_else(|| name.clone());
     let folder = r.prop::<String>(cx, "folder").unwrap_or(Spanned::new("general".into(), name.span));
@@ -39,7 +38,8 @@ pub(super) fn dashboard(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Dashboard> {
 }
 
 fn panel(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Panel> {
-    let r = Reader::open(cx, node, Shape { what: "panel", max_args: 1, props: &["kind", "unit"], children: &["query"] });
+    let r =
+        Reader::open(cx, node, Shape { what: "panel", max_args: 1, props: &["kind", "unit"], children: &["query"] });
     let title = r.arg::<String>(cx, 0, "a title");
     let at = r.name_span(cx);
     let kind = r.word_prop::<PanelKind>(cx, "kind").unwrap_or(Spanned::new(PanelKind::Timeseries, at));
@@ -62,12 +62,16 @@ fn panel(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Panel> {
 }
 
 pub(super) fn alert(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Alert> {
-    let r = Reader::open(cx, node, Shape {
-        what: "alert",
-        max_args: 1,
-        props: &["expr", "for", "severity", "namespace"],
-        children: &["summary", "description"],
-    });
+    let r = Reader::open(
+        cx,
+        node,
+        Shape {
+            what: "alert",
+            max_args: 1,
+            props: &["expr", "for", "severity", "namespace"],
+            children: &["summary", "description"],
+        },
+    );
     // Alert names follow Prometheus' convention (`DemoAppDown`), not RFC 1123.
     let name = r.arg::<String>(cx, 0, "a name")?;
     let valid = name.value.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
@@ -81,13 +85,11 @@ pub(super) fn alert(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Alert> {
     }
     let expr = r.req_prop::<String>(cx, "expr");
     let for_ = r.prop::<Duration>(cx, "for");
-    let severity = r
-        .word_prop::<AlertSeverity>(cx, "severity")
-        .unwrap_or(Spanned::new(AlertSeverity::Warning, name.span));
+    let severity =
+        r.word_prop::<AlertSeverity>(cx, "severity").unwrap_or(Spanned::new(AlertSeverity::Warning, name.span));
     let namespace = r.opt_ref(cx, "namespace").unwrap_or(Spanned::new("monitoring".into(), name.span));
     let text = |cx: &mut Cx<'_>, key: &'static str| {
-        r.child_once(cx, key)
-            .and_then(|c| super::infra::single_value::<String>(cx, c, key, "a text"))
+        r.child_once(cx, key).and_then(|c| super::infra::single_value::<String>(cx, c, key, "a text"))
     };
     let summary = text(cx, "summary");
     let description = text(cx, "description");

@@ -9,12 +9,16 @@ use crate::model::*;
 use crate::source::Spanned;
 
 pub(super) fn pipeline(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Pipeline> {
-    let r = Reader::open(cx, node, Shape {
-        what: "pipeline",
-        max_args: 1,
-        props: &["engine"],
-        children: &["source", "trigger", "step", "build", "deploy", "workspace"],
-    });
+    let r = Reader::open(
+        cx,
+        node,
+        Shape {
+            what: "pipeline",
+            max_args: 1,
+            props: &["engine"],
+            children: &["source", "trigger", "step", "build", "deploy", "workspace"],
+        },
+    );
     let name = r.name(cx);
     let engine = r.req_word_prop::<Engine>(cx, "engine");
     let source = r.child_once(cx, "source").and_then(|c| {
@@ -37,7 +41,11 @@ pub(super) fn pipeline(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Pipeline> {
     let steps: Vec<Step> = r.children_named("step").filter_map(|c| step(cx, c)).collect();
     report_duplicates(cx, steps.iter().map(|s| (s.name.value.as_str(), s.name.span)), "step", Code::E0202);
     let build = r.child_once(cx, "build").and_then(|c| {
-        let b = Reader::open(cx, c, Shape { what: "build", max_args: 0, props: &["app", "context", "dockerfile"], children: &[] });
+        let b = Reader::open(
+            cx,
+            c,
+            Shape { what: "build", max_args: 0, props: &["app", "context", "dockerfile"], children: &[] },
+        );
         let app = b.req_ref(cx, "app");
         let at = b.name_span(cx);
         let context = b.prop::<String>(cx, "context").unwrap_or(Spanned::new(".".into(), at));
@@ -51,11 +59,11 @@ pub(super) fn pipeline(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Pipeline> {
         let via = d.word_prop::<DeployVia>(cx, "via").unwrap_or(Spanned::new(DeployVia::Gitops, at));
         Some(Deploy { app: app?, via, span: d.span(cx) })
     });
-    let workspace = r.child_once(cx, "workspace").and_then(|c| {
+    let workspace = r.child_once(cx, "workspace").map(|c| {
         let w = Reader::open(cx, c, Shape { what: "workspace", max_args: 0, props: &["size"], children: &[] });
         let at = w.name_span(cx);
         let size = w.prop::<Quantity>(cx, "size").unwrap_or(Spanned::new(Quantity::parse("1Gi").expect("valid"), at));
-        Some(Workspace { size, span: w.span(cx) })
+        Workspace { size, span: w.span(cx) }
     });
     let name = name?;
     if steps.is_empty() && build.is_none() && deploy.is_none() {
@@ -72,10 +80,8 @@ fn step(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Step> {
     let r = Reader::open(cx, node, Shape { what: "step", max_args: 1, props: &["image"], children: &["run"] });
     let name = r.arg::<Label>(cx, 0, "a name").map(|l| l.map(|l| l.0));
     let image = r.req_prop::<String>(cx, "image");
-    let run: Vec<Spanned<String>> = r
-        .children_named("run")
-        .filter_map(|c| single_value::<String>(cx, c, "run", "a command"))
-        .collect();
+    let run: Vec<Spanned<String>> =
+        r.children_named("run").filter_map(|c| single_value::<String>(cx, c, "run", "a command")).collect();
     if run.is_empty() {
         let at = r.name_span(cx);
         cx.report(

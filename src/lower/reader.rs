@@ -304,9 +304,7 @@ impl<W: Word> FromKdl for Spanless<W> {
     const ANNOTATIONS: &'static [&'static str] = &["string"];
     fn from_kdl(value: &KdlValue) -> Result<Spanless<W>, (Code, String)> {
         let s = want_string(value, W::WHAT)?;
-        W::parse(&s)
-            .map(Spanless)
-            .ok_or_else(|| (Code::E0108, format!("unknown {} `{s}`", W::WHAT)))
+        W::parse(&s).map(Spanless).ok_or_else(|| (Code::E0108, format!("unknown {} `{s}`", W::WHAT)))
     }
     fn help(value: &KdlValue) -> Option<String> {
         let s = value.as_string()?;
@@ -338,11 +336,7 @@ impl<'n> Reader<'n> {
     /// Opens a node and reports every shape problem: unknown or repeated
     /// properties, unknown children, too many arguments.
     pub fn open(cx: &mut Cx<'_>, node: &'n KdlNode, shape: Shape) -> Reader<'n> {
-        let reader = Reader {
-            node,
-            shape,
-            file: cx.file,
-        };
+        let reader = Reader { node, shape, file: cx.file };
         reader.check_shape(cx);
         reader
     }
@@ -364,7 +358,10 @@ impl<'n> Reader<'n> {
                         cx.report(
                             Diagnostic::new(Code::E0110, format!("unexpected argument to {}", self.shape.what))
                                 .primary(span, "extra argument")
-                                .help(format!("{} takes {takes}; a named value is written `key=value`", self.shape.what)),
+                                .help(format!(
+                                    "{} takes {takes}; a named value is written `key=value`",
+                                    self.shape.what
+                                )),
                         );
                     }
                 }
@@ -465,10 +462,7 @@ impl<'n> Reader<'n> {
 
     /// Every positional argument from `index` on, parsed.
     pub fn rest_args<T: FromKdl>(&self, cx: &mut Cx<'_>, index: usize) -> Vec<Spanned<T>> {
-        self.args()
-            .skip(index)
-            .filter_map(|e| parse_entry(cx, e))
-            .collect()
+        self.args().skip(index).filter_map(|e| parse_entry(cx, e)).collect()
     }
 
     /// An optional positional argument.
@@ -499,10 +493,7 @@ impl<'n> Reader<'n> {
     }
 
     fn prop_entry(&self, key: &str) -> Option<&'n KdlEntry> {
-        self.node
-            .entries()
-            .iter()
-            .find(|e| e.name().is_some_and(|n| n.value() == key))
+        self.node.entries().iter().find(|e| e.name().is_some_and(|n| n.value() == key))
     }
 
     /// Whether a property is present (whatever its value).
@@ -580,11 +571,7 @@ fn value_span(cx: &Cx<'_>, entry: &KdlEntry) -> Span {
         skip += close + 1;
     }
     let lead = text[skip..].len() - text[skip..].trim_start().len();
-    Span {
-        file: whole.file,
-        start: whole.start + (skip + lead) as u32,
-        end: whole.end,
-    }
+    Span { file: whole.file, start: whole.start + (skip + lead) as u32, end: whole.end }
 }
 
 /// Parses one entry, checking its type annotation; reports and returns `None` on failure.

@@ -729,7 +729,7 @@ impl Model {
     /// of declarations and files never reaches later phases.
     pub fn sort(&mut self) {
         fn by<T, K: Ord>(items: &mut [T], key: impl Fn(&T) -> K) {
-            items.sort_by(|a, b| key(a).cmp(&key(b)));
+            items.sort_by_key(|a| key(a));
         }
         by(&mut self.networks, |d| d.name.value.clone());
         by(&mut self.clusters, |d| d.name.value.clone());

@@ -141,9 +141,7 @@ pub struct Quantity {
 impl Quantity {
     /// Parses a Kubernetes quantity.
     pub fn parse(text: &str) -> Result<Quantity, String> {
-        let split = text
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(text.len());
+        let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
         let (number, suffix) = text.split_at(split);
         if number.is_empty() || number.starts_with('.') || number.ends_with('.') || number.matches('.').count() > 1 {
             return Err(format!("`{text}` is not a quantity like `100m`, `64Mi` or `2`"));
@@ -167,32 +165,20 @@ impl Quantity {
             "Pi" => (1000 << 50, 1),
             "Ei" => (1000 << 60, 1),
             other => {
-                return Err(format!(
-                    "unknown quantity suffix `{other}` (use m, k, M, G, T or Ki, Mi, Gi, Ti)"
-                ));
+                return Err(format!("unknown quantity suffix `{other}` (use m, k, M, G, T or Ki, Mi, Gi, Ti)"));
             }
         };
         let (int, frac) = number.split_once('.').unwrap_or((number, ""));
         let scale = 10u128.pow(u32::try_from(frac.len()).map_err(|_| "too many digits".to_string())?);
-        let digits: u128 = format!("{int}{frac}")
-            .parse()
-            .map_err(|_| format!("`{text}` is too large"))?;
-        let total = digits
-            .checked_mul(num)
-            .ok_or_else(|| format!("`{text}` is too large"))?;
+        let digits: u128 = format!("{int}{frac}").parse().map_err(|_| format!("`{text}` is too large"))?;
+        let total = digits.checked_mul(num).ok_or_else(|| format!("`{text}` is too large"))?;
         let millis = total.div_ceil(den * scale);
-        Ok(Quantity {
-            text: text.to_string(),
-            millis,
-        })
+        Ok(Quantity { text: text.to_string(), millis })
     }
 
     /// A quantity from a whole number of units.
     pub fn units(n: u64) -> Quantity {
-        Quantity {
-            text: n.to_string(),
-            millis: u128::from(n) * 1000,
-        }
+        Quantity { text: n.to_string(), millis: u128::from(n) * 1000 }
     }
 }
 
@@ -240,15 +226,9 @@ impl Duration {
                 _ => return Err(bad()),
             };
             rest = &rest[unit_len..];
-            millis = n
-                .checked_mul(unit)
-                .and_then(|v| millis.checked_add(v))
-                .ok_or_else(bad)?;
+            millis = n.checked_mul(unit).and_then(|v| millis.checked_add(v)).ok_or_else(bad)?;
         }
-        Ok(Duration {
-            text: text.to_string(),
-            millis,
-        })
+        Ok(Duration { text: text.to_string(), millis })
     }
 
     /// Whole seconds, rounded up.
@@ -308,10 +288,7 @@ impl IpRange {
 
 impl From<IpNet> for IpRange {
     fn from(net: IpNet) -> IpRange {
-        IpRange {
-            start: net.network(),
-            end: net.broadcast(),
-        }
+        IpRange { start: net.network(), end: net.broadcast() }
     }
 }
 
@@ -327,13 +304,9 @@ pub fn parse_cidr(text: &str) -> Result<IpNet, String> {
     let Some((addr, prefix)) = text.split_once('/') else {
         return Err(format!("`{text}` is not a CIDR: it lacks a `/prefix` (e.g. `{text}/24`)"));
     };
-    let ip: IpAddr = addr
-        .parse()
-        .map_err(|_| format!("`{addr}` is not an IP address"))?;
+    let ip: IpAddr = addr.parse().map_err(|_| format!("`{addr}` is not an IP address"))?;
     let max = if ip.is_ipv4() { 32 } else { 128 };
-    let len: u8 = prefix
-        .parse()
-        .map_err(|_| format!("`{prefix}` is not a prefix length"))?;
+    let len: u8 = prefix.parse().map_err(|_| format!("`{prefix}` is not a prefix length"))?;
     if len > max {
         return Err(format!("prefix length {len} exceeds {max}"));
     }
@@ -364,26 +337,18 @@ impl HostPort {
     pub fn parse(text: &str) -> Result<HostPort, String> {
         let (host, port) = match text.rsplit_once(':') {
             Some((h, p)) if !h.contains(':') || h.starts_with('[') => {
-                let port: u16 = p
-                    .parse()
-                    .ok()
-                    .filter(|p| *p > 0)
-                    .ok_or_else(|| format!("`{p}` is not a port number (1-65535)"))?;
+                let port: u16 =
+                    p.parse().ok().filter(|p| *p > 0).ok_or_else(|| format!("`{p}` is not a port number (1-65535)"))?;
                 (h, Some(port))
             }
             _ => (text, None),
         };
         let valid = !host.is_empty()
-            && host
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '[' | ']' | ':'));
+            && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '[' | ']' | ':'));
         if !valid {
             return Err(format!("`{text}` is not a `host:port` address"));
         }
-        Ok(HostPort {
-            host: host.to_string(),
-            port,
-        })
+        Ok(HostPort { host: host.to_string(), port })
     }
 }
 
@@ -406,9 +371,7 @@ pub fn check_rfc1123_label(name: &str) -> Result<(), String> {
         return Err(format!("`{name}` is {} characters long; at most 63 are allowed", name.len()));
     }
     if let Some(c) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
-        return Err(format!(
-            "`{name}` contains `{c}`; only lowercase letters, digits and `-` are allowed"
-        ));
+        return Err(format!("`{name}` contains `{c}`; only lowercase letters, digits and `-` are allowed"));
     }
     if name.starts_with('-') || name.ends_with('-') {
         return Err(format!("`{name}` must start and end with a letter or digit"));
