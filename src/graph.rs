@@ -14,7 +14,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use serde::Serialize;
 
 use crate::diag::{Code, Diagnostic};
-use crate::model::{DeployVia, Engine, GitopsEngine, IngressController, Model, SecretSource};
+use crate::model::{COMPONENTS, DeployVia, Engine, GitopsEngine, IngressController, Model, SecretSource};
 use crate::source::Span;
 
 /// The kind of a graph node, in the order ties are broken.
@@ -177,23 +177,6 @@ impl Builder {
         }
     }
 }
-
-/// The stdlib components, by the name `depends-on` may use.
-pub const COMPONENTS: &[&str] = &[
-    "argocd",
-    "cert-manager",
-    "drone",
-    "external-secrets",
-    "flux",
-    "gitea",
-    "ingress-nginx",
-    "kube-prometheus-stack",
-    "loki",
-    "metallb",
-    "registry",
-    "sealed-secrets",
-    "tekton",
-];
 
 fn component(name: &str) -> Decl {
     Decl::new(DeclKind::Component, None, name)

@@ -269,11 +269,10 @@ fn duplicate_exposes(app: &App, diags: &mut Vec<Diagnostic>) {
 
 /// E0405: one ingress host and path routed twice, across every app.
 fn duplicate_routes(model: &Model, diags: &mut Vec<Diagnostic>) {
-    let domain = model.homelab.as_ref().and_then(|h| h.domain.as_ref()).map(|d| d.value.as_str());
     let mut seen: BTreeMap<(String, String), (&str, Span, &str)> = BTreeMap::new();
     for app in &model.apps {
         for ingress in &app.ingresses {
-            let host = complete_host(&ingress.host.value, domain);
+            let host = model.ingress_host(&ingress.host.value);
             let path = normalize_path(&ingress.path.value);
             let key = (host.clone(), path.clone());
             if let Some((owner, first, first_host)) = seen.get(&key) {
@@ -289,14 +288,6 @@ fn duplicate_routes(model: &Model, diags: &mut Vec<Diagnostic>) {
             }
             seen.insert(key, (&app.name.value, ingress.host.span, &ingress.host.value));
         }
-    }
-}
-
-/// The host an ingress serves: a host without a dot gets the homelab domain.
-fn complete_host(host: &str, domain: Option<&str>) -> String {
-    match domain {
-        Some(domain) if !host.contains('.') => format!("{host}.{domain}"),
-        _ => host.to_string(),
     }
 }
 
@@ -331,10 +322,7 @@ mod tests {
     }
 
     #[test]
-    fn completes_hosts_and_paths() {
-        assert_eq!(complete_host("web", Some("lab.example.com")), "web.lab.example.com");
-        assert_eq!(complete_host("web.other.org", Some("lab.example.com")), "web.other.org");
-        assert_eq!(complete_host("web", None), "web");
+    fn normalizes_paths() {
         assert_eq!(normalize_path("/api/"), "/api");
         assert_eq!(normalize_path("/"), "/");
     }

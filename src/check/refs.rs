@@ -5,26 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diag::{Code, Diagnostic};
+use crate::model::COMPONENTS;
 use crate::model::{EnvValue, Model, Name, Value, ValueKind};
 use crate::source::Span;
 use crate::suggest;
-
-/// The stdlib components a `depends-on` may name without a `use`.
-pub const COMPONENTS: &[&str] = &[
-    "metallb",
-    "ingress-nginx",
-    "flux",
-    "argocd",
-    "tekton",
-    "kube-prometheus-stack",
-    "loki",
-    "registry",
-    "gitea",
-    "drone",
-    "cert-manager",
-    "sealed-secrets",
-    "external-secrets",
-];
 
 /// Runs the refs checks.
 pub fn check(model: &Model, diags: &mut Vec<Diagnostic>) {

@@ -19,6 +19,24 @@ use crate::source::{Span, Spanned};
 /// A name (RFC 1123 label) with its span.
 pub type Name = Spanned<String>;
 
+/// The stdlib components, by name: what `depends-on` and `use` may name and
+/// what declarations pull in (SPEC §2.4).
+pub const COMPONENTS: &[&str] = &[
+    "argocd",
+    "cert-manager",
+    "drone",
+    "external-secrets",
+    "flux",
+    "gitea",
+    "ingress-nginx",
+    "kube-prometheus-stack",
+    "loki",
+    "metallb",
+    "registry",
+    "sealed-secrets",
+    "tekton",
+];
+
 /// The whole description.
 #[derive(Clone, Debug, Default)]
 pub struct Model {
@@ -757,6 +775,15 @@ impl Model {
         }
     }
 
+    /// The host an ingress serves: a host without a dot is completed with the
+    /// homelab's domain, when it has one.
+    pub fn ingress_host(&self, host: &str) -> String {
+        match self.homelab.as_ref().and_then(|h| h.domain.as_ref()) {
+            Some(domain) if !host.contains('.') => format!("{host}.{}", domain.value),
+            _ => host.to_string(),
+        }
+    }
+
     /// Looks up a network by name.
     pub fn network(&self, name: &str) -> Option<&Network> {
         self.networks.iter().find(|n| n.name.value == name)
@@ -781,5 +808,25 @@ impl Model {
         names.extend(self.charts.iter().map(|c| c.namespace.value.clone()));
         names.extend(self.secrets.iter().map(|s| s.namespace.value.clone()));
         names
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{FileId, Span};
+
+    #[test]
+    fn ingress_hosts_are_completed_with_the_domain() {
+        let span = Span::new(FileId(0), 0, 0);
+        let mut model = Model::default();
+        assert_eq!(model.ingress_host("web"), "web");
+        model.homelab = Some(Homelab {
+            name: Spanned::new("lab".into(), span),
+            domain: Some(Spanned::new("lab.example.com".into(), span)),
+            span,
+        });
+        assert_eq!(model.ingress_host("web"), "web.lab.example.com");
+        assert_eq!(model.ingress_host("web.other.org"), "web.other.org");
     }
 }
