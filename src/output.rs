@@ -1,0 +1,258 @@
+//! The output tree (SPEC §4): files by relative path, their sha256 hashes and
+//! the `homelab.lock` that lists them.
+//!
+//! An [`OutputTree`] is built in memory, sealed with its lock, then written to
+//! the output folder by [`write`] (in `output/disk.rs`), which refuses folders
+//! holding files the lock does not list and swaps the new tree in atomically.
+//! Paths are logical: `/`-separated, relative, without `.` or `..`.
+
+mod disk;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::fmt::Write as _;
+use std::io;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+pub use disk::{WriteError, WriteOptions, WriteOutcome, read_tree, write};
+
+/// The name of the lock at the root of the output folder.
+pub const LOCK_FILE: &str = "homelab.lock";
+
+/// The first line of every lock.
+const LOCK_HEADER: &str = "# homelab.lock — written by homelabc; every file below is owned by it.";
+
+/// Files of the output tree by relative path (`/`-separated), in sorted order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OutputTree {
+    files: BTreeMap<String, Vec<u8>>,
+}
+
+/// A path that [`OutputTree::insert`] refuses, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathError {
+    /// The path as given.
+    pub path: String,
+    /// What is wrong with it.
+    pub problem: PathProblem,
+}
+
+/// What is wrong with a path of the output tree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PathProblem {
+    /// The path is empty.
+    Empty,
+    /// The path starts with `/`.
+    Absolute,
+    /// A segment is `.` or `..`.
+    DotSegment,
+    /// Two slashes in a row, or a trailing slash.
+    EmptySegment,
+    /// The path holds a backslash.
+    Backslash,
+    /// The path holds a NUL or another control character (the lock is line-based).
+    ControlCharacter,
+    /// The path is `homelab.lock`, which only [`OutputTree::seal`] writes.
+    Reserved,
+    /// A file is already at this path.
+    Duplicate,
+    /// The path and `other` would make one name both a file and a folder.
+    Clash {
+        /// The existing file or folder it clashes with.
+        other: String,
+    },
+}
+
+impl OutputTree {
+    /// An empty tree.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a file; refuses paths that are absolute, empty, contain `..`, `.`
+    /// or empty segments, a backslash, a NUL (or another control character),
+    /// that would make a file and a folder share a name, or that are
+    /// [`LOCK_FILE`]; refuses a second file at one path.
+    pub fn insert(&mut self, path: &str, contents: impl Into<Vec<u8>>) -> Result<(), PathError> {
+        if path == LOCK_FILE {
+            return Err(PathError { path: path.to_string(), problem: PathProblem::Reserved });
+        }
+        self.insert_any(path, contents.into())
+    }
+
+    /// Adds a file at any valid path, the lock included (for trees read from disk).
+    fn insert_any(&mut self, path: &str, contents: Vec<u8>) -> Result<(), PathError> {
+        let refuse = |problem| Err(PathError { path: path.to_string(), problem });
+        if let Err(problem) = check_path(path) {
+            return refuse(problem);
+        }
+        if self.files.contains_key(path) {
+            return refuse(PathProblem::Duplicate);
+        }
+        // A file may not sit where a folder of this path would be...
+        for (i, _) in path.match_indices('/') {
+            if self.files.contains_key(&path[..i]) {
+                return refuse(PathProblem::Clash { other: path[..i].to_string() });
+            }
+        }
+        // ...nor may this path be a folder of a file already in the tree.
+        let folder = format!("{path}/");
+        if let Some((other, _)) = self.files.range(folder.clone()..).next().filter(|(k, _)| k.starts_with(&folder)) {
+            return refuse(PathProblem::Clash { other: other.clone() });
+        }
+        self.files.insert(path.to_string(), contents);
+        Ok(())
+    }
+
+    /// The contents of the file at `path`.
+    pub fn get(&self, path: &str) -> Option<&[u8]> {
+        self.files.get(path).map(Vec::as_slice)
+    }
+
+    /// Every file, in sorted path order.
+    pub fn files(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.files.iter().map(|(p, c)| (p.as_str(), c.as_slice()))
+    }
+
+    /// The number of files (the lock included once sealed).
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Whether the tree holds no file.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// Adds `homelab.lock` (replacing any earlier one): the compiler version,
+    /// the sha256 of every other file, and the tree digest. The text is
+    /// deterministic, LF-terminated and YAML-shaped.
+    pub fn seal(mut self, compiler_version: &str) -> OutputTree {
+        self.files.remove(LOCK_FILE);
+        let mut text = format!("{LOCK_HEADER}\ncompiler: homelabc {compiler_version}\ntree: {}\n", self.digest());
+        text.push_str(if self.files.is_empty() { "files: {}\n" } else { "files:\n" });
+        for (path, contents) in &self.files {
+            let _ = writeln!(text, "  {}: sha256:{}", lock_key(path), sha256_hex(contents));
+        }
+        self.files.insert(LOCK_FILE.to_string(), text.into_bytes());
+        self
+    }
+
+    /// The tree digest, `sha256:<hex>`: the sha256 over the sorted
+    /// `path\0<hex sha256 of the file>\n` lines of every file but the lock.
+    pub fn digest(&self) -> String {
+        let mut hasher = Sha256::new();
+        for (path, contents) in self.files.iter().filter(|(p, _)| p.as_str() != LOCK_FILE) {
+            hasher.update(path.as_bytes());
+            hasher.update(b"\0");
+            hasher.update(sha256_hex(contents).as_bytes());
+            hasher.update(b"\n");
+        }
+        format!("sha256:{}", hex(&hasher.finalize()))
+    }
+}
+
+/// Reads the lock of a folder: the set of files it lists (`None` when there
+/// is no lock, when it is not a regular file, or when it does not parse).
+pub fn read_lock(dir: &Path) -> io::Result<Option<BTreeSet<String>>> {
+    let path = dir.join(LOCK_FILE);
+    match std::fs::symlink_metadata(&path) {
+        Ok(meta) if meta.is_file() => Ok(parse_lock(&std::fs::read(&path)?)),
+        Ok(_) => Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The files a lock lists, or `None` when the text is not a lock.
+fn parse_lock(bytes: &[u8]) -> Option<BTreeSet<String>> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let mut listed = None::<BTreeSet<String>>;
+    for line in text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+        match (&mut listed, line.strip_prefix("  ")) {
+            (None, None) if line == "files:" || line == "files: {}" => listed = Some(BTreeSet::new()),
+            (None, None) => {
+                line.split_once(": ")?;
+            }
+            (Some(files), Some(entry)) => {
+                let (key, hash) = entry.rsplit_once(": sha256:")?;
+                let key =
+                    if key.starts_with('"') { serde_json::from_str::<String>(key).ok()? } else { key.to_string() };
+                let hex_ok = hash.len() == 64 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+                if !hex_ok || check_path(&key).is_err() || key == LOCK_FILE || !files.insert(key) {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    }
+    listed
+}
+
+/// Checks the shape of one logical path.
+fn check_path(path: &str) -> Result<(), PathProblem> {
+    if path.is_empty() {
+        return Err(PathProblem::Empty);
+    }
+    if path.starts_with('/') {
+        return Err(PathProblem::Absolute);
+    }
+    if path.contains('\\') {
+        return Err(PathProblem::Backslash);
+    }
+    if path.chars().any(char::is_control) {
+        return Err(PathProblem::ControlCharacter);
+    }
+    for segment in path.split('/') {
+        match segment {
+            "" => return Err(PathProblem::EmptySegment),
+            "." | ".." => return Err(PathProblem::DotSegment),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// A path as a key of the lock: bare when it is a plain YAML scalar, else
+/// double-quoted (JSON string syntax, which YAML reads the same way).
+fn lock_key(path: &str) -> String {
+    let plain = path.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+        && path.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | '+'));
+    if plain { path.to_string() } else { serde_json::Value::from(path).to_string() }
+}
+
+/// The lowercase hex sha256 of some bytes.
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+/// Lowercase hex of some bytes.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+impl fmt::Display for PathError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid output path `{}`: ", self.path)?;
+        match &self.problem {
+            PathProblem::Empty => f.write_str("it is empty"),
+            PathProblem::Absolute => f.write_str("it is absolute"),
+            PathProblem::DotSegment => f.write_str("it has a `.` or `..` segment"),
+            PathProblem::EmptySegment => f.write_str("it has an empty segment"),
+            PathProblem::Backslash => f.write_str("it holds a backslash"),
+            PathProblem::ControlCharacter => f.write_str("it holds a NUL or another control character"),
+            PathProblem::Reserved => write!(f, "`{LOCK_FILE}` is reserved for the lock"),
+            PathProblem::Duplicate => f.write_str("a file is already there"),
+            PathProblem::Clash { other } => write!(f, "`{other}` would make one name both a file and a folder"),
+        }
+    }
+}
+
+impl std::error::Error for PathError {}

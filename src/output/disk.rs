@@ -1,0 +1,444 @@
+//! The output tree on disk: reading a folder back, and writing a new tree
+//! atomically (SPEC §4).
+//!
+//! [`write`] checks the folder first (no links, no file the lock does not
+//! list), writes nothing when the tree on disk is already byte-identical, and
+//! otherwise writes the whole new tree into a fresh sibling folder and swaps it
+//! in, so that a crash leaves the old tree or the new one at DIR, never a mix.
+//! It writes, deletes and follows nothing outside DIR and its own siblings
+//! named `.<name>.homelabc-new-<pid>` and `.<name>.homelabc-old-<pid>`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::fs;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use super::{LOCK_FILE, OutputTree, PathError, parse_lock};
+
+/// How [`write`] treats the output folder.
+#[derive(Clone, Debug, Default)]
+pub struct WriteOptions {
+    /// Adopt a folder holding files the lock does not list: they are replaced
+    /// or removed like any other file of the folder.
+    pub force: bool,
+    /// Test hook: writing the temporary tree fails after this many files.
+    #[doc(hidden)]
+    pub fail_after_files: Option<usize>,
+    /// Test hook: swap with two renames, as where `renameat2` is missing.
+    #[doc(hidden)]
+    pub portable_swap: bool,
+}
+
+/// What [`write`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// The tree on disk already was the new tree: nothing was written.
+    Unchanged,
+    /// The new tree replaced the old one. Each list is sorted.
+    Written {
+        /// Files that were not on disk.
+        added: Vec<String>,
+        /// Files whose contents changed.
+        changed: Vec<String>,
+        /// Files that are no longer in the tree.
+        removed: Vec<String>,
+    },
+}
+
+/// Why [`write`] or [`read_tree`] refused or failed. Paths inside DIR are relative to it.
+#[derive(Debug)]
+pub enum WriteError {
+    /// Files in DIR that its lock does not list, sorted.
+    StrayFiles(Vec<String>),
+    /// A symbolic link: DIR itself, or a path below it.
+    Symlink(String),
+    /// DIR exists and is not a folder.
+    NotADirectory(PathBuf),
+    /// The file system failed at `path`.
+    Io {
+        /// Where it failed.
+        path: PathBuf,
+        /// The error of the file system.
+        error: io::Error,
+    },
+    /// A name on disk that is not a valid path of a tree.
+    InvalidPath(PathError),
+}
+
+/// Something found below DIR.
+#[derive(Debug)]
+enum Entry {
+    /// A regular file with a UTF-8 name, and its bytes.
+    File(Vec<u8>),
+    /// Anything else that is not a folder: a fifo, a socket, a device.
+    Special,
+    /// A name (or a folder name above it) that is not UTF-8; shown lossily.
+    BadName,
+}
+
+/// Everything found below DIR by relative path (folders are implied).
+type Found = BTreeMap<String, Entry>;
+
+/// Reads every regular file below DIR (not following links) into a tree; an
+/// absent DIR is an empty tree.
+pub fn read_tree(dir: &Path) -> Result<OutputTree, WriteError> {
+    let mut tree = OutputTree::new();
+    for (path, entry) in load(&normalized(dir))?.unwrap_or_default() {
+        let problem = match entry {
+            Entry::File(bytes) => {
+                tree.insert_any(&path, bytes).map_err(WriteError::InvalidPath)?;
+                continue;
+            }
+            Entry::Special => "not a regular file",
+            Entry::BadName => "the name is not UTF-8",
+        };
+        return Err(WriteError::Io { path: path.into(), error: io::Error::new(io::ErrorKind::InvalidData, problem) });
+    }
+    Ok(tree)
+}
+
+/// Writes the tree to DIR atomically. `tree` is normally sealed: without a
+/// lock in it, a later write will see every file of DIR as stray.
+pub fn write(dir: &Path, tree: &OutputTree, options: &WriteOptions) -> Result<WriteOutcome, WriteError> {
+    let siblings = Siblings::of(dir)?;
+    let found = load(&siblings.dir)?;
+    if let Some(found) = &found {
+        let strays = strays(found);
+        if !strays.is_empty() && !options.force {
+            return Err(WriteError::StrayFiles(strays));
+        }
+        if same(found, tree) {
+            siblings.remove_stale();
+            return Ok(WriteOutcome::Unchanged);
+        }
+    }
+    let outcome = changes(found.as_ref(), tree);
+    fs::create_dir_all(&siblings.parent).map_err(io_at(&siblings.parent))?;
+    siblings.remove_stale();
+    let written = build(&siblings.new, tree, options.fail_after_files)
+        .and_then(|()| swap(&siblings, found.is_some(), options.portable_swap));
+    if let Err(error) = written {
+        // Before the swap `new` holds the new tree; after an exchange, the old
+        // one. DIR holds a whole tree either way, so `new` can go.
+        let _ = fs::remove_dir_all(&siblings.new);
+        return Err(error);
+    }
+    Ok(outcome)
+}
+
+/// DIR's path with its own name last, so that a trailing `/` cannot make
+/// `lstat` follow a link at DIR. Paths without a name (`.`) stay as they are.
+fn normalized(dir: &Path) -> PathBuf {
+    match dir.file_name() {
+        Some(name) => dir.parent().unwrap_or(Path::new("")).join(name),
+        None => dir.to_path_buf(),
+    }
+}
+
+/// Reads DIR: `None` when it does not exist. Refuses links anywhere.
+fn load(dir: &Path) -> Result<Option<Found>, WriteError> {
+    match fs::symlink_metadata(dir) {
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(WriteError::Io { path: dir.to_path_buf(), error }),
+        Ok(meta) if meta.file_type().is_symlink() => return Err(WriteError::Symlink(dir.display().to_string())),
+        Ok(meta) if !meta.is_dir() => return Err(WriteError::NotADirectory(dir.to_path_buf())),
+        Ok(_) => {}
+    }
+    let mut found = Found::new();
+    scan(dir, "", true, &mut found)?;
+    Ok(Some(found))
+}
+
+/// Walks the folder `here` (at `rel` below DIR) without following links.
+fn scan(here: &Path, rel: &str, utf8: bool, found: &mut Found) -> Result<(), WriteError> {
+    let shown = |rel: &str| if rel.is_empty() { here.to_path_buf() } else { PathBuf::from(rel) };
+    let entries = fs::read_dir(here).map_err(io_at(&shown(rel)))?;
+    for entry in entries {
+        let entry = entry.map_err(io_at(&shown(rel)))?;
+        let name = entry.file_name();
+        let utf8 = utf8 && name.to_str().is_some();
+        let path = match rel {
+            "" => name.to_string_lossy().into_owned(),
+            _ => format!("{rel}/{}", name.to_string_lossy()),
+        };
+        let kind = entry.file_type().map_err(io_at(Path::new(&path)))?;
+        let found_entry = if kind.is_symlink() {
+            return Err(WriteError::Symlink(path));
+        } else if kind.is_dir() {
+            scan(&entry.path(), &path, utf8, found)?;
+            continue;
+        } else if !utf8 {
+            Entry::BadName
+        } else if kind.is_file() {
+            Entry::File(read_file(&entry.path()).map_err(io_at(Path::new(&path)))?)
+        } else {
+            Entry::Special
+        };
+        found.insert(path, found_entry);
+    }
+    Ok(())
+}
+
+/// Reads a regular file, refusing (on Linux) a link swapped in since the scan.
+fn read_file(path: &Path) -> io::Result<Vec<u8>> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(target_os = "linux")]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+    let mut bytes = Vec::new();
+    options.open(path)?.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// The files below DIR that its lock does not list (all of them without a
+/// valid lock, the unparsable lock included), sorted.
+fn strays(found: &Found) -> Vec<String> {
+    let listed = match found.get(LOCK_FILE) {
+        Some(Entry::File(bytes)) => parse_lock(bytes),
+        _ => None,
+    };
+    let owned = |path: &str, entry: &Entry| match &listed {
+        Some(listed) => !matches!(entry, Entry::BadName) && (path == LOCK_FILE || listed.contains(path)),
+        None => false,
+    };
+    found.iter().filter(|(path, entry)| !owned(path, entry)).map(|(path, _)| path.clone()).collect()
+}
+
+/// Whether the files below DIR are exactly the tree, byte for byte.
+fn same(found: &Found, tree: &OutputTree) -> bool {
+    found.len() == tree.len()
+        && found.iter().zip(tree.files()).all(|((p, e), (q, c))| p == q && matches!(e, Entry::File(b) if b == c))
+}
+
+/// The files added, changed and removed by writing `tree` over `found`.
+fn changes(found: Option<&Found>, tree: &OutputTree) -> WriteOutcome {
+    let empty = Found::new();
+    let found = found.unwrap_or(&empty);
+    let (mut added, mut changed) = (Vec::new(), Vec::new());
+    for (path, contents) in tree.files() {
+        match found.get(path) {
+            None => added.push(path.to_string()),
+            Some(Entry::File(bytes)) if bytes == contents => {}
+            Some(_) => changed.push(path.to_string()),
+        }
+    }
+    let removed = found.keys().filter(|p| tree.get(p).is_none()).cloned().collect();
+    WriteOutcome::Written { added, changed, removed }
+}
+
+/// DIR and the sibling folders a write uses.
+struct Siblings {
+    /// DIR, normalized.
+    dir: PathBuf,
+    /// The folder that holds DIR (`.` for a bare name).
+    parent: PathBuf,
+    /// `.<name>.homelabc-`: the start of every sibling's name.
+    prefix: String,
+    /// `.<name>.homelabc-new-<pid>`: where the new tree is written.
+    new: PathBuf,
+    /// `.<name>.homelabc-old-<pid>`: where the old tree goes in a portable swap.
+    old: PathBuf,
+}
+
+impl Siblings {
+    /// The siblings of DIR; refuses a DIR without a UTF-8 name (`.`, `..`, `/`).
+    fn of(dir: &Path) -> Result<Siblings, WriteError> {
+        let Some(name) = dir.file_name().and_then(|n| n.to_str()) else {
+            let error = io::Error::new(io::ErrorKind::InvalidInput, "the output folder must end in a UTF-8 name");
+            return Err(WriteError::Io { path: dir.to_path_buf(), error });
+        };
+        let base = dir.parent().unwrap_or(Path::new(""));
+        let parent = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base.to_path_buf() };
+        let prefix = format!(".{name}.homelabc-");
+        let pid = std::process::id();
+        Ok(Siblings {
+            dir: base.join(name),
+            new: base.join(format!("{prefix}new-{pid}")),
+            old: base.join(format!("{prefix}old-{pid}")),
+            parent,
+            prefix,
+        })
+    }
+
+    /// Whether a name in the parent folder is a sibling left by an earlier write.
+    fn is_sibling(&self, name: &str) -> bool {
+        let pid =
+            name.strip_prefix(&self.prefix).and_then(|r| r.strip_prefix("new-").or_else(|| r.strip_prefix("old-")));
+        pid.is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+    }
+
+    /// Removes the sibling folders a crashed write left behind. Best effort:
+    /// one that cannot be removed harms nothing and is tried again next time.
+    fn remove_stale(&self) {
+        let Ok(entries) = fs::read_dir(&self.parent) else { return };
+        for entry in entries.flatten() {
+            let ours = entry.file_name().to_str().is_some_and(|n| self.is_sibling(n));
+            if ours && entry.file_type().is_ok_and(|t| t.is_dir()) {
+                let _ = fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+}
+
+/// Writes the whole tree into the fresh folder `root`, every file and folder
+/// synced to disk. `fail_after` is the test hook of [`WriteOptions`].
+fn build(root: &Path, tree: &OutputTree, fail_after: Option<usize>) -> Result<(), WriteError> {
+    make_dir(root).map_err(io_at(root))?;
+    let mut folders = BTreeSet::new();
+    for (i, (path, contents)) in tree.files().enumerate() {
+        let file = native(root, path);
+        if fail_after.is_some_and(|n| i >= n) {
+            return Err(WriteError::Io { path: file, error: io::Error::other("injected failure (test hook)") });
+        }
+        for (end, _) in path.match_indices('/') {
+            if folders.insert(&path[..end]) {
+                let folder = native(root, &path[..end]);
+                make_dir(&folder).map_err(io_at(&folder))?;
+            }
+        }
+        write_file(&file, contents).map_err(io_at(&file))?;
+    }
+    for folder in folders.iter().rev().map(|f| native(root, f)).chain([root.to_path_buf()]) {
+        sync_dir(&folder).map_err(io_at(&folder))?;
+    }
+    Ok(())
+}
+
+/// Puts the new tree (at `new`) in DIR's place, then deletes the old tree.
+fn swap(s: &Siblings, existed: bool, portable: bool) -> Result<(), WriteError> {
+    let leftover = if !existed {
+        fs::rename(&s.new, &s.dir).map_err(io_at(&s.dir))?;
+        None
+    } else if !portable && exchange(&s.new, &s.dir).map_err(io_at(&s.dir))? {
+        Some(&s.new)
+    } else {
+        // Between these two renames there is no DIR: a crash here leaves the
+        // old tree at `old`, and the next write writes DIR afresh.
+        fs::rename(&s.dir, &s.old).map_err(io_at(&s.dir))?;
+        if let Err(error) = fs::rename(&s.new, &s.dir) {
+            let _ = fs::rename(&s.old, &s.dir);
+            return Err(WriteError::Io { path: s.dir.clone(), error });
+        }
+        Some(&s.old)
+    };
+    // The swap is done and DIR holds the new tree whatever follows, so neither
+    // syncing the parent nor deleting the old tree can fail the write; a
+    // leftover folder is removed by the next write.
+    let _ = sync_dir(&s.parent);
+    if let Some(old) = leftover {
+        let _ = fs::remove_dir_all(old);
+    }
+    Ok(())
+}
+
+/// Swaps two folders atomically with `renameat2(RENAME_EXCHANGE)`; `false`
+/// when the kernel or the file system cannot (EINVAL, ENOSYS).
+///
+/// This is why `libc` is a dependency on Linux: std has no exchange, and it is
+/// the only way to replace a non-empty folder without a moment when DIR is
+/// missing. The raw syscall is used rather than glibc's wrapper so that musl
+/// and glibc before 2.28 work too.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> io::Result<bool> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let a = CString::new(a.as_os_str().as_bytes())?;
+    let b = CString::new(b.as_os_str().as_bytes())?;
+    // SAFETY: both pointers are NUL-terminated strings that outlive the call;
+    // AT_FDCWD resolves relative paths as std's `rename` does.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if rc == 0 {
+        return Ok(true);
+    }
+    let error = io::Error::last_os_error();
+    match error.raw_os_error() {
+        Some(libc::EINVAL | libc::ENOSYS) => Ok(false),
+        _ => Err(error),
+    }
+}
+
+/// Elsewhere there is no atomic exchange: the caller falls back to two renames.
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> io::Result<bool> {
+    Ok(false)
+}
+
+/// Creates a new folder with mode 0755 (set explicitly, whatever the umask).
+fn make_dir(path: &Path) -> io::Result<()> {
+    fs::create_dir(path)?;
+    #[cfg(unix)]
+    fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+    Ok(())
+}
+
+/// Creates a new file with mode 0644 (set explicitly), writes it and syncs it.
+fn write_file(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let mut file = fs::OpenOptions::new().write(true).create_new(true).open(path)?;
+    #[cfg(unix)]
+    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
+    file.write_all(contents)?;
+    file.sync_all()
+}
+
+/// Syncs a folder's entries to disk (where folders can be opened: unix).
+fn sync_dir(path: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    fs::File::open(path)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+/// A logical path below `root` as a native path, one segment at a time.
+fn native(root: &Path, rel: &str) -> PathBuf {
+    rel.split('/').fold(root.to_path_buf(), |p, segment| p.join(segment))
+}
+
+/// Wraps an error of the file system with the path it happened at.
+fn io_at(path: &Path) -> impl FnOnce(io::Error) -> WriteError {
+    let path = path.to_path_buf();
+    move |error| WriteError::Io { path, error }
+}
+
+impl fmt::Display for WriteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WriteError::StrayFiles(paths) => {
+                let shown: Vec<String> = paths.iter().take(10).map(|p| format!("`{p}`")).collect();
+                let more = if paths.len() > 10 { format!(" and {} more", paths.len() - 10) } else { String::new() };
+                write!(
+                    f,
+                    "the folder holds files that homelabc did not write (its `{LOCK_FILE}` does not list them): \
+                     {}{more}; move them away, or pass --force to adopt the folder",
+                    shown.join(", ")
+                )
+            }
+            WriteError::Symlink(path) => {
+                write!(f, "`{path}` is a symbolic link; homelabc never follows links in its output folder")
+            }
+            WriteError::NotADirectory(path) => write!(f, "`{}` is not a folder", path.display()),
+            WriteError::Io { path, error } => write!(f, "cannot access `{}`: {error}", path.display()),
+            WriteError::InvalidPath(error) => error.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for WriteError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            WriteError::Io { error, .. } => Some(error),
+            WriteError::InvalidPath(error) => Some(error),
+            _ => None,
+        }
+    }
+}

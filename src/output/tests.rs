@@ -1,0 +1,304 @@
+//! Tests of the output tree: paths, the lock, and the guarantees of `write`
+//! (atomic swap, stray files, links, nothing written when nothing changed).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::*;
+
+/// A small sealed tree: a README and one object.
+fn sample() -> OutputTree {
+    let mut tree = OutputTree::new();
+    tree.insert("README.md", "# homelab\n").unwrap();
+    tree.insert("apps/web/namespace-web.yaml", "kind: Namespace\n").unwrap();
+    tree.seal("0.1.0")
+}
+
+/// A sealed tree from (path, contents) pairs.
+fn tree_of(files: &[(&str, &str)]) -> OutputTree {
+    let mut tree = OutputTree::new();
+    for (path, contents) in files {
+        tree.insert(path, *contents).unwrap();
+    }
+    tree.seal("0.1.0")
+}
+
+/// Every file and folder below `dir` (itself included), with its mtime.
+fn mtimes(dir: &Path) -> BTreeMap<PathBuf, SystemTime> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        let meta = fs::symlink_metadata(&path).unwrap();
+        out.insert(path.clone(), meta.modified().unwrap());
+        if meta.is_dir() {
+            stack.extend(fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        }
+    }
+    out
+}
+
+/// The names in a folder, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+}
+
+fn written(added: &[&str], changed: &[&str], removed: &[&str]) -> WriteOutcome {
+    let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+    WriteOutcome::Written { added: own(added), changed: own(changed), removed: own(removed) }
+}
+
+#[test]
+fn lock_text_and_digest_are_stable() {
+    let tree = sample();
+    let expected = "\
+# homelab.lock — written by homelabc; every file below is owned by it.
+compiler: homelabc 0.1.0
+tree: sha256:3d03a178f4480ff0ab441eb5be1712ea66c7ac18c422d2e47634e1e4227e390b
+files:
+  README.md: sha256:1bd0604d3f520ed2c607fa708e20228a77e056cb6dbe5b0016842128f3a08924
+  apps/web/namespace-web.yaml: sha256:e25209b6e6c1f782b78132b008b475de169b9153540f2d59a52d4c0e44d15571
+";
+    assert_eq!(std::str::from_utf8(tree.get(LOCK_FILE).unwrap()).unwrap(), expected);
+    assert_eq!(tree.digest(), "sha256:3d03a178f4480ff0ab441eb5be1712ea66c7ac18c422d2e47634e1e4227e390b");
+    assert_eq!(tree.len(), 3);
+    // Sealing again replaces the lock with the same text; the digest ignores the lock.
+    assert_eq!(tree.clone().seal("0.1.0"), tree);
+    assert_ne!(tree.clone().seal("0.2.0").get(LOCK_FILE), tree.get(LOCK_FILE));
+    assert_eq!(OutputTree::new().seal("0.1.0").get(LOCK_FILE).map(|b| b.ends_with(b"files: {}\n")), Some(true));
+}
+
+#[test]
+fn insert_refuses_bad_paths() {
+    let mut tree = OutputTree::new();
+    tree.insert("a/b.yaml", "x").unwrap();
+    let problem = |tree: &mut OutputTree, path: &str| tree.insert(path, "y").unwrap_err().problem;
+    assert_eq!(problem(&mut tree, "../x"), PathProblem::DotSegment);
+    assert_eq!(problem(&mut tree, "a/../x"), PathProblem::DotSegment);
+    assert_eq!(problem(&mut tree, "a/./b"), PathProblem::DotSegment);
+    assert_eq!(problem(&mut tree, "/abs"), PathProblem::Absolute);
+    assert_eq!(problem(&mut tree, "a//b"), PathProblem::EmptySegment);
+    assert_eq!(problem(&mut tree, "a/"), PathProblem::EmptySegment);
+    assert_eq!(problem(&mut tree, ""), PathProblem::Empty);
+    assert_eq!(problem(&mut tree, "a\\b"), PathProblem::Backslash);
+    assert_eq!(problem(&mut tree, "a\0b"), PathProblem::ControlCharacter);
+    assert_eq!(problem(&mut tree, "a\nb"), PathProblem::ControlCharacter);
+    assert_eq!(problem(&mut tree, LOCK_FILE), PathProblem::Reserved);
+    assert_eq!(problem(&mut tree, "a/b.yaml"), PathProblem::Duplicate);
+    assert_eq!(problem(&mut tree, "a"), PathProblem::Clash { other: "a/b.yaml".into() });
+    assert_eq!(problem(&mut tree, "a/b.yaml/c"), PathProblem::Clash { other: "a/b.yaml".into() });
+    // `a.yaml` and `a/` are different names; refused inserts left nothing behind.
+    tree.insert("a.yaml", "z").unwrap();
+    assert_eq!(tree.files().map(|(p, _)| p).collect::<Vec<_>>(), ["a.yaml", "a/b.yaml"]);
+    assert_eq!(tree.get("a/b.yaml"), Some(&b"x"[..]));
+    let message = tree.insert("../x", "").unwrap_err().to_string();
+    assert_eq!(message, "invalid output path `../x`: it has a `.` or `..` segment");
+}
+
+#[test]
+fn read_lock_lists_the_files_and_refuses_garbage() {
+    let tmp = tempfile::tempdir().unwrap();
+    assert_eq!(read_lock(tmp.path()).unwrap(), None);
+    let tree = tree_of(&[("my notes.md", "n\n"), ("a/b.yaml", "b\n"), ("-x", "x")]);
+    let lock = std::str::from_utf8(tree.get(LOCK_FILE).unwrap()).unwrap();
+    assert!(lock.contains("  \"my notes.md\": sha256:"), "{lock}");
+    fs::write(tmp.path().join(LOCK_FILE), lock).unwrap();
+    let listed = read_lock(tmp.path()).unwrap().unwrap();
+    assert_eq!(listed.into_iter().collect::<Vec<_>>(), ["-x", "a/b.yaml", "my notes.md"]);
+    for garbage in ["", "hello", "files:\n  ../x: sha256:00\n", &lock.replace("sha256:", "md5:"), "files:\nzzz\n"] {
+        fs::write(tmp.path().join(LOCK_FILE), garbage).unwrap();
+        assert_eq!(read_lock(tmp.path()).unwrap(), None, "{garbage:?}");
+    }
+}
+
+#[test]
+fn a_fresh_write_creates_everything_with_fixed_modes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("deep/er/out");
+    let tree = sample();
+    let outcome = write(&dir, &tree, &WriteOptions::default()).unwrap();
+    assert_eq!(outcome, written(&["README.md", "apps/web/namespace-web.yaml", LOCK_FILE], &[], &[]));
+    assert_eq!(read_tree(&dir).unwrap(), tree);
+    assert_eq!(read_lock(&dir).unwrap().unwrap().len(), 2);
+    assert_eq!(names(&tmp.path().join("deep/er")), ["out"], "no temporary folder is left");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode(&dir), 0o755);
+        assert_eq!(mode(&dir.join("apps/web")), 0o755);
+        assert_eq!(mode(&dir.join("README.md")), 0o644);
+        assert_eq!(mode(&dir.join(LOCK_FILE)), 0o644);
+    }
+}
+
+#[test]
+fn a_rebuild_of_the_same_tree_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    write(&dir, &sample(), &WriteOptions::default()).unwrap();
+    // Put every time far in the past, so that any rewrite would show.
+    let past = UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+    for path in mtimes(&dir).keys() {
+        fs::File::open(path).unwrap().set_modified(past).unwrap();
+    }
+    let before = mtimes(&dir);
+    assert!(before.values().all(|t| *t == past));
+    assert_eq!(write(&dir, &sample(), &WriteOptions::default()).unwrap(), WriteOutcome::Unchanged);
+    assert_eq!(mtimes(&dir), before);
+}
+
+#[test]
+fn a_changed_tree_reports_and_removes_what_went() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let old = tree_of(&[("a.yaml", "a"), ("b/c.yaml", "c1"), ("d.yaml", "d"), ("gone/x.yaml", "x")]);
+    write(&dir, &old, &WriteOptions::default()).unwrap();
+    let new = tree_of(&[("a.yaml", "a"), ("b/c.yaml", "c2"), ("e/f.yaml", "f")]);
+    let outcome = write(&dir, &new, &WriteOptions::default()).unwrap();
+    assert_eq!(outcome, written(&["e/f.yaml"], &["b/c.yaml", LOCK_FILE], &["d.yaml", "gone/x.yaml"]));
+    assert_eq!(read_tree(&dir).unwrap(), new);
+    assert!(!dir.join("gone").exists(), "folders of removed files go too");
+    assert_eq!(names(tmp.path()), ["out"]);
+}
+
+#[test]
+fn stray_files_are_refused_named_and_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    write(&dir, &sample(), &WriteOptions::default()).unwrap();
+    fs::write(dir.join("extra.txt"), "mine").unwrap();
+    fs::write(dir.join("apps/notes.md"), "also mine").unwrap();
+    let before = read_tree(&dir).unwrap();
+    let new = tree_of(&[("README.md", "changed\n")]);
+    let error = write(&dir, &new, &WriteOptions::default()).unwrap_err();
+    assert!(matches!(&error, WriteError::StrayFiles(s) if s == &["apps/notes.md", "extra.txt"]), "{error:?}");
+    let message = error.to_string();
+    assert!(message.contains("`apps/notes.md`, `extra.txt`") && message.contains("--force"), "{message}");
+    assert_eq!(read_tree(&dir).unwrap(), before, "nothing was touched");
+    assert_eq!(fs::read_to_string(dir.join("extra.txt")).unwrap(), "mine");
+    assert_eq!(names(tmp.path()), ["out"]);
+
+    // `force` adopts the folder: the stray files are removed like any other.
+    let outcome = write(&dir, &new, &WriteOptions { force: true, ..WriteOptions::default() }).unwrap();
+    let removed = ["apps/notes.md", "apps/web/namespace-web.yaml", "extra.txt"];
+    assert_eq!(outcome, written(&[], &["README.md", LOCK_FILE], &removed));
+    assert_eq!(read_tree(&dir).unwrap(), new);
+}
+
+#[test]
+fn a_folder_without_a_lock_is_all_stray_but_an_empty_one_is_fine() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    fs::create_dir_all(dir.join("sub")).unwrap();
+    assert!(matches!(write(&dir, &sample(), &WriteOptions::default()), Ok(WriteOutcome::Written { .. })));
+
+    let other = tmp.path().join("other");
+    fs::create_dir_all(other.join("sub")).unwrap();
+    fs::write(other.join("sub/a"), "a").unwrap();
+    fs::write(other.join(LOCK_FILE), "not a lock").unwrap();
+    let error = write(&other, &sample(), &WriteOptions::default()).unwrap_err();
+    assert!(matches!(&error, WriteError::StrayFiles(s) if s == &[LOCK_FILE, "sub/a"]), "{error:?}");
+    assert_eq!(fs::read_to_string(other.join(LOCK_FILE)).unwrap(), "not a lock");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_dir_that_is_a_link_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let target = tmp.path().join("target");
+    fs::create_dir(&target).unwrap();
+    fs::write(target.join("keep.txt"), "keep").unwrap();
+    let link = tmp.path().join("out");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let force = WriteOptions { force: true, ..WriteOptions::default() };
+    for dir in [link.clone(), tmp.path().join("out/")] {
+        let error = write(&dir, &sample(), &force).unwrap_err();
+        assert!(matches!(error, WriteError::Symlink(_)), "{dir:?}: {error:?}");
+    }
+    assert!(matches!(read_tree(&link), Err(WriteError::Symlink(_))));
+    assert_eq!(names(&target), ["keep.txt"]);
+    assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_link_inside_dir_is_refused_even_with_force() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    write(&dir, &sample(), &WriteOptions::default()).unwrap();
+    let outside = tmp.path().join("secret.txt");
+    fs::write(&outside, "outside").unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("apps/web/link.yaml")).unwrap();
+    let force = WriteOptions { force: true, ..WriteOptions::default() };
+    let error = write(&dir, &tree_of(&[("x", "y")]), &force).unwrap_err();
+    assert!(matches!(&error, WriteError::Symlink(p) if p == "apps/web/link.yaml"), "{error:?}");
+    assert!(error.to_string().contains("`apps/web/link.yaml` is a symbolic link"));
+    assert_eq!(fs::read_to_string(&outside).unwrap(), "outside");
+    assert_eq!(fs::read(dir.join("README.md")).unwrap(), b"# homelab\n");
+}
+
+#[test]
+fn a_failure_mid_write_leaves_the_old_tree_intact() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let old = sample();
+    write(&dir, &old, &WriteOptions::default()).unwrap();
+    let new = tree_of(&[("README.md", "new\n"), ("apps/web/namespace-web.yaml", "new\n"), ("z.yaml", "z")]);
+    for n in 0..new.len() {
+        let options = WriteOptions { fail_after_files: Some(n), ..WriteOptions::default() };
+        let error = write(&dir, &new, &options).unwrap_err();
+        assert!(error.to_string().contains("injected failure"), "{error}");
+        assert_eq!(read_tree(&dir).unwrap(), old, "after {n} files");
+        assert_eq!(names(tmp.path()), ["out"], "after {n} files");
+    }
+    // A first write that fails leaves no DIR at all.
+    let fresh = tmp.path().join("fresh");
+    let options = WriteOptions { fail_after_files: Some(1), ..WriteOptions::default() };
+    assert!(write(&fresh, &new, &options).is_err());
+    assert_eq!(names(tmp.path()), ["out"]);
+}
+
+#[test]
+fn the_portable_swap_replaces_the_tree_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    write(&dir, &sample(), &WriteOptions::default()).unwrap();
+    let new = tree_of(&[("only.yaml", "1")]);
+    let options = WriteOptions { portable_swap: true, ..WriteOptions::default() };
+    assert!(matches!(write(&dir, &new, &options), Ok(WriteOutcome::Written { .. })));
+    assert_eq!(read_tree(&dir).unwrap(), new);
+    assert_eq!(names(tmp.path()), ["out"]);
+}
+
+#[test]
+fn stale_siblings_are_removed_and_nothing_else() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    for stale in [".out.homelabc-new-4242", ".out.homelabc-old-7"] {
+        fs::create_dir_all(tmp.path().join(stale).join("x")).unwrap();
+        fs::write(tmp.path().join(stale).join("x/y"), "stale").unwrap();
+    }
+    for keep in [".out.homelabc-new-", ".out.homelabc-new-12a", ".other.homelabc-new-1", "outside"] {
+        fs::create_dir(tmp.path().join(keep)).unwrap();
+    }
+    write(&dir, &sample(), &WriteOptions::default()).unwrap();
+    let kept = [".other.homelabc-new-1", ".out.homelabc-new-", ".out.homelabc-new-12a", "out", "outside"];
+    assert_eq!(names(tmp.path()), kept);
+}
+
+#[test]
+fn dir_must_be_a_named_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("out");
+    fs::write(&file, "a file").unwrap();
+    let error = write(&file, &sample(), &WriteOptions::default()).unwrap_err();
+    assert!(matches!(error, WriteError::NotADirectory(_)), "{error:?}");
+    assert_eq!(fs::read_to_string(&file).unwrap(), "a file");
+    assert!(matches!(write(&tmp.path().join(".."), &sample(), &WriteOptions::default()), Err(WriteError::Io { .. })));
+    assert_eq!(read_tree(&tmp.path().join("absent")).unwrap(), OutputTree::new());
+}
