@@ -92,3 +92,28 @@ fn error_kind(error: &std::io::Error) -> String {
         _ => error.to_string(),
     }
 }
+
+/// The version written into `homelab.lock`.
+pub const COMPILER_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// A checked description and, when it has no errors, its output tree.
+#[derive(Debug)]
+pub struct Built {
+    /// The checked description.
+    pub checked: Checked,
+    /// The sealed tree; `None` when the description has errors, `Err` on a
+    /// layout bug.
+    pub tree: Option<Result<crate::output::OutputTree, String>>,
+}
+
+/// Checks the description and, when it has no errors, runs the backends and
+/// lays out the sealed output tree, in memory.
+pub fn build(host: &dyn Host, root: &str) -> Built {
+    let checked = check(host, root);
+    if checked.has_errors() {
+        return Built { checked, tree: None };
+    }
+    let artifacts = crate::backend::emit(&checked.model, &checked.graph);
+    let tree = crate::layout::assemble(&artifacts).map(|t| t.seal(COMPILER_VERSION));
+    Built { checked, tree: Some(tree) }
+}

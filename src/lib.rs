@@ -4,15 +4,19 @@
 //! sources ─load─▶ KDL ─lower─▶ Model ─check─▶ ─graph─▶ Order ─▶ backends.
 //! [`driver`] is the only module that knows the order of the phases.
 
+pub mod backend;
 pub mod check;
 pub mod cli;
 pub mod diag;
 pub mod driver;
 pub mod graph;
 pub mod host;
+pub mod layout;
 pub mod load;
 pub mod lower;
 pub mod model;
+pub mod output;
 pub mod source;
 pub mod suggest;
 pub mod syntax;
+pub mod yaml;

@@ -4,6 +4,7 @@
 //! Exit codes, the same for every command: 0 success; 1 the input has errors;
 //! 2 the input is fine but changes are pending; 3 usage or I/O error.
 
+mod build;
 mod check;
 mod explain;
 mod graph;
@@ -83,6 +84,8 @@ pub enum MessageFormat {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Compile a description into its output tree.
+    Build(build::Args),
     /// Parse, type and check a description (for pre-commit hooks).
     Check(check::Args),
     /// Print the dependency graph.
@@ -107,6 +110,7 @@ pub fn main() -> ExitCode {
 pub fn run(cli: Cli) -> ExitStatus {
     let printer = Printer::new(cli.color, cli.message_format, cli.quiet);
     match cli.command {
+        Command::Build(args) => build::run(&args, &printer),
         Command::Check(args) => check::run(&args, &printer),
         Command::Graph(args) => graph::run(&args, &printer),
         Command::Explain(args) => explain::run(&args, &printer),

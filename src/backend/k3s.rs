@@ -1,0 +1,206 @@
+//! The k3s backend: per node `etc/rancher/k3s/config.yaml` and
+//! `registries.yaml`, and a k3s-ansible inventory.
+//!
+//! The cluster token is never written: every node reads it from
+//! [`TOKEN_FILE`], which the operator places on the node.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use super::{Artifacts, File};
+use crate::model::{Cluster, Distribution, IngressController, LoadBalancer, Model, Node, NodeRole, Registry};
+
+/// Where nodes read the cluster token from.
+pub const TOKEN_FILE: &str = "/etc/rancher/k3s/cluster-token";
+
+/// A node's `/etc/rancher/k3s/config.yaml`; field names are k3s flag names.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+struct Config {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cluster_init: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server: Option<String>,
+    token_file: String,
+    node_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    node_ip: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tls_san: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cluster_cidr: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service_cidr: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cluster_dns: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    disable: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    node_label: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    node_taint: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    write_kubeconfig_mode: Option<String>,
+}
+
+/// `registries.yaml`: a mirror per declared registry.
+#[derive(Debug, Serialize)]
+struct Registries {
+    mirrors: BTreeMap<String, Mirror>,
+}
+
+#[derive(Debug, Serialize)]
+struct Mirror {
+    endpoint: Vec<String>,
+}
+
+/// Emits the node files of every k3s cluster.
+pub fn emit(model: &Model, out: &mut Artifacts) {
+    for cluster in model.clusters.iter().filter(|c| c.distribution.value == Distribution::K3s) {
+        let nodes: Vec<&Node> = model
+            .nodes
+            .iter()
+            .filter(|n| model.cluster_for(n.cluster.as_ref()).is_some_and(|c| c.name.value == cluster.name.value))
+            .collect();
+        let servers: Vec<&Node> = nodes.iter().copied().filter(|n| n.role.value == NodeRole::Server).collect();
+        let first = servers.first().copied();
+        for node in &nodes {
+            let config = node_config(cluster, node, first, servers.len());
+            let base = format!("nodes/{}/etc/rancher/k3s", node.name.value);
+            out.files.push(File::new(format!("{base}/config.yaml"), &config));
+            if let Some(registries) = registries(&model.registries) {
+                out.files.push(File::new(format!("{base}/registries.yaml"), &registries));
+            }
+        }
+        if !nodes.is_empty() {
+            out.files.push(File::new("nodes/inventory.yml", &inventory(cluster, &nodes, first)));
+        }
+    }
+}
+
+fn address(node: &Node) -> Option<IpAddr> {
+    node.address.as_ref().map(|a| a.ip.value)
+}
+
+/// The URL agents and joining servers reach the first server at.
+fn server_url(first: &Node) -> String {
+    let host = address(first).map_or_else(|| first.name.value.clone(), |ip| ip.to_string());
+    match address(first) {
+        Some(IpAddr::V6(_)) => format!("https://[{host}]:6443"),
+        _ => format!("https://{host}:6443"),
+    }
+}
+
+fn node_config(cluster: &Cluster, node: &Node, first: Option<&Node>, servers: usize) -> Config {
+    let mut config = Config {
+        token_file: TOKEN_FILE.into(),
+        node_name: node.name.value.clone(),
+        node_ip: address(node).map(|ip| ip.to_string()),
+        node_label: node.labels.iter().map(|(k, v)| format!("{}={}", k.value, v.value)).collect(),
+        node_taint: node
+            .taints
+            .iter()
+            .map(|t| match &t.value {
+                Some(v) => format!("{}={}:{}", t.key.value, v.value, t.effect.value),
+                None => format!("{}:{}", t.key.value, t.effect.value),
+            })
+            .collect(),
+        ..Config::default()
+    };
+    let is_first = first.is_some_and(|f| f.name.value == node.name.value);
+    if node.role.value == NodeRole::Server {
+        // Keys every server must agree on come from the cluster, once.
+        config.cluster_cidr = Some(cluster.pod_cidr.value.to_string());
+        config.service_cidr = Some(cluster.service_cidr.value.to_string());
+        config.cluster_dns = cluster_dns(cluster).map(|ip| ip.to_string());
+        config.tls_san =
+            std::iter::once(node.name.value.clone()).chain(address(node).map(|ip| ip.to_string())).collect();
+        config.disable = disabled_components(cluster);
+        config.write_kubeconfig_mode = Some("0600".into());
+        if servers > 1 && is_first {
+            config.cluster_init = Some(true);
+        }
+    }
+    if !is_first && let Some(first) = first {
+        config.server = Some(server_url(first));
+    }
+    config
+}
+
+/// The tenth address of the service CIDR: where k3s puts CoreDNS.
+pub fn cluster_dns(cluster: &Cluster) -> Option<IpAddr> {
+    cluster.service_cidr.value.hosts().nth(9)
+}
+
+/// Packaged components replaced by what the cluster declares instead.
+fn disabled_components(cluster: &Cluster) -> Vec<String> {
+    let mut disable = Vec::new();
+    if cluster.ingress.value != IngressController::Traefik {
+        disable.push("traefik".to_string());
+    }
+    if cluster.load_balancer.value != LoadBalancer::Servicelb {
+        disable.push("servicelb".to_string());
+    }
+    disable
+}
+
+fn registries(registries: &[Registry]) -> Option<Registries> {
+    if registries.is_empty() {
+        return None;
+    }
+    let mirrors = registries
+        .iter()
+        .map(|r| {
+            let host = r.address.value.to_string();
+            let scheme = if r.is_insecure() { "http" } else { "https" };
+            (host.clone(), Mirror { endpoint: vec![format!("{scheme}://{host}")] })
+        })
+        .collect();
+    Some(Registries { mirrors })
+}
+
+/// `nodes/inventory.yml` in k3s-ansible's layout.
+#[derive(Debug, Serialize)]
+struct Inventory {
+    k3s_cluster: InventoryCluster,
+}
+
+#[derive(Debug, Serialize)]
+struct InventoryCluster {
+    children: BTreeMap<String, InventoryGroup>,
+    vars: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Serialize)]
+struct InventoryGroup {
+    hosts: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+fn inventory(cluster: &Cluster, nodes: &[&Node], first: Option<&Node>) -> Inventory {
+    let mut children: BTreeMap<String, InventoryGroup> = BTreeMap::new();
+    for node in nodes {
+        let group = match node.role.value {
+            NodeRole::Server => "server",
+            NodeRole::Agent => "agent",
+        };
+        let mut vars = BTreeMap::new();
+        if let Some(ip) = address(node) {
+            vars.insert("ansible_host".to_string(), ip.to_string());
+        }
+        children
+            .entry(group.to_string())
+            .or_insert_with(|| InventoryGroup { hosts: BTreeMap::new() })
+            .hosts
+            .insert(node.name.value.clone(), vars);
+    }
+    let mut vars = BTreeMap::new();
+    if let Some(version) = &cluster.version {
+        vars.insert("k3s_version".to_string(), version.value.clone());
+    }
+    if let Some(ip) = first.and_then(address) {
+        vars.insert("api_endpoint".to_string(), ip.to_string());
+    }
+    Inventory { k3s_cluster: InventoryCluster { children, vars } }
+}

@@ -1,0 +1,113 @@
+//! The kind backend: `kind-config.yaml` (kind.x-k8s.io/v1alpha4) with the
+//! nodes, the pod and service subnets, the ingress port mappings and node
+//! label ingress-nginx expects, and containerd mirrors for declared registries.
+
+use serde::Serialize;
+
+use super::{Artifacts, File};
+use crate::model::{Cluster, Distribution, IngressController, Model, NodeRole, Registry};
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct KindCluster {
+    kind: &'static str,
+    api_version: &'static str,
+    name: String,
+    networking: Networking,
+    nodes: Vec<KindNode>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    containerd_config_patches: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Networking {
+    pod_subnet: String,
+    service_subnet: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct KindNode {
+    role: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    kubeadm_config_patches: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    extra_port_mappings: Vec<PortMapping>,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    labels: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PortMapping {
+    container_port: u16,
+    host_port: u16,
+    protocol: &'static str,
+}
+
+/// The kubeadm patch that labels the ingress node as ingress-nginx's kind
+/// provider expects.
+const INGRESS_READY_PATCH: &str =
+    "kind: InitConfiguration\nnodeRegistration:\n  kubeletExtraArgs:\n    node-labels: \"ingress-ready=true\"\n";
+
+/// Emits `kind-config.yaml` for the kind cluster, if there is one.
+pub fn emit(model: &Model, out: &mut Artifacts) {
+    let Some(cluster) = model.clusters.iter().find(|c| c.distribution.value == Distribution::Kind) else {
+        return;
+    };
+    let declared: Vec<NodeRole> = model
+        .nodes
+        .iter()
+        .filter(|n| model.cluster_for(n.cluster.as_ref()).is_some_and(|c| c.name.value == cluster.name.value))
+        .map(|n| n.role.value)
+        .collect();
+    // A kind cluster without declared nodes is one control-plane node.
+    let roles = if declared.contains(&NodeRole::Server) { declared } else { vec![NodeRole::Server] };
+    let image = cluster.version.as_ref().map(|v| format!("kindest/node:{}", v.value));
+    let nginx = cluster.ingress.value == IngressController::Nginx;
+    let mut first_server = true;
+    let mut nodes = Vec::new();
+    for role in roles.iter().filter(|r| **r == NodeRole::Server).chain(roles.iter().filter(|r| **r == NodeRole::Agent))
+    {
+        let ingress_node = nginx && *role == NodeRole::Server && std::mem::take(&mut first_server);
+        nodes.push(KindNode {
+            role: if *role == NodeRole::Server { "control-plane" } else { "worker" },
+            image: image.clone(),
+            kubeadm_config_patches: if ingress_node { vec![INGRESS_READY_PATCH.to_string()] } else { Vec::new() },
+            extra_port_mappings: if ingress_node {
+                [80, 443].map(|p| PortMapping { container_port: p, host_port: p, protocol: "TCP" }).into()
+            } else {
+                Vec::new()
+            },
+            labels: Default::default(),
+        });
+    }
+    let config = KindCluster {
+        kind: "Cluster",
+        api_version: "kind.x-k8s.io/v1alpha4",
+        name: cluster.name.value.clone(),
+        networking: networking(cluster),
+        nodes,
+        containerd_config_patches: model.registries.iter().map(mirror_patch).collect(),
+    };
+    out.files.push(File::new("kind-config.yaml", &config));
+}
+
+fn networking(cluster: &Cluster) -> Networking {
+    Networking {
+        pod_subnet: cluster.pod_cidr.value.to_string(),
+        service_subnet: cluster.service_cidr.value.to_string(),
+    }
+}
+
+/// A containerd CRI mirror for one registry.
+fn mirror_patch(registry: &Registry) -> String {
+    let host = registry.address.value.to_string();
+    let scheme = if registry.is_insecure() { "http" } else { "https" };
+    format!(
+        "[plugins.\"io.containerd.grpc.v1.cri\".registry.mirrors.\"{host}\"]\n  endpoint = [\"{scheme}://{host}\"]\n"
+    )
+}

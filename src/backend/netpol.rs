@@ -1,0 +1,198 @@
+//! NetworkPolicies (SPEC §5): per namespace a default deny and DNS egress;
+//! per app the allows the graph implies — the ingress controller to the
+//! routed ports, Prometheus to the metrics port, the world to NodePort and
+//! LoadBalancer ports, and each `depends-on` edge in both directions.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::networking::v1::{
+    NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
+    NetworkPolicySpec,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use super::{Artifacts, Object, managed_labels};
+use crate::layout::{app_unit, namespace_unit};
+use crate::model::{App, Distribution, IngressController, Model, ServiceType, Word};
+
+/// The namespace Prometheus (kube-prometheus-stack) runs in.
+pub const MONITORING_NAMESPACE: &str = "monitoring";
+
+/// Emits the policies of every namespace holding apps, and of every app.
+pub fn emit(model: &Model, out: &mut Artifacts) {
+    let namespaces: std::collections::BTreeSet<&str> = model.apps.iter().map(|a| a.namespace.value.as_str()).collect();
+    for ns in namespaces {
+        out.objects.push(Object::new(namespace_unit(ns), &default_deny(ns)));
+        out.objects.push(Object::new(namespace_unit(ns), &allow_dns(ns)));
+    }
+    for app in &model.apps {
+        out.objects.push(Object::new(app_unit(&app.namespace.value, &app.name.value), &app_policy(model, app)));
+    }
+}
+
+fn meta(name: &str, namespace: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.into()),
+        namespace: Some(namespace.into()),
+        labels: Some(managed_labels()),
+        ..ObjectMeta::default()
+    }
+}
+
+fn labels(pairs: &[(&str, &str)]) -> LabelSelector {
+    let map: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    LabelSelector { match_labels: Some(map), ..LabelSelector::default() }
+}
+
+fn in_namespace(namespace: &str) -> LabelSelector {
+    labels(&[("kubernetes.io/metadata.name", namespace)])
+}
+
+fn default_deny(namespace: &str) -> NetworkPolicy {
+    NetworkPolicy {
+        metadata: meta("default-deny", namespace),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(LabelSelector::default()),
+            policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
+            ..NetworkPolicySpec::default()
+        }),
+    }
+}
+
+fn allow_dns(namespace: &str) -> NetworkPolicy {
+    let ports = ["UDP", "TCP"]
+        .map(|p| NetworkPolicyPort { port: Some(IntOrString::Int(53)), protocol: Some(p.into()), ..Default::default() })
+        .to_vec();
+    let peer = NetworkPolicyPeer {
+        namespace_selector: Some(in_namespace("kube-system")),
+        pod_selector: Some(labels(&[("k8s-app", "kube-dns")])),
+        ..NetworkPolicyPeer::default()
+    };
+    NetworkPolicy {
+        metadata: meta("allow-dns", namespace),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(LabelSelector::default()),
+            policy_types: Some(vec!["Egress".into()]),
+            egress: Some(vec![NetworkPolicyEgressRule { to: Some(vec![peer]), ports: Some(ports) }]),
+            ..NetworkPolicySpec::default()
+        }),
+    }
+}
+
+/// The named container ports of an app, as policy ports.
+fn ports<'a>(app: &App, names: impl IntoIterator<Item = &'a str>) -> Vec<NetworkPolicyPort> {
+    let mut pairs: Vec<(u16, &'static str)> = names
+        .into_iter()
+        .filter_map(|n| app.ports.iter().find(|p| p.name.value == n))
+        .map(|p| (p.number.value, p.protocol.value.as_str()))
+        .collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    pairs
+        .into_iter()
+        .map(|(port, protocol)| NetworkPolicyPort {
+            port: Some(IntOrString::Int(i32::from(port))),
+            protocol: Some(protocol.into()),
+            ..NetworkPolicyPort::default()
+        })
+        .collect()
+}
+
+fn all_ports(app: &App) -> Vec<NetworkPolicyPort> {
+    ports(app, app.ports.iter().map(|p| p.name.value.as_str()))
+}
+
+fn pods_of(app: &App) -> NetworkPolicyPeer {
+    NetworkPolicyPeer {
+        namespace_selector: Some(in_namespace(&app.namespace.value)),
+        pod_selector: Some(labels(&[("app.kubernetes.io/name", &app.name.value)])),
+        ..NetworkPolicyPeer::default()
+    }
+}
+
+/// The namespace the cluster's ingress controller runs in, when there is one.
+fn ingress_namespace(model: &Model, app: &App) -> Option<&'static str> {
+    let cluster = model.cluster_for(app.cluster.as_ref())?;
+    match (cluster.ingress.value, cluster.distribution.value) {
+        (IngressController::Traefik, Distribution::K3s) => Some("kube-system"),
+        (IngressController::Traefik, Distribution::Kind) => Some("traefik"),
+        (IngressController::Nginx, _) => Some("ingress-nginx"),
+        (IngressController::None, _) => None,
+    }
+}
+
+fn ingress_rules(model: &Model, app: &App) -> Vec<NetworkPolicyIngressRule> {
+    let mut rules = Vec::new();
+    if !app.ingresses.is_empty() {
+        let peer = match ingress_namespace(model, app) {
+            Some(ns) => {
+                NetworkPolicyPeer { namespace_selector: Some(in_namespace(ns)), ..NetworkPolicyPeer::default() }
+            }
+            // An out-of-tree controller (`class=`): any namespace may route in.
+            None => {
+                NetworkPolicyPeer { namespace_selector: Some(LabelSelector::default()), ..NetworkPolicyPeer::default() }
+            }
+        };
+        let routed = ports(app, app.ingresses.iter().map(|i| i.port.value.as_str()));
+        rules.push(NetworkPolicyIngressRule { from: Some(vec![peer]), ports: Some(routed) });
+    }
+    if let Some(metrics) = &app.metrics {
+        let peer = NetworkPolicyPeer {
+            namespace_selector: Some(in_namespace(MONITORING_NAMESPACE)),
+            ..NetworkPolicyPeer::default()
+        };
+        rules.push(NetworkPolicyIngressRule {
+            from: Some(vec![peer]),
+            ports: Some(ports(app, [metrics.port.value.as_str()])),
+        });
+    }
+    if let Some(service) = app.service.as_ref().filter(|s| s.kind.value != ServiceType::ClusterIp) {
+        // Traffic from outside the cluster: no `from` means every source.
+        let exposed = ports(app, service.exposes.iter().map(|e| e.port.value.as_str()));
+        rules.push(NetworkPolicyIngressRule { from: None, ports: Some(exposed) });
+    }
+    let dependents: Vec<NetworkPolicyPeer> = model
+        .apps
+        .iter()
+        .filter(|other| other.depends_on.iter().any(|d| d.value == app.name.value))
+        .map(pods_of)
+        .collect();
+    if !dependents.is_empty() {
+        rules.push(NetworkPolicyIngressRule { from: Some(dependents), ports: Some(all_ports(app)) });
+    }
+    rules
+}
+
+fn egress_rules(model: &Model, app: &App) -> Vec<NetworkPolicyEgressRule> {
+    let mut rules = Vec::new();
+    for dependency in &app.depends_on {
+        if let Some(target) = model.app(&dependency.value) {
+            rules.push(NetworkPolicyEgressRule { to: Some(vec![pods_of(target)]), ports: Some(all_ports(target)) });
+        } else if let Some(chart) = model.charts.iter().find(|c| c.name.value == dependency.value) {
+            let peer = NetworkPolicyPeer {
+                namespace_selector: Some(in_namespace(&chart.namespace.value)),
+                ..NetworkPolicyPeer::default()
+            };
+            let rule = NetworkPolicyEgressRule { to: Some(vec![peer]), ports: None };
+            if !rules.contains(&rule) {
+                rules.push(rule);
+            }
+        }
+    }
+    rules
+}
+
+fn app_policy(model: &Model, app: &App) -> NetworkPolicy {
+    let ingress = ingress_rules(model, app);
+    let egress = egress_rules(model, app);
+    NetworkPolicy {
+        metadata: meta(&app.name.value, &app.namespace.value),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(labels(&[("app.kubernetes.io/name", &app.name.value)])),
+            policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
+            ingress: (!ingress.is_empty()).then_some(ingress),
+            egress: (!egress.is_empty()).then_some(egress),
+        }),
+    }
+}

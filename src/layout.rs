@@ -1,0 +1,66 @@
+//! The layout of the output tree (SPEC §4): the one module that names files.
+//!
+//! Objects become `<unit>/<kind>-<name>.yaml`, one object per file, and every
+//! unit folder gets a `kustomization.yaml` listing its files, so
+//! `kubectl kustomize` builds each unit on its own. Plain files keep the path
+//! their backend gave them. Everything is rendered through [`crate::yaml`].
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::backend::{Artifacts, Object};
+use crate::output::OutputTree;
+use crate::yaml;
+
+/// The name of the kustomization file of a unit folder.
+pub const KUSTOMIZATION: &str = "kustomization.yaml";
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Kustomization {
+    api_version: &'static str,
+    kind: &'static str,
+    resources: Vec<String>,
+}
+
+/// The file name of an object in its unit folder: `<kind>-<name>.yaml`, lowercase.
+pub fn object_file_name(object: &Object) -> String {
+    let kind = object.value.get("kind").and_then(|k| k.as_str()).unwrap_or("object");
+    let name = object.value.pointer("/metadata/name").and_then(|n| n.as_str()).unwrap_or("unnamed");
+    format!("{}-{}.yaml", kind.to_lowercase(), name.to_lowercase())
+}
+
+/// Lays the artifacts out as a tree. Two artifacts at one path are a bug in a
+/// backend (user-level clashes are caught by the checks), reported as `Err`.
+pub fn assemble(artifacts: &Artifacts) -> Result<OutputTree, String> {
+    let mut tree = OutputTree::new();
+    let mut units: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for object in &artifacts.objects {
+        let file = object_file_name(object);
+        let path = format!("{}/{file}", object.unit);
+        tree.insert(&path, yaml::render(&object.value)).map_err(|e| format!("{path}: {e}"))?;
+        units.entry(object.unit.as_str()).or_default().push(file);
+    }
+    for (unit, mut files) in units {
+        files.sort();
+        let kustomization =
+            Kustomization { api_version: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: files };
+        let path = format!("{unit}/{KUSTOMIZATION}");
+        tree.insert(&path, yaml::render(&kustomization)).map_err(|e| format!("{path}: {e}"))?;
+    }
+    for file in &artifacts.files {
+        tree.insert(&file.path, yaml::render(&file.value)).map_err(|e| format!("{}: {e}", file.path))?;
+    }
+    Ok(tree)
+}
+
+/// The unit folder of a namespace's own objects (Namespace, NetworkPolicies).
+pub fn namespace_unit(namespace: &str) -> String {
+    format!("apps/{namespace}")
+}
+
+/// The unit folder of an app.
+pub fn app_unit(namespace: &str, app: &str) -> String {
+    format!("apps/{namespace}/{app}")
+}

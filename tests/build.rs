@@ -1,0 +1,183 @@
+//! `homelabc build` on the examples: the whole output tree of each is a
+//! snapshot, and the tree is a pure function of the description — whatever
+//! the order of declarations and files, the run, the timezone or the locale.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use homelabc::driver;
+use homelabc::host::{FsHost, MemHost};
+use homelabc::output::OutputTree;
+
+fn examples() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("examples/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.join("homelab.kdl").is_file())
+        .collect();
+    found.sort();
+    found
+}
+
+fn tree_of(host: &dyn homelabc::host::Host) -> OutputTree {
+    let built = driver::build(host, "homelab.kdl");
+    assert!(!built.checked.has_errors(), "{:?}", built.checked.diagnostics);
+    built.tree.expect("no errors").expect("layout succeeds")
+}
+
+fn render(tree: &OutputTree) -> String {
+    let mut text = String::new();
+    for (path, bytes) in tree.files() {
+        text.push_str(&format!("=== {path}\n{}", String::from_utf8_lossy(bytes)));
+    }
+    text
+}
+
+#[test]
+fn every_example_builds_and_matches_its_snapshot() {
+    for example in examples() {
+        let tree = tree_of(&FsHost::new(&example));
+        let name = example.file_name().expect("named").to_string_lossy().into_owned();
+        insta::assert_snapshot!(format!("{name}-tree"), render(&tree));
+    }
+}
+
+/// Every file of an example folder, by logical path.
+fn files_of(example: &Path) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    let mut stack = vec![example.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("readable") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path.strip_prefix(example).expect("below").to_string_lossy().replace('\\', "/");
+                files.push((rel, std::fs::read_to_string(&path).expect("text")));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// A deterministic permutation (a small LCG; no randomness reaches the test).
+fn permute<T>(items: &mut [T], seed: u64) {
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    for i in (1..items.len()).rev() {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let j = (state >> 33) as usize % (i + 1);
+        items.swap(i, j);
+    }
+}
+
+/// Moves the root file's self-contained declarations into `parts/*.kdl` files
+/// in a shuffled order, and shuffles the declarations of every other file.
+fn shuffled(example: &Path, seed: u64) -> MemHost {
+    let mut host = MemHost::new();
+    for (path, text) in files_of(example) {
+        if !path.ends_with(".kdl") {
+            host.insert(path, text);
+            continue;
+        }
+        let doc: kdl::KdlDocument = text.parse().expect("examples parse");
+        let mut nodes: Vec<String> = doc.nodes().iter().map(|n| n.to_string()).collect();
+        permute(&mut nodes, seed);
+        if path != "homelab.kdl" {
+            host.insert(path, nodes.join("\n"));
+            continue;
+        }
+        // Declarations naming files stay in the root, whose folder their paths are relative to.
+        let (stay, movable): (Vec<String>, Vec<String>) = nodes.into_iter().partition(|n| {
+            n.contains("file=") || n.contains("import") || n.contains("manifest") || n.contains("values-file")
+        });
+        let mut root = stay.join("\n");
+        root.push_str("\nimport \"zz-parts/\"\n");
+        host.insert("homelab.kdl", root);
+        for (i, node) in movable.iter().enumerate() {
+            host.insert(format!("zz-parts/{:02}.kdl", (i * 7 + seed as usize) % 97), node.clone());
+        }
+    }
+    host
+}
+
+#[test]
+fn shuffled_and_split_declarations_give_the_same_tree() {
+    for example in examples() {
+        let reference = tree_of(&FsHost::new(&example));
+        for seed in 1..=3 {
+            let tree = tree_of(&shuffled(&example, seed));
+            assert_eq!(render(&tree), render(&reference), "{} with seed {seed}", example.display());
+            assert_eq!(tree.digest(), reference.digest());
+        }
+    }
+}
+
+#[test]
+fn two_builds_have_the_same_lock() {
+    for example in examples() {
+        let a = tree_of(&FsHost::new(&example));
+        let b = tree_of(&FsHost::new(&example));
+        assert_eq!(a.get("homelab.lock"), b.get("homelab.lock"));
+        assert_eq!(a, b);
+    }
+}
+
+#[test]
+fn timezone_locale_and_working_directory_do_not_matter() {
+    let example = &examples()[0];
+    let mut outputs = Vec::new();
+    for (tz, lang, cwd) in [
+        ("UTC", "C", "/"),
+        ("Asia/Kolkata", "de_DE.UTF-8", "/tmp"),
+        ("America/New_York", "tr_TR.UTF-8", env!("CARGO_MANIFEST_DIR")),
+    ] {
+        let out = tempfile::tempdir().expect("temp dir");
+        let status = Command::new(env!("CARGO_BIN_EXE_homelabc"))
+            .args(["build", "-q"])
+            .arg(example)
+            .arg("-o")
+            .arg(out.path().join("tree"))
+            .env("TZ", tz)
+            .env("LANG", lang)
+            .env("LC_ALL", lang)
+            .current_dir(cwd)
+            .status()
+            .expect("runs");
+        assert!(status.success());
+        outputs.push(render(&homelabc::output::read_tree(&out.path().join("tree")).expect("readable")));
+    }
+    assert_eq!(outputs[0], outputs[1]);
+    assert_eq!(outputs[1], outputs[2]);
+}
+
+#[test]
+fn build_check_reports_a_stale_tree_with_exit_code_2() {
+    let example = examples().into_iter().find(|e| e.ends_with("pi-k3s-drone")).expect("seed 002");
+    let out = tempfile::tempdir().expect("temp dir");
+    let dir = out.path().join("deploy");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_homelabc"))
+            .args(args)
+            .arg(&example)
+            .arg("-o")
+            .arg(&dir)
+            .output()
+            .expect("runs")
+    };
+    assert_eq!(run(&["build", "--check", "-q"]).status.code(), Some(2), "nothing written yet: stale");
+    assert!(!dir.exists(), "--check writes nothing");
+    assert_eq!(run(&["build", "-q"]).status.code(), Some(0));
+    assert_eq!(run(&["build", "--check", "-q"]).status.code(), Some(0));
+    let config = dir.join("nodes/pi-agent/etc/rancher/k3s/config.yaml");
+    std::fs::write(&config, "edited by hand\n").expect("writable");
+    assert_eq!(run(&["build", "--check", "-q"]).status.code(), Some(2));
+    // A rebuild restores the file; a stray file is refused and kept.
+    assert_eq!(run(&["build", "-q"]).status.code(), Some(0));
+    std::fs::write(dir.join("notes.txt"), "mine\n").expect("writable");
+    let refused = run(&["build", "-q"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("notes.txt"));
+    assert_eq!(std::fs::read_to_string(dir.join("notes.txt")).expect("kept"), "mine\n");
+}
