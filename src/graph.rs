@@ -308,21 +308,36 @@ fn infrastructure_edges(model: &Model, b: &mut Builder) {
 /// The declaration a `depends-on` name refers to: an app or chart (same
 /// namespace first), else a component.
 fn depends_target(model: &Model, namespace: &str, name: &str) -> Option<Decl> {
-    let app = |ns_match: bool| {
+    // Apps and charts are sorted by (namespace, name): the same namespace is a
+    // binary search; another namespace, the rarer case, a scan.
+    let key = (namespace, name);
+    let app_here = model
+        .apps
+        .binary_search_by(|a| (a.namespace.value.as_str(), a.name.value.as_str()).cmp(&key))
+        .ok()
+        .map(|_| Decl::new(DeclKind::App, Some(namespace), name));
+    let chart_here = || {
+        model
+            .charts
+            .binary_search_by(|c| (c.namespace.value.as_str(), c.name.value.as_str()).cmp(&key))
+            .ok()
+            .map(|_| Decl::new(DeclKind::Chart, Some(namespace), name))
+    };
+    let app_elsewhere = || {
         model
             .apps
             .iter()
-            .find(|a| a.name.value == name && (!ns_match || a.namespace.value == namespace))
+            .find(|a| a.name.value == name)
             .map(|a| Decl::new(DeclKind::App, Some(&a.namespace.value), name))
     };
-    let chart = |ns_match: bool| {
+    let chart_elsewhere = || {
         model
             .charts
             .iter()
-            .find(|c| c.name.value == name && (!ns_match || c.namespace.value == namespace))
+            .find(|c| c.name.value == name)
             .map(|c| Decl::new(DeclKind::Chart, Some(&c.namespace.value), name))
     };
-    app(true).or_else(|| chart(true)).or_else(|| app(false)).or_else(|| chart(false)).or_else(|| {
+    app_here.or_else(chart_here).or_else(app_elsewhere).or_else(chart_elsewhere).or_else(|| {
         (COMPONENTS.contains(&name) || model.uses.iter().any(|u| u.component.value == name)).then(|| component(name))
     })
 }

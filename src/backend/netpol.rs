@@ -26,8 +26,30 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
         out.objects.push(Object::new(namespace_unit(ns), &default_deny(ns)));
         out.objects.push(Object::new(namespace_unit(ns), &allow_dns(ns)));
     }
+    let index = Index::new(model);
     for app in &model.apps {
-        out.objects.push(Object::new(app_unit(&app.namespace.value, &app.name.value), &app_policy(model, app)));
+        out.objects.push(Object::new(app_unit(&app.namespace.value, &app.name.value), &app_policy(model, &index, app)));
+    }
+}
+
+/// Apps by name and by the names they depend on, built once so that policies
+/// cost linear time in the number of apps.
+struct Index<'m> {
+    by_name: BTreeMap<&'m str, &'m App>,
+    dependents: BTreeMap<&'m str, Vec<&'m App>>,
+}
+
+impl<'m> Index<'m> {
+    fn new(model: &'m Model) -> Index<'m> {
+        let mut by_name = BTreeMap::new();
+        let mut dependents: BTreeMap<&str, Vec<&App>> = BTreeMap::new();
+        for app in &model.apps {
+            by_name.entry(app.name.value.as_str()).or_insert(app);
+            for d in &app.depends_on {
+                dependents.entry(d.value.as_str()).or_default().push(app);
+            }
+        }
+        Index { by_name, dependents }
     }
 }
 
@@ -122,7 +144,7 @@ fn ingress_namespace(model: &Model, app: &App) -> Option<&'static str> {
     }
 }
 
-fn ingress_rules(model: &Model, app: &App) -> Vec<NetworkPolicyIngressRule> {
+fn ingress_rules(model: &Model, index: &Index<'_>, app: &App) -> Vec<NetworkPolicyIngressRule> {
     let mut rules = Vec::new();
     if !app.ingresses.is_empty() {
         let peer = match ingress_namespace(model, app) {
@@ -152,22 +174,18 @@ fn ingress_rules(model: &Model, app: &App) -> Vec<NetworkPolicyIngressRule> {
         let exposed = ports(app, service.exposes.iter().map(|e| e.port.value.as_str()));
         rules.push(NetworkPolicyIngressRule { from: None, ports: Some(exposed) });
     }
-    let dependents: Vec<NetworkPolicyPeer> = model
-        .apps
-        .iter()
-        .filter(|other| other.depends_on.iter().any(|d| d.value == app.name.value))
-        .map(pods_of)
-        .collect();
+    let dependents: Vec<NetworkPolicyPeer> =
+        index.dependents.get(app.name.value.as_str()).into_iter().flatten().map(|a| pods_of(a)).collect();
     if !dependents.is_empty() {
         rules.push(NetworkPolicyIngressRule { from: Some(dependents), ports: Some(all_ports(app)) });
     }
     rules
 }
 
-fn egress_rules(model: &Model, app: &App) -> Vec<NetworkPolicyEgressRule> {
+fn egress_rules(model: &Model, index: &Index<'_>, app: &App) -> Vec<NetworkPolicyEgressRule> {
     let mut rules = Vec::new();
     for dependency in &app.depends_on {
-        if let Some(target) = model.app(&dependency.value) {
+        if let Some(target) = index.by_name.get(dependency.value.as_str()) {
             rules.push(NetworkPolicyEgressRule { to: Some(vec![pods_of(target)]), ports: Some(all_ports(target)) });
         } else if let Some(chart) = model.charts.iter().find(|c| c.name.value == dependency.value) {
             let peer = NetworkPolicyPeer {
@@ -183,9 +201,9 @@ fn egress_rules(model: &Model, app: &App) -> Vec<NetworkPolicyEgressRule> {
     rules
 }
 
-fn app_policy(model: &Model, app: &App) -> NetworkPolicy {
-    let ingress = ingress_rules(model, app);
-    let egress = egress_rules(model, app);
+fn app_policy(model: &Model, index: &Index<'_>, app: &App) -> NetworkPolicy {
+    let ingress = ingress_rules(model, index, app);
+    let egress = egress_rules(model, index, app);
     NetworkPolicy {
         metadata: meta(&app.name.value, &app.namespace.value),
         spec: Some(NetworkPolicySpec {

@@ -1,0 +1,185 @@
+//! `cargo bench --bench build [-- SIZES...]`: compiles synthetic homelabs in
+//! memory and reports wall time, peak heap and output size per size.
+//!
+//! A size is `NODESxAPPS` (default: `3x4` seed-sized, `10x1000`, `20x10000`).
+//! Each size is built once to warm up, then timed over several runs; the
+//! figure is the median. Peak heap is measured by a counting allocator over
+//! one build. The generator writes what a large homelab looks like: one
+//! network, one k3s cluster, N nodes, a MetalLB pool, a registry, and M apps
+//! in M/50 namespaces with ports, services, ingresses, probes, resources,
+//! metrics, secrets and a chain of `depends-on`.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use homelabc::driver;
+use homelabc::host::MemHost;
+
+/// Counts live and peak heap bytes.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+/// Counting is on only for the one build whose peak is measured, so that the
+/// timed builds run at full speed.
+static COUNTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(live, Ordering::Relaxed);
+        }
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if COUNTING.load(Ordering::Relaxed) {
+            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        }
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// A synthetic description with `nodes` nodes and `apps` apps.
+fn generate(nodes: usize, apps: usize) -> MemHost {
+    let mut root = String::from(
+        "homelab \"bench\" { domain \"lab.example.com\" }\n\
+         network \"lan\" cidr=\"10.0.0.0/16\" gateway=\"10.0.0.1\" { dhcp \"10.0.200.0-10.0.200.255\" }\n\
+         cluster \"bench\" distribution=\"k3s\" version=\"v1.33.6+k3s1\" { load-balancer \"metallb\" }\n\
+         pool \"lb\" network=\"lan\" range=\"10.0.250.0-10.0.250.255\"\n\
+         registry \"local\" address=\"10.0.0.5:5000\" { insecure #true; pull-secret \"registry-auth\" }\n\
+         secret \"registry-auth\" namespace=\"ns-0\" from=\"external\" store=\"vault\" key=\"registry\"\n\
+         import \"apps/\"\n",
+    );
+    for n in 0..nodes {
+        let role = if n < 3.min(nodes) { "server" } else { "agent" };
+        let _ = writeln!(
+            root,
+            "node \"node-{n}\" role=\"{role}\" {{ address \"10.0.{}.{}\" network=\"lan\"; cpu 64; memory \"256Gi\" }}",
+            1 + n / 250,
+            2 + n % 250
+        );
+    }
+    let mut host = MemHost::new();
+    host.insert("homelab.kdl", root);
+    for a in 0..apps {
+        let ns = a / 50;
+        let depends = if a % 50 > 0 { format!("depends-on \"app-{}\"", a - 1) } else { String::new() };
+        let text = format!(
+            "secret \"db-{a}\" namespace=\"ns-{ns}\" from=\"external\" store=\"vault\" key=\"apps/{a}\"\n\
+             app \"app-{a}\" namespace=\"ns-{ns}\" {{\n\
+                 image \"bench/app-{a}\" registry=\"local\" tag=\"1.0.{a}\"\n\
+                 replicas 2\n\
+                 port \"http\" 8080\n\
+                 port \"metrics\" 9090\n\
+                 service type=\"ClusterIP\" {{ expose \"http\" 80 }}\n\
+                 ingress host=\"app-{a}\" path=\"/\" port=\"http\" tls=#true\n\
+                 probe \"liveness\" http=\"/healthz\" port=\"http\" delay=\"10s\"\n\
+                 probe \"readiness\" http=\"/ready\" port=\"http\"\n\
+                 resources cpu=\"10m\" memory=\"16Mi\" cpu-limit=\"100m\" memory-limit=\"64Mi\"\n\
+                 env \"LOG_LEVEL\" \"info\"\n\
+                 env \"DB_PASSWORD\" secret=\"db-{a}\" key=\"password\"\n\
+                 metrics path=\"/metrics\" port=\"metrics\"\n\
+                 spread \"node\"\n\
+                 {depends}\n\
+             }}\n"
+        );
+        host.insert(format!("apps/{a:05}.kdl"), text);
+    }
+    host
+}
+
+struct Figures {
+    parse_ms: f64,
+    check_ms: f64,
+    median_ms: f64,
+    peak_mib: f64,
+    files: usize,
+    bytes: usize,
+    errors: usize,
+}
+
+fn measure(host: &MemHost, runs: usize) -> Figures {
+    let build = || {
+        let built = driver::build(host, "homelab.kdl");
+        let errors = built.checked.diagnostics.iter().filter(|d| d.is_error()).count();
+        let tree = built.tree.and_then(Result::ok).unwrap_or_default();
+        (errors, tree)
+    };
+    let parse = || {
+        let mut sources = homelabc::source::SourceMap::new();
+        let mut diags = Vec::new();
+        homelabc::load::load(host, "homelab.kdl", &mut sources, &mut diags)
+    };
+    let parse_ms = median(runs, || drop(parse()));
+    let check_ms = median(runs, || drop(driver::check(host, "homelab.kdl")));
+    let median_ms = median(runs, || drop(build()));
+    LIVE.store(0, Ordering::Relaxed);
+    PEAK.store(0, Ordering::Relaxed);
+    COUNTING.store(true, Ordering::Relaxed);
+    let (errors, tree) = build();
+    COUNTING.store(false, Ordering::Relaxed);
+    let peak = PEAK.load(Ordering::Relaxed);
+    let bytes = tree.files().map(|(_, b)| b.len()).sum();
+    Figures {
+        parse_ms,
+        check_ms,
+        median_ms,
+        peak_mib: peak as f64 / (1024.0 * 1024.0),
+        files: tree.len(),
+        bytes,
+        errors,
+    }
+}
+
+/// The median wall time of `runs` calls, in milliseconds, after one warm-up call.
+fn median(runs: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    let mut times: Vec<f64> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    times.sort_by(|a, b| a.total_cmp(b));
+    times[times.len() / 2]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a.contains('x')).collect();
+    let sizes = if args.is_empty() { vec!["3x4".to_string(), "10x1000".into(), "20x10000".into()] } else { args };
+    println!(
+        "{:>6} {:>7} {:>10} {:>10} {:>10} {:>9} {:>7} {:>11}",
+        "nodes", "apps", "parse ms", "check ms", "build ms", "peak MiB", "files", "output KiB"
+    );
+    for size in sizes {
+        let (n, a) = size.split_once('x').expect("NODESxAPPS");
+        let (nodes, apps): (usize, usize) = (n.parse().expect("nodes"), a.parse().expect("apps"));
+        let host = generate(nodes, apps);
+        let runs = if apps >= 10_000 {
+            5
+        } else if apps >= 1000 {
+            9
+        } else {
+            51
+        };
+        let f = measure(&host, runs);
+        assert_eq!(f.errors, 0, "the generated homelab must compile without errors");
+        println!(
+            "{nodes:>6} {apps:>7} {:>10.2} {:>10.2} {:>10.2} {:>9.1} {:>7} {:>11.0}",
+            f.parse_ms,
+            f.check_ms,
+            f.median_ms,
+            f.peak_mib,
+            f.files,
+            f.bytes as f64 / 1024.0
+        );
+    }
+}
