@@ -113,7 +113,7 @@ pub fn build(host: &dyn Host, root: &str) -> Built {
     if checked.has_errors() {
         return Built { checked, tree: None };
     }
-    let artifacts = crate::backend::emit(&checked.model, &checked.graph);
+    let artifacts = crate::backend::emit(&checked.model);
     let tree = crate::layout::assemble(&artifacts).map(|t| t.seal(COMPILER_VERSION));
     Built { checked, tree: Some(tree) }
 }

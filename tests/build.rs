@@ -2,23 +2,16 @@
 //! snapshot, and the tree is a pure function of the description — whatever
 //! the order of declarations and files, the run, the timezone or the locale.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::examples;
+
+use std::path::Path;
 use std::process::Command;
 
 use homelabc::driver;
 use homelabc::host::{FsHost, MemHost};
 use homelabc::output::OutputTree;
-
-fn examples() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("examples/")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.join("homelab.kdl").is_file())
-        .collect();
-    found.sort();
-    found
-}
 
 fn tree_of(host: &dyn homelabc::host::Host) -> OutputTree {
     let built = driver::build(host, "homelab.kdl");

@@ -1,23 +1,14 @@
 //! Examples are tests: every `examples/*/` description is checked with no
 //! error, and its diagnostics (warnings) and dependency graph are snapshotted.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::examples;
 
 use homelabc::diag::render::{self, Options};
 use homelabc::driver;
 use homelabc::graph;
 use homelabc::host::FsHost;
-
-fn examples() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("examples/ exists")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.join("homelab.kdl").is_file())
-        .collect();
-    found.sort();
-    found
-}
 
 #[test]
 fn there_is_an_example_per_seed() {

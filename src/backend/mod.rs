@@ -13,7 +13,6 @@ pub mod netpol;
 
 use serde::Serialize;
 
-use crate::graph::Graph;
 use crate::model::Model;
 
 /// A Kubernetes object, to be written as `<kind>-<name>.yaml` in its unit folder.
@@ -83,9 +82,8 @@ pub fn managed_labels() -> std::collections::BTreeMap<String, String> {
 }
 
 /// Runs every backend that applies to the model.
-pub fn emit(model: &Model, graph: &Graph) -> Artifacts {
+pub fn emit(model: &Model) -> Artifacts {
     let mut out = Artifacts::default();
-    let _ = graph;
     k3s::emit(model, &mut out);
     k8s::emit(model, &mut out);
     kind::emit(model, &mut out);
