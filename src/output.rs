@@ -18,7 +18,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-pub use disk::{WriteError, WriteOptions, WriteOutcome, read_tree, write};
+pub use disk::{WriteError, WriteOptions, WriteOutcome, pending, read_tree, write};
 
 /// The name of the lock at the root of the output folder.
 pub const LOCK_FILE: &str = "homelab.lock";

@@ -82,35 +82,26 @@ fn default_output(model: &crate::model::Model) -> PathBuf {
         .map_or_else(|| PathBuf::from("deploy"), |g| PathBuf::from(&g.path.value))
 }
 
-/// `--check`: compares the tree on disk with the new one, writing nothing.
+/// `--check`: what `build` would change in DIR, writing nothing.
 fn check_tree(dir: &Path, tree: &output::OutputTree, printer: &Printer) -> ExitStatus {
-    let on_disk = match output::read_tree(dir) {
-        Ok(t) => t,
+    let (added, changed, removed) = match output::pending(dir, tree) {
+        Ok(WriteOutcome::Unchanged) => {
+            printer.status(&format!("{} is up to date", dir.display()));
+            return ExitStatus::Success;
+        }
+        Ok(WriteOutcome::Written { added, changed, removed }) => (added, changed, removed),
         Err(error) => {
             printer.error(&format!("{}: {error}", dir.display()));
             return ExitStatus::Error;
         }
     };
-    let mut stale = Vec::new();
-    for (path, bytes) in tree.files() {
-        match on_disk.get(path) {
-            Some(existing) if existing == bytes => {}
-            Some(_) => stale.push(format!("~ {path}")),
-            None => stale.push(format!("+ {path}")),
-        }
-    }
-    for (path, _) in on_disk.files() {
-        if tree.get(path).is_none() {
-            stale.push(format!("- {path}"));
-        }
-    }
-    if stale.is_empty() {
-        printer.status(&format!("{} is up to date", dir.display()));
-        return ExitStatus::Success;
-    }
+    let mut stale: Vec<(String, char)> = added.into_iter().map(|p| (p, '+')).collect();
+    stale.extend(changed.into_iter().map(|p| (p, '~')));
+    stale.extend(removed.into_iter().map(|p| (p, '-')));
+    stale.sort();
     printer.status(&format!("{} is stale; `homelabc build` would change:", dir.display()));
-    for line in &stale {
-        printer.status(&format!("  {line}"));
+    for (path, mark) in &stale {
+        printer.status(&format!("  {mark} {path}"));
     }
     ExitStatus::Pending
 }

@@ -98,6 +98,16 @@ pub fn read_tree(dir: &Path) -> Result<OutputTree, WriteError> {
     Ok(tree)
 }
 
+/// What writing `tree` to DIR would change, computed as [`write`] does but
+/// writing nothing (for `build --check`). Stray files count as removed.
+pub fn pending(dir: &Path, tree: &OutputTree) -> Result<WriteOutcome, WriteError> {
+    let found = load(&normalized(dir))?;
+    if found.as_ref().is_some_and(|found| same(found, tree)) {
+        return Ok(WriteOutcome::Unchanged);
+    }
+    Ok(changes(found.as_ref(), tree))
+}
+
 /// Writes the tree to DIR atomically. `tree` is normally sealed: without a
 /// lock in it, a later write will see every file of DIR as stray.
 pub fn write(dir: &Path, tree: &OutputTree, options: &WriteOptions) -> Result<WriteOutcome, WriteError> {
