@@ -37,10 +37,8 @@ pub const DEFAULT_USER: i64 = 65532;
 
 /// Emits namespaces and every app's objects.
 pub fn emit(model: &Model, out: &mut Artifacts) {
-    for namespace in model.namespace_names() {
-        if model.apps.iter().any(|a| a.namespace.value == namespace) {
-            out.objects.push(Object::new(namespace_unit(&namespace), &namespace_object(model, &namespace)));
-        }
+    for namespace in model.app_namespaces() {
+        out.objects.push(Object::new(namespace_unit(namespace), &namespace_object(model, namespace)));
     }
     for app in &model.apps {
         emit_app(model, app, out);

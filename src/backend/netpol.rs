@@ -21,8 +21,7 @@ pub const MONITORING_NAMESPACE: &str = "monitoring";
 
 /// Emits the policies of every namespace holding apps, and of every app.
 pub fn emit(model: &Model, out: &mut Artifacts) {
-    let namespaces: std::collections::BTreeSet<&str> = model.apps.iter().map(|a| a.namespace.value.as_str()).collect();
-    for ns in namespaces {
+    for ns in model.app_namespaces() {
         out.objects.push(Object::new(namespace_unit(ns), &default_deny(ns)));
         out.objects.push(Object::new(namespace_unit(ns), &allow_dns(ns)));
     }

@@ -799,6 +799,11 @@ impl Model {
         self.apps.iter().find(|a| a.name.value == name)
     }
 
+    /// The namespaces that hold apps, sorted.
+    pub fn app_namespaces(&self) -> std::collections::BTreeSet<&str> {
+        self.apps.iter().map(|a| a.namespace.value.as_str()).collect()
+    }
+
     /// Every namespace the description uses: declared ones and the ones things
     /// are placed in, sorted.
     pub fn namespace_names(&self) -> std::collections::BTreeSet<String> {
