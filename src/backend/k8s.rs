@@ -37,7 +37,7 @@ pub const DEFAULT_USER: i64 = 65532;
 
 /// Emits namespaces and every app's objects.
 pub fn emit(model: &Model, out: &mut Artifacts) {
-    for namespace in model.app_namespaces() {
+    for namespace in model.workload_namespaces() {
         out.objects.push(Object::new(namespace_unit(namespace), &namespace_object(model, namespace)));
     }
     for app in &model.apps {
@@ -45,7 +45,8 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
     }
 }
 
-fn meta(name: &str, namespace: Option<&str>, labels: BTreeMap<String, String>) -> ObjectMeta {
+/// Object metadata with a name, an optional namespace and labels.
+pub fn meta(name: &str, namespace: Option<&str>, labels: BTreeMap<String, String>) -> ObjectMeta {
     ObjectMeta {
         name: Some(name.to_string()),
         namespace: namespace.map(str::to_string),
@@ -160,23 +161,12 @@ fn pod_template(model: &Model, app: &App) -> PodTemplateSpec {
         .collect();
     let mut volumes = Vec::new();
     if app.read_only_root.value {
-        volumes.push(K8sVolume {
-            name: "tmp".into(),
-            empty_dir: Some(EmptyDirVolumeSource::default()),
-            ..K8sVolume::default()
-        });
+        volumes.push(tmp_volume().0);
     }
     let spec = PodSpec {
         service_account_name: Some(app.name.value.clone()),
         automount_service_account_token: Some(false),
-        security_context: Some(PodSecurityContext {
-            run_as_non_root: Some(true),
-            run_as_user: Some(user),
-            run_as_group: Some(user),
-            fs_group: Some(user),
-            seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..SeccompProfile::default() }),
-            ..PodSecurityContext::default()
-        }),
+        security_context: Some(restricted_pod(user)),
         containers: vec![container(model, app)],
         image_pull_secrets: (!pull_secrets.is_empty()).then_some(pull_secrets),
         host_network: app.host_network.as_ref().filter(|h| h.value).map(|_| true),
@@ -185,6 +175,36 @@ fn pod_template(model: &Model, app: &App) -> PodTemplateSpec {
         ..PodSpec::default()
     };
     PodTemplateSpec { metadata: Some(meta_labels_only(app)), spec: Some(spec) }
+}
+
+/// The pod security context of SPEC §5: non-root as `user`, seccomp RuntimeDefault.
+pub fn restricted_pod(user: i64) -> PodSecurityContext {
+    PodSecurityContext {
+        run_as_non_root: Some(true),
+        run_as_user: Some(user),
+        run_as_group: Some(user),
+        fs_group: Some(user),
+        seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..SeccompProfile::default() }),
+        ..PodSecurityContext::default()
+    }
+}
+
+/// The container security context of SPEC §5: no privilege escalation, all
+/// capabilities dropped, optionally a read-only root.
+pub fn restricted_container(read_only_root: bool) -> SecurityContext {
+    SecurityContext {
+        allow_privilege_escalation: Some(false),
+        read_only_root_filesystem: Some(read_only_root),
+        capabilities: Some(Capabilities { drop: Some(vec!["ALL".into()]), ..Capabilities::default() }),
+        ..SecurityContext::default()
+    }
+}
+
+/// The emptyDir mounted on `/tmp` of containers with a read-only root.
+pub fn tmp_volume() -> (K8sVolume, VolumeMount) {
+    let volume =
+        K8sVolume { name: "tmp".into(), empty_dir: Some(EmptyDirVolumeSource::default()), ..K8sVolume::default() };
+    (volume, VolumeMount { name: "tmp".into(), mount_path: "/tmp".into(), ..VolumeMount::default() })
 }
 
 fn meta_labels_only(app: &App) -> ObjectMeta {
@@ -217,7 +237,7 @@ fn container(model: &Model, app: &App) -> Container {
         })
         .collect();
     if app.read_only_root.value {
-        mounts.push(VolumeMount { name: "tmp".into(), mount_path: "/tmp".into(), ..VolumeMount::default() });
+        mounts.push(tmp_volume().1);
     }
     let privileged = app.privileged.as_ref().is_some_and(|p| p.value);
     Container {
@@ -244,9 +264,7 @@ fn container(model: &Model, app: &App) -> Container {
         security_context: Some(SecurityContext {
             allow_privilege_escalation: Some(privileged),
             privileged: privileged.then_some(true),
-            read_only_root_filesystem: Some(app.read_only_root.value),
-            capabilities: Some(Capabilities { drop: Some(vec!["ALL".into()]), ..Capabilities::default() }),
-            ..SecurityContext::default()
+            ..restricted_container(app.read_only_root.value)
         }),
         volume_mounts: non_empty(mounts),
         ..Container::default()

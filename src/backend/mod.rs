@@ -10,6 +10,7 @@ pub mod k8s;
 pub mod kind;
 pub mod metallb;
 pub mod netpol;
+pub mod registry;
 
 use serde::Serialize;
 
@@ -89,5 +90,6 @@ pub fn emit(model: &Model) -> Artifacts {
     kind::emit(model, &mut out);
     metallb::emit(model, &mut out);
     netpol::emit(model, &mut out);
+    registry::emit(model, &mut out);
     out
 }

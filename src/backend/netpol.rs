@@ -21,7 +21,7 @@ pub const MONITORING_NAMESPACE: &str = "monitoring";
 
 /// Emits the policies of every namespace holding apps, and of every app.
 pub fn emit(model: &Model, out: &mut Artifacts) {
-    for ns in model.app_namespaces() {
+    for ns in model.workload_namespaces() {
         out.objects.push(Object::new(namespace_unit(ns), &default_deny(ns)));
         out.objects.push(Object::new(namespace_unit(ns), &allow_dns(ns)));
     }
@@ -52,7 +52,8 @@ impl<'m> Index<'m> {
     }
 }
 
-fn meta(name: &str, namespace: &str) -> ObjectMeta {
+/// Metadata of a policy.
+pub fn meta(name: &str, namespace: &str) -> ObjectMeta {
     ObjectMeta {
         name: Some(name.into()),
         namespace: Some(namespace.into()),
@@ -70,7 +71,7 @@ fn in_namespace(namespace: &str) -> LabelSelector {
     labels(&[("kubernetes.io/metadata.name", namespace)])
 }
 
-fn default_deny(namespace: &str) -> NetworkPolicy {
+pub fn default_deny(namespace: &str) -> NetworkPolicy {
     NetworkPolicy {
         metadata: meta("default-deny", namespace),
         spec: Some(NetworkPolicySpec {
@@ -81,7 +82,7 @@ fn default_deny(namespace: &str) -> NetworkPolicy {
     }
 }
 
-fn allow_dns(namespace: &str) -> NetworkPolicy {
+pub fn allow_dns(namespace: &str) -> NetworkPolicy {
     let ports = ["UDP", "TCP"]
         .map(|p| NetworkPolicyPort { port: Some(IntOrString::Int(53)), protocol: Some(p.into()), ..Default::default() })
         .to_vec();

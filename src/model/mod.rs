@@ -804,6 +804,14 @@ impl Model {
         self.apps.iter().map(|a| a.namespace.value.as_str()).collect()
     }
 
+    /// Every namespace that runs workloads homelabc writes: the apps' and the
+    /// deployed registries', sorted. Each gets a Namespace and its policies.
+    pub fn workload_namespaces(&self) -> std::collections::BTreeSet<&str> {
+        let mut names = self.app_namespaces();
+        names.extend(self.registries.iter().filter_map(|r| r.deploy.as_ref()).map(|d| d.namespace.value.as_str()));
+        names
+    }
+
     /// Every namespace the description uses: declared ones and the ones things
     /// are placed in, sorted.
     pub fn namespace_names(&self) -> std::collections::BTreeSet<String> {
@@ -812,6 +820,7 @@ impl Model {
         names.extend(self.apps.iter().map(|a| a.namespace.value.clone()));
         names.extend(self.charts.iter().map(|c| c.namespace.value.clone()));
         names.extend(self.secrets.iter().map(|s| s.namespace.value.clone()));
+        names.extend(self.registries.iter().filter_map(|r| r.deploy.as_ref()).map(|d| d.namespace.value.clone()));
         names
     }
 }
