@@ -5,9 +5,17 @@ use kdl::{KdlDocument, KdlError};
 use crate::diag::{Code, Diagnostic};
 use crate::source::{FileId, Span};
 
+mod fast;
+
 /// Parses a file's text. A KDL v1 document is accepted with a `W0101`
 /// warning; a document that is neither reports the v2 parser's errors.
+///
+/// The common subset of KDL v2 goes through a fast hand-written parser that
+/// builds the same document; anything else goes to the kdl crate.
 pub fn parse(file: FileId, text: &str, diags: &mut Vec<Diagnostic>) -> Option<KdlDocument> {
+    if let Some(doc) = fast::parse(text) {
+        return Some(doc);
+    }
     match KdlDocument::parse_v2(text) {
         Ok(doc) => Some(doc),
         Err(v2_error) => match KdlDocument::parse_v1(text) {
