@@ -9,15 +9,16 @@
 //! in M/50 namespaces with ports, services, ingresses, probes, resources,
 //! metrics, secrets and a chain of `depends-on`.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use homelabc::driver;
 use homelabc::host::MemHost;
+use mimalloc::MiMalloc;
 
-/// Counts live and peak heap bytes.
+/// Counts live and peak heap bytes, over mimalloc like the binary.
 struct Counting;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
@@ -32,14 +33,23 @@ unsafe impl GlobalAlloc for Counting {
             let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
             PEAK.fetch_max(live, Ordering::Relaxed);
         }
-        unsafe { System.alloc(layout) }
+        unsafe { MiMalloc.alloc(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         if COUNTING.load(Ordering::Relaxed) {
             LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
         }
-        unsafe { System.dealloc(ptr, layout) }
+        unsafe { MiMalloc.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            let live = LIVE.fetch_add(new_size, Ordering::Relaxed) + new_size;
+            PEAK.fetch_max(live, Ordering::Relaxed);
+            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        }
+        unsafe { MiMalloc.realloc(ptr, layout, new_size) }
     }
 }
 
@@ -98,6 +108,9 @@ fn generate(nodes: usize, apps: usize) -> MemHost {
 struct Figures {
     parse_ms: f64,
     check_ms: f64,
+    emit_ms: f64,
+    layout_ms: f64,
+    seal_ms: f64,
     median_ms: f64,
     peak_mib: f64,
     files: usize,
@@ -119,6 +132,17 @@ fn measure(host: &MemHost, runs: usize) -> Figures {
     };
     let parse_ms = median(runs, || drop(parse()));
     let check_ms = median(runs, || drop(driver::check(host, "homelab.kdl")));
+    let checked = driver::check(host, "homelab.kdl");
+    let emit_ms = median(runs, || drop(homelabc::backend::emit(&checked.model)));
+    let artifacts = homelabc::backend::emit(&checked.model);
+    let layout_ms = median(runs, || drop(homelabc::layout::assemble(&artifacts)));
+    let seal_ms = median_timed(runs, || {
+        let tree = homelabc::layout::assemble(&artifacts).expect("layout");
+        let start = Instant::now();
+        drop(tree.seal(driver::COMPILER_VERSION));
+        start.elapsed()
+    });
+    drop((checked, artifacts));
     let median_ms = median(runs, || drop(build()));
     LIVE.store(0, Ordering::Relaxed);
     PEAK.store(0, Ordering::Relaxed);
@@ -130,6 +154,9 @@ fn measure(host: &MemHost, runs: usize) -> Figures {
     Figures {
         parse_ms,
         check_ms,
+        emit_ms,
+        layout_ms,
+        seal_ms,
         median_ms,
         peak_mib: peak as f64 / (1024.0 * 1024.0),
         files: tree.len(),
@@ -140,14 +167,17 @@ fn measure(host: &MemHost, runs: usize) -> Figures {
 
 /// The median wall time of `runs` calls, in milliseconds, after one warm-up call.
 fn median(runs: usize, mut f: impl FnMut()) -> f64 {
+    median_timed(runs, || {
+        let start = Instant::now();
+        f();
+        start.elapsed()
+    })
+}
+
+/// The median of the durations `runs` calls report, in milliseconds, after one warm-up call.
+fn median_timed(runs: usize, mut f: impl FnMut() -> Duration) -> f64 {
     f();
-    let mut times: Vec<f64> = (0..runs)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed().as_secs_f64() * 1000.0
-        })
-        .collect();
+    let mut times: Vec<f64> = (0..runs).map(|_| f().as_secs_f64() * 1000.0).collect();
     times.sort_by(|a, b| a.total_cmp(b));
     times[times.len() / 2]
 }
@@ -156,8 +186,18 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a.contains('x')).collect();
     let sizes = if args.is_empty() { vec!["3x4".to_string(), "10x1000".into(), "20x10000".into()] } else { args };
     println!(
-        "{:>6} {:>7} {:>10} {:>10} {:>10} {:>9} {:>7} {:>11}",
-        "nodes", "apps", "parse ms", "check ms", "build ms", "peak MiB", "files", "output KiB"
+        "{:>6} {:>7} {:>9} {:>9} {:>8} {:>9} {:>8} {:>9} {:>9} {:>7} {:>11}",
+        "nodes",
+        "apps",
+        "parse ms",
+        "check ms",
+        "emit ms",
+        "layout ms",
+        "seal ms",
+        "build ms",
+        "peak MiB",
+        "files",
+        "output KiB"
     );
     for size in sizes {
         let (n, a) = size.split_once('x').expect("NODESxAPPS");
@@ -173,9 +213,12 @@ fn main() {
         let f = measure(&host, runs);
         assert_eq!(f.errors, 0, "the generated homelab must compile without errors");
         println!(
-            "{nodes:>6} {apps:>7} {:>10.2} {:>10.2} {:>10.2} {:>9.1} {:>7} {:>11.0}",
+            "{nodes:>6} {apps:>7} {:>9.2} {:>9.2} {:>8.2} {:>9.2} {:>8.2} {:>9.2} {:>9.1} {:>7} {:>11.0}",
             f.parse_ms,
             f.check_ms,
+            f.emit_ms,
+            f.layout_ms,
+            f.seal_ms,
             f.median_ms,
             f.peak_mib,
             f.files,

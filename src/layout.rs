@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::backend::{Artifacts, Object};
 use crate::output::OutputTree;
+use crate::par;
 use crate::yaml;
 
 /// The name of the kustomization file of a unit folder.
@@ -36,10 +37,10 @@ pub fn object_file_name(object: &Object) -> String {
 pub fn assemble(artifacts: &Artifacts) -> Result<OutputTree, String> {
     let mut tree = OutputTree::new();
     let mut units: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for object in &artifacts.objects {
-        let file = object_file_name(object);
+    let rendered = par::map(&artifacts.objects, |object| (object_file_name(object), yaml::render_json(&object.value)));
+    for (object, (file, text)) in artifacts.objects.iter().zip(rendered) {
         let path = format!("{}/{file}", object.unit);
-        tree.insert(&path, yaml::render(&object.value)).map_err(|e| format!("{path}: {e}"))?;
+        tree.insert(&path, text).map_err(|e| format!("{path}: {e}"))?;
         units.entry(object.unit.as_str()).or_default().push(file);
     }
     for (unit, mut files) in units {
@@ -50,7 +51,7 @@ pub fn assemble(artifacts: &Artifacts) -> Result<OutputTree, String> {
         tree.insert(&path, yaml::render(&kustomization)).map_err(|e| format!("{path}: {e}"))?;
     }
     for file in &artifacts.files {
-        tree.insert(&file.path, yaml::render(&file.value)).map_err(|e| format!("{}: {e}", file.path))?;
+        tree.insert(&file.path, yaml::render_json(&file.value)).map_err(|e| format!("{}: {e}", file.path))?;
     }
     Ok(tree)
 }

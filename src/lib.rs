@@ -16,6 +16,7 @@ pub mod load;
 pub mod lower;
 pub mod model;
 pub mod output;
+pub mod par;
 pub mod source;
 pub mod suggest;
 pub mod syntax;

@@ -5,6 +5,8 @@
 //! order. A cycle or a file imported twice is an error. The result lists
 //! every parsed file once; lowering then ignores `import` nodes.
 
+use std::collections::BTreeMap;
+
 use kdl::{KdlDocument, KdlNode};
 
 use crate::diag::{Code, Diagnostic};
@@ -35,7 +37,7 @@ struct Loader<'a> {
     sources: &'a mut SourceMap,
     diags: &'a mut Vec<Diagnostic>,
     /// Logical paths loaded so far, with the span of the import that loaded them.
-    loaded: Vec<(String, Option<Span>)>,
+    loaded: BTreeMap<String, Option<Span>>,
     /// The chain of files being loaded, for cycle detection: (path, import span).
     stack: Vec<(String, Option<Span>)>,
     files: Vec<ParsedFile>,
@@ -46,18 +48,43 @@ struct Loader<'a> {
 /// A file that could not be read or parsed is reported and left out.
 pub fn load(host: &dyn Host, root: &str, sources: &mut SourceMap, diags: &mut Vec<Diagnostic>) -> Loaded {
     let mut loader =
-        Loader { host, sources, diags, loaded: Vec::new(), stack: Vec::new(), files: Vec::new(), complete: true };
+        Loader { host, sources, diags, loaded: BTreeMap::new(), stack: Vec::new(), files: Vec::new(), complete: true };
     loader.load_file(root, None);
     Loaded { files: loader.files, complete: loader.complete }
 }
 
+/// A file read and parsed ahead of its turn (see [`Loader::parse_ahead`]).
+struct Ahead {
+    text: String,
+    doc: KdlDocument,
+}
+
 impl Loader<'_> {
     fn load_file(&mut self, path: &str, via: Option<Span>) {
+        self.load_file_with(path, via, None);
+    }
+
+    /// Reads the files of a folder import and parses them on every core. Only
+    /// clean parses are kept: a file that does not parse, or parses with a
+    /// warning, is parsed again in its turn so that its diagnostics carry its
+    /// [`FileId`]. Files loaded already are skipped (their turn reports them).
+    fn parse_ahead(&self, paths: &[String]) -> Vec<Option<Ahead>> {
+        let texts: Vec<Option<String>> =
+            paths.iter().map(|p| (!self.loaded.contains_key(p)).then(|| self.host.read(p).ok()).flatten()).collect();
+        crate::par::map(&texts, |text| {
+            let text = text.as_ref()?;
+            let mut diags = Vec::new();
+            let doc = crate::syntax::parse(FileId(u32::MAX), text, &mut diags)?;
+            diags.is_empty().then(|| Ahead { text: text.clone(), doc })
+        })
+    }
+
+    fn load_file_with(&mut self, path: &str, via: Option<Span>, ahead: Option<Ahead>) {
         if let Some(pos) = self.stack.iter().position(|(p, _)| p == path) {
             self.report_cycle(pos, path, via);
             return;
         }
-        if let Some((_, first)) = self.loaded.iter().find(|(p, _)| p == path) {
+        if let Some(first) = self.loaded.get(path) {
             if let Some(span) = via {
                 let mut diag = Diagnostic::new(Code::E0205, format!("`{path}` is imported twice"))
                     .primary(span, "imported again here")
@@ -69,25 +96,31 @@ impl Loader<'_> {
             }
             return;
         }
-        let text = match self.host.read(path) {
-            Ok(text) => text,
-            Err(error) => {
-                self.complete = false;
-                let message = format!("cannot read `{path}`: {}", error_text(&error));
-                let diag = Diagnostic::new(Code::E0203, message);
-                self.diags.push(match via {
-                    Some(span) => diag
-                        .primary(span, "imported here")
-                        .help("check the path: it is relative to the file that imports it"),
-                    None => diag.help("give a file, or a folder holding `homelab.kdl`"),
-                });
-                return;
-            }
+        let (text, ahead) = match ahead {
+            Some(Ahead { text, doc }) => (text, Some(doc)),
+            None => match self.host.read(path) {
+                Ok(text) => (text, None),
+                Err(error) => {
+                    self.complete = false;
+                    let message = format!("cannot read `{path}`: {}", error_text(&error));
+                    let diag = Diagnostic::new(Code::E0203, message);
+                    self.diags.push(match via {
+                        Some(span) => diag
+                            .primary(span, "imported here")
+                            .help("check the path: it is relative to the file that imports it"),
+                        None => diag.help("give a file, or a folder holding `homelab.kdl`"),
+                    });
+                    return;
+                }
+            },
         };
-        self.loaded.push((path.to_string(), via));
+        self.loaded.insert(path.to_string(), via);
         let file = self.sources.add(path, text, Origin::User);
-        let text = self.sources.get(file).text.clone();
-        let Some(doc) = crate::syntax::parse(file, &text, self.diags) else {
+        let parsed = match ahead {
+            Some(doc) => Some(doc),
+            None => crate::syntax::parse(file, &self.sources.get(file).text, self.diags),
+        };
+        let Some(doc) = parsed else {
             self.complete = false;
             return;
         };
@@ -103,8 +136,9 @@ impl Loader<'_> {
             if self.host.is_dir(&target) || target.ends_with('/') || target.is_empty() {
                 match self.host.kdl_files_below(&target) {
                     Ok(found) => {
-                        for f in found {
-                            self.load_file(&f, Some(span));
+                        let ahead = self.parse_ahead(&found);
+                        for (f, ahead) in found.iter().zip(ahead) {
+                            self.load_file_with(f, Some(span), ahead);
                         }
                     }
                     Err(error) => self.diags.push(

@@ -133,10 +133,12 @@ impl OutputTree {
     /// deterministic, LF-terminated and YAML-shaped.
     pub fn seal(mut self, compiler_version: &str) -> OutputTree {
         self.files.remove(LOCK_FILE);
-        let mut text = format!("{LOCK_HEADER}\ncompiler: homelabc {compiler_version}\ntree: {}\n", self.digest());
-        text.push_str(if self.files.is_empty() { "files: {}\n" } else { "files:\n" });
-        for (path, contents) in &self.files {
-            let _ = writeln!(text, "  {}: sha256:{}", lock_key(path), sha256_hex(contents));
+        let hashes = self.file_hashes();
+        let mut text =
+            format!("{LOCK_HEADER}\ncompiler: homelabc {compiler_version}\ntree: {}\n", tree_digest(&hashes));
+        text.push_str(if hashes.is_empty() { "files: {}\n" } else { "files:\n" });
+        for (path, hash) in &hashes {
+            let _ = writeln!(text, "  {}: sha256:{hash}", lock_key(path));
         }
         self.files.insert(LOCK_FILE.to_string(), text.into_bytes());
         self
@@ -145,15 +147,31 @@ impl OutputTree {
     /// The tree digest, `sha256:<hex>`: the sha256 over the sorted
     /// `path\0<hex sha256 of the file>\n` lines of every file but the lock.
     pub fn digest(&self) -> String {
-        let mut hasher = Sha256::new();
-        for (path, contents) in self.files.iter().filter(|(p, _)| p.as_str() != LOCK_FILE) {
-            hasher.update(path.as_bytes());
-            hasher.update(b"\0");
-            hasher.update(sha256_hex(contents).as_bytes());
-            hasher.update(b"\n");
-        }
-        format!("sha256:{}", hex(&hasher.finalize()))
+        tree_digest(&self.file_hashes())
     }
+
+    /// The hex sha256 of every file but the lock, in path order, hashed in parallel.
+    fn file_hashes(&self) -> Vec<(&str, String)> {
+        let files: Vec<(&str, &[u8])> = self
+            .files
+            .iter()
+            .filter(|(p, _)| p.as_str() != LOCK_FILE)
+            .map(|(p, c)| (p.as_str(), c.as_slice()))
+            .collect();
+        crate::par::map(&files, |(path, contents)| (*path, sha256_hex(contents)))
+    }
+}
+
+/// The digest over `path\0hash\n` lines (see [`OutputTree::digest`]).
+fn tree_digest(hashes: &[(&str, String)]) -> String {
+    let mut hasher = Sha256::new();
+    for (path, hash) in hashes {
+        hasher.update(path.as_bytes());
+        hasher.update(b"\0");
+        hasher.update(hash.as_bytes());
+        hasher.update(b"\n");
+    }
+    format!("sha256:{}", hex(&hasher.finalize()))
 }
 
 /// Reads the lock of a folder: the set of files it lists (`None` when there
@@ -232,10 +250,13 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Lowercase hex of some bytes.
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    s
 }
 
 impl fmt::Display for PathError {

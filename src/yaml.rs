@@ -56,6 +56,12 @@ pub fn render<T: serde::Serialize + ?Sized>(value: &T) -> String {
     render_value(&value)
 }
 
+/// Renders a JSON value as one canonical YAML document, without the copy
+/// [`render`] makes of any serializable value.
+pub fn render_json(value: &Value) -> String {
+    render_value(value)
+}
+
 /// Renders several documents separated by `---\n`.
 pub fn render_all(values: &[Value]) -> String {
     values.iter().map(render_value).collect::<Vec<_>>().join("---\n")
@@ -280,7 +286,10 @@ fn ordered_entries(map: &Map<String, Value>, order: KeyOrder) -> Vec<(&String, &
         KeyOrder::Nested => usize::from(key != "name"),
     };
     let mut entries: Vec<_> = map.iter().collect();
-    entries.sort_by(|(a, _), (b, _)| (rank(a), a.as_bytes()).cmp(&(rank(b), b.as_bytes())));
+    // The map iterates by key already (serde_json without `preserve_order`), so
+    // a stable sort by rank alone gives rank, then bytes.
+    entries.sort_by_key(|(key, _)| rank(key));
+    debug_assert!(entries.windows(2).all(|w| (rank(w[0].0), w[0].0.as_bytes()) < (rank(w[1].0), w[1].0.as_bytes())));
     entries
 }
 
@@ -365,8 +374,8 @@ fn double_quoted(text: &str) -> String {
 /// digits), go-yaml drops every `_` before it tries Go's `ParseInt(_, 0, 64)` (`0_x1F` is 31): both
 /// spellings are checked.
 fn looks_numeric(text: &str) -> bool {
-    let compact: Vec<u8> = text.bytes().filter(|b| *b != b'_').collect();
-    [text.as_bytes(), &compact].into_iter().any(|spelling| {
+    let compact: Vec<u8> = if text.contains('_') { text.bytes().filter(|b| *b != b'_').collect() } else { Vec::new() };
+    [text.as_bytes(), &compact].into_iter().filter(|s| !s.is_empty()).any(|spelling| {
         let unsigned = spelling.strip_prefix(b"+").or_else(|| spelling.strip_prefix(b"-")).unwrap_or(spelling);
         let radix = unsigned.len() > 2
             && unsigned[0] == b'0'

@@ -40,9 +40,12 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
     for namespace in model.workload_namespaces() {
         out.objects.push(Object::new(namespace_unit(namespace), &namespace_object(model, namespace)));
     }
-    for app in &model.apps {
-        emit_app(model, app, out);
-    }
+    let per_app = crate::par::map(&model.apps, |app| {
+        let mut objects = Artifacts::default();
+        emit_app(model, app, &mut objects);
+        objects.objects
+    });
+    out.objects.extend(per_app.into_iter().flatten());
 }
 
 /// Object metadata with a name, an optional namespace and labels.

@@ -26,9 +26,10 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
         out.objects.push(Object::new(namespace_unit(ns), &allow_dns(ns)));
     }
     let index = Index::new(model);
-    for app in &model.apps {
-        out.objects.push(Object::new(app_unit(&app.namespace.value, &app.name.value), &app_policy(model, &index, app)));
-    }
+    let policies = crate::par::map(&model.apps, |app| {
+        Object::new(app_unit(&app.namespace.value, &app.name.value), &app_policy(model, &index, app))
+    });
+    out.objects.extend(policies);
 }
 
 /// Apps by name and by the names they depend on, built once so that policies

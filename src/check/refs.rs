@@ -80,12 +80,25 @@ impl<'a> Names<'a> {
         }
     }
 
+    /// Whether a declaration of the target's kind has this name.
+    fn contains(&self, target: Target, name: &str) -> bool {
+        match target {
+            Target::Network => self.networks.contains_key(name),
+            Target::Cluster => self.clusters.contains_key(name),
+            Target::Pool => self.pools.contains_key(name),
+            Target::Registry => self.registries.contains_key(name),
+            Target::App => self.apps.contains_key(name),
+            Target::Dependency => self.dependencies.contains(name),
+            Target::PullSecret => self.secrets.contains_key(name),
+        }
+    }
+
     /// An E0201 when `name` is not a declaration of the target's kind.
     fn resolve(&self, target: Target, name: &Name) -> Option<Diagnostic> {
-        let candidates = self.candidates(target);
-        if candidates.binary_search(&name.value.as_str()).is_ok() {
+        if self.contains(target, &name.value) {
             return None;
         }
+        let candidates = self.candidates(target);
         let what = target.what();
         let help = suggest::help_for(&name.value, &candidates, target.plural())
             .unwrap_or_else(|| target.fallback_help(&name.value, candidates.is_empty()));
