@@ -135,9 +135,14 @@ fn measure(host: &MemHost, runs: usize) -> Figures {
     let checked = driver::check(host, "homelab.kdl");
     let emit_ms = median(runs, || drop(homelabc::backend::emit(&checked.model)));
     let artifacts = homelabc::backend::emit(&checked.model);
-    let layout_ms = median(runs, || drop(homelabc::layout::assemble(&artifacts)));
+    let layout_ms = median_timed(runs, || {
+        let artifacts = artifacts.clone();
+        let start = Instant::now();
+        drop(homelabc::layout::assemble(artifacts));
+        start.elapsed()
+    });
     let seal_ms = median_timed(runs, || {
-        let tree = homelabc::layout::assemble(&artifacts).expect("layout");
+        let tree = homelabc::layout::assemble(artifacts.clone()).expect("layout");
         let start = Instant::now();
         drop(tree.seal(driver::COMPILER_VERSION));
         start.elapsed()

@@ -35,6 +35,9 @@ pub fn check(host: &dyn Host, root: &str) -> Checked {
     let mut diagnostics = Vec::new();
     let loaded = crate::load::load(host, root, &mut sources, &mut diagnostics);
     let mut model = crate::lower::lower(&loaded, &sources, &mut diagnostics);
+    // The documents are done with: free them now, on every core (they are
+    // several times the size of the text).
+    crate::par::map_owned(loaded.files, drop);
     attach_files(&mut model, &sources, host, &mut diagnostics);
     crate::check::run(&model, &mut diagnostics);
     let graph = graph::build(&model, &mut diagnostics);
@@ -114,6 +117,6 @@ pub fn build(host: &dyn Host, root: &str) -> Built {
         return Built { checked, tree: None };
     }
     let artifacts = crate::backend::emit(&checked.model);
-    let tree = crate::layout::assemble(&artifacts).map(|t| t.seal(COMPILER_VERSION));
+    let tree = crate::layout::assemble(artifacts).map(|t| t.seal(COMPILER_VERSION));
     Built { checked, tree: Some(tree) }
 }

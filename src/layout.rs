@@ -34,14 +34,19 @@ pub fn object_file_name(object: &Object) -> String {
 
 /// Lays the artifacts out as a tree. Two artifacts at one path are a bug in a
 /// backend (user-level clashes are caught by the checks), reported as `Err`.
-pub fn assemble(artifacts: &Artifacts) -> Result<OutputTree, String> {
+pub fn assemble(artifacts: Artifacts) -> Result<OutputTree, String> {
     let mut tree = OutputTree::new();
-    let mut units: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    let rendered = par::map(&artifacts.objects, |object| (object_file_name(object), yaml::render_json(&object.value)));
-    for (object, (file, text)) in artifacts.objects.iter().zip(rendered) {
-        let path = format!("{}/{file}", object.unit);
+    let mut units: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    // Each object is rendered and freed by the worker that renders it.
+    let rendered = par::map_owned(artifacts.objects, |object| {
+        let file = object_file_name(&object);
+        let text = yaml::render_json(&object.value);
+        (object.unit, file, text)
+    });
+    for (unit, file, text) in rendered {
+        let path = format!("{unit}/{file}");
         tree.insert(&path, text).map_err(|e| format!("{path}: {e}"))?;
-        units.entry(object.unit.as_str()).or_default().push(file);
+        units.entry(unit).or_default().push(file);
     }
     for (unit, mut files) in units {
         files.sort();

@@ -37,6 +37,37 @@ pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
     })
 }
 
+/// `items.into_iter().map(f).collect()`, split over the machine's cores: the
+/// items are moved into the workers, so dropping them is parallel too.
+pub fn map_owned<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, NonZeroUsize::get).min(MAX_THREADS);
+    if threads < 2 || items.len() < MIN_PARALLEL {
+        return items.into_iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let mut parts: Vec<Vec<T>> = Vec::with_capacity(threads);
+    let mut rest = items;
+    while rest.len() > chunk {
+        let tail = rest.split_off(chunk);
+        parts.push(rest);
+        rest = tail;
+    }
+    parts.push(rest);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            parts.into_iter().map(|part| scope.spawn(move || part.into_iter().map(f).collect::<Vec<R>>())).collect();
+        let mut out = Vec::new();
+        for handle in handles {
+            match handle.join() {
+                Ok(part) => out.extend(part),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        out
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,7 +76,9 @@ mod tests {
     fn keeps_the_input_order_small_and_large() {
         for n in [0, 1, 7, MIN_PARALLEL - 1, MIN_PARALLEL, 10_000] {
             let items: Vec<usize> = (0..n).collect();
-            assert_eq!(map(&items, |i| i * 2), items.iter().map(|i| i * 2).collect::<Vec<_>>());
+            let doubled: Vec<usize> = items.iter().map(|i| i * 2).collect();
+            assert_eq!(map(&items, |i| i * 2), doubled);
+            assert_eq!(map_owned(items, |i| i * 2), doubled);
         }
     }
 }

@@ -40,46 +40,16 @@ pub const KINDS: &[&str] = &[
 pub fn lower(loaded: &Loaded, sources: &SourceMap, diags: &mut Vec<Diagnostic>) -> Model {
     let mut model = Model::default();
     let mut homelabs: Vec<Span> = Vec::new();
-    for parsed in &loaded.files {
-        let text = sources.get(parsed.file).text.clone();
-        let mut cx = Cx { file: parsed.file, text: &text, diags };
-        for node in parsed.doc.nodes() {
-            let kind = node.name().value();
-            match kind {
-                "import" => {}
-                "homelab" => {
-                    if let Some(h) = infra::homelab(&mut cx, node) {
-                        homelabs.push(h.name.span);
-                        model.homelab.get_or_insert(h);
-                    }
-                }
-                "network" => model.networks.extend(infra::network(&mut cx, node)),
-                "cluster" => model.clusters.extend(infra::cluster(&mut cx, node)),
-                "node" => model.nodes.extend(infra::node(&mut cx, node)),
-                "pool" => model.pools.extend(infra::pool(&mut cx, node)),
-                "registry" => model.registries.extend(infra::registry(&mut cx, node)),
-                "namespace" => model.namespaces.extend(infra::namespace(&mut cx, node)),
-                "app" => model.apps.extend(app::app(&mut cx, node)),
-                "chart" => model.charts.extend(chart::chart(&mut cx, node)),
-                "secret" => model.secrets.extend(chart::secret(&mut cx, node)),
-                "manifest" => model.manifests.extend(chart::manifest(&mut cx, node)),
-                "use" => model.uses.extend(chart::use_component(&mut cx, node)),
-                "pipeline" => model.pipelines.extend(pipeline::pipeline(&mut cx, node)),
-                "dashboard" => model.dashboards.extend(observe::dashboard(&mut cx, node)),
-                "alert" => model.alerts.extend(observe::alert(&mut cx, node)),
-                other => {
-                    let span = cx.span(node.name().span());
-                    let help = suggest::did_you_mean(other, KINDS.iter().copied())
-                        .map(|k| format!("did you mean `{k}`?"))
-                        .unwrap_or_else(|| format!("the declaration kinds are {}", KINDS.join(", ")));
-                    cx.report(
-                        Diagnostic::new(Code::E0102, format!("unknown declaration kind `{other}`"))
-                            .primary(span, "not a declaration kind")
-                            .help(help),
-                    );
-                }
-            }
+    // Files lower independently, on every core; merging in file order keeps
+    // the result (first `homelab` wins, diagnostics per file) sequential.
+    let parts = crate::par::map(&loaded.files, |parsed| lower_file(parsed, sources));
+    for part in parts {
+        diags.extend(part.diags);
+        homelabs.extend(part.homelabs.iter().map(|h| h.name.span));
+        if model.homelab.is_none() {
+            model.homelab = part.homelabs.into_iter().next();
         }
+        model.append(part.model);
     }
     match homelabs.as_slice() {
         [] if !loaded.complete => {}
@@ -107,4 +77,53 @@ pub fn lower(loaded: &Loaded, sources: &SourceMap, diags: &mut Vec<Diagnostic>) 
     }
     model.sort();
     model
+}
+
+/// What one file lowers to.
+struct FilePart {
+    model: Model,
+    /// Every `homelab` declaration of the file, in order.
+    homelabs: Vec<crate::model::Homelab>,
+    diags: Vec<Diagnostic>,
+}
+
+/// Lowers the declarations of one file.
+fn lower_file(parsed: &crate::load::ParsedFile, sources: &SourceMap) -> FilePart {
+    let mut model = Model::default();
+    let mut homelabs = Vec::new();
+    let mut diags = Vec::new();
+    let mut cx = Cx { file: parsed.file, text: &sources.get(parsed.file).text, diags: &mut diags };
+    for node in parsed.doc.nodes() {
+        let kind = node.name().value();
+        match kind {
+            "import" => {}
+            "homelab" => homelabs.extend(infra::homelab(&mut cx, node)),
+            "network" => model.networks.extend(infra::network(&mut cx, node)),
+            "cluster" => model.clusters.extend(infra::cluster(&mut cx, node)),
+            "node" => model.nodes.extend(infra::node(&mut cx, node)),
+            "pool" => model.pools.extend(infra::pool(&mut cx, node)),
+            "registry" => model.registries.extend(infra::registry(&mut cx, node)),
+            "namespace" => model.namespaces.extend(infra::namespace(&mut cx, node)),
+            "app" => model.apps.extend(app::app(&mut cx, node)),
+            "chart" => model.charts.extend(chart::chart(&mut cx, node)),
+            "secret" => model.secrets.extend(chart::secret(&mut cx, node)),
+            "manifest" => model.manifests.extend(chart::manifest(&mut cx, node)),
+            "use" => model.uses.extend(chart::use_component(&mut cx, node)),
+            "pipeline" => model.pipelines.extend(pipeline::pipeline(&mut cx, node)),
+            "dashboard" => model.dashboards.extend(observe::dashboard(&mut cx, node)),
+            "alert" => model.alerts.extend(observe::alert(&mut cx, node)),
+            other => {
+                let span = cx.span(node.name().span());
+                let help = suggest::did_you_mean(other, KINDS.iter().copied())
+                    .map(|k| format!("did you mean `{k}`?"))
+                    .unwrap_or_else(|| format!("the declaration kinds are {}", KINDS.join(", ")));
+                cx.report(
+                    Diagnostic::new(Code::E0102, format!("unknown declaration kind `{other}`"))
+                        .primary(span, "not a declaration kind")
+                        .help(help),
+                );
+            }
+        }
+    }
+    FilePart { model, homelabs, diags }
 }

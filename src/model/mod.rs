@@ -743,6 +743,44 @@ pub struct Use {
 }
 
 impl Model {
+    /// Moves every declaration of `other` into this model (the homelab and
+    /// attachments of `other` are ignored: lowering merges them itself).
+    pub fn append(&mut self, other: Model) {
+        // Destructured, so that a new kind of declaration cannot be forgotten here.
+        let Model {
+            homelab: _,
+            mut networks,
+            mut clusters,
+            mut nodes,
+            mut pools,
+            mut registries,
+            mut namespaces,
+            mut apps,
+            mut charts,
+            mut secrets,
+            mut pipelines,
+            mut dashboards,
+            mut alerts,
+            mut manifests,
+            mut uses,
+            attachments: _,
+        } = other;
+        self.networks.append(&mut networks);
+        self.clusters.append(&mut clusters);
+        self.nodes.append(&mut nodes);
+        self.pools.append(&mut pools);
+        self.registries.append(&mut registries);
+        self.namespaces.append(&mut namespaces);
+        self.apps.append(&mut apps);
+        self.charts.append(&mut charts);
+        self.secrets.append(&mut secrets);
+        self.pipelines.append(&mut pipelines);
+        self.dashboards.append(&mut dashboards);
+        self.alerts.append(&mut alerts);
+        self.manifests.append(&mut manifests);
+        self.uses.append(&mut uses);
+    }
+
     /// Sorts every list of declarations by (namespace, name), so that the order
     /// of declarations and files never reaches later phases.
     pub fn sort(&mut self) {
