@@ -7,6 +7,7 @@ use crate::graph::{self, Graph};
 use crate::host::{self, Host};
 use crate::model::{Model, SecretSource};
 use crate::source::{SourceMap, Spanned};
+use crate::stdlib::Library;
 
 /// The result of compiling a description up to the checked model and graph.
 #[derive(Debug)]
@@ -31,10 +32,16 @@ impl Checked {
 /// Loads, lowers and checks the description whose root file is `root`
 /// (a logical path in `host`, usually `homelab.kdl`).
 pub fn check(host: &dyn Host, root: &str) -> Checked {
+    check_with(host, root, &Library::embedded())
+}
+
+/// [`check`] with a given stdlib (`--stdlib DIR`).
+pub fn check_with(host: &dyn Host, root: &str, library: &Library) -> Checked {
     let mut sources = SourceMap::new();
     let mut diagnostics = Vec::new();
     let loaded = crate::load::load(host, root, &mut sources, &mut diagnostics);
     let mut model = crate::lower::lower(&loaded, &sources, &mut diagnostics);
+    crate::lower::component::bind(&mut model, library, &mut sources, &mut diagnostics);
     // The documents are done with: free them now, on every core (they are
     // several times the size of the text).
     crate::par::map_owned(loaded.files, drop);
@@ -112,11 +119,16 @@ pub struct Built {
 /// Checks the description and, when it has no errors, runs the backends and
 /// lays out the sealed output tree, in memory.
 pub fn build(host: &dyn Host, root: &str) -> Built {
-    let checked = check(host, root);
+    build_with(host, root, &Library::embedded())
+}
+
+/// [`build`] with a given stdlib (`--stdlib DIR`).
+pub fn build_with(host: &dyn Host, root: &str, library: &Library) -> Built {
+    let checked = check_with(host, root, library);
     if checked.has_errors() {
         return Built { checked, tree: None };
     }
-    let artifacts = crate::backend::emit(&checked.model);
+    let artifacts = crate::backend::emit(&checked.model, &checked.graph);
     let tree = crate::layout::assemble(artifacts).map(|t| t.seal(COMPILER_VERSION));
     Built { checked, tree: Some(tree) }
 }

@@ -244,6 +244,9 @@ fn declare_nodes(model: &Model, b: &mut Builder) {
     for u in &model.uses {
         b.node(component(&u.component.value));
     }
+    for c in &model.components {
+        b.node(component(&c.name));
+    }
 }
 
 fn infrastructure_edges(model: &Model, b: &mut Builder) {

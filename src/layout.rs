@@ -48,8 +48,22 @@ pub fn assemble(artifacts: Artifacts) -> Result<OutputTree, String> {
         tree.insert(&path, text).map_err(|e| format!("{path}: {e}"))?;
         units.entry(unit).or_default().push(file);
     }
+    for raw in &artifacts.raw {
+        let path = match &raw.unit {
+            Some(unit) => {
+                units.entry(unit.clone()).or_default().push(raw.path.clone());
+                format!("{unit}/{}", raw.path)
+            }
+            None => raw.path.clone(),
+        };
+        tree.insert(&path, raw.text.clone()).map_err(|e| format!("{path}: {e}"))?;
+    }
+    for (unit, folder) in &artifacts.nested {
+        units.entry(unit.clone()).or_default().push(folder.clone());
+    }
     for (unit, mut files) in units {
         files.sort();
+        files.dedup();
         let kustomization =
             Kustomization { api_version: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: files };
         let path = format!("{unit}/{KUSTOMIZATION}");
@@ -69,4 +83,36 @@ pub fn namespace_unit(namespace: &str) -> String {
 /// The unit folder of an app.
 pub fn app_unit(namespace: &str, app: &str) -> String {
     format!("apps/{namespace}/{app}")
+}
+
+/// The unit folder of a stdlib component's objects.
+pub fn component_unit(component: &str) -> String {
+    format!("infrastructure/{component}")
+}
+
+/// The unit folder of a chart: its component's, or `apps/<namespace>/<chart>`.
+pub fn chart_unit(chart: &crate::model::Chart) -> String {
+    match &chart.component {
+        Some(component) => component_unit(component),
+        None => app_unit(&chart.namespace.value, &chart.name.value),
+    }
+}
+
+/// The unit folder holding a namespace's Namespace object and secrets: the
+/// owning component's, or `apps/<namespace>`.
+pub fn namespace_home(model: &crate::model::Model, namespace: &str) -> String {
+    match model.namespace_owner(namespace) {
+        Some(component) => component_unit(component),
+        None => namespace_unit(namespace),
+    }
+}
+
+/// The folder of a cluster's GitOps entry objects.
+pub fn cluster_unit(cluster: &str) -> String {
+    format!("clusters/{cluster}")
+}
+
+/// A unit as an object name: `apps/demo/web` → `apps-demo-web`.
+pub fn unit_slug(unit: &str) -> String {
+    unit.replace('/', "-")
 }

@@ -18,6 +18,7 @@ pub mod model;
 pub mod output;
 pub mod par;
 pub mod source;
+pub mod stdlib;
 pub mod suggest;
 pub mod syntax;
 pub mod yaml;

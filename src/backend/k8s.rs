@@ -37,8 +37,12 @@ pub const DEFAULT_USER: i64 = 65532;
 
 /// Emits namespaces and every app's objects.
 pub fn emit(model: &Model, out: &mut Artifacts) {
-    for namespace in model.workload_namespaces() {
-        out.objects.push(Object::new(namespace_unit(namespace), &namespace_object(model, namespace)));
+    // Every namespace the description uses, but those a component owns (the
+    // component's unit creates them).
+    for namespace in model.namespace_names() {
+        if model.namespace_owner(&namespace).is_none() && !Model::is_system_namespace(&namespace) {
+            out.objects.push(Object::new(namespace_unit(&namespace), &namespace_object(model, &namespace)));
+        }
     }
     let per_app = crate::par::map(&model.apps, |app| {
         let mut objects = Artifacts::default();

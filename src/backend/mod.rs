@@ -5,15 +5,19 @@
 //! files at fixed paths. [`crate::layout`] names the files and writes the
 //! kustomizations; it is the one place that knows the tree's layout.
 
+pub mod charts;
+pub mod gitops;
 pub mod k3s;
 pub mod k8s;
 pub mod kind;
 pub mod metallb;
 pub mod netpol;
 pub mod registry;
+pub mod secrets;
 
 use serde::Serialize;
 
+use crate::graph::Graph;
 use crate::model::Model;
 
 /// A Kubernetes object, to be written as `<kind>-<name>.yaml` in its unit folder.
@@ -48,6 +52,19 @@ impl File {
     }
 }
 
+/// A file written byte for byte (an encrypted secret copied in, a
+/// multi-document file), optionally listed in its folder's kustomization.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RawFile {
+    /// The unit folder that lists it in its `kustomization.yaml`, or `None`
+    /// for a file no kustomization lists.
+    pub unit: Option<String>,
+    /// Path relative to the unit folder (or to the output folder when `unit` is `None`).
+    pub path: String,
+    /// The exact contents.
+    pub text: String,
+}
+
 /// What the backends produce.
 #[derive(Clone, Debug, Default)]
 pub struct Artifacts {
@@ -55,6 +72,10 @@ pub struct Artifacts {
     pub objects: Vec<Object>,
     /// Plain files.
     pub files: Vec<File>,
+    /// Files written as they are.
+    pub raw: Vec<RawFile>,
+    /// Sub-folders a unit's kustomization lists besides its files: (unit, folder name).
+    pub nested: Vec<(String, String)>,
 }
 
 /// Metadata of a namespaced or cluster-scoped object.
@@ -82,14 +103,18 @@ pub fn managed_labels() -> std::collections::BTreeMap<String, String> {
     [("app.kubernetes.io/managed-by".to_string(), "homelabc".to_string())].into_iter().collect()
 }
 
-/// Runs every backend that applies to the model.
-pub fn emit(model: &Model) -> Artifacts {
+/// Runs every backend that applies to the model, then wires the units into
+/// the cluster's GitOps entry point in the graph's order.
+pub fn emit(model: &Model, graph: &Graph) -> Artifacts {
     let mut out = Artifacts::default();
+    charts::emit(model, &mut out);
     k3s::emit(model, &mut out);
     k8s::emit(model, &mut out);
     kind::emit(model, &mut out);
     metallb::emit(model, &mut out);
     netpol::emit(model, &mut out);
     registry::emit(model, &mut out);
+    secrets::emit(model, &mut out);
+    gitops::wire(model, graph, &mut out);
     out
 }

@@ -21,7 +21,7 @@ pub const MONITORING_NAMESPACE: &str = "monitoring";
 
 /// Emits the policies of every namespace holding apps, and of every app.
 pub fn emit(model: &Model, out: &mut Artifacts) {
-    for ns in model.workload_namespaces() {
+    for ns in model.workload_namespaces().into_iter().filter(|ns| model.namespace_owner(ns).is_none()) {
         out.objects.push(Object::new(namespace_unit(ns), &default_deny(ns)));
         out.objects.push(Object::new(namespace_unit(ns), &allow_dns(ns)));
     }

@@ -27,8 +27,9 @@ use crate::model::{Model, Registry, RegistryDeploy};
 /// The unit folder of the in-cluster registries.
 pub const UNIT: &str = "infrastructure/registry";
 
-/// The pinned registry image (distribution 2.8, the last `registry:2`).
-pub const IMAGE: &str = "registry:2.8.3";
+/// The registry:2 tag when the `registry` component gives none (its `version`
+/// parameter pins it; distribution 2.8 is the last `registry:2`).
+pub const DEFAULT_TAG: &str = "2.8.3";
 
 /// The port registry:2 listens on, in the pod and on the Service.
 pub const PORT: u16 = 5000;
@@ -40,7 +41,9 @@ const DATA_PATH: &str = "/var/lib/registry";
 pub fn emit(model: &Model, out: &mut Artifacts) {
     for registry in &model.registries {
         if let Some(deploy) = &registry.deploy {
-            emit_registry(registry, deploy, out);
+            let tag = model.component("registry").and_then(|c| c.param_text("version"));
+            let image = format!("registry:{}", tag.as_deref().unwrap_or(DEFAULT_TAG));
+            emit_registry(registry, deploy, &image, out);
         }
     }
 }
@@ -72,7 +75,7 @@ fn selector(registry: &Registry) -> BTreeMap<String, String> {
     .collect()
 }
 
-fn emit_registry(registry: &Registry, deploy: &RegistryDeploy, out: &mut Artifacts) {
+fn emit_registry(registry: &Registry, deploy: &RegistryDeploy, image: &str, out: &mut Artifacts) {
     let name = object_name(registry);
     let ns = Some(deploy.namespace.value.as_str());
     let account = ServiceAccount {
@@ -82,7 +85,7 @@ fn emit_registry(registry: &Registry, deploy: &RegistryDeploy, out: &mut Artifac
     };
     out.objects.push(Object::new(UNIT, &account));
     out.objects.push(Object::new(UNIT, &claim(registry, deploy)));
-    out.objects.push(Object::new(UNIT, &deployment(registry, deploy)));
+    out.objects.push(Object::new(UNIT, &deployment(registry, deploy, image)));
     out.objects.push(Object::new(UNIT, &service(registry, deploy)));
     out.objects.push(Object::new(UNIT, &policy(registry, deploy)));
 }
@@ -107,7 +110,7 @@ fn quantities(pairs: &[(&str, &str)]) -> Option<BTreeMap<String, Quantity>> {
     Some(pairs.iter().map(|(k, v)| (k.to_string(), Quantity(v.to_string()))).collect())
 }
 
-fn deployment(registry: &Registry, deploy: &RegistryDeploy) -> Deployment {
+fn deployment(registry: &Registry, deploy: &RegistryDeploy, image: &str) -> Deployment {
     let name = object_name(registry);
     let (tmp, tmp_mount) = tmp_volume();
     let data = Volume {
@@ -129,7 +132,7 @@ fn deployment(registry: &Registry, deploy: &RegistryDeploy) -> Deployment {
     };
     let container = Container {
         name: "registry".into(),
-        image: Some(IMAGE.into()),
+        image: Some(image.into()),
         ports: Some(vec![ContainerPort {
             name: Some("registry".into()),
             container_port: i32::from(PORT),

@@ -7,6 +7,7 @@ use crate::source::Span;
 
 /// Runs the component checks.
 pub fn check(model: &Model, diags: &mut Vec<Diagnostic>) {
+    diags.extend(charts_without_installer(model));
     for pool in &model.pools {
         diags.extend(pool_without_metallb(model, pool));
     }
@@ -15,6 +16,44 @@ pub fn check(model: &Model, diags: &mut Vec<Diagnostic>) {
             check_app(cluster, app, diags);
         }
     }
+}
+
+/// Charts on a cluster with neither GitOps nor k3s's helm-controller: no
+/// object homelabc could write would install them.
+fn charts_without_installer(model: &Model) -> Option<Diagnostic> {
+    let cluster = model.cluster_for(None)?;
+    if cluster.gitops.is_some() || cluster.distribution.value == Distribution::K3s {
+        return None;
+    }
+    // Charts the cluster's own defaults bring in (kind's ingress-nginx) are
+    // usually installed by hand as kind's guide says: no warning for those.
+    let defaulted = |c: &&crate::model::Chart| {
+        c.component.as_deref().and_then(|n| model.component(n)).is_some_and(|c| c.by_default)
+    };
+    let charts: Vec<&crate::model::Chart> = model.charts.iter().filter(|c| !defaulted(c)).collect();
+    if charts.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = charts
+        .iter()
+        .map(|c| match &c.component {
+            Some(component) if *component != c.name.value => format!("`{}` ({component})", c.name.value),
+            _ => format!("`{}`", c.name.value),
+        })
+        .collect();
+    let mut diag = Diagnostic::new(
+        Code::W0502,
+        format!("cluster `{}` has nothing to install charts: {} will not be installed", cluster.name.value, names.join(", ")),
+    )
+    .primary(cluster.name.span, "a kind cluster without `gitops`")
+    .help(format!(
+        "add `gitops \"flux\" repo=\"...\"` to cluster `{}` so that Flux installs the charts, or install them by hand with `helm install`",
+        cluster.name.value
+    ));
+    for chart in charts.iter().filter(|c| c.component.is_none()) {
+        diag = diag.secondary(chart.name.span, "declared here");
+    }
+    Some(diag)
 }
 
 /// A `pool` while its cluster's load balancer is not MetalLB.

@@ -24,7 +24,7 @@ pub struct Args {
 }
 
 /// Runs the command.
-pub fn run(args: &Args, printer: &Printer) -> ExitStatus {
+pub fn run(args: &Args, printer: &Printer, library: &crate::stdlib::Library) -> ExitStatus {
     let location = match super::locate(&args.path) {
         Ok(l) => l,
         Err(message) => {
@@ -33,7 +33,7 @@ pub fn run(args: &Args, printer: &Printer) -> ExitStatus {
         }
     };
     let host = crate::host::FsHost::new(&location.root);
-    let built = crate::driver::build(&host, &location.file);
+    let built = crate::driver::build_with(&host, &location.file, library);
     printer.diagnostics(&built.checked.diagnostics, &built.checked.sources);
     let tree = match built.tree {
         Some(Ok(tree)) => tree,

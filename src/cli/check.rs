@@ -16,8 +16,8 @@ pub struct Args {
 }
 
 /// Runs the command.
-pub fn run(args: &Args, printer: &Printer) -> ExitStatus {
-    let Some(checked) = super::check_path(&args.path, printer) else {
+pub fn run(args: &Args, printer: &Printer, library: &crate::stdlib::Library) -> ExitStatus {
+    let Some(checked) = super::check_path(&args.path, printer, library) else {
         return ExitStatus::Error;
     };
     let warnings = checked.diagnostics.iter().any(|d| !d.is_error());

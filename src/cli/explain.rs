@@ -7,12 +7,13 @@ use crate::suggest;
 /// Arguments of `homelabc explain`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A code such as `E0301`, or its name (`node-outside-network`); none lists every code.
+    /// A code such as `E0301`, or its name (`node-outside-network`); `stdlib` lists the
+    /// stdlib components; none lists every code.
     pub code: Option<String>,
 }
 
 /// Runs the command.
-pub fn run(args: &Args, printer: &Printer) -> ExitStatus {
+pub fn run(args: &Args, printer: &Printer, library: &crate::stdlib::Library) -> ExitStatus {
     let Some(wanted) = &args.code else {
         let mut text = String::new();
         for code in ALL {
@@ -21,6 +22,10 @@ pub fn run(args: &Args, printer: &Printer) -> ExitStatus {
         printer.out(&text);
         return ExitStatus::Success;
     };
+    if wanted == "stdlib" {
+        printer.out(&stdlib_text(library));
+        return ExitStatus::Success;
+    }
     match wanted.parse::<Code>() {
         Ok(code) => {
             printer.out(code.explanation());
@@ -35,4 +40,20 @@ pub fn run(args: &Args, printer: &Printer) -> ExitStatus {
             ExitStatus::Error
         }
     }
+}
+
+/// The stdlib components: description, pinned charts and parameters.
+fn stdlib_text(library: &crate::stdlib::Library) -> String {
+    let mut text = String::from("stdlib components (`use \"NAME\" { PARAM VALUE; values { ... } }`):\n");
+    for c in crate::lower::component::summarize(library) {
+        text.push_str(&format!("\n{}  {}\n", c.name, c.description));
+        for (release, chart, version) in &c.charts {
+            text.push_str(&format!("  chart {release}: {chart} {version}\n"));
+        }
+        for (name, ty, default) in &c.params {
+            let default = if default.is_empty() { "optional".to_string() } else { format!("default {default}") };
+            text.push_str(&format!("  param {name}: {ty}, {default}\n"));
+        }
+    }
+    text
 }

@@ -28,8 +28,8 @@ pub struct Args {
 }
 
 /// Runs the command.
-pub fn run(args: &Args, printer: &Printer) -> ExitStatus {
-    let Some(checked) = super::check_path(&args.path, printer) else {
+pub fn run(args: &Args, printer: &Printer, library: &crate::stdlib::Library) -> ExitStatus {
+    let Some(checked) = super::check_path(&args.path, printer, library) else {
         return ExitStatus::Error;
     };
     if checked.has_errors() {

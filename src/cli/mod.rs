@@ -13,6 +13,7 @@ mod printer;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::stdlib::Library;
 use clap::{Parser, Subcommand, ValueEnum};
 
 pub use printer::Printer;
@@ -54,6 +55,9 @@ pub struct Cli {
     /// Print nothing but diagnostics.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// A folder of stdlib components (`<name>.kdl`) replacing or adding to the embedded ones.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub stdlib: Option<PathBuf>,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -109,11 +113,25 @@ pub fn main() -> ExitCode {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> ExitStatus {
     let printer = Printer::new(cli.color, cli.message_format, cli.quiet);
+    let library = match &cli.stdlib {
+        None => Library::embedded(),
+        Some(dir) if dir.is_dir() => match Library::with_overrides(&crate::host::FsHost::new(dir)) {
+            Ok(library) => library,
+            Err(error) => {
+                printer.error(&format!("cannot read the stdlib folder {}: {error}", dir.display()));
+                return ExitStatus::Error;
+            }
+        },
+        Some(dir) => {
+            printer.error(&format!("--stdlib {}: no such folder", dir.display()));
+            return ExitStatus::Error;
+        }
+    };
     match cli.command {
-        Command::Build(args) => build::run(&args, &printer),
-        Command::Check(args) => check::run(&args, &printer),
-        Command::Graph(args) => graph::run(&args, &printer),
-        Command::Explain(args) => explain::run(&args, &printer),
+        Command::Build(args) => build::run(&args, &printer, &library),
+        Command::Check(args) => check::run(&args, &printer, &library),
+        Command::Graph(args) => graph::run(&args, &printer, &library),
+        Command::Explain(args) => explain::run(&args, &printer, &library),
     }
 }
 
@@ -148,7 +166,7 @@ pub fn locate(path: &Path) -> Result<Location, String> {
 
 /// Loads and checks the description at PATH, printing its diagnostics.
 /// Returns `None` (after printing) on an I/O error.
-pub fn check_path(path: &Path, printer: &Printer) -> Option<crate::driver::Checked> {
+pub fn check_path(path: &Path, printer: &Printer, library: &Library) -> Option<crate::driver::Checked> {
     let location = match locate(path) {
         Ok(l) => l,
         Err(message) => {
@@ -157,7 +175,7 @@ pub fn check_path(path: &Path, printer: &Printer) -> Option<crate::driver::Check
         }
     };
     let host = crate::host::FsHost::new(&location.root);
-    let checked = crate::driver::check(&host, &location.file);
+    let checked = crate::driver::check_with(&host, &location.file, library);
     printer.diagnostics(&checked.diagnostics, &checked.sources);
     Some(checked)
 }

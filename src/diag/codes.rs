@@ -107,6 +107,7 @@ codes! {
     // Warnings.
     W0101 "kdl-v1" Warning "the file is written in KDL v1";
     W0501 "unused-declaration" Warning "a declaration nothing uses and nothing deploys";
+    W0502 "no-chart-installer" Warning "charts are declared or needed but nothing in the cluster installs charts";
     W0701 "spread-exceeds-nodes" Warning "more spread replicas than schedulable nodes";
     W0702 "single-server" Warning "the cluster has a single server node";
     W0703 "no-resource-limits" Warning "an app sets no resource limits";

@@ -3,6 +3,7 @@
 
 mod app;
 mod chart;
+pub mod component;
 mod infra;
 mod observe;
 mod pipeline;

@@ -70,6 +70,8 @@ pub struct Model {
     pub manifests: Vec<Manifest>,
     /// Instantiated stdlib components.
     pub uses: Vec<Use>,
+    /// The stdlib components the description includes (used or needed), by name.
+    pub components: Vec<Component>,
     /// Contents of files the description references (`file=`, `values-file`,
     /// `manifest`), by logical path. Absent when the file could not be read.
     pub attachments: BTreeMap<String, String>,
@@ -253,6 +255,9 @@ pub struct Namespace {
     pub name: Name,
     /// Pod Security level enforced (default restricted).
     pub pod_security: Spanned<PodSecurity>,
+    /// The component that declared this namespace, if any: it owns the
+    /// Namespace object (and the secrets placed in it).
+    pub component: Option<String>,
     /// The whole declaration.
     pub span: Span,
 }
@@ -536,6 +541,27 @@ pub enum ValueKind {
     Map(BTreeMap<String, (Span, Value)>),
 }
 
+/// Deep-merges `over` into `base`: mappings merge key by key, anything else
+/// is replaced (`over` wins), as Helm merges values.
+pub fn merge_values(base: &mut Value, over: Value) {
+    match (&mut base.kind, over.kind) {
+        (ValueKind::Map(into), ValueKind::Map(from)) => {
+            for (key, (span, value)) in from {
+                match into.get_mut(&key) {
+                    Some((_, existing)) => merge_values(existing, value),
+                    None => {
+                        into.insert(key, (span, value));
+                    }
+                }
+            }
+        }
+        (_, kind) => {
+            base.kind = kind;
+            base.span = over.span;
+        }
+    }
+}
+
 /// `secret "name" namespace=... from=... file=... store=... key=...`.
 #[derive(Clone, Debug)]
 pub struct Secret {
@@ -729,6 +755,35 @@ pub struct Manifest {
     pub span: Span,
 }
 
+/// A stdlib component included in the description, with its parameters bound.
+#[derive(Clone, Debug)]
+pub struct Component {
+    /// Name (`metallb`, `kube-prometheus-stack`, ...).
+    pub name: String,
+    /// What it is, one line.
+    pub description: String,
+    /// Every parameter with its bound value (`None`: optional and unset).
+    pub params: BTreeMap<String, Option<ValueKind>>,
+    /// Why it is included: `use`d, or needed by a declaration.
+    pub reason: String,
+    /// Included only because of a cluster's defaults (ingress-nginx for
+    /// `ingress "nginx"`), not by anything the user wrote about it.
+    pub by_default: bool,
+}
+
+impl Component {
+    /// A bound parameter as text (strings as they are, numbers and booleans written out).
+    pub fn param_text(&self, name: &str) -> Option<String> {
+        match self.params.get(name)?.as_ref()? {
+            ValueKind::String(s) => Some(s.clone()),
+            ValueKind::Int(i) => Some(i.to_string()),
+            ValueKind::Bool(b) => Some(b.to_string()),
+            ValueKind::Float(f) => Some(f.to_string()),
+            ValueKind::Null | ValueKind::List(_) | ValueKind::Map(_) => None,
+        }
+    }
+}
+
 /// `use "component" { param value; values { ... } }`.
 #[derive(Clone, Debug)]
 pub struct Use {
@@ -763,6 +818,7 @@ impl Model {
             mut alerts,
             mut manifests,
             mut uses,
+            mut components,
             attachments: _,
         } = other;
         self.networks.append(&mut networks);
@@ -779,6 +835,23 @@ impl Model {
         self.alerts.append(&mut alerts);
         self.manifests.append(&mut manifests);
         self.uses.append(&mut uses);
+        self.components.append(&mut components);
+    }
+
+    /// Whether a namespace is one Kubernetes itself creates (`default`,
+    /// `kube-system`, ...): homelabc never writes a Namespace object for those.
+    pub fn is_system_namespace(namespace: &str) -> bool {
+        matches!(namespace, "default" | "kube-system" | "kube-public" | "kube-node-lease")
+    }
+
+    /// The component that owns a namespace (declares it), if any.
+    pub fn namespace_owner(&self, namespace: &str) -> Option<&str> {
+        self.namespaces.iter().find(|n| n.name.value == namespace).and_then(|n| n.component.as_deref())
+    }
+
+    /// Looks up an included component.
+    pub fn component(&self, name: &str) -> Option<&Component> {
+        self.components.iter().find(|c| c.name == name)
     }
 
     /// Sorts every list of declarations by (namespace, name), so that the order
@@ -801,6 +874,7 @@ impl Model {
         by(&mut self.alerts, |d| (d.namespace.value.clone(), d.name.value.clone()));
         by(&mut self.manifests, |d| d.path.value.clone());
         by(&mut self.uses, |d| d.component.value.clone());
+        by(&mut self.components, |d| d.name.clone());
     }
 
     /// The cluster a declaration with an optional `cluster=` belongs to: the
