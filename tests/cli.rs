@@ -90,3 +90,33 @@ fn a_file_path_works_like_its_folder() {
     let file = format!("{}/homelab.kdl", example("tekton-rbac"));
     assert_eq!(homelabc(&["check", &file]).status.code(), Some(0));
 }
+
+#[test]
+fn stdlib_overrides_replace_components_by_name() {
+    let listed = homelabc(&["explain", "stdlib"]);
+    assert_eq!(listed.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        text.contains("metallb") && text.contains("chart metallb: https://metallb.github.io/metallb/metallb"),
+        "{text}"
+    );
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let component = "component \"metallb\" {\n    description \"a pinned fork\"\n    param \"version\" type=\"string\" default=\"9.9.9\"\n    namespace \"metallb-system\" pod-security=\"privileged\"\n    chart \"metallb\" namespace=\"metallb-system\" repo=\"https://example.com/charts\" chart=\"metallb\" version=\"{version}\"\n}\n";
+    std::fs::write(dir.path().join("metallb.kdl"), component).expect("writable");
+    let stdlib = dir.path().display().to_string();
+    let overridden = homelabc(&["--stdlib", &stdlib, "explain", "stdlib"]);
+    let text = String::from_utf8_lossy(&overridden.stdout);
+    assert!(text.contains("chart metallb: https://example.com/charts/metallb 9.9.9"), "{text}");
+    assert!(text.contains("kube-prometheus-stack"), "the other components stay: {text}");
+
+    let out = dir.path().join("out");
+    let built = homelabc(&["--stdlib", &stdlib, "build", &example("pi-k3s-drone"), "-o", &out.display().to_string()]);
+    assert_eq!(built.status.code(), Some(0), "{}", String::from_utf8_lossy(&built.stderr));
+    let chart =
+        std::fs::read_to_string(out.join("infrastructure/metallb/helmchart-metallb.yaml")).expect("k3s HelmChart");
+    assert!(chart.contains("version: 9.9.9") && chart.contains("repo: https://example.com/charts"), "{chart}");
+
+    let missing = homelabc(&["--stdlib", "/nonexistent/stdlib", "explain", "stdlib"]);
+    assert_eq!(missing.status.code(), Some(3));
+}

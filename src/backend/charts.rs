@@ -239,3 +239,47 @@ fn k3s(chart: &Chart, values: &Json) -> Json {
         "spec": spec,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::driver;
+    use crate::host::MemHost;
+
+    fn file(gitops: &str, chart: &str, path: &str) -> String {
+        let text = format!("homelab \"lab\"\ncluster \"lab\" distribution=\"k3s\" {{\n    {gitops}\n}}\n{chart}\n");
+        let built = driver::build(&MemHost::with([("homelab.kdl", text)]), "homelab.kdl");
+        let errors: Vec<_> = built.checked.diagnostics.iter().filter(|d| d.is_error()).collect();
+        assert!(errors.is_empty(), "{errors:?}");
+        let tree = built.tree.expect("no errors").expect("layout");
+        let bytes =
+            tree.get(path).unwrap_or_else(|| panic!("no {path}: {:?}", tree.files().map(|f| f.0).collect::<Vec<_>>()));
+        String::from_utf8(bytes.to_vec()).expect("utf-8")
+    }
+
+    const OCI: &str = "chart \"cache\" namespace=\"shop\" repo=\"oci://registry-1.docker.io/bitnamicharts\" chart=\"redis\" version=\"20.13.3\" {\n    values { architecture \"standalone\" }\n}";
+    const FLUX: &str = "gitops \"flux\" repo=\"https://github.com/me/lab\"";
+
+    #[test]
+    fn an_oci_chart_gets_an_oci_repository_and_a_chart_ref() {
+        let source = file(FLUX, OCI, "apps/shop/cache/ocirepository-cache.yaml");
+        assert!(source.contains("url: oci://registry-1.docker.io/bitnamicharts/redis\n"), "{source}");
+        assert!(source.contains("tag: 20.13.3\n"), "{source}");
+        let release = file(FLUX, OCI, "apps/shop/cache/helmrelease-cache.yaml");
+        assert!(release.contains("chartRef:\n    name: cache\n    kind: OCIRepository\n"), "{release}");
+        assert!(release.contains("values:\n    architecture: standalone\n"), "{release}");
+    }
+
+    #[test]
+    fn argo_cd_gets_a_helm_source_and_k3s_alone_a_helm_chart() {
+        let app = file(
+            "gitops \"argocd\" repo=\"https://github.com/me/lab\"",
+            OCI,
+            "apps/shop/cache/application-shop-cache.yaml",
+        );
+        assert!(app.contains("repoURL: registry-1.docker.io/bitnamicharts\n"), "{app}");
+        assert!(app.contains("- CreateNamespace=true\n"), "{app}");
+        let chart = file("", OCI, "apps/shop/cache/helmchart-shop-cache.yaml");
+        assert!(chart.contains("chart: oci://registry-1.docker.io/bitnamicharts/redis\n"), "{chart}");
+        assert!(chart.contains("valuesContent: |\n"), "{chart}");
+    }
+}
