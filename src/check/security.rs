@@ -17,6 +17,17 @@ pub fn check(model: &Model, diags: &mut Vec<Diagnostic>) {
         if let Some(values) = &chart.values {
             plaintext_values(&format!("chart `{}`", chart.name.value), values, diags);
         }
+        // A values file is merged into the chart's values in the output: the
+        // same rule holds for it, pointed at the `values-file` reference.
+        if let Some(file) = &chart.values_file
+            && let Some(text) = model.attachments.get(&file.value)
+            && let Ok(docs) = crate::yaml::parse_documents(text)
+        {
+            for doc in &docs {
+                let owner = format!("values file `{}` of chart `{}`", file.value, chart.name.value);
+                plaintext_values(&owner, &from_json(doc, file.span), diags);
+            }
+        }
     }
     for u in &model.uses {
         if let Some(values) = &u.values {
@@ -114,6 +125,24 @@ fn credential_format(text: &str) -> Option<&'static str> {
         .iter()
         .find(|(prefix, _)| text.starts_with(prefix) && text.len() >= prefix.len() + 12)
         .map(|(_, what)| *what)
+}
+
+/// A parsed YAML document as a values tree, every node at `span`.
+fn from_json(json: &serde_json::Value, span: Span) -> Value {
+    let kind = match json {
+        serde_json::Value::Null => ValueKind::Null,
+        serde_json::Value::Bool(b) => ValueKind::Bool(*b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => ValueKind::Int(i128::from(i)),
+            None => ValueKind::Float(n.as_f64().unwrap_or_default()),
+        },
+        serde_json::Value::String(s) => ValueKind::String(s.clone()),
+        serde_json::Value::Array(items) => ValueKind::List(items.iter().map(|i| from_json(i, span)).collect()),
+        serde_json::Value::Object(map) => {
+            ValueKind::Map(map.iter().map(|(k, v)| (k.clone(), (span, from_json(v, span)))).collect())
+        }
+    };
+    Value { kind, span }
 }
 
 /// E0601 for credentials in a `values` tree.
