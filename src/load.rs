@@ -71,11 +71,11 @@ impl Loader<'_> {
     fn parse_ahead(&self, paths: &[String]) -> Vec<Option<Ahead>> {
         let texts: Vec<Option<String>> =
             paths.iter().map(|p| (!self.loaded.contains_key(p)).then(|| self.host.read(p).ok()).flatten()).collect();
-        crate::par::map(&texts, |text| {
-            let text = text.as_ref()?;
+        crate::par::map_owned(texts, |text| {
+            let text = text?;
             let mut diags = Vec::new();
-            let doc = crate::syntax::parse(FileId(u32::MAX), text, &mut diags)?;
-            diags.is_empty().then(|| Ahead { text: text.clone(), doc })
+            let doc = crate::syntax::parse(FileId(u32::MAX), &text, &mut diags)?;
+            diags.is_empty().then_some(Ahead { text, doc })
         })
     }
 

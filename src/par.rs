@@ -17,35 +17,18 @@ const MAX_THREADS: usize = 8;
 
 /// `items.iter().map(f).collect()`, split over the machine's cores.
 pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, NonZeroUsize::get).min(MAX_THREADS);
-    if threads < 2 || items.len() < MIN_PARALLEL {
-        return items.iter().map(f).collect();
-    }
-    let chunk = items.len().div_ceil(threads);
+    let Some(chunk) = chunk_size(items.len()) else { return items.iter().map(f).collect() };
     let f = &f;
     std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            items.chunks(chunk).map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>())).collect();
-        let mut out = Vec::with_capacity(items.len());
-        for handle in handles {
-            match handle.join() {
-                Ok(part) => out.extend(part),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        out
+        join(items.chunks(chunk).map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>())).collect())
     })
 }
 
 /// `items.into_iter().map(f).collect()`, split over the machine's cores: the
 /// items are moved into the workers, so dropping them is parallel too.
 pub fn map_owned<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, NonZeroUsize::get).min(MAX_THREADS);
-    if threads < 2 || items.len() < MIN_PARALLEL {
-        return items.into_iter().map(f).collect();
-    }
-    let chunk = items.len().div_ceil(threads);
-    let mut parts: Vec<Vec<T>> = Vec::with_capacity(threads);
+    let Some(chunk) = chunk_size(items.len()) else { return items.into_iter().map(f).collect() };
+    let mut parts: Vec<Vec<T>> = Vec::new();
     let mut rest = items;
     while rest.len() > chunk {
         let tail = rest.split_off(chunk);
@@ -55,17 +38,27 @@ pub fn map_owned<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> 
     parts.push(rest);
     let f = &f;
     std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            parts.into_iter().map(|part| scope.spawn(move || part.into_iter().map(f).collect::<Vec<R>>())).collect();
-        let mut out = Vec::new();
-        for handle in handles {
-            match handle.join() {
-                Ok(part) => out.extend(part),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        out
+        join(parts.into_iter().map(|part| scope.spawn(move || part.into_iter().map(f).collect::<Vec<R>>())).collect())
     })
+}
+
+/// The items per worker, or `None` when a loop of `len` items should stay on
+/// the calling thread (one core, or too few items to pay for spawning).
+fn chunk_size(len: usize) -> Option<usize> {
+    let threads = std::thread::available_parallelism().map_or(1, NonZeroUsize::get).min(MAX_THREADS);
+    (threads >= 2 && len >= MIN_PARALLEL).then(|| len.div_ceil(threads))
+}
+
+/// The workers' results in spawn order; a worker's panic goes on in the caller.
+fn join<R>(handles: Vec<std::thread::ScopedJoinHandle<'_, Vec<R>>>) -> Vec<R> {
+    let mut out = Vec::new();
+    for handle in handles {
+        match handle.join() {
+            Ok(part) => out.extend(part),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
