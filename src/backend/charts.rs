@@ -5,13 +5,11 @@
 //! HelmChart. A cluster with none of these gets no chart objects: the checks
 //! warn about it (W0502).
 
-use std::collections::BTreeMap;
-
 use serde_json::{Map, Value as Json, json};
 
 use super::{Artifacts, Object, managed_labels};
 use crate::layout::{chart_unit, component_unit};
-use crate::model::{Chart, Distribution, GitopsEngine, Model, PodSecurity, Value, ValueKind, Word};
+use crate::model::{Chart, ChartInstaller, Model, Value, ValueKind};
 
 /// The namespace Flux runs in (and holds its sources).
 pub const FLUX_NAMESPACE: &str = "flux-system";
@@ -19,31 +17,9 @@ pub const FLUX_NAMESPACE: &str = "flux-system";
 /// The namespace Argo CD runs in (and holds its Applications).
 pub const ARGOCD_NAMESPACE: &str = "argocd";
 
-/// How the cluster installs charts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Installer {
-    /// Flux's helm-controller.
-    Flux,
-    /// Argo CD.
-    Argocd,
-    /// k3s's built-in helm-controller (HelmChart in kube-system).
-    K3s,
-}
-
-/// The installer of the (only) cluster, if it has one.
-pub fn installer(model: &Model) -> Option<Installer> {
-    let cluster = model.cluster_for(None)?;
-    match (&cluster.gitops, cluster.distribution.value) {
-        (Some(g), _) if g.engine.value == GitopsEngine::Flux => Some(Installer::Flux),
-        (Some(_), _) => Some(Installer::Argocd),
-        (None, Distribution::K3s) => Some(Installer::K3s),
-        (None, Distribution::Kind) => None,
-    }
-}
-
 /// Emits the component namespaces and every chart.
 pub fn emit(model: &Model, out: &mut Artifacts) {
-    let Some(installer) = installer(model) else { return };
+    let Some(installer) = model.chart_installer() else { return };
     let with_charts: std::collections::BTreeSet<&str> =
         model.charts.iter().filter_map(|c| c.component.as_deref()).collect();
     for ns in &model.namespaces {
@@ -51,29 +27,24 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
         if Model::is_system_namespace(&ns.name.value) {
             continue;
         }
-        out.objects.push(Object::new(component_unit(component), &namespace(&ns.name.value, ns.pod_security.value)));
+        out.objects.push(Object::new(
+            component_unit(component),
+            &super::k8s::namespace(&ns.name.value, ns.pod_security.value),
+        ));
     }
     for chart in &model.charts {
         let values = chart_values(model, chart);
         let unit = chart_unit(chart);
         match installer {
-            Installer::Flux => {
+            ChartInstaller::Flux => {
                 for object in flux(model, chart, values) {
                     out.objects.push(Object { unit: unit.clone(), value: object });
                 }
             }
-            Installer::Argocd => out.objects.push(Object { unit, value: argocd(chart, values) }),
-            Installer::K3s => out.objects.push(Object { unit, value: k3s(chart, &values) }),
+            ChartInstaller::Argocd => out.objects.push(Object { unit, value: argocd(chart, values) }),
+            ChartInstaller::K3s => out.objects.push(Object { unit, value: k3s(chart, &values) }),
         }
     }
-}
-
-fn namespace(name: &str, level: PodSecurity) -> Json {
-    let mut labels: BTreeMap<String, String> = managed_labels();
-    for mode in ["enforce", "audit", "warn"] {
-        labels.insert(format!("pod-security.kubernetes.io/{mode}"), level.as_str().to_string());
-    }
-    json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}})
 }
 
 /// The chart's values: its values file, then its inline values over it.
@@ -122,10 +93,6 @@ fn merge_json(base: &mut Json, over: Json) {
     }
 }
 
-fn labels() -> BTreeMap<String, String> {
-    managed_labels()
-}
-
 /// HelmRepository or OCIRepository, and the HelmRelease.
 fn flux(model: &Model, chart: &Chart, values: Json) -> Vec<Json> {
     let interval = model
@@ -138,7 +105,7 @@ fn flux(model: &Model, chart: &Chart, values: Json) -> Vec<Json> {
     let mut release = json!({
         "apiVersion": "helm.toolkit.fluxcd.io/v2",
         "kind": "HelmRelease",
-        "metadata": {"name": name, "namespace": ns, "labels": labels()},
+        "metadata": {"name": name, "namespace": ns, "labels": managed_labels()},
         "spec": {
             "interval": interval,
             "releaseName": name,
@@ -152,7 +119,7 @@ fn flux(model: &Model, chart: &Chart, values: Json) -> Vec<Json> {
             json!({
                 "apiVersion": "source.toolkit.fluxcd.io/v1beta2",
                 "kind": "OCIRepository",
-                "metadata": {"name": name, "namespace": ns, "labels": labels()},
+                "metadata": {"name": name, "namespace": ns, "labels": managed_labels()},
                 "spec": {
                     "interval": interval,
                     "url": format!("oci://{}/{}", registry.trim_end_matches('/'), chart.chart.value),
@@ -171,7 +138,7 @@ fn flux(model: &Model, chart: &Chart, values: Json) -> Vec<Json> {
             json!({
                 "apiVersion": "source.toolkit.fluxcd.io/v1",
                 "kind": "HelmRepository",
-                "metadata": {"name": name, "namespace": ns, "labels": labels()},
+                "metadata": {"name": name, "namespace": ns, "labels": managed_labels()},
                 "spec": {"interval": interval, "url": chart.repo.value},
             })
         }
@@ -198,7 +165,7 @@ fn argocd(chart: &Chart, values: Json) -> Json {
     json!({
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
-        "metadata": {"name": application_name(chart), "namespace": ARGOCD_NAMESPACE, "labels": labels()},
+        "metadata": {"name": application_name(chart), "namespace": ARGOCD_NAMESPACE, "labels": managed_labels()},
         "spec": {
             "project": "default",
             "source": {"repoURL": repo, "chart": chart.chart.value, "targetRevision": chart.version.value, "helm": helm},
@@ -235,7 +202,7 @@ fn k3s(chart: &Chart, values: &Json) -> Json {
     json!({
         "apiVersion": "helm.cattle.io/v1",
         "kind": "HelmChart",
-        "metadata": {"name": application_name(chart), "namespace": "kube-system", "labels": labels()},
+        "metadata": {"name": application_name(chart), "namespace": "kube-system", "labels": managed_labels()},
         "spec": spec,
     })
 }

@@ -79,6 +79,11 @@ fn namespace_object(model: &Model, name: &str) -> Namespace {
         .iter()
         .find(|n| n.name.value == name)
         .map_or(PodSecurity::Restricted, |n| n.pod_security.value);
+    namespace(name, level)
+}
+
+/// A Namespace with the Pod Security labels of `level` (enforce, audit, warn).
+pub fn namespace(name: &str, level: PodSecurity) -> Namespace {
     let mut labels = managed_labels();
     for mode in ["enforce", "audit", "warn"] {
         labels.insert(format!("pod-security.kubernetes.io/{mode}"), level.as_str().to_string());

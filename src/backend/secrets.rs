@@ -1,6 +1,7 @@
 //! Secrets (SPEC §5): nothing here ever holds a secret value. SOPS files and
-//! SealedSecrets are copied byte for byte (the checks have made sure they are
-//! encrypted, E0602), `from="external"` becomes an ExternalSecret against the
+//! SealedSecrets are copied as they are, only with LF line endings and a
+//! final newline like every file of the tree (the checks have made sure they
+//! are encrypted, E0602), `from="external"` becomes an ExternalSecret against the
 //! named store, and `.sops.yaml` gets creation rules for the recipients the
 //! description's SOPS files are already encrypted to.
 //!

@@ -22,7 +22,7 @@ pub fn check(model: &Model, diags: &mut Vec<Diagnostic>) {
 /// object homelabc could write would install them.
 fn charts_without_installer(model: &Model) -> Option<Diagnostic> {
     let cluster = model.cluster_for(None)?;
-    if cluster.gitops.is_some() || cluster.distribution.value == Distribution::K3s {
+    if model.chart_installer().is_some() {
         return None;
     }
     // Charts the cluster's own defaults bring in (kind's ingress-nginx) are

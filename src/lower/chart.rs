@@ -220,12 +220,16 @@ fn mapping(cx: &mut Cx<'_>, children: &[KdlNode]) -> Option<ValueKind> {
 }
 
 fn scalar(value: &KdlValue, span: crate::source::Span) -> Value {
-    let kind = match value {
+    Value { kind: scalar_kind(value), span }
+}
+
+/// A KDL value as a values scalar.
+pub(super) fn scalar_kind(value: &KdlValue) -> ValueKind {
+    match value {
         KdlValue::String(s) => ValueKind::String(s.clone()),
         KdlValue::Integer(i) => ValueKind::Int(*i),
         KdlValue::Float(f) => ValueKind::Float(*f),
         KdlValue::Bool(b) => ValueKind::Bool(*b),
         KdlValue::Null => ValueKind::Null,
-    };
-    Value { kind, span }
+    }
 }

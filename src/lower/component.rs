@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use kdl::{KdlDocument, KdlNode, KdlValue};
 
-use super::chart::{chart, values_block};
+use super::chart::{chart, scalar_kind, values_block};
 use super::infra::namespace;
 use super::reader::{Cx, Reader, Shape};
 use crate::diag::{Code, Diagnostic};
@@ -277,7 +277,7 @@ fn definition(cx: &mut Cx<'_>, name: &str, doc: &KdlDocument) -> Option<Definiti
                     }
                     continue;
                 };
-                let default = child.entry("default").map(|e| kdl_to_value(e.value()));
+                let default = child.entry("default").map(|e| scalar_kind(e.value()));
                 if let (Some(d), Some(entry)) = (&default, child.entry("default"))
                     && let Err(e) = ty.check(d)
                 {
@@ -427,13 +427,7 @@ fn interpolate(
         out.push_str(&rest[..start]);
         let Some(end) = rest[start..].find('}') else { break };
         let name = &rest[start + 1..start + end];
-        match lookup(cx, name)? {
-            ValueKind::String(s) => out.push_str(&s),
-            ValueKind::Int(i) => out.push_str(&i.to_string()),
-            ValueKind::Bool(b) => out.push_str(&b.to_string()),
-            ValueKind::Float(f) => out.push_str(&f.to_string()),
-            ValueKind::Null | ValueKind::List(_) | ValueKind::Map(_) => {}
-        }
+        out.push_str(&lookup(cx, name)?.scalar_text().unwrap_or_default());
         rest = &rest[start + end + 1..];
     }
     out.push_str(rest);
@@ -462,16 +456,6 @@ fn component_chart(cx: &mut Cx<'_>, node: &KdlNode, component: &str) -> Option<C
     lowered.values = values;
     lowered.component = Some(component.to_string());
     Some(lowered)
-}
-
-fn kdl_to_value(value: &KdlValue) -> ValueKind {
-    match value {
-        KdlValue::String(s) => ValueKind::String(s.clone()),
-        KdlValue::Integer(i) => ValueKind::Int(*i),
-        KdlValue::Float(f) => ValueKind::Float(*f),
-        KdlValue::Bool(b) => ValueKind::Bool(*b),
-        KdlValue::Null => ValueKind::Null,
-    }
 }
 
 /// What `homelabc explain stdlib` shows of a component.

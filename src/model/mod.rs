@@ -541,6 +541,20 @@ pub enum ValueKind {
     Map(BTreeMap<String, (Span, Value)>),
 }
 
+impl ValueKind {
+    /// A scalar as text (strings as they are, numbers and booleans written
+    /// out); `None` for null, lists and mappings.
+    pub fn scalar_text(&self) -> Option<String> {
+        match self {
+            ValueKind::String(s) => Some(s.clone()),
+            ValueKind::Int(i) => Some(i.to_string()),
+            ValueKind::Bool(b) => Some(b.to_string()),
+            ValueKind::Float(f) => Some(f.to_string()),
+            ValueKind::Null | ValueKind::List(_) | ValueKind::Map(_) => None,
+        }
+    }
+}
+
 /// Deep-merges `over` into `base`: mappings merge key by key, anything else
 /// is replaced (`over` wins), as Helm merges values.
 pub fn merge_values(base: &mut Value, over: Value) {
@@ -755,6 +769,17 @@ pub struct Manifest {
     pub span: Span,
 }
 
+/// How a cluster installs Helm charts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChartInstaller {
+    /// Flux's helm-controller (HelmRelease).
+    Flux,
+    /// Argo CD (Application with a helm source).
+    Argocd,
+    /// k3s's built-in helm-controller (HelmChart in kube-system).
+    K3s,
+}
+
 /// A stdlib component included in the description, with its parameters bound.
 #[derive(Clone, Debug)]
 pub struct Component {
@@ -774,13 +799,7 @@ pub struct Component {
 impl Component {
     /// A bound parameter as text (strings as they are, numbers and booleans written out).
     pub fn param_text(&self, name: &str) -> Option<String> {
-        match self.params.get(name)?.as_ref()? {
-            ValueKind::String(s) => Some(s.clone()),
-            ValueKind::Int(i) => Some(i.to_string()),
-            ValueKind::Bool(b) => Some(b.to_string()),
-            ValueKind::Float(f) => Some(f.to_string()),
-            ValueKind::Null | ValueKind::List(_) | ValueKind::Map(_) => None,
-        }
+        self.params.get(name)?.as_ref()?.scalar_text()
     }
 }
 
@@ -836,6 +855,18 @@ impl Model {
         self.manifests.append(&mut manifests);
         self.uses.append(&mut uses);
         self.components.append(&mut components);
+    }
+
+    /// What installs charts on the (only) cluster: its GitOps engine, else
+    /// k3s's built-in helm-controller; `None` on kind without GitOps.
+    pub fn chart_installer(&self) -> Option<ChartInstaller> {
+        let cluster = self.cluster_for(None)?;
+        match (&cluster.gitops, cluster.distribution.value) {
+            (Some(g), _) if g.engine.value == GitopsEngine::Flux => Some(ChartInstaller::Flux),
+            (Some(_), _) => Some(ChartInstaller::Argocd),
+            (None, Distribution::K3s) => Some(ChartInstaller::K3s),
+            (None, Distribution::Kind) => None,
+        }
     }
 
     /// Whether a namespace is one Kubernetes itself creates (`default`,
