@@ -59,14 +59,14 @@ impl Units {
         // between the units, except inside a cycle of units (declarations of
         // two units can interleave): those units are applied without order
         // between them rather than deadlock.
+        // The unit of each declaration, once per declaration rather than per edge.
+        let unit: Vec<Option<String>> = graph.graph.node_indices().map(|n| unit_of(model, &graph.graph[n])).collect();
         let mut candidates: BTreeSet<(String, String)> = BTreeSet::new();
         for edge in graph.graph.edge_indices() {
             let Some((from, to)) = graph.graph.edge_endpoints(edge) else { continue };
-            let (Some(a), Some(b)) = (unit_of(model, &graph.graph[from]), unit_of(model, &graph.graph[to])) else {
-                continue;
-            };
+            let (Some(a), Some(b)) = (&unit[from.index()], &unit[to.index()]) else { continue };
             if a != b && existing.contains(a.as_str()) && existing.contains(b.as_str()) {
-                candidates.insert((a, b));
+                candidates.insert((a.clone(), b.clone()));
             }
         }
         let cycle = cyclic_groups(&candidates);
