@@ -406,6 +406,24 @@ fn workload_edges(model: &Model, b: &mut Builder) {
                 b.edge(&me, Decl::new(DeclKind::App, Some(&a.namespace.value), &app.value), "builds", Some(app.span));
             }
         }
+        // Tekton's objects live in the pipeline's namespace, next to the
+        // credentials its build and GitOps deploy mount.
+        if p.engine.value == Engine::Tekton
+            && let Some(ns) = p.namespace()
+        {
+            b.edge(&me, Decl::new(DeclKind::Namespace, None, ns), "namespace", None);
+            let registry_secret = p
+                .build
+                .iter()
+                .filter_map(|x| model.app(&x.app.value))
+                .filter_map(|a| a.image.as_ref()?.registry.as_ref())
+                .filter_map(|r| model.registry(&r.value)?.pull_secret.as_ref());
+            for secret in registry_secret.chain(p.deploy.iter().filter_map(|d| d.secret.as_ref())) {
+                if model.secrets.iter().any(|s| s.name.value == secret.value && s.namespace.value == ns) {
+                    b.edge(&me, Decl::new(DeclKind::Secret, Some(ns), &secret.value), "secret", Some(secret.span));
+                }
+            }
+        }
     }
     for d in &model.dashboards {
         let me = Decl::new(DeclKind::Dashboard, None, &d.name.value);

@@ -107,6 +107,11 @@ pub fn namespace_home(model: &crate::model::Model, namespace: &str) -> String {
     }
 }
 
+/// The folder of a pipeline's objects and CI files.
+pub fn pipeline_unit(pipeline: &str) -> String {
+    format!("pipelines/{pipeline}")
+}
+
 /// The folder of a cluster's GitOps entry objects.
 pub fn cluster_unit(cluster: &str) -> String {
     format!("clusters/{cluster}")

@@ -134,6 +134,7 @@ fn unit_of(model: &Model, decl: &Decl) -> Option<String> {
             .map(chart_unit),
         DeclKind::Component => Some(component_unit(&decl.name)),
         DeclKind::Pool => Some("configs/metallb".to_string()),
+        DeclKind::Pipeline => Some(crate::layout::pipeline_unit(&decl.name)),
         DeclKind::Registry => {
             model.registry(&decl.name).and_then(|r| r.deploy.as_ref()).map(|_| super::registry::UNIT.to_string())
         }

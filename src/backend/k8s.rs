@@ -74,12 +74,7 @@ fn selector(app: &App) -> BTreeMap<String, String> {
 }
 
 fn namespace_object(model: &Model, name: &str) -> Namespace {
-    let level = model
-        .namespaces
-        .iter()
-        .find(|n| n.name.value == name)
-        .map_or(PodSecurity::Restricted, |n| n.pod_security.value);
-    namespace(name, level)
+    namespace(name, model.pod_security(name))
 }
 
 /// A Namespace with the Pod Security labels of `level` (enforce, audit, warn).

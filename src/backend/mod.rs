@@ -12,6 +12,7 @@ pub mod k8s;
 pub mod kind;
 pub mod metallb;
 pub mod netpol;
+pub mod pipelines;
 pub mod registry;
 pub mod secrets;
 
@@ -113,6 +114,7 @@ pub fn emit(model: &Model, graph: &Graph) -> Artifacts {
     kind::emit(model, &mut out);
     metallb::emit(model, &mut out);
     netpol::emit(model, &mut out);
+    pipelines::emit(model, &mut out);
     registry::emit(model, &mut out);
     secrets::emit(model, &mut out);
     gitops::wire(model, graph, &mut out);

@@ -4,6 +4,7 @@
 mod addressing;
 mod capacity;
 mod components;
+pub mod pipelines;
 mod ports;
 mod refs;
 mod security;
@@ -19,4 +20,5 @@ pub fn run(model: &Model, diags: &mut Vec<Diagnostic>) {
     security::check(model, diags);
     capacity::check(model, diags);
     components::check(model, diags);
+    pipelines::check(model, diags);
 }

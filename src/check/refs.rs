@@ -466,6 +466,20 @@ fn used_secrets<'a>(model: &'a Model, names: &Names<'a>) -> BTreeSet<(&'a str, &
         let close = suggest::did_you_mean(&secret.value, declared.iter().copied());
         mark_all(names, close.unwrap_or(&secret.value), &mut used);
     }
+    // A Tekton pipeline's GitOps push credentials, in its namespace.
+    for pipeline in &model.pipelines {
+        if let (Some(ns), Some(secret)) =
+            (pipeline.namespace(), pipeline.deploy.as_ref().and_then(|d| d.secret.as_ref()))
+        {
+            used.extend(
+                names
+                    .secret_decls(&secret.value)
+                    .iter()
+                    .filter(|(n, _)| *n == ns)
+                    .map(|(n, _)| (*n, secret.value.as_str())),
+            );
+        }
+    }
     let words = mentioned_words(model);
     for name in names.secrets.keys().filter(|n| words.contains(**n)) {
         mark_all(names, name, &mut used);

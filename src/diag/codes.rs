@@ -73,6 +73,7 @@ codes! {
     E0204 "import-cycle" Error "files import each other in a cycle";
     E0205 "duplicate-import" Error "a file is imported more than once";
     E0206 "path-escapes-root" Error "a path leaves the description's root folder";
+    E0207 "unknown-address" Error "a `homelabc set` address names nothing in the description";
     // E03xx: addressing.
     E0301 "node-outside-network" Error "a node address is outside its network";
     E0302 "duplicate-address" Error "two nodes have the same address";
@@ -104,6 +105,12 @@ codes! {
     // E07xx: capacity and scheduling.
     E0701 "capacity-exceeded" Error "requests exceed what the cluster's nodes can hold";
     E0702 "arch-mismatch" Error "an image's architecture matches no node of the cluster";
+    // E08xx: pipelines.
+    E0801 "build-without-registry" Error "a pipeline builds an app whose image names no declared registry";
+    E0802 "deploy-not-built" Error "a pipeline deploys a different app than the one it builds";
+    E0803 "deploy-without-gitops" Error "a `deploy via=\"gitops\"` for a cluster without `gitops`";
+    E0804 "engine-limit" Error "a pipeline asks for something its CI engine cannot do";
+    E0805 "pipeline-credentials" Error "credentials a pipeline needs are not where its jobs run";
     // Warnings.
     W0101 "kdl-v1" Warning "the file is written in KDL v1";
     W0501 "unused-declaration" Warning "a declaration nothing uses and nothing deploys";

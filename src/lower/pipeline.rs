@@ -15,12 +15,13 @@ pub(super) fn pipeline(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Pipeline> {
         Shape {
             what: "pipeline",
             max_args: 1,
-            props: &["engine"],
+            props: &["engine", "namespace"],
             children: &["source", "trigger", "step", "build", "deploy", "workspace"],
         },
     );
     let name = r.name(cx);
     let engine = r.req_word_prop::<Engine>(cx, "engine");
+    let namespace = r.opt_ref(cx, "namespace");
     let source = r.child_once(cx, "source").and_then(|c| {
         let s = Reader::open(cx, c, Shape { what: "source", max_args: 0, props: &["repo", "branch"], children: &[] });
         let repo = s.req_prop::<Url>(cx, "repo").map(|u| u.map(|u| u.0));
@@ -53,11 +54,13 @@ pub(super) fn pipeline(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Pipeline> {
         Some(Build { app: app?, context, dockerfile, span: b.span(cx) })
     });
     let deploy = r.child_once(cx, "deploy").and_then(|c| {
-        let d = Reader::open(cx, c, Shape { what: "deploy", max_args: 0, props: &["app", "via"], children: &[] });
+        let d =
+            Reader::open(cx, c, Shape { what: "deploy", max_args: 0, props: &["app", "via", "secret"], children: &[] });
         let app = d.req_ref(cx, "app");
         let at = d.name_span(cx);
         let via = d.word_prop::<DeployVia>(cx, "via").unwrap_or(Spanned::new(DeployVia::Gitops, at));
-        Some(Deploy { app: app?, via, span: d.span(cx) })
+        let secret = d.opt_ref(cx, "secret");
+        Some(Deploy { app: app?, via, secret, span: d.span(cx) })
     });
     let workspace = r.child_once(cx, "workspace").map(|c| {
         let w = Reader::open(cx, c, Shape { what: "workspace", max_args: 0, props: &["size"], children: &[] });
@@ -73,7 +76,18 @@ pub(super) fn pipeline(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Pipeline> {
                 .help("add `step`, `build app=...` or `deploy app=...` inside the pipeline"),
         );
     }
-    Some(Pipeline { name, engine: engine?, source, triggers, steps, build, deploy, workspace, span: r.span(cx) })
+    Some(Pipeline {
+        name,
+        engine: engine?,
+        namespace,
+        source,
+        triggers,
+        steps,
+        build,
+        deploy,
+        workspace,
+        span: r.span(cx),
+    })
 }
 
 fn step(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Step> {

@@ -618,6 +618,8 @@ pub struct Pipeline {
     pub name: Name,
     /// CI engine.
     pub engine: Spanned<Engine>,
+    /// `namespace=`: where the in-cluster engines run the pipeline's pods.
+    pub namespace: Option<Name>,
     /// The source repository.
     pub source: Option<Source>,
     /// What starts it.
@@ -633,6 +635,31 @@ pub struct Pipeline {
     /// The whole declaration.
     pub span: Span,
 }
+
+impl Pipeline {
+    /// The namespace the pipeline's pods run in: `namespace=`, else the
+    /// engine's own (`ci` for Tekton, `drone` for the Drone runner's
+    /// namespace, `woodpecker` for Woodpecker's Kubernetes backend). `None`
+    /// for GitHub Actions, whose runner is outside the cluster.
+    pub fn namespace(&self) -> Option<&str> {
+        if let Some(ns) = &self.namespace {
+            return Some(&ns.value);
+        }
+        match self.engine.value {
+            Engine::Tekton => Some(TEKTON_NAMESPACE),
+            Engine::Drone => Some(DRONE_NAMESPACE),
+            Engine::Woodpecker => Some(WOODPECKER_NAMESPACE),
+            Engine::GithubActions => None,
+        }
+    }
+}
+
+/// Where Tekton pipelines run when they name no namespace.
+pub const TEKTON_NAMESPACE: &str = "ci";
+/// Where the Drone Kubernetes runner (the `drone` component) runs steps.
+pub const DRONE_NAMESPACE: &str = "drone";
+/// Where Woodpecker's Kubernetes backend runs steps by default.
+pub const WOODPECKER_NAMESPACE: &str = "woodpecker";
 
 /// `source repo=... branch=...`.
 #[derive(Clone, Debug)]
@@ -678,6 +705,9 @@ pub struct Deploy {
     pub app: Name,
     /// GitOps bump or kubectl rollout.
     pub via: Spanned<DeployVia>,
+    /// `secret=`: the credentials a GitOps deploy pushes with (a Secret in the
+    /// pipeline's namespace for Tekton, the engine's secret name otherwise).
+    pub secret: Option<Name>,
     /// The whole child.
     pub span: Span,
 }
@@ -947,12 +977,29 @@ impl Model {
         self.apps.iter().map(|a| a.namespace.value.as_str()).collect()
     }
 
-    /// Every namespace that runs workloads homelabc writes: the apps' and the
-    /// deployed registries', sorted. Each gets a Namespace and its policies.
+    /// Every namespace that runs workloads homelabc writes: the apps', the
+    /// deployed registries' and the Tekton pipelines', sorted. Each gets a
+    /// Namespace and its policies.
     pub fn workload_namespaces(&self) -> std::collections::BTreeSet<&str> {
         let mut names = self.app_namespaces();
         names.extend(self.registries.iter().filter_map(|r| r.deploy.as_ref()).map(|d| d.namespace.value.as_str()));
         names
+            .extend(self.pipelines.iter().filter(|p| p.engine.value == Engine::Tekton).filter_map(Pipeline::namespace));
+        names
+    }
+
+    /// The Pod Security level of a namespace homelabc creates: the declared
+    /// one; else `baseline` for a namespace only Tekton pipelines run in (the
+    /// image build runs as root), else `restricted`.
+    pub fn pod_security(&self, namespace: &str) -> PodSecurity {
+        if let Some(declared) = self.namespaces.iter().find(|n| n.name.value == namespace) {
+            return declared.pod_security.value;
+        }
+        let only_pipelines = !self.apps.iter().any(|a| a.namespace.value == namespace)
+            && !self.registries.iter().filter_map(|r| r.deploy.as_ref()).any(|d| d.namespace.value == namespace);
+        let pipelines =
+            self.pipelines.iter().any(|p| p.engine.value == Engine::Tekton && p.namespace() == Some(namespace));
+        if pipelines && only_pipelines { PodSecurity::Baseline } else { PodSecurity::Restricted }
     }
 
     /// Every namespace the description uses: declared ones and the ones things
@@ -964,6 +1011,13 @@ impl Model {
         names.extend(self.charts.iter().map(|c| c.namespace.value.clone()));
         names.extend(self.secrets.iter().map(|s| s.namespace.value.clone()));
         names.extend(self.registries.iter().filter_map(|r| r.deploy.as_ref()).map(|d| d.namespace.value.clone()));
+        names.extend(
+            self.pipelines
+                .iter()
+                .filter(|p| p.engine.value == Engine::Tekton)
+                .filter_map(Pipeline::namespace)
+                .map(str::to_string),
+        );
         names
     }
 }

@@ -1,0 +1,375 @@
+//! Pipeline checks (E08xx): what would make a generated pipeline fail on its
+//! first run — nowhere to push, a deploy of the wrong app, a GitOps deploy
+//! with no GitOps, an engine asked for what it cannot do, credentials the
+//! build cannot mount. Step image tags are checked with the other images
+//! (E0603, in `security`); unknown apps with the other references (E0201).
+
+use crate::diag::{Code, Diagnostic};
+use crate::model::{DeployVia, Engine, Model, Pipeline, PodSecurity, Word};
+
+/// Runs the pipeline checks.
+pub fn check(model: &Model, diags: &mut Vec<Diagnostic>) {
+    for pipeline in &model.pipelines {
+        build_registry(model, pipeline, diags);
+        deploy_matches_build(pipeline, diags);
+        gitops_deploy(model, pipeline, diags);
+        engine_limits(model, pipeline, diags);
+        push_credentials(model, pipeline, diags);
+        gitops_credentials(model, pipeline, diags);
+    }
+}
+
+/// E0801: the built app's image must name a declared registry.
+fn build_registry(model: &Model, pipeline: &Pipeline, diags: &mut Vec<Diagnostic>) {
+    let Some(build) = &pipeline.build else { return };
+    let Some(app) = model.app(&build.app.value) else { return };
+    let Some(image) = &app.image else { return };
+    if image.registry.is_some() {
+        return;
+    }
+    let mut diag = Diagnostic::new(
+        Code::E0801,
+        format!("pipeline `{}` builds app `{}`, whose image names no registry", pipeline.name.value, app.name.value),
+    )
+    .primary(build.app.span, "the image is pushed to this app's registry")
+    .secondary(image.repository.span, "no `registry=` here");
+    diag = match model.registries.first() {
+        Some(r) => diag.help(format!("add `registry=\"{}\"` to the app's `image`", r.name.value)),
+        None => diag.help("declare the registry the pipeline pushes to (`registry \"local\" address=...`) and name it with `registry=` on the app's `image`"),
+    };
+    diags.push(diag);
+}
+
+/// E0802: a pipeline with both a build and a deploy deploys what it built.
+fn deploy_matches_build(pipeline: &Pipeline, diags: &mut Vec<Diagnostic>) {
+    let (Some(build), Some(deploy)) = (&pipeline.build, &pipeline.deploy) else { return };
+    if build.app.value == deploy.app.value {
+        return;
+    }
+    diags.push(
+        Diagnostic::new(
+            Code::E0802,
+            format!(
+                "pipeline `{}` builds `{}` but deploys `{}`",
+                pipeline.name.value, build.app.value, deploy.app.value
+            ),
+        )
+        .primary(deploy.app.span, "this app would get the other app's image")
+        .secondary(build.app.span, "the image built")
+        .help(format!(
+            "deploy the app that is built (`deploy app=\"{}\"`), or give each app its own pipeline",
+            build.app.value
+        )),
+    );
+}
+
+/// E0803: `via="gitops"` needs a GitOps agent on the deployed app's cluster.
+fn gitops_deploy(model: &Model, pipeline: &Pipeline, diags: &mut Vec<Diagnostic>) {
+    let Some(deploy) = &pipeline.deploy else { return };
+    if deploy.via.value != DeployVia::Gitops {
+        return;
+    }
+    let Some(app) = model.app(&deploy.app.value) else { return };
+    let Some(cluster) = model.cluster_for(app.cluster.as_ref()) else { return };
+    if cluster.gitops.is_some() {
+        return;
+    }
+    diags.push(
+        Diagnostic::new(
+            Code::E0803,
+            format!("pipeline `{}` deploys through GitOps, but cluster `{}` has no `gitops`", pipeline.name.value, cluster.name.value),
+        )
+        .primary(deploy.via.span, "commits the new tag to the GitOps repository")
+        .secondary(cluster.name.span, "no `gitops` child here")
+        .help("add `gitops \"flux\" repo=... path=...` to the cluster, or roll the app directly with `deploy via=\"kubectl\"`"),
+    );
+}
+
+/// E0804: what each engine cannot do.
+fn engine_limits(model: &Model, pipeline: &Pipeline, diags: &mut Vec<Diagnostic>) {
+    let engine = pipeline.engine.value;
+    let name = &pipeline.name.value;
+    let limit = |message: String| Diagnostic::new(Code::E0804, message);
+    match engine {
+        Engine::GithubActions => {
+            if let Some(source) = &pipeline.source
+                && github_repo(&source.repo.value).is_none()
+            {
+                diags.push(
+                    limit(format!("pipeline `{name}` runs on GitHub Actions, but its source is not a GitHub repository"))
+                        .primary(source.repo.span, "GitHub runs workflows only from the repository they are in")
+                        .help("use `https://github.com/OWNER/REPO`, or pick an engine that serves this forge (`drone`, `woodpecker`, `tekton`)"),
+                );
+            }
+            if let Some(ns) = &pipeline.namespace {
+                diags.push(
+                    limit(format!(
+                        "pipeline `{name}` runs on GitHub Actions, outside the cluster: it has no namespace"
+                    ))
+                    .primary(ns.span, "no pod of this pipeline runs in the cluster")
+                    .help("remove `namespace=`"),
+                );
+            }
+        }
+        Engine::Tekton => {
+            if pipeline.source.is_none() {
+                diags.push(
+                    limit(format!("Tekton pipeline `{name}` has no `source` to clone"))
+                        .primary(pipeline.name.span, "the first task clones the source")
+                        .help("add `source repo=\"https://...\" branch=\"main\"` inside the pipeline"),
+                );
+            }
+            let ns = pipeline.namespace().unwrap_or_default();
+            if pipeline.build.is_some() && model.pod_security(ns) == PodSecurity::Restricted {
+                let at = pipeline.namespace.as_ref().map_or(pipeline.name.span, |n| n.span);
+                let mut diag = limit(format!(
+                    "Tekton pipeline `{name}` builds an image in namespace `{ns}`, whose Pod Security level is `restricted`"
+                ))
+                .primary(at, "the image build (kaniko) runs as root");
+                if let Some(declared) = model.namespaces.iter().find(|n| n.name.value == ns) {
+                    diag = diag.secondary(declared.pod_security.span, "restricted here");
+                }
+                diags.push(diag.help(format!(
+                    "run the pipeline in its own namespace (`namespace=\"ci\"`), or declare `namespace \"{ns}\" pod-security=\"baseline\"`"
+                )));
+            }
+        }
+        Engine::Drone => {
+            if let Some(ns) = &pipeline.namespace
+                && ns.value != crate::model::DRONE_NAMESPACE
+            {
+                diags.push(
+                    limit(format!("Drone runs pipeline `{name}` in the runner's namespace, not in `{}`", ns.value))
+                        .primary(ns.span, "the `drone` component's runner only builds in `drone`")
+                        .help("remove `namespace=`"),
+                );
+            }
+        }
+        Engine::Woodpecker => {}
+    }
+    if engine != Engine::Tekton
+        && let Some(secret) = pipeline.deploy.as_ref().and_then(|d| d.secret.as_ref())
+    {
+        diags.push(
+            limit(format!("pipeline `{name}` names a Kubernetes Secret to push with, which only Tekton reads"))
+                .primary(secret.span, format!("{} keeps its own secrets", engine.as_str()))
+                .help(format!("remove `secret=`; {}", engine_push_secret(engine))),
+        );
+    }
+    if engine != Engine::Tekton
+        && let Some(workspace) = &pipeline.workspace
+    {
+        diags.push(
+            limit(format!("pipeline `{name}` declares a `workspace`, which only Tekton uses"))
+                .primary(workspace.span, format!("{} shares the checkout between steps itself", engine.as_str()))
+                .help("remove the `workspace`"),
+        );
+    }
+}
+
+/// Where an engine other than Tekton takes the token a GitOps deploy pushes with.
+fn engine_push_secret(engine: Engine) -> &'static str {
+    match engine {
+        Engine::GithubActions => {
+            "GitHub Actions pushes with `GITHUB_TOKEN` to its own repository and with the repository secret `GITOPS_TOKEN` to another one"
+        }
+        _ => "the pipeline pushes with the token in the engine's secret `git_push_token`",
+    }
+}
+
+/// E0805: a Tekton GitOps deploy pushes with the `token` of a Secret
+/// declared in the pipeline's namespace.
+fn gitops_credentials(model: &Model, pipeline: &Pipeline, diags: &mut Vec<Diagnostic>) {
+    let Some(deploy) = &pipeline.deploy else { return };
+    if pipeline.engine.value != Engine::Tekton || deploy.via.value != DeployVia::Gitops {
+        return;
+    }
+    let ns = pipeline.namespace().unwrap_or_default();
+    let Some(secret) = &deploy.secret else {
+        diags.push(
+            Diagnostic::new(
+                Code::E0805,
+                format!("Tekton pipeline `{}` pushes to the GitOps repository but names no credentials", pipeline.name.value),
+            )
+            .primary(deploy.via.span, "commits and pushes the new tag")
+            .help(format!(
+                "add `secret=\"git-push\"` to the deploy and declare `secret \"git-push\" namespace=\"{ns}\" ...` holding a `token` that may push"
+            )),
+        );
+        return;
+    };
+    if model.secrets.iter().any(|s| s.name.value == secret.value && s.namespace.value == ns) {
+        return;
+    }
+    diags.push(
+        Diagnostic::new(
+            Code::E0805,
+            format!(
+                "the push credentials `{}` of pipeline `{}` are not declared in namespace `{ns}`",
+                secret.value, pipeline.name.value
+            ),
+        )
+        .primary(secret.span, format!("the deploy task runs in `{ns}` and reads this Secret's `token`"))
+        .help(format!("declare `secret \"{}\" namespace=\"{ns}\" ...` holding a `token` that may push", secret.value)),
+    );
+}
+
+/// `https://github.com/OWNER/REPO(.git)` → `OWNER/REPO`.
+pub fn github_repo(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("https://github.com/")?;
+    let rest = rest.trim_end_matches('/').trim_end_matches(".git");
+    let (owner, repo) = rest.split_once('/')?;
+    (!owner.is_empty() && !repo.is_empty() && !repo.contains('/')).then(|| format!("{owner}/{repo}"))
+}
+
+/// E0805: Tekton's build mounts the registry's credentials, which must be
+/// declared in the namespace the build runs in. (Drone and Woodpecker read
+/// them from their own secret store, GitHub Actions from repository secrets.)
+fn push_credentials(model: &Model, pipeline: &Pipeline, diags: &mut Vec<Diagnostic>) {
+    let Some(build) = &pipeline.build else { return };
+    if pipeline.engine.value != Engine::Tekton {
+        return;
+    }
+    let Some(ns) = pipeline.namespace() else { return };
+    let Some(app) = model.app(&build.app.value) else { return };
+    let Some(registry) = app.image.as_ref().and_then(|i| i.registry.as_ref()).and_then(|r| model.registry(&r.value))
+    else {
+        return;
+    };
+    let Some(secret) = &registry.pull_secret else { return };
+    if model.secrets.iter().any(|s| s.name.value == secret.value && s.namespace.value == ns) {
+        return;
+    }
+    let mut diag = Diagnostic::new(
+        Code::E0805,
+        format!(
+            "pipeline `{}` pushes to registry `{}`, whose credentials `{}` are not declared in namespace `{ns}`",
+            pipeline.name.value, registry.name.value, secret.value
+        ),
+    )
+    .primary(build.app.span, format!("the image build runs in `{ns}` and mounts the registry's credentials"))
+    .secondary(secret.span, "the registry's credentials");
+    if let Some(other) = model.secrets.iter().find(|s| s.name.value == secret.value) {
+        diag = diag.secondary(other.name.span, format!("declared in `{}` only", other.namespace.value));
+    }
+    diags.push(diag.help(format!(
+        "declare `secret \"{}\" namespace=\"{ns}\" ...` with the same credentials (a Secret can only be mounted in its own namespace)",
+        secret.value
+    )));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::driver;
+    use crate::host::MemHost;
+
+    fn codes(source: &str) -> Vec<String> {
+        let host = MemHost::with([("homelab.kdl", source)]);
+        let checked = driver::check(&host, "homelab.kdl");
+        checked.diagnostics.iter().map(|d| d.code.to_string()).filter(|c| c.starts_with("E08")).collect()
+    }
+
+    const BASE: &str = r#"homelab "lab"
+cluster "lab" distribution="k3s" version="v1.33.6+k3s1" {
+    gitops "flux" repo="https://github.com/me/lab" path="deploy"
+}
+node "n1" role="server" { address "10.0.0.2"; arch "amd64"; cpu 4; memory "8Gi"; disk "50Gi" }
+registry "local" address="10.0.0.2:30500" { insecure #true; }
+app "web" namespace="web" {
+    image "web" registry="local" tag="1.0.0"
+    port "http" 8080
+    resources cpu="10m" memory="16Mi" cpu-limit="100m" memory-limit="32Mi"
+}
+app "api" namespace="web" {
+    image "api" tag="1.0.0"
+    port "http" 8080
+    resources cpu="10m" memory="16Mi" cpu-limit="100m" memory-limit="32Mi"
+}
+"#;
+
+    #[test]
+    fn a_valid_pipeline_passes() {
+        let source = format!(
+            "{BASE}pipeline \"web\" engine=\"tekton\" {{\n    source repo=\"https://github.com/me/web\"\n    build app=\"web\"\n    deploy app=\"web\" via=\"kubectl\"\n}}\n"
+        );
+        assert_eq!(codes(&source), Vec::<String>::new());
+    }
+
+    #[test]
+    fn building_an_app_without_registry_is_e0801() {
+        let source = format!(
+            "{BASE}pipeline \"api\" engine=\"drone\" {{\n    build app=\"api\"\n    deploy app=\"api\" via=\"kubectl\"\n}}\n"
+        );
+        assert_eq!(codes(&source), ["E0801"]);
+    }
+
+    #[test]
+    fn deploying_another_app_is_e0802() {
+        let source =
+            format!("{BASE}pipeline \"web\" engine=\"drone\" {{\n    build app=\"web\"\n    deploy app=\"api\"\n}}\n");
+        assert_eq!(codes(&source), ["E0802"]);
+    }
+
+    #[test]
+    fn gitops_deploy_without_gitops_is_e0803() {
+        let source = BASE.replace("{\n    gitops \"flux\" repo=\"https://github.com/me/lab\" path=\"deploy\"\n}", "")
+            + "pipeline \"web\" engine=\"drone\" {\n    build app=\"web\"\n    deploy app=\"web\" via=\"gitops\"\n}\n";
+        assert_eq!(codes(&source), ["E0803"]);
+    }
+
+    #[test]
+    fn engine_limits_are_e0804() {
+        let actions = format!(
+            "{BASE}pipeline \"web\" engine=\"github-actions\" {{\n    source repo=\"http://gitea.lan/me/web.git\"\n    build app=\"web\"\n}}\n"
+        );
+        assert_eq!(codes(&actions), ["E0804"]);
+        let no_source = format!("{BASE}pipeline \"web\" engine=\"tekton\" {{\n    build app=\"web\"\n}}\n");
+        assert_eq!(codes(&no_source), ["E0804"]);
+        let restricted = format!(
+            "{BASE}pipeline \"web\" engine=\"tekton\" namespace=\"web\" {{\n    source repo=\"https://github.com/me/web\"\n    build app=\"web\"\n}}\n"
+        );
+        assert_eq!(codes(&restricted), ["E0804"]);
+        let workspace = format!(
+            "{BASE}pipeline \"web\" engine=\"woodpecker\" {{\n    workspace size=\"1Gi\"\n    build app=\"web\"\n}}\n"
+        );
+        assert_eq!(codes(&workspace), ["E0804"]);
+    }
+
+    #[test]
+    fn credentials_outside_the_build_namespace_are_e0805() {
+        let source = BASE.replace("{ insecure #true; }", "{ insecure #true; pull-secret \"auth\"; }")
+            + "secret \"auth\" namespace=\"web\" from=\"external\" store=\"vault\" key=\"lab/auth\"\n"
+            + "pipeline \"web\" engine=\"tekton\" {\n    source repo=\"https://github.com/me/web\"\n    build app=\"web\"\n}\n";
+        assert_eq!(codes(&source), ["E0805"]);
+        let fixed =
+            source.clone() + "secret \"auth\" namespace=\"ci\" from=\"external\" store=\"vault\" key=\"lab/auth\"\n";
+        assert_eq!(codes(&fixed), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_tekton_gitops_deploy_needs_push_credentials() {
+        let pipeline = |deploy: &str| {
+            format!(
+                "{BASE}pipeline \"web\" engine=\"tekton\" {{\n    source repo=\"https://github.com/me/web\"\n    build app=\"web\"\n    {deploy}\n}}\n"
+            )
+        };
+        assert_eq!(codes(&pipeline("deploy app=\"web\"")), ["E0805"]);
+        assert_eq!(codes(&pipeline("deploy app=\"web\" secret=\"push\"")), ["E0805"]);
+        let declared = pipeline("deploy app=\"web\" secret=\"push\"")
+            + "secret \"push\" namespace=\"ci\" from=\"external\" store=\"vault\" key=\"lab/push\"\n";
+        assert_eq!(codes(&declared), Vec::<String>::new());
+        let drone = format!(
+            "{BASE}pipeline \"web\" engine=\"drone\" {{\n    build app=\"web\"\n    deploy app=\"web\" secret=\"push\"\n}}\n"
+        );
+        assert_eq!(codes(&drone), ["E0804"]);
+    }
+
+    #[test]
+    fn github_repositories_are_recognised() {
+        assert_eq!(github_repo("https://github.com/me/web"), Some("me/web".into()));
+        assert_eq!(github_repo("https://github.com/me/web.git"), Some("me/web".into()));
+        assert_eq!(github_repo("https://gitea.lan/me/web"), None);
+        assert_eq!(github_repo("https://github.com/me"), None);
+    }
+}
