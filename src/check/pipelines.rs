@@ -13,6 +13,7 @@ pub fn check(model: &Model, diags: &mut Vec<Diagnostic>) {
         build_registry(model, pipeline, diags);
         deploy_matches_build(pipeline, diags);
         gitops_deploy(model, pipeline, diags);
+        kubectl_under_gitops(model, pipeline, diags);
         engine_limits(model, pipeline, diags);
         push_credentials(model, pipeline, diags);
         gitops_credentials(model, pipeline, diags);
@@ -82,6 +83,32 @@ fn gitops_deploy(model: &Model, pipeline: &Pipeline, diags: &mut Vec<Diagnostic>
         .primary(deploy.via.span, "commits the new tag to the GitOps repository")
         .secondary(cluster.name.span, "no `gitops` child here")
         .help("add `gitops \"flux\" repo=... path=...` to the cluster, or roll the app directly with `deploy via=\"kubectl\"`"),
+    );
+}
+
+/// W0801: a kubectl rollout of an app Flux or Argo CD applies from Git is
+/// undone at the agent's next reconciliation, back to the committed tag.
+fn kubectl_under_gitops(model: &Model, pipeline: &Pipeline, diags: &mut Vec<Diagnostic>) {
+    let Some(deploy) = &pipeline.deploy else { return };
+    if deploy.via.value != DeployVia::Kubectl {
+        return;
+    }
+    let Some(app) = model.app(&deploy.app.value) else { return };
+    let Some(cluster) = model.cluster_for(app.cluster.as_ref()) else { return };
+    let Some(gitops) = &cluster.gitops else { return };
+    diags.push(
+        Diagnostic::new(
+            Code::W0801,
+            format!(
+                "pipeline `{}` rolls app `{}` with kubectl, but {} applies it from Git",
+                pipeline.name.value,
+                app.name.value,
+                gitops.engine.value.as_str()
+            ),
+        )
+        .primary(deploy.via.span, "changes the live Deployment only")
+        .secondary(gitops.engine.span, "reconciles the app back to the committed tag")
+        .help("use `via=\"gitops\"` so that the new tag is committed, and the description stays the source of truth"),
     );
 }
 
@@ -363,6 +390,19 @@ app "api" namespace="web" {
             "{BASE}pipeline \"web\" engine=\"drone\" {{\n    build app=\"web\"\n    deploy app=\"web\" secret=\"push\"\n}}\n"
         );
         assert_eq!(codes(&drone), ["E0804"]);
+    }
+
+    #[test]
+    fn a_kubectl_rollout_under_gitops_is_w0801() {
+        let source = format!(
+            "{BASE}pipeline \"web\" engine=\"drone\" {{\n    build app=\"web\"\n    deploy app=\"web\" via=\"kubectl\"\n}}\n"
+        );
+        let checked = driver::check(&MemHost::with([("homelab.kdl", source.as_str())]), "homelab.kdl");
+        let codes: Vec<String> = checked.diagnostics.iter().map(|d| d.code.to_string()).collect();
+        assert!(codes.contains(&"W0801".to_string()), "{codes:?}");
+        let without = source.replace("gitops \"flux\" repo=\"https://github.com/me/lab\" path=\"deploy\"", "");
+        let checked = driver::check(&MemHost::with([("homelab.kdl", without.as_str())]), "homelab.kdl");
+        assert!(checked.diagnostics.iter().all(|d| d.code.to_string() != "W0801"));
     }
 
     #[test]

@@ -118,6 +118,7 @@ codes! {
     W0701 "spread-exceeds-nodes" Warning "more spread replicas than schedulable nodes";
     W0702 "single-server" Warning "the cluster has a single server node";
     W0703 "no-resource-limits" Warning "an app sets no resource limits";
+    W0801 "kubectl-deploy-under-gitops" Warning "a pipeline rolls an app with kubectl that a GitOps agent keeps in sync";
 }
 
 impl std::fmt::Display for Code {
