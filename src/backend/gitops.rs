@@ -69,6 +69,16 @@ impl Units {
                 candidates.insert((a.clone(), b.clone()));
             }
         }
+        // A unit nested in another unit's folder comes after it (a pipeline's
+        // triggers after the pipeline, an app after its namespace).
+        for unit in &existing {
+            let parent =
+                std::iter::successors(unit.rsplit_once('/').map(|(p, _)| p), |p| p.rsplit_once('/').map(|(p, _)| p))
+                    .find(|p| existing.contains(p));
+            if let Some(parent) = parent {
+                candidates.insert((unit.to_string(), parent.to_string()));
+            }
+        }
         let cycle = cyclic_groups(&candidates);
         let mut needs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for (a, b) in candidates {

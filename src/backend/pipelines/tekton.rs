@@ -9,7 +9,8 @@
 //! `get` and `patch` of the app's workload for `via="kubectl"`, a
 //! NetworkPolicy letting the pipeline's pods out (clone, push, API), and for
 //! webhook triggers an EventListener, its TriggerBindings and TriggerTemplate
-//! with their own least-privilege account. `run.yaml` beside them, listed by
+//! with their own least-privilege account (in `triggers/`, a unit of its own,
+//! since Tekton Triggers is installed by hand). `run.yaml` beside them, listed by
 //! no kustomization, is the PipelineRun to start a run by hand
 //! (`kubectl create -f`).
 
@@ -387,7 +388,10 @@ fn egress_policy(plan: &Plan<'_>, ns: &str) -> Json {
 /// trigger kind, the TriggerTemplate creating the PipelineRun, the listener's
 /// account with exactly what it uses, and a policy letting webhooks in.
 fn triggers(plan: &Plan<'_>, ns: &str, kinds: &[Trigger], out: &mut Artifacts) {
-    let push = |out: &mut Artifacts, value: Json| out.objects.push(Object { unit: plan.unit.clone(), value });
+    // A unit of their own: without Tekton Triggers installed only they fail
+    // to apply, not the pipeline.
+    let unit = format!("{}/triggers", plan.unit);
+    let push = |out: &mut Artifacts, value: Json| out.objects.push(Object { unit: unit.clone(), value });
     let account = format!("{}-triggers", plan.name);
     let mut listener_triggers = Vec::new();
     for kind in kinds {
@@ -440,7 +444,7 @@ fn triggers(plan: &Plan<'_>, ns: &str, kinds: &[Trigger], out: &mut Artifacts) {
             "spec": {"serviceAccountName": account, "triggers": listener_triggers},
         }),
     );
-    out.objects.push(Object::new(&plan.unit, &super::service_account(plan, &account, ns, true)));
+    out.objects.push(Object::new(&unit, &super::service_account(plan, &account, ns, true)));
     push(
         out,
         json!({
