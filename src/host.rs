@@ -169,6 +169,32 @@ impl Host for MemHost {
     }
 }
 
+/// A host that shows one file with other text than `base` holds: an edit
+/// checked before it is written (`homelabc set`).
+#[derive(Clone, Copy)]
+pub struct Overlay<'a> {
+    /// The files as they are.
+    pub base: &'a dyn Host,
+    /// The logical path of the edited file.
+    pub path: &'a str,
+    /// Its edited text.
+    pub text: &'a str,
+}
+
+impl Host for Overlay<'_> {
+    fn read(&self, path: &str) -> io::Result<String> {
+        if path == self.path { Ok(self.text.to_string()) } else { self.base.read(path) }
+    }
+
+    fn is_dir(&self, path: &str) -> bool {
+        self.base.is_dir(path)
+    }
+
+    fn kdl_files_below(&self, dir: &str) -> io::Result<Vec<String>> {
+        self.base.kdl_files_below(dir)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,5 +213,14 @@ mod tests {
         let host = MemHost::with([("apps/b.kdl", ""), ("apps/a.kdl", ""), ("apps/x.yaml", "")]);
         assert_eq!(host.kdl_files_below("apps/").unwrap(), vec!["apps/a.kdl", "apps/b.kdl"]);
         assert!(host.is_dir("apps"));
+    }
+
+    #[test]
+    fn an_overlay_replaces_one_file() {
+        let host = MemHost::with([("a.kdl", "old"), ("b.kdl", "b")]);
+        let overlay = Overlay { base: &host, path: "a.kdl", text: "new" };
+        assert_eq!(overlay.read("a.kdl").unwrap(), "new");
+        assert_eq!(overlay.read("b.kdl").unwrap(), "b");
+        assert_eq!(overlay.kdl_files_below("").unwrap(), ["a.kdl", "b.kdl"]);
     }
 }

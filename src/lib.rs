@@ -9,6 +9,7 @@ pub mod check;
 pub mod cli;
 pub mod diag;
 pub mod driver;
+pub mod edit;
 pub mod graph;
 pub mod host;
 pub mod layout;

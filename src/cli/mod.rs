@@ -9,6 +9,7 @@ mod check;
 mod explain;
 mod graph;
 mod printer;
+mod set;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -96,6 +97,9 @@ pub enum Command {
     Graph(graph::Args),
     /// Explain a diagnostic code, or list them all.
     Explain(explain::Args),
+    /// Change one value of the description in place (`set app.demo-app.image.tag sha-1a2b3c4`),
+    /// keeping comments and layout; nothing is written unless the result checks.
+    Set(set::Args),
 }
 
 /// Parses the command line and runs the command.
@@ -132,6 +136,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Check(args) => check::run(&args, &printer, &library),
         Command::Graph(args) => graph::run(&args, &printer, &library),
         Command::Explain(args) => explain::run(&args, &printer, &library),
+        Command::Set(args) => set::run(&args, &printer, &library),
     }
 }
 
