@@ -12,40 +12,27 @@
 
 use serde_json::{Value as Json, json};
 
-use super::{
-    BUILD, DEPLOY, DeployPlan, KANIKO_SHELL_IMAGE, Plan, ci_header, escape_dollars, gitops_commands, kubectl_args,
-};
+use super::shell::{Dialect, build_steps, escaped, gitops_step};
+use super::{DEPLOY, DeployPlan, Plan, ci_header, kubectl_args};
 use crate::backend::{Artifacts, RawFile};
 use crate::model::{DeployVia, Trigger};
 
+fn dialect() -> Dialect {
+    Dialect {
+        commit_variable: "DRONE_COMMIT_SHA",
+        not_for_pull_requests: json!({"event": {"exclude": ["pull_request"]}}),
+    }
+}
+
 /// Emits `.drone.yml`.
 pub fn emit(plan: &Plan<'_>, out: &mut Artifacts) {
-    let mut steps: Vec<Json> = plan
-        .pipeline
-        .steps
-        .iter()
-        .map(|s| {
-            json!({
-                "name": s.name.value,
-                "image": s.image.value,
-                "commands": s.run.iter().map(|r| escape_dollars(&r.value)).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    let not_for_pull_requests = json!({"event": {"exclude": ["pull_request"]}});
-    if let Some(build) = &plan.build {
-        let mut commands = vec![tag_command()];
-        let mut step = json!({"name": BUILD, "image": KANIKO_SHELL_IMAGE, "when": not_for_pull_requests});
-        if build.registry.pull_secret.is_some() {
-            commands.push("printf '%s' \"$DOCKER_CONFIG_JSON\" > /kaniko/.docker/config.json".into());
-            step["environment"] = json!({"DOCKER_CONFIG_JSON": {"from_secret": "docker_config_json"}});
-        }
-        commands.push(super::kaniko_command(build, "$TAG"));
-        step["commands"] = json!(commands.iter().map(|c| escape_dollars(c)).collect::<Vec<_>>());
-        steps.push(step);
-    }
+    let dialect = dialect();
+    let mut steps = build_steps(plan, &dialect);
     if let Some(deploy) = &plan.deploy {
-        steps.push(deploy_step(deploy, not_for_pull_requests));
+        steps.push(match deploy.via {
+            DeployVia::Kubectl => kubectl_step(deploy, &dialect),
+            DeployVia::Gitops => gitops_step(deploy, &dialect),
+        });
     }
     let mut pipeline = json!({
         "kind": "pipeline",
@@ -61,36 +48,16 @@ pub fn emit(plan: &Plan<'_>, out: &mut Artifacts) {
     out.raw.push(RawFile { unit: None, path: format!("{}/.drone.yml", plan.unit), text });
 }
 
-/// `TAG=sha-<short commit>`, from the commit Drone checked out.
-fn tag_command() -> String {
-    "TAG=sha-$(printf '%s' \"$DRONE_COMMIT_SHA\" | cut -c1-7)".into()
-}
-
-fn deploy_step(deploy: &DeployPlan<'_>, when: Json) -> Json {
-    match deploy.via {
-        DeployVia::Kubectl => {
-            let args = kubectl_args(deploy, "$TAG");
-            let command =
-                format!("kubectl {}", args.iter().map(|a| super::shell_quote(a)).collect::<Vec<_>>().join(" "));
-            json!({
-                "name": DEPLOY,
-                "image": super::kubectl_shell_image(deploy),
-                "commands": [escape_dollars(&tag_command()), escape_dollars(&command)],
-                "when": when,
-            })
-        }
-        DeployVia::Gitops => {
-            let mut commands = vec![escape_dollars(&tag_command())];
-            commands.extend(gitops_commands(deploy).iter().map(|c| escape_dollars(c)));
-            json!({
-                "name": DEPLOY,
-                "image": super::GITOPS_IMAGE,
-                "environment": {"GIT_PUSH_TOKEN": {"from_secret": "git_push_token"}},
-                "commands": commands,
-                "when": when,
-            })
-        }
-    }
+/// kubectl in an image with a shell (Drone steps have no entrypoint).
+fn kubectl_step(deploy: &DeployPlan<'_>, dialect: &Dialect) -> Json {
+    let args = kubectl_args(deploy, "$TAG");
+    let command = format!("kubectl {}", args.iter().map(|a| super::shell_quote(a)).collect::<Vec<_>>().join(" "));
+    json!({
+        "name": DEPLOY,
+        "image": super::kubectl_shell_image(deploy),
+        "commands": escaped(&[dialect.tag_command(), command]),
+        "when": dialect.not_for_pull_requests,
+    })
 }
 
 /// The events and refs that start the pipeline.

@@ -11,6 +11,7 @@
 
 mod actions;
 mod drone;
+mod shell;
 mod tekton;
 mod woodpecker;
 

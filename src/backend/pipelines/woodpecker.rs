@@ -9,40 +9,24 @@
 
 use serde_json::{Value as Json, json};
 
-use super::{
-    BUILD, DEPLOY, DeployPlan, KANIKO_SHELL_IMAGE, Plan, ci_header, escape_dollars, gitops_commands, kubectl_args,
-};
+use super::shell::{Dialect, build_steps, gitops_step};
+use super::{DEPLOY, DeployPlan, Plan, ci_header, kubectl_args};
 use crate::backend::{Artifacts, RawFile};
 use crate::model::{DeployVia, Trigger};
 
+fn dialect() -> Dialect {
+    Dialect { commit_variable: "CI_COMMIT_SHA", not_for_pull_requests: json!({"event": ["push", "tag", "manual"]}) }
+}
+
 /// Emits `.woodpecker/<name>.yml`.
 pub fn emit(plan: &Plan<'_>, out: &mut Artifacts) {
-    let mut steps: Vec<Json> = plan
-        .pipeline
-        .steps
-        .iter()
-        .map(|s| {
-            json!({
-                "name": s.name.value,
-                "image": s.image.value,
-                "commands": s.run.iter().map(|r| escape_dollars(&r.value)).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    let not_for_pull_requests = json!({"event": ["push", "tag", "manual"]});
-    if let Some(build) = &plan.build {
-        let mut commands = vec![tag_command()];
-        let mut step = json!({"name": BUILD, "image": KANIKO_SHELL_IMAGE, "when": not_for_pull_requests});
-        if build.registry.pull_secret.is_some() {
-            commands.push("printf '%s' \"$DOCKER_CONFIG_JSON\" > /kaniko/.docker/config.json".into());
-            step["environment"] = json!({"DOCKER_CONFIG_JSON": {"from_secret": "docker_config_json"}});
-        }
-        commands.push(super::kaniko_command(build, "$TAG"));
-        step["commands"] = json!(commands.iter().map(|c| escape_dollars(c)).collect::<Vec<_>>());
-        steps.push(step);
-    }
+    let dialect = dialect();
+    let mut steps = build_steps(plan, &dialect);
     if let Some(deploy) = &plan.deploy {
-        steps.push(deploy_step(plan, deploy, not_for_pull_requests));
+        steps.push(match deploy.via {
+            DeployVia::Kubectl => kubectl_step(plan, deploy, &dialect),
+            DeployVia::Gitops => gitops_step(deploy, &dialect),
+        });
     }
     let workflow = json!({"when": when(plan), "steps": steps});
     let path = format!(".woodpecker/{}.yml", plan.name);
@@ -50,36 +34,18 @@ pub fn emit(plan: &Plan<'_>, out: &mut Artifacts) {
     out.raw.push(RawFile { unit: None, path: format!("{}/{path}", plan.unit), text });
 }
 
-/// `TAG=sha-<short commit>`, from the commit Woodpecker checked out.
-fn tag_command() -> String {
-    "TAG=sha-$(printf '%s' \"$CI_COMMIT_SHA\" | cut -c1-7)".into()
-}
-
-fn deploy_step(plan: &Plan<'_>, deploy: &DeployPlan<'_>, when: Json) -> Json {
-    match deploy.via {
-        DeployVia::Kubectl => {
-            let mut entrypoint = vec!["kubectl".to_string()];
-            entrypoint.extend(kubectl_args(deploy, "sha-${CI_COMMIT_SHA:0:7}"));
-            json!({
-                "name": DEPLOY,
-                "image": deploy.kubectl_image,
-                "entrypoint": entrypoint,
-                "when": when,
-                "backend_options": {"kubernetes": {"serviceAccountName": plan.deployer()}},
-            })
-        }
-        DeployVia::Gitops => {
-            let mut commands = vec![escape_dollars(&tag_command())];
-            commands.extend(gitops_commands(deploy).iter().map(|c| escape_dollars(c)));
-            json!({
-                "name": DEPLOY,
-                "image": super::GITOPS_IMAGE,
-                "environment": {"GIT_PUSH_TOKEN": {"from_secret": "git_push_token"}},
-                "commands": commands,
-                "when": when,
-            })
-        }
-    }
+/// The upstream kubectl image as its entrypoint, as the deploy account;
+/// Woodpecker substitutes the commit in the arguments.
+fn kubectl_step(plan: &Plan<'_>, deploy: &DeployPlan<'_>, dialect: &Dialect) -> Json {
+    let mut entrypoint = vec!["kubectl".to_string()];
+    entrypoint.extend(kubectl_args(deploy, &format!("sha-${{{}:0:7}}", dialect.commit_variable)));
+    json!({
+        "name": DEPLOY,
+        "image": deploy.kubectl_image,
+        "entrypoint": entrypoint,
+        "when": dialect.not_for_pull_requests,
+        "backend_options": {"kubernetes": {"serviceAccountName": plan.deployer()}},
+    })
 }
 
 /// The workflow's `when`: one condition per trigger.
