@@ -25,7 +25,7 @@ use serde_json::{Map, Value, json};
 use super::{BuildPlan, DeployPlan, Plan};
 use crate::backend::{Artifacts, RawFile};
 use crate::check::pipelines::github_repo;
-use crate::model::{DeployVia, Model, Registry, Trigger};
+use crate::model::{DeployVia, Registry, Trigger};
 
 /// The checkout action.
 const CHECKOUT: &str = "actions/checkout@v4";
@@ -36,8 +36,8 @@ fn tag_line(key: &str, file: &str) -> String {
     format!("echo \"{key}=sha-${{GITHUB_SHA::7}}\" >> \"${file}\"")
 }
 
-/// Emits the workflow. The model is not needed: the plan holds everything resolved.
-pub fn emit(_model: &Model, plan: &Plan<'_>, out: &mut Artifacts) {
+/// Emits the workflow.
+pub fn emit(plan: &Plan<'_>, out: &mut Artifacts) {
     let destination = format!(".github/workflows/{}.yml", plan.name);
     let text = super::ci_header(plan, &destination) + &crate::yaml::render_json(&workflow(plan));
     out.raw.push(RawFile { unit: None, path: format!("{}/{destination}", plan.unit), text });
@@ -318,7 +318,7 @@ app "api" namespace="web" {
         assert!(!checked.has_errors(), "{:#?}", checked.diagnostics);
         let plan = super::super::plan(&checked.model, &checked.model.pipelines[0], false);
         let mut out = Artifacts::default();
-        emit(&checked.model, &plan, &mut out);
+        emit(&plan, &mut out);
         assert_eq!(out.raw.len(), 1);
         let file = out.raw.remove(0);
         assert_eq!(file.unit, None);

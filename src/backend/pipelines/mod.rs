@@ -116,7 +116,7 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
         match pipeline.engine.value {
             Engine::Tekton => tekton::emit(&plan, out),
             Engine::Drone => drone::emit(&plan, out),
-            Engine::GithubActions => actions::emit(model, &plan, out),
+            Engine::GithubActions => actions::emit(&plan, out),
             Engine::Woodpecker => woodpecker::emit(&plan, out),
         }
         if plan.deploy.as_ref().is_some_and(|d| d.via == DeployVia::Kubectl) {
