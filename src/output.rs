@@ -85,7 +85,7 @@ impl OutputTree {
     }
 
     /// Adds a file at any valid path, the lock included (for trees read from disk).
-    fn insert_any(&mut self, path: &str, contents: Vec<u8>) -> Result<(), PathError> {
+    pub(crate) fn insert_any(&mut self, path: &str, contents: Vec<u8>) -> Result<(), PathError> {
         let refuse = |problem| Err(PathError { path: path.to_string(), problem });
         if let Err(problem) = check_path(path) {
             return refuse(problem);

@@ -21,6 +21,10 @@ pub struct Args {
     /// Adopt an output folder holding files homelabc did not write.
     #[arg(long)]
     pub force: bool,
+    /// Accept that the change destroys the data of this declaration (a volume, a namespace, a
+    /// registry's storage); repeat for several. Without it such a build is refused.
+    #[arg(long, value_name = "NAME")]
+    pub allow_destroy: Vec<String>,
 }
 
 /// Runs the command.
@@ -50,6 +54,9 @@ pub fn run(args: &Args, printer: &Printer, library: &crate::stdlib::Library) -> 
     if args.check {
         return check_tree(&dir, &tree, printer);
     }
+    if let Some(status) = refuse_data_loss(&dir, &tree, &args.allow_destroy, printer) {
+        return status;
+    }
     match output::write(&dir, &tree, &WriteOptions { force: args.force, ..WriteOptions::default() }) {
         Ok(WriteOutcome::Unchanged) => {
             printer.status(&format!("{} is up to date ({} files)", dir.display(), tree.len()));
@@ -68,18 +75,57 @@ pub fn run(args: &Args, printer: &Printer, library: &crate::stdlib::Library) -> 
         }
         Err(error) => {
             printer.error(&format!("{}: {error}", dir.display()));
-            ExitStatus::Failure
+            match error {
+                // A refusal to touch what homelabc did not write.
+                output::WriteError::StrayFiles(_) | output::WriteError::Symlink(_) => ExitStatus::Failure,
+                // The file system failed, or DIR is not a folder: an I/O error.
+                _ => ExitStatus::Error,
+            }
         }
     }
 }
 
 /// The gitops path of the first cluster that has one, else `deploy`.
-fn default_output(model: &crate::model::Model) -> PathBuf {
+pub(super) fn default_output(model: &crate::model::Model) -> PathBuf {
     model
         .clusters
         .iter()
         .find_map(|c| c.gitops.as_ref())
         .map_or_else(|| PathBuf::from("deploy"), |g| PathBuf::from(&g.path.value))
+}
+
+/// Refuses a build that destroys data no `--allow-destroy` accepts, before
+/// anything is written (SPEC §6). `None` when the build may go on.
+fn refuse_data_loss(
+    dir: &Path,
+    tree: &output::OutputTree,
+    allowed: &[String],
+    printer: &Printer,
+) -> Option<ExitStatus> {
+    let before = match output::read_tree(dir) {
+        Ok(before) => before,
+        // The writer reports an unreadable folder with its own words.
+        Err(_) => return None,
+    };
+    let plan = crate::plan::diff(&before, tree);
+    let refused = plan.refused(allowed);
+    if refused.is_empty() {
+        return None;
+    }
+    let mut message = format!("refusing to build: the change destroys data ({} left as it was)", dir.display());
+    let mut names: Vec<&str> = Vec::new();
+    for entry in refused {
+        if let Some(loss) = &entry.data_loss {
+            message.push_str(&format!("\n  - {}: {}", entry.key.label(), loss.reason));
+            names.push(&loss.declaration);
+        }
+    }
+    names.sort_unstable();
+    names.dedup();
+    let flags: Vec<String> = names.iter().map(|n| format!("--allow-destroy {n}")).collect();
+    message.push_str(&format!("\n  review it with `homelabc plan`, then accept it with `{}`", flags.join(" ")));
+    printer.error(&message);
+    Some(ExitStatus::Failure)
 }
 
 /// `--check`: what `build` would change in DIR, writing nothing.
