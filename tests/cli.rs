@@ -120,3 +120,81 @@ fn stdlib_overrides_replace_components_by_name() {
     let missing = homelabc(&["--stdlib", "/nonexistent/stdlib", "explain", "stdlib"]);
     assert_eq!(missing.status.code(), Some(3));
 }
+
+// Exit codes of every command (SPEC §1: 0 success, 1 errors in the input or a
+// refusal, 2 changes pending, 3 usage or I/O error). Covered elsewhere, and not
+// repeated here: `check` 0/1/3 (`check_exit_codes`), `explain` 0/3 (`explain`),
+// `graph` 0 (`graph_formats`), `build` 0 (`stdlib_overrides_replace_components_by_name`);
+// `build` 0, 2 and 1 for a refused stray file (tests/build.rs,
+// `build_check_reports_a_stale_tree_with_exit_code_2`); `set` 0, 1 and 3 (tests/set.rs).
+
+#[test]
+fn build_exit_codes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("deploy").display().to_string();
+    let broken = case("e0102-unknown-kind.kdl");
+    assert_eq!(homelabc(&["build", &broken, "-o", &out]).status.code(), Some(1), "errors in the input");
+    assert_eq!(homelabc(&["build", "--check", &broken, "-o", &out]).status.code(), Some(1), "--check too");
+    assert!(!dir.path().join("deploy").exists(), "a description with errors writes nothing");
+    assert_eq!(homelabc(&["build", "/nonexistent/homelab", "-o", &out]).status.code(), Some(3));
+    assert_eq!(homelabc(&["build", "--no-such-flag"]).status.code(), Some(3));
+    assert_eq!(homelabc(&["build", "--check", "-o"]).status.code(), Some(3), "-o without a value");
+    // `--check` against an output path that is a file cannot read the tree: an I/O error.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "not a folder\n").expect("writable");
+    let check = homelabc(&["build", "--check", "-q", &example("tekton-rbac"), "-o", &file.display().to_string()]);
+    assert_eq!(check.status.code(), Some(3), "{}", String::from_utf8_lossy(&check.stderr));
+}
+
+#[test]
+fn graph_exit_codes() {
+    assert_eq!(homelabc(&["graph", &case("e0102-unknown-kind.kdl")]).status.code(), Some(1));
+    assert_eq!(homelabc(&["graph", "/nonexistent/homelab"]).status.code(), Some(3));
+    assert_eq!(homelabc(&["graph", "--format", "svg", &example("tekton-rbac")]).status.code(), Some(3));
+}
+
+#[test]
+fn init_exit_codes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let lab = dir.path().join("lab").display().to_string();
+    assert_eq!(homelabc(&["init", "-q", &lab]).status.code(), Some(0));
+    let again = homelabc(&["init", &lab]);
+    assert_eq!(again.status.code(), Some(1), "refused: the files exist");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("homelab.kdl"), "the file is named");
+    assert_eq!(homelabc(&["init", "--list"]).status.code(), Some(0));
+    let other = dir.path().join("other").display().to_string();
+    assert_eq!(homelabc(&["init", &other, "--example", "no-such-example"]).status.code(), Some(3));
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "not a folder\n").expect("writable");
+    assert_eq!(homelabc(&["init", &file.display().to_string()]).status.code(), Some(3), "DIR is a file");
+    assert_eq!(homelabc(&["init", "--list", &other]).status.code(), Some(3), "--list takes no DIR");
+    assert_eq!(homelabc(&["init", "--no-such-flag"]).status.code(), Some(3));
+    assert!(!dir.path().join("other").exists(), "a usage error writes nothing");
+}
+
+#[test]
+fn completions_exit_codes_and_scripts() {
+    for (shell, marker) in [("bash", "_homelabc() {"), ("zsh", "#compdef homelabc"), ("fish", "complete -c homelabc")] {
+        let out = homelabc(&["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{shell}: {}", String::from_utf8_lossy(&out.stderr));
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(script.contains(marker), "{shell}: {script}");
+        for word in ["completions", "deny-warnings", "message-format", "example"] {
+            assert!(script.contains(word), "{shell} completes `{word}`");
+        }
+    }
+    assert_eq!(homelabc(&["completions", "nushell"]).status.code(), Some(3), "unknown shell");
+    assert_eq!(homelabc(&["completions"]).status.code(), Some(3), "no shell");
+}
+
+#[test]
+fn the_bash_completion_script_parses() {
+    let out = homelabc(&["completions", "bash"]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = dir.path().join("homelabc.bash");
+    std::fs::write(&script, &out.stdout).expect("writable");
+    // `bash -n` reads without running; skipped where there is no bash.
+    if let Ok(checked) = Command::new("bash").arg("-n").arg(&script).output() {
+        assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stderr));
+    }
+}

@@ -6,8 +6,12 @@
 
 mod build;
 mod check;
+mod completions;
 mod explain;
+mod fmt;
 mod graph;
+mod init;
+mod plan;
 mod printer;
 mod set;
 
@@ -91,6 +95,8 @@ pub enum MessageFormat {
 pub enum Command {
     /// Compile a description into its output tree.
     Build(build::Args),
+    /// Show what a build would change in the output tree (or against a git ref), like `terraform plan`.
+    Plan(plan::Args),
     /// Parse, type and check a description (for pre-commit hooks).
     Check(check::Args),
     /// Print the dependency graph.
@@ -100,6 +106,12 @@ pub enum Command {
     /// Change one value of the description in place (`set app.demo-app.image.tag sha-1a2b3c4`),
     /// keeping comments and layout; nothing is written unless the result checks.
     Set(set::Args),
+    /// Format the description's files canonically, comments kept.
+    Fmt(fmt::Args),
+    /// Start a homelab from an embedded example.
+    Init(init::Args),
+    /// Print a shell completion script.
+    Completions(completions::Args),
 }
 
 /// Parses the command line and runs the command.
@@ -137,6 +149,10 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Graph(args) => graph::run(&args, &printer, &library),
         Command::Explain(args) => explain::run(&args, &printer, &library),
         Command::Set(args) => set::run(&args, &printer, &library),
+        Command::Plan(args) => plan::run(&args, &printer, &library),
+        Command::Fmt(args) => fmt::run(&args, &printer, &library),
+        Command::Init(args) => init::run(&args, &printer, &library),
+        Command::Completions(args) => completions::run(&args, &printer, &library),
     }
 }
 

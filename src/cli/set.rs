@@ -96,7 +96,7 @@ fn write(root: &Path, edit: &Edit, address: &Address, printer: &Printer) -> Exit
 /// Replaces a file's text atomically: a temporary file beside it, with its
 /// permissions, synced, then renamed over it. A link is followed to the file
 /// it names. Refuses when the file no longer holds `before`.
-fn replace_file(path: &Path, before: &str, after: &str) -> io::Result<()> {
+pub(super) fn replace_file(path: &Path, before: &str, after: &str) -> io::Result<()> {
     let real = path.canonicalize()?;
     if fs::read(&real)? != before.as_bytes() {
         return Err(io::Error::other("the file changed while `set` ran"));
