@@ -29,27 +29,13 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(args: &Args, printer: &Printer, library: &crate::stdlib::Library) -> ExitStatus {
-    let location = match super::locate(&args.path) {
-        Ok(l) => l,
-        Err(message) => {
-            printer.error(&message);
-            return ExitStatus::Error;
-        }
-    };
-    let host = crate::host::FsHost::new(&location.root);
-    let built = crate::driver::build_with(&host, &location.file, library);
-    printer.diagnostics(&built.checked.diagnostics, &built.checked.sources);
-    let tree = match built.tree {
-        Some(Ok(tree)) => tree,
-        Some(Err(message)) => {
-            printer.error(&format!("internal error while laying out the tree: {message}"));
-            return ExitStatus::Failure;
-        }
-        None => return ExitStatus::Failure,
+    let (location, model, tree) = match super::compile_path(&args.path, printer, library) {
+        Ok(compiled) => compiled,
+        Err(status) => return status,
     };
     let dir = match &args.output {
         Some(dir) => dir.clone(),
-        None => location.root.join(default_output(&built.checked.model)),
+        None => location.root.join(default_output(&model)),
     };
     if args.check {
         return check_tree(&dir, &tree, printer);

@@ -185,6 +185,30 @@ pub fn locate(path: &Path) -> Result<Location, String> {
     Err(format!("{}: no such file or folder", path.display()))
 }
 
+/// Loads, checks and compiles the description at PATH in memory, printing
+/// its diagnostics. On failure, the exit status to end with (after printing).
+pub fn compile_path(
+    path: &Path,
+    printer: &Printer,
+    library: &Library,
+) -> Result<(Location, crate::model::Model, crate::output::OutputTree), ExitStatus> {
+    let location = locate(path).map_err(|message| {
+        printer.error(&message);
+        ExitStatus::Error
+    })?;
+    let host = crate::host::FsHost::new(&location.root);
+    let built = crate::driver::build_with(&host, &location.file, library);
+    printer.diagnostics(&built.checked.diagnostics, &built.checked.sources);
+    match built.tree {
+        Some(Ok(tree)) => Ok((location, built.checked.model, tree)),
+        Some(Err(message)) => {
+            printer.error(&format!("internal error while laying out the tree: {message}"));
+            Err(ExitStatus::Failure)
+        }
+        None => Err(ExitStatus::Failure),
+    }
+}
+
 /// Loads and checks the description at PATH, printing its diagnostics.
 /// Returns `None` (after printing) on an I/O error.
 pub fn check_path(path: &Path, printer: &Printer, library: &Library) -> Option<crate::driver::Checked> {

@@ -45,26 +45,11 @@ pub enum PlanFormat {
 
 /// Runs the command.
 pub fn run(args: &Args, printer: &Printer, library: &crate::stdlib::Library) -> ExitStatus {
-    let location = match super::locate(&args.path) {
-        Ok(l) => l,
-        Err(message) => {
-            printer.error(&message);
-            return ExitStatus::Error;
-        }
+    let (location, model, tree) = match super::compile_path(&args.path, printer, library) {
+        Ok(compiled) => compiled,
+        Err(status) => return status,
     };
-    let host = crate::host::FsHost::new(&location.root);
-    let built = crate::driver::build_with(&host, &location.file, library);
-    printer.diagnostics(&built.checked.diagnostics, &built.checked.sources);
-    let tree = match built.tree {
-        Some(Ok(tree)) => tree,
-        Some(Err(message)) => {
-            printer.error(&format!("internal error while laying out the tree: {message}"));
-            return ExitStatus::Failure;
-        }
-        None => return ExitStatus::Failure,
-    };
-    let dir =
-        args.output.clone().unwrap_or_else(|| location.root.join(super::build::default_output(&built.checked.model)));
+    let dir = args.output.clone().unwrap_or_else(|| location.root.join(super::build::default_output(&model)));
     let before = match &args.against {
         Some(reference) => git_tree(&location.root, &dir, reference),
         None => crate::output::read_tree(&dir).map_err(|e| format!("{}: {e}", dir.display())),
