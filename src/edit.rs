@@ -19,6 +19,8 @@ mod address;
 mod target;
 mod value;
 
+pub(crate) use value::quote;
+
 use std::ops::Range;
 
 pub use address::Address;

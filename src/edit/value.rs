@@ -83,6 +83,7 @@ fn boolean(input: &str, v1: bool) -> Option<Token> {
 
 /// A quoted KDL string. The escapes used are common to KDL v1 and v2; every
 /// character a quoted string may not hold literally is written `\u{...}`.
+/// `set` writes values with it, `fmt` the strings it rewrites from v1.
 pub fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
@@ -93,6 +94,8 @@ pub fn quote(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{C}' => out.push_str("\\f"),
             c if needs_escape(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
             c => out.push(c),
         }

@@ -10,6 +10,7 @@
 use kdl::{KdlDocument, KdlValue};
 
 use super::lex::is_newline;
+use crate::edit::quote;
 
 /// The v2 spelling of a v1 word: a string, or else a bare identifier when
 /// it is a `name` (of a node, a property or a type), or a keyword or number
@@ -107,32 +108,6 @@ fn identifier(text: &str) -> String {
         _ => false,
     });
     if bare { text.to_string() } else { quote(text) }
-}
-
-/// A v2 quoted string of `value`, escaping what may not stand in one.
-pub(super) fn quote(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{C}' => out.push_str("\\f"),
-            c if c.is_control()
-                || is_newline(c)
-                || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}') =>
-            {
-                out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]
