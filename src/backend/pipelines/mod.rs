@@ -239,24 +239,34 @@ pub fn gitops_commands(deploy: &DeployPlan<'_>) -> Vec<String> {
     ]
 }
 
-/// The kaniko command line of a shell-based engine, pushing `<push>:<tag>`.
-pub fn kaniko_command(build: &BuildPlan<'_>, tag: &str) -> String {
-    let mut command = format!(
-        "/kaniko/executor --context={} --dockerfile={} --destination={}:{tag}",
-        shell_quote(&checkout_path(build.context)),
-        shell_quote(&checkout_path(build.dockerfile)),
-        build.push
-    );
+/// The kaniko flags of a build pushing `<push>:<tag>`, its paths below the
+/// checkout at `checkout` (`.` for the working directory).
+pub fn kaniko_flags(build: &BuildPlan<'_>, checkout: &str, tag: &str) -> Vec<String> {
+    let mut flags = vec![
+        format!("--context={}", below(checkout, build.context)),
+        format!("--dockerfile={}", below(checkout, build.dockerfile)),
+        format!("--destination={}:{tag}", build.push),
+    ];
     if build.registry.is_insecure() {
-        command.push_str(&format!(" --insecure-registry={}", build.push_host));
+        flags.push(format!("--insecure-registry={}", build.push_host));
     }
-    command
+    flags
 }
 
-/// A path relative to the checkout, as the CI engines' working directory sees it.
-fn checkout_path(path: &str) -> String {
+/// The kaniko command line of a shell-based engine, pushing `<push>:<tag>`.
+pub fn kaniko_command(build: &BuildPlan<'_>, tag: &str) -> String {
+    let words: Vec<String> = kaniko_flags(build, ".", tag).iter().map(|w| shell_quote(w)).collect();
+    format!("/kaniko/executor {}", words.join(" "))
+}
+
+/// A path of the repository below `checkout`: `.` and `./` name the checkout itself.
+pub fn below(checkout: &str, path: &str) -> String {
     let path = path.trim_start_matches("./").trim_end_matches('/');
-    if path.is_empty() { ".".to_string() } else { path.to_string() }
+    match (checkout, path) {
+        (_, "" | ".") => checkout.to_string(),
+        (".", path) => path.to_string(),
+        (checkout, path) => format!("{checkout}/{path}"),
+    }
 }
 
 /// Quotes a word for a POSIX shell when it needs it (`$TAG` stays expandable

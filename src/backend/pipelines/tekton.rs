@@ -85,12 +85,6 @@ fn task_name(plan: &Plan<'_>, stage: &str) -> String {
 /// Where the repository is checked out in a task.
 const CHECKOUT: &str = "$(workspaces.source.path)";
 
-/// A path below the checkout: `.` is the checkout itself.
-fn in_checkout(path: &str) -> String {
-    let path = path.trim_start_matches("./").trim_end_matches('/');
-    if path.is_empty() || path == "." { CHECKOUT.to_string() } else { format!("{CHECKOUT}/{path}") }
-}
-
 /// The security context of steps that need no root: non-root, no privilege
 /// escalation, no capabilities (what `restricted` asks for).
 fn non_root() -> Json {
@@ -173,15 +167,9 @@ fn step_task(plan: &Plan<'_>, ns: &str, step: &str, image: &str, run: &[&str]) -
 /// file system), the one step that needs the `baseline` level.
 fn build_task(plan: &Plan<'_>, ns: &str) -> Json {
     let Some(build) = &plan.build else { return Json::Null };
-    let mut args = vec![
-        format!("--context={}", in_checkout(build.context)),
-        format!("--dockerfile={}", in_checkout(build.dockerfile)),
-        format!("--destination={}:$(params.tag)", build.push),
-        "--digest-file=$(results.digest.path)".to_string(),
-    ];
-    if build.registry.is_insecure() {
-        args.push(format!("--insecure-registry={}", build.push_host));
-    }
+    let mut args = super::kaniko_flags(build, CHECKOUT, "$(params.tag)");
+    // Right after the destination, where the Task has always had it.
+    args.insert(3, "--digest-file=$(results.digest.path)".to_string());
     let mut step = json!({
         "name": "build-and-push",
         "image": KANIKO_IMAGE,
