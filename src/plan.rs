@@ -189,30 +189,22 @@ fn index(tree: &OutputTree) -> BTreeMap<Key, Value> {
             continue;
         }
         let text = String::from_utf8_lossy(bytes);
-        let objects = (path.ends_with(".yaml") || path.ends_with(".yml"))
+        let docs = (path.ends_with(".yaml") || path.ends_with(".yml"))
             .then(|| crate::yaml::parse_documents(&text).ok())
             .flatten()
-            .filter(|docs| !docs.is_empty() && docs.iter().all(|d| object_key(d).is_some()));
-        match objects {
-            Some(docs) => {
-                for doc in docs {
-                    if let Some(key) = object_key(&doc) {
-                        all.insert(key, doc);
-                    }
-                }
-            }
-            None => {
-                // A YAML file of one document is compared field by field too
-                // (a kustomization's resources, a CI file's steps).
-                let value = (path.ends_with(".yaml") || path.ends_with(".yml"))
-                    .then(|| crate::yaml::parse_documents(&text).ok())
-                    .flatten()
-                    .filter(|docs| docs.len() == 1)
-                    .and_then(|mut docs| docs.pop())
-                    .unwrap_or_else(|| Value::String(text.into_owned()));
-                all.insert(Key::File { path: path.to_string() }, value);
-            }
+            .unwrap_or_default();
+        let keys: Vec<Option<Key>> = docs.iter().map(object_key).collect();
+        if !docs.is_empty() && keys.iter().all(Option::is_some) {
+            all.extend(keys.into_iter().flatten().zip(docs));
+            continue;
         }
+        // Anything else is one file; a YAML file of one document is compared
+        // field by field too (a kustomization's resources, a CI file's steps).
+        let value = match <[Value; 1]>::try_from(docs) {
+            Ok([doc]) => doc,
+            Err(_) => Value::String(text.into_owned()),
+        };
+        all.insert(Key::File { path: path.to_string() }, value);
     }
     all
 }
