@@ -3,21 +3,12 @@
 //! bumped) with their plans as snapshots, the exit codes, and `--against` in a
 //! temporary git repository.
 
+mod common;
+
+use common::{homelabc, stdout};
+
 use std::path::Path;
 use std::process::{Command, Output};
-
-fn homelabc(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_homelabc"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the binary runs")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// A small homelab: a web app, a database app on a volume, a chart.
 const BEFORE: &str = r#"homelab "lab"

@@ -2,62 +2,11 @@
 //! and only the value changes, comments survive, and a refused edit (E0207, a
 //! value the checks refuse, a usage error) leaves every file byte-identical.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn homelabc(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_homelabc"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the binary runs")
-}
+use common::{copy_of, files, homelabc, stderr};
 
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// A copy of an example in a temporary folder (the folder is removed on drop).
-fn copy_of(example: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    copy(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(example), dir.path());
-    dir
-}
-
-fn copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("creatable");
-    for entry in std::fs::read_dir(from).expect("readable") {
-        let path = entry.expect("entry").path();
-        let target = to.join(path.file_name().expect("named"));
-        if path.is_dir() {
-            copy(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).expect("copyable");
-        }
-    }
-}
-
-/// Every file below a folder with its bytes.
-fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut found = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).expect("readable") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                found.insert(
-                    path.strip_prefix(dir).expect("below").to_path_buf(),
-                    std::fs::read(&path).expect("readable"),
-                );
-            }
-        }
-    }
-    found
-}
+use std::path::Path;
 
 /// The text with the quoted value of the first `key="` after `after` replaced.
 fn replace_value(text: &str, after: &str, key: &str, new: &str) -> String {
