@@ -57,7 +57,7 @@ pub fn run(args: &Args, printer: &Printer, _library: &crate::stdlib::Library) ->
     } else {
         for file in &changed {
             let path = location.root.join(&file.path);
-            if let Err(error) = super::set::replace_file(&path, &file.before, &file.after) {
+            if let Err(error) = super::replace_file(&path, &file.before, &file.after) {
                 printer.error(&format!("{}: {error}", shown(&location.root, &file.path)));
                 return ExitStatus::Error;
             }

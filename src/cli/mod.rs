@@ -15,6 +15,8 @@ mod plan;
 mod printer;
 mod set;
 
+use std::fs;
+use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -223,4 +225,35 @@ pub fn check_path(path: &Path, printer: &Printer, library: &Library) -> Option<c
     let checked = crate::driver::check_with(&host, &location.file, library);
     printer.diagnostics(&checked.diagnostics, &checked.sources);
     Some(checked)
+}
+
+/// Replaces a description file's text atomically (`set`, `fmt`): a temporary file beside it, with its
+/// permissions, synced, then renamed over it. A link is followed to the file
+/// it names. Refuses when the file no longer holds `before`.
+fn replace_file(path: &Path, before: &str, after: &str) -> io::Result<()> {
+    let real = path.canonicalize()?;
+    if fs::read(&real)? != before.as_bytes() {
+        return Err(io::Error::other("the file changed while homelabc was editing it"));
+    }
+    let dir = real.parent().ok_or_else(|| io::Error::other("the file has no folder"))?;
+    let name = real.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temp: PathBuf = dir.join(format!(".{name}.homelabc-{}", std::process::id()));
+    let result = write_temp(&temp, after, fs::metadata(&real)?.permissions()).and_then(|()| fs::rename(&temp, &real));
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+        return result;
+    }
+    // The rename is durable once the folder is synced (where folders can be opened).
+    if let Ok(folder) = fs::File::open(dir) {
+        let _ = folder.sync_all();
+    }
+    Ok(())
+}
+
+fn write_temp(temp: &Path, text: &str, permissions: fs::Permissions) -> io::Result<()> {
+    let _ = fs::remove_file(temp);
+    let mut file = fs::OpenOptions::new().write(true).create_new(true).open(temp)?;
+    file.write_all(text.as_bytes())?;
+    file.set_permissions(permissions)?;
+    file.sync_all()
 }

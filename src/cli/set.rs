@@ -2,9 +2,7 @@
 //! place, keeping comments, spacing and order; nothing is written unless the
 //! edited description checks.
 
-use std::fs;
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::{ExitStatus, Printer};
 use crate::edit::{self, Address, Edit, Outcome};
@@ -80,7 +78,7 @@ pub fn run(args: &Args, printer: &Printer, library: &crate::stdlib::Library) -> 
 
 /// Writes the checked edit and reports it.
 fn write(root: &Path, edit: &Edit, address: &Address, printer: &Printer) -> ExitStatus {
-    match replace_file(&root.join(&edit.path), &edit.before, &edit.after) {
+    match super::replace_file(&root.join(&edit.path), &edit.before, &edit.after) {
         Ok(()) => {
             let verb = if edit.inserted { "added" } else { "set" };
             printer.status(&format!("{verb} {address} = {} in {}", edit.token, edit.path));
@@ -91,35 +89,4 @@ fn write(root: &Path, edit: &Edit, address: &Address, printer: &Printer) -> Exit
             ExitStatus::Error
         }
     }
-}
-
-/// Replaces a file's text atomically: a temporary file beside it, with its
-/// permissions, synced, then renamed over it. A link is followed to the file
-/// it names. Refuses when the file no longer holds `before`.
-pub(super) fn replace_file(path: &Path, before: &str, after: &str) -> io::Result<()> {
-    let real = path.canonicalize()?;
-    if fs::read(&real)? != before.as_bytes() {
-        return Err(io::Error::other("the file changed while `set` ran"));
-    }
-    let dir = real.parent().ok_or_else(|| io::Error::other("the file has no folder"))?;
-    let name = real.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temp: PathBuf = dir.join(format!(".{name}.homelabc-set-{}", std::process::id()));
-    let result = write_temp(&temp, after, fs::metadata(&real)?.permissions()).and_then(|()| fs::rename(&temp, &real));
-    if result.is_err() {
-        let _ = fs::remove_file(&temp);
-        return result;
-    }
-    // The rename is durable once the folder is synced (where folders can be opened).
-    if let Ok(folder) = fs::File::open(dir) {
-        let _ = folder.sync_all();
-    }
-    Ok(())
-}
-
-fn write_temp(temp: &Path, text: &str, permissions: fs::Permissions) -> io::Result<()> {
-    let _ = fs::remove_file(temp);
-    let mut file = fs::OpenOptions::new().write(true).create_new(true).open(temp)?;
-    file.write_all(text.as_bytes())?;
-    file.set_permissions(permissions)?;
-    file.sync_all()
 }
