@@ -7,12 +7,15 @@
 
 pub mod charts;
 pub mod gitops;
+pub mod grafana;
+pub mod inventory;
 pub mod k3s;
 pub mod k8s;
 pub mod kind;
 pub mod metallb;
 pub mod netpol;
 pub mod pipelines;
+pub mod prometheus;
 pub mod registry;
 pub mod secrets;
 
@@ -109,12 +112,15 @@ pub fn managed_labels() -> std::collections::BTreeMap<String, String> {
 pub fn emit(model: &Model, graph: &Graph) -> Artifacts {
     let mut out = Artifacts::default();
     charts::emit(model, &mut out);
+    grafana::emit(model, &mut out);
+    inventory::emit(model, graph, &mut out);
     k3s::emit(model, &mut out);
     k8s::emit(model, &mut out);
     kind::emit(model, &mut out);
     metallb::emit(model, &mut out);
     netpol::emit(model, &mut out);
     pipelines::emit(model, &mut out);
+    prometheus::emit(model, &mut out);
     registry::emit(model, &mut out);
     secrets::emit(model, &mut out);
     gitops::wire(model, graph, &mut out);

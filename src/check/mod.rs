@@ -5,6 +5,7 @@ mod addressing;
 mod capacity;
 mod components;
 pub mod pipelines;
+mod observe;
 mod ports;
 mod refs;
 mod security;
@@ -21,4 +22,5 @@ pub fn run(model: &Model, diags: &mut Vec<Diagnostic>) {
     capacity::check(model, diags);
     components::check(model, diags);
     pipelines::check(model, diags);
+    observe::check(model, diags);
 }

@@ -111,6 +111,10 @@ codes! {
     E0803 "deploy-without-gitops" Error "a `deploy via=\"gitops\"` for a cluster without `gitops`";
     E0804 "engine-limit" Error "a pipeline asks for something its CI engine cannot do";
     E0805 "pipeline-credentials" Error "credentials a pipeline needs are not where its jobs run";
+    // E09xx: dashboards and alerts.
+    E0901 "promql-syntax" Error "a dashboard query or alert expression is not valid PromQL";
+    E0902 "duplicate-dashboard-title" Error "two dashboards in one Grafana folder have the same title";
+    E0903 "unknown-panel-unit" Error "a panel's unit is not a unit Grafana knows";
     // Warnings.
     W0101 "kdl-v1" Warning "the file is written in KDL v1";
     W0501 "unused-declaration" Warning "a declaration nothing uses and nothing deploys";

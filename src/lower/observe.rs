@@ -38,12 +38,23 @@ pub(super) fn dashboard(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Dashboard> {
 }
 
 fn panel(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Panel> {
-    let r =
-        Reader::open(cx, node, Shape { what: "panel", max_args: 1, props: &["kind", "unit"], children: &["query"] });
+    let r = Reader::open(
+        cx,
+        node,
+        Shape {
+            what: "panel",
+            max_args: 1,
+            props: &["kind", "unit", "min", "max", "legend"],
+            children: &["query", "threshold"],
+        },
+    );
     let title = r.arg::<String>(cx, 0, "a title");
     let at = r.name_span(cx);
     let kind = r.word_prop::<PanelKind>(cx, "kind").unwrap_or(Spanned::new(PanelKind::Timeseries, at));
     let unit = r.prop::<String>(cx, "unit");
+    let min = r.prop::<f64>(cx, "min");
+    let max = r.prop::<f64>(cx, "max");
+    let legend = r.word_prop::<LegendPlacement>(cx, "legend");
     let mut queries = Vec::new();
     for c in r.children_named("query") {
         let q = Reader::open(cx, c, Shape { what: "query", max_args: 1, props: &["legend"], children: &[] });
@@ -58,7 +69,44 @@ fn panel(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Panel> {
                 .help("add `query \"sum(rate(http_requests_total[5m]))\"` inside the panel"),
         );
     }
-    Some(Panel { title: title?, kind, unit, queries, span: r.span(cx) })
+    let mut thresholds = Vec::new();
+    for c in r.children_named("threshold") {
+        let t = Reader::open(cx, c, Shape { what: "threshold", max_args: 1, props: &["color"], children: &[] });
+        let Some(value) = t.arg::<f64>(cx, 0, "the value the step starts at") else { continue };
+        // Later steps are more severe by default: orange, then red.
+        let fallback = if thresholds.is_empty() { "orange" } else { "red" };
+        let color = t.prop::<String>(cx, "color").unwrap_or(Spanned::new(fallback.into(), value.span));
+        if !is_grafana_color(&color.value) {
+            cx.report(
+                Diagnostic::new(Code::E0105, format!("unknown color `{}`", color.value))
+                    .primary(color.span, "not a Grafana color")
+                    .help("use a color name (green, yellow, orange, red, blue, purple, ...) or `#rrggbb`"),
+            );
+        }
+        if let Some(last) = thresholds.last().map(|t: &Threshold| t.value.value)
+            && value.value <= last
+        {
+            cx.report(
+                Diagnostic::new(Code::E0105, "thresholds must go up")
+                    .primary(value.span, format!("not above the previous step ({last})"))
+                    .help("write the threshold steps from the lowest value to the highest"),
+            );
+        }
+        thresholds.push(Threshold { value, color });
+    }
+    Some(Panel { title: title?, kind, unit, queries, min, max, legend, thresholds, span: r.span(cx) })
+}
+
+/// Grafana's named colors (and their shades), or a `#rgb`/`#rrggbb` hex color.
+fn is_grafana_color(color: &str) -> bool {
+    if let Some(hex) = color.strip_prefix('#') {
+        return matches!(hex.len(), 3 | 6) && hex.chars().all(|c| c.is_ascii_hexdigit());
+    }
+    const HUES: &[&str] = &["red", "orange", "yellow", "green", "blue", "purple"];
+    const SHADES: &[&str] = &["super-light-", "light-", "semi-dark-", "dark-"];
+    let named = ["transparent", "text", "white", "black", "gray", "grey"].contains(&color);
+    let hue = SHADES.iter().find_map(|s| color.strip_prefix(s)).unwrap_or(color);
+    named || HUES.contains(&hue)
 }
 
 pub(super) fn alert(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Alert> {

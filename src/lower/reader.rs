@@ -137,6 +137,24 @@ int_from_kdl!(u16, "a whole number from 0 to 65535");
 int_from_kdl!(u32, "a whole number from 0 to 4294967295");
 int_from_kdl!(i64, "a whole number");
 
+impl FromKdl for f64 {
+    const EXPECTED: &'static str = "a number";
+    const ANNOTATIONS: &'static [&'static str] = &["number"];
+    fn from_kdl(value: &KdlValue) -> Result<f64, (Code, String)> {
+        match value {
+            KdlValue::Integer(i) => Ok(*i as f64),
+            KdlValue::Float(f) if f.is_finite() => Ok(*f),
+            other => Err((Code::E0105, format!("expected a number, found {}", describe(other)))),
+        }
+    }
+    fn help(value: &KdlValue) -> Option<String> {
+        value
+            .as_string()
+            .filter(|s| s.parse::<f64>().is_ok_and(f64::is_finite))
+            .map(|s| format!("write the number without quotes: `{s}`"))
+    }
+}
+
 /// A TCP/UDP port number (1-65535).
 #[derive(Clone, Copy, Debug)]
 pub struct PortNumber(pub u16);

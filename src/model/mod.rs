@@ -5,6 +5,7 @@
 //! can point at it. Declarations are kept sorted by (namespace, name), so the
 //! order of declarations and files never shows.
 
+pub mod observe;
 pub mod values;
 
 use std::collections::BTreeMap;
@@ -756,8 +757,25 @@ pub struct Panel {
     pub unit: Option<Spanned<String>>,
     /// Queries.
     pub queries: Vec<Query>,
+    /// Lowest value of the axis or gauge (`min=`).
+    pub min: Option<Spanned<f64>>,
+    /// Highest value of the axis or gauge (`max=`).
+    pub max: Option<Spanned<f64>>,
+    /// Where the legend goes (`legend=`; default bottom).
+    pub legend: Option<Spanned<LegendPlacement>>,
+    /// Threshold steps above the base (green) step, in the order written.
+    pub thresholds: Vec<Threshold>,
     /// The whole child.
     pub span: Span,
+}
+
+/// `threshold 80 color="red"`: values from 80 up are shown red.
+#[derive(Clone, Debug)]
+pub struct Threshold {
+    /// Where the step starts.
+    pub value: Spanned<f64>,
+    /// A Grafana color name (`orange`, `red`, ...) or `#rrggbb`.
+    pub color: Spanned<String>,
 }
 
 /// `query "promql" legend=...`.

@@ -124,6 +124,10 @@ words! {
     }
 }
 words! {
+    /// Where a panel's legend goes.
+    LegendPlacement "legend placement" { Bottom = "bottom", Right = "right", Hidden = "hidden" }
+}
+words! {
     /// The severity label of an alert.
     AlertSeverity "alert severity" { Critical = "critical", Warning = "warning", Info = "info" }
 }

@@ -1,0 +1,102 @@
+//! What the monitoring stack is given: every dashboard the build ships
+//! (declared and default ones), in one list that the checks and the Grafana
+//! backend share, so that a title clash is reported on exactly what is written.
+
+use super::{App, Dashboard, Model};
+
+/// The stdlib component that runs Prometheus and Grafana.
+pub const MONITORING_COMPONENT: &str = "kube-prometheus-stack";
+
+/// The folder of the default node dashboard.
+pub const NODES_FOLDER: &str = "nodes";
+
+/// Where a shipped dashboard comes from.
+#[derive(Clone, Copy, Debug)]
+pub enum DashboardSource<'a> {
+    /// A `dashboard` declaration.
+    Declared(&'a Dashboard),
+    /// The default dashboard of an app with `metrics`.
+    App(&'a App),
+    /// The default dashboard of the cluster's nodes.
+    Nodes,
+}
+
+/// A dashboard the build ships, declared or default.
+#[derive(Clone, Debug)]
+pub struct ShippedDashboard<'a> {
+    /// Grafana folder (and output folder `dashboards/<folder>`).
+    pub folder: String,
+    /// File name without `.yaml`; unique within the folder.
+    pub name: String,
+    /// Title shown in Grafana.
+    pub title: String,
+    /// What it is made from.
+    pub source: DashboardSource<'a>,
+}
+
+impl ShippedDashboard<'_> {
+    /// The text the dashboard's `uid` is hashed from: the declared name, or
+    /// what a default dashboard is for. Stable across builds and unique.
+    pub fn identity(&self) -> String {
+        match self.source {
+            DashboardSource::Declared(d) => format!("dashboard:{}", d.name.value),
+            DashboardSource::App(a) => format!("app:{}/{}", a.namespace.value, a.name.value),
+            DashboardSource::Nodes => "nodes".to_string(),
+        }
+    }
+}
+
+impl Model {
+    /// The namespace kube-prometheus-stack runs in, when the description
+    /// includes it (by `use`, or because `metrics`, `dashboard` or `alert`
+    /// need it).
+    pub fn monitoring_namespace(&self) -> Option<&str> {
+        self.charts
+            .iter()
+            .find(|c| c.component.as_deref() == Some(MONITORING_COMPONENT))
+            .map(|c| c.namespace.value.as_str())
+    }
+
+    /// Every dashboard the build ships, sorted by folder and name: the
+    /// declared ones, and when the monitoring stack is included, one per app
+    /// with `metrics` (folder: the app's namespace, name: the app's) and one
+    /// for the nodes (`nodes/nodes`). A declared dashboard with the same
+    /// folder and name as a default one replaces it.
+    pub fn shipped_dashboards(&self) -> Vec<ShippedDashboard<'_>> {
+        let mut shipped: Vec<ShippedDashboard<'_>> = self
+            .dashboards
+            .iter()
+            .map(|d| ShippedDashboard {
+                folder: d.folder.value.clone(),
+                name: d.name.value.clone(),
+                title: d.title.value.clone(),
+                source: DashboardSource::Declared(d),
+            })
+            .collect();
+        if self.monitoring_namespace().is_some() {
+            let defaults = self
+                .apps
+                .iter()
+                .filter(|a| a.metrics.is_some())
+                .map(|a| ShippedDashboard {
+                    folder: a.namespace.value.clone(),
+                    name: a.name.value.clone(),
+                    title: a.name.value.clone(),
+                    source: DashboardSource::App(a),
+                })
+                .chain(std::iter::once(ShippedDashboard {
+                    folder: NODES_FOLDER.to_string(),
+                    name: "nodes".to_string(),
+                    title: "Nodes".to_string(),
+                    source: DashboardSource::Nodes,
+                }));
+            for default in defaults {
+                if !shipped.iter().any(|s| s.folder == default.folder && s.name == default.name) {
+                    shipped.push(default);
+                }
+            }
+        }
+        shipped.sort_by(|a, b| (&a.folder, &a.name).cmp(&(&b.folder, &b.name)));
+        shipped
+    }
+}
