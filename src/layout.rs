@@ -112,6 +112,16 @@ pub fn pipeline_unit(pipeline: &str) -> String {
     format!("pipelines/{pipeline}")
 }
 
+/// The folder of a Grafana folder's dashboards.
+pub fn dashboard_unit(folder: &str) -> String {
+    format!("dashboards/{folder}")
+}
+
+/// The folder of a namespace's PrometheusRule.
+pub fn alert_unit(namespace: &str) -> String {
+    format!("alerts/{namespace}")
+}
+
 /// The folder of a cluster's GitOps entry objects.
 pub fn cluster_unit(cluster: &str) -> String {
     format!("clusters/{cluster}")

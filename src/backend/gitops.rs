@@ -20,7 +20,9 @@ use serde_json::{Value as Json, json};
 use super::charts::{ARGOCD_NAMESPACE, FLUX_NAMESPACE};
 use super::{Artifacts, Object, RawFile, managed_labels};
 use crate::graph::{Decl, DeclKind, Graph};
-use crate::layout::{app_unit, chart_unit, cluster_unit, component_unit, namespace_home, unit_slug};
+use crate::layout::{
+    alert_unit, app_unit, chart_unit, cluster_unit, component_unit, dashboard_unit, namespace_home, unit_slug,
+};
 use crate::model::{Cluster, Gitops, GitopsEngine, Model, SecretSource};
 
 /// Adds the GitOps entry objects for the (only) cluster with `gitops`.
@@ -65,6 +67,11 @@ impl Units {
         for edge in graph.graph.edge_indices() {
             let Some((from, to)) = graph.graph.edge_endpoints(edge) else { continue };
             let (Some(a), Some(b)) = (&unit[from.index()], &unit[to.index()]) else { continue };
+            if a != b && existing.contains(a.as_str()) && existing.contains(b.as_str()) {
+                candidates.insert((a.clone(), b.clone()));
+            }
+        }
+        for (a, b) in &out.needs {
             if a != b && existing.contains(a.as_str()) && existing.contains(b.as_str()) {
                 candidates.insert((a.clone(), b.clone()));
             }
@@ -145,6 +152,10 @@ fn unit_of(model: &Model, decl: &Decl) -> Option<String> {
         DeclKind::Component => Some(component_unit(&decl.name)),
         DeclKind::Pool => Some("configs/metallb".to_string()),
         DeclKind::Pipeline => Some(crate::layout::pipeline_unit(&decl.name)),
+        DeclKind::Dashboard => {
+            model.dashboards.iter().find(|d| d.name.value == decl.name).map(|d| dashboard_unit(&d.folder.value))
+        }
+        DeclKind::Alert => Some(alert_unit(ns?)),
         DeclKind::Registry => {
             model.registry(&decl.name).and_then(|r| r.deploy.as_ref()).map(|_| super::registry::UNIT.to_string())
         }

@@ -546,7 +546,12 @@ fn service_monitor(app: &App) -> Option<ServiceMonitor> {
     Some(ServiceMonitor {
         api_version: "monitoring.coreos.com/v1",
         kind: "ServiceMonitor",
-        metadata: meta(&app.name.value, Some(&app.namespace.value), app_labels(app)),
+        metadata: meta(&app.name.value, Some(&app.namespace.value), {
+            // Selected by kube-prometheus-stack's Prometheus even with the chart's default selector.
+            let mut labels = app_labels(app);
+            labels.extend(super::prometheus::selected_labels());
+            labels
+        }),
         spec: ServiceMonitorSpec {
             selector: LabelSelector { match_labels: Some(selector(app)), ..LabelSelector::default() },
             endpoints: vec![Endpoint {

@@ -80,6 +80,9 @@ pub struct Artifacts {
     pub raw: Vec<RawFile>,
     /// Sub-folders a unit's kustomization lists besides its files: (unit, folder name).
     pub nested: Vec<(String, String)>,
+    /// Orderings between units that no declaration's edge gives, for objects
+    /// the compiler adds by default: (unit, unit it is applied after).
+    pub needs: Vec<(String, String)>,
 }
 
 /// Metadata of a namespaced or cluster-scoped object.

@@ -1,7 +1,206 @@
-//! PrometheusRules.
+//! Prometheus alerting rules (SPEC §5): one PrometheusRule per namespace in
+//! `alerts/<namespace>/`, holding the declared `alert`s of that namespace and
+//! the default alerts the description implies:
+//! - per app: no available replica, crash looping, a volume filling up;
+//! - for the nodes (in the monitoring namespace): a node not ready, fewer
+//!   nodes than declared, a filesystem filling up.
+//!
+//! The rules carry the `release` label of the kube-prometheus-stack Helm
+//! release, so its Prometheus selects them even with the chart's default
+//! rule selector (the stdlib component also selects unlabelled rules).
 
-use super::Artifacts;
-use crate::model::Model;
+use std::collections::BTreeMap;
 
-/// Adds a PrometheusRule per namespace.
-pub fn emit(_model: &Model, _out: &mut Artifacts) {}
+use serde_json::{Value as Json, json};
+
+use super::{Artifacts, Object, managed_labels};
+use crate::layout::{alert_unit, component_unit, namespace_home};
+use crate::model::observe::MONITORING_COMPONENT;
+use crate::model::{Alert, App, Model};
+
+/// The name of every PrometheusRule homelabc writes (one per namespace).
+pub const RULE_NAME: &str = "homelabc-alerts";
+
+/// Label matchers selecting the filesystems of a node worth watching
+/// (not tmpfs, overlays, squashfs snaps or other virtual ones).
+pub const NODE_FILESYSTEMS: &str = "fstype!~\"|tmpfs|ramfs|overlay|squashfs|nsfs|autofs|fuse.lxcfs\"";
+
+/// The labels that make kube-prometheus-stack's Prometheus select an object:
+/// the managed-by label and `release: kube-prometheus-stack`.
+pub fn selected_labels() -> BTreeMap<String, String> {
+    let mut labels = managed_labels();
+    labels.insert("release".to_string(), MONITORING_COMPONENT.to_string());
+    labels
+}
+
+/// Adds the PrometheusRules, when the monitoring stack is part of the description.
+pub fn emit(model: &Model, out: &mut Artifacts) {
+    let Some(monitoring) = model.monitoring_namespace() else { return };
+    let mut groups: BTreeMap<&str, Vec<Json>> = BTreeMap::new();
+    for ns in model.app_namespaces() {
+        let rules: Vec<Json> = model.apps.iter().filter(|a| a.namespace.value == ns).flat_map(app_rules).collect();
+        groups.entry(ns).or_default().push(group("homelabc.apps", rules));
+    }
+    groups.entry(monitoring).or_default().push(group("homelabc.nodes", node_rules(model)));
+    let mut declared: BTreeMap<&str, Vec<&Alert>> = BTreeMap::new();
+    for alert in &model.alerts {
+        declared.entry(&alert.namespace.value).or_default().push(alert);
+    }
+    for (ns, alerts) in declared {
+        groups.entry(ns).or_default().push(group("homelabc.declared", alerts.into_iter().map(declared_rule).collect()));
+    }
+    for (ns, groups) in groups {
+        let unit = alert_unit(ns);
+        out.needs.push((unit.clone(), component_unit(MONITORING_COMPONENT)));
+        out.needs.push((unit.clone(), namespace_home(model, ns)));
+        let rule = json!({
+            "apiVersion": "monitoring.coreos.com/v1",
+            "kind": "PrometheusRule",
+            "metadata": { "name": RULE_NAME, "namespace": ns, "labels": selected_labels() },
+            "spec": { "groups": groups },
+        });
+        out.objects.push(Object { unit, value: rule });
+    }
+}
+
+/// A rule group.
+fn group(name: &str, rules: Vec<Json>) -> Json {
+    json!({ "name": name, "rules": rules })
+}
+
+/// One alerting rule.
+fn rule(alert: &str, expr: String, for_: &str, severity: &str, summary: String, description: String) -> Json {
+    json!({
+        "alert": alert,
+        "expr": expr,
+        "for": for_,
+        "labels": { "severity": severity },
+        "annotations": { "summary": summary, "description": description },
+    })
+}
+
+/// A declared `alert` as a rule.
+fn declared_rule(alert: &Alert) -> Json {
+    let mut rule = json!({
+        "alert": alert.name.value,
+        "expr": alert.expr.value,
+        "labels": { "severity": alert.severity.value.to_string() },
+    });
+    if let Some(for_) = &alert.for_ {
+        rule["for"] = json!(for_.value.text);
+    }
+    let mut annotations = serde_json::Map::new();
+    if let Some(summary) = &alert.summary {
+        annotations.insert("summary".into(), json!(summary.value));
+    }
+    if let Some(description) = &alert.description {
+        annotations.insert("description".into(), json!(description.value));
+    }
+    if !annotations.is_empty() {
+        rule["annotations"] = Json::Object(annotations);
+    }
+    rule
+}
+
+/// The default alerts of an app: unavailable, crash looping, volumes filling up.
+fn app_rules(app: &App) -> Vec<Json> {
+    let (ns, name) = (&app.namespace.value, &app.name.value);
+    let (kind, ready) = if app.volumes.is_empty() {
+        ("deployment", "kube_deployment_status_replicas_available")
+    } else {
+        ("statefulset", "kube_statefulset_status_replicas_ready")
+    };
+    let mut rules = vec![
+        rule(
+            "AppUnavailable",
+            format!("{ready}{{namespace=\"{ns}\", {kind}=\"{name}\"}} == 0"),
+            "5m",
+            "critical",
+            format!("{name} in {ns} has no available replica"),
+            format!(
+                "No pod of {name} ({kind} in namespace {ns}, {} declared) has been ready for 5 minutes.",
+                app.replicas.value
+            ),
+        ),
+        rule(
+            "AppCrashLooping",
+            format!(
+                "max_over_time(kube_pod_container_status_waiting_reason{{namespace=\"{ns}\", container=\"{name}\", \
+                 reason=\"CrashLoopBackOff\"}}[5m]) >= 1"
+            ),
+            "15m",
+            "warning",
+            format!("{name} in {ns} is crash looping"),
+            format!(
+                "Pod {{{{ $labels.pod }}}} of {name} has been restarting for 15 minutes; \
+                 `kubectl -n {ns} logs {{{{ $labels.pod }}}} --previous` shows why."
+            ),
+        ),
+    ];
+    if !app.volumes.is_empty() {
+        let claims: Vec<&str> = app.volumes.iter().map(|v| v.name.value.as_str()).collect();
+        let claims = format!("namespace=\"{ns}\", persistentvolumeclaim=~\"({})-{name}-[0-9]+\"", claims.join("|"));
+        let free = format!(
+            "kubelet_volume_stats_available_bytes{{{claims}}} / kubelet_volume_stats_capacity_bytes{{{claims}}}"
+        );
+        for (left, severity) in [(15, "warning"), (5, "critical")] {
+            rules.push(rule(
+                "AppVolumeFillingUp",
+                format!("{free} < {}", f64::from(left) / 100.0),
+                "15m",
+                severity,
+                format!("A volume of {name} in {ns} is almost full"),
+                format!(
+                    "Volume {{{{ $labels.persistentvolumeclaim }}}} of {name} has less than {left}% free space \
+                     ({{{{ $value | humanizePercentage }}}} left)."
+                ),
+            ));
+        }
+    }
+    rules
+}
+
+/// The default node alerts: not ready, fewer nodes than declared, a
+/// filesystem filling up.
+fn node_rules(model: &Model) -> Vec<Json> {
+    let mut rules = vec![rule(
+        "NodeNotReady",
+        "kube_node_status_condition{condition=\"Ready\", status=\"true\"} == 0".into(),
+        "5m",
+        "critical",
+        "Node {{ $labels.node }} is not ready".into(),
+        "Node {{ $labels.node }} has not been Ready for 5 minutes; its pods are being evicted.".into(),
+    )];
+    if !model.nodes.is_empty() {
+        let declared = model.nodes.len();
+        rules.push(rule(
+            "NodeMissing",
+            format!("count(kube_node_info) < {declared}"),
+            "15m",
+            "warning",
+            "Fewer nodes than declared have joined the cluster".into(),
+            format!(
+                "The description declares {declared} nodes; only {{{{ $value }}}} have been registered for 15 minutes."
+            ),
+        ));
+    }
+    let free =
+        format!("node_filesystem_avail_bytes{{{NODE_FILESYSTEMS}}} / node_filesystem_size_bytes{{{NODE_FILESYSTEMS}}}");
+    for (left, severity) in [(15, "warning"), (5, "critical")] {
+        rules.push(rule(
+            "NodeDiskFillingUp",
+            format!("{free} < {} and node_filesystem_readonly{{{NODE_FILESYSTEMS}}} == 0", f64::from(left) / 100.0),
+            "30m",
+            severity,
+            "A filesystem of node {{ $labels.instance }} is almost full".into(),
+            format!(
+                "{{{{ $labels.mountpoint }}}} on {{{{ $labels.instance }}}} has less than {left}% free space \
+                 ({{{{ $value | humanizePercentage }}}} left)."
+            ),
+        ));
+    }
+    rules
+}
+
+#[cfg(test)]
+mod tests;

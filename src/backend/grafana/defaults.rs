@@ -1,0 +1,325 @@
+//! The default dashboards: one per app with `metrics`, one for the nodes.
+//!
+//! They are written as the same rows and panels a `dashboard` declaration
+//! lowers to, so they go through the one renderer and layout. Queries follow
+//! the metric names of the Prometheus client libraries (`http_requests_total`,
+//! `http_request_duration_seconds`), cAdvisor, kube-state-metrics and
+//! node-exporter as kube-prometheus-stack scrapes them (node-exporter's
+//! `instance` label is the node name).
+
+use serde_json::{Value as Json, json};
+
+use crate::backend::prometheus::NODE_FILESYSTEMS;
+use crate::model::{App, Model, Panel, PanelKind, Quantity, Query, Row, Threshold};
+use crate::source::{Span, Spanned};
+
+/// The rows of an app's default dashboard: traffic (request rate, errors,
+/// latency percentiles), health (unavailable replicas, restarts) and
+/// resources (CPU and memory per pod, with the declared requests and limits
+/// as threshold lines).
+pub(super) fn app(app: &App) -> Vec<Row> {
+    let ns = &app.namespace.value;
+    let name = &app.name.value;
+    let job = format!("namespace=\"{ns}\", job=\"{name}\"");
+    let container = format!("namespace=\"{ns}\", container=\"{name}\"");
+    let requests = format!("rate(http_requests_total{{{job}}}[$__rate_interval])");
+    let errors = format!(
+        "sum(rate(http_requests_total{{{job}, code=~\"5..\"}}[$__rate_interval]) \
+         or rate(http_requests_total{{{job}, status=~\"5..\"}}[$__rate_interval])) / sum({requests})"
+    );
+    let latency = |q: &str, legend: &'static str| {
+        let expr = format!(
+            "histogram_quantile({q}, sum by (le) (rate(http_request_duration_seconds_bucket{{{job}}}[$__rate_interval])))"
+        );
+        (expr, legend)
+    };
+    let (workload, desired, ready) = if app.volumes.is_empty() {
+        ("deployment", "kube_deployment_spec_replicas", "kube_deployment_status_replicas_available")
+    } else {
+        ("statefulset", "kube_statefulset_replicas", "kube_statefulset_status_replicas_ready")
+    };
+    let owner = format!("namespace=\"{ns}\", {workload}=\"{name}\"");
+    let resources = app.resources.as_ref();
+    let cpu_steps = steps(resources.and_then(|r| r.cpu.as_ref()), resources.and_then(|r| r.cpu_limit.as_ref()));
+    let memory_steps =
+        steps(resources.and_then(|r| r.memory.as_ref()), resources.and_then(|r| r.memory_limit.as_ref()));
+    vec![
+        row(
+            "Traffic",
+            vec![
+                panel(
+                    "Requests",
+                    PanelKind::Timeseries,
+                    "reqps",
+                    vec![(format!("sum by (pod) ({requests})"), "{{pod}}")],
+                ),
+                with_steps(
+                    panel("Errors", PanelKind::Timeseries, "percentunit", vec![(errors, "5xx")]),
+                    &[(0.01, "orange"), (0.05, "red")],
+                ),
+                panel(
+                    "Latency",
+                    PanelKind::Timeseries,
+                    "s",
+                    vec![latency("0.5", "p50"), latency("0.95", "p95"), latency("0.99", "p99")],
+                ),
+            ],
+        ),
+        row(
+            "Health",
+            vec![
+                with_steps(
+                    panel(
+                        "Unavailable replicas",
+                        PanelKind::Stat,
+                        "none",
+                        vec![(format!("sum({desired}{{{owner}}}) - sum({ready}{{{owner}}})"), "")],
+                    ),
+                    &[(1.0, "red")],
+                ),
+                with_steps(
+                    panel(
+                        "Restarts",
+                        PanelKind::Stat,
+                        "none",
+                        vec![(
+                            format!("sum(increase(kube_pod_container_status_restarts_total{{{container}}}[$__range]))"),
+                            "",
+                        )],
+                    ),
+                    &[(1.0, "orange"), (5.0, "red")],
+                ),
+            ],
+        ),
+        row(
+            "Resources",
+            vec![
+                with_steps(
+                    panel(
+                        "CPU (cores)",
+                        PanelKind::Timeseries,
+                        "short",
+                        vec![(
+                            format!(
+                                "sum by (pod) (rate(container_cpu_usage_seconds_total{{{container}}}[$__rate_interval]))"
+                            ),
+                            "{{pod}}",
+                        )],
+                    ),
+                    &cpu_steps,
+                ),
+                with_steps(
+                    panel(
+                        "Memory",
+                        PanelKind::Timeseries,
+                        "bytes",
+                        vec![(format!("sum by (pod) (container_memory_working_set_bytes{{{container}}})"), "{{pod}}")],
+                    ),
+                    &memory_steps,
+                ),
+            ],
+        ),
+    ]
+}
+
+/// The rows of the nodes' dashboard: readiness and overall use, CPU and
+/// memory per node, disks and network, and what each node runs.
+pub(super) fn nodes(model: &Model) -> Vec<Row> {
+    let node = "instance=~\"$instance\"";
+    let fs = format!("{node}, {NODE_FILESYSTEMS}");
+    let ready_title = match model.nodes.len() {
+        0 => "Nodes ready".to_string(),
+        n => format!("Nodes ready (of {n} declared)"),
+    };
+    let busy =
+        |by: &str| format!("1 - avg{by} (rate(node_cpu_seconds_total{{mode=\"idle\", {node}}}[$__rate_interval]))");
+    let rate =
+        |metric: &str, extra: &str| format!("sum by (instance) (rate({metric}{{{node}{extra}}}[$__rate_interval]))");
+    let nic = ", device!~\"lo|veth.*|cni.*|flannel.*|docker.*|cali.*\"";
+    vec![
+        row(
+            "Overview",
+            vec![
+                panel(
+                    &ready_title,
+                    PanelKind::Stat,
+                    "none",
+                    vec![("sum(kube_node_status_condition{condition=\"Ready\", status=\"true\"})".into(), "")],
+                ),
+                with_steps(
+                    panel(
+                        "Nodes not ready",
+                        PanelKind::Stat,
+                        "none",
+                        vec![("sum(kube_node_status_condition{condition=\"Ready\", status!=\"true\"})".into(), "")],
+                    ),
+                    &[(1.0, "red")],
+                ),
+                percent_gauge(panel("CPU busy", PanelKind::Gauge, "percentunit", vec![(busy(""), "")])),
+                percent_gauge(panel(
+                    "Memory used",
+                    PanelKind::Gauge,
+                    "percentunit",
+                    vec![(
+                        format!(
+                            "1 - sum(node_memory_MemAvailable_bytes{{{node}}}) / sum(node_memory_MemTotal_bytes{{{node}}})"
+                        ),
+                        "",
+                    )],
+                )),
+            ],
+        ),
+        row(
+            "CPU and memory",
+            vec![
+                panel("CPU busy", PanelKind::Timeseries, "percentunit", vec![(busy(" by (instance)"), "{{instance}}")]),
+                panel(
+                    "Memory used",
+                    PanelKind::Timeseries,
+                    "bytes",
+                    vec![(
+                        format!("node_memory_MemTotal_bytes{{{node}}} - node_memory_MemAvailable_bytes{{{node}}}"),
+                        "{{instance}}",
+                    )],
+                ),
+                panel(
+                    "Load per core (1m)",
+                    PanelKind::Timeseries,
+                    "short",
+                    vec![(
+                        format!(
+                            "node_load1{{{node}}} / on (instance) count by (instance) (node_cpu_seconds_total{{mode=\"idle\", {node}}})"
+                        ),
+                        "{{instance}}",
+                    )],
+                ),
+            ],
+        ),
+        row(
+            "Disks and network",
+            vec![
+                with_steps(
+                    panel(
+                        "Filesystems used",
+                        PanelKind::Timeseries,
+                        "percentunit",
+                        vec![(
+                            format!("1 - node_filesystem_avail_bytes{{{fs}}} / node_filesystem_size_bytes{{{fs}}}"),
+                            "{{instance}} {{mountpoint}}",
+                        )],
+                    ),
+                    &[(0.85, "orange"), (0.95, "red")],
+                ),
+                panel(
+                    "Disk throughput",
+                    PanelKind::Timeseries,
+                    "Bps",
+                    vec![
+                        (rate("node_disk_read_bytes_total", ""), "{{instance}} read"),
+                        (rate("node_disk_written_bytes_total", ""), "{{instance}} written"),
+                    ],
+                ),
+                panel(
+                    "Network",
+                    PanelKind::Timeseries,
+                    "bps",
+                    vec![
+                        (format!("8 * {}", rate("node_network_receive_bytes_total", nic)), "{{instance}} in"),
+                        (format!("8 * {}", rate("node_network_transmit_bytes_total", nic)), "{{instance}} out"),
+                    ],
+                ),
+            ],
+        ),
+        row(
+            "Machines",
+            vec![panel(
+                "Kernel and architecture",
+                PanelKind::Table,
+                "none",
+                vec![(format!("max by (instance, machine, release) (node_uname_info{{{node}}})"), "")],
+            )],
+        ),
+    ]
+}
+
+/// The `instance` variable of the nodes' dashboard: one, several or all nodes.
+pub(super) fn instance_variable() -> Json {
+    let query = "label_values(node_uname_info, instance)";
+    json!({
+        "name": "instance",
+        "label": "Node",
+        "type": "query",
+        "datasource": { "type": "prometheus", "uid": "${datasource}" },
+        "definition": query,
+        "query": { "query": query, "refId": "instance" },
+        "current": {},
+        "hide": 0,
+        "includeAll": true,
+        "multi": true,
+        "options": [],
+        "refresh": 2,
+        "regex": "",
+        "sort": 1,
+    })
+}
+
+/// A titled row.
+fn row(title: &str, panels: Vec<Panel>) -> Row {
+    Row { title: Some(synthetic(title.to_string())), panels }
+}
+
+/// A panel of the given kind and unit with (query, legend) pairs.
+fn panel(title: &str, kind: PanelKind, unit: &str, queries: Vec<(String, &str)>) -> Panel {
+    Panel {
+        title: synthetic(title.to_string()),
+        kind: synthetic(kind),
+        unit: Some(synthetic(unit.to_string())),
+        queries: queries
+            .into_iter()
+            .map(|(expr, legend)| Query {
+                expr: synthetic(expr),
+                legend: (!legend.is_empty()).then(|| synthetic(legend.to_string())),
+            })
+            .collect(),
+        min: None,
+        max: None,
+        legend: None,
+        thresholds: Vec::new(),
+        span: Span::default(),
+    }
+}
+
+/// The panel with threshold steps (value, color), lowest first.
+fn with_steps(mut panel: Panel, steps: &[(f64, &str)]) -> Panel {
+    panel.thresholds = steps
+        .iter()
+        .map(|(value, color)| Threshold { value: synthetic(*value), color: synthetic(color.to_string()) })
+        .collect();
+    panel
+}
+
+/// A 0-100 % gauge, orange from 70 % and red from 90 %.
+fn percent_gauge(mut panel: Panel) -> Panel {
+    panel.min = Some(synthetic(0.0));
+    panel.max = Some(synthetic(1.0));
+    with_steps(panel, &[(0.7, "orange"), (0.9, "red")])
+}
+
+/// Threshold steps at a declared request (orange) and limit (red), in base
+/// units (cores, bytes); a limit equal to the request is one red step.
+fn steps(request: Option<&Spanned<Quantity>>, limit: Option<&Spanned<Quantity>>) -> Vec<(f64, &'static str)> {
+    let base = |q: &Spanned<Quantity>| q.value.millis as f64 / 1000.0;
+    let mut steps = Vec::new();
+    match (request.map(base), limit.map(base)) {
+        (Some(r), Some(l)) if r < l => steps.extend([(r, "orange"), (l, "red")]),
+        (_, Some(l)) => steps.push((l, "red")),
+        (Some(r), None) => steps.push((r, "orange")),
+        (None, None) => {}
+    }
+    steps
+}
+
+/// A value made by the compiler rather than written in a file.
+fn synthetic<T>(value: T) -> Spanned<T> {
+    Spanned::new(value, Span::default())
+}

@@ -1,0 +1,191 @@
+//! Tests of the dashboard JSON model, the grid layout and the default dashboards.
+
+use serde_json::Value as Json;
+
+use super::*;
+use crate::driver;
+use crate::host::MemHost;
+
+const BASE: &str = r#"homelab "lab"
+cluster "lab" distribution="k3s"
+node "n1" role="server" { address "10.0.0.2"; arch "amd64"; cpu 4; memory "8Gi"; }
+app "web" namespace="web" {
+    image "web" tag="1.0.0"
+    port "http" 8080
+    resources cpu="100m" memory="64Mi" cpu-limit="500m" memory-limit="128Mi"
+    metrics port="http"
+}
+"#;
+
+/// The dashboards built from BASE plus `extra`: (path, ConfigMap, dashboard JSON).
+fn dashboards(extra: &str) -> Vec<(String, Json, Json)> {
+    let host = MemHost::with([("homelab.kdl", format!("{BASE}{extra}"))]);
+    let checked = driver::check(&host, "homelab.kdl");
+    assert!(!checked.has_errors(), "{:#?}", checked.diagnostics);
+    let mut out = Artifacts::default();
+    emit(&checked.model, &mut out);
+    out.raw
+        .iter()
+        .map(|raw| {
+            let map: Json = serde_yaml::from_str(&raw.text).expect("the ConfigMap is YAML");
+            let data = map["data"].as_object().expect("the ConfigMap has data");
+            assert_eq!(data.len(), 1, "one dashboard per ConfigMap");
+            let text = data.values().next().and_then(Json::as_str).expect("the dashboard is a string");
+            let json: Json = serde_json::from_str(text).expect("the dashboard is JSON");
+            (format!("{}/{}", raw.unit.as_deref().unwrap_or_default(), raw.path), map, json)
+        })
+        .collect()
+}
+
+fn find<'a>(all: &'a [(String, Json, Json)], path: &str) -> &'a (String, Json, Json) {
+    all.iter().find(|(p, _, _)| p == path).unwrap_or_else(|| panic!("no {path} among {all:#?}"))
+}
+
+#[test]
+fn an_app_with_metrics_and_the_nodes_get_default_dashboards() {
+    let all = dashboards("");
+    let paths: Vec<&str> = all.iter().map(|(p, _, _)| p.as_str()).collect();
+    assert_eq!(paths, ["dashboards/nodes/nodes.yaml", "dashboards/web/web.yaml"]);
+    let (_, map, json) = find(&all, "dashboards/web/web.yaml");
+    assert_eq!(map["metadata"]["labels"]["grafana_dashboard"], "1");
+    assert_eq!(map["metadata"]["annotations"]["grafana_folder"], "web");
+    assert_eq!(map["metadata"]["namespace"], "monitoring");
+    assert_eq!(json["schemaVersion"], SCHEMA_VERSION);
+    let titles: Vec<&str> = json["panels"].as_array().unwrap().iter().filter_map(|p| p["title"].as_str()).collect();
+    for wanted in ["Requests", "Errors", "Latency", "Restarts", "CPU (cores)", "Memory"] {
+        assert!(titles.contains(&wanted), "{wanted} missing from {titles:?}");
+    }
+}
+
+#[test]
+fn declared_requests_and_limits_become_threshold_lines() {
+    let all = dashboards("");
+    let (_, _, json) = find(&all, "dashboards/web/web.yaml");
+    let memory = json["panels"].as_array().unwrap().iter().find(|p| p["title"] == "Memory").unwrap();
+    let steps = &memory["fieldConfig"]["defaults"]["thresholds"]["steps"];
+    assert_eq!(steps[1]["value"], 64.0 * 1024.0 * 1024.0);
+    assert_eq!(steps[2]["value"], 128.0 * 1024.0 * 1024.0);
+    assert_eq!(memory["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"], "line");
+}
+
+#[test]
+fn every_panel_queries_the_datasource_variable() {
+    for (path, _, json) in dashboards("") {
+        let variables = json["templating"]["list"].as_array().unwrap();
+        assert_eq!(variables[0]["type"], "datasource", "{path}");
+        assert_eq!(variables[0]["query"], "prometheus", "{path}");
+        for panel in json["panels"].as_array().unwrap().iter().filter(|p| p["type"] != "row") {
+            assert_eq!(panel["datasource"]["uid"], "${datasource}", "{path}: {panel}");
+            assert!(!panel["targets"].as_array().unwrap().is_empty(), "{path}: {panel}");
+        }
+    }
+}
+
+#[test]
+fn uids_are_unique_short_and_stable() {
+    let all = dashboards(
+        "dashboard \"traffic\" folder=\"web\" { panel \"up\" { query \"up\" } }\n\
+         dashboard \"nodes-extra\" folder=\"nodes\" { panel \"up\" { query \"up\" } }\n",
+    );
+    let uids: Vec<&str> = all.iter().map(|(_, _, j)| j["uid"].as_str().unwrap()).collect();
+    let mut unique = uids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), uids.len(), "{uids:?}");
+    assert!(uids.iter().all(|u| u.len() == 16 && u.chars().all(|c| c.is_ascii_hexdigit())), "{uids:?}");
+    // The uid is a function of the name alone: renaming the folder keeps it,
+    // and it never changes between releases (bookmarks and links rely on it).
+    let traffic = find(&all, "dashboards/web/traffic.yaml");
+    let moved = dashboards("dashboard \"traffic\" folder=\"ops\" { panel \"up\" { query \"up\" } }\n");
+    assert_eq!(traffic.2["uid"], find(&moved, "dashboards/ops/traffic.yaml").2["uid"]);
+    assert_eq!(traffic.2["uid"], "b25761598537a268", "the uid of a dashboard must never change");
+}
+
+#[test]
+fn a_declared_dashboard_replaces_the_default_one_of_the_same_folder_and_name() {
+    let all = dashboards("dashboard \"web\" folder=\"web\" title=\"Mine\" { panel \"up\" { query \"up\" } }\n");
+    let web: Vec<_> = all.iter().filter(|(p, _, _)| p.starts_with("dashboards/web/")).collect();
+    assert_eq!(web.len(), 1);
+    assert_eq!(web[0].2["title"], "Mine");
+}
+
+/// The rectangles of a dashboard's panels: (x, y, w, h).
+fn rectangles(json: &Json) -> Vec<(u64, u64, u64, u64)> {
+    json["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let g = &p["gridPos"];
+            let n = |k: &str| g[k].as_u64().unwrap();
+            (n("x"), n("y"), n("w"), n("h"))
+        })
+        .collect()
+}
+
+#[test]
+fn panels_fill_the_24_column_grid_without_overlapping() {
+    let many: String = (1..=7)
+        .map(|i| {
+            let kind = if i % 3 == 0 { "stat" } else { "timeseries" };
+            format!("panel \"p{i}\" kind=\"{kind}\" {{ query \"up\" }}\n")
+        })
+        .collect();
+    let all = dashboards(&format!(
+        "dashboard \"grid\" {{\n{many}\nrow \"gauges\" {{ {} }}\n}}\n",
+        (1..=5).map(|i| format!("panel \"g{i}\" kind=\"gauge\" {{ query \"up\" }}")).collect::<Vec<_>>().join("\n")
+    ));
+    for (path, _, json) in &all {
+        let boxes = rectangles(json);
+        for (i, a) in boxes.iter().enumerate() {
+            assert!(a.0 + a.2 <= 24, "{path}: {a:?} leaves the grid");
+            for b in &boxes[i + 1..] {
+                let apart = a.0 + a.2 <= b.0 || b.0 + b.2 <= a.0 || a.1 + a.3 <= b.1 || b.1 + b.3 <= a.1;
+                assert!(apart, "{path}: {a:?} overlaps {b:?}");
+            }
+        }
+        // Every line is filled: the panels starting on one y sum to 24 columns.
+        let mut lines: std::collections::BTreeMap<u64, u64> = std::collections::BTreeMap::new();
+        for (_, y, w, _) in &boxes {
+            *lines.entry(*y).or_default() += w;
+        }
+        assert!(lines.values().all(|w| *w == 24), "{path}: {lines:?}");
+    }
+    let (_, _, grid) = find(&all, "dashboards/general/grid.yaml");
+    let gauges: Vec<_> = rectangles(grid).into_iter().filter(|r| r.3 == 5).collect();
+    assert_eq!(gauges.iter().map(|r| r.2).collect::<Vec<_>>(), [6, 6, 6, 6, 24], "four gauges a line");
+}
+
+#[test]
+fn panel_options_follow_the_declaration() {
+    let all = dashboards(
+        "dashboard \"opts\" {\n\
+         panel \"t\" unit=\"bytes\" min=0 max=100 legend=\"right\" { query \"up\" legend=\"{{pod}}\"; threshold 80; threshold 90 color=\"purple\" }\n\
+         panel \"tab\" kind=\"table\" { query \"up\"; query \"up\" }\n\
+         }\n",
+    );
+    let (_, _, json) = find(&all, "dashboards/general/opts.yaml");
+    let panels = json["panels"].as_array().unwrap();
+    let t = &panels[0];
+    assert_eq!(t["fieldConfig"]["defaults"]["unit"], "bytes");
+    assert_eq!(t["fieldConfig"]["defaults"]["min"], 0.0);
+    assert_eq!(t["fieldConfig"]["defaults"]["max"], 100.0);
+    assert_eq!(t["options"]["legend"]["placement"], "right");
+    assert_eq!(t["targets"][0]["legendFormat"], "{{pod}}");
+    let steps = &t["fieldConfig"]["defaults"]["thresholds"]["steps"];
+    assert_eq!(steps[1], serde_json::json!({"color": "orange", "value": 80.0}));
+    assert_eq!(steps[2], serde_json::json!({"color": "purple", "value": 90.0}));
+    let table = &panels[1];
+    assert_eq!(table["type"], "table");
+    assert_eq!(table["targets"][1]["refId"], "B");
+    assert_eq!(table["targets"][0]["format"], "table");
+    assert_eq!(table["transformations"][0]["id"], "merge");
+}
+
+#[test]
+fn query_references_go_past_z() {
+    assert_eq!(ref_id(0), "A");
+    assert_eq!(ref_id(25), "Z");
+    assert_eq!(ref_id(26), "AA");
+    assert_eq!(ref_id(27), "AB");
+}

@@ -1,0 +1,112 @@
+//! Tests of the PrometheusRules: grouping per namespace, default alerts, labels.
+
+use serde_json::Value as Json;
+
+use super::*;
+use crate::driver;
+use crate::host::MemHost;
+
+const BASE: &str = r#"homelab "lab"
+cluster "lab" distribution="k3s"
+node "n1" role="server" { address "10.0.0.2"; arch "amd64"; cpu 4; memory "8Gi"; }
+node "n2" role="agent" { address "10.0.0.3"; arch "amd64"; cpu 4; memory "8Gi"; }
+app "web" namespace="web" {
+    image "web" tag="1.0.0"
+    port "http" 8080
+    resources cpu="100m" memory="64Mi" cpu-limit="500m" memory-limit="128Mi"
+    metrics port="http"
+}
+app "db" namespace="data" {
+    image "postgres" tag="16.4"
+    port "pg" 5432
+    resources cpu="100m" memory="64Mi" cpu-limit="500m" memory-limit="128Mi"
+    volume "data" mount="/var/lib/postgresql/data" size="1Gi"
+    volume "wal" mount="/wal" size="1Gi"
+}
+"#;
+
+/// The PrometheusRules built from BASE plus `extra`, by namespace.
+fn rules(extra: &str) -> BTreeMap<String, Json> {
+    let host = MemHost::with([("homelab.kdl", format!("{BASE}{extra}"))]);
+    let checked = driver::check(&host, "homelab.kdl");
+    assert!(!checked.has_errors(), "{:#?}", checked.diagnostics);
+    let mut out = Artifacts::default();
+    emit(&checked.model, &mut out);
+    out.objects
+        .into_iter()
+        .map(|o| {
+            assert_eq!(o.unit, format!("alerts/{}", o.value["metadata"]["namespace"].as_str().unwrap()));
+            (o.value["metadata"]["namespace"].as_str().unwrap().to_string(), o.value)
+        })
+        .collect()
+}
+
+/// (group, alert, severity) of every rule of a PrometheusRule.
+fn alerts(rule: &Json) -> Vec<(String, String, String)> {
+    let mut all = Vec::new();
+    for group in rule["spec"]["groups"].as_array().unwrap() {
+        for r in group["rules"].as_array().unwrap() {
+            all.push((
+                group["name"].as_str().unwrap().to_string(),
+                r["alert"].as_str().unwrap().to_string(),
+                r["labels"]["severity"].as_str().unwrap().to_string(),
+            ));
+        }
+    }
+    all
+}
+
+#[test]
+fn one_rule_per_namespace_with_the_release_label() {
+    let all = rules("alert \"WebSlow\" namespace=\"web\" expr=\"up == 0\" for=\"10m\" severity=\"info\"\n");
+    assert_eq!(all.keys().collect::<Vec<_>>(), ["data", "monitoring", "web"]);
+    for rule in all.values() {
+        assert_eq!(rule["metadata"]["name"], RULE_NAME);
+        assert_eq!(rule["metadata"]["labels"]["release"], "kube-prometheus-stack");
+    }
+    let web = alerts(&all["web"]);
+    assert!(web.contains(&("homelabc.declared".into(), "WebSlow".into(), "info".into())), "{web:?}");
+    assert!(web.contains(&("homelabc.apps".into(), "AppUnavailable".into(), "critical".into())), "{web:?}");
+    let declared = &all["web"]["spec"]["groups"][1]["rules"][0];
+    assert_eq!(declared["for"], "10m");
+    assert!(declared.get("annotations").is_none(), "no empty annotations: {declared}");
+}
+
+#[test]
+fn apps_get_unavailable_and_crash_looping_alerts_and_volumes_filling_up() {
+    let all = rules("");
+    let data = alerts(&all["data"]);
+    let names: Vec<&str> = data.iter().map(|(_, a, _)| a.as_str()).collect();
+    assert_eq!(names, ["AppUnavailable", "AppCrashLooping", "AppVolumeFillingUp", "AppVolumeFillingUp"]);
+    let rules = &all["data"]["spec"]["groups"][0]["rules"];
+    // A StatefulSet: ready replicas, and its claims `<volume>-<app>-<ordinal>`.
+    assert!(rules[0]["expr"].as_str().unwrap().contains("kube_statefulset_status_replicas_ready"));
+    assert!(rules[2]["expr"].as_str().unwrap().contains("persistentvolumeclaim=~\"(data|wal)-db-[0-9]+\""));
+    let web = &all["web"]["spec"]["groups"][0]["rules"];
+    assert!(web[0]["expr"].as_str().unwrap().contains("kube_deployment_status_replicas_available"));
+    assert_eq!(web.as_array().unwrap().len(), 2, "no volume alert without volumes");
+}
+
+#[test]
+fn node_alerts_go_to_the_monitoring_namespace_and_know_the_declared_count() {
+    let all = rules("");
+    let nodes = alerts(&all["monitoring"]);
+    let names: Vec<&str> = nodes.iter().map(|(_, a, _)| a.as_str()).collect();
+    assert_eq!(names, ["NodeNotReady", "NodeMissing", "NodeDiskFillingUp", "NodeDiskFillingUp"]);
+    let missing = &all["monitoring"]["spec"]["groups"][0]["rules"][1];
+    assert_eq!(missing["expr"], "count(kube_node_info) < 2");
+}
+
+#[test]
+fn without_the_monitoring_stack_there_are_no_rules() {
+    let host = MemHost::with([(
+        "homelab.kdl",
+        "homelab \"lab\"\ncluster \"lab\" distribution=\"k3s\"\n\
+         app \"web\" namespace=\"web\" {\n    image \"web\" tag=\"1.0.0\"\n    resources cpu=\"1m\" memory=\"1Mi\"\n}\n"
+            .to_string(),
+    )]);
+    let checked = driver::check(&host, "homelab.kdl");
+    let mut out = Artifacts::default();
+    emit(&checked.model, &mut out);
+    assert!(out.objects.is_empty());
+}
