@@ -1,0 +1,124 @@
+//! Dashboards and alerts of the examples: each dashboard ConfigMap holds one
+//! JSON model that parses, uids are unique across a tree, every app with
+//! `metrics` has its default dashboard, and the PrometheusRules and
+//! dashboards of each seed example are snapshots of their own (the whole
+//! trees are in `build.rs`'s snapshots too; these keep the monitoring
+//! output readable on its own).
+
+mod common;
+
+use common::examples;
+
+use homelabc::driver;
+use homelabc::host::FsHost;
+use homelabc::output::OutputTree;
+use serde_json::Value as Json;
+
+fn tree_of(example: &std::path::Path) -> (homelabc::model::Model, OutputTree) {
+    let built = driver::build(&FsHost::new(example), "homelab.kdl");
+    assert!(!built.checked.has_errors(), "{:?}", built.checked.diagnostics);
+    (built.checked.model, built.tree.expect("no errors").expect("layout succeeds"))
+}
+
+fn name_of(example: &std::path::Path) -> String {
+    example.file_name().expect("named").to_string_lossy().into_owned()
+}
+
+/// (path, ConfigMap, dashboard) of every dashboard of a tree.
+fn dashboards(tree: &OutputTree) -> Vec<(String, Json, Json)> {
+    tree.files()
+        .filter(|(path, _)| path.starts_with("dashboards/") && !path.ends_with("kustomization.yaml"))
+        .map(|(path, bytes)| {
+            let map: Json = serde_yaml::from_slice(bytes).expect("a dashboard file is YAML");
+            assert_eq!(map["kind"], "ConfigMap", "{path}");
+            let data = map["data"].as_object().expect("data");
+            assert_eq!(data.len(), 1, "{path}: one dashboard per ConfigMap");
+            let text = data.values().next().and_then(Json::as_str).expect("a string");
+            let dashboard: Json =
+                serde_json::from_str(text).unwrap_or_else(|e| panic!("{path}: the dashboard is not JSON: {e}"));
+            (path.to_string(), map, dashboard)
+        })
+        .collect()
+}
+
+#[test]
+fn every_dashboard_parses_and_uids_are_unique() {
+    for example in examples() {
+        let (model, tree) = tree_of(&example);
+        let all = dashboards(&tree);
+        if model.monitoring_namespace().is_none() {
+            assert!(all.is_empty(), "{}: dashboards without Grafana", name_of(&example));
+            continue;
+        }
+        let mut uids: Vec<&str> = all.iter().map(|(_, _, d)| d["uid"].as_str().expect("a uid")).collect();
+        let count = uids.len();
+        uids.sort();
+        uids.dedup();
+        assert_eq!(uids.len(), count, "{}: {uids:?}", name_of(&example));
+        for (path, map, dashboard) in &all {
+            assert_eq!(map["metadata"]["labels"]["grafana_dashboard"], "1", "{path}");
+            let folder = path.split('/').nth(1).expect("dashboards/<folder>/<name>.yaml");
+            assert_eq!(map["metadata"]["annotations"]["grafana_folder"], folder, "{path}");
+            assert!(dashboard["panels"].as_array().is_some_and(|p| !p.is_empty()), "{path}");
+        }
+        for app in model.apps.iter().filter(|a| a.metrics.is_some()) {
+            let path = format!("dashboards/{}/{}.yaml", app.namespace.value, app.name.value);
+            assert!(all.iter().any(|(p, _, _)| *p == path), "{}: no default dashboard {path}", name_of(&example));
+        }
+        assert!(all.iter().any(|(p, _, _)| p == "dashboards/nodes/nodes.yaml"), "{}", name_of(&example));
+    }
+}
+
+#[test]
+fn service_monitors_and_rules_are_selected_by_kube_prometheus_stack() {
+    for example in examples() {
+        let (_, tree) = tree_of(&example);
+        for (path, bytes) in tree.files() {
+            let text = String::from_utf8_lossy(bytes);
+            if text.starts_with("apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor")
+                || text.starts_with("apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule")
+            {
+                let object: Json = serde_yaml::from_str(&text).expect("YAML");
+                assert_eq!(object["metadata"]["labels"]["release"], "kube-prometheus-stack", "{path}");
+            }
+        }
+    }
+}
+
+#[test]
+fn dashboards_and_rules_of_each_example_match_their_snapshots() {
+    for example in examples() {
+        let (_, tree) = tree_of(&example);
+        let mut rules = String::new();
+        for (path, bytes) in
+            tree.files().filter(|(p, _)| p.starts_with("alerts/") && !p.ends_with("kustomization.yaml"))
+        {
+            rules.push_str(&format!("=== {path}\n{}", String::from_utf8_lossy(bytes)));
+        }
+        // Dashboards as an outline (rows, panels, kinds, units, queries): the
+        // full JSON is in the tree snapshot.
+        let mut outline = String::new();
+        for (path, _, dashboard) in dashboards(&tree) {
+            outline.push_str(&format!("=== {path}: {} (uid {})\n", dashboard["title"], dashboard["uid"]));
+            for panel in dashboard["panels"].as_array().expect("panels") {
+                let g = &panel["gridPos"];
+                outline.push_str(&format!(
+                    "  [{},{} {}x{}] {} {}{}\n",
+                    g["x"],
+                    g["y"],
+                    g["w"],
+                    g["h"],
+                    panel["type"],
+                    panel["title"],
+                    panel["fieldConfig"]["defaults"]["unit"].as_str().map(|u| format!(" ({u})")).unwrap_or_default()
+                ));
+                for target in panel["targets"].as_array().into_iter().flatten() {
+                    outline.push_str(&format!("      {}\n", target["expr"].as_str().unwrap_or_default()));
+                }
+            }
+        }
+        let name = name_of(&example);
+        insta::assert_snapshot!(format!("{name}-rules"), rules);
+        insta::assert_snapshot!(format!("{name}-dashboards"), outline);
+    }
+}
