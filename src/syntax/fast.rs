@@ -9,11 +9,11 @@
 //!   properties (spaces and `/* */` comments allowed around `=`) and a `{ ... }` block;
 //!   nodes end at a newline (LF or CRLF), `;`, `//`, `}` or the end of the text;
 //! - values: quoted strings with the escapes `\n \r \t \\ \" \b \f \s \u{...}`, decimal
-//!   integers of up to 18 digits, bare identifiers, `#true`, `#false` and `#null`;
+//!   integers of up to 18 digits, decimals without exponent, bare identifiers, `#true`, `#false` and `#null`;
 //! - `// ...` and nested `/* ... */` comments wherever KDL allows them.
 //!
 //! On anything else, valid or not, it bails with `None` and the caller parses the text
-//! with the crate, which also reports every error. It bails on type annotations, floats,
+//! with the crate, which also reports every error. It bails on type annotations, exponents,
 //! other integer forms, `#inf`/`#nan`, raw and multi-line strings, identifiers that do
 //! not start with an ASCII letter, `_` or a sign, slashdash, line continuations, whitespace
 //! escapes, and on non-ASCII text or control characters outside strings and comments.
@@ -317,6 +317,7 @@ impl Parser<'_> {
     /// `i64`, so they bail, as do `_`, a fraction or an exponent (the caller finds no
     /// separator after the digits).
     fn integer(&mut self) -> Option<KdlValue> {
+        let start = self.pos;
         let negative = self.peek() == Some(b'-');
         if matches!(self.peek(), Some(b'-' | b'+')) {
             self.pos += 1;
@@ -333,8 +334,26 @@ impl Parser<'_> {
         if self.pos == digits {
             return None;
         }
+        if self.peek() == Some(b'.') && matches!(self.peek_at(1), Some(b'0'..=b'9')) {
+            return self.fraction(start);
+        }
         let value = if negative { -magnitude } else { magnitude };
         Some(KdlValue::Integer(value.into()))
+    }
+
+    /// The fraction of a decimal (`0.05`, `-1.5`), the cursor on its dot and `start` at
+    /// its sign or first digit. An exponent or `_` bails (the caller finds no separator).
+    fn fraction(&mut self, start: usize) -> Option<KdlValue> {
+        self.pos += 1;
+        let fraction = self.pos;
+        while let Some(b'0'..=b'9') = self.peek() {
+            if self.pos - fraction == 15 {
+                return None;
+            }
+            self.pos += 1;
+        }
+        let text = std::str::from_utf8(&self.bytes[start..self.pos]).ok()?;
+        text.parse::<f64>().ok().map(KdlValue::Float)
     }
 
     /// Spaces, tabs and block comments: what may separate the parts of a node.
@@ -627,6 +646,7 @@ mod tests {
         "n --x -a=1 +b -=2 x=-y",
         "-//c",
         "+ 1",
+        "n 1.5 -0.05 +2.25 0.0 x=0.01",
     ];
 
     /// Snippets outside the subset, valid or not: the fast path must leave them to the crate.
@@ -634,7 +654,12 @@ mod tests {
         "\u{feff}n 1",
         "(ty)n 1",
         "n (ty)1",
-        "n 1.5",
+        "n 1.5e3",
+        "n 1.5E3",
+        "n 1.5_0",
+        "n 1.",
+        "n 1.x",
+        "n 1.0000000000000001",
         "n 1e3",
         "n 0x10",
         "n 0o7",
