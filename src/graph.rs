@@ -522,7 +522,7 @@ fn compute_order(graph: &mut Graph, cyclic: &BTreeSet<Decl>) {
 }
 
 /// The edges as sorted (from, to, reason) triples.
-fn edge_list(graph: &Graph) -> Vec<(&Decl, &Decl, &'static str)> {
+pub(crate) fn edge_list(graph: &Graph) -> Vec<(&Decl, &Decl, &'static str)> {
     use petgraph::visit::EdgeRef;
     let mut edges: Vec<_> = graph
         .graph

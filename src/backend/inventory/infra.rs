@@ -1,0 +1,182 @@
+//! The infrastructure sections of the inventory: clusters, nodes, networks
+//! load-balancer pools and registries.
+
+use super::table::{Table, code};
+use super::{heading, values};
+use crate::model::{Cluster, Distribution, Model, Node, NodeRole, Pool, Quantity, Taint, Word};
+use crate::source::Spanned;
+
+/// `## Clusters`: distribution, version, ingress, load balancer, CIDRs, GitOps.
+pub fn clusters(model: &Model, out: &mut String) {
+    let mut table = Table::new(&[
+        "Cluster",
+        "Distribution",
+        "Version",
+        "Ingress",
+        "Load balancer",
+        "Pod CIDR",
+        "Service CIDR",
+        "GitOps",
+    ]);
+    for c in &model.clusters {
+        table.row(vec![
+            code(&c.name.value),
+            c.distribution.value.to_string(),
+            c.version.as_ref().map(|v| v.value.clone()).unwrap_or_default(),
+            c.ingress.value.to_string(),
+            c.load_balancer.value.to_string(),
+            c.pod_cidr.value.to_string(),
+            c.service_cidr.value.to_string(),
+            gitops(c),
+        ]);
+    }
+    if !table.is_empty() {
+        heading(out, "Clusters");
+        table.render(out);
+    }
+}
+
+/// The GitOps cell: engine, repository, branch, folder and interval.
+fn gitops(cluster: &Cluster) -> String {
+    let Some(g) = &cluster.gitops else { return String::new() };
+    format!(
+        "{} applies {} (branch {}, folder {}) every {}",
+        g.engine.value,
+        code(&g.repo.value),
+        code(&g.branch.value),
+        code(&g.path.value),
+        g.interval.value
+    )
+}
+
+/// `## Nodes`: role, address, architecture, capacity, labels and taints.
+pub fn nodes(model: &Model, out: &mut String) {
+    let mut table =
+        Table::new(&["Node", "Cluster", "Role", "Address", "Arch", "CPU", "Memory", "Disk", "Labels", "Taints"])
+            .optional(&["Disk", "Labels", "Taints"]);
+    for n in &model.nodes {
+        let text = |q: &Option<Spanned<Quantity>>| q.as_ref().map(|q| q.value.to_string()).unwrap_or_default();
+        table.row(vec![
+            code(&n.name.value),
+            model.cluster_for(n.cluster.as_ref()).map(|c| code(&c.name.value)).unwrap_or_default(),
+            role(model, n).to_string(),
+            address(model, n),
+            n.arch.value.to_string(),
+            text(&n.cpu),
+            text(&n.memory),
+            text(&n.disk),
+            n.labels.iter().map(|(k, v)| code(&format!("{}={}", k.value, v.value))).collect::<Vec<_>>().join(", "),
+            taints(n),
+        ]);
+    }
+    if !table.is_empty() {
+        heading(out, "Nodes");
+        table.render(out);
+    }
+}
+
+/// The role as the node's distribution names it (kind: control-plane / worker).
+fn role(model: &Model, node: &Node) -> &'static str {
+    let kind = model.cluster_for(node.cluster.as_ref()).is_some_and(|c| c.distribution.value == Distribution::Kind);
+    match (node.role.value, kind) {
+        (NodeRole::Server, true) => "control-plane",
+        (NodeRole::Agent, true) => "worker",
+        (role, false) => role.as_str(),
+    }
+}
+
+/// The node's address and the network it is on.
+fn address(model: &Model, node: &Node) -> String {
+    let Some(a) = &node.address else { return String::new() };
+    let network = a.network.as_ref().map(|n| n.value.as_str()).or_else(|| {
+        model.networks.iter().find(|net| net.cidr.value.contains(&a.ip.value)).map(|net| net.name.value.as_str())
+    });
+    match network {
+        Some(net) => format!("{} on {}", a.ip.value, code(net)),
+        None => a.ip.value.to_string(),
+    }
+}
+
+/// The taints as `key=value:Effect`.
+fn taints(node: &Node) -> String {
+    let taint = |t: &Taint| match &t.value {
+        Some(v) => format!("{}={}:{}", t.key.value, v.value, t.effect.value),
+        None => format!("{}:{}", t.key.value, t.effect.value),
+    };
+    node.taints.iter().map(|t| code(&taint(t))).collect::<Vec<_>>().join(", ")
+}
+
+/// `## Networks`: CIDR, gateway, DNS servers and DHCP ranges.
+pub fn networks(model: &Model, out: &mut String) {
+    let mut table = Table::new(&["Network", "CIDR", "Gateway", "DNS", "DHCP"]);
+    for n in &model.networks {
+        let list = |items: Vec<String>| items.join(", ");
+        table.row(vec![
+            code(&n.name.value),
+            n.cidr.value.to_string(),
+            n.gateway.as_ref().map(|g| g.value.to_string()).unwrap_or_default(),
+            list(n.dns.iter().map(|d| d.value.to_string()).collect()),
+            list(n.dhcp.iter().map(|d| d.value.to_string()).collect()),
+        ]);
+    }
+    if !table.is_empty() {
+        heading(out, "Networks");
+        table.render(out);
+    }
+}
+
+/// `## Load-balancer pools`: network, range, announcement and users.
+pub fn pools(model: &Model, out: &mut String) {
+    let mut table = Table::new(&["Pool", "Network", "Range", "Advertise", "Used by"]);
+    for p in &model.pools {
+        table.row(vec![
+            code(&p.name.value),
+            code(&p.network.value),
+            p.range.value.to_string(),
+            p.advertise.value.to_string(),
+            pool_users(model, p).join(", "),
+        ]);
+    }
+    if !table.is_empty() {
+        heading(out, "Load-balancer pools");
+        table.render(out);
+    }
+}
+
+/// The apps whose service names the pool, and the charts whose values
+/// annotate a Service with it (`metallb.io/address-pool`).
+fn pool_users(model: &Model, pool: &Pool) -> Vec<String> {
+    let apps = model
+        .apps
+        .iter()
+        .filter(|a| a.service.as_ref().and_then(|s| s.pool.as_ref()).is_some_and(|p| p.value == pool.name.value))
+        .map(|a| format!("app {}", code(&a.name.value)));
+    let charts = model
+        .charts
+        .iter()
+        .filter(|c| c.values.as_ref().is_some_and(|v| values::names_pool(v, &pool.name.value)))
+        .map(|c| format!("chart {}", code(&c.name.value)));
+    apps.chain(charts).collect()
+}
+
+/// `## Registries`: address, protocol, pull secret, and where a deployed one runs.
+pub fn registries(model: &Model, out: &mut String) {
+    let mut table = Table::new(&["Registry", "Address", "Protocol", "Pull secret", "Runs"]);
+    for r in &model.registries {
+        let runs = match &r.deploy {
+            Some(d) => format!("in namespace {}, {} of storage", code(&d.namespace.value), d.storage.value),
+            None => "outside the cluster".to_string(),
+        };
+        table.row(vec![
+            code(&r.name.value),
+            code(&r.address.value.to_string()),
+            if r.is_insecure() { "http (insecure)" } else { "https" }.to_string(),
+            r.pull_secret.as_ref().map(|s| code(&s.value)).unwrap_or_default(),
+            runs,
+        ]);
+    }
+    if !table.is_empty() {
+        heading(out, "Registries");
+        table.render(out);
+    }
+}

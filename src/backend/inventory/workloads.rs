@@ -1,0 +1,115 @@
+//! The workload sections of the inventory: namespaces and what runs in them,
+//! pipelines, and the dashboards and alerts given to the monitoring stack.
+
+use super::heading;
+use super::table::{Table, code};
+use crate::layout::pipeline_unit;
+use crate::model::observe::{DashboardSource, MONITORING_COMPONENT};
+use crate::model::{Model, Pipeline, Word};
+
+/// `## Namespaces`: Pod Security level, owning component, and what runs there.
+pub fn namespaces(model: &Model, out: &mut String) {
+    let mut table = Table::new(&["Namespace", "Pod Security", "Owner", "Runs"]);
+    for ns in model.namespace_names() {
+        let level = if Model::is_system_namespace(&ns) {
+            "— (Kubernetes' own)".to_string()
+        } else {
+            model.pod_security(&ns).as_str().to_string()
+        };
+        let owner = model.namespace_owner(&ns).map(|c| format!("component {}", code(c))).unwrap_or_default();
+        table.row(vec![code(&ns), level, owner, contents(model, &ns).join(", ")]);
+    }
+    if !table.is_empty() {
+        heading(out, "Namespaces");
+        table.render(out);
+    }
+}
+
+/// Everything placed in a namespace, by kind, each list sorted.
+fn contents(model: &Model, ns: &str) -> Vec<String> {
+    let tagged = |kind: &str, name: &str| format!("{kind} {}", code(name));
+    let mut items: Vec<String> = Vec::new();
+    items.extend(model.apps.iter().filter(|a| a.namespace.value == ns).map(|a| tagged("app", &a.name.value)));
+    items.extend(model.charts.iter().filter(|c| c.namespace.value == ns).map(|c| tagged("chart", &c.name.value)));
+    let registries = model.registries.iter().filter(|r| r.deploy.as_ref().is_some_and(|d| d.namespace.value == ns));
+    items.extend(registries.map(|r| tagged("registry", &r.name.value)));
+    items.extend(
+        model.pipelines.iter().filter(|p| p.namespace() == Some(ns)).map(|p| tagged("pipeline", &p.name.value)),
+    );
+    items.extend(model.secrets.iter().filter(|s| s.namespace.value == ns).map(|s| tagged("secret", &s.name.value)));
+    items.extend(model.alerts.iter().filter(|a| a.namespace.value == ns).map(|a| tagged("alert", &a.name.value)));
+    items
+}
+
+/// `## Pipelines`: engine, triggers, source, build, deploy, where it runs and
+/// the folder of its files.
+pub fn pipelines(model: &Model, out: &mut String) {
+    let mut table = Table::new(&["Pipeline", "Engine", "Triggers", "Source", "Builds", "Deploys", "Runs in", "Files"]);
+    for p in &model.pipelines {
+        table.row(vec![
+            code(&p.name.value),
+            p.engine.value.to_string(),
+            p.triggers.iter().map(|t| t.value.as_str()).collect::<Vec<_>>().join(", "),
+            p.source
+                .as_ref()
+                .map(|s| format!("{} (branch {})", code(&s.repo.value), code(&s.branch.value)))
+                .unwrap_or_default(),
+            builds(p),
+            p.deploy.as_ref().map(|d| format!("app {} via {}", code(&d.app.value), d.via.value)).unwrap_or_default(),
+            p.namespace().map_or_else(
+                || "the CI runner, outside the cluster".to_string(),
+                |ns| format!("namespace {}", code(ns)),
+            ),
+            code(&format!("{}/", pipeline_unit(&p.name.value))),
+        ]);
+    }
+    if !table.is_empty() {
+        heading(out, "Pipelines");
+        table.render(out);
+    }
+}
+
+/// The build cell: the app, its context and Dockerfile.
+fn builds(p: &Pipeline) -> String {
+    let Some(b) = &p.build else { return String::new() };
+    format!("app {} from {} ({})", code(&b.app.value), code(&b.context.value), code(&b.dockerfile.value))
+}
+
+/// `## Dashboards and alerts`: the shipped dashboards, the declared alerts,
+/// and where the monitoring stack runs.
+pub fn observability(model: &Model, out: &mut String) {
+    let mut dashboards = Table::new(&["Folder", "Title", "From"]);
+    for d in model.shipped_dashboards() {
+        let from = match d.source {
+            DashboardSource::Declared(decl) => format!("dashboard {}", code(&decl.name.value)),
+            DashboardSource::App(app) => format!("default, for the metrics of app {}", code(&app.name.value)),
+            DashboardSource::Nodes => "default, for the nodes".to_string(),
+        };
+        dashboards.row(vec![code(&d.folder), d.title, from]);
+    }
+    let mut alerts = Table::new(&["Namespace", "Alert", "Severity", "For", "Summary"]);
+    for a in &model.alerts {
+        alerts.row(vec![
+            code(&a.namespace.value),
+            code(&a.name.value),
+            a.severity.value.to_string(),
+            a.for_.as_ref().map(|f| f.value.to_string()).unwrap_or_default(),
+            a.summary.as_ref().map(|s| s.value.clone()).unwrap_or_default(),
+        ]);
+    }
+    let monitoring = model.monitoring_namespace();
+    if dashboards.is_empty() && alerts.is_empty() && monitoring.is_none() {
+        return;
+    }
+    heading(out, "Dashboards and alerts");
+    if let Some(ns) = monitoring {
+        out.push_str(&format!(
+            "Prometheus, Alertmanager and Grafana run in namespace {} ({}), with the default alerts \
+             for apps and nodes.\n\n",
+            code(ns),
+            code(MONITORING_COMPONENT)
+        ));
+    }
+    dashboards.render(out);
+    alerts.render(out);
+}
