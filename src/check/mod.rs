@@ -4,8 +4,8 @@
 mod addressing;
 mod capacity;
 mod components;
-pub mod pipelines;
 mod observe;
+pub mod pipelines;
 mod ports;
 mod refs;
 mod security;

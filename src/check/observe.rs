@@ -1,7 +1,236 @@
-//! Checks of dashboards and alerts (E09xx).
+//! Checks of dashboards and alerts: PromQL that Prometheus would refuse
+//! (E0901), two dashboards of one Grafana folder with one title (E0902), and
+//! panel units Grafana does not know (E0903).
 
-use crate::diag::Diagnostic;
-use crate::model::Model;
+mod hints;
+mod promql;
+mod units;
+
+use std::collections::BTreeMap;
+
+use promql::{Problem, Purpose};
+
+use crate::diag::{Code, Diagnostic};
+use crate::model::observe::{DashboardSource, ShippedDashboard};
+use crate::model::{Dashboard, Model, Panel};
+use crate::source::{Span, Spanned};
 
 /// Runs the dashboard and alert checks.
-pub(super) fn check(_model: &Model, _diags: &mut Vec<Diagnostic>) {}
+pub(super) fn check(model: &Model, diags: &mut Vec<Diagnostic>) {
+    for dashboard in &model.dashboards {
+        for panel in dashboard.rows.iter().flat_map(|r| &r.panels) {
+            for query in &panel.queries {
+                if let Err(problem) = promql::check(&query.expr.value, Purpose::Panel) {
+                    diags.push(promql_diagnostic(
+                        &query.expr,
+                        &format!("the query of panel `{}`", panel.title),
+                        problem,
+                    ));
+                }
+            }
+            unknown_unit(dashboard, panel, diags);
+        }
+    }
+    for alert in &model.alerts {
+        if let Err(problem) = promql::check(&alert.expr.value, Purpose::Alert) {
+            diags.push(promql_diagnostic(&alert.expr, &format!("the expression of alert `{}`", alert.name), problem));
+        }
+    }
+    duplicate_titles(&model.shipped_dashboards(), diags);
+}
+
+/// E0901 for one query or alert expression; `what` names it ("the query of
+/// panel `Requests`").
+fn promql_diagnostic(expr: &Spanned<String>, what: &str, problem: Problem) -> Diagnostic {
+    match problem {
+        Problem::Syntax { label, help } => {
+            Diagnostic::new(Code::E0901, format!("{what} is not valid PromQL")).primary(expr.span, label).help(help)
+        }
+        Problem::NotInstant { found, help } => {
+            Diagnostic::new(Code::E0901, format!("{what} is {found}, not an instant vector"))
+                .primary(expr.span, format!("this evaluates to {found}"))
+                .help(help)
+        }
+    }
+}
+
+/// E0903 for a panel whose `unit=` Grafana does not know.
+fn unknown_unit(dashboard: &Dashboard, panel: &Panel, diags: &mut Vec<Diagnostic>) {
+    let Some(unit) = &panel.unit else { return };
+    if units::is_known(&unit.value) {
+        return;
+    }
+    let custom = if unit.value.contains(':') {
+        String::new()
+    } else {
+        format!(" To show `{}` as it is written, use `suffix:{}`", unit.value, unit.value)
+    };
+    let help = match units::suggestion(&unit.value) {
+        Some(best) => format!("did you mean {best}?{custom}"),
+        None => format!(
+            "use a Grafana unit id such as `short`, `percent`, `bytes`, `s` or `reqps`, or a custom unit such as \
+             `suffix:{}`",
+            unit.value.split_once(':').map_or(unit.value.as_str(), |(_, text)| text)
+        ),
+    };
+    diags.push(
+        Diagnostic::new(
+            Code::E0903,
+            format!("unknown unit `{}` in panel `{}` of dashboard `{}`", unit.value, panel.title, dashboard.name),
+        )
+        .primary(unit.span, "not a Grafana unit")
+        .help(help)
+        .note("Grafana shows a unit it does not know as a plain suffix, without scaling the values."),
+    );
+}
+
+/// E0902: shipped dashboards of one folder with one title. The first one
+/// written (a default dashboard counts as written before every declaration)
+/// is kept; every other one is reported at its title.
+fn duplicate_titles(shipped: &[ShippedDashboard<'_>], diags: &mut Vec<Diagnostic>) {
+    let mut by_title: BTreeMap<(&str, &str), Vec<&ShippedDashboard<'_>>> = BTreeMap::new();
+    for dashboard in shipped {
+        by_title.entry((&dashboard.folder, &dashboard.title)).or_default().push(dashboard);
+    }
+    for ((folder, title), mut clashing) in by_title.into_iter().filter(|(_, v)| v.len() > 1) {
+        clashing.sort_by_key(|d| written_at(d));
+        let first = clashing[0];
+        for again in clashing.iter().skip(1) {
+            let DashboardSource::Declared(declared) = again.source else { continue };
+            if let DashboardSource::Declared(other) = first.source
+                && other.name.value == declared.name.value
+            {
+                continue; // One name declared twice: E0202 says so.
+            }
+            let mut d = Diagnostic::new(
+                Code::E0902,
+                format!("two dashboards in Grafana folder `{folder}` have the title `{title}`"),
+            )
+            .primary(declared.title.span, format!("used again here by dashboard `{}`", declared.name));
+            d = match first.source {
+                DashboardSource::Declared(other) => d
+                    .secondary(other.title.span, format!("first used by dashboard `{}`", other.name))
+                    .help("give one of the two dashboards another `title=`, or move it to another `folder=`"),
+                DashboardSource::App(app) => {
+                    let at = app.metrics.as_ref().map_or(app.name.span, |m| m.span);
+                    d.secondary(at, format!("first used by the default dashboard of app `{}`", app.name))
+                        .note(format!(
+                            "Every app with `metrics` gets a default dashboard, titled after the app, in the folder \
+                             of its namespace (`{}`).",
+                            app.namespace
+                        ))
+                        .help(format!(
+                            "give this dashboard another `title=`, or name it `{}` to replace the default dashboard \
+                             of app `{}`",
+                            app.name, app.name
+                        ))
+                }
+                DashboardSource::Nodes => d
+                    .note(format!("The default dashboard of the nodes is titled `{title}`, in folder `{folder}`."))
+                    .help(
+                        "give this dashboard another `title=`, or name it `nodes` to replace the default dashboard \
+                         of the nodes",
+                    ),
+            };
+            diags.push(d);
+        }
+    }
+}
+
+/// Where a shipped dashboard was written: default dashboards first, then
+/// declarations by file and position.
+fn written_at(dashboard: &ShippedDashboard<'_>) -> (bool, Span) {
+    match dashboard.source {
+        DashboardSource::Declared(d) => (true, d.title.span),
+        DashboardSource::App(a) => (false, a.name.span),
+        DashboardSource::Nodes => (false, Span::default()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::driver;
+    use crate::host::{FsHost, MemHost};
+
+    /// The E09xx codes emitted for a description.
+    fn codes(text: &str) -> Vec<String> {
+        let checked = driver::check(&MemHost::with([("homelab.kdl", text.to_string())]), "homelab.kdl");
+        checked.diagnostics.iter().map(|d| d.code.to_string()).filter(|c| c.starts_with("E09")).collect()
+    }
+
+    #[test]
+    fn examples_use_known_units_and_valid_promql() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&root).expect("examples/ exists") {
+            let dir = entry.expect("readable").path();
+            let checked = driver::check(&FsHost::new(&dir), "homelab.kdl");
+            for dashboard in &checked.model.dashboards {
+                for panel in dashboard.rows.iter().flat_map(|r| &r.panels) {
+                    if let Some(unit) = &panel.unit {
+                        assert!(units::is_known(&unit.value), "{}: unit `{}`", dir.display(), unit.value);
+                        seen += 1;
+                    }
+                    for q in &panel.queries {
+                        assert_eq!(promql::check(&q.expr.value, Purpose::Panel), Ok(()), "{}", q.expr.value);
+                    }
+                }
+            }
+            for alert in &checked.model.alerts {
+                assert_eq!(promql::check(&alert.expr.value, Purpose::Alert), Ok(()), "{}", alert.expr.value);
+            }
+            let e09: Vec<_> = checked.diagnostics.iter().filter(|d| d.code.as_str().starts_with("E09")).collect();
+            assert!(e09.is_empty(), "{}: {e09:?}", dir.display());
+        }
+        assert!(seen >= 5, "the examples use units");
+    }
+
+    const MONITORED: &str = r#"homelab "lab"
+        cluster "home" distribution="k3s"
+        app "web" namespace="demo" {
+            image "me/web" tag="1.0.0"
+            resources cpu="100m" memory="64Mi" cpu-limit="200m" memory-limit="128Mi"
+            port "http" 8080
+            metrics port="http"
+        }"#;
+
+    #[test]
+    fn a_declared_dashboard_named_like_the_default_replaces_it() {
+        let text = format!(
+            r#"{MONITORED}
+            dashboard "web" folder="demo" {{ panel "up" {{ query "up" }} }}"#
+        );
+        assert!(codes(&text).is_empty());
+    }
+
+    #[test]
+    fn a_title_taken_by_a_default_dashboard_is_reported() {
+        let text = format!(
+            r#"{MONITORED}
+            dashboard "web-overview" folder="demo" title="web" {{ panel "up" {{ query "up" }} }}
+            dashboard "pi" folder="nodes" title="Nodes" {{ panel "up" {{ query "up" }} }}"#
+        );
+        assert_eq!(codes(&text), ["E0902", "E0902"]);
+    }
+
+    #[test]
+    fn one_name_declared_twice_is_left_to_e0202() {
+        let text = format!(
+            r#"{MONITORED}
+            dashboard "a" folder="one" {{ panel "up" {{ query "up" }} }}
+            dashboard "a" folder="one" {{ panel "up" {{ query "up" }} }}"#
+        );
+        assert!(codes(&text).is_empty());
+    }
+
+    #[test]
+    fn same_title_in_other_folders_is_fine() {
+        let text = format!(
+            r#"{MONITORED}
+            dashboard "a" folder="one" title="Overview" {{ panel "up" {{ query "up" }} }}
+            dashboard "b" folder="two" title="Overview" {{ panel "up" {{ query "up" }} }}"#
+        );
+        assert!(codes(&text).is_empty());
+    }
+}
