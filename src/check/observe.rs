@@ -233,4 +233,61 @@ mod tests {
         );
         assert!(codes(&text).is_empty());
     }
+
+    /// The dashboards and alerts homelabc writes by itself pass the same check
+    /// as the user's (promtool judges them again in CI).
+    #[test]
+    fn the_default_dashboards_and_alerts_are_valid_promql() {
+        let text = r#"homelab "lab"
+cluster "lab" distribution="k3s"
+node "n1" role="server" { address "10.0.0.2"; arch "amd64"; cpu 4; memory "8Gi"; }
+app "web" namespace="web" {
+    image "web" tag="1.0.0"
+    port "http" 8080
+    resources cpu="100m" memory="64Mi" cpu-limit="500m" memory-limit="128Mi"
+    metrics port="http"
+}
+app "db" namespace="data" {
+    image "postgres" tag="16.4"
+    port "pg" 5432
+    resources cpu="100m" memory="64Mi"
+    volume "data" mount="/data" size="1Gi"
+    metrics port="pg"
+}
+"#;
+        let checked = driver::check(&MemHost::with([("homelab.kdl", text.to_string())]), "homelab.kdl");
+        assert!(!checked.has_errors(), "{:#?}", checked.diagnostics);
+        let mut out = crate::backend::Artifacts::default();
+        crate::backend::grafana::emit(&checked.model, &mut out);
+        crate::backend::prometheus::emit(&checked.model, &mut out);
+        let mut queries = 0;
+        for raw in &out.raw {
+            let map: serde_json::Value = serde_yaml::from_str(&raw.text).expect("YAML");
+            for text in map["data"].as_object().expect("data").values() {
+                let dashboard: serde_json::Value = serde_json::from_str(text.as_str().expect("text")).expect("JSON");
+                for target in dashboard["panels"]
+                    .as_array()
+                    .expect("panels")
+                    .iter()
+                    .flat_map(|p| p["targets"].as_array())
+                    .flatten()
+                {
+                    let expr = target["expr"].as_str().expect("expr");
+                    assert_eq!(promql::check(expr, Purpose::Panel), Ok(()), "{}: {expr}", raw.path);
+                    queries += 1;
+                }
+            }
+        }
+        let mut alerts = 0;
+        for object in &out.objects {
+            for group in object.value["spec"]["groups"].as_array().expect("groups") {
+                for rule in group["rules"].as_array().expect("rules") {
+                    let expr = rule["expr"].as_str().expect("expr");
+                    assert_eq!(promql::check(expr, Purpose::Alert), Ok(()), "{}: {expr}", rule["alert"]);
+                    alerts += 1;
+                }
+            }
+        }
+        assert!(queries > 20 && alerts > 6, "{queries} queries, {alerts} alerts");
+    }
 }

@@ -77,10 +77,14 @@ fn panel(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Panel> {
         let fallback = if thresholds.is_empty() { "orange" } else { "red" };
         let color = t.prop::<String>(cx, "color").unwrap_or(Spanned::new(fallback.into(), value.span));
         if !is_grafana_color(&color.value) {
+            let help = match crate::suggest::did_you_mean(&color.value, HUES.iter().copied()) {
+                Some(hue) => format!("did you mean `{hue}`? Grafana also takes `#rrggbb`"),
+                None => "use a color name (green, yellow, orange, red, blue, purple, ...) or `#rrggbb`".into(),
+            };
             cx.report(
                 Diagnostic::new(Code::E0105, format!("unknown color `{}`", color.value))
                     .primary(color.span, "not a Grafana color")
-                    .help("use a color name (green, yellow, orange, red, blue, purple, ...) or `#rrggbb`"),
+                    .help(help),
             );
         }
         if let Some(last) = thresholds.last().map(|t: &Threshold| t.value.value)
@@ -97,12 +101,14 @@ fn panel(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Panel> {
     Some(Panel { title: title?, kind, unit, queries, min, max, legend, thresholds, span: r.span(cx) })
 }
 
+/// Grafana's named hues; each also comes in `super-light-`, `light-`, `semi-dark-` and `dark-` shades.
+const HUES: &[&str] = &["red", "orange", "yellow", "green", "blue", "purple"];
+
 /// Grafana's named colors (and their shades), or a `#rgb`/`#rrggbb` hex color.
 fn is_grafana_color(color: &str) -> bool {
     if let Some(hex) = color.strip_prefix('#') {
         return matches!(hex.len(), 3 | 6) && hex.chars().all(|c| c.is_ascii_hexdigit());
     }
-    const HUES: &[&str] = &["red", "orange", "yellow", "green", "blue", "purple"];
     const SHADES: &[&str] = &["super-light-", "light-", "semi-dark-", "dark-"];
     let named = ["transparent", "text", "white", "black", "gray", "grey"].contains(&color);
     let hue = SHADES.iter().find_map(|s| color.strip_prefix(s)).unwrap_or(color);

@@ -281,7 +281,14 @@ impl FromKdl for Duration {
         Duration::parse(&s).map_err(|m| (Code::E0105, format!("invalid duration: {m}")))
     }
     fn help(value: &KdlValue) -> Option<String> {
-        value.as_integer().map(|i| format!("give a unit: `\"{i}s\"` or `\"{i}m\"`"))
+        if let Some(i) = value.as_integer() {
+            return Some(format!("give a unit: `\"{i}s\"` or `\"{i}m\"`"));
+        }
+        let text = value.as_string()?;
+        Some(match Duration::spelled_out(text) {
+            Some(fixed) => format!("write `{fixed}`: a number and one of ms, s, m, h, d, w, y, without spaces"),
+            None => "write a number and one of ms, s, m, h, d, w, y, without spaces (`90s`, `1h30m`)".into(),
+        })
     }
 }
 

@@ -235,6 +235,48 @@ impl Duration {
         Ok(Duration { text: text.to_string(), millis })
     }
 
+    /// A duration spelled out in words (`5 minutes`, `1 hour`, `30 sec`) as
+    /// it is written in Prometheus' notation (`5m`), when it is one.
+    pub fn spelled_out(text: &str) -> Option<String> {
+        const WORDS: &[(&str, &str)] = &[
+            ("milliseconds", "ms"),
+            ("millisecond", "ms"),
+            ("msec", "ms"),
+            ("seconds", "s"),
+            ("second", "s"),
+            ("secs", "s"),
+            ("sec", "s"),
+            ("minutes", "m"),
+            ("minute", "m"),
+            ("mins", "m"),
+            ("min", "m"),
+            ("hours", "h"),
+            ("hour", "h"),
+            ("hrs", "h"),
+            ("hr", "h"),
+            ("days", "d"),
+            ("day", "d"),
+            ("weeks", "w"),
+            ("week", "w"),
+            ("years", "y"),
+            ("year", "y"),
+        ];
+        let mut out = String::new();
+        let mut words = text.split_whitespace();
+        while let Some(word) = words.next() {
+            let digits = word.find(|c: char| !c.is_ascii_digit()).unwrap_or(word.len());
+            let (number, unit) = if digits == word.len() { (word, words.next()?) } else { word.split_at(digits) };
+            if number.is_empty() {
+                return None;
+            }
+            let unit = unit.trim_end_matches([',', '.']).to_lowercase();
+            let short = WORDS.iter().find(|(long, _)| *long == unit).map(|(_, short)| *short)?;
+            out.push_str(number);
+            out.push_str(short);
+        }
+        Duration::parse(&out).ok().map(|d| d.text)
+    }
+
     /// Whole seconds, rounded up.
     pub fn seconds(&self) -> u64 {
         self.millis.div_ceil(1000)
@@ -418,6 +460,15 @@ mod tests {
         assert!(Quantity::parse("-1").is_err());
         assert!(Quantity::parse("").is_err());
         assert!(Quantity::parse("1.").is_err());
+    }
+
+    #[test]
+    fn durations_spelled_out_in_words_are_rewritten() {
+        assert_eq!(Duration::spelled_out("5 minutes").as_deref(), Some("5m"));
+        assert_eq!(Duration::spelled_out("1 hour 30 min").as_deref(), Some("1h30m"));
+        assert_eq!(Duration::spelled_out("10sec").as_deref(), Some("10s"));
+        assert_eq!(Duration::spelled_out("soon"), None);
+        assert_eq!(Duration::spelled_out("5 fortnights"), None);
     }
 
     #[test]
