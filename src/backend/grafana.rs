@@ -38,17 +38,23 @@ const DATASOURCE: &str = "${datasource}";
 pub fn emit(model: &Model, out: &mut Artifacts) {
     let Some(namespace) = model.monitoring_namespace() else { return };
     let monitoring = crate::layout::component_unit(crate::model::observe::MONITORING_COMPONENT);
-    for shipped in model.shipped_dashboards() {
+    // One dashboard per app can be thousands of JSON models: render them on every core.
+    let files = crate::par::map(&model.shipped_dashboards(), |shipped| {
         let dashboard = match shipped.source {
-            DashboardSource::Declared(d) => dashboard(&shipped, &d.rows, Vec::new()),
-            DashboardSource::App(app) => dashboard(&shipped, &defaults::app(app), Vec::new()),
-            DashboardSource::Nodes => dashboard(&shipped, &defaults::nodes(model), vec![defaults::instance_variable()]),
+            DashboardSource::Declared(d) => dashboard(shipped, &d.rows, Vec::new()),
+            DashboardSource::App(app) => dashboard(shipped, &defaults::app(app), Vec::new()),
+            DashboardSource::Nodes => dashboard(shipped, &defaults::nodes(model), vec![defaults::instance_variable()]),
         };
-        let unit = crate::layout::dashboard_unit(&shipped.folder);
-        out.needs.push((unit.clone(), monitoring.clone()));
-        let text = crate::yaml::render_json(&config_map(namespace, &shipped, &dashboard));
-        out.raw.push(RawFile { unit: Some(unit), path: format!("{}.yaml", shipped.name), text });
-    }
+        let text = crate::yaml::render_json(&config_map(namespace, shipped, &dashboard));
+        RawFile {
+            unit: Some(crate::layout::dashboard_unit(&shipped.folder)),
+            path: format!("{}.yaml", shipped.name),
+            text,
+        }
+    });
+    let units: std::collections::BTreeSet<String> = files.iter().filter_map(|f| f.unit.clone()).collect();
+    out.needs.extend(units.into_iter().map(|unit| (unit, monitoring.clone())));
+    out.raw.extend(files);
 }
 
 /// The `uid` of a dashboard: 16 hex digits of the SHA-256 of its identity.

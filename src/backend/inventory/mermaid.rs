@@ -7,16 +7,73 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::heading;
 use crate::graph::{Decl, DeclKind, Graph, edge_list};
 
-/// Appends the section; nothing for an empty graph.
+/// What mermaid draws at most with its default settings (`maxTextSize`,
+/// `maxEdges`): a larger diagram shows an error instead of the graph.
+const MAX_TEXT: usize = 50_000;
+const MAX_EDGES: usize = 500;
+
+/// Appends the section; nothing for an empty graph. A graph too large for
+/// mermaid is drawn one node per namespace; when even that is too large, the
+/// section says so and points at `homelabc graph`.
 pub fn section(graph: &Graph, out: &mut String) {
     if graph.order.is_empty() {
         return;
     }
     heading(out, "Dependency graph");
-    out.push_str("An arrow from a declaration points at what it needs first.\n\n");
-    out.push_str("```mermaid\n");
-    out.push_str(&flowchart(graph));
-    out.push_str("```\n\n");
+    let edges = edge_list(graph);
+    let full = flowchart(graph);
+    let (intro, chart) = if full.len() <= MAX_TEXT && edges.len() <= MAX_EDGES {
+        ("An arrow from a declaration points at what it needs first.".to_string(), Some(full))
+    } else {
+        let size = format!(
+            "The graph has {} declarations and {} edges, more than mermaid draws",
+            graph.order.len(),
+            edges.len()
+        );
+        match namespaces_flowchart(graph) {
+            Some(chart) => (
+                format!(
+                    "{size}: here each namespace is one box, and an arrow says how many of its declarations \
+                     need something in the other. `homelabc graph` prints every declaration."
+                ),
+                Some(chart),
+            ),
+            None => (format!("{size}, even one box per namespace. `homelabc graph` prints it."), None),
+        }
+    };
+    out.push_str(&intro);
+    out.push_str("\n\n");
+    if let Some(chart) = chart {
+        out.push_str("```mermaid\n");
+        out.push_str(&chart);
+        out.push_str("```\n\n");
+    }
+}
+
+/// The graph with one node per namespace (and one for the cluster-wide
+/// declarations), edges counted; `None` when that is still too large.
+fn namespaces_flowchart(graph: &Graph) -> Option<String> {
+    const CLUSTER_WIDE: &str = "cluster-wide";
+    let group = |d: &Decl| namespace_of(d).map_or_else(|| CLUSTER_WIDE.to_string(), |ns| format!("namespace {ns}"));
+    let mut sizes: BTreeMap<String, usize> = BTreeMap::new();
+    for d in &graph.order {
+        *sizes.entry(group(d)).or_default() += 1;
+    }
+    let mut edges: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for (from, to, _) in edge_list(graph) {
+        let (a, b) = (group(from), group(to));
+        if a != b {
+            *edges.entry((a, b)).or_default() += 1;
+        }
+    }
+    let mut out = String::from("flowchart LR\n");
+    for (name, size) in &sizes {
+        out.push_str(&format!("  {}[\"{} ({size})\"]\n", sanitize(name), label(name)));
+    }
+    for ((a, b), n) in &edges {
+        out.push_str(&format!("  {} -->|{n}| {}\n", sanitize(a), sanitize(b)));
+    }
+    (out.len() <= MAX_TEXT && edges.len() <= MAX_EDGES).then_some(out)
 }
 
 /// The flowchart text, declarations in dependency order.

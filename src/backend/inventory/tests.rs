@@ -141,3 +141,29 @@ app "web" {
     assert!(text.contains("kind maps ports 80 and 443 of the machine running kind to node `dev-control-plane`"));
     assert!(!text.contains("## Nodes"), "no node is declared: {text}");
 }
+
+/// A description with `apps` apps over `namespaces` namespaces, each app
+/// needing the one before it.
+fn many_apps(apps: usize, namespaces: usize) -> String {
+    let mut text = String::from("homelab \"lab\"\ncluster \"c\" distribution=\"k3s\"\n");
+    for a in 0..apps {
+        text.push_str(&format!(
+            "app \"app-{a}\" namespace=\"ns-{}\" {{\n    image \"me/app\" tag=\"1.0.0\"\n    \
+             resources cpu=\"1m\" memory=\"1Mi\" cpu-limit=\"2m\" memory-limit=\"2Mi\"\n{}}}\n",
+            a % namespaces,
+            if a > 0 { format!("    depends-on \"app-{}\"\n", a - 1) } else { String::new() },
+        ));
+    }
+    text
+}
+
+#[test]
+fn a_graph_too_large_for_mermaid_is_drawn_one_box_per_namespace() {
+    let small = inventory(&many_apps(10, 2));
+    assert!(small.contains("app app-9"), "small graphs are drawn in full");
+    let large = inventory(&many_apps(600, 3));
+    assert!(!large.contains("app app-9\""), "no declaration boxes in the collapsed graph");
+    assert!(large.contains("namespace_ns_0[\"namespace ns-0 (201)\"]"), "{large}");
+    assert!(large.contains("namespace_ns_1 -->|200| namespace_ns_0"), "{large}");
+    assert!(large.contains("`homelabc graph` prints every declaration"));
+}
