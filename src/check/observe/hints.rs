@@ -52,7 +52,7 @@ fn help_for(text: &str, message: &str, purpose: Purpose) -> String {
         if quoted == "holt_winters" {
             return "Prometheus 3 renamed `holt_winters` to `double_exponential_smoothing`".to_string();
         }
-        return match did_you_mean(quoted, FUNCTIONS.iter().copied()) {
+        return match did_you_mean(quoted, AGGREGATIONS.iter().chain(FUNCTIONS).copied()) {
             Some(best) => format!("did you mean `{best}`?"),
             None => {
                 "see the functions Prometheus knows at https://prometheus.io/docs/prometheus/latest/querying/functions/"
@@ -277,22 +277,8 @@ const AGGREGATIONS: &[&str] = &[
     "limit_ratio",
 ];
 
-/// Prometheus' functions and aggregations, for the did-you-mean.
+/// Prometheus' functions, for the did-you-mean (with the aggregations).
 const FUNCTIONS: &[&str] = &[
-    "sum",
-    "min",
-    "max",
-    "avg",
-    "group",
-    "stddev",
-    "stdvar",
-    "count",
-    "count_values",
-    "bottomk",
-    "topk",
-    "quantile",
-    "limitk",
-    "limit_ratio",
     "abs",
     "absent",
     "absent_over_time",
