@@ -48,15 +48,16 @@ pub fn assemble(artifacts: Artifacts) -> Result<OutputTree, String> {
         tree.insert(&path, text).map_err(|e| format!("{path}: {e}"))?;
         units.entry(unit).or_default().push(file);
     }
-    for raw in &artifacts.raw {
-        let path = match &raw.unit {
+    for raw in artifacts.raw {
+        let path = match raw.unit {
             Some(unit) => {
-                units.entry(unit.clone()).or_default().push(raw.path.clone());
-                format!("{unit}/{}", raw.path)
+                let path = format!("{unit}/{}", raw.path);
+                units.entry(unit).or_default().push(raw.path);
+                path
             }
-            None => raw.path.clone(),
+            None => raw.path,
         };
-        tree.insert(&path, raw.text.clone()).map_err(|e| format!("{path}: {e}"))?;
+        tree.insert(&path, raw.text).map_err(|e| format!("{path}: {e}"))?;
     }
     for (unit, folder) in &artifacts.nested {
         units.entry(unit.clone()).or_default().push(folder.clone());
