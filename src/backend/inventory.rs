@@ -19,7 +19,7 @@ mod workloads;
 
 use std::net::IpAddr;
 
-use super::{Artifacts, RawFile};
+use super::{Artifacts, RawFile, host_port};
 use crate::graph::Graph;
 use crate::model::{Distribution, Model, Name, Node, NodeRole};
 
@@ -60,22 +60,9 @@ fn heading(out: &mut String, title: &str) {
     out.push_str(&format!("## {title}\n\n"));
 }
 
-/// `host:port`, with brackets around an IPv6 address.
-fn host_port(ip: IpAddr, port: u16) -> String {
-    match ip {
-        IpAddr::V4(v4) => format!("{v4}:{port}"),
-        IpAddr::V6(v6) => format!("[{v6}]:{port}"),
-    }
-}
-
 /// The nodes of the cluster a declaration with an optional `cluster=` runs on.
 fn cluster_nodes<'m>(model: &'m Model, cluster: Option<&Name>) -> Vec<&'m Node> {
-    let Some(target) = model.cluster_for(cluster) else { return Vec::new() };
-    model
-        .nodes
-        .iter()
-        .filter(|n| model.cluster_for(n.cluster.as_ref()).is_some_and(|c| c.name.value == target.name.value))
-        .collect()
+    model.cluster_for(cluster).map(|c| model.nodes_of(c).collect()).unwrap_or_default()
 }
 
 /// Where a port opened on every node (a NodePort, servicelb) is reached:

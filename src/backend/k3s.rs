@@ -56,14 +56,13 @@ struct Mirror {
     endpoint: Vec<String>,
 }
 
+/// The port of the Kubernetes API on k3s servers.
+pub const API_PORT: u16 = 6443;
+
 /// Emits the node files of every k3s cluster.
 pub fn emit(model: &Model, out: &mut Artifacts) {
     for cluster in model.clusters.iter().filter(|c| c.distribution.value == Distribution::K3s) {
-        let nodes: Vec<&Node> = model
-            .nodes
-            .iter()
-            .filter(|n| model.cluster_for(n.cluster.as_ref()).is_some_and(|c| c.name.value == cluster.name.value))
-            .collect();
+        let nodes: Vec<&Node> = model.nodes_of(cluster).collect();
         let servers: Vec<&Node> = nodes.iter().copied().filter(|n| n.role.value == NodeRole::Server).collect();
         let first = servers.first().copied();
         for node in &nodes {
@@ -86,10 +85,9 @@ fn address(node: &Node) -> Option<IpAddr> {
 
 /// The URL agents and joining servers reach the first server at.
 fn server_url(first: &Node) -> String {
-    let host = address(first).map_or_else(|| first.name.value.clone(), |ip| ip.to_string());
     match address(first) {
-        Some(IpAddr::V6(_)) => format!("https://[{host}]:6443"),
-        _ => format!("https://{host}:6443"),
+        Some(ip) => format!("https://{}", super::host_port(ip, API_PORT)),
+        None => format!("https://{}:{API_PORT}", first.name.value),
     }
 }
 

@@ -28,9 +28,7 @@ use serde::Serialize;
 
 use super::{Artifacts, Object, managed_labels};
 use crate::layout::{app_unit, namespace_unit};
-use crate::model::{
-    App, EnvValue, IngressController, Model, PodSecurity, ProbeKind, Protocol, ServiceType, SpreadKey, Word,
-};
+use crate::model::{App, EnvValue, Model, PodSecurity, ProbeKind, Protocol, ServiceType, SpreadKey, Word};
 
 /// The user and group every pod runs as unless the app says otherwise.
 pub const DEFAULT_USER: i64 = 65532;
@@ -418,18 +416,12 @@ fn service(app: &App) -> Option<K8sService> {
 }
 
 fn ingresses(model: &Model, app: &App) -> Vec<K8sIngress> {
-    let cluster = model.cluster_for(app.cluster.as_ref());
     app.ingresses
         .iter()
         .enumerate()
         .map(|(i, ingress)| {
             let host = model.ingress_host(&ingress.host.value);
-            let class =
-                ingress.class.as_ref().map(|c| c.value.clone()).or_else(|| match cluster.map(|c| c.ingress.value) {
-                    Some(IngressController::Nginx) => Some("nginx".into()),
-                    Some(IngressController::Traefik) => Some("traefik".into()),
-                    _ => None,
-                });
+            let class = model.ingress_class(app, ingress).map(str::to_string);
             let name = if i == 0 { app.name.value.clone() } else { format!("{}-{i}", app.name.value) };
             let backend = IngressBackend {
                 service: Some(IngressServiceBackend {

@@ -58,12 +58,7 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
     let Some(cluster) = model.clusters.iter().find(|c| c.distribution.value == Distribution::Kind) else {
         return;
     };
-    let declared: Vec<NodeRole> = model
-        .nodes
-        .iter()
-        .filter(|n| model.cluster_for(n.cluster.as_ref()).is_some_and(|c| c.name.value == cluster.name.value))
-        .map(|n| n.role.value)
-        .collect();
+    let declared: Vec<NodeRole> = model.nodes_of(cluster).map(|n| n.role.value).collect();
     // A kind cluster without declared nodes is one control-plane node.
     let roles = if declared.contains(&NodeRole::Server) { declared } else { vec![NodeRole::Server] };
     let image = cluster.version.as_ref().map(|v| format!("kindest/node:{}", v.value));

@@ -105,6 +105,14 @@ impl Metadata {
     }
 }
 
+/// `host:port`, with brackets around an IPv6 address.
+pub fn host_port(ip: std::net::IpAddr, port: u16) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => format!("{v4}:{port}"),
+        std::net::IpAddr::V6(v6) => format!("[{v6}]:{port}"),
+    }
+}
+
 /// The labels every object homelabc writes carries.
 pub fn managed_labels() -> std::collections::BTreeMap<String, String> {
     [("app.kubernetes.io/managed-by".to_string(), "homelabc".to_string())].into_iter().collect()

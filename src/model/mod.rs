@@ -966,6 +966,25 @@ impl Model {
         }
     }
 
+    /// The nodes of a cluster, in declaration order (sorted by name).
+    pub fn nodes_of<'m>(&'m self, cluster: &'m Cluster) -> impl Iterator<Item = &'m Node> + 'm {
+        self.nodes
+            .iter()
+            .filter(move |n| self.cluster_for(n.cluster.as_ref()).is_some_and(|c| c.name.value == cluster.name.value))
+    }
+
+    /// The ingress class an app's ingress is served by: its own `class=`, else
+    /// the controller of the app's cluster (none for `ingress "none"`).
+    pub fn ingress_class<'m>(&'m self, app: &'m App, ingress: &'m Ingress) -> Option<&'m str> {
+        ingress.class.as_ref().map(|c| c.value.as_str()).or_else(|| {
+            match self.cluster_for(app.cluster.as_ref())?.ingress.value {
+                IngressController::Traefik => Some("traefik"),
+                IngressController::Nginx => Some("nginx"),
+                IngressController::None => None,
+            }
+        })
+    }
+
     /// The host an ingress serves: a host without a dot is completed with the
     /// homelab's domain, when it has one.
     pub fn ingress_host(&self, host: &str) -> String {

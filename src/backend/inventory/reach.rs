@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 
 use super::table::{Table, code};
 use super::{cluster_nodes, heading, host_port, on_nodes, values};
+use crate::backend::k3s::API_PORT;
 use crate::model::{
     App, Cluster, Distribution, Expose, IngressController, LoadBalancer, Model, Name, NodeRole, ServiceType, Use,
     ValueKind,
@@ -69,8 +70,8 @@ fn api_servers(model: &Model) -> Vec<Row> {
             what: format!("Kubernetes API of {}", code(&c.name.value)),
             namespace: String::new(),
             kind: "API server".into(),
-            address: format!("https://{}", host_port(ip, 6443)),
-            port: "6443".into(),
+            address: format!("https://{}", host_port(ip, API_PORT)),
+            port: API_PORT.to_string(),
         })
     })
     .collect()
@@ -78,17 +79,12 @@ fn api_servers(model: &Model) -> Vec<Row> {
 
 /// An app's ingress URLs, with the host completed by the homelab domain.
 fn ingresses(model: &Model, app: &App) -> Vec<Row> {
-    let cluster = model.cluster_for(app.cluster.as_ref());
     app.ingresses
         .iter()
         .map(|i| {
             let (scheme, port) = if i.tls { ("https", "443") } else { ("http", "80") };
             let path = if i.path.value.starts_with('/') { i.path.value.clone() } else { format!("/{}", i.path.value) };
-            let class = i.class.as_ref().map(|c| c.value.as_str()).or_else(|| match cluster?.ingress.value {
-                IngressController::Traefik => Some("traefik"),
-                IngressController::Nginx => Some("nginx"),
-                IngressController::None => None,
-            });
+            let class = model.ingress_class(app, i);
             Row {
                 what: format!("app {} → port {}", code(&app.name.value), code(&i.port.value)),
                 namespace: code(&app.namespace.value),
