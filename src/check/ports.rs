@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::diag::{Code, Diagnostic};
-use crate::model::{App, Model, Name, Protocol, Value, ValueKind};
+use crate::model::{App, Model, Name, Protocol, Value};
 use crate::source::Span;
 use crate::suggest::did_you_mean;
 
@@ -65,29 +65,13 @@ fn node_ports(model: &Model) -> Vec<NodePortUse> {
         }
     }
     for chart in model.charts.iter().filter(|c| c.component.is_none()) {
-        let mut found = Vec::new();
-        if let Some(values) = &chart.values {
-            values_node_ports(values, &mut found);
-        }
-        for (number, span) in found {
-            push(number, span, format!("chart `{}`", chart.name.value), shared.clone());
+        for np in chart.values.iter().flat_map(Value::node_ports) {
+            push(np.number, np.span, format!("chart `{}`", chart.name.value), shared.clone());
         }
     }
     for u in &model.uses {
-        let mut found: Vec<(i128, Span)> = u
-            .params
-            .iter()
-            .filter(|(key, _)| key.contains("node-port"))
-            .filter_map(|(_, (_, value))| match value.kind {
-                ValueKind::Int(n) => Some((n, value.span)),
-                _ => None,
-            })
-            .collect();
-        if let Some(values) = &u.values {
-            values_node_ports(values, &mut found);
-        }
-        for (number, span) in found {
-            push(number, span, format!("component `{}`", u.component.value), shared.clone());
+        for np in u.node_ports() {
+            push(np.number, np.span, format!("component `{}`", u.component.value), shared.clone());
         }
     }
     out
@@ -100,22 +84,6 @@ fn cluster_key(model: &Model, cluster: Option<&Name>) -> Option<String> {
         Some(c) => Some(c.name.value.clone()),
         None if model.clusters.is_empty() => Some(String::new()),
         None => None,
-    }
-}
-
-/// Collects the integer `nodePort` keys of a values tree.
-fn values_node_ports(value: &Value, out: &mut Vec<(i128, Span)>) {
-    match &value.kind {
-        ValueKind::Map(map) => {
-            for (key, (_, child)) in map {
-                match child.kind {
-                    ValueKind::Int(n) if key == "nodePort" => out.push((n, child.span)),
-                    _ => values_node_ports(child, out),
-                }
-            }
-        }
-        ValueKind::List(items) => items.iter().for_each(|i| values_node_ports(i, out)),
-        _ => {}
     }
 }
 

@@ -556,6 +556,65 @@ impl ValueKind {
     }
 }
 
+/// A NodePort written in Helm values or as a component parameter.
+#[derive(Clone, Debug)]
+pub struct NodePortValue {
+    /// Where it is: the dotted path in the values (`service.http.nodePort`),
+    /// or the parameter's name (`grafana-node-port`).
+    pub path: String,
+    /// The number as written (range-checked by E0401).
+    pub number: i128,
+    /// Where it was written.
+    pub span: Span,
+}
+
+impl Value {
+    /// Every integer `nodePort` key of a values tree, in key order: the one
+    /// rule by which the ports check and the inventory find chart NodePorts.
+    pub fn node_ports(&self) -> Vec<NodePortValue> {
+        fn walk(value: &Value, path: &str, out: &mut Vec<NodePortValue>) {
+            let join = |key: &str| if path.is_empty() { key.to_string() } else { format!("{path}.{key}") };
+            match &value.kind {
+                ValueKind::Map(map) => {
+                    for (key, (_, child)) in map {
+                        match child.kind {
+                            ValueKind::Int(number) if key == "nodePort" => {
+                                out.push(NodePortValue { path: join(key), number, span: child.span });
+                            }
+                            _ => walk(child, &join(key), out),
+                        }
+                    }
+                }
+                ValueKind::List(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        walk(item, &format!("{path}[{i}]"), out);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        walk(self, "", &mut out);
+        out
+    }
+}
+
+impl Use {
+    /// The NodePorts a `use` opens: its integer `…node-port` parameters, then
+    /// the `nodePort` keys of its values.
+    pub fn node_ports(&self) -> Vec<NodePortValue> {
+        let params = self.params.iter().filter(|(key, _)| key.contains("node-port"));
+        let mut out: Vec<NodePortValue> = params
+            .filter_map(|(key, (_, value))| match value.kind {
+                ValueKind::Int(number) => Some(NodePortValue { path: key.clone(), number, span: value.span }),
+                _ => None,
+            })
+            .collect();
+        out.extend(self.values.iter().flat_map(Value::node_ports));
+        out
+    }
+}
+
 /// Deep-merges `over` into `base`: mappings merge key by key, anything else
 /// is replaced (`over` wins), as Helm merges values.
 pub fn merge_values(base: &mut Value, over: Value) {

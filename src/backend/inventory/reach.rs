@@ -3,9 +3,7 @@
 //! LoadBalancer services of apps, deployed registries, charts and components.
 //!
 //! NodePorts of charts and components are found by the rule the ports check
-//! (`check/ports.rs`, E0401/E0402) applies: `…node-port` parameters of a
-//! `use`, and integer `nodePort` keys of chart and `use` values. That module
-//! is private to `check`, so the rule is restated here; keep the two alike.
+//! (E0401/E0402) applies too: `Use::node_ports` and `Value::node_ports`.
 
 use std::collections::BTreeSet;
 
@@ -13,8 +11,7 @@ use super::table::{Table, code};
 use super::{cluster_nodes, heading, host_port, on_nodes, values};
 use crate::backend::k3s::API_PORT;
 use crate::model::{
-    App, Cluster, Distribution, Expose, IngressController, LoadBalancer, Model, Name, NodeRole, ServiceType, Use,
-    ValueKind,
+    App, Cluster, Distribution, Expose, IngressController, LoadBalancer, Model, Name, NodeRole, ServiceType, Use, Value,
 };
 
 /// One reachable address.
@@ -182,9 +179,12 @@ fn registries(model: &Model) -> Vec<Row> {
 fn charts(model: &Model) -> Vec<Row> {
     let own = model.charts.iter().filter(|c| c.component.is_none());
     own.flat_map(|c| {
-        let found = c.values.as_ref().map(values::node_ports).unwrap_or_default();
         let owner = format!("chart {}", code(&c.name.value));
-        found.into_iter().map(move |(path, np)| values_row(model, &owner, &c.namespace.value, &path, np))
+        let found = c.values.iter().flat_map(Value::node_ports);
+        found.filter_map(move |np| {
+            let port = u16::try_from(np.number).ok()?;
+            Some(node_port_row(model, &owner, &c.namespace.value, &np.path, port, ""))
+        })
     })
     .collect()
 }
@@ -229,36 +229,27 @@ fn component(model: &Model, u: &Use) -> Vec<Row> {
             model.namespaces.iter().find(|n| n.component.as_deref() == Some(name)).map(|n| n.name.value.clone())
         })
         .unwrap_or_default();
-    let mut rows: Vec<Row> = u
-        .params
-        .iter()
-        .filter(|(key, _)| key.contains("node-port"))
-        .filter_map(|(key, (_, value))| match value.kind {
-            ValueKind::Int(n) => Some((key, u16::try_from(n).ok()?)),
-            _ => None,
-        })
-        .map(|(key, np)| Row {
-            what: format!("component {} ({})", code(name), code(key)),
-            namespace: code(&namespace),
-            kind: "NodePort".into(),
-            // The stdlib's NodePort parameters open web UIs, but for SSH.
-            address: node_port(model, None, np, if key.contains("ssh") { "" } else { "http://" }),
-            port: np.to_string(),
-        })
-        .collect();
-    let found = u.values.as_ref().map(values::node_ports).unwrap_or_default();
     let owner = format!("component {}", code(name));
-    rows.extend(found.into_iter().map(|(path, np)| values_row(model, &owner, &namespace, &path, np)));
-    rows
+    u.node_ports()
+        .into_iter()
+        .filter_map(|np| {
+            let port = u16::try_from(np.number).ok()?;
+            // The stdlib's NodePort parameters open web UIs, but for SSH;
+            // what a port set in values serves is not known.
+            let web = u.params.contains_key(&np.path) && !np.path.contains("ssh");
+            Some(node_port_row(model, &owner, &namespace, &np.path, port, if web { "http://" } else { "" }))
+        })
+        .collect()
 }
 
-/// The row of a `nodePort` key found in values.
-fn values_row(model: &Model, owner: &str, namespace: &str, path: &str, port: u16) -> Row {
+/// The row of a NodePort of a chart or component, found at `path` (a
+/// parameter or a dotted path in its values).
+fn node_port_row(model: &Model, owner: &str, namespace: &str, path: &str, port: u16, scheme: &str) -> Row {
     Row {
         what: format!("{owner} ({})", code(path)),
         namespace: code(namespace),
         kind: "NodePort".into(),
-        address: node_port(model, None, port, ""),
+        address: node_port(model, None, port, scheme),
         port: port.to_string(),
     }
 }

@@ -1,24 +1,7 @@
-//! What the inventory reads in Helm values: NodePorts, LoadBalancer Services
+//! What the inventory reads in Helm values: LoadBalancer Services
 //! and MetalLB pool annotations, each found with its dotted path.
 
 use crate::model::{Value, ValueKind};
-
-/// The integer `nodePort` keys of a values tree, with their dotted path
-/// (`service.http.nodePort`), as the ports check counts them.
-pub fn node_ports(value: &Value) -> Vec<(String, u16)> {
-    let mut out = Vec::new();
-    walk(value, "", &mut |path, map| {
-        for (key, (_, child)) in map {
-            if let ValueKind::Int(n) = child.kind
-                && key == "nodePort"
-                && let Ok(port) = u16::try_from(n)
-            {
-                out.push((join(path, key), port));
-            }
-        }
-    });
-    out
-}
 
 /// The mappings with `type: LoadBalancer` (a Service's settings), with their
 /// path and the MetalLB pool their `annotations` name, if any.
