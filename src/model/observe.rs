@@ -90,8 +90,10 @@ impl Model {
                     title: "Nodes".to_string(),
                     source: DashboardSource::Nodes,
                 }));
+            let mut taken: std::collections::BTreeSet<(String, String)> =
+                shipped.iter().map(|s| (s.folder.clone(), s.name.clone())).collect();
             for default in defaults {
-                if !shipped.iter().any(|s| s.folder == default.folder && s.name == default.name) {
+                if taken.insert((default.folder.clone(), default.name.clone())) {
                     shipped.push(default);
                 }
             }
