@@ -37,8 +37,11 @@ pub fn selected_labels() -> BTreeMap<String, String> {
 pub fn emit(model: &Model, out: &mut Artifacts) {
     let Some(monitoring) = model.monitoring_namespace() else { return };
     let mut groups: BTreeMap<&str, Vec<Json>> = BTreeMap::new();
-    for ns in model.app_namespaces() {
-        let rules: Vec<Json> = model.apps.iter().filter(|a| a.namespace.value == ns).flat_map(app_rules).collect();
+    let mut apps: BTreeMap<&str, Vec<Json>> = BTreeMap::new();
+    for app in &model.apps {
+        apps.entry(&app.namespace.value).or_default().extend(app_rules(app));
+    }
+    for (ns, rules) in apps {
         groups.entry(ns).or_default().push(group("homelabc.apps", rules));
     }
     groups.entry(monitoring).or_default().push(group("homelabc.nodes", node_rules(model)));
