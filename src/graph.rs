@@ -17,85 +17,13 @@ use crate::diag::{Code, Diagnostic};
 use crate::model::{COMPONENTS, DeployVia, Engine, GitopsEngine, IngressController, Model, SecretSource};
 use crate::source::Span;
 
-/// The kind of a graph node, in the order ties are broken.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DeclKind {
-    /// A network.
-    Network,
-    /// A cluster.
-    Cluster,
-    /// A node.
-    Node,
-    /// A stdlib component.
-    Component,
-    /// A namespace (declared or implicit).
-    Namespace,
-    /// A secret.
-    Secret,
-    /// A registry.
-    Registry,
-    /// A MetalLB pool.
-    Pool,
-    /// A Helm chart.
-    Chart,
-    /// An app.
-    App,
-    /// A raw manifest.
-    Manifest,
-    /// A pipeline.
-    Pipeline,
-    /// A dashboard.
-    Dashboard,
-    /// An alert.
-    Alert,
-}
+/// A node of the graph: a declaration's identity (the model's one registry of kinds).
+pub use crate::model::{DeclId as Decl, DeclKind};
 
-impl DeclKind {
-    /// The kind as written in the language.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeclKind::Network => "network",
-            DeclKind::Cluster => "cluster",
-            DeclKind::Node => "node",
-            DeclKind::Component => "component",
-            DeclKind::Namespace => "namespace",
-            DeclKind::Secret => "secret",
-            DeclKind::Registry => "registry",
-            DeclKind::Pool => "pool",
-            DeclKind::Chart => "chart",
-            DeclKind::App => "app",
-            DeclKind::Manifest => "manifest",
-            DeclKind::Pipeline => "pipeline",
-            DeclKind::Dashboard => "dashboard",
-            DeclKind::Alert => "alert",
-        }
-    }
-}
-
-/// A declaration: the identity of a graph node.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub struct Decl {
-    /// Its kind.
-    pub kind: DeclKind,
-    /// Its namespace, for namespaced kinds.
-    pub namespace: Option<String>,
-    /// Its name.
-    pub name: String,
-}
-
-impl Decl {
-    fn new(kind: DeclKind, namespace: Option<&str>, name: &str) -> Decl {
-        Decl { kind, namespace: namespace.map(str::to_string), name: name.to_string() }
-    }
-
-    /// A stable id for renderings: `app/demo-ha/demo-app`.
-    pub fn id(&self) -> String {
-        match &self.namespace {
-            Some(ns) => format!("{}/{ns}/{}", self.kind.as_str(), self.name),
-            None => format!("{}/{}", self.kind.as_str(), self.name),
-        }
-    }
+/// A declaration identity in a single-cluster position (the cluster part is
+/// added by [`Model::cluster_key`] where a declaration names its cluster).
+fn decl(kind: DeclKind, namespace: Option<&str>, name: &str) -> Decl {
+    Decl::new(kind, None, namespace, name)
 }
 
 /// Why an edge exists, and where it was written (none for implicit edges).
@@ -179,7 +107,7 @@ impl Builder {
 }
 
 fn component(name: &str) -> Decl {
-    Decl::new(DeclKind::Component, None, name)
+    decl(DeclKind::Component, None, name)
 }
 
 /// Builds the graph, reports cycles (E0501), and computes the order.
@@ -201,48 +129,38 @@ pub fn build(model: &Model, diags: &mut Vec<Diagnostic>) -> Graph {
     graph
 }
 
+/// Whether declarations of a kind are nodes of the graph.
+fn in_graph(kind: DeclKind) -> bool {
+    match kind {
+        DeclKind::Homelab => false,
+        DeclKind::Network
+        | DeclKind::Cluster
+        | DeclKind::Node
+        | DeclKind::Component
+        | DeclKind::Namespace
+        | DeclKind::Secret
+        | DeclKind::Registry
+        | DeclKind::Pool
+        | DeclKind::Chart
+        | DeclKind::App
+        | DeclKind::Manifest
+        | DeclKind::Pipeline
+        | DeclKind::Dashboard
+        | DeclKind::Alert => true,
+    }
+}
+
+/// Every declaration is a node, and so are the namespaces things are placed
+/// in, the components the description includes and their charts.
 fn declare_nodes(model: &Model, b: &mut Builder) {
-    for n in &model.networks {
-        b.node(Decl::new(DeclKind::Network, None, &n.name.value));
-    }
-    for c in &model.clusters {
-        b.node(Decl::new(DeclKind::Cluster, None, &c.name.value));
-    }
-    for n in &model.nodes {
-        b.node(Decl::new(DeclKind::Node, None, &n.name.value));
+    for d in model.declarations().into_iter().filter(|d| in_graph(d.id.kind)) {
+        b.node(d.id);
     }
     for ns in model.namespace_names() {
-        b.node(Decl::new(DeclKind::Namespace, None, &ns));
+        b.node(decl(DeclKind::Namespace, None, &ns));
     }
-    for s in &model.secrets {
-        b.node(Decl::new(DeclKind::Secret, Some(&s.namespace.value), &s.name.value));
-    }
-    for r in &model.registries {
-        b.node(Decl::new(DeclKind::Registry, None, &r.name.value));
-    }
-    for p in &model.pools {
-        b.node(Decl::new(DeclKind::Pool, None, &p.name.value));
-    }
-    for c in &model.charts {
-        b.node(Decl::new(DeclKind::Chart, Some(&c.namespace.value), &c.name.value));
-    }
-    for a in &model.apps {
-        b.node(Decl::new(DeclKind::App, Some(&a.namespace.value), &a.name.value));
-    }
-    for m in &model.manifests {
-        b.node(Decl::new(DeclKind::Manifest, None, &m.path.value));
-    }
-    for p in &model.pipelines {
-        b.node(Decl::new(DeclKind::Pipeline, None, &p.name.value));
-    }
-    for d in &model.dashboards {
-        b.node(Decl::new(DeclKind::Dashboard, None, &d.name.value));
-    }
-    for a in &model.alerts {
-        b.node(Decl::new(DeclKind::Alert, Some(&a.namespace.value), &a.name.value));
-    }
-    for u in &model.uses {
-        b.node(component(&u.component.value));
+    for c in model.charts.iter().filter(|c| c.component.is_some()) {
+        b.node(decl(DeclKind::Chart, Some(&c.namespace.value), &c.name.value));
     }
     for c in &model.components {
         b.node(component(&c.name));
@@ -251,7 +169,7 @@ fn declare_nodes(model: &Model, b: &mut Builder) {
 
 fn infrastructure_edges(model: &Model, b: &mut Builder) {
     for c in &model.clusters {
-        let me = Decl::new(DeclKind::Cluster, None, &c.name.value);
+        let me = decl(DeclKind::Cluster, None, &c.name.value);
         if let Some(g) = &c.gitops {
             let agent = match g.engine.value {
                 GitopsEngine::Flux => "flux",
@@ -266,40 +184,40 @@ fn infrastructure_edges(model: &Model, b: &mut Builder) {
         }
     }
     for n in &model.nodes {
-        let me = Decl::new(DeclKind::Node, None, &n.name.value);
+        let me = decl(DeclKind::Node, None, &n.name.value);
         if let Some(c) = model.cluster_for(n.cluster.as_ref()) {
             let span = n.cluster.as_ref().map(|c| c.span);
-            b.edge_if(&me, Decl::new(DeclKind::Cluster, None, &c.name.value), "cluster", span);
+            b.edge_if(&me, decl(DeclKind::Cluster, None, &c.name.value), "cluster", span);
         }
         if let Some(net) = n.address.as_ref().and_then(|a| a.network.as_ref()) {
-            b.edge_if(&me, Decl::new(DeclKind::Network, None, &net.value), "network", Some(net.span));
+            b.edge_if(&me, decl(DeclKind::Network, None, &net.value), "network", Some(net.span));
         }
     }
     for p in &model.pools {
-        let me = Decl::new(DeclKind::Pool, None, &p.name.value);
-        b.edge_if(&me, Decl::new(DeclKind::Network, None, &p.network.value), "network", Some(p.network.span));
+        let me = decl(DeclKind::Pool, None, &p.name.value);
+        b.edge_if(&me, decl(DeclKind::Network, None, &p.network.value), "network", Some(p.network.span));
         b.edge(&me, component("metallb"), "crd", None);
     }
     for r in &model.registries {
-        let me = Decl::new(DeclKind::Registry, None, &r.name.value);
+        let me = decl(DeclKind::Registry, None, &r.name.value);
         if let Some(s) = &r.pull_secret
             && let Some(secret) = model.secrets.iter().find(|x| x.name.value == s.value)
         {
             b.edge(
                 &me,
-                Decl::new(DeclKind::Secret, Some(&secret.namespace.value), &s.value),
+                decl(DeclKind::Secret, Some(&secret.namespace.value), &s.value),
                 "pull-secret",
                 Some(s.span),
             );
         }
         if r.deploy.is_some() {
             let ns = r.deploy.as_ref().map(|d| d.namespace.value.clone()).unwrap_or_default();
-            b.edge(&me, Decl::new(DeclKind::Namespace, None, &ns), "namespace", None);
+            b.edge(&me, decl(DeclKind::Namespace, None, &ns), "namespace", None);
         }
     }
     for s in &model.secrets {
-        let me = Decl::new(DeclKind::Secret, Some(&s.namespace.value), &s.name.value);
-        b.edge(&me, Decl::new(DeclKind::Namespace, None, &s.namespace.value), "namespace", None);
+        let me = decl(DeclKind::Secret, Some(&s.namespace.value), &s.name.value);
+        b.edge(&me, decl(DeclKind::Namespace, None, &s.namespace.value), "namespace", None);
         match s.source {
             SecretSource::Sealed { .. } => b.edge(&me, component("sealed-secrets"), "crd", None),
             SecretSource::External { .. } => b.edge(&me, component("external-secrets"), "crd", None),
@@ -318,27 +236,27 @@ fn depends_target(model: &Model, namespace: &str, name: &str) -> Option<Decl> {
         .apps
         .binary_search_by(|a| (a.namespace.value.as_str(), a.name.value.as_str()).cmp(&key))
         .ok()
-        .map(|_| Decl::new(DeclKind::App, Some(namespace), name));
+        .map(|_| decl(DeclKind::App, Some(namespace), name));
     let chart_here = || {
         model
             .charts
             .binary_search_by(|c| (c.namespace.value.as_str(), c.name.value.as_str()).cmp(&key))
             .ok()
-            .map(|_| Decl::new(DeclKind::Chart, Some(namespace), name))
+            .map(|_| decl(DeclKind::Chart, Some(namespace), name))
     };
     let app_elsewhere = || {
         model
             .apps
             .iter()
             .find(|a| a.name.value == name)
-            .map(|a| Decl::new(DeclKind::App, Some(&a.namespace.value), name))
+            .map(|a| decl(DeclKind::App, Some(&a.namespace.value), name))
     };
     let chart_elsewhere = || {
         model
             .charts
             .iter()
             .find(|c| c.name.value == name)
-            .map(|c| Decl::new(DeclKind::Chart, Some(&c.namespace.value), name))
+            .map(|c| decl(DeclKind::Chart, Some(&c.namespace.value), name))
     };
     app_here.or_else(chart_here).or_else(app_elsewhere).or_else(chart_elsewhere).or_else(|| {
         (COMPONENTS.contains(&name) || model.uses.iter().any(|u| u.component.value == name)).then(|| component(name))
@@ -347,8 +265,8 @@ fn depends_target(model: &Model, namespace: &str, name: &str) -> Option<Decl> {
 
 fn workload_edges(model: &Model, b: &mut Builder) {
     for c in &model.charts {
-        let me = Decl::new(DeclKind::Chart, Some(&c.namespace.value), &c.name.value);
-        b.edge(&me, Decl::new(DeclKind::Namespace, None, &c.namespace.value), "namespace", None);
+        let me = decl(DeclKind::Chart, Some(&c.namespace.value), &c.name.value);
+        b.edge(&me, decl(DeclKind::Namespace, None, &c.namespace.value), "namespace", None);
         for d in &c.depends_on {
             if let Some(target) = depends_target(model, &c.namespace.value, &d.value) {
                 b.edge(&me, target, "depends-on", Some(d.span));
@@ -356,23 +274,23 @@ fn workload_edges(model: &Model, b: &mut Builder) {
         }
     }
     for a in &model.apps {
-        let me = Decl::new(DeclKind::App, Some(&a.namespace.value), &a.name.value);
-        b.edge(&me, Decl::new(DeclKind::Namespace, None, &a.namespace.value), "namespace", None);
+        let me = decl(DeclKind::App, Some(&a.namespace.value), &a.name.value);
+        b.edge(&me, decl(DeclKind::Namespace, None, &a.namespace.value), "namespace", None);
         if let Some(reg) = a.image.as_ref().and_then(|i| i.registry.as_ref()) {
-            b.edge_if(&me, Decl::new(DeclKind::Registry, None, &reg.value), "registry", Some(reg.span));
+            b.edge_if(&me, decl(DeclKind::Registry, None, &reg.value), "registry", Some(reg.span));
         }
         for e in &a.env {
             if let crate::model::EnvValue::Secret { secret, .. } = &e.value {
                 b.edge_if(
                     &me,
-                    Decl::new(DeclKind::Secret, Some(&a.namespace.value), &secret.value),
+                    decl(DeclKind::Secret, Some(&a.namespace.value), &secret.value),
                     "secret",
                     Some(secret.span),
                 );
             }
         }
         if let Some(pool) = a.service.as_ref().and_then(|s| s.pool.as_ref()) {
-            b.edge_if(&me, Decl::new(DeclKind::Pool, None, &pool.value), "pool", Some(pool.span));
+            b.edge_if(&me, decl(DeclKind::Pool, None, &pool.value), "pool", Some(pool.span));
         }
         if a.metrics.is_some() {
             b.edge(&me, component("kube-prometheus-stack"), "crd", None);
@@ -389,7 +307,7 @@ fn workload_edges(model: &Model, b: &mut Builder) {
         }
     }
     for p in &model.pipelines {
-        let me = Decl::new(DeclKind::Pipeline, None, &p.name.value);
+        let me = decl(DeclKind::Pipeline, None, &p.name.value);
         if p.engine.value == Engine::Tekton {
             b.edge(&me, component("tekton"), "crd", None);
         }
@@ -403,7 +321,7 @@ fn workload_edges(model: &Model, b: &mut Builder) {
             .chain(p.deploy.iter().filter(|d| d.via.value == DeployVia::Kubectl).map(|d| &d.app));
         for app in targets {
             if let Some(a) = model.app(&app.value) {
-                b.edge(&me, Decl::new(DeclKind::App, Some(&a.namespace.value), &app.value), "builds", Some(app.span));
+                b.edge(&me, decl(DeclKind::App, Some(&a.namespace.value), &app.value), "builds", Some(app.span));
             }
         }
         // Tekton's objects live in the pipeline's namespace, next to the
@@ -411,7 +329,7 @@ fn workload_edges(model: &Model, b: &mut Builder) {
         if p.engine.value == Engine::Tekton
             && let Some(ns) = p.namespace()
         {
-            b.edge(&me, Decl::new(DeclKind::Namespace, None, ns), "namespace", None);
+            b.edge(&me, decl(DeclKind::Namespace, None, ns), "namespace", None);
             let registry_secret = p
                 .build
                 .iter()
@@ -420,18 +338,18 @@ fn workload_edges(model: &Model, b: &mut Builder) {
                 .filter_map(|r| model.registry(&r.value)?.pull_secret.as_ref());
             for secret in registry_secret.chain(p.deploy.iter().filter_map(|d| d.secret.as_ref())) {
                 if model.secrets.iter().any(|s| s.name.value == secret.value && s.namespace.value == ns) {
-                    b.edge(&me, Decl::new(DeclKind::Secret, Some(ns), &secret.value), "secret", Some(secret.span));
+                    b.edge(&me, decl(DeclKind::Secret, Some(ns), &secret.value), "secret", Some(secret.span));
                 }
             }
         }
     }
     for d in &model.dashboards {
-        let me = Decl::new(DeclKind::Dashboard, None, &d.name.value);
+        let me = decl(DeclKind::Dashboard, None, &d.name.value);
         b.edge(&me, component("kube-prometheus-stack"), "grafana", None);
     }
     for a in &model.alerts {
-        let me = Decl::new(DeclKind::Alert, Some(&a.namespace.value), &a.name.value);
-        b.edge(&me, Decl::new(DeclKind::Namespace, None, &a.namespace.value), "namespace", None);
+        let me = decl(DeclKind::Alert, Some(&a.namespace.value), &a.name.value);
+        b.edge(&me, decl(DeclKind::Namespace, None, &a.namespace.value), "namespace", None);
         b.edge(&me, component("kube-prometheus-stack"), "crd", None);
     }
 }
@@ -552,7 +470,7 @@ pub fn to_mermaid(graph: &Graph) -> String {
             let _ = writeln!(out, "  subgraph ns_{}[\"namespace {ns}\"]", ns.replace('-', "_"));
         }
         for d in decls {
-            let _ = writeln!(out, "{indent}{}[\"{} {}\"]", id(d), d.kind.as_str(), d.name);
+            let _ = writeln!(out, "{indent}{}[\"{} {}\"]", id(d), d.kind.noun(), d.name);
         }
         if group.is_some() {
             out.push_str("  end\n");
@@ -568,7 +486,7 @@ pub fn to_mermaid(graph: &Graph) -> String {
 pub fn to_dot(graph: &Graph) -> String {
     let mut out = String::from("digraph homelab {\n  rankdir=BT;\n  node [shape=box];\n");
     for d in &graph.order {
-        let _ = writeln!(out, "  \"{}\" [label=\"{} {}\"];", d.id(), d.kind.as_str(), d.name);
+        let _ = writeln!(out, "  \"{}\" [label=\"{} {}\"];", d.id(), d.kind.noun(), d.name);
     }
     for (from, to, reason) in edge_list(graph) {
         let _ = writeln!(out, "  \"{}\" -> \"{}\" [label=\"{reason}\"];", from.id(), to.id());

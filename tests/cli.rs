@@ -71,6 +71,11 @@ fn explain() {
     let unknown = homelabc(&["explain", "E0302x"]);
     assert_eq!(unknown.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("did you mean `E0302`"));
+    // Every declaration kind of the registry, with its keyword.
+    let kinds = String::from_utf8_lossy(&homelabc(&["explain", "kinds"]).stdout).into_owned();
+    for keyword in ["homelab", "network", "use", "manifest", "alert", "import"] {
+        assert!(kinds.lines().any(|l| l.trim_start().starts_with(keyword)), "{keyword} missing:\n{kinds}");
+    }
 }
 
 #[test]

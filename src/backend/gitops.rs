@@ -159,7 +159,7 @@ fn unit_of(model: &Model, decl: &Decl) -> Option<String> {
         DeclKind::Registry => {
             model.registry(&decl.name).and_then(|r| r.deploy.as_ref()).map(|_| super::registry::UNIT.to_string())
         }
-        _ => None,
+        DeclKind::Homelab | DeclKind::Network | DeclKind::Cluster | DeclKind::Node | DeclKind::Manifest => None,
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diag::{Code, Diagnostic};
 use crate::model::COMPONENTS;
-use crate::model::{EnvValue, Model, Name, Value, ValueKind};
+use crate::model::{DeclKind, Declaration, EnvValue, Model, Name, Value, ValueKind};
 use crate::source::Span;
 use crate::suggest;
 
@@ -274,84 +274,72 @@ fn env_secrets(model: &Model) -> impl Iterator<Item = (&str, &Name)> {
     })
 }
 
-/// A declaration as far as name clashes go.
-#[derive(Clone, Copy, Debug)]
-struct Decl<'a> {
-    /// Its kind, as written.
-    kind: &'static str,
-    /// Its namespace, for namespaced kinds.
-    namespace: Option<&'a str>,
-    /// Its name.
-    name: &'a str,
-    /// The span of its name.
-    span: Span,
-}
-
-/// Every named declaration of the model.
-fn decls(model: &Model) -> Vec<Decl<'_>> {
-    fn global<'a>(kind: &'static str, names: impl Iterator<Item = &'a Name>) -> impl Iterator<Item = Decl<'a>> {
-        names.map(move |n| Decl { kind, namespace: None, name: &n.value, span: n.span })
+/// Whether two declarations of a kind may not share a name (in one cluster
+/// and namespace). `homelab` has its own rule (exactly one, E0111).
+fn unique_names(kind: DeclKind) -> bool {
+    match kind {
+        DeclKind::Homelab => false,
+        DeclKind::Network
+        | DeclKind::Cluster
+        | DeclKind::Node
+        | DeclKind::Component
+        | DeclKind::Namespace
+        | DeclKind::Secret
+        | DeclKind::Registry
+        | DeclKind::Pool
+        | DeclKind::Chart
+        | DeclKind::App
+        | DeclKind::Manifest
+        | DeclKind::Pipeline
+        | DeclKind::Dashboard
+        | DeclKind::Alert => true,
     }
-    fn local<'a>(
-        kind: &'static str,
-        items: impl Iterator<Item = (&'a Name, &'a Name)>,
-    ) -> impl Iterator<Item = Decl<'a>> {
-        items.map(move |(ns, n)| Decl { kind, namespace: Some(&ns.value), name: &n.value, span: n.span })
-    }
-    let mut all: Vec<Decl<'_>> = Vec::new();
-    all.extend(global("network", model.networks.iter().map(|d| &d.name)));
-    all.extend(global("cluster", model.clusters.iter().map(|d| &d.name)));
-    all.extend(global("node", model.nodes.iter().map(|d| &d.name)));
-    all.extend(global("pool", model.pools.iter().map(|d| &d.name)));
-    all.extend(global("registry", model.registries.iter().map(|d| &d.name)));
-    all.extend(global("namespace", model.namespaces.iter().map(|d| &d.name)));
-    all.extend(global("pipeline", model.pipelines.iter().map(|d| &d.name)));
-    all.extend(global("dashboard", model.dashboards.iter().map(|d| &d.name)));
-    all.extend(local("app", model.apps.iter().map(|d| (&d.namespace, &d.name))));
-    all.extend(local("chart", model.charts.iter().map(|d| (&d.namespace, &d.name))));
-    all.extend(local("secret", model.secrets.iter().map(|d| (&d.namespace, &d.name))));
-    all.extend(local("alert", model.alerts.iter().map(|d| (&d.namespace, &d.name))));
-    all
 }
 
 /// Reports E0202 for every declaration whose name an earlier-written one of
-/// the same kind (and namespace) already took. Apps and charts clash with each
-/// other: both render objects named after themselves.
+/// the same kind (and cluster and namespace) already took. Apps and charts
+/// clash with each other: both render objects named after themselves.
 fn duplicates(model: &Model, diags: &mut Vec<Diagnostic>) {
-    let mut groups: BTreeMap<(&str, Option<&str>, &str), Vec<Decl<'_>>> = BTreeMap::new();
-    for decl in decls(model) {
-        let family = if decl.kind == "chart" { "app" } else { decl.kind };
-        groups.entry((family, decl.namespace, decl.name)).or_default().push(decl);
+    type Key<'a> = (DeclKind, Option<&'a str>, Option<&'a str>, &'a str);
+    let all = model.declarations();
+    let mut groups: BTreeMap<Key<'_>, Vec<&Declaration>> = BTreeMap::new();
+    for decl in all.iter().filter(|d| unique_names(d.id.kind)) {
+        let id = &decl.id;
+        let key = (id.kind.name_family(), id.cluster.as_deref(), id.namespace.as_deref(), id.name.as_str());
+        groups.entry(key).or_default().push(decl);
     }
     for group in groups.values_mut().filter(|g| g.len() > 1) {
-        group.sort_by_key(|d| d.span);
+        group.sort_by_key(|d| d.name_span);
         let first = group[0];
         let times = if group.len() == 2 { "twice" } else { "more than once" };
-        diags.extend(group[1..].iter().map(|again| duplicate(first, *again, times)));
+        diags.extend(group[1..].iter().map(|again| duplicate(first, again, times)));
     }
 }
 
 /// The E0202 for `again`, which reuses the name of `first`.
-fn duplicate(first: Decl<'_>, again: Decl<'_>, times: &str) -> Diagnostic {
-    let name = again.name;
-    let in_ns = again.namespace.map(|ns| format!(" in namespace `{ns}`")).unwrap_or_default();
-    if first.kind != again.kind {
-        return Diagnostic::new(
-            Code::E0202,
-            format!("{} `{name}` and {} `{name}` share a name{in_ns}", first.kind, again.kind),
-        )
-        .primary(again.span, format!("clashes with the {} of the same name", first.kind))
-        .secondary(first.span, format!("{} `{name}` declared here", first.kind))
-        .help("an app and a chart in one namespace render objects of the same name: rename one, or move it to another namespace");
+fn duplicate(first: &Declaration, again: &Declaration, times: &str) -> Diagnostic {
+    let (first_kind, kind) = (first.id.kind.noun(), again.id.kind.noun());
+    let name = &again.id.name;
+    let in_ns = again.id.namespace.as_ref().map(|ns| format!(" in namespace `{ns}`")).unwrap_or_default();
+    if first.id.kind != again.id.kind {
+        return Diagnostic::new(Code::E0202, format!("{first_kind} `{name}` and {kind} `{name}` share a name{in_ns}"))
+            .primary(again.name_span, format!("clashes with the {first_kind} of the same name"))
+            .secondary(first.name_span, format!("{first_kind} `{name}` declared here"))
+            .help("an app and a chart in one namespace render objects of the same name: rename one, or move it to another namespace");
     }
-    let kind = again.kind;
-    let help = match again.namespace {
-        Some(_) => format!("give each {kind} its own name, or move one to another namespace"),
-        None => format!("give each {kind} its own name"),
+    let help = match (again.id.kind, &again.id.namespace) {
+        (DeclKind::Component, _) => format!("use `{name}` once, with all its parameters and values in one block"),
+        (DeclKind::Manifest, _) => "name each manifest file once".to_string(),
+        (_, Some(_)) => format!("give each {kind} its own name, or move one to another namespace"),
+        (_, None) => format!("give each {kind} its own name"),
     };
-    Diagnostic::new(Code::E0202, format!("{kind} `{name}` is declared {times}{in_ns}"))
-        .primary(again.span, "declared again here")
-        .secondary(first.span, "first declared here")
+    let message = match again.id.kind {
+        DeclKind::Component => format!("component `{name}` is used {times}"),
+        _ => format!("{kind} `{name}` is declared {times}{in_ns}"),
+    };
+    Diagnostic::new(Code::E0202, message)
+        .primary(again.name_span, "declared again here")
+        .secondary(first.name_span, "first declared here")
         .help(help)
 }
 

@@ -7,8 +7,8 @@ use crate::suggest;
 /// Arguments of `homelabc explain`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A code such as `E0301`, or its name (`node-outside-network`); `stdlib` lists the
-    /// stdlib components; none lists every code.
+    /// A code such as `E0301`, or its name (`node-outside-network`); `kinds` lists the
+    /// declaration kinds; `stdlib` lists the stdlib components; none lists every code.
     pub code: Option<String>,
 }
 
@@ -22,6 +22,10 @@ pub fn run(args: &Args, printer: &Printer, library: &crate::stdlib::Library) -> 
         printer.out(&text);
         return ExitStatus::Success;
     };
+    if wanted == "kinds" {
+        printer.out(&kinds_text());
+        return ExitStatus::Success;
+    }
     if wanted == "stdlib" {
         printer.out(&stdlib_text(library));
         return ExitStatus::Success;
@@ -40,6 +44,16 @@ pub fn run(args: &Args, printer: &Printer, library: &crate::stdlib::Library) -> 
             ExitStatus::Error
         }
     }
+}
+
+/// The declaration kinds, from the one registry: keyword and what it declares.
+fn kinds_text() -> String {
+    let mut text = String::from("declaration kinds (a top-level node per declaration, `KIND \"NAME\" ...`):\n");
+    for kind in crate::model::DeclKind::ALL {
+        text.push_str(&format!("  {:<10} {}\n", kind.keyword(), kind.docs()));
+    }
+    text.push_str(&format!("  {:<10} includes a file, or every `.kdl` file below a folder\n", crate::lower::IMPORT));
+    text
 }
 
 /// The stdlib components: description, pinned charts and parameters.

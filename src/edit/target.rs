@@ -263,9 +263,9 @@ fn missing<'d>(at: &At<'d>, key: &str) -> Target<'d> {
 
 /// No declaration of the address's kind.
 fn unknown_kind(docs: &[Doc], address: &Address) -> Diagnostic {
-    let kinds = crate::lower::KINDS.iter().copied().filter(|k| *k != "import");
+    let kinds = crate::model::DeclKind::ALL.iter().map(|k| k.keyword());
     let kind = &address.kind;
-    if crate::lower::KINDS.contains(&kind.as_str()) {
+    if crate::model::DeclKind::from_keyword(kind).is_some() {
         return stdlib_note(Diagnostic::new(Code::E0207, format!("the description declares no `{kind}`")), docs);
     }
     let help = match suggest::did_you_mean(kind, kinds.clone()) {

@@ -142,6 +142,7 @@ pub fn bind(model: &mut Model, library: &Library, sources: &mut SourceMap, diags
                 "namespace" => {
                     if let Some(mut ns) = namespace(&mut cx, &node) {
                         ns.component = Some(name.clone());
+                        ns.from_stdlib = true;
                         match model.namespaces.iter_mut().find(|n| n.name.value == ns.name.value) {
                             // The user's declaration (its Pod Security level) wins; the component owns it.
                             // The first component to declare a shared namespace keeps it.

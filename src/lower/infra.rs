@@ -282,5 +282,5 @@ pub(super) fn namespace(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Namespace> {
     let name = r.name(cx)?;
     let pod_security =
         r.word_prop::<PodSecurity>(cx, "pod-security").unwrap_or(Spanned::new(PodSecurity::Restricted, name.span));
-    Some(Namespace { name, pod_security, component: None, span: r.span(cx) })
+    Some(Namespace { name, pod_security, component: None, from_stdlib: false, span: r.span(cx) })
 }

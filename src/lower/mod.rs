@@ -11,30 +11,19 @@ pub mod reader;
 
 use crate::diag::{Code, Diagnostic};
 use crate::load::Loaded;
-use crate::model::Model;
+use crate::model::{DeclKind, Model};
 use crate::source::{SourceMap, Span};
 use crate::suggest;
 use reader::Cx;
 
-/// Every declaration kind, as written.
-pub const KINDS: &[&str] = &[
-    "homelab",
-    "network",
-    "cluster",
-    "node",
-    "pool",
-    "registry",
-    "namespace",
-    "app",
-    "chart",
-    "secret",
-    "pipeline",
-    "dashboard",
-    "alert",
-    "manifest",
-    "use",
-    "import",
-];
+/// The keyword of imports, which the loader reads: not a declaration.
+pub const IMPORT: &str = "import";
+
+/// Every keyword a top-level node may start with: the declaration kinds
+/// (from the one registry, [`DeclKind::ALL`]) and `import`.
+pub fn keywords() -> impl Iterator<Item = &'static str> {
+    DeclKind::ALL.iter().map(|k| k.keyword()).chain([IMPORT])
+}
 
 /// Lowers every loaded file into one model. The model's lists come out sorted
 /// by name, so the order of declarations and files does not matter.
@@ -95,36 +84,45 @@ fn lower_file(parsed: &crate::load::ParsedFile, sources: &SourceMap) -> FilePart
     let mut diags = Vec::new();
     let mut cx = Cx { file: parsed.file, text: &sources.get(parsed.file).text, diags: &mut diags };
     for node in parsed.doc.nodes() {
-        let kind = node.name().value();
-        match kind {
-            "import" => {}
-            "homelab" => homelabs.extend(infra::homelab(&mut cx, node)),
-            "network" => model.networks.extend(infra::network(&mut cx, node)),
-            "cluster" => model.clusters.extend(infra::cluster(&mut cx, node)),
-            "node" => model.nodes.extend(infra::node(&mut cx, node)),
-            "pool" => model.pools.extend(infra::pool(&mut cx, node)),
-            "registry" => model.registries.extend(infra::registry(&mut cx, node)),
-            "namespace" => model.namespaces.extend(infra::namespace(&mut cx, node)),
-            "app" => model.apps.extend(app::app(&mut cx, node)),
-            "chart" => model.charts.extend(chart::chart(&mut cx, node)),
-            "secret" => model.secrets.extend(chart::secret(&mut cx, node)),
-            "manifest" => model.manifests.extend(chart::manifest(&mut cx, node)),
-            "use" => model.uses.extend(chart::use_component(&mut cx, node)),
-            "pipeline" => model.pipelines.extend(pipeline::pipeline(&mut cx, node)),
-            "dashboard" => model.dashboards.extend(observe::dashboard(&mut cx, node)),
-            "alert" => model.alerts.extend(observe::alert(&mut cx, node)),
-            other => {
-                let span = cx.span(node.name().span());
-                let help = suggest::did_you_mean(other, KINDS.iter().copied())
-                    .map(|k| format!("did you mean `{k}`?"))
-                    .unwrap_or_else(|| format!("the declaration kinds are {}", KINDS.join(", ")));
-                cx.report(
-                    Diagnostic::new(Code::E0102, format!("unknown declaration kind `{other}`"))
-                        .primary(span, "not a declaration kind")
-                        .help(help),
-                );
+        let keyword = node.name().value();
+        let Some(kind) = DeclKind::from_keyword(keyword) else {
+            if keyword != IMPORT {
+                unknown_kind(&mut cx, node);
             }
+            continue;
+        };
+        match kind {
+            DeclKind::Homelab => homelabs.extend(infra::homelab(&mut cx, node)),
+            DeclKind::Network => model.networks.extend(infra::network(&mut cx, node)),
+            DeclKind::Cluster => model.clusters.extend(infra::cluster(&mut cx, node)),
+            DeclKind::Node => model.nodes.extend(infra::node(&mut cx, node)),
+            DeclKind::Pool => model.pools.extend(infra::pool(&mut cx, node)),
+            DeclKind::Registry => model.registries.extend(infra::registry(&mut cx, node)),
+            DeclKind::Namespace => model.namespaces.extend(infra::namespace(&mut cx, node)),
+            DeclKind::App => model.apps.extend(app::app(&mut cx, node)),
+            DeclKind::Chart => model.charts.extend(chart::chart(&mut cx, node)),
+            DeclKind::Secret => model.secrets.extend(chart::secret(&mut cx, node)),
+            DeclKind::Manifest => model.manifests.extend(chart::manifest(&mut cx, node)),
+            DeclKind::Component => model.uses.extend(chart::use_component(&mut cx, node)),
+            DeclKind::Pipeline => model.pipelines.extend(pipeline::pipeline(&mut cx, node)),
+            DeclKind::Dashboard => model.dashboards.extend(observe::dashboard(&mut cx, node)),
+            DeclKind::Alert => model.alerts.extend(observe::alert(&mut cx, node)),
         }
     }
     FilePart { model, homelabs, diags }
+}
+
+/// E0102 for a top-level node that is no declaration kind.
+fn unknown_kind(cx: &mut Cx<'_>, node: &kdl::KdlNode) {
+    let other = node.name().value();
+    let span = cx.span(node.name().span());
+    let keywords: Vec<&str> = keywords().collect();
+    let help = suggest::did_you_mean(other, keywords.iter().copied())
+        .map(|k| format!("did you mean `{k}`?"))
+        .unwrap_or_else(|| format!("the declaration kinds are {}", keywords.join(", ")));
+    cx.report(
+        Diagnostic::new(Code::E0102, format!("unknown declaration kind `{other}`"))
+            .primary(span, "not a declaration kind")
+            .help(help),
+    );
 }

@@ -5,6 +5,7 @@
 //! can point at it. Declarations are kept sorted by (namespace, name), so the
 //! order of declarations and files never shows.
 
+pub mod decl;
 pub mod observe;
 pub mod values;
 
@@ -13,6 +14,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
+pub use decl::{DeclId, DeclKind, Declaration, Scope};
 pub use values::*;
 
 use crate::source::{Span, Spanned};
@@ -259,6 +261,8 @@ pub struct Namespace {
     /// The component that declared this namespace, if any: it owns the
     /// Namespace object (and the secrets placed in it).
     pub component: Option<String>,
+    /// Whether only a stdlib component declares it (the user did not).
+    pub from_stdlib: bool,
     /// The whole declaration.
     pub span: Span,
 }

@@ -91,7 +91,7 @@ pub fn flowchart(graph: &Graph) -> String {
             out.push_str(&format!("  subgraph ns_{}[\"{}\"]\n", sanitize(ns), label(&format!("namespace {ns}"))));
         }
         for d in decls {
-            out.push_str(&format!("{indent}{}[\"{}\"]\n", id(d), label(&format!("{} {}", d.kind.as_str(), d.name))));
+            out.push_str(&format!("{indent}{}[\"{}\"]\n", id(d), label(&format!("{} {}", d.kind.noun(), d.name))));
         }
         if group.is_some() {
             out.push_str("  end\n");
@@ -121,8 +121,8 @@ fn node_ids(graph: &Graph) -> BTreeMap<&Decl, String> {
     sorted.sort();
     for d in sorted {
         let base = match &d.namespace {
-            Some(ns) => format!("{}__{}__{}", d.kind.as_str(), sanitize(ns), sanitize(&d.name)),
-            None => format!("{}__{}", d.kind.as_str(), sanitize(&d.name)),
+            Some(ns) => format!("{}__{}__{}", d.kind.noun(), sanitize(ns), sanitize(&d.name)),
+            None => format!("{}__{}", d.kind.noun(), sanitize(&d.name)),
         };
         let mut id = base.clone();
         let mut n = 2;

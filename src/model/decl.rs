@@ -1,0 +1,387 @@
+//! The one registry of declaration kinds, and the one way to visit every
+//! declaration of a model.
+//!
+//! [`DeclKind`] lists every kind of top-level declaration the language has, with
+//! its keyword and its one-line documentation. Everything that depends on the
+//! list of kinds — the lowering table, the dependency graph's nodes, the
+//! duplicate-name check, the GitOps wiring, the inventory and `explain` —
+//! derives from [`DeclKind::ALL`] or matches on [`DeclKind`] exhaustively, so adding a
+//! kind without handling it everywhere is a compile error, not a silent gap.
+//!
+//! [`DeclId`] is a declaration's identity: its kind, cluster (only when the
+//! description has several clusters), namespace (for namespaced kinds) and
+//! name. It orders the graph's ties, keys the GitOps wiring and is the origin
+//! every emitted object carries ([`crate::backend::Origin`]).
+
+use serde::Serialize;
+
+use super::Model;
+use crate::source::Span;
+
+/// A kind of declaration, in the order the graph breaks ties (dependencies
+/// usually sort first). Adding a variant breaks every exhaustive `match` on
+/// it: that list is the list of places a new kind must be handled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeclKind {
+    /// `homelab`: the description's name and domain.
+    Homelab,
+    /// `network`: an IP network nodes and pools sit on.
+    Network,
+    /// `cluster`: a Kubernetes cluster.
+    Cluster,
+    /// `node`: a machine of a cluster.
+    Node,
+    /// A stdlib component (`use`, or pulled in by a declaration's need).
+    Component,
+    /// `namespace` (declared, or implied by what is placed in it).
+    Namespace,
+    /// `secret`: encrypted or external secret material.
+    Secret,
+    /// `registry`: a container registry.
+    Registry,
+    /// `pool`: a MetalLB address pool.
+    Pool,
+    /// `chart`: a Helm chart release.
+    Chart,
+    /// `app`: a workload homelabc writes.
+    App,
+    /// `manifest`: raw YAML objects copied in.
+    Manifest,
+    /// `pipeline`: a CI pipeline.
+    Pipeline,
+    /// `dashboard`: a Grafana dashboard.
+    Dashboard,
+    /// `alert`: a Prometheus alerting rule.
+    Alert,
+}
+
+/// Whether the names of a kind are scoped by a namespace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// One name per description (or per cluster, for kinds that live in one).
+    Global,
+    /// One name per namespace.
+    Namespaced,
+}
+
+impl DeclKind {
+    /// Every kind, in [`DeclKind`]'s order.
+    pub const ALL: &'static [DeclKind] = &[
+        DeclKind::Homelab,
+        DeclKind::Network,
+        DeclKind::Cluster,
+        DeclKind::Node,
+        DeclKind::Component,
+        DeclKind::Namespace,
+        DeclKind::Secret,
+        DeclKind::Registry,
+        DeclKind::Pool,
+        DeclKind::Chart,
+        DeclKind::App,
+        DeclKind::Manifest,
+        DeclKind::Pipeline,
+        DeclKind::Dashboard,
+        DeclKind::Alert,
+    ];
+
+    /// The keyword that starts a declaration of this kind.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            DeclKind::Homelab => "homelab",
+            DeclKind::Network => "network",
+            DeclKind::Cluster => "cluster",
+            DeclKind::Node => "node",
+            DeclKind::Component => "use",
+            DeclKind::Namespace => "namespace",
+            DeclKind::Secret => "secret",
+            DeclKind::Registry => "registry",
+            DeclKind::Pool => "pool",
+            DeclKind::Chart => "chart",
+            DeclKind::App => "app",
+            DeclKind::Manifest => "manifest",
+            DeclKind::Pipeline => "pipeline",
+            DeclKind::Dashboard => "dashboard",
+            DeclKind::Alert => "alert",
+        }
+    }
+
+    /// The kind as a noun in messages, the graph and the inventory
+    /// (`component` for `use`).
+    pub fn noun(self) -> &'static str {
+        match self {
+            DeclKind::Component => "component",
+            other => other.keyword(),
+        }
+    }
+
+    /// The kind whose keyword is `keyword`.
+    pub fn from_keyword(keyword: &str) -> Option<DeclKind> {
+        DeclKind::ALL.iter().copied().find(|k| k.keyword() == keyword)
+    }
+
+    /// What a declaration of this kind is, one line (`homelabc explain kinds`).
+    pub fn docs(self) -> &'static str {
+        match self {
+            DeclKind::Homelab => "the description's name and the domain ingress hosts are completed with (exactly one)",
+            DeclKind::Network => "an IP network: CIDR, gateway, DHCP ranges and DNS servers that addresses are checked against",
+            DeclKind::Cluster => "a Kubernetes cluster: distribution and version, CIDRs, ingress, load balancer, GitOps agent",
+            DeclKind::Node => "a machine of a cluster: role, address, architecture, capacity, labels and taints",
+            DeclKind::Component => "a stdlib component (Helm charts and namespaces) with its parameters and values",
+            DeclKind::Namespace => "a namespace's Pod Security level (namespaces are also created by what is placed in them)",
+            DeclKind::Secret => "secret material: a SOPS or sealed file copied in, or an ExternalSecret from a store",
+            DeclKind::Registry => "a container registry pods pull from and pipelines push to; optionally run in the cluster",
+            DeclKind::Pool => "a MetalLB address pool for LoadBalancer Services, advertised over L2 or BGP",
+            DeclKind::Chart => "a Helm chart release with its pinned version and values",
+            DeclKind::App => "a workload: image, ports, Service, ingress, probes, resources, env, volumes, metrics",
+            DeclKind::Manifest => "a file of raw Kubernetes objects, parsed, checked and written one object per file",
+            DeclKind::Pipeline => "a CI pipeline (Tekton, Drone, Woodpecker, GitHub Actions): steps, image build, deploy",
+            DeclKind::Dashboard => "a Grafana dashboard of rows and panels of PromQL queries",
+            DeclKind::Alert => "a Prometheus alerting rule with its duration, severity and summary",
+        }
+    }
+
+    /// Whether names of this kind are per namespace.
+    pub fn scope(self) -> Scope {
+        match self {
+            DeclKind::App | DeclKind::Chart | DeclKind::Secret | DeclKind::Alert => Scope::Namespaced,
+            DeclKind::Homelab
+            | DeclKind::Network
+            | DeclKind::Cluster
+            | DeclKind::Node
+            | DeclKind::Component
+            | DeclKind::Namespace
+            | DeclKind::Registry
+            | DeclKind::Pool
+            | DeclKind::Manifest
+            | DeclKind::Pipeline
+            | DeclKind::Dashboard => Scope::Global,
+        }
+    }
+
+    /// Whether a declaration of this kind lives in one cluster (and so takes
+    /// `cluster=` when the description has several).
+    pub fn in_cluster(self) -> bool {
+        match self {
+            DeclKind::Node
+            | DeclKind::Component
+            | DeclKind::Secret
+            | DeclKind::Registry
+            | DeclKind::Pool
+            | DeclKind::Chart
+            | DeclKind::App
+            | DeclKind::Manifest
+            | DeclKind::Pipeline
+            | DeclKind::Dashboard
+            | DeclKind::Alert => true,
+            DeclKind::Homelab | DeclKind::Network | DeclKind::Cluster | DeclKind::Namespace => false,
+        }
+    }
+
+    /// The kind whose names clash with this one's: an app and a chart in one
+    /// namespace both render objects named after themselves.
+    pub fn name_family(self) -> DeclKind {
+        match self {
+            DeclKind::Chart => DeclKind::App,
+            other => other,
+        }
+    }
+}
+
+/// The identity of a declaration: what the graph's nodes, the GitOps wiring
+/// and every emitted object's origin are keyed by. Ordered by kind first, so
+/// the graph's ties are broken the same way whatever the declarations' order.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct DeclId {
+    /// Its kind.
+    pub kind: DeclKind,
+    /// Its cluster, only when the description has several clusters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    /// Its namespace, for namespaced kinds.
+    pub namespace: Option<String>,
+    /// Its name (a manifest's is its path).
+    pub name: String,
+}
+
+impl DeclId {
+    /// A declaration identity.
+    pub fn new(kind: DeclKind, cluster: Option<&str>, namespace: Option<&str>, name: &str) -> DeclId {
+        DeclId {
+            kind,
+            cluster: cluster.map(str::to_string),
+            namespace: namespace.map(str::to_string),
+            name: name.to_string(),
+        }
+    }
+
+    /// A stable id for renderings: `app/demo-ha/demo-app`, with the cluster
+    /// after the kind when there are several (`app/home/demo-ha/demo-app`).
+    pub fn id(&self) -> String {
+        let mut id = self.kind.noun().to_string();
+        for part in [&self.cluster, &self.namespace].into_iter().flatten() {
+            id.push('/');
+            id.push_str(part);
+        }
+        id.push('/');
+        id.push_str(&self.name);
+        id
+    }
+
+    /// How a person names it: ``app `demo-app` in namespace `demo-ha` ``.
+    pub fn describe(&self) -> String {
+        let mut text = format!("{} `{}`", self.kind.noun(), self.name);
+        if let Some(ns) = &self.namespace {
+            text.push_str(&format!(" in namespace `{ns}`"));
+        }
+        if let Some(cluster) = &self.cluster {
+            text.push_str(&format!(" of cluster `{cluster}`"));
+        }
+        text
+    }
+}
+
+/// One declaration as the user wrote it, whatever its kind.
+#[derive(Clone, Debug)]
+pub struct Declaration {
+    /// Its identity.
+    pub id: DeclId,
+    /// The span of its name (a manifest's path).
+    pub name_span: Span,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+impl Model {
+    /// The cluster part of a declaration's identity: `None` unless the
+    /// description has several clusters, then the declaration's `cluster=`.
+    pub fn cluster_key<'a>(&self, cluster: Option<&'a super::Name>) -> Option<&'a str> {
+        if self.clusters.len() > 1 { cluster.map(|c| c.value.as_str()) } else { None }
+    }
+
+    /// Every declaration the user wrote (stdlib components' own charts and
+    /// namespaces excluded), kind by kind in [`DeclKind::ALL`]'s order, each
+    /// kind's declarations in the model's sorted order.
+    pub fn declarations(&self) -> Vec<Declaration> {
+        let mut out = Vec::new();
+        for kind in DeclKind::ALL {
+            self.declarations_of(*kind, &mut out);
+        }
+        out
+    }
+
+    /// Appends the declarations of one kind.
+    fn declarations_of(&self, kind: DeclKind, out: &mut Vec<Declaration>) {
+        let mut push = |cluster: Option<&super::Name>, namespace: Option<&str>, name: &str, name_span, span| {
+            let id = DeclId::new(kind, self.cluster_key(cluster), namespace, name);
+            out.push(Declaration { id, name_span, span });
+        };
+        match kind {
+            DeclKind::Homelab => {
+                if let Some(h) = &self.homelab {
+                    push(None, None, &h.name.value, h.name.span, h.span);
+                }
+            }
+            DeclKind::Network => {
+                for n in &self.networks {
+                    push(None, None, &n.name.value, n.name.span, n.span);
+                }
+            }
+            DeclKind::Cluster => {
+                for c in &self.clusters {
+                    push(None, None, &c.name.value, c.name.span, c.span);
+                }
+            }
+            DeclKind::Node => {
+                for n in &self.nodes {
+                    push(n.cluster.as_ref(), None, &n.name.value, n.name.span, n.span);
+                }
+            }
+            DeclKind::Component => {
+                for u in &self.uses {
+                    push(None, None, &u.component.value, u.component.span, u.span);
+                }
+            }
+            DeclKind::Namespace => {
+                for n in self.namespaces.iter().filter(|n| !n.from_stdlib) {
+                    push(None, None, &n.name.value, n.name.span, n.span);
+                }
+            }
+            DeclKind::Secret => {
+                for s in &self.secrets {
+                    push(None, Some(&s.namespace.value), &s.name.value, s.name.span, s.span);
+                }
+            }
+            DeclKind::Registry => {
+                for r in &self.registries {
+                    push(None, None, &r.name.value, r.name.span, r.span);
+                }
+            }
+            DeclKind::Pool => {
+                for p in &self.pools {
+                    push(p.cluster.as_ref(), None, &p.name.value, p.name.span, p.span);
+                }
+            }
+            DeclKind::Chart => {
+                for c in self.charts.iter().filter(|c| c.component.is_none()) {
+                    push(None, Some(&c.namespace.value), &c.name.value, c.name.span, c.span);
+                }
+            }
+            DeclKind::App => {
+                for a in &self.apps {
+                    push(a.cluster.as_ref(), Some(&a.namespace.value), &a.name.value, a.name.span, a.span);
+                }
+            }
+            DeclKind::Manifest => {
+                for m in &self.manifests {
+                    push(None, None, &m.path.value, m.path.span, m.span);
+                }
+            }
+            DeclKind::Pipeline => {
+                for p in &self.pipelines {
+                    push(None, None, &p.name.value, p.name.span, p.span);
+                }
+            }
+            DeclKind::Dashboard => {
+                for d in &self.dashboards {
+                    push(None, None, &d.name.value, d.name.span, d.span);
+                }
+            }
+            DeclKind::Alert => {
+                for a in &self.alerts {
+                    push(None, Some(&a.namespace.value), &a.name.value, a.name.span, a.span);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keywords_are_unique_and_round_trip() {
+        for kind in DeclKind::ALL {
+            assert_eq!(DeclKind::from_keyword(kind.keyword()), Some(*kind));
+        }
+        let mut keywords: Vec<&str> = DeclKind::ALL.iter().map(|k| k.keyword()).collect();
+        keywords.sort_unstable();
+        keywords.dedup();
+        assert_eq!(keywords.len(), DeclKind::ALL.len());
+    }
+
+    #[test]
+    fn all_is_in_declaration_order() {
+        assert!(DeclKind::ALL.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn ids_name_the_cluster_only_when_given() {
+        let one = DeclId::new(DeclKind::App, None, Some("demo"), "web");
+        assert_eq!(one.id(), "app/demo/web");
+        let two = DeclId::new(DeclKind::App, Some("home"), Some("demo"), "web");
+        assert_eq!(two.id(), "app/home/demo/web");
+        assert_eq!(DeclId::new(DeclKind::Component, None, None, "metallb").id(), "component/metallb");
+    }
+}
