@@ -203,12 +203,7 @@ fn infrastructure_edges(model: &Model, b: &mut Builder) {
         if let Some(s) = &r.pull_secret
             && let Some(secret) = model.secrets.iter().find(|x| x.name.value == s.value)
         {
-            b.edge(
-                &me,
-                decl(DeclKind::Secret, Some(&secret.namespace.value), &s.value),
-                "pull-secret",
-                Some(s.span),
-            );
+            b.edge(&me, decl(DeclKind::Secret, Some(&secret.namespace.value), &s.value), "pull-secret", Some(s.span));
         }
         if r.deploy.is_some() {
             let ns = r.deploy.as_ref().map(|d| d.namespace.value.clone()).unwrap_or_default();
@@ -245,11 +240,7 @@ fn depends_target(model: &Model, namespace: &str, name: &str) -> Option<Decl> {
             .map(|_| decl(DeclKind::Chart, Some(namespace), name))
     };
     let app_elsewhere = || {
-        model
-            .apps
-            .iter()
-            .find(|a| a.name.value == name)
-            .map(|a| decl(DeclKind::App, Some(&a.namespace.value), name))
+        model.apps.iter().find(|a| a.name.value == name).map(|a| decl(DeclKind::App, Some(&a.namespace.value), name))
     };
     let chart_elsewhere = || {
         model

@@ -1,15 +1,21 @@
 //! The layout of the output tree (SPEC §4): the one module that names files.
 //!
-//! Objects become `<unit>/<kind>-<name>.yaml`, one object per file, and every
-//! unit folder gets a `kustomization.yaml` listing its files, so
-//! `kubectl kustomize` builds each unit on its own. Plain files keep the path
-//! their backend gave them. Everything is rendered through [`crate::yaml`].
+//! Backends place objects in [`Unit`]s and files at [`FilePlace`]s;
+//! [`place`] turns both into paths. Objects become `<unit>/<kind>-<name>.yaml`,
+//! one object per file, and every unit folder gets a `kustomization.yaml`
+//! listing its files, so `kubectl kustomize` builds each unit on its own.
+//! Everything is rendered through [`crate::yaml`], each object serialized
+//! once, here.
+
+mod place;
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::backend::{Artifacts, Object};
+pub use place::{FilePlace, Folder, Unit, ci_destination, dashboard_config_map, object_file_name};
+
+use crate::backend::{Artifacts, Body, Content, File, Object};
 use crate::output::OutputTree;
 use crate::par;
 use crate::yaml;
@@ -25,110 +31,93 @@ struct Kustomization {
     resources: Vec<String>,
 }
 
-/// The file name of an object in its unit folder: `<kind>-<name>.yaml`, lowercase.
-pub fn object_file_name(object: &Object) -> String {
-    let kind = object.value.get("kind").and_then(|k| k.as_str()).unwrap_or("object");
-    let name = object.value.pointer("/metadata/name").and_then(|n| n.as_str()).unwrap_or("unnamed");
-    format!("{}-{}.yaml", kind.to_lowercase(), name.to_lowercase())
+/// The entries of every unit's kustomization, by unit path.
+#[derive(Default)]
+struct Listing(BTreeMap<String, (Unit, Vec<String>)>);
+
+impl Listing {
+    /// Lists a file or folder (relative to the unit's folder) in a unit.
+    fn list(&mut self, unit: &Unit, entry: String) {
+        self.0.entry(unit.path()).or_insert_with(|| (unit.clone(), Vec::new())).1.push(entry);
+    }
+}
+
+/// The path of an object in the tree.
+pub fn object_path(object: &Object) -> String {
+    format!("{}/{}", object.unit.path(), object_file_name(&object.unit, &object.id.kind, &object.id.name))
+}
+
+/// An object's text: serialized (typed) or rendered (parsed) canonically,
+/// or its bytes as they are (verbatim).
+fn render_object(object: Object) -> String {
+    match object.body {
+        Body::Typed(resource) => yaml::render_json(&resource.to_json()),
+        Body::Parsed(value) => yaml::render_json(&value),
+        Body::Verbatim(text) => text,
+    }
+}
+
+/// A plain file's path and text (for tests and checks; the layout renders
+/// files as it moves them into the tree).
+pub fn render_file(file: &File) -> (String, String) {
+    let text = match &file.content {
+        Content::Yaml { header, body } => format!("{header}{}", yaml::render_json(&body.to_json())),
+        Content::Documents(documents) => yaml::render_all(&documents.iter().map(|d| d.to_json()).collect::<Vec<_>>()),
+        Content::Text(text) => text.clone(),
+    };
+    (file.place.path(), text)
+}
+
+/// A plain file's text.
+fn file_text(content: Content) -> String {
+    match content {
+        Content::Yaml { header, body } => header + &yaml::render_json(&body.to_json()),
+        Content::Documents(documents) => yaml::render_all(&documents.iter().map(|d| d.to_json()).collect::<Vec<_>>()),
+        Content::Text(text) => text,
+    }
 }
 
 /// Lays the artifacts out as a tree. Two artifacts at one path are a bug in a
 /// backend (user-level clashes are caught by the checks), reported as `Err`.
 pub fn assemble(artifacts: Artifacts) -> Result<OutputTree, String> {
     let mut tree = OutputTree::new();
-    let mut units: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut units = Listing::default();
     // Each object is rendered and freed by the worker that renders it.
     let rendered = par::map_owned(artifacts.objects, |object| {
-        let file = object_file_name(&object);
-        let text = yaml::render_json(&object.value);
-        (object.unit, file, text)
+        let unit = object.unit.clone();
+        let file = object_file_name(&unit, &object.id.kind, &object.id.name);
+        (unit, file, render_object(object))
     });
     for (unit, file, text) in rendered {
-        let path = format!("{unit}/{file}");
+        let path = format!("{}/{file}", unit.path());
         tree.insert(&path, text).map_err(|e| format!("{path}: {e}"))?;
-        units.entry(unit).or_default().push(file);
+        units.list(&unit, file);
     }
-    for raw in artifacts.raw {
-        let path = match raw.unit {
-            Some(unit) => {
-                let path = format!("{unit}/{}", raw.path);
-                units.entry(unit).or_default().push(raw.path);
-                path
-            }
-            None => raw.path,
-        };
-        tree.insert(&path, raw.text).map_err(|e| format!("{path}: {e}"))?;
+    for file in artifacts.files {
+        if let Some(unit) = file.place.listed_by() {
+            let path = file.place.path();
+            let name = path.strip_prefix(&format!("{}/", unit.path())).unwrap_or(&path).to_string();
+            units.list(&unit, name);
+        }
+        let path = file.place.path();
+        let text = file_text(file.content);
+        tree.insert(&path, text).map_err(|e| format!("{path}: {e}"))?;
     }
-    for (unit, folder) in &artifacts.nested {
-        units.entry(unit.clone()).or_default().push(folder.clone());
+    // A unit that is part of another (Flux's sync objects in the cluster's
+    // entry) is listed by that one's kustomization.
+    let parts: Vec<(Unit, String)> =
+        (units.0.values()).filter_map(|(child, _)| Some((child.listed_by()?, child.path()))).collect();
+    for (parent, child) in parts {
+        let folder = child.strip_prefix(&format!("{}/", parent.path())).unwrap_or(&child).to_string();
+        units.list(&parent, folder);
     }
-    for (unit, mut files) in units {
+    for (path, (_, mut files)) in units.0 {
         files.sort();
         files.dedup();
         let kustomization =
             Kustomization { api_version: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: files };
-        let path = format!("{unit}/{KUSTOMIZATION}");
+        let path = format!("{path}/{KUSTOMIZATION}");
         tree.insert(&path, yaml::render(&kustomization)).map_err(|e| format!("{path}: {e}"))?;
     }
-    for file in &artifacts.files {
-        tree.insert(&file.path, yaml::render_json(&file.value)).map_err(|e| format!("{}: {e}", file.path))?;
-    }
     Ok(tree)
-}
-
-/// The unit folder of a namespace's own objects (Namespace, NetworkPolicies).
-pub fn namespace_unit(namespace: &str) -> String {
-    format!("apps/{namespace}")
-}
-
-/// The unit folder of an app.
-pub fn app_unit(namespace: &str, app: &str) -> String {
-    format!("apps/{namespace}/{app}")
-}
-
-/// The unit folder of a stdlib component's objects.
-pub fn component_unit(component: &str) -> String {
-    format!("infrastructure/{component}")
-}
-
-/// The unit folder of a chart: its component's, or `apps/<namespace>/<chart>`.
-pub fn chart_unit(chart: &crate::model::Chart) -> String {
-    match &chart.component {
-        Some(component) => component_unit(component),
-        None => app_unit(&chart.namespace.value, &chart.name.value),
-    }
-}
-
-/// The unit folder holding a namespace's Namespace object and secrets: the
-/// owning component's, or `apps/<namespace>`.
-pub fn namespace_home(model: &crate::model::Model, namespace: &str) -> String {
-    match model.namespace_owner(namespace) {
-        Some(component) => component_unit(component),
-        None => namespace_unit(namespace),
-    }
-}
-
-/// The folder of a pipeline's objects and CI files.
-pub fn pipeline_unit(pipeline: &str) -> String {
-    format!("pipelines/{pipeline}")
-}
-
-/// The folder of a Grafana folder's dashboards.
-pub fn dashboard_unit(folder: &str) -> String {
-    format!("dashboards/{folder}")
-}
-
-/// The folder of a namespace's PrometheusRule.
-pub fn alert_unit(namespace: &str) -> String {
-    format!("alerts/{namespace}")
-}
-
-/// The folder of a cluster's GitOps entry objects.
-pub fn cluster_unit(cluster: &str) -> String {
-    format!("clusters/{cluster}")
-}
-
-/// A unit as an object name: `apps/demo/web` → `apps-demo-web`.
-pub fn unit_slug(unit: &str) -> String {
-    unit.replace('/', "-")
 }

@@ -5,21 +5,21 @@
 //! HelmChart. A cluster with none of these gets no chart objects: the checks
 //! warn about it (W0502).
 
-use serde_json::{Map, Value as Json, json};
+use serde::Serialize;
+use serde_json::{Map, Value as Json};
 
-use super::{Artifacts, Object, managed_labels};
-use crate::layout::{chart_unit, component_unit};
+use super::argocd::{self, Source};
+use super::{Artifacts, Custom, CustomKind, Origin, managed_labels, meta};
+use crate::layout::Unit;
 use crate::model::{Chart, ChartInstaller, Model, Value, ValueKind};
 
 /// The namespace Flux runs in (and holds its sources).
 pub const FLUX_NAMESPACE: &str = "flux-system";
 
-/// The namespace Argo CD runs in (and holds its Applications).
-pub const ARGOCD_NAMESPACE: &str = "argocd";
-
 /// Emits the component namespaces and every chart.
 pub fn emit(model: &Model, out: &mut Artifacts) {
     let Some(installer) = model.chart_installer() else { return };
+    let scope = model.cluster_key(None);
     let with_charts: std::collections::BTreeSet<&str> =
         model.charts.iter().filter_map(|c| c.component.as_deref()).collect();
     for ns in &model.namespaces {
@@ -27,22 +27,22 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
         if Model::is_system_namespace(&ns.name.value) {
             continue;
         }
-        out.objects.push(Object::new(
-            component_unit(component),
-            &super::k8s::namespace(&ns.name.value, ns.pod_security.value),
-        ));
+        let origin = Origin::of(model.namespace_id(scope, &ns.name.value)).and(model.component_id(scope, component));
+        let unit = Unit::namespace_home(model, scope, &ns.name.value);
+        out.object(&origin, &unit, super::k8s::namespace(&ns.name.value, ns.pod_security.value));
     }
     for chart in &model.charts {
         let values = chart_values(model, chart);
-        let unit = chart_unit(chart);
+        let unit = Unit::chart(model, chart);
+        let origin = Origin::of(chart.id(model));
+        let origin = match &chart.component {
+            Some(component) => origin.and(model.component_id(scope, component)),
+            None => origin,
+        };
         match installer {
-            ChartInstaller::Flux => {
-                for object in flux(model, chart, values) {
-                    out.objects.push(Object { unit: unit.clone(), value: object });
-                }
-            }
-            ChartInstaller::Argocd => out.objects.push(Object { unit, value: argocd(chart, values) }),
-            ChartInstaller::K3s => out.objects.push(Object { unit, value: k3s(chart, &values) }),
+            ChartInstaller::Flux => flux(model, chart, values, &origin, &unit, out),
+            ChartInstaller::Argocd => out.object(&origin, &unit, application(chart, values)),
+            ChartInstaller::K3s => out.object(&origin, &unit, k3s(chart, &values)),
         }
     }
 }
@@ -93,86 +93,184 @@ fn merge_json(base: &mut Json, over: Json) {
     }
 }
 
+/// Flux's `HelmRepository`: an HTTP Helm repository.
+#[derive(Debug, Serialize)]
+struct HelmRepository {
+    spec: RepositorySpec,
+}
+
+impl CustomKind for HelmRepository {
+    const API_VERSION: &'static str = "source.toolkit.fluxcd.io/v1";
+    const KIND: &'static str = "HelmRepository";
+}
+
+#[derive(Debug, Serialize)]
+struct RepositorySpec {
+    interval: String,
+    url: String,
+}
+
+/// Flux's `OCIRepository`: one chart of an OCI registry, at a tag.
+#[derive(Debug, Serialize)]
+struct OciRepository {
+    spec: OciSpec,
+}
+
+impl CustomKind for OciRepository {
+    const API_VERSION: &'static str = "source.toolkit.fluxcd.io/v1beta2";
+    const KIND: &'static str = "OCIRepository";
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OciSpec {
+    interval: String,
+    url: String,
+    #[serde(rename = "ref")]
+    reference: OciRef,
+    layer_selector: LayerSelector,
+}
+
+#[derive(Debug, Serialize)]
+struct OciRef {
+    tag: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LayerSelector {
+    media_type: &'static str,
+    operation: &'static str,
+}
+
+/// Flux's `HelmRelease` (helm.toolkit.fluxcd.io/v2).
+#[derive(Debug, Serialize)]
+struct HelmRelease {
+    spec: ReleaseSpec,
+}
+
+impl CustomKind for HelmRelease {
+    const API_VERSION: &'static str = "helm.toolkit.fluxcd.io/v2";
+    const KIND: &'static str = "HelmRelease";
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReleaseSpec {
+    interval: String,
+    release_name: String,
+    install: Lifecycle,
+    upgrade: Lifecycle,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chart: Option<ReleaseChart>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chart_ref: Option<ChartRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    values: Option<Json>,
+}
+
+/// How an install or upgrade treats CRDs and failures.
+#[derive(Debug, Serialize)]
+struct Lifecycle {
+    crds: &'static str,
+    remediation: Remediation,
+}
+
+#[derive(Debug, Serialize)]
+struct Remediation {
+    retries: u32,
+}
+
+#[derive(Debug, Serialize)]
+struct ReleaseChart {
+    spec: ReleaseChartSpec,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReleaseChartSpec {
+    chart: String,
+    version: String,
+    source_ref: SourceRef,
+    interval: String,
+}
+
+#[derive(Debug, Serialize)]
+struct SourceRef {
+    kind: &'static str,
+    name: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ChartRef {
+    kind: &'static str,
+    name: String,
+}
+
+/// The values, unless there are none.
+fn non_empty(values: Json) -> Option<Json> {
+    values.as_object().is_some_and(|v| !v.is_empty()).then_some(values)
+}
+
 /// HelmRepository or OCIRepository, and the HelmRelease.
-fn flux(model: &Model, chart: &Chart, values: Json) -> Vec<Json> {
+fn flux(model: &Model, chart: &Chart, values: Json, origin: &Origin, unit: &Unit, out: &mut Artifacts) {
     let interval = model
         .cluster_for(None)
         .and_then(|c| c.gitops.as_ref())
         .map_or_else(|| "10m".to_string(), |g| g.interval.value.to_string());
     let name = &chart.name.value;
-    let ns = &chart.namespace.value;
+    let metadata = || meta(name, Some(&chart.namespace.value), managed_labels());
     let crds = if chart.provides_crds { "CreateReplace" } else { "Skip" };
-    let mut release = json!({
-        "apiVersion": "helm.toolkit.fluxcd.io/v2",
-        "kind": "HelmRelease",
-        "metadata": {"name": name, "namespace": ns, "labels": managed_labels()},
-        "spec": {
-            "interval": interval,
-            "releaseName": name,
-            "install": {"crds": crds, "remediation": {"retries": 3}},
-            "upgrade": {"crds": crds, "remediation": {"retries": 3}},
-        },
-    });
-    let source = match chart.repo.value.strip_prefix("oci://") {
+    let lifecycle = || Lifecycle { crds, remediation: Remediation { retries: 3 } };
+    let mut release = ReleaseSpec {
+        interval: interval.clone(),
+        release_name: name.clone(),
+        install: lifecycle(),
+        upgrade: lifecycle(),
+        chart: None,
+        chart_ref: None,
+        values: non_empty(values),
+    };
+    match chart.repo.value.strip_prefix("oci://") {
         Some(registry) => {
-            release["spec"]["chartRef"] = json!({"kind": "OCIRepository", "name": name});
-            json!({
-                "apiVersion": "source.toolkit.fluxcd.io/v1beta2",
-                "kind": "OCIRepository",
-                "metadata": {"name": name, "namespace": ns, "labels": managed_labels()},
-                "spec": {
-                    "interval": interval,
-                    "url": format!("oci://{}/{}", registry.trim_end_matches('/'), chart.chart.value),
-                    "ref": {"tag": chart.version.value},
-                    "layerSelector": {"mediaType": "application/vnd.cncf.helm.chart.content.v1.tar+gzip", "operation": "copy"},
+            release.chart_ref = Some(ChartRef { kind: "OCIRepository", name: name.clone() });
+            let spec = OciSpec {
+                interval,
+                url: format!("oci://{}/{}", registry.trim_end_matches('/'), chart.chart.value),
+                reference: OciRef { tag: chart.version.value.clone() },
+                layer_selector: LayerSelector {
+                    media_type: "application/vnd.cncf.helm.chart.content.v1.tar+gzip",
+                    operation: "copy",
                 },
-            })
+            };
+            out.object(origin, unit, Custom::new(metadata(), OciRepository { spec }));
         }
         None => {
-            release["spec"]["chart"] = json!({"spec": {
-                "chart": chart.chart.value,
-                "version": chart.version.value,
-                "sourceRef": {"kind": "HelmRepository", "name": name},
-                "interval": interval,
-            }});
-            json!({
-                "apiVersion": "source.toolkit.fluxcd.io/v1",
-                "kind": "HelmRepository",
-                "metadata": {"name": name, "namespace": ns, "labels": managed_labels()},
-                "spec": {"interval": interval, "url": chart.repo.value},
-            })
+            release.chart = Some(ReleaseChart {
+                spec: ReleaseChartSpec {
+                    chart: chart.chart.value.clone(),
+                    version: chart.version.value.clone(),
+                    source_ref: SourceRef { kind: "HelmRepository", name: name.clone() },
+                    interval: interval.clone(),
+                },
+            });
+            let spec = RepositorySpec { interval, url: chart.repo.value.clone() };
+            out.object(origin, unit, Custom::new(metadata(), HelmRepository { spec }));
         }
-    };
-    if values.as_object().is_some_and(|v| !v.is_empty()) {
-        release["spec"]["values"] = values;
     }
-    vec![source, release]
+    out.object(origin, unit, Custom::new(metadata(), HelmRelease { spec: release }));
 }
 
 /// An Argo CD Application with a helm source, in Argo CD's namespace.
-fn argocd(chart: &Chart, values: Json) -> Json {
-    let ns = &chart.namespace.value;
+fn application(chart: &Chart, values: Json) -> Custom<argocd::Application> {
     let repo = chart.repo.value.strip_prefix("oci://").unwrap_or(&chart.repo.value).trim_end_matches('/');
-    let mut helm = json!({"releaseName": chart.name.value});
-    if values.as_object().is_some_and(|v| !v.is_empty()) {
-        helm["valuesObject"] = values;
-    }
+    let source = Source::chart(repo, &chart.chart.value, &chart.version.value, &chart.name.value, values);
     let mut sync_options = vec!["CreateNamespace=true"];
     if chart.provides_crds {
         // CRDs are often too large for the last-applied annotation of client-side apply.
         sync_options.push("ServerSideApply=true");
     }
-    json!({
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Application",
-        "metadata": {"name": application_name(chart), "namespace": ARGOCD_NAMESPACE, "labels": managed_labels()},
-        "spec": {
-            "project": "default",
-            "source": {"repoURL": repo, "chart": chart.chart.value, "targetRevision": chart.version.value, "helm": helm},
-            "destination": {"server": "https://kubernetes.default.svc", "namespace": ns},
-            "syncPolicy": {"automated": {"prune": true, "selfHeal": true}, "syncOptions": sync_options},
-        },
-    })
+    argocd::application(&application_name(chart), source, Some(&chart.namespace.value), sync_options, None)
 }
 
 /// The Application of a chart: named after the release, prefixed with the
@@ -184,27 +282,45 @@ fn application_name(chart: &Chart) -> String {
     }
 }
 
-/// k3s's HelmChart (helm.cattle.io/v1), applied by k3s's helm-controller.
-fn k3s(chart: &Chart, values: &Json) -> Json {
-    let mut spec = json!({
-        "chart": chart.chart.value,
-        "version": chart.version.value,
-        "targetNamespace": chart.namespace.value,
-        "createNamespace": true,
-    });
-    match chart.repo.value.strip_prefix("oci://") {
-        Some(_) => spec["chart"] = Json::String(format!("{}/{}", chart.repo.value, chart.chart.value)),
-        None => spec["repo"] = Json::String(chart.repo.value.clone()),
-    }
-    if values.as_object().is_some_and(|v| !v.is_empty()) {
-        spec["valuesContent"] = Json::String(crate::yaml::render_json(values));
-    }
-    json!({
-        "apiVersion": "helm.cattle.io/v1",
-        "kind": "HelmChart",
-        "metadata": {"name": application_name(chart), "namespace": "kube-system", "labels": managed_labels()},
-        "spec": spec,
-    })
+/// k3s's `HelmChart` (helm.cattle.io/v1), applied by k3s's helm-controller.
+#[derive(Debug, Serialize)]
+struct HelmChart {
+    spec: HelmChartSpec,
+}
+
+impl CustomKind for HelmChart {
+    const API_VERSION: &'static str = "helm.cattle.io/v1";
+    const KIND: &'static str = "HelmChart";
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HelmChartSpec {
+    chart: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    repo: Option<String>,
+    version: String,
+    target_namespace: String,
+    create_namespace: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    values_content: Option<String>,
+}
+
+/// k3s's HelmChart in kube-system.
+fn k3s(chart: &Chart, values: &Json) -> Custom<HelmChart> {
+    let (name, repo) = match chart.repo.value.strip_prefix("oci://") {
+        Some(_) => (format!("{}/{}", chart.repo.value, chart.chart.value), None),
+        None => (chart.chart.value.clone(), Some(chart.repo.value.clone())),
+    };
+    let spec = HelmChartSpec {
+        chart: name,
+        repo,
+        version: chart.version.value.clone(),
+        target_namespace: chart.namespace.value.clone(),
+        create_namespace: true,
+        values_content: non_empty(values.clone()).map(|v| crate::yaml::render_json(&v)),
+    };
+    Custom::new(meta(&application_name(chart), Some("kube-system"), managed_labels()), HelmChart { spec })
 }
 
 #[cfg(test)]

@@ -9,35 +9,49 @@
 //! Argo CD: a root Application (app of apps) and one Application per unit,
 //! its sync-wave the unit's depth.
 //!
-//! **Architecture Invariant:** this is the one backend that looks at the
-//! others' output, and only at which units exist: it runs after them
-//! ([`wire`]) and never reads an object's contents.
+//! **Architecture Invariant:** the units and their order are derived from the
+//! other backends' output, never restated: a declaration's units are the
+//! units its objects landed in ([`Origin`]), and a unit needs the units of
+//! the declarations its declarations need. This backend runs after the others
+//! ([`wire`]) and reads only where objects are and what they were made for.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{Value as Json, json};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
 
-use super::charts::{ARGOCD_NAMESPACE, FLUX_NAMESPACE};
-use super::{Artifacts, Object, RawFile, managed_labels};
-use crate::graph::{Decl, DeclKind, Graph};
-use crate::layout::{
-    alert_unit, app_unit, chart_unit, cluster_unit, component_unit, dashboard_unit, namespace_home, unit_slug,
-};
-use crate::model::{Cluster, Gitops, GitopsEngine, Model, SecretSource};
+use super::argocd::{self, Source};
+use super::charts::FLUX_NAMESPACE;
+use super::{Artifacts, Content, Custom, CustomKind, Origin, managed_labels, meta};
+use crate::graph::Graph;
+use crate::layout::{FilePlace, Folder, Unit};
+use crate::model::{Cluster, DeclId, Gitops, GitopsEngine, Model, SecretSource};
 
 /// Adds the GitOps entry objects for the (only) cluster with `gitops`.
 pub fn wire(model: &Model, graph: &Graph, out: &mut Artifacts) {
     let Some(cluster) = model.cluster_for(None) else { return };
     let Some(gitops) = &cluster.gitops else { return };
     let units = Units::new(model, graph, out);
+    let agent = match gitops.engine.value {
+        GitopsEngine::Flux => "flux",
+        GitopsEngine::Argocd => "argocd",
+    };
+    let scope = model.cluster_key(Some(&cluster.name));
+    let origin = Origin::of(cluster.id(model));
+    let origin = match model.component(agent) {
+        Some(_) => origin.and(model.component_id(scope, agent)),
+        None => origin,
+    };
     match gitops.engine.value {
-        GitopsEngine::Flux => flux(cluster, gitops, &units, out),
-        GitopsEngine::Argocd => argocd(cluster, gitops, &units, out),
+        GitopsEngine::Flux => flux(cluster, gitops, &units, &origin, out),
+        GitopsEngine::Argocd => argocd(cluster, gitops, &units, &origin, out),
     }
 }
 
-/// The units of the tree, their dependencies and depths.
+/// The units of the tree, their dependencies and depths, by path.
 struct Units {
+    /// Every unit to apply, by path.
+    units: BTreeMap<String, Unit>,
     /// Unit → the units it needs first (acyclic).
     needs: BTreeMap<String, BTreeSet<String>>,
     /// Unit → the longest chain of units below it.
@@ -50,40 +64,49 @@ struct Units {
 
 impl Units {
     fn new(model: &Model, graph: &Graph, out: &Artifacts) -> Units {
-        let existing: BTreeSet<&str> = out
-            .objects
-            .iter()
-            .map(|o| o.unit.as_str())
-            .chain(out.raw.iter().filter_map(|r| r.unit.as_deref()))
-            .filter(|u| !u.starts_with("clusters/"))
-            .collect();
+        // Where each declaration's objects landed (objects made by default
+        // are ordered by `needs` instead).
+        let mut units: BTreeMap<String, Unit> = BTreeMap::new();
+        let mut landed: BTreeMap<&DeclId, BTreeSet<String>> = BTreeMap::new();
+        for object in out.objects.iter().filter(|o| !o.unit.is_entry()) {
+            let path = object.unit.path();
+            if !object.origin.by_default {
+                for decl in &object.origin.decls {
+                    landed.entry(decl).or_default().insert(path.clone());
+                }
+            }
+            units.entry(path).or_insert_with(|| object.unit.clone());
+        }
+        let units_of = |decl: &DeclId| landed.get(decl).into_iter().flatten();
         // Every edge between declarations of two different units is an edge
         // between the units, except inside a cycle of units (declarations of
         // two units can interleave): those units are applied without order
         // between them rather than deadlock.
-        // The unit of each declaration, once per declaration rather than per edge.
-        let unit: Vec<Option<String>> = graph.graph.node_indices().map(|n| unit_of(model, &graph.graph[n])).collect();
         let mut candidates: BTreeSet<(String, String)> = BTreeSet::new();
         for edge in graph.graph.edge_indices() {
             let Some((from, to)) = graph.graph.edge_endpoints(edge) else { continue };
-            let (Some(a), Some(b)) = (&unit[from.index()], &unit[to.index()]) else { continue };
-            if a != b && existing.contains(a.as_str()) && existing.contains(b.as_str()) {
-                candidates.insert((a.clone(), b.clone()));
+            for a in units_of(&graph.graph[from]) {
+                for b in units_of(&graph.graph[to]).filter(|b| *b != a) {
+                    candidates.insert((a.clone(), b.clone()));
+                }
             }
         }
-        for (a, b) in &out.needs {
-            if a != b && existing.contains(a.as_str()) && existing.contains(b.as_str()) {
-                candidates.insert((a.clone(), b.clone()));
+        for (unit, decl) in &out.needs {
+            let a = unit.path();
+            for b in units_of(decl).filter(|b| **b != a) {
+                if units.contains_key(&a) {
+                    candidates.insert((a.clone(), b.clone()));
+                }
             }
         }
         // A unit nested in another unit's folder comes after it (a pipeline's
         // triggers after the pipeline, an app after its namespace).
-        for unit in &existing {
+        for unit in units.keys() {
             let parent =
                 std::iter::successors(unit.rsplit_once('/').map(|(p, _)| p), |p| p.rsplit_once('/').map(|(p, _)| p))
-                    .find(|p| existing.contains(p));
+                    .find(|p| units.contains_key(*p));
             if let Some(parent) = parent {
-                candidates.insert((unit.to_string(), parent.to_string()));
+                candidates.insert((unit.clone(), parent.to_string()));
             }
         }
         let cycle = cyclic_groups(&candidates);
@@ -94,17 +117,21 @@ impl Units {
             }
         }
         let mut depth: BTreeMap<String, usize> = BTreeMap::new();
-        for unit in &existing {
+        for unit in units.keys() {
             unit_depth(&needs, unit, &mut depth);
         }
-        let crds = model.charts.iter().filter(|c| c.provides_crds).map(chart_unit).collect();
-        let sops = model
-            .secrets
-            .iter()
-            .filter(|s| matches!(s.source, SecretSource::Sops { .. }))
-            .map(|s| namespace_home(model, &s.namespace.value))
+        let crds = (model.charts.iter().filter(|c| c.provides_crds))
+            .flat_map(|c| units_of(&c.id(model)).cloned().collect::<Vec<_>>())
             .collect();
-        Units { needs, depth, crds, sops }
+        let sops = (model.secrets.iter().filter(|s| matches!(s.source, SecretSource::Sops { .. })))
+            .flat_map(|s| units_of(&s.id(model)).cloned().collect::<Vec<_>>())
+            .collect();
+        Units { units, needs, depth, crds, sops }
+    }
+
+    /// The unit at a path.
+    fn unit(&self, path: &str) -> &Unit {
+        &self.units[path]
     }
 }
 
@@ -137,116 +164,148 @@ fn unit_depth(needs: &BTreeMap<String, BTreeSet<String>>, unit: &str, memo: &mut
     d
 }
 
-/// The unit that holds a declaration's objects, if it has any.
-fn unit_of(model: &Model, decl: &Decl) -> Option<String> {
-    let ns = decl.namespace.as_deref();
-    match decl.kind {
-        DeclKind::App => Some(app_unit(ns?, &decl.name)),
-        DeclKind::Namespace => Some(namespace_home(model, &decl.name)),
-        DeclKind::Secret => Some(namespace_home(model, ns?)),
-        DeclKind::Chart => model
-            .charts
-            .iter()
-            .find(|c| c.name.value == decl.name && Some(c.namespace.value.as_str()) == ns)
-            .map(chart_unit),
-        DeclKind::Component => Some(component_unit(&decl.name)),
-        DeclKind::Pool => Some("configs/metallb".to_string()),
-        DeclKind::Pipeline => Some(crate::layout::pipeline_unit(&decl.name)),
-        DeclKind::Dashboard => {
-            model.dashboards.iter().find(|d| d.name.value == decl.name).map(|d| dashboard_unit(&d.folder.value))
-        }
-        DeclKind::Alert => Some(alert_unit(ns?)),
-        DeclKind::Registry => {
-            model.registry(&decl.name).and_then(|r| r.deploy.as_ref()).map(|_| super::registry::UNIT.to_string())
-        }
-        DeclKind::Homelab | DeclKind::Network | DeclKind::Cluster | DeclKind::Node | DeclKind::Manifest => None,
-    }
-}
-
 /// The path of a unit in the Git repository: `./<gitops path>/<unit>`.
-fn repo_path(gitops: &Gitops, unit: &str) -> String {
+fn repo_path(gitops: &Gitops, unit: &Unit) -> String {
     let base = gitops.path.value.trim_matches('/');
+    let unit = unit.path();
     if base.is_empty() || base == "." { format!("./{unit}") } else { format!("./{base}/{unit}") }
 }
 
-fn flux(cluster: &Cluster, gitops: &Gitops, units: &Units, out: &mut Artifacts) {
-    let home = cluster_unit(&cluster.name.value);
-    let interval = gitops.interval.value.to_string();
-    let source = json!({"kind": "GitRepository", "name": FLUX_NAMESPACE});
-    for unit in units.depth.keys() {
-        let mut spec = json!({
-            "interval": interval,
-            "path": repo_path(gitops, unit),
-            "prune": true,
-            "sourceRef": source,
-            "timeout": "5m",
-        });
-        let needs: Vec<Json> =
-            units.needs.get(unit).into_iter().flatten().map(|u| json!({"name": unit_slug(u)})).collect();
-        if !needs.is_empty() {
-            spec["dependsOn"] = Json::Array(needs);
-        }
-        if units.crds.contains(unit) {
-            spec["wait"] = Json::Bool(true);
-        }
-        if units.sops.contains(unit) {
-            spec["decryption"] = json!({"provider": "sops", "secretRef": {"name": "sops-age"}});
-        }
-        let object = json!({
-            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
-            "kind": "Kustomization",
-            "metadata": {"name": unit_slug(unit), "namespace": FLUX_NAMESPACE, "labels": managed_labels()},
-            "spec": spec,
-        });
-        out.objects.push(Object { unit: home.clone(), value: object });
-    }
-    let repository = json!({
-        "apiVersion": "source.toolkit.fluxcd.io/v1",
-        "kind": "GitRepository",
-        "metadata": {"name": FLUX_NAMESPACE, "namespace": FLUX_NAMESPACE},
-        "spec": {"interval": interval, "url": gitops.repo.value, "ref": {"branch": gitops.branch.value}},
-    });
-    let root = json!({
-        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
-        "kind": "Kustomization",
-        "metadata": {"name": FLUX_NAMESPACE, "namespace": FLUX_NAMESPACE},
-        "spec": {"interval": interval, "path": repo_path(gitops, &home), "prune": true, "sourceRef": source},
-    });
-    let sync = format!("{home}/flux-system");
-    out.raw.push(RawFile {
-        unit: Some(sync.clone()),
-        path: "gotk-sync.yaml".into(),
-        text: crate::yaml::render_all(&[repository, root]),
-    });
-    out.nested.push((home, "flux-system".into()));
+/// Flux's `Kustomization` (kustomize.toolkit.fluxcd.io/v1): applies a folder.
+#[derive(Debug, Serialize)]
+struct Kustomization {
+    spec: KustomizationSpec,
 }
 
-fn argocd(cluster: &Cluster, gitops: &Gitops, units: &Units, out: &mut Artifacts) {
-    let home = cluster_unit(&cluster.name.value);
-    let application = |name: &str, path: String, wave: Option<usize>| {
-        let mut metadata = json!({"name": name, "namespace": ARGOCD_NAMESPACE, "labels": managed_labels()});
-        if let Some(wave) = wave {
-            metadata["annotations"] = json!({"argocd.argoproj.io/sync-wave": wave.to_string()});
-        }
-        json!({
-            "apiVersion": "argoproj.io/v1alpha1",
-            "kind": "Application",
-            "metadata": metadata,
-            "spec": {
-                "project": "default",
-                "source": {"repoURL": gitops.repo.value, "targetRevision": gitops.branch.value, "path": path},
-                "destination": {"server": "https://kubernetes.default.svc"},
-                "syncPolicy": {"automated": {"prune": true, "selfHeal": true}},
-            },
-        })
-    };
-    for (unit, depth) in &units.depth {
-        let path = repo_path(gitops, unit).trim_start_matches("./").to_string();
-        out.objects.push(Object { unit: home.clone(), value: application(&unit_slug(unit), path, Some(*depth)) });
+impl CustomKind for Kustomization {
+    const API_VERSION: &'static str = "kustomize.toolkit.fluxcd.io/v1";
+    const KIND: &'static str = "Kustomization";
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct KustomizationSpec {
+    interval: String,
+    path: String,
+    prune: bool,
+    source_ref: NamedRef,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timeout: Option<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    depends_on: Vec<Named>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wait: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decryption: Option<Decryption>,
+}
+
+#[derive(Debug, Serialize)]
+struct NamedRef {
+    kind: &'static str,
+    name: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Named {
+    name: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Decryption {
+    provider: &'static str,
+    secret_ref: Named,
+}
+
+/// Flux's `GitRepository` (source.toolkit.fluxcd.io/v1): the repository of the tree.
+#[derive(Debug, Serialize)]
+struct GitRepository {
+    spec: GitRepositorySpec,
+}
+
+impl CustomKind for GitRepository {
+    const API_VERSION: &'static str = "source.toolkit.fluxcd.io/v1";
+    const KIND: &'static str = "GitRepository";
+}
+
+#[derive(Debug, Serialize)]
+struct GitRepositorySpec {
+    interval: String,
+    url: String,
+    #[serde(rename = "ref")]
+    reference: GitRef,
+}
+
+#[derive(Debug, Serialize)]
+struct GitRef {
+    branch: String,
+}
+
+/// The metadata of Flux's own sync objects (no labels: `flux install` owns them).
+fn flux_system_meta() -> ObjectMeta {
+    ObjectMeta { name: Some(FLUX_NAMESPACE.into()), namespace: Some(FLUX_NAMESPACE.into()), ..ObjectMeta::default() }
+}
+
+fn flux(cluster: &Cluster, gitops: &Gitops, units: &Units, origin: &Origin, out: &mut Artifacts) {
+    let home = Unit::new(None, Folder::Entry(cluster.name.value.clone()));
+    let interval = gitops.interval.value.to_string();
+    let source = || NamedRef { kind: "GitRepository", name: FLUX_NAMESPACE.into() };
+    for path in units.depth.keys() {
+        let unit = units.unit(path);
+        let spec = KustomizationSpec {
+            interval: interval.clone(),
+            path: repo_path(gitops, unit),
+            prune: true,
+            source_ref: source(),
+            timeout: Some("5m"),
+            depends_on: (units.needs.get(path).into_iter().flatten())
+                .map(|u| Named { name: units.unit(u).slug() })
+                .collect(),
+            wait: units.crds.contains(path).then_some(true),
+            decryption: units
+                .sops
+                .contains(path)
+                .then(|| Decryption { provider: "sops", secret_ref: Named { name: "sops-age".into() } }),
+        };
+        let metadata = meta(&unit.slug(), Some(FLUX_NAMESPACE), managed_labels());
+        out.object(origin, &home, Custom::new(metadata, Kustomization { spec }));
     }
-    let root_path = repo_path(gitops, &home).trim_start_matches("./").to_string();
-    let root = application(&format!("{}-root", cluster.name.value), root_path, None);
-    out.objects.push(Object { unit: home, value: root });
+    let repository = GitRepositorySpec {
+        interval: interval.clone(),
+        url: gitops.repo.value.clone(),
+        reference: GitRef { branch: gitops.branch.value.clone() },
+    };
+    let root = KustomizationSpec {
+        interval,
+        path: repo_path(gitops, &home),
+        prune: true,
+        source_ref: source(),
+        timeout: None,
+        depends_on: Vec::new(),
+        wait: None,
+        decryption: None,
+    };
+    let documents: Vec<Box<dyn super::Render>> = vec![
+        Box::new(Custom::new(flux_system_meta(), GitRepository { spec: repository })),
+        Box::new(Custom::new(flux_system_meta(), Kustomization { spec: root })),
+    ];
+    let place = FilePlace::FluxSync { cluster: cluster.name.value.clone() };
+    out.file(origin, place, Content::Documents(documents));
+}
+
+fn argocd(cluster: &Cluster, gitops: &Gitops, units: &Units, origin: &Origin, out: &mut Artifacts) {
+    let home = Unit::new(None, Folder::Entry(cluster.name.value.clone()));
+    let source = |unit: &Unit| {
+        let path = repo_path(gitops, unit).trim_start_matches("./").to_string();
+        Source::git(&gitops.repo.value, &gitops.branch.value, path)
+    };
+    for (path, depth) in &units.depth {
+        let unit = units.unit(path);
+        let application = argocd::application(&unit.slug(), source(unit), None, Vec::new(), Some(*depth));
+        out.object(origin, &home, application);
+    }
+    let root = argocd::application(&format!("{}-root", cluster.name.value), source(&home), None, Vec::new(), None);
+    out.object(origin, &home, root);
 }
 
 #[cfg(test)]

@@ -16,7 +16,10 @@ mod layout;
 use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
 
-use super::{Artifacts, RawFile, managed_labels};
+use k8s_openapi::api::core::v1::ConfigMap;
+
+use super::{Artifacts, Object, Origin, managed_labels, meta};
+use crate::layout::{Folder, Unit, dashboard_config_map};
 use crate::model::observe::{DashboardSource, ShippedDashboard};
 use crate::model::{LegendPlacement, Model, Panel, PanelKind, Row};
 
@@ -37,24 +40,29 @@ const DATASOURCE: &str = "${datasource}";
 /// Adds a ConfigMap for every shipped dashboard.
 pub fn emit(model: &Model, out: &mut Artifacts) {
     let Some(namespace) = model.monitoring_namespace() else { return };
-    let monitoring = crate::layout::component_unit(crate::model::observe::MONITORING_COMPONENT);
+    let scope = model.cluster_key(None);
+    let monitoring = model.component_id(scope, crate::model::observe::MONITORING_COMPONENT);
     // One dashboard per app can be thousands of JSON models: render them on every core.
-    let files = crate::par::map(&model.shipped_dashboards(), |shipped| {
+    let objects = crate::par::map(&model.shipped_dashboards(), |shipped| {
         let dashboard = match shipped.source {
             DashboardSource::Declared(d) => dashboard(shipped, &d.rows, Vec::new()),
             DashboardSource::App(app) => dashboard(shipped, &defaults::app(app), Vec::new()),
             DashboardSource::Nodes => dashboard(shipped, &defaults::nodes(model), vec![defaults::instance_variable()]),
         };
-        let text = crate::yaml::render_json(&config_map(namespace, shipped, &dashboard));
-        RawFile {
-            unit: Some(crate::layout::dashboard_unit(&shipped.folder)),
-            path: format!("{}.yaml", shipped.name),
-            text,
-        }
+        let origin = match shipped.source {
+            DashboardSource::Declared(d) => Origin::of(d.id(model)),
+            DashboardSource::App(app) => Origin::default_for(app.id(model)),
+            DashboardSource::Nodes => {
+                let cluster = model.cluster_for(None).map(|c| c.id(model));
+                Origin::default_for(cluster.unwrap_or_else(|| monitoring.clone()))
+            }
+        };
+        let unit = Unit::new(scope, Folder::Dashboards(shipped.folder.clone()));
+        Object::new(origin, unit, config_map(namespace, shipped, &dashboard))
     });
-    let units: std::collections::BTreeSet<String> = files.iter().filter_map(|f| f.unit.clone()).collect();
+    let units: std::collections::BTreeSet<Unit> = objects.iter().map(|o| o.unit.clone()).collect();
     out.needs.extend(units.into_iter().map(|unit| (unit, monitoring.clone())));
-    out.raw.extend(files);
+    out.objects.extend(objects);
 }
 
 /// The `uid` of a dashboard: 16 hex digits of the SHA-256 of its identity.
@@ -64,22 +72,15 @@ pub fn uid(shipped: &ShippedDashboard<'_>) -> String {
 }
 
 /// The ConfigMap holding a dashboard as `<name>.json`.
-fn config_map(namespace: &str, shipped: &ShippedDashboard<'_>, dashboard: &Json) -> Json {
+fn config_map(namespace: &str, shipped: &ShippedDashboard<'_>, dashboard: &Json) -> ConfigMap {
     let mut labels = managed_labels();
     labels.insert(SIDECAR_LABEL.0.to_string(), SIDECAR_LABEL.1.to_string());
     let mut text = serde_json::to_string_pretty(dashboard).expect("a JSON value serializes");
     text.push('\n');
-    json!({
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {
-            "name": format!("dashboard-{}-{}", shipped.folder, shipped.name),
-            "namespace": namespace,
-            "labels": labels,
-            "annotations": { FOLDER_ANNOTATION: shipped.folder },
-        },
-        "data": { format!("{}.json", shipped.name): text },
-    })
+    let name = dashboard_config_map(&shipped.folder, &shipped.name);
+    let mut metadata = meta(&name, Some(namespace), labels);
+    metadata.annotations = Some([(FOLDER_ANNOTATION.to_string(), shipped.folder.clone())].into());
+    ConfigMap { metadata, data: Some([(format!("{}.json", shipped.name), text)].into()), ..ConfigMap::default() }
 }
 
 /// The dashboard JSON model.

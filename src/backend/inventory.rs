@@ -19,16 +19,17 @@ mod workloads;
 
 use std::net::IpAddr;
 
-use super::{Artifacts, RawFile, host_port};
+use super::{Artifacts, Content, Origin, host_port};
 use crate::graph::Graph;
+use crate::layout::FilePlace;
 use crate::model::{Distribution, Model, Name, Node, NodeRole};
 
-/// The inventory's path in the output tree.
-pub const README: &str = "README.md";
-
-/// Adds `README.md` at the root of the tree (listed by no kustomization).
+/// Adds `README.md` at the root of the tree (listed by no kustomization),
+/// made for the homelab and for the networks, which it alone describes.
 pub fn emit(model: &Model, graph: &Graph, out: &mut Artifacts) {
-    out.raw.push(RawFile { unit: None, path: README.into(), text: render(model, graph) });
+    let Some(homelab) = &model.homelab else { return };
+    let origin = model.networks.iter().fold(Origin::of(homelab.id(model)), |o, n| o.and(n.id(model)));
+    out.file(&origin, FilePlace::Inventory, Content::Text(render(model, graph)));
 }
 
 /// The inventory's Markdown text.

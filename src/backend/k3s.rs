@@ -9,7 +9,8 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use super::{Artifacts, File};
+use super::{Artifacts, Content, Origin};
+use crate::layout::FilePlace;
 use crate::model::{Cluster, Distribution, IngressController, LoadBalancer, Model, Node, NodeRole, Registry};
 
 /// Where nodes read the cluster token from.
@@ -62,19 +63,26 @@ pub const API_PORT: u16 = 6443;
 /// Emits the node files of every k3s cluster.
 pub fn emit(model: &Model, out: &mut Artifacts) {
     for cluster in model.clusters.iter().filter(|c| c.distribution.value == Distribution::K3s) {
+        let scope = model.cluster_key(Some(&cluster.name)).map(str::to_string);
         let nodes: Vec<&Node> = model.nodes_of(cluster).collect();
         let servers: Vec<&Node> = nodes.iter().copied().filter(|n| n.role.value == NodeRole::Server).collect();
         let first = servers.first().copied();
+        let mirrored: Vec<&Registry> = model.registries_of(cluster).collect();
         for node in &nodes {
+            let origin = Origin::of(node.id(model));
             let config = node_config(cluster, node, first, servers.len());
-            let base = format!("nodes/{}/etc/rancher/k3s", node.name.value);
-            out.files.push(File::new(format!("{base}/config.yaml"), &config));
-            if let Some(registries) = registries(&model.registries) {
-                out.files.push(File::new(format!("{base}/registries.yaml"), &registries));
+            let place = FilePlace::K3sConfig { scope: scope.clone(), node: node.name.value.clone() };
+            out.file(&origin, place, Content::yaml(config));
+            if let Some(registries) = registries(&mirrored) {
+                let origin = mirrored.iter().fold(origin, |o, r| o.and(r.id(model)));
+                let place = FilePlace::K3sRegistries { scope: scope.clone(), node: node.name.value.clone() };
+                out.file(&origin, place, Content::yaml(registries));
             }
         }
         if !nodes.is_empty() {
-            out.files.push(File::new("nodes/inventory.yml", &inventory(cluster, &nodes, first)));
+            let origin = nodes.iter().fold(Origin::of(cluster.id(model)), |o, n| o.and(n.id(model)));
+            let inventory = inventory(cluster, &nodes, first);
+            out.file(&origin, FilePlace::NodeInventory { scope }, Content::yaml(inventory));
         }
     }
 }
@@ -144,7 +152,7 @@ fn disabled_components(cluster: &Cluster) -> Vec<String> {
     disable
 }
 
-fn registries(registries: &[Registry]) -> Option<Registries> {
+fn registries(registries: &[&Registry]) -> Option<Registries> {
     if registries.is_empty() {
         return None;
     }

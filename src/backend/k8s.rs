@@ -26,8 +26,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
 
-use super::{Artifacts, Object, managed_labels};
-use crate::layout::{app_unit, namespace_unit};
+use super::{Artifacts, Custom, CustomKind, Origin, managed_labels};
+use crate::layout::Unit;
 use crate::model::{App, EnvValue, Model, PodSecurity, ProbeKind, Protocol, ServiceType, SpreadKey, Word};
 
 /// The user and group every pod runs as unless the app says otherwise.
@@ -39,7 +39,10 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
     // component's unit creates them).
     for namespace in model.namespace_names() {
         if model.namespace_owner(&namespace).is_none() && !Model::is_system_namespace(&namespace) {
-            out.objects.push(Object::new(namespace_unit(&namespace), &namespace_object(model, &namespace)));
+            let scope = model.cluster_key(None);
+            let origin = Origin::of(model.namespace_id(scope, &namespace));
+            let unit = Unit::namespace_home(model, scope, &namespace);
+            out.object(&origin, &unit, namespace_object(model, &namespace));
         }
     }
     let per_app = crate::par::map(&model.apps, |app| {
@@ -50,15 +53,7 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
     out.objects.extend(per_app.into_iter().flatten());
 }
 
-/// Object metadata with a name, an optional namespace and labels.
-pub fn meta(name: &str, namespace: Option<&str>, labels: BTreeMap<String, String>) -> ObjectMeta {
-    ObjectMeta {
-        name: Some(name.to_string()),
-        namespace: namespace.map(str::to_string),
-        labels: Some(labels),
-        ..ObjectMeta::default()
-    }
-}
+pub use super::meta;
 
 /// The labels of an app's objects; the first is also its selector.
 fn app_labels(app: &App) -> BTreeMap<String, String> {
@@ -85,14 +80,15 @@ pub fn namespace(name: &str, level: PodSecurity) -> Namespace {
 }
 
 fn emit_app(model: &Model, app: &App, out: &mut Artifacts) {
-    let unit = app_unit(&app.namespace.value, &app.name.value);
+    let unit = Unit::app(model, app);
+    let origin = Origin::of(app.id(model));
     let ns = Some(app.namespace.value.as_str());
     let account = ServiceAccount {
         metadata: meta(&app.name.value, ns, app_labels(app)),
         automount_service_account_token: Some(false),
         ..ServiceAccount::default()
     };
-    out.objects.push(Object::new(&unit, &account));
+    out.object(&origin, &unit, account);
     let template = pod_template(model, app);
     let replicas = Some(app.autoscale.as_ref().map_or(app.replicas.value, |a| a.min.value) as i32);
     let selector = LabelSelector { match_labels: Some(selector(app)), ..LabelSelector::default() };
@@ -100,7 +96,7 @@ fn emit_app(model: &Model, app: &App, out: &mut Artifacts) {
         let spec = DeploymentSpec { replicas, selector, template, ..DeploymentSpec::default() };
         let object =
             Deployment { metadata: meta(&app.name.value, ns, app_labels(app)), spec: Some(spec), ..Default::default() };
-        out.objects.push(Object::new(&unit, &object));
+        out.object(&origin, &unit, object);
     } else {
         let claims = app.volumes.iter().map(|v| claim_template(app, v)).collect();
         let spec = StatefulSetSpec {
@@ -116,22 +112,22 @@ fn emit_app(model: &Model, app: &App, out: &mut Artifacts) {
             spec: Some(spec),
             ..Default::default()
         };
-        out.objects.push(Object::new(&unit, &object));
+        out.object(&origin, &unit, object);
     }
     if let Some(service) = service(app) {
-        out.objects.push(Object::new(&unit, &service));
+        out.object(&origin, &unit, service);
     }
     for ingress in ingresses(model, app) {
-        out.objects.push(Object::new(&unit, &ingress));
+        out.object(&origin, &unit, ingress);
     }
     if app.replicas.value > 1 || app.autoscale.is_some() {
-        out.objects.push(Object::new(&unit, &disruption_budget(app)));
+        out.object(&origin, &unit, disruption_budget(app));
     }
     if let Some(hpa) = autoscaler(app) {
-        out.objects.push(Object::new(&unit, &hpa));
+        out.object(&origin, &unit, hpa);
     }
     if let Some(monitor) = service_monitor(app) {
-        out.objects.push(Object::new(&unit, &monitor));
+        out.object(&origin, &unit, monitor);
     }
 }
 
@@ -509,23 +505,24 @@ fn autoscaler(app: &App) -> Option<HorizontalPodAutoscaler> {
 }
 
 /// A prometheus-operator ServiceMonitor (monitoring.coreos.com/v1).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ServiceMonitor {
-    api_version: &'static str,
-    kind: &'static str,
-    metadata: ObjectMeta,
+#[derive(Debug, Serialize)]
+pub struct ServiceMonitor {
     spec: ServiceMonitorSpec,
 }
 
-#[derive(Serialize)]
+impl CustomKind for ServiceMonitor {
+    const API_VERSION: &'static str = "monitoring.coreos.com/v1";
+    const KIND: &'static str = "ServiceMonitor";
+}
+
+#[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ServiceMonitorSpec {
     selector: LabelSelector,
     endpoints: Vec<Endpoint>,
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Endpoint {
     port: String,
@@ -533,24 +530,25 @@ struct Endpoint {
     interval: String,
 }
 
-fn service_monitor(app: &App) -> Option<ServiceMonitor> {
+fn service_monitor(app: &App) -> Option<Custom<ServiceMonitor>> {
     let m = app.metrics.as_ref()?;
-    Some(ServiceMonitor {
-        api_version: "monitoring.coreos.com/v1",
-        kind: "ServiceMonitor",
-        metadata: meta(&app.name.value, Some(&app.namespace.value), {
-            // Selected by kube-prometheus-stack's Prometheus even with the chart's default selector.
-            let mut labels = app_labels(app);
-            labels.extend(super::prometheus::selected_labels());
-            labels
-        }),
-        spec: ServiceMonitorSpec {
-            selector: LabelSelector { match_labels: Some(selector(app)), ..LabelSelector::default() },
-            endpoints: vec![Endpoint {
-                port: m.port.value.clone(),
-                path: m.path.value.clone(),
-                interval: m.interval.value.text.clone(),
-            }],
+    let metadata = meta(&app.name.value, Some(&app.namespace.value), {
+        // Selected by kube-prometheus-stack's Prometheus even with the chart's default selector.
+        let mut labels = app_labels(app);
+        labels.extend(super::prometheus::selected_labels());
+        labels
+    });
+    Some(Custom::new(
+        metadata,
+        ServiceMonitor {
+            spec: ServiceMonitorSpec {
+                selector: LabelSelector { match_labels: Some(selector(app)), ..LabelSelector::default() },
+                endpoints: vec![Endpoint {
+                    port: m.port.value.clone(),
+                    path: m.path.value.clone(),
+                    interval: m.interval.value.text.clone(),
+                }],
+            },
         },
-    })
+    ))
 }

@@ -4,7 +4,8 @@
 
 use serde::Serialize;
 
-use super::{Artifacts, File};
+use super::{Artifacts, Content, Origin};
+use crate::layout::FilePlace;
 use crate::model::{Cluster, Distribution, IngressController, Model, NodeRole, Registry};
 
 #[derive(Debug, Serialize)]
@@ -53,11 +54,14 @@ struct PortMapping {
 const INGRESS_READY_PATCH: &str =
     "kind: InitConfiguration\nnodeRegistration:\n  kubeletExtraArgs:\n    node-labels: \"ingress-ready=true\"\n";
 
-/// Emits `kind-config.yaml` for the kind cluster, if there is one.
+/// Emits the definition of every kind cluster.
 pub fn emit(model: &Model, out: &mut Artifacts) {
-    let Some(cluster) = model.clusters.iter().find(|c| c.distribution.value == Distribution::Kind) else {
-        return;
-    };
+    for cluster in model.clusters.iter().filter(|c| c.distribution.value == Distribution::Kind) {
+        emit_cluster(model, cluster, out);
+    }
+}
+
+fn emit_cluster(model: &Model, cluster: &Cluster, out: &mut Artifacts) {
     let declared: Vec<NodeRole> = model.nodes_of(cluster).map(|n| n.role.value).collect();
     // A kind cluster without declared nodes is one control-plane node.
     let roles = if declared.contains(&NodeRole::Server) { declared } else { vec![NodeRole::Server] };
@@ -86,9 +90,13 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
         name: cluster.name.value.clone(),
         networking: networking(cluster),
         nodes,
-        containerd_config_patches: model.registries.iter().map(mirror_patch).collect(),
+        containerd_config_patches: model.registries_of(cluster).map(mirror_patch).collect(),
     };
-    out.files.push(File::new("kind-config.yaml", &config));
+    let origin = Origin::of(cluster.id(model));
+    let origin = model.nodes_of(cluster).fold(origin, |o, n| o.and(n.id(model)));
+    let origin = model.registries_of(cluster).fold(origin, |o, r| o.and(r.id(model)));
+    let scope = model.cluster_key(Some(&cluster.name)).map(str::to_string);
+    out.file(&origin, FilePlace::KindConfig { scope }, Content::yaml(config));
 }
 
 fn networking(cluster: &Cluster) -> Networking {

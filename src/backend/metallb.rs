@@ -3,21 +3,24 @@
 
 use serde::Serialize;
 
-use super::{Artifacts, Metadata, Object};
+use super::{Artifacts, Custom, CustomKind, Origin, managed_labels, meta};
+use crate::layout::{Folder, Unit};
 use crate::model::{Advertise, Model};
 
 /// The namespace MetalLB runs in.
 pub const NAMESPACE: &str = "metallb-system";
-/// The unit folder of MetalLB's custom resources.
-pub const UNIT: &str = "configs/metallb";
+/// The component whose CRDs the pools need.
+pub const COMPONENT: &str = "metallb";
 
+/// `IPAddressPool`: the addresses MetalLB may hand out.
 #[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Resource<S> {
-    api_version: &'static str,
-    kind: &'static str,
-    metadata: Metadata,
-    spec: S,
+struct IpAddressPool {
+    spec: PoolSpec,
+}
+
+impl CustomKind for IpAddressPool {
+    const API_VERSION: &'static str = "metallb.io/v1beta1";
+    const KIND: &'static str = "IPAddressPool";
 }
 
 #[derive(Debug, Serialize)]
@@ -25,6 +28,28 @@ struct Resource<S> {
 struct PoolSpec {
     addresses: Vec<String>,
     auto_assign: bool,
+}
+
+/// `L2Advertisement`: answer ARP / NDP for a pool's addresses.
+#[derive(Debug, Serialize)]
+struct L2Advertisement {
+    spec: AdvertisementSpec,
+}
+
+impl CustomKind for L2Advertisement {
+    const API_VERSION: &'static str = "metallb.io/v1beta1";
+    const KIND: &'static str = "L2Advertisement";
+}
+
+/// `BGPAdvertisement`: announce a pool's addresses to BGP peers.
+#[derive(Debug, Serialize)]
+struct BgpAdvertisement {
+    spec: AdvertisementSpec,
+}
+
+impl CustomKind for BgpAdvertisement {
+    const API_VERSION: &'static str = "metallb.io/v1beta1";
+    const KIND: &'static str = "BGPAdvertisement";
 }
 
 #[derive(Debug, Serialize)]
@@ -36,29 +61,17 @@ struct AdvertisementSpec {
 /// Emits the pools and their advertisements.
 pub fn emit(model: &Model, out: &mut Artifacts) {
     for pool in &model.pools {
+        let origin = Origin::of(pool.id(model));
+        let unit = Unit::new(model.cluster_key(pool.cluster.as_ref()), Folder::Configs(COMPONENT.into()));
         let name = &pool.name.value;
         let range = pool.range.value;
-        out.objects.push(Object::new(
-            UNIT,
-            &Resource {
-                api_version: "metallb.io/v1beta1",
-                kind: "IPAddressPool",
-                metadata: Metadata::namespaced(name, NAMESPACE),
-                spec: PoolSpec { addresses: vec![format!("{}-{}", range.start, range.end)], auto_assign: true },
-            },
-        ));
-        let kind = match pool.advertise.value {
-            Advertise::L2 => "L2Advertisement",
-            Advertise::Bgp => "BGPAdvertisement",
-        };
-        out.objects.push(Object::new(
-            UNIT,
-            &Resource {
-                api_version: "metallb.io/v1beta1",
-                kind,
-                metadata: Metadata::namespaced(name, NAMESPACE),
-                spec: AdvertisementSpec { ip_address_pools: vec![name.clone()] },
-            },
-        ));
+        let metadata = || meta(name, Some(NAMESPACE), managed_labels());
+        let spec = PoolSpec { addresses: vec![format!("{}-{}", range.start, range.end)], auto_assign: true };
+        out.object(&origin, &unit, Custom::new(metadata(), IpAddressPool { spec }));
+        let spec = AdvertisementSpec { ip_address_pools: vec![name.clone()] };
+        match pool.advertise.value {
+            Advertise::L2 => out.object(&origin, &unit, Custom::new(metadata(), L2Advertisement { spec })),
+            Advertise::Bgp => out.object(&origin, &unit, Custom::new(metadata(), BgpAdvertisement { spec })),
+        }
     }
 }

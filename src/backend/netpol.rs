@@ -12,8 +12,8 @@ use k8s_openapi::api::networking::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::{Artifacts, Object, managed_labels};
-use crate::layout::{app_unit, namespace_unit};
+use super::{Artifacts, Object, Origin, managed_labels};
+use crate::layout::Unit;
 use crate::model::{App, Distribution, IngressController, Model, ServiceType, Word};
 
 /// The namespace Prometheus (kube-prometheus-stack) runs in.
@@ -22,12 +22,15 @@ pub const MONITORING_NAMESPACE: &str = "monitoring";
 /// Emits the policies of every namespace holding apps, and of every app.
 pub fn emit(model: &Model, out: &mut Artifacts) {
     for ns in model.workload_namespaces().into_iter().filter(|ns| model.namespace_owner(ns).is_none()) {
-        out.objects.push(Object::new(namespace_unit(ns), &default_deny(ns)));
-        out.objects.push(Object::new(namespace_unit(ns), &allow_dns(ns)));
+        let scope = model.cluster_key(None);
+        let origin = Origin::of(model.namespace_id(scope, ns));
+        let unit = Unit::namespace_home(model, scope, ns);
+        out.object(&origin, &unit, default_deny(ns));
+        out.object(&origin, &unit, allow_dns(ns));
     }
     let index = Index::new(model);
     let policies = crate::par::map(&model.apps, |app| {
-        Object::new(app_unit(&app.namespace.value, &app.name.value), &app_policy(model, &index, app))
+        Object::new(Origin::of(app.id(model)), Unit::app(model, app), app_policy(model, &index, app))
     });
     out.objects.extend(policies);
 }

@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value as Json, json};
 
-use super::{Artifacts, Object, managed_labels};
-use crate::layout::{alert_unit, component_unit, namespace_home};
+use super::{Artifacts, Origin, Untyped, managed_labels};
+use crate::layout::{Folder, Unit};
 use crate::model::observe::MONITORING_COMPONENT;
 use crate::model::{Alert, App, Model};
 
@@ -52,17 +52,38 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
     for (ns, alerts) in declared {
         groups.entry(ns).or_default().push(group("homelabc.declared", alerts.into_iter().map(declared_rule).collect()));
     }
+    let scope = model.cluster_key(None);
     for (ns, groups) in groups {
-        let unit = alert_unit(ns);
-        out.needs.push((unit.clone(), component_unit(MONITORING_COMPONENT)));
-        out.needs.push((unit.clone(), namespace_home(model, ns)));
+        let unit = Unit::new(scope, Folder::Alerts(ns.to_string()));
+        out.needs.push((unit.clone(), model.component_id(scope, MONITORING_COMPONENT)));
+        out.needs.push((unit.clone(), model.namespace_id(scope, ns)));
         let rule = json!({
             "apiVersion": "monitoring.coreos.com/v1",
             "kind": "PrometheusRule",
             "metadata": { "name": RULE_NAME, "namespace": ns, "labels": selected_labels() },
             "spec": { "groups": groups },
         });
-        out.objects.push(Object { unit, value: rule });
+        out.object(&origin(model, ns), &unit, Untyped(rule));
+    }
+}
+
+/// What the PrometheusRule of a namespace is made for: the alerts declared
+/// in it, else (rules made by default) its apps, else the cluster's nodes.
+fn origin(model: &Model, ns: &str) -> Origin {
+    let declared: Vec<_> = model.alerts.iter().filter(|a| a.namespace.value == ns).map(|a| a.id(model)).collect();
+    if let Some((first, rest)) = declared.split_first() {
+        return rest.iter().cloned().fold(Origin::of(first.clone()), Origin::and);
+    }
+    let mut apps = model.apps.iter().filter(|a| a.namespace.value == ns).map(|a| a.id(model));
+    match apps.next() {
+        Some(first) => apps.fold(Origin::default_for(first), Origin::and),
+        None => {
+            let cluster = model.cluster_for(None).map(|c| c.id(model));
+            let nodes = model.nodes.iter().map(|n| n.id(model));
+            let mut decls = cluster.into_iter().chain(nodes);
+            let first = decls.next().unwrap_or_else(|| model.namespace_id(None, ns));
+            decls.fold(Origin::default_for(first), Origin::and)
+        }
     }
 }
 

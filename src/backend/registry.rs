@@ -21,11 +21,12 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::k8s::{DEFAULT_USER, meta, restricted_container, restricted_pod, tmp_volume};
-use super::{Artifacts, Object, managed_labels};
+use super::{Artifacts, Origin, managed_labels};
+use crate::layout::{Folder, Unit};
 use crate::model::{Model, Registry, RegistryDeploy};
 
-/// The unit folder of the in-cluster registries.
-pub const UNIT: &str = "infrastructure/registry";
+/// The stdlib component whose unit the in-cluster registries are applied with.
+pub const COMPONENT: &str = "registry";
 
 /// The registry:2 tag when the `registry` component gives none (its `version`
 /// parameter pins it; distribution 2.8 is the last `registry:2`).
@@ -43,7 +44,14 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
         if let Some(deploy) = &registry.deploy {
             let tag = model.component("registry").and_then(|c| c.param_text("version"));
             let image = format!("registry:{}", tag.as_deref().unwrap_or(DEFAULT_TAG));
-            emit_registry(registry, deploy, &image, out);
+            let scope = model.cluster_key(registry.cluster.as_ref());
+            let origin = Origin::of(registry.id(model));
+            let origin = match model.component(COMPONENT) {
+                Some(_) => origin.and(model.component_id(scope, COMPONENT)),
+                None => origin,
+            };
+            let unit = Unit::new(scope, Folder::Component(COMPONENT.into()));
+            emit_registry(registry, deploy, &image, (&origin, &unit), out);
         }
     }
 }
@@ -75,7 +83,13 @@ fn selector(registry: &Registry) -> BTreeMap<String, String> {
     .collect()
 }
 
-fn emit_registry(registry: &Registry, deploy: &RegistryDeploy, image: &str, out: &mut Artifacts) {
+fn emit_registry(
+    registry: &Registry,
+    deploy: &RegistryDeploy,
+    image: &str,
+    (origin, unit): (&Origin, &Unit),
+    out: &mut Artifacts,
+) {
     let name = object_name(registry);
     let ns = Some(deploy.namespace.value.as_str());
     let account = ServiceAccount {
@@ -83,11 +97,11 @@ fn emit_registry(registry: &Registry, deploy: &RegistryDeploy, image: &str, out:
         automount_service_account_token: Some(false),
         ..ServiceAccount::default()
     };
-    out.objects.push(Object::new(UNIT, &account));
-    out.objects.push(Object::new(UNIT, &claim(registry, deploy)));
-    out.objects.push(Object::new(UNIT, &deployment(registry, deploy, image)));
-    out.objects.push(Object::new(UNIT, &service(registry, deploy)));
-    out.objects.push(Object::new(UNIT, &policy(registry, deploy)));
+    out.object(origin, unit, account);
+    out.object(origin, unit, claim(registry, deploy));
+    out.object(origin, unit, deployment(registry, deploy, image));
+    out.object(origin, unit, service(registry, deploy));
+    out.object(origin, unit, policy(registry, deploy));
 }
 
 fn claim(registry: &Registry, deploy: &RegistryDeploy) -> PersistentVolumeClaim {
@@ -249,13 +263,15 @@ mod tests {
         let (model, out) = artifacts(&source);
         let address = in_cluster_address(&model.registries[0]);
         assert_eq!(address.as_deref(), Some("registry-local.registry.svc.cluster.local:5000"));
-        let kinds: Vec<&str> = out.objects.iter().map(|o| o.value["kind"].as_str().unwrap_or("")).collect();
+        let values: Vec<serde_json::Value> = out.objects.iter().map(|o| o.value()).collect();
+        let kinds: Vec<&str> = values.iter().map(|o| o["kind"].as_str().unwrap_or("")).collect();
         assert_eq!(kinds, ["ServiceAccount", "PersistentVolumeClaim", "Deployment", "Service", "NetworkPolicy"]);
-        assert!(out.objects.iter().all(|o| o.unit == UNIT && o.value["metadata"]["namespace"] == "registry"));
-        assert_eq!(out.objects[1].value["spec"]["resources"]["requests"]["storage"], "5Gi");
-        assert_eq!(out.objects[3].value["spec"]["type"], "NodePort");
-        assert_eq!(out.objects[3].value["spec"]["ports"][0]["nodePort"], 30500);
-        let pod = &out.objects[2].value["spec"]["template"]["spec"];
+        assert!(out.objects.iter().all(|o| o.unit.path() == "infrastructure/registry"));
+        assert!(values.iter().all(|o| o["metadata"]["namespace"] == "registry"));
+        assert_eq!(values[1]["spec"]["resources"]["requests"]["storage"], "5Gi");
+        assert_eq!(values[3]["spec"]["type"], "NodePort");
+        assert_eq!(values[3]["spec"]["ports"][0]["nodePort"], 30500);
+        let pod = &values[2]["spec"]["template"]["spec"];
         assert_eq!(pod["securityContext"]["runAsUser"], DEFAULT_USER);
         assert_eq!(pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"], true);
     }

@@ -10,45 +10,56 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::json;
+use serde::Serialize;
 
-use super::{Artifacts, Object, RawFile, managed_labels};
-use crate::layout::namespace_home;
+use super::{Artifacts, Body, Content, Custom, CustomKind, Object, ObjectId, Origin, managed_labels, meta};
+use crate::layout::{FilePlace, Unit};
 use crate::model::{Model, Secret, SecretSource};
 
 /// The ExternalSecret API version written (external-secrets 0.17 and later).
 pub const EXTERNAL_SECRETS_API: &str = "external-secrets.io/v1";
 
+/// The API version of SealedSecrets (sealed-secrets' controller).
+pub const SEALED_SECRETS_API: &str = "bitnami.com/v1alpha1";
+
 /// Emits every secret, and `.sops.yaml` when SOPS files exist.
 pub fn emit(model: &Model, out: &mut Artifacts) {
     let mut recipients: BTreeSet<(&'static str, String)> = BTreeSet::new();
+    let mut sops = Vec::new();
     for secret in &model.secrets {
-        let unit = namespace_home(model, &secret.namespace.value);
+        let origin = Origin::of(secret.id(model));
+        let scope = model.cluster_key(secret.cluster.as_ref());
+        let unit = Unit::namespace_home(model, scope, &secret.namespace.value);
+        let verbatim = |api_version: &str, kind: &str, text: &str| Object {
+            origin: origin.clone(),
+            unit: unit.clone(),
+            id: ObjectId {
+                api_version: api_version.to_string(),
+                kind: kind.to_string(),
+                namespace: Some(secret.namespace.value.clone()),
+                name: secret.name.value.clone(),
+            },
+            body: Body::Verbatim(with_final_newline(text)),
+        };
         match &secret.source {
             SecretSource::Sops { file } => {
                 let Some(text) = model.attachments.get(&file.value) else { continue };
                 recipients.extend(sops_recipients(text));
-                out.raw.push(RawFile {
-                    unit: Some(unit),
-                    path: format!("secret-{}.yaml", secret.name.value),
-                    text: with_final_newline(text),
-                });
+                sops.push(secret.id(model));
+                out.objects.push(verbatim("v1", "Secret", text));
             }
             SecretSource::Sealed { file } => {
                 let Some(text) = model.attachments.get(&file.value) else { continue };
-                out.raw.push(RawFile {
-                    unit: Some(unit),
-                    path: format!("sealedsecret-{}.yaml", secret.name.value),
-                    text: with_final_newline(text),
-                });
+                out.objects.push(verbatim(SEALED_SECRETS_API, "SealedSecret", text));
             }
             SecretSource::External { store, key } => {
-                out.objects.push(Object { unit, value: external(secret, &store.value, &key.value) });
+                out.object(&origin, &unit, external(secret, &store.value, &key.value));
             }
         }
     }
-    if !recipients.is_empty() {
-        out.raw.push(RawFile { unit: None, path: ".sops.yaml".into(), text: sops_config(&recipients) });
+    if let Some((first, rest)) = sops.split_first() {
+        let origin = rest.iter().cloned().fold(Origin::of(first.clone()), Origin::and);
+        out.file(&origin, FilePlace::SopsRules, Content::Text(sops_config(&recipients)));
     }
 }
 
@@ -60,24 +71,64 @@ fn with_final_newline(text: &str) -> String {
     text
 }
 
+/// `ExternalSecret`: a Secret of the declared name filled from a store.
+#[derive(Debug, Serialize)]
+struct ExternalSecret {
+    spec: ExternalSecretSpec,
+}
+
+impl CustomKind for ExternalSecret {
+    const API_VERSION: &'static str = EXTERNAL_SECRETS_API;
+    const KIND: &'static str = "ExternalSecret";
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExternalSecretSpec {
+    refresh_interval: &'static str,
+    secret_store_ref: StoreRef,
+    target: Target,
+    data_from: Vec<DataFrom>,
+}
+
+#[derive(Debug, Serialize)]
+struct StoreRef {
+    kind: &'static str,
+    name: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Target {
+    name: String,
+    creation_policy: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct DataFrom {
+    extract: Extract,
+}
+
+#[derive(Debug, Serialize)]
+struct Extract {
+    key: String,
+}
+
 /// An ExternalSecret that pulls every property of `key` from a
 /// ClusterSecretStore into a Secret of the declared name.
-fn external(secret: &Secret, store: &str, key: &str) -> serde_json::Value {
-    json!({
-        "apiVersion": EXTERNAL_SECRETS_API,
-        "kind": "ExternalSecret",
-        "metadata": {
-            "name": secret.name.value,
-            "namespace": secret.namespace.value,
-            "labels": managed_labels(),
+fn external(secret: &Secret, store: &str, key: &str) -> Custom<ExternalSecret> {
+    let metadata = meta(&secret.name.value, Some(&secret.namespace.value), managed_labels());
+    Custom::new(
+        metadata,
+        ExternalSecret {
+            spec: ExternalSecretSpec {
+                refresh_interval: "1h",
+                secret_store_ref: StoreRef { kind: "ClusterSecretStore", name: store.to_string() },
+                target: Target { name: secret.name.value.clone(), creation_policy: "Owner" },
+                data_from: vec![DataFrom { extract: Extract { key: key.to_string() } }],
+            },
         },
-        "spec": {
-            "refreshInterval": "1h",
-            "secretStoreRef": {"kind": "ClusterSecretStore", "name": store},
-            "target": {"name": secret.name.value, "creationPolicy": "Owner"},
-            "dataFrom": [{"extract": {"key": key}}],
-        },
-    })
+    )
 }
 
 /// The age recipients and PGP fingerprints a SOPS file is encrypted to.
@@ -97,21 +148,38 @@ fn sops_recipients(text: &str) -> Vec<(&'static str, String)> {
     found
 }
 
+/// `.sops.yaml`.
+#[derive(Debug, Serialize)]
+struct SopsConfig {
+    creation_rules: Vec<CreationRule>,
+}
+
+/// A creation rule: which files, which keys of them, for whom.
+#[derive(Debug, Serialize)]
+struct CreationRule {
+    path_regex: &'static str,
+    encrypted_regex: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    age: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pgp: Option<String>,
+}
+
 /// `.sops.yaml`: encrypt the data of any secret added to the tree's folders
 /// for the recipients already in use.
 fn sops_config(recipients: &BTreeSet<(&'static str, String)>) -> String {
-    let mut rule = json!({
-        "path_regex": r".*\.ya?ml$",
-        "encrypted_regex": "^(data|stringData)$",
-    });
-    for kind in ["age", "pgp"] {
+    let keys = |kind: &str| {
         let keys: Vec<&str> = recipients.iter().filter(|(k, _)| *k == kind).map(|(_, v)| v.as_str()).collect();
-        if !keys.is_empty() {
-            rule[kind] = json!(keys.join(","));
-        }
-    }
+        (!keys.is_empty()).then(|| keys.join(","))
+    };
+    let rule = CreationRule {
+        path_regex: r".*\.ya?ml$",
+        encrypted_regex: "^(data|stringData)$",
+        age: keys("age"),
+        pgp: keys("pgp"),
+    };
     let header = "# .sops.yaml — written by homelabc from the recipients of the description's SOPS files.\n";
-    format!("{header}{}", crate::yaml::render_json(&json!({"creation_rules": [rule]})))
+    format!("{header}{}", crate::yaml::render(&SopsConfig { creation_rules: vec![rule] }))
 }
 
 #[cfg(test)]

@@ -261,8 +261,8 @@ app "db" namespace="data" {
         crate::backend::grafana::emit(&checked.model, &mut out);
         crate::backend::prometheus::emit(&checked.model, &mut out);
         let mut queries = 0;
-        for raw in &out.raw {
-            let map: serde_json::Value = serde_yaml::from_str(&raw.text).expect("YAML");
+        for object in out.objects.iter().filter(|o| o.id.kind == "ConfigMap") {
+            let map = object.value();
             for text in map["data"].as_object().expect("data").values() {
                 let dashboard: serde_json::Value = serde_json::from_str(text.as_str().expect("text")).expect("JSON");
                 for target in dashboard["panels"]
@@ -273,14 +273,14 @@ app "db" namespace="data" {
                     .flatten()
                 {
                     let expr = target["expr"].as_str().expect("expr");
-                    assert_eq!(promql::check(expr, Purpose::Panel), Ok(()), "{}: {expr}", raw.path);
+                    assert_eq!(promql::check(expr, Purpose::Panel), Ok(()), "{}: {expr}", object.id.name);
                     queries += 1;
                 }
             }
         }
         let mut alerts = 0;
-        for object in &out.objects {
-            for group in object.value["spec"]["groups"].as_array().expect("groups") {
+        for object in out.objects.iter().filter(|o| o.id.kind == "PrometheusRule") {
+            for group in object.value()["spec"]["groups"].as_array().expect("groups") {
                 for rule in group["rules"].as_array().expect("rules") {
                     let expr = rule["expr"].as_str().expect("expr");
                     assert_eq!(promql::check(expr, Purpose::Alert), Ok(()), "{}: {expr}", rule["alert"]);

@@ -16,7 +16,7 @@ pub(super) fn chart(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Chart> {
         Shape {
             what: "chart",
             max_args: 1,
-            props: &["namespace", "repo", "chart", "version", "provides-crds"],
+            props: &["namespace", "repo", "chart", "version", "provides-crds", "cluster"],
             children: &["values", "values-file", "depends-on"],
         },
     );
@@ -35,6 +35,7 @@ pub(super) fn chart(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Chart> {
         );
     }
     let provides_crds = r.prop::<bool>(cx, "provides-crds").is_some_and(|b| b.value);
+    let cluster = r.opt_ref(cx, "cluster");
     let values = r.child_once(cx, "values").and_then(|c| values_block(cx, c));
     let values_file = r.child_once(cx, "values-file").and_then(|c| {
         let f = Reader::open(cx, c, Shape { what: "values-file", max_args: 1, props: &[], children: &[] });
@@ -60,6 +61,7 @@ pub(super) fn chart(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Chart> {
         provides_crds,
         depends_on,
         component: None,
+        cluster,
         span: r.span(cx),
     })
 }
@@ -68,7 +70,12 @@ pub(super) fn secret(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Secret> {
     let r = Reader::open(
         cx,
         node,
-        Shape { what: "secret", max_args: 1, props: &["namespace", "from", "file", "store", "key"], children: &[] },
+        Shape {
+            what: "secret",
+            max_args: 1,
+            props: &["namespace", "from", "file", "store", "key", "cluster"],
+            children: &[],
+        },
     );
     let name = r.name(cx);
     let namespace = r.req_ref(cx, "namespace");
@@ -99,19 +106,22 @@ pub(super) fn secret(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Secret> {
             );
         }
     }
-    Some(Secret { name: name?, namespace: namespace?, source: source?, span: r.span(cx) })
+    let cluster = r.opt_ref(cx, "cluster");
+    Some(Secret { name: name?, namespace: namespace?, source: source?, cluster, span: r.span(cx) })
 }
 
 pub(super) fn manifest(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Manifest> {
-    let r = Reader::open(cx, node, Shape { what: "manifest", max_args: 1, props: &[], children: &[] });
+    let r = Reader::open(cx, node, Shape { what: "manifest", max_args: 1, props: &["cluster"], children: &[] });
+    let cluster = r.opt_ref(cx, "cluster");
     let path = r.arg::<String>(cx, 0, "a file path")?;
-    Some(Manifest { path, span: r.span(cx) })
+    Some(Manifest { path, cluster, span: r.span(cx) })
 }
 
 pub(super) fn use_component(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Use> {
     // Parameters are the component's own: they are checked against it when the
     // stdlib is bound, so any child name is accepted here.
-    let r = Reader::open(cx, node, Shape { what: "use", max_args: 1, props: &[], children: ANY_CHILD });
+    let r = Reader::open(cx, node, Shape { what: "use", max_args: 1, props: &["cluster"], children: ANY_CHILD });
+    let cluster = r.opt_ref(cx, "cluster");
     let component = r.arg::<String>(cx, 0, "a component name")?;
     let mut params = BTreeMap::new();
     let mut values = None;
@@ -136,7 +146,7 @@ pub(super) fn use_component(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Use> {
         }
         params.insert(key.to_string(), (span, value));
     }
-    Some(Use { component, params, values, span: r.span(cx) })
+    Some(Use { component, params, values, cluster, span: r.span(cx) })
 }
 
 /// Reads `values { ... }`: its children form a mapping.

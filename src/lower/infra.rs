@@ -207,7 +207,12 @@ pub(super) fn registry(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Registry> {
     let r = Reader::open(
         cx,
         node,
-        Shape { what: "registry", max_args: 1, props: &["address"], children: &["insecure", "pull-secret", "deploy"] },
+        Shape {
+            what: "registry",
+            max_args: 1,
+            props: &["address", "cluster"],
+            children: &["insecure", "pull-secret", "deploy"],
+        },
     );
     let name = r.name(cx);
     let raw = r.req_prop::<String>(cx, "address");
@@ -264,7 +269,8 @@ pub(super) fn registry(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Registry> {
         let namespace = d.opt_ref(cx, "namespace").unwrap_or(Spanned::new("registry".into(), at));
         RegistryDeploy { storage, node_port, namespace, span: d.span(cx) }
     });
-    Some(Registry { name: name?, address: address?, scheme, insecure, pull_secret, deploy, span: r.span(cx) })
+    let cluster = r.opt_ref(cx, "cluster");
+    Some(Registry { name: name?, address: address?, scheme, insecure, pull_secret, deploy, cluster, span: r.span(cx) })
 }
 
 /// Reads a flag child: `insecure` alone means `#true`; `insecure #false` is allowed.

@@ -11,7 +11,7 @@ pub(super) fn dashboard(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Dashboard> {
     let r = Reader::open(
         cx,
         node,
-        Shape { what: "dashboard", max_args: 1, props: &["folder", "title"], children: &["row", "panel"] },
+        Shape { what: "dashboard", max_args: 1, props: &["folder", "title", "cluster"], children: &["row", "panel"] },
     );
     let name = r.name(cx)?;
     let title = r.prop::<String>(cx, "title").unwrap_or_else(|| name.clone());
@@ -34,7 +34,8 @@ pub(super) fn dashboard(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Dashboard> {
         let panels = row.children_named("panel").filter_map(|p| panel(cx, p)).collect();
         rows.push(Row { title, panels });
     }
-    Some(Dashboard { name, title, folder, rows, span: r.span(cx) })
+    let cluster = r.opt_ref(cx, "cluster");
+    Some(Dashboard { name, title, folder, rows, cluster, span: r.span(cx) })
 }
 
 fn panel(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Panel> {
@@ -122,7 +123,7 @@ pub(super) fn alert(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Alert> {
         Shape {
             what: "alert",
             max_args: 1,
-            props: &["expr", "for", "severity", "namespace"],
+            props: &["expr", "for", "severity", "namespace", "cluster"],
             children: &["summary", "description"],
         },
     );
@@ -147,5 +148,6 @@ pub(super) fn alert(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Alert> {
     };
     let summary = text(cx, "summary");
     let description = text(cx, "description");
-    Some(Alert { name, namespace, expr: expr?, for_, severity, summary, description, span: r.span(cx) })
+    let cluster = r.opt_ref(cx, "cluster");
+    Some(Alert { name, namespace, expr: expr?, for_, severity, summary, description, cluster, span: r.span(cx) })
 }

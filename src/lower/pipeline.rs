@@ -15,13 +15,14 @@ pub(super) fn pipeline(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Pipeline> {
         Shape {
             what: "pipeline",
             max_args: 1,
-            props: &["engine", "namespace"],
+            props: &["engine", "namespace", "cluster"],
             children: &["source", "trigger", "step", "build", "deploy", "workspace"],
         },
     );
     let name = r.name(cx);
     let engine = r.req_word_prop::<Engine>(cx, "engine");
     let namespace = r.opt_ref(cx, "namespace");
+    let cluster = r.opt_ref(cx, "cluster");
     let source = r.child_once(cx, "source").and_then(|c| {
         let s = Reader::open(cx, c, Shape { what: "source", max_args: 0, props: &["repo", "branch"], children: &[] });
         let repo = s.req_prop::<Url>(cx, "repo").map(|u| u.map(|u| u.0));
@@ -86,6 +87,7 @@ pub(super) fn pipeline(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Pipeline> {
         build,
         deploy,
         workspace,
+        cluster,
         span: r.span(cx),
     })
 }

@@ -124,18 +124,28 @@ impl DeclKind {
     pub fn docs(self) -> &'static str {
         match self {
             DeclKind::Homelab => "the description's name and the domain ingress hosts are completed with (exactly one)",
-            DeclKind::Network => "an IP network: CIDR, gateway, DHCP ranges and DNS servers that addresses are checked against",
-            DeclKind::Cluster => "a Kubernetes cluster: distribution and version, CIDRs, ingress, load balancer, GitOps agent",
+            DeclKind::Network => {
+                "an IP network: CIDR, gateway, DHCP ranges and DNS servers that addresses are checked against"
+            }
+            DeclKind::Cluster => {
+                "a Kubernetes cluster: distribution and version, CIDRs, ingress, load balancer, GitOps agent"
+            }
             DeclKind::Node => "a machine of a cluster: role, address, architecture, capacity, labels and taints",
             DeclKind::Component => "a stdlib component (Helm charts and namespaces) with its parameters and values",
-            DeclKind::Namespace => "a namespace's Pod Security level (namespaces are also created by what is placed in them)",
+            DeclKind::Namespace => {
+                "a namespace's Pod Security level (namespaces are also created by what is placed in them)"
+            }
             DeclKind::Secret => "secret material: a SOPS or sealed file copied in, or an ExternalSecret from a store",
-            DeclKind::Registry => "a container registry pods pull from and pipelines push to; optionally run in the cluster",
+            DeclKind::Registry => {
+                "a container registry pods pull from and pipelines push to; optionally run in the cluster"
+            }
             DeclKind::Pool => "a MetalLB address pool for LoadBalancer Services, advertised over L2 or BGP",
             DeclKind::Chart => "a Helm chart release with its pinned version and values",
             DeclKind::App => "a workload: image, ports, Service, ingress, probes, resources, env, volumes, metrics",
             DeclKind::Manifest => "a file of raw Kubernetes objects, parsed, checked and written one object per file",
-            DeclKind::Pipeline => "a CI pipeline (Tekton, Drone, Woodpecker, GitHub Actions): steps, image build, deploy",
+            DeclKind::Pipeline => {
+                "a CI pipeline (Tekton, Drone, Woodpecker, GitHub Actions): steps, image build, deploy"
+            }
             DeclKind::Dashboard => "a Grafana dashboard of rows and panels of PromQL queries",
             DeclKind::Alert => "a Prometheus alerting rule with its duration, severity and summary",
         }
@@ -299,7 +309,7 @@ impl Model {
             }
             DeclKind::Component => {
                 for u in &self.uses {
-                    push(None, None, &u.component.value, u.component.span, u.span);
+                    push(u.cluster.as_ref(), None, &u.component.value, u.component.span, u.span);
                 }
             }
             DeclKind::Namespace => {
@@ -309,12 +319,12 @@ impl Model {
             }
             DeclKind::Secret => {
                 for s in &self.secrets {
-                    push(None, Some(&s.namespace.value), &s.name.value, s.name.span, s.span);
+                    push(s.cluster.as_ref(), Some(&s.namespace.value), &s.name.value, s.name.span, s.span);
                 }
             }
             DeclKind::Registry => {
                 for r in &self.registries {
-                    push(None, None, &r.name.value, r.name.span, r.span);
+                    push(r.cluster.as_ref(), None, &r.name.value, r.name.span, r.span);
                 }
             }
             DeclKind::Pool => {
@@ -324,7 +334,7 @@ impl Model {
             }
             DeclKind::Chart => {
                 for c in self.charts.iter().filter(|c| c.component.is_none()) {
-                    push(None, Some(&c.namespace.value), &c.name.value, c.name.span, c.span);
+                    push(c.cluster.as_ref(), Some(&c.namespace.value), &c.name.value, c.name.span, c.span);
                 }
             }
             DeclKind::App => {
@@ -334,25 +344,67 @@ impl Model {
             }
             DeclKind::Manifest => {
                 for m in &self.manifests {
-                    push(None, None, &m.path.value, m.path.span, m.span);
+                    push(m.cluster.as_ref(), None, &m.path.value, m.path.span, m.span);
                 }
             }
             DeclKind::Pipeline => {
                 for p in &self.pipelines {
-                    push(None, None, &p.name.value, p.name.span, p.span);
+                    push(p.cluster.as_ref(), None, &p.name.value, p.name.span, p.span);
                 }
             }
             DeclKind::Dashboard => {
                 for d in &self.dashboards {
-                    push(None, None, &d.name.value, d.name.span, d.span);
+                    push(d.cluster.as_ref(), None, &d.name.value, d.name.span, d.span);
                 }
             }
             DeclKind::Alert => {
                 for a in &self.alerts {
-                    push(None, Some(&a.namespace.value), &a.name.value, a.name.span, a.span);
+                    push(a.cluster.as_ref(), Some(&a.namespace.value), &a.name.value, a.name.span, a.span);
                 }
             }
         }
+    }
+}
+
+/// `id(model)` on a declaration type: its [`DeclId`].
+macro_rules! ids {
+    ($($ty:ident => $kind:ident, |$d:ident| ($cluster:expr, $ns:expr, $name:expr);)+) => {$(
+        impl super::$ty {
+            /// The declaration's identity.
+            pub fn id(&self, model: &Model) -> DeclId {
+                let $d = self;
+                DeclId::new(DeclKind::$kind, model.cluster_key($cluster), $ns, $name)
+            }
+        }
+    )+};
+}
+
+ids! {
+    Homelab => Homelab, |d| (None, None, &d.name.value);
+    Network => Network, |d| (None, None, &d.name.value);
+    Cluster => Cluster, |d| (None, None, &d.name.value);
+    Node => Node, |d| (d.cluster.as_ref(), None, &d.name.value);
+    Use => Component, |d| (d.cluster.as_ref(), None, &d.component.value);
+    Secret => Secret, |d| (d.cluster.as_ref(), Some(&d.namespace.value), &d.name.value);
+    Registry => Registry, |d| (d.cluster.as_ref(), None, &d.name.value);
+    Pool => Pool, |d| (d.cluster.as_ref(), None, &d.name.value);
+    Chart => Chart, |d| (d.cluster.as_ref(), Some(&d.namespace.value), &d.name.value);
+    App => App, |d| (d.cluster.as_ref(), Some(&d.namespace.value), &d.name.value);
+    Manifest => Manifest, |d| (d.cluster.as_ref(), None, &d.path.value);
+    Pipeline => Pipeline, |d| (d.cluster.as_ref(), None, &d.name.value);
+    Dashboard => Dashboard, |d| (d.cluster.as_ref(), None, &d.name.value);
+    Alert => Alert, |d| (d.cluster.as_ref(), Some(&d.namespace.value), &d.name.value);
+}
+
+impl Model {
+    /// The identity of a namespace of a cluster (`scope`: [`Model::cluster_key`]).
+    pub fn namespace_id(&self, scope: Option<&str>, namespace: &str) -> DeclId {
+        DeclId::new(DeclKind::Namespace, scope, None, namespace)
+    }
+
+    /// The identity of a stdlib component of a cluster.
+    pub fn component_id(&self, scope: Option<&str>, component: &str) -> DeclId {
+        DeclId::new(DeclKind::Component, scope, None, component)
     }
 }
 

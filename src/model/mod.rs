@@ -227,6 +227,8 @@ pub struct Registry {
     pub pull_secret: Option<Name>,
     /// Run registry:2 in the cluster.
     pub deploy: Option<RegistryDeploy>,
+    /// The cluster, when several are declared.
+    pub cluster: Option<Name>,
     /// The whole declaration.
     pub span: Span,
 }
@@ -514,6 +516,8 @@ pub struct Chart {
     pub depends_on: Vec<Name>,
     /// The component that declared this chart, if any.
     pub component: Option<String>,
+    /// The cluster, when several are declared.
+    pub cluster: Option<Name>,
     /// The whole declaration.
     pub span: Span,
 }
@@ -649,6 +653,8 @@ pub struct Secret {
     pub namespace: Name,
     /// Where its material comes from.
     pub source: SecretSource,
+    /// The cluster, when several are declared.
+    pub cluster: Option<Name>,
     /// The whole declaration.
     pub span: Span,
 }
@@ -696,6 +702,8 @@ pub struct Pipeline {
     pub deploy: Option<Deploy>,
     /// A persistent workspace.
     pub workspace: Option<Workspace>,
+    /// The cluster, when several are declared.
+    pub cluster: Option<Name>,
     /// The whole declaration.
     pub span: Span,
 }
@@ -796,6 +804,8 @@ pub struct Dashboard {
     pub folder: Spanned<String>,
     /// Rows of panels.
     pub rows: Vec<Row>,
+    /// The cluster, when several are declared.
+    pub cluster: Option<Name>,
     /// The whole declaration.
     pub span: Span,
 }
@@ -867,6 +877,8 @@ pub struct Alert {
     pub summary: Option<Spanned<String>>,
     /// Description annotation.
     pub description: Option<Spanned<String>>,
+    /// The cluster, when several are declared.
+    pub cluster: Option<Name>,
     /// The whole declaration.
     pub span: Span,
 }
@@ -876,6 +888,8 @@ pub struct Alert {
 pub struct Manifest {
     /// Logical path of the YAML file.
     pub path: Spanned<String>,
+    /// The cluster, when several are declared.
+    pub cluster: Option<Name>,
     /// The whole declaration.
     pub span: Span,
 }
@@ -923,6 +937,8 @@ pub struct Use {
     pub params: BTreeMap<String, (Span, Value)>,
     /// Values deep-merged over the component's.
     pub values: Option<Value>,
+    /// The cluster, when several are declared.
+    pub cluster: Option<Name>,
     /// The whole declaration.
     pub span: Span,
 }
@@ -1034,6 +1050,12 @@ impl Model {
         self.nodes
             .iter()
             .filter(move |n| self.cluster_for(n.cluster.as_ref()).is_some_and(|c| c.name.value == cluster.name.value))
+    }
+
+    /// The registries a cluster's nodes mirror: those without `cluster=`, and
+    /// those of this cluster.
+    pub fn registries_of<'m>(&'m self, cluster: &'m Cluster) -> impl Iterator<Item = &'m Registry> + 'm {
+        self.registries.iter().filter(move |r| r.cluster.as_ref().is_none_or(|c| c.value == cluster.name.value))
     }
 
     /// The ingress class an app's ingress is served by: its own `class=`, else

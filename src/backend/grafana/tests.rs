@@ -24,15 +24,15 @@ fn dashboards(extra: &str) -> Vec<(String, Json, Json)> {
     assert!(!checked.has_errors(), "{:#?}", checked.diagnostics);
     let mut out = Artifacts::default();
     emit(&checked.model, &mut out);
-    out.raw
+    out.objects
         .iter()
-        .map(|raw| {
-            let map: Json = serde_yaml::from_str(&raw.text).expect("the ConfigMap is YAML");
+        .map(|object| {
+            let map: Json = object.value();
             let data = map["data"].as_object().expect("the ConfigMap has data");
             assert_eq!(data.len(), 1, "one dashboard per ConfigMap");
             let text = data.values().next().and_then(Json::as_str).expect("the dashboard is a string");
             let json: Json = serde_json::from_str(text).expect("the dashboard is JSON");
-            (format!("{}/{}", raw.unit.as_deref().unwrap_or_default(), raw.path), map, json)
+            (crate::layout::object_path(object), map, json)
         })
         .collect()
 }

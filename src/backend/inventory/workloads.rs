@@ -3,7 +3,7 @@
 
 use super::heading;
 use super::table::{Table, code};
-use crate::layout::pipeline_unit;
+use crate::layout::{Folder, Unit};
 use crate::model::observe::{DashboardSource, MONITORING_COMPONENT};
 use crate::model::{Model, Pipeline, Word};
 
@@ -60,7 +60,10 @@ pub fn pipelines(model: &Model, out: &mut String) {
                 || "the CI runner, outside the cluster".to_string(),
                 |ns| format!("namespace {}", code(ns)),
             ),
-            code(&format!("{}/", pipeline_unit(&p.name.value))),
+            code(&format!(
+                "{}/",
+                Unit::new(model.cluster_key(p.cluster.as_ref()), Folder::Pipeline(p.name.value.clone())).path()
+            )),
         ]);
     }
     if !table.is_empty() {

@@ -23,7 +23,7 @@ use std::net::IpAddr;
 use serde_json::{Map, Value, json};
 
 use super::{BuildPlan, DeployPlan, Plan};
-use crate::backend::{Artifacts, RawFile};
+use crate::backend::Artifacts;
 use crate::check::pipelines::github_repo;
 use crate::model::{DeployVia, Registry, Trigger};
 
@@ -38,9 +38,7 @@ fn tag_line(key: &str, file: &str) -> String {
 
 /// Emits the workflow.
 pub fn emit(plan: &Plan<'_>, out: &mut Artifacts) {
-    let destination = format!(".github/workflows/{}.yml", plan.name);
-    let text = super::ci_header(plan, &destination) + &crate::yaml::render_json(&workflow(plan));
-    out.raw.push(RawFile { unit: None, path: format!("{}/{destination}", plan.unit), text });
+    plan.ci_file(out, workflow(plan));
 }
 
 /// Whether a registry is out of reach of GitHub's hosted runners: deployed in the cluster,
@@ -319,11 +317,12 @@ app "api" namespace="web" {
         let plan = super::super::plan(&checked.model, &checked.model.pipelines[0], false);
         let mut out = Artifacts::default();
         emit(&plan, &mut out);
-        assert_eq!(out.raw.len(), 1);
-        let file = out.raw.remove(0);
-        assert_eq!(file.unit, None);
-        let value = crate::yaml::parse_documents(&file.text).expect("the workflow parses").remove(0);
-        (file.path, file.text, value)
+        assert_eq!((out.files.len(), out.objects.len()), (1, 0));
+        let file = out.files.remove(0);
+        assert_eq!(file.place.listed_by(), None);
+        let (path, text) = crate::layout::render_file(&file);
+        let value = crate::yaml::parse_documents(&text).expect("the workflow parses").remove(0);
+        (path, text, value)
     }
 
     fn run_of(job: &Value, name: &str) -> String {
@@ -436,6 +435,7 @@ app "api" namespace="web" {
             insecure: None,
             pull_secret: None,
             deploy: None,
+            cluster: None,
             span: at,
         }
     }

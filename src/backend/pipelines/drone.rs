@@ -13,8 +13,8 @@
 use serde_json::{Value as Json, json};
 
 use super::shell::{Dialect, build_steps, escaped, gitops_step};
-use super::{DEPLOY, DeployPlan, Plan, ci_header, kubectl_args};
-use crate::backend::{Artifacts, RawFile};
+use super::{DEPLOY, DeployPlan, Plan, kubectl_args};
+use crate::backend::Artifacts;
 use crate::model::{DeployVia, Trigger};
 
 fn dialect() -> Dialect {
@@ -44,8 +44,7 @@ pub fn emit(plan: &Plan<'_>, out: &mut Artifacts) {
     if plan.deploy.as_ref().is_some_and(|d| d.via == DeployVia::Kubectl) {
         pipeline["service_account_name"] = json!(plan.deployer());
     }
-    let text = ci_header(plan, ".drone.yml") + &crate::yaml::render_json(&pipeline);
-    out.raw.push(RawFile { unit: None, path: format!("{}/.drone.yml", plan.unit), text });
+    plan.ci_file(out, pipeline);
 }
 
 /// kubectl in an image with a shell (Drone steps have no entrypoint).

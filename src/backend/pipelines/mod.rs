@@ -21,8 +21,8 @@ use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
 
 use super::k8s::meta;
-use super::{Artifacts, Object, managed_labels};
-use crate::layout::pipeline_unit;
+use super::{Artifacts, Content, Origin, Render, managed_labels};
+use crate::layout::{FilePlace, Folder, Unit, ci_destination};
 use crate::model::{App, DeployVia, Engine, Gitops, Model, Pipeline, Registry};
 
 /// The kaniko executor every engine builds images with (no Docker daemon, no
@@ -55,8 +55,12 @@ pub struct Plan<'m> {
     pub pipeline: &'m Pipeline,
     /// Its name.
     pub name: &'m str,
-    /// The unit folder: `pipelines/<name>`.
-    pub unit: String,
+    /// What its objects and files are made for: the pipeline.
+    pub origin: Origin,
+    /// The cluster, when the description has several.
+    pub scope: Option<String>,
+    /// The unit of its in-cluster objects: `pipelines/<name>`.
+    pub unit: Unit,
     /// The namespace the pipeline's pods run in (`None`: outside the cluster).
     pub namespace: Option<&'m str>,
     /// The branch the triggers follow.
@@ -177,7 +181,9 @@ pub fn plan<'m>(model: &'m Model, pipeline: &'m Pipeline, in_cluster: bool) -> P
     Plan {
         pipeline,
         name: &pipeline.name.value,
-        unit: pipeline_unit(&pipeline.name.value),
+        origin: Origin::of(pipeline.id(model)),
+        scope: model.cluster_key(pipeline.cluster.as_ref()).map(str::to_string),
+        unit: Unit::new(model.cluster_key(pipeline.cluster.as_ref()), Folder::Pipeline(pipeline.name.value.clone())),
         namespace: pipeline.namespace(),
         branch: pipeline.source.as_ref().map_or("main", |s| s.branch.value.as_str()),
         build,
@@ -298,7 +304,7 @@ fn deploy_rbac(plan: &Plan<'_>, out: &mut Artifacts) {
     let account = plan.deployer();
     if plan.pipeline.engine.value != Engine::Tekton {
         // Tekton's accounts are written with its other accounts.
-        out.objects.push(Object::new(&plan.unit, &service_account(plan, &account, account_ns, true)));
+        out.object(&plan.origin, &plan.unit, service_account(plan, &account, account_ns, true));
     }
     if plan.namespace.is_none() {
         let token = Secret {
@@ -309,7 +315,7 @@ fn deploy_rbac(plan: &Plan<'_>, out: &mut Artifacts) {
             type_: Some("kubernetes.io/service-account-token".into()),
             ..Secret::default()
         };
-        out.objects.push(Object::new(&plan.unit, &token));
+        out.object(&plan.origin, &plan.unit, token);
     }
     let role = Role {
         metadata: meta(&account, Some(app_ns), labels(plan)),
@@ -321,7 +327,7 @@ fn deploy_rbac(plan: &Plan<'_>, out: &mut Artifacts) {
             ..PolicyRule::default()
         }]),
     };
-    out.objects.push(Object::new(&plan.unit, &role));
+    out.object(&plan.origin, &plan.unit, role);
     let binding = RoleBinding {
         metadata: meta(&account, Some(app_ns), labels(plan)),
         role_ref: RoleRef { api_group: "rbac.authorization.k8s.io".into(), kind: "Role".into(), name: account.clone() },
@@ -332,7 +338,7 @@ fn deploy_rbac(plan: &Plan<'_>, out: &mut Artifacts) {
             ..Subject::default()
         }]),
     };
-    out.objects.push(Object::new(&plan.unit, &binding));
+    out.object(&plan.origin, &plan.unit, binding);
 }
 
 /// A ServiceAccount of a pipeline; `token` when its pods talk to the API.
@@ -341,6 +347,22 @@ pub fn service_account(plan: &Plan<'_>, name: &str, namespace: &str, token: bool
         metadata: meta(name, Some(namespace), labels(plan)),
         automount_service_account_token: Some(token),
         ..ServiceAccount::default()
+    }
+}
+
+impl Plan<'_> {
+    /// The unit of the pipeline's webhook objects: `pipelines/<name>/triggers`.
+    pub fn triggers_unit(&self) -> Unit {
+        Unit::new(self.scope.as_deref(), Folder::Triggers(self.name.to_string()))
+    }
+
+    /// Adds the CI file of an engine that runs outside Tekton, headed by
+    /// where to commit it.
+    pub fn ci_file(&self, out: &mut Artifacts, body: impl Render + 'static) {
+        let engine = self.pipeline.engine.value;
+        let header = ci_header(self, &ci_destination(engine, self.name));
+        let place = FilePlace::CiFile { scope: self.scope.clone(), pipeline: self.name.to_string(), engine };
+        out.file(&self.origin, place, Content::Yaml { header, body: Box::new(body) });
     }
 }
 

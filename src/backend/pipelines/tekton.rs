@@ -18,7 +18,8 @@ use serde_json::{Value as Json, json};
 
 use super::{BUILD, DEPLOY, FETCH, GIT_IMAGE, GITOPS_IMAGE, KANIKO_IMAGE, Plan, gitops_commands, kubectl_args, labels};
 use crate::backend::k8s::DEFAULT_USER;
-use crate::backend::{Artifacts, Object, RawFile};
+use crate::backend::{Artifacts, Content, Untyped};
+use crate::layout::FilePlace;
 use crate::model::{DeployVia, Trigger};
 
 /// The workspace the tasks share.
@@ -31,10 +32,10 @@ pub const LISTENER_PORT: u16 = 8080;
 /// Emits the Tekton objects of one pipeline.
 pub fn emit(plan: &Plan<'_>, out: &mut Artifacts) {
     let Some(ns) = plan.namespace else { return };
-    let push = |out: &mut Artifacts, value: Json| out.objects.push(Object { unit: plan.unit.clone(), value });
-    out.objects.push(Object::new(&plan.unit, &super::service_account(plan, plan.name, ns, false)));
+    let push = |out: &mut Artifacts, value: Json| out.object(&plan.origin, &plan.unit, Untyped(value));
+    out.object(&plan.origin, &plan.unit, super::service_account(plan, plan.name, ns, false));
     if plan.deploy.as_ref().is_some_and(|d| d.via == DeployVia::Kubectl) {
-        out.objects.push(Object::new(&plan.unit, &super::service_account(plan, &plan.deployer(), ns, true)));
+        out.object(&plan.origin, &plan.unit, super::service_account(plan, &plan.deployer(), ns, true));
     }
     push(out, fetch_task(plan, ns));
     for step in &plan.pipeline.steps {
@@ -67,11 +68,8 @@ pub fn emit(plan: &Plan<'_>, out: &mut Artifacts) {
         "# Starts pipeline \"{}\" by hand: kubectl create -f run.yaml\n# (a PipelineRun has a generated name, so it is created, not applied).\n",
         plan.name
     );
-    out.raw.push(RawFile {
-        unit: None,
-        path: format!("{}/run.yaml", plan.unit),
-        text: header + &crate::yaml::render_json(&run),
-    });
+    let place = FilePlace::PipelineRun { scope: plan.scope.clone(), pipeline: plan.name.to_string() };
+    out.file(&plan.origin, place, Content::Yaml { header, body: Box::new(run) });
 }
 
 fn metadata(plan: &Plan<'_>, name: &str, ns: &str) -> Json {
@@ -378,8 +376,8 @@ fn egress_policy(plan: &Plan<'_>, ns: &str) -> Json {
 fn triggers(plan: &Plan<'_>, ns: &str, kinds: &[Trigger], out: &mut Artifacts) {
     // A unit of their own: without Tekton Triggers installed only they fail
     // to apply, not the pipeline.
-    let unit = format!("{}/triggers", plan.unit);
-    let push = |out: &mut Artifacts, value: Json| out.objects.push(Object { unit: unit.clone(), value });
+    let unit = plan.triggers_unit();
+    let push = |out: &mut Artifacts, value: Json| out.object(&plan.origin, &unit, Untyped(value));
     let account = format!("{}-triggers", plan.name);
     let mut listener_triggers = Vec::new();
     for kind in kinds {
@@ -432,7 +430,7 @@ fn triggers(plan: &Plan<'_>, ns: &str, kinds: &[Trigger], out: &mut Artifacts) {
             "spec": {"serviceAccountName": account, "triggers": listener_triggers},
         }),
     );
-    out.objects.push(Object::new(&unit, &super::service_account(plan, &account, ns, true)));
+    out.object(&plan.origin, &unit, super::service_account(plan, &account, ns, true));
     push(
         out,
         json!({

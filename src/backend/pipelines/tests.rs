@@ -32,12 +32,14 @@ fn artifacts(pipeline: &str) -> (Model, Artifacts) {
     (checked.model, out)
 }
 
-fn objects_of_kind<'a>(out: &'a Artifacts, kind: &str) -> Vec<&'a Json> {
-    out.objects.iter().map(|o| &o.value).filter(|v| v["kind"] == kind).collect()
+fn objects_of_kind(out: &Artifacts, kind: &str) -> Vec<Json> {
+    out.objects.iter().map(|o| o.value()).filter(|v| v["kind"] == kind).collect()
 }
 
-fn raw<'a>(out: &'a Artifacts, suffix: &str) -> &'a str {
-    out.raw.iter().find(|r| r.path.ends_with(suffix)).map(|r| r.text.as_str()).expect("the file is written")
+/// The text of the file whose path ends with `suffix`.
+fn raw(out: &Artifacts, suffix: &str) -> String {
+    let file = out.files.iter().find(|f| f.place.path().ends_with(suffix)).expect("the file is written");
+    crate::layout::render_file(file).1
 }
 
 /// Every rule of every Role and ClusterRole written.
@@ -150,7 +152,7 @@ fn a_gitops_deploy_bumps_the_tag_rebuilds_and_pushes_with_skip_ci() {
         "pipeline \"web\" engine=\"woodpecker\" {\n    source repo=\"https://github.com/me/web\"\n    build app=\"web\"\n    deploy app=\"web\" via=\"gitops\"\n}\n",
     );
     let file = raw(&out, ".woodpecker/web.yml");
-    let documents = crate::yaml::parse_documents(file).expect("valid YAML");
+    let documents = crate::yaml::parse_documents(&file).expect("valid YAML");
     let steps = documents[0]["steps"].as_array().expect("steps");
     let deploy = steps.iter().find(|s| s["name"] == DEPLOY).expect("deploy step");
     let commands: Vec<&str> =

@@ -10,8 +10,8 @@
 use serde_json::{Value as Json, json};
 
 use super::shell::{Dialect, build_steps, gitops_step};
-use super::{DEPLOY, DeployPlan, Plan, ci_header, kubectl_args};
-use crate::backend::{Artifacts, RawFile};
+use super::{DEPLOY, DeployPlan, Plan, kubectl_args};
+use crate::backend::Artifacts;
 use crate::model::{DeployVia, Trigger};
 
 fn dialect() -> Dialect {
@@ -29,9 +29,7 @@ pub fn emit(plan: &Plan<'_>, out: &mut Artifacts) {
         });
     }
     let workflow = json!({"when": when(plan), "steps": steps});
-    let path = format!(".woodpecker/{}.yml", plan.name);
-    let text = ci_header(plan, &path) + &crate::yaml::render_json(&workflow);
-    out.raw.push(RawFile { unit: None, path: format!("{}/{path}", plan.unit), text });
+    plan.ci_file(out, workflow);
 }
 
 /// The upstream kubectl image as its entrypoint, as the deploy account;

@@ -35,8 +35,10 @@ fn rules(extra: &str) -> BTreeMap<String, Json> {
     out.objects
         .into_iter()
         .map(|o| {
-            assert_eq!(o.unit, format!("alerts/{}", o.value["metadata"]["namespace"].as_str().unwrap()));
-            (o.value["metadata"]["namespace"].as_str().unwrap().to_string(), o.value)
+            let value = o.value();
+            let ns = value["metadata"]["namespace"].as_str().unwrap().to_string();
+            assert_eq!(o.unit.path(), format!("alerts/{ns}"));
+            (ns, value)
         })
         .collect()
 }

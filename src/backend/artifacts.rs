@@ -1,0 +1,279 @@
+//! What backends produce: Kubernetes objects that know the declaration they
+//! were made for and their own identity, and the plain files of the tree.
+//!
+//! **Architecture Invariant:** an object is typed until the layout serializes
+//! it, once ([`Object::value`]): core kinds are k8s-openapi types, custom
+//! resources small `#[derive(Serialize)]` bodies wrapped in [`Custom`], which
+//! writes their `apiVersion` and `kind`. Backends say *what* an artifact is
+//! and which [`Unit`] or [`FilePlace`] it belongs to; [`crate::layout`] alone
+//! turns those into paths.
+
+use std::fmt::Debug;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
+
+use crate::layout::{FilePlace, Unit};
+use crate::model::DeclId;
+
+/// The declarations an artifact was made for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// The declarations, never empty; the first is the one a diagnostic about
+    /// the artifact points at.
+    pub decls: Vec<DeclId>,
+    /// Made by default (a shipped dashboard, a default alert) rather than
+    /// because the declarations asked for it: its unit is ordered by
+    /// [`Artifacts::needs`], not by the dependencies of `decls`.
+    pub by_default: bool,
+}
+
+impl Origin {
+    /// Made for one declaration.
+    pub fn of(decl: DeclId) -> Origin {
+        Origin { decls: vec![decl], by_default: false }
+    }
+
+    /// Made by default on behalf of a declaration.
+    pub fn default_for(decl: DeclId) -> Origin {
+        Origin { decls: vec![decl], by_default: true }
+    }
+
+    /// Made for one more declaration too.
+    pub fn and(mut self, decl: DeclId) -> Origin {
+        if !self.decls.contains(&decl) {
+            self.decls.push(decl);
+        }
+        self
+    }
+
+    /// The declaration a diagnostic about the artifact points at.
+    pub fn primary(&self) -> &DeclId {
+        &self.decls[0]
+    }
+}
+
+/// The identity of a Kubernetes object, as the API server keys it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjectId {
+    /// `apiVersion`.
+    pub api_version: String,
+    /// `kind`.
+    pub kind: String,
+    /// `metadata.namespace`, for namespaced objects.
+    pub namespace: Option<String>,
+    /// `metadata.name`.
+    pub name: String,
+}
+
+impl ObjectId {
+    /// The identity from a group-qualified API version, a kind and metadata.
+    pub fn from_meta(api_version: &str, kind: &str, metadata: &ObjectMeta) -> ObjectId {
+        ObjectId {
+            api_version: api_version.to_string(),
+            kind: kind.to_string(),
+            namespace: metadata.namespace.clone(),
+            name: metadata.name.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// Anything that serializes to one JSON value, type-erased so that objects of
+/// every type travel in one list and are serialized once, by the layout.
+pub trait Render: Debug + Send + Sync {
+    /// The value as JSON.
+    fn to_json(&self) -> serde_json::Value;
+}
+
+impl<T: Serialize + Debug + Send + Sync> Render for T {
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("backend values serialize to JSON: string keys, no failing Serialize")
+    }
+}
+
+/// A typed Kubernetes object: it knows its own identity.
+pub trait Resource: Render + 'static {
+    /// Its apiVersion, kind, namespace and name.
+    fn object_id(&self) -> ObjectId;
+}
+
+impl<T> Resource for T
+where
+    T: k8s_openapi::Resource + k8s_openapi::Metadata<Ty = ObjectMeta> + Serialize + Debug + Send + Sync + 'static,
+{
+    fn object_id(&self) -> ObjectId {
+        ObjectId::from_meta(T::API_VERSION, T::KIND, self.metadata())
+    }
+}
+
+/// The body of a custom resource: every top-level field but `apiVersion`,
+/// `kind` and `metadata` (usually just `spec`), and the API it belongs to.
+pub trait CustomKind: Serialize + Debug + Send + Sync + 'static {
+    /// `apiVersion`, e.g. `metallb.io/v1beta1`.
+    const API_VERSION: &'static str;
+    /// `kind`, e.g. `IPAddressPool`.
+    const KIND: &'static str;
+}
+
+/// A custom resource (or a core kind k8s-openapi does not type, such as the
+/// kustomize.config.k8s.io files): `apiVersion` and `kind` from its body's
+/// type, then `metadata`, then the body's own fields.
+#[derive(Debug)]
+pub struct Custom<B: CustomKind> {
+    /// Name, namespace, labels, annotations.
+    pub metadata: ObjectMeta,
+    /// The other top-level fields.
+    pub body: B,
+}
+
+impl<B: CustomKind> Custom<B> {
+    /// A custom resource.
+    pub fn new(metadata: ObjectMeta, body: B) -> Custom<B> {
+        Custom { metadata, body }
+    }
+}
+
+impl<B: CustomKind> Serialize for Custom<B> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Wire<'a, B> {
+            api_version: &'static str,
+            kind: &'static str,
+            metadata: &'a ObjectMeta,
+            #[serde(flatten)]
+            body: &'a B,
+        }
+        Wire { api_version: B::API_VERSION, kind: B::KIND, metadata: &self.metadata, body: &self.body }
+            .serialize(serializer)
+    }
+}
+
+impl<B: CustomKind> Resource for Custom<B> {
+    fn object_id(&self) -> ObjectId {
+        ObjectId::from_meta(B::API_VERSION, B::KIND, &self.metadata)
+    }
+}
+
+/// A whole object built as a JSON tree. Being replaced by typed bodies
+/// ([`Custom`]); no new code may use it.
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub struct Untyped(pub serde_json::Value);
+
+impl Resource for Untyped {
+    fn object_id(&self) -> ObjectId {
+        let text = |pointer: &str| self.0.pointer(pointer).and_then(|v| v.as_str()).map(str::to_string);
+        ObjectId {
+            api_version: text("/apiVersion").unwrap_or_default(),
+            kind: text("/kind").unwrap_or_default(),
+            namespace: text("/metadata/namespace"),
+            name: text("/metadata/name").unwrap_or_default(),
+        }
+    }
+}
+
+/// What an object is made of.
+#[derive(Debug)]
+pub enum Body {
+    /// A typed object, serialized once, by the layout.
+    Typed(Box<dyn Resource>),
+    /// An object read from the user's YAML (a `manifest`), written back canonically.
+    Parsed(serde_json::Value),
+    /// An object whose bytes are copied as they are (an encrypted SOPS or
+    /// sealed secret), with LF endings and a final newline.
+    Verbatim(String),
+}
+
+/// A Kubernetes object of the tree.
+#[derive(Debug)]
+pub struct Object {
+    /// The declarations it was made for.
+    pub origin: Origin,
+    /// The GitOps unit it is applied with.
+    pub unit: Unit,
+    /// Its apiVersion, kind, namespace and name.
+    pub id: ObjectId,
+    /// The object itself.
+    pub body: Body,
+}
+
+impl Object {
+    /// A typed object.
+    pub fn new(origin: Origin, unit: Unit, resource: impl Resource) -> Object {
+        let id = resource.object_id();
+        Object { origin, unit, id, body: Body::Typed(Box::new(resource)) }
+    }
+
+    /// An object as JSON, for checks and tests (the layout renders it from this).
+    /// A verbatim object is parsed; `Null` when its text is not YAML.
+    pub fn value(&self) -> serde_json::Value {
+        match &self.body {
+            Body::Typed(resource) => resource.to_json(),
+            Body::Parsed(value) => value.clone(),
+            Body::Verbatim(text) => crate::yaml::parse_documents(text)
+                .ok()
+                .and_then(|docs| docs.into_iter().next())
+                .unwrap_or(serde_json::Value::Null),
+        }
+    }
+}
+
+/// What a plain file holds.
+#[derive(Debug)]
+pub enum Content {
+    /// One YAML document, after a comment header (empty for none).
+    Yaml {
+        /// Comment lines, each ending in a newline.
+        header: String,
+        /// The document.
+        body: Box<dyn Render>,
+    },
+    /// Several YAML documents, separated by `---`.
+    Documents(Vec<Box<dyn Render>>),
+    /// Text written as it is (the inventory, `.sops.yaml`).
+    Text(String),
+}
+
+impl Content {
+    /// One YAML document without header.
+    pub fn yaml(body: impl Render + 'static) -> Content {
+        Content::Yaml { header: String::new(), body: Box::new(body) }
+    }
+}
+
+/// A file of the tree that is not one Kubernetes object: node configs, CI
+/// files, the inventory.
+#[derive(Debug)]
+pub struct File {
+    /// The declarations it was made for.
+    pub origin: Origin,
+    /// What it is; the layout knows where that goes.
+    pub place: FilePlace,
+    /// What it holds.
+    pub content: Content,
+}
+
+/// What the backends produce.
+#[derive(Debug, Default)]
+pub struct Artifacts {
+    /// Kubernetes objects.
+    pub objects: Vec<Object>,
+    /// Plain files.
+    pub files: Vec<File>,
+    /// Orderings no declaration's edge gives, for objects the compiler adds
+    /// by default: the unit is applied after the units of the declaration.
+    pub needs: Vec<(Unit, DeclId)>,
+}
+
+impl Artifacts {
+    /// Adds a typed object.
+    pub fn object(&mut self, origin: &Origin, unit: &Unit, resource: impl Resource) {
+        self.objects.push(Object::new(origin.clone(), unit.clone(), resource));
+    }
+
+    /// Adds a plain file.
+    pub fn file(&mut self, origin: &Origin, place: FilePlace, content: Content) {
+        self.files.push(File { origin: origin.clone(), place, content });
+    }
+}

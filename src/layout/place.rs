@@ -1,0 +1,311 @@
+//! Where things go: GitOps units and the plain files of the tree, as values
+//! the backends build, and the one place that turns them into paths.
+//!
+//! A backend says "the unit of app `web`" or "the k3s config of node `n1`";
+//! only [`Unit::path`] and [`FilePlace::path`] know that these are
+//! `apps/demo/web` and `nodes/n1/etc/rancher/k3s/config.yaml`. With several
+//! clusters in one description every path of a cluster's units and node files
+//! gets the cluster's name as second segment (`apps/<cluster>/<ns>/<app>`,
+//! `nodes/<cluster>/<node>/...`), so two clusters can hold an app of one name;
+//! the names GitOps objects get from units ([`Unit::slug`]) leave it out, as
+//! each cluster has its own GitOps entry.
+
+use crate::model::{App, Chart, Engine, Model};
+
+/// A GitOps unit: a folder of objects applied together (one Flux
+/// Kustomization or Argo CD Application), with a `kustomization.yaml`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Unit {
+    /// The cluster, only when the description has several.
+    pub scope: Option<String>,
+    /// Which unit of that cluster.
+    pub folder: Folder,
+}
+
+/// The units of one cluster.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Folder {
+    /// `apps/<ns>`: a namespace's Namespace, default policies and secrets.
+    Namespace(String),
+    /// `apps/<ns>/<name>`: an app's objects, or a user chart's.
+    Workload {
+        /// The namespace.
+        namespace: String,
+        /// The app or chart.
+        name: String,
+    },
+    /// `infrastructure/<component>`: a stdlib component's namespaces and charts.
+    Component(String),
+    /// `configs/<component>`: custom resources that need a component's CRDs.
+    Configs(String),
+    /// `pipelines/<pipeline>`: a pipeline's in-cluster objects.
+    Pipeline(String),
+    /// `pipelines/<pipeline>/triggers`: its webhook objects.
+    Triggers(String),
+    /// `dashboards/<folder>`: the dashboards of one Grafana folder.
+    Dashboards(String),
+    /// `alerts/<namespace>`: the PrometheusRule of a namespace.
+    Alerts(String),
+    /// `manifests/<name>`: the cluster-scoped objects of a `manifest` file.
+    Manifests(String),
+    /// `clusters/<cluster>`: the cluster's GitOps entry.
+    Entry(String),
+    /// `clusters/<cluster>/flux-system`: Flux's own sync objects.
+    FluxSystem(String),
+}
+
+impl Unit {
+    /// A unit of the cluster `scope` (see [`Model::cluster_key`]).
+    pub fn new(scope: Option<&str>, folder: Folder) -> Unit {
+        Unit { scope: scope.map(str::to_string), folder }
+    }
+
+    /// The unit holding a namespace's Namespace object and secrets: the
+    /// owning component's, or `apps/<ns>`.
+    pub fn namespace_home(model: &Model, scope: Option<&str>, namespace: &str) -> Unit {
+        match model.namespace_owner(namespace) {
+            Some(component) => Unit::new(scope, Folder::Component(component.to_string())),
+            None => Unit::new(scope, Folder::Namespace(namespace.to_string())),
+        }
+    }
+
+    /// The unit of an app.
+    pub fn app(model: &Model, app: &App) -> Unit {
+        let folder = Folder::Workload { namespace: app.namespace.value.clone(), name: app.name.value.clone() };
+        Unit::new(model.cluster_key(app.cluster.as_ref()), folder)
+    }
+
+    /// The unit of a chart: its component's, or `apps/<ns>/<chart>`.
+    pub fn chart(model: &Model, chart: &Chart) -> Unit {
+        let scope = model.cluster_key(chart.cluster.as_ref());
+        match &chart.component {
+            Some(component) => Unit::new(scope, Folder::Component(component.clone())),
+            None => Unit::new(
+                scope,
+                Folder::Workload { namespace: chart.namespace.value.clone(), name: chart.name.value.clone() },
+            ),
+        }
+    }
+
+    /// The folder of the unit, relative to the output folder.
+    pub fn path(&self) -> String {
+        let (category, rest) = match &self.folder {
+            Folder::Entry(cluster) => return format!("clusters/{cluster}"),
+            Folder::FluxSystem(cluster) => return format!("clusters/{cluster}/flux-system"),
+            Folder::Namespace(ns) => ("apps", ns.clone()),
+            Folder::Workload { namespace, name } => ("apps", format!("{namespace}/{name}")),
+            Folder::Component(component) => ("infrastructure", component.clone()),
+            Folder::Configs(component) => ("configs", component.clone()),
+            Folder::Pipeline(pipeline) => ("pipelines", pipeline.clone()),
+            Folder::Triggers(pipeline) => ("pipelines", format!("{pipeline}/triggers")),
+            Folder::Dashboards(folder) => ("dashboards", folder.clone()),
+            Folder::Alerts(ns) => ("alerts", ns.clone()),
+            Folder::Manifests(name) => ("manifests", name.clone()),
+        };
+        scoped(category, self.scope.as_deref(), &rest)
+    }
+
+    /// The unit as an object name (a Flux Kustomization's, an Argo CD
+    /// Application's): its path without the cluster, `/` → `-`
+    /// (`apps/demo/web` → `apps-demo-web`).
+    pub fn slug(&self) -> String {
+        Unit { scope: None, folder: self.folder.clone() }.path().replace('/', "-")
+    }
+
+    /// The unit whose kustomization lists this one as a folder of its own
+    /// (Flux's sync objects are part of the cluster's entry); `None` for a
+    /// GitOps unit of its own.
+    pub fn listed_by(&self) -> Option<Unit> {
+        match &self.folder {
+            Folder::FluxSystem(cluster) => Some(Unit::new(None, Folder::Entry(cluster.clone()))),
+            Folder::Namespace(_)
+            | Folder::Workload { .. }
+            | Folder::Component(_)
+            | Folder::Configs(_)
+            | Folder::Pipeline(_)
+            | Folder::Triggers(_)
+            | Folder::Dashboards(_)
+            | Folder::Alerts(_)
+            | Folder::Manifests(_)
+            | Folder::Entry(_) => None,
+        }
+    }
+
+    /// Whether the unit is a cluster's GitOps entry (or Flux's sync objects
+    /// in it), which the GitOps wiring makes rather than orders.
+    pub fn is_entry(&self) -> bool {
+        matches!(self.folder, Folder::Entry(_) | Folder::FluxSystem(_))
+    }
+}
+
+/// `category/<scope>/rest`, or `category/rest` without a scope.
+fn scoped(category: &str, scope: Option<&str>, rest: &str) -> String {
+    match scope {
+        Some(cluster) => format!("{category}/{cluster}/{rest}"),
+        None => format!("{category}/{rest}"),
+    }
+}
+
+/// A plain file of the tree: not one Kubernetes object of a unit.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FilePlace {
+    /// `README.md`: the generated inventory.
+    Inventory,
+    /// `.sops.yaml`: SOPS creation rules.
+    SopsRules,
+    /// A k3s node's `etc/rancher/k3s/config.yaml`, where it goes on the node.
+    K3sConfig {
+        /// The cluster, only when there are several.
+        scope: Option<String>,
+        /// The node.
+        node: String,
+    },
+    /// A k3s node's `etc/rancher/k3s/registries.yaml`.
+    K3sRegistries {
+        /// The cluster, only when there are several.
+        scope: Option<String>,
+        /// The node.
+        node: String,
+    },
+    /// A k3s cluster's k3s-ansible inventory.
+    NodeInventory {
+        /// The cluster, only when there are several.
+        scope: Option<String>,
+    },
+    /// A kind cluster's definition.
+    KindConfig {
+        /// The cluster, only when there are several.
+        scope: Option<String>,
+    },
+    /// Flux's GitRepository and root Kustomization of a cluster, listed by
+    /// the kustomization of [`Folder::FluxSystem`].
+    FluxSync {
+        /// The cluster (always named: it is the entry's folder).
+        cluster: String,
+    },
+    /// A Tekton pipeline's PipelineRun to start a run by hand (`run.yaml`).
+    PipelineRun {
+        /// The cluster, only when there are several.
+        scope: Option<String>,
+        /// The pipeline.
+        pipeline: String,
+    },
+    /// A CI file to commit in the repository a pipeline builds.
+    CiFile {
+        /// The cluster, only when there are several.
+        scope: Option<String>,
+        /// The pipeline.
+        pipeline: String,
+        /// Its engine, which decides the file's name.
+        engine: Engine,
+    },
+}
+
+impl FilePlace {
+    /// The file's path, relative to the output folder.
+    pub fn path(&self) -> String {
+        match self {
+            FilePlace::Inventory => "README.md".to_string(),
+            FilePlace::SopsRules => ".sops.yaml".to_string(),
+            FilePlace::K3sConfig { scope, node } => {
+                scoped("nodes", scope.as_deref(), &format!("{node}/etc/rancher/k3s/config.yaml"))
+            }
+            FilePlace::K3sRegistries { scope, node } => {
+                scoped("nodes", scope.as_deref(), &format!("{node}/etc/rancher/k3s/registries.yaml"))
+            }
+            FilePlace::NodeInventory { scope } => scoped("nodes", scope.as_deref(), "inventory.yml"),
+            FilePlace::KindConfig { scope: None } => "kind-config.yaml".to_string(),
+            FilePlace::KindConfig { scope: Some(cluster) } => format!("nodes/{cluster}/kind-config.yaml"),
+            FilePlace::FluxSync { cluster } => format!("{}/{FLUX_SYNC}", flux_system(cluster).path()),
+            FilePlace::PipelineRun { scope, pipeline } => {
+                format!("{}/run.yaml", Unit::new(scope.as_deref(), Folder::Pipeline(pipeline.clone())).path())
+            }
+            FilePlace::CiFile { scope, pipeline, engine } => format!(
+                "{}/{}",
+                Unit::new(scope.as_deref(), Folder::Pipeline(pipeline.clone())).path(),
+                ci_destination(*engine, pipeline)
+            ),
+        }
+    }
+
+    /// The unit whose kustomization lists the file, if any.
+    pub fn listed_by(&self) -> Option<Unit> {
+        match self {
+            FilePlace::FluxSync { cluster } => Some(flux_system(cluster)),
+            FilePlace::Inventory
+            | FilePlace::SopsRules
+            | FilePlace::K3sConfig { .. }
+            | FilePlace::K3sRegistries { .. }
+            | FilePlace::NodeInventory { .. }
+            | FilePlace::KindConfig { .. }
+            | FilePlace::PipelineRun { .. }
+            | FilePlace::CiFile { .. } => None,
+        }
+    }
+}
+
+/// The file name of Flux's sync objects in `clusters/<cluster>/flux-system`.
+const FLUX_SYNC: &str = "gotk-sync.yaml";
+
+/// The unit of Flux's sync objects of a cluster.
+fn flux_system(cluster: &str) -> Unit {
+    Unit::new(None, Folder::FluxSystem(cluster.to_string()))
+}
+
+/// Where a CI file goes in the repository it builds: `.drone.yml`,
+/// `.woodpecker/<p>.yml`, `.github/workflows/<p>.yml`. `None` for Tekton,
+/// which runs in the cluster.
+pub fn ci_destination(engine: Engine, pipeline: &str) -> String {
+    match engine {
+        Engine::Drone => ".drone.yml".to_string(),
+        Engine::Woodpecker => format!(".woodpecker/{pipeline}.yml"),
+        Engine::GithubActions => format!(".github/workflows/{pipeline}.yml"),
+        Engine::Tekton => String::new(),
+    }
+}
+
+/// The ConfigMap name of a dashboard; its file in `dashboards/<folder>` is
+/// `<name>.yaml` ([`object_file_name`]).
+pub fn dashboard_config_map(folder: &str, name: &str) -> String {
+    format!("{DASHBOARD_PREFIX}{folder}-{name}")
+}
+
+const DASHBOARD_PREFIX: &str = "dashboard-";
+
+/// The file name of an object in its unit folder: `<kind>-<name>.yaml` in
+/// lowercase; a dashboard's is its dashboard name.
+pub fn object_file_name(unit: &Unit, kind: &str, name: &str) -> String {
+    if let Folder::Dashboards(folder) = &unit.folder
+        && let Some(dashboard) = name.strip_prefix(&format!("{DASHBOARD_PREFIX}{folder}-"))
+    {
+        return format!("{dashboard}.yaml");
+    }
+    format!("{}-{}.yaml", kind.to_lowercase(), name.to_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn several_clusters_put_the_cluster_second_and_keep_it_out_of_slugs() {
+        let folder = Folder::Workload { namespace: "demo".into(), name: "web".into() };
+        let one = Unit::new(None, folder.clone());
+        let two = Unit::new(Some("home"), folder);
+        assert_eq!(one.path(), "apps/demo/web");
+        assert_eq!(two.path(), "apps/home/demo/web");
+        assert_eq!(one.slug(), two.slug());
+        assert_eq!(Unit::new(Some("home"), Folder::Entry("home".into())).path(), "clusters/home");
+        let node = |scope: Option<&str>| FilePlace::K3sConfig { scope: scope.map(str::to_string), node: "n1".into() };
+        assert_eq!(node(None).path(), "nodes/n1/etc/rancher/k3s/config.yaml");
+        assert_eq!(node(Some("home")).path(), "nodes/home/n1/etc/rancher/k3s/config.yaml");
+    }
+
+    #[test]
+    fn dashboards_are_named_after_themselves() {
+        let unit = Unit::new(None, Folder::Dashboards("apps".into()));
+        assert_eq!(object_file_name(&unit, "ConfigMap", &dashboard_config_map("apps", "web")), "web.yaml");
+        let other = Unit::new(None, Folder::Namespace("apps".into()));
+        assert_eq!(object_file_name(&other, "ConfigMap", "Web"), "configmap-web.yaml");
+    }
+}
