@@ -2,11 +2,11 @@
 //!
 //! load → lower → resolve referenced files → check → graph.
 
-use crate::diag::{self, Code, Diagnostic};
+use crate::diag::{self, Diagnostic};
 use crate::graph::{self, Graph};
-use crate::host::{self, Host};
-use crate::model::{Model, SecretSource};
-use crate::source::{SourceMap, Spanned};
+use crate::host::Host;
+use crate::model::Model;
+use crate::source::SourceMap;
 use crate::stdlib::Library;
 
 /// The result of compiling a description up to the checked model and graph.
@@ -45,62 +45,11 @@ pub fn check_with(host: &dyn Host, root: &str, library: &Library) -> Checked {
     // The documents are done with: free them now, on every core (they are
     // several times the size of the text).
     crate::par::map_owned(loaded.files, drop);
-    attach_files(&mut model, &sources, host, &mut diagnostics);
+    crate::attach::attach(&mut model, &sources, host, &mut diagnostics);
     crate::check::run(&model, &mut diagnostics);
     let graph = graph::build(&model, &mut diagnostics);
     diag::sort(&mut diagnostics);
     Checked { sources, model, graph, diagnostics }
-}
-
-/// Resolves every file path of the model relative to the file that declares it,
-/// and reads those files into `model.attachments`.
-fn attach_files(model: &mut Model, sources: &SourceMap, host: &dyn Host, diags: &mut Vec<Diagnostic>) {
-    let mut paths: Vec<&mut Spanned<String>> = Vec::new();
-    for secret in &mut model.secrets {
-        match &mut secret.source {
-            SecretSource::Sops { file } | SecretSource::Sealed { file } => paths.push(file),
-            SecretSource::External { .. } => {}
-        }
-    }
-    for chart in &mut model.charts {
-        if let Some(file) = &mut chart.values_file {
-            paths.push(file);
-        }
-    }
-    for manifest in &mut model.manifests {
-        paths.push(&mut manifest.path);
-    }
-    let mut attachments = std::collections::BTreeMap::new();
-    for path in paths {
-        let base = &sources.get(path.span.file).path;
-        let Some(resolved) = host::resolve(base, &path.value) else {
-            diags.push(
-                Diagnostic::new(Code::E0206, format!("`{}` leaves the description's folder", path.value))
-                    .primary(path.span, "points outside the root folder")
-                    .help("paths are relative to the file that holds them and must stay below the folder of `homelab.kdl`"),
-            );
-            continue;
-        };
-        match host.read(&resolved) {
-            Ok(text) => {
-                attachments.insert(resolved.clone(), text);
-            }
-            Err(error) => diags.push(
-                Diagnostic::new(Code::E0203, format!("cannot read `{}`: {}", path.value, error_kind(&error)))
-                    .primary(path.span, "referenced here")
-                    .help("the path is relative to the file that holds it"),
-            ),
-        }
-        path.value = resolved;
-    }
-    model.attachments = attachments;
-}
-
-fn error_kind(error: &std::io::Error) -> String {
-    match error.kind() {
-        std::io::ErrorKind::NotFound => "no such file".to_string(),
-        _ => error.to_string(),
-    }
 }
 
 /// The version written into `homelab.lock`.
@@ -128,7 +77,13 @@ pub fn build_with(host: &dyn Host, root: &str, library: &Library) -> Built {
     if checked.has_errors() {
         return Built { checked, tree: None };
     }
+    let mut checked = checked;
     let artifacts = crate::backend::emit(&checked.model, &checked.graph);
+    checked.diagnostics.extend(crate::verify::verify(&checked.model, &artifacts));
+    diag::sort(&mut checked.diagnostics);
+    if checked.has_errors() {
+        return Built { checked, tree: None };
+    }
     let tree = crate::layout::assemble(artifacts).map(|t| t.seal(COMPILER_VERSION));
     Built { checked, tree: Some(tree) }
 }

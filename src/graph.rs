@@ -334,6 +334,17 @@ fn workload_edges(model: &Model, b: &mut Builder) {
             }
         }
     }
+    for m in &model.manifests {
+        let me = m.id(model);
+        for object in &m.objects {
+            if let Some(ns) = &object.namespace {
+                b.edge_if(&me, decl(DeclKind::Namespace, None, ns), "namespace", None);
+            }
+            if let Some(chart) = model.crd_chart(object.group()) {
+                b.edge(&me, chart.id(model), "crd", None);
+            }
+        }
+    }
     for d in &model.dashboards {
         let me = decl(DeclKind::Dashboard, None, &d.name.value);
         b.edge(&me, component("kube-prometheus-stack"), "grafana", None);

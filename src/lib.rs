@@ -4,6 +4,7 @@
 //! sources ─load─▶ KDL ─lower─▶ Model ─check─▶ ─graph─▶ Order ─▶ backends.
 //! [`driver`] is the only module that knows the order of the phases.
 
+pub mod attach;
 pub mod backend;
 pub mod check;
 pub mod cli;
@@ -24,4 +25,5 @@ pub mod source;
 pub mod stdlib;
 pub mod suggest;
 pub mod syntax;
+pub mod verify;
 pub mod yaml;

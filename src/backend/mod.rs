@@ -13,6 +13,7 @@ pub mod inventory;
 pub mod k3s;
 pub mod k8s;
 pub mod kind;
+pub mod manifests;
 pub mod metallb;
 pub mod netpol;
 pub mod pipelines;
@@ -66,6 +67,7 @@ pub fn emit(model: &Model, graph: &Graph) -> Artifacts {
     k3s::emit(model, &mut out);
     k8s::emit(model, &mut out);
     kind::emit(model, &mut out);
+    manifests::emit(model, &mut out);
     metallb::emit(model, &mut out);
     netpol::emit(model, &mut out);
     pipelines::emit(model, &mut out);

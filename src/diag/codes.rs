@@ -74,6 +74,8 @@ codes! {
     E0205 "duplicate-import" Error "a file is imported more than once";
     E0206 "path-escapes-root" Error "a path leaves the description's root folder";
     E0207 "unknown-address" Error "a `homelabc set` address names nothing in the description";
+    E0208 "invalid-manifest" Error "a `manifest` file is not YAML, or a document of it is not a Kubernetes object";
+    E0209 "object-clash" Error "two objects of the output have the same apiVersion, kind, namespace and name";
     // E03xx: addressing.
     E0301 "node-outside-network" Error "a node address is outside its network";
     E0302 "duplicate-address" Error "two nodes have the same address";

@@ -114,7 +114,7 @@ pub(super) fn manifest(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Manifest> {
     let r = Reader::open(cx, node, Shape { what: "manifest", max_args: 1, props: &["cluster"], children: &[] });
     let cluster = r.opt_ref(cx, "cluster");
     let path = r.arg::<String>(cx, 0, "a file path")?;
-    Some(Manifest { path, cluster, span: r.span(cx) })
+    Some(Manifest { path, objects: Vec::new(), cluster, span: r.span(cx) })
 }
 
 pub(super) fn use_component(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Use> {

@@ -5,6 +5,7 @@
 //! can point at it. Declarations are kept sorted by (namespace, name), so the
 //! order of declarations and files never shows.
 
+pub mod crds;
 pub mod decl;
 pub mod observe;
 pub mod values;
@@ -888,10 +889,53 @@ pub struct Alert {
 pub struct Manifest {
     /// Logical path of the YAML file.
     pub path: Spanned<String>,
+    /// The Kubernetes objects of the file, in file order (filled in once the
+    /// file is read; empty when it could not be read or parsed).
+    pub objects: Vec<ManifestObject>,
     /// The cluster, when several are declared.
     pub cluster: Option<Name>,
     /// The whole declaration.
     pub span: Span,
+}
+
+/// One Kubernetes object of a `manifest` file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ManifestObject {
+    /// `apiVersion`.
+    pub api_version: String,
+    /// `kind`.
+    pub kind: String,
+    /// `metadata.namespace`, when it has one.
+    pub namespace: Option<String>,
+    /// `metadata.name`.
+    pub name: String,
+    /// The whole object, as read.
+    pub value: serde_json::Value,
+}
+
+impl ManifestObject {
+    /// The API group of its apiVersion (`""` for the core group).
+    pub fn group(&self) -> &str {
+        self.api_version.rsplit_once('/').map_or("", |(group, _)| group)
+    }
+}
+
+impl Manifest {
+    /// The name of the unit of its cluster-scoped objects: its path with
+    /// every run of other characters than `[a-z0-9]` made one `-`
+    /// (`mesh/peer-authentication.yaml` → `mesh-peer-authentication`).
+    pub fn stem(&self) -> String {
+        let path = self.path.value.strip_suffix(".yaml").or_else(|| self.path.value.strip_suffix(".yml"));
+        let mut stem = String::new();
+        for c in path.unwrap_or(&self.path.value).chars() {
+            if c.is_ascii_alphanumeric() {
+                stem.push(c.to_ascii_lowercase());
+            } else if !stem.is_empty() && !stem.ends_with('-') {
+                stem.push('-');
+            }
+        }
+        stem.trim_end_matches('-').to_string()
+    }
 }
 
 /// How a cluster installs Helm charts.
@@ -1140,7 +1184,24 @@ impl Model {
                 .filter_map(Pipeline::namespace)
                 .map(str::to_string),
         );
+        // The namespaces of manifest objects, unless a manifest creates them itself.
+        let created: std::collections::BTreeSet<&str> = self
+            .manifest_objects()
+            .filter(|o| o.kind == "Namespace" && o.group().is_empty())
+            .map(|o| o.name.as_str())
+            .collect();
+        names.extend(
+            self.manifest_objects()
+                .filter_map(|o| o.namespace.as_deref())
+                .filter(|ns| !created.contains(ns))
+                .map(str::to_string),
+        );
         names
+    }
+
+    /// Every object of every manifest.
+    pub fn manifest_objects(&self) -> impl Iterator<Item = &ManifestObject> {
+        self.manifests.iter().flat_map(|m| &m.objects)
     }
 }
 

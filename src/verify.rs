@@ -1,0 +1,79 @@
+//! Checks of the compiler's own output, after the backends and before the
+//! layout writes anything: what the backends made must fit together as a
+//! cluster will read it. Every problem points back at the declaration that
+//! produced the object ([`crate::backend::Origin`]).
+//!
+//! Today: no two objects share an identity or a file (E0209).
+
+use std::collections::BTreeMap;
+
+use crate::backend::{Artifacts, Object, ObjectId};
+use crate::diag::{Code, Diagnostic};
+use crate::model::{DeclId, Model};
+use crate::source::Span;
+
+/// Checks the artifacts of a build.
+pub fn verify(model: &Model, artifacts: &Artifacts) -> Vec<Diagnostic> {
+    let spans = Spans::new(model);
+    let mut diags = Vec::new();
+    clashes(&artifacts.objects, &spans, &mut diags);
+    diags
+}
+
+/// Where each declaration was written, to point diagnostics about objects at.
+struct Spans(BTreeMap<DeclId, Span>);
+
+impl Spans {
+    fn new(model: &Model) -> Spans {
+        Spans(model.declarations().into_iter().map(|d| (d.id, d.name_span)).collect())
+    }
+
+    /// The first declaration of an object's origin that the user wrote.
+    fn of<'a>(&'a self, object: &'a Object) -> Option<(Span, &'a DeclId)> {
+        object.origin.decls.iter().find_map(|d| self.0.get(d).map(|span| (*span, d)))
+    }
+}
+
+/// `kind/namespace/name`, as people name objects.
+fn describe(id: &ObjectId) -> String {
+    match &id.namespace {
+        Some(ns) => format!("{} `{ns}/{}`", id.kind, id.name),
+        None => format!("{} `{}`", id.kind, id.name),
+    }
+}
+
+/// E0209 for objects that share an identity, or a file of the tree.
+fn clashes(objects: &[Object], spans: &Spans, diags: &mut Vec<Diagnostic>) {
+    let mut by_id: BTreeMap<&ObjectId, Vec<&Object>> = BTreeMap::new();
+    let mut by_path: BTreeMap<String, Vec<&Object>> = BTreeMap::new();
+    for object in objects {
+        by_id.entry(&object.id).or_default().push(object);
+        by_path.entry(crate::layout::object_path(object)).or_default().push(object);
+    }
+    for (id, group) in by_id.iter().filter(|(_, g)| g.len() > 1) {
+        diags.push(clash(format!("two objects are {}", describe(id)), group, spans));
+    }
+    for (path, group) in by_path.iter().filter(|(_, g)| g.len() > 1 && g[0].id != g[1].id) {
+        let what = group.iter().map(|o| describe(&o.id)).collect::<Vec<_>>().join(" and ");
+        diags.push(clash(format!("{what} would both be written to `{path}`"), group, spans));
+    }
+}
+
+/// The diagnostic for a group of clashing objects: at the declaration of the
+/// last one the user wrote, with the others as context.
+fn clash(message: String, group: &[&Object], spans: &Spans) -> Diagnostic {
+    let mut located: Vec<(Span, &DeclId)> = group.iter().filter_map(|o| spans.of(o)).collect();
+    located.sort();
+    located.dedup();
+    let mut diag = Diagnostic::new(Code::E0209, message).help(
+        "an object can come from one declaration only: remove it from the manifest, or rename one of the declarations",
+    );
+    if let Some(((span, decl), rest)) = located.split_last() {
+        diag = diag.primary(*span, format!("{} makes it", decl.describe()));
+        for (span, decl) in rest {
+            diag = diag.secondary(*span, format!("{} makes it too", decl.describe()));
+        }
+    }
+    let makers: Vec<String> = group.iter().map(|o| o.origin.primary().describe()).collect();
+    diag.note(format!("made for {}", makers.join(" and ")))
+}
