@@ -11,9 +11,11 @@
 //! that links and bookmarks survive rebuilds.
 
 mod defaults;
+mod json;
 mod layout;
 
-use serde_json::{Value as Json, json};
+use std::borrow::Cow;
+
 use sha2::{Digest, Sha256};
 
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -21,7 +23,12 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use super::{Artifacts, Object, Origin, managed_labels, meta};
 use crate::layout::{Folder, Unit, dashboard_config_map};
 use crate::model::observe::{DashboardSource, ShippedDashboard};
-use crate::model::{LegendPlacement, Model, Panel, PanelKind, Row};
+use crate::model::{LegendPlacement, Model, Panel, PanelKind, Query, Row, Word};
+use json::{
+    BargaugeOptions, Dashboard, Datasource, EmptyList, EmptyObject, FieldConfig, FieldDefaults, Footer, GaugeOptions,
+    GraphStyle, GridPos, Legend, List, Mode, Options, ReduceOptions, StatOptions, Step, TableOptions, Target,
+    Thresholds, TimeRange, TimeseriesOptions, Tooltip, Transformation, Variable, VariableQuery,
+};
 
 /// The dashboard schema version written: the newest that Grafana 11.4 (the
 /// Grafana of the pinned kube-prometheus-stack) knows. Newer Grafana
@@ -44,11 +51,12 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
     let monitoring = model.component_id(scope, crate::model::observe::MONITORING_COMPONENT);
     // One dashboard per app can be thousands of JSON models: render them on every core.
     let objects = crate::par::map(&model.shipped_dashboards(), |shipped| {
-        let dashboard = match shipped.source {
-            DashboardSource::Declared(d) => dashboard(shipped, &d.rows, Vec::new()),
-            DashboardSource::App(app) => dashboard(shipped, &defaults::app(app), Vec::new()),
-            DashboardSource::Nodes => dashboard(shipped, &defaults::nodes(model), vec![defaults::instance_variable()]),
+        let (rows, variables): (Cow<'_, [Row]>, _) = match shipped.source {
+            DashboardSource::Declared(d) => (Cow::Borrowed(&d.rows), Vec::new()),
+            DashboardSource::App(app) => (Cow::Owned(defaults::app(app)), Vec::new()),
+            DashboardSource::Nodes => (Cow::Owned(defaults::nodes(model)), vec![defaults::instance_variable()]),
         };
+        let dashboard = dashboard(shipped, &rows, variables);
         let origin = match shipped.source {
             DashboardSource::Declared(d) => Origin::of(d.id(model)),
             DashboardSource::App(app) => Origin::default_for(app.id(model)),
@@ -72,10 +80,11 @@ pub fn uid(shipped: &ShippedDashboard<'_>) -> String {
 }
 
 /// The ConfigMap holding a dashboard as `<name>.json`.
-fn config_map(namespace: &str, shipped: &ShippedDashboard<'_>, dashboard: &Json) -> ConfigMap {
+fn config_map(namespace: &str, shipped: &ShippedDashboard<'_>, dashboard: &Dashboard<'_>) -> ConfigMap {
     let mut labels = managed_labels();
     labels.insert(SIDECAR_LABEL.0.to_string(), SIDECAR_LABEL.1.to_string());
-    let mut text = serde_json::to_string_pretty(dashboard).expect("a JSON value serializes");
+    let mut text =
+        serde_json::to_string_pretty(dashboard).expect("a dashboard serializes: string keys, no failing Serialize");
     text.push('\n');
     let name = dashboard_config_map(&shipped.folder, &shipped.name);
     let mut metadata = meta(&name, Some(namespace), labels);
@@ -84,107 +93,104 @@ fn config_map(namespace: &str, shipped: &ShippedDashboard<'_>, dashboard: &Json)
 }
 
 /// The dashboard JSON model.
-fn dashboard(shipped: &ShippedDashboard<'_>, rows: &[Row], mut variables: Vec<Json>) -> Json {
+fn dashboard<'a>(shipped: &'a ShippedDashboard<'_>, rows: &'a [Row], mut variables: Vec<Variable>) -> Dashboard<'a> {
     variables.insert(0, datasource_variable());
-    let mut tags = vec![json!("homelabc")];
+    let mut tags = vec!["homelabc"];
     if let DashboardSource::App(app) = shipped.source {
-        tags.push(json!(app.namespace.value));
+        tags.push(&app.namespace.value);
     }
-    json!({
-        "uid": uid(shipped),
-        "title": shipped.title,
-        "tags": tags,
-        "editable": false,
-        "graphTooltip": 1,
-        "time": { "from": "now-6h", "to": "now" },
-        "refresh": "30s",
-        "timezone": "browser",
-        "schemaVersion": SCHEMA_VERSION,
-        "version": 1,
-        "annotations": { "list": [] },
-        "links": [],
-        "templating": { "list": variables },
-        "panels": layout::panels(rows, panel),
-    })
+    Dashboard {
+        annotations: List { list: EmptyList },
+        editable: false,
+        graph_tooltip: 1,
+        links: EmptyList,
+        panels: layout::panels(rows, panel),
+        refresh: "30s",
+        schema_version: SCHEMA_VERSION,
+        tags,
+        templating: List { list: variables },
+        time: TimeRange { from: "now-6h", to: "now" },
+        timezone: "browser",
+        title: &shipped.title,
+        uid: uid(shipped),
+        version: 1,
+    }
 }
+
+/// The Prometheus datasource, through the variable choosing it.
+const PROMETHEUS: Datasource = Datasource { kind: "prometheus", uid: DATASOURCE };
 
 /// The variable choosing the Prometheus datasource.
-fn datasource_variable() -> Json {
-    json!({
-        "name": "datasource",
-        "label": "Data source",
-        "type": "datasource",
-        "query": "prometheus",
-        "current": {},
-        "hide": 0,
-        "includeAll": false,
-        "multi": false,
-        "options": [],
-        "refresh": 1,
-        "regex": "",
-    })
+fn datasource_variable() -> Variable {
+    Variable {
+        current: EmptyObject {},
+        datasource: None,
+        definition: None,
+        hide: 0,
+        include_all: false,
+        label: "Data source",
+        multi: false,
+        name: "datasource",
+        options: EmptyList,
+        query: VariableQuery::Plugin("prometheus"),
+        refresh: 1,
+        regex: "",
+        sort: None,
+        kind: "datasource",
+    }
 }
 
-/// A panel's JSON model, without its `id` and `gridPos` (the layout adds them).
-fn panel(p: &Panel) -> Json {
+/// A panel's JSON model, at its place on the grid.
+fn panel(p: &Panel, id: u32, grid_pos: GridPos) -> json::Panel<'_> {
     let kind = p.kind.value;
+    let merge = kind == PanelKind::Table && p.queries.len() > 1;
+    json::Panel {
+        datasource: PROMETHEUS,
+        field_config: FieldConfig { defaults: field_defaults(p), overrides: EmptyList },
+        grid_pos,
+        id,
+        options: options(p),
+        targets: p.queries.iter().enumerate().map(|(i, q)| target(kind, i, q)).collect(),
+        title: &p.title.value,
+        transformations: merge.then(|| vec![Transformation { id: "merge", options: EmptyObject {} }]),
+        kind: kind.as_str(),
+    }
+}
+
+/// The `i`-th query of a panel of the given kind: a table's are instant.
+fn target(kind: PanelKind, i: usize, q: &Query) -> Target<'_> {
     let table = kind == PanelKind::Table;
-    let targets: Vec<Json> = p
-        .queries
-        .iter()
-        .enumerate()
-        .map(|(i, q)| {
-            let mut target = json!({
-                "datasource": { "type": "prometheus", "uid": DATASOURCE },
-                "expr": q.expr.value,
-                "refId": ref_id(i),
-            });
-            if let Some(legend) = &q.legend {
-                target["legendFormat"] = json!(legend.value);
-            }
-            if table {
-                target["format"] = json!("table");
-                target["instant"] = json!(true);
-            } else {
-                target["range"] = json!(true);
-            }
-            target
-        })
-        .collect();
-    let mut defaults = json!({
-        "color": { "mode": if kind == PanelKind::Timeseries { "palette-classic" } else { "thresholds" } },
-        "thresholds": thresholds(p),
-        "unit": p.unit.as_ref().map_or("short", |u| u.value.as_str()),
+    Target {
+        datasource: PROMETHEUS,
+        expr: &q.expr.value,
+        format: table.then_some("table"),
+        instant: table.then_some(true),
+        legend_format: q.legend.as_ref().map(|l| l.value.as_str()),
+        range: (!table).then_some(true),
+        ref_id: ref_id(i),
+    }
+}
+
+/// How a panel shows every field: color, unit, range, thresholds, and how a
+/// time series is drawn.
+fn field_defaults(p: &Panel) -> FieldDefaults<'_> {
+    let timeseries = p.kind.value == PanelKind::Timeseries;
+    let custom = timeseries.then_some(GraphStyle {
+        draw_style: "line",
+        fill_opacity: 10,
+        line_width: 1,
+        show_points: "never",
+        span_nulls: false,
+        thresholds_style: Mode { mode: if p.thresholds.is_empty() { "off" } else { "line" } },
     });
-    if let Some(min) = &p.min {
-        defaults["min"] = json!(min.value);
+    FieldDefaults {
+        color: Mode { mode: if timeseries { "palette-classic" } else { "thresholds" } },
+        custom,
+        max: p.max.as_ref().map(|m| m.value),
+        min: p.min.as_ref().map(|m| m.value),
+        thresholds: thresholds(p),
+        unit: p.unit.as_ref().map_or("short", |u| u.value.as_str()),
     }
-    if let Some(max) = &p.max {
-        defaults["max"] = json!(max.value);
-    }
-    if kind == PanelKind::Timeseries {
-        let lines = if p.thresholds.is_empty() { "off" } else { "line" };
-        defaults["custom"] = json!({
-            "drawStyle": "line",
-            "fillOpacity": 10,
-            "lineWidth": 1,
-            "showPoints": "never",
-            "spanNulls": false,
-            "thresholdsStyle": { "mode": lines },
-        });
-    }
-    let mut panel = json!({
-        "type": kind.to_string(),
-        "title": p.title.value,
-        "datasource": { "type": "prometheus", "uid": DATASOURCE },
-        "targets": targets,
-        "fieldConfig": { "defaults": defaults, "overrides": [] },
-        "options": options(p),
-    });
-    if table && p.queries.len() > 1 {
-        panel["transformations"] = json!([{ "id": "merge", "options": {} }]);
-    }
-    panel
 }
 
 /// The query reference of the `i`-th query: `A`, `B`, ..., `Z`, `AA`, ...
@@ -194,54 +200,52 @@ fn ref_id(i: usize) -> String {
 }
 
 /// The threshold steps: green from the bottom, then the declared steps.
-fn thresholds(p: &Panel) -> Json {
-    let mut steps = vec![json!({ "color": "green", "value": null })];
-    steps.extend(p.thresholds.iter().map(|t| json!({ "color": t.color.value, "value": t.value.value })));
-    json!({ "mode": "absolute", "steps": steps })
+fn thresholds(p: &Panel) -> Thresholds<'_> {
+    let mut steps = vec![Step { color: "green", value: None }];
+    steps.extend(p.thresholds.iter().map(|t| Step { color: &t.color.value, value: Some(t.value.value) }));
+    Thresholds { mode: "absolute", steps }
 }
 
 /// The panel-type specific options.
-fn options(p: &Panel) -> Json {
-    let reduce = json!({ "calcs": ["lastNotNull"], "fields": "", "values": false });
+fn options(p: &Panel) -> Options {
+    let reduce_options = || ReduceOptions { calcs: &["lastNotNull"], fields: "", values: false };
     match p.kind.value {
         PanelKind::Timeseries => {
             let placement = p.legend.as_ref().map_or(LegendPlacement::Bottom, |l| l.value);
-            json!({
-                "legend": {
-                    "calcs": [],
-                    "displayMode": "list",
-                    "placement": if placement == LegendPlacement::Right { "right" } else { "bottom" },
-                    "showLegend": placement != LegendPlacement::Hidden,
+            Options::Timeseries(TimeseriesOptions {
+                legend: Legend {
+                    calcs: &[],
+                    display_mode: "list",
+                    placement: if placement == LegendPlacement::Right { "right" } else { "bottom" },
+                    show_legend: placement != LegendPlacement::Hidden,
                 },
-                "tooltip": { "mode": "multi", "sort": "desc" },
+                tooltip: Tooltip { mode: "multi", sort: "desc" },
             })
         }
-        PanelKind::Stat => json!({
-            "colorMode": "value",
-            "graphMode": "area",
-            "justifyMode": "auto",
-            "orientation": "auto",
-            "reduceOptions": reduce,
-            "textMode": "auto",
+        PanelKind::Stat => Options::Stat(StatOptions {
+            color_mode: "value",
+            graph_mode: "area",
+            justify_mode: "auto",
+            orientation: "auto",
+            reduce_options: reduce_options(),
+            text_mode: "auto",
         }),
-        PanelKind::Gauge => json!({
-            "orientation": "auto",
-            "reduceOptions": reduce,
-            "showThresholdLabels": false,
-            "showThresholdMarkers": true,
+        PanelKind::Gauge => Options::Gauge(GaugeOptions {
+            orientation: "auto",
+            reduce_options: reduce_options(),
+            show_threshold_labels: false,
+            show_threshold_markers: true,
         }),
-        PanelKind::Bargauge => json!({
-            "displayMode": "gradient",
-            "orientation": "horizontal",
-            "reduceOptions": reduce,
-            "showUnfilled": true,
-            "valueMode": "color",
+        PanelKind::Bargauge => Options::Bargauge(BargaugeOptions {
+            display_mode: "gradient",
+            orientation: "horizontal",
+            reduce_options: reduce_options(),
+            show_unfilled: true,
+            value_mode: "color",
         }),
-        PanelKind::Table => json!({
-            "cellHeight": "sm",
-            "footer": { "show": false },
-            "showHeader": true,
-        }),
+        PanelKind::Table => {
+            Options::Table(TableOptions { cell_height: "sm", footer: Footer { show: false }, show_header: true })
+        }
     }
 }
 

@@ -11,12 +11,12 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Value as Json, json};
+use serde::Serialize;
 
-use super::{Artifacts, Origin, Untyped, managed_labels};
+use super::{Artifacts, Custom, CustomKind, Origin, managed_labels, meta};
 use crate::layout::{Folder, Unit};
 use crate::model::observe::MONITORING_COMPONENT;
-use crate::model::{Alert, App, Model};
+use crate::model::{Alert, App, Model, Word};
 
 /// The name of every PrometheusRule homelabc writes (one per namespace).
 pub const RULE_NAME: &str = "homelabc-alerts";
@@ -33,11 +33,62 @@ pub fn selected_labels() -> BTreeMap<String, String> {
     labels
 }
 
+/// `PrometheusRule`: the alerting rules of a namespace, for the Prometheus operator.
+#[derive(Debug, Serialize)]
+struct PrometheusRule {
+    spec: RuleSpec,
+}
+
+impl CustomKind for PrometheusRule {
+    const API_VERSION: &'static str = "monitoring.coreos.com/v1";
+    const KIND: &'static str = "PrometheusRule";
+}
+
+/// The spec of a PrometheusRule: its rule groups.
+#[derive(Debug, Serialize)]
+struct RuleSpec {
+    groups: Vec<RuleGroup>,
+}
+
+/// A named group of rules, evaluated together.
+#[derive(Debug, Serialize)]
+struct RuleGroup {
+    name: &'static str,
+    rules: Vec<Rule>,
+}
+
+/// One alerting rule.
+#[derive(Debug, Serialize)]
+struct Rule {
+    alert: String,
+    expr: String,
+    #[serde(rename = "for", skip_serializing_if = "Option::is_none")]
+    for_: Option<String>,
+    labels: RuleLabels,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    annotations: Option<RuleAnnotations>,
+}
+
+/// The labels of an alert: its severity.
+#[derive(Debug, Serialize)]
+struct RuleLabels {
+    severity: &'static str,
+}
+
+/// The annotations of an alert; a rule without either has none.
+#[derive(Debug, Serialize)]
+struct RuleAnnotations {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+}
+
 /// Adds the PrometheusRules, when the monitoring stack is part of the description.
 pub fn emit(model: &Model, out: &mut Artifacts) {
     let Some(monitoring) = model.monitoring_namespace() else { return };
-    let mut groups: BTreeMap<&str, Vec<Json>> = BTreeMap::new();
-    let mut apps: BTreeMap<&str, Vec<Json>> = BTreeMap::new();
+    let mut groups: BTreeMap<&str, Vec<RuleGroup>> = BTreeMap::new();
+    let mut apps: BTreeMap<&str, Vec<Rule>> = BTreeMap::new();
     for app in &model.apps {
         apps.entry(&app.namespace.value).or_default().extend(app_rules(app));
     }
@@ -57,13 +108,8 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
         let unit = Unit::new(scope, Folder::Alerts(ns.to_string()));
         out.needs.push((unit.clone(), model.component_id(scope, MONITORING_COMPONENT)));
         out.needs.push((unit.clone(), model.namespace_id(scope, ns)));
-        let rule = json!({
-            "apiVersion": "monitoring.coreos.com/v1",
-            "kind": "PrometheusRule",
-            "metadata": { "name": RULE_NAME, "namespace": ns, "labels": selected_labels() },
-            "spec": { "groups": groups },
-        });
-        out.object(&origin(model, ns), &unit, Untyped(rule));
+        let rule = PrometheusRule { spec: RuleSpec { groups } };
+        out.object(&origin(model, ns), &unit, Custom::new(meta(RULE_NAME, Some(ns), selected_labels()), rule));
     }
 }
 
@@ -88,46 +134,37 @@ fn origin(model: &Model, ns: &str) -> Origin {
 }
 
 /// A rule group.
-fn group(name: &str, rules: Vec<Json>) -> Json {
-    json!({ "name": name, "rules": rules })
+fn group(name: &'static str, rules: Vec<Rule>) -> RuleGroup {
+    RuleGroup { name, rules }
 }
 
-/// One alerting rule.
-fn rule(alert: &str, expr: String, for_: &str, severity: &str, summary: String, description: String) -> Json {
-    json!({
-        "alert": alert,
-        "expr": expr,
-        "for": for_,
-        "labels": { "severity": severity },
-        "annotations": { "summary": summary, "description": description },
-    })
+/// One default alerting rule: every field set.
+fn rule(alert: &str, expr: String, for_: &str, severity: &'static str, summary: String, description: String) -> Rule {
+    Rule {
+        alert: alert.to_string(),
+        expr,
+        for_: Some(for_.to_string()),
+        labels: RuleLabels { severity },
+        annotations: Some(RuleAnnotations { summary: Some(summary), description: Some(description) }),
+    }
 }
 
-/// A declared `alert` as a rule.
-fn declared_rule(alert: &Alert) -> Json {
-    let mut rule = json!({
-        "alert": alert.name.value,
-        "expr": alert.expr.value,
-        "labels": { "severity": alert.severity.value.to_string() },
-    });
-    if let Some(for_) = &alert.for_ {
-        rule["for"] = json!(for_.value.text);
+/// A declared `alert` as a rule: `for` and the annotations only when written.
+fn declared_rule(alert: &Alert) -> Rule {
+    let summary = alert.summary.as_ref().map(|s| s.value.clone());
+    let description = alert.description.as_ref().map(|d| d.value.clone());
+    let annotations = (summary.is_some() || description.is_some()).then_some(RuleAnnotations { summary, description });
+    Rule {
+        alert: alert.name.value.clone(),
+        expr: alert.expr.value.clone(),
+        for_: alert.for_.as_ref().map(|f| f.value.text.clone()),
+        labels: RuleLabels { severity: alert.severity.value.as_str() },
+        annotations,
     }
-    let mut annotations = serde_json::Map::new();
-    if let Some(summary) = &alert.summary {
-        annotations.insert("summary".into(), json!(summary.value));
-    }
-    if let Some(description) = &alert.description {
-        annotations.insert("description".into(), json!(description.value));
-    }
-    if !annotations.is_empty() {
-        rule["annotations"] = Json::Object(annotations);
-    }
-    rule
 }
 
 /// The default alerts of an app: unavailable, crash looping, volumes filling up.
-fn app_rules(app: &App) -> Vec<Json> {
+fn app_rules(app: &App) -> Vec<Rule> {
     let (ns, name) = (&app.namespace.value, &app.name.value);
     let (kind, ready) = if app.volumes.is_empty() {
         ("deployment", "kube_deployment_status_replicas_available")
@@ -186,7 +223,7 @@ fn app_rules(app: &App) -> Vec<Json> {
 
 /// The default node alerts: not ready, fewer nodes than declared, a
 /// filesystem filling up.
-fn node_rules(model: &Model) -> Vec<Json> {
+fn node_rules(model: &Model) -> Vec<Rule> {
     let mut rules = vec![rule(
         "NodeNotReady",
         "kube_node_status_condition{condition=\"Ready\", status=\"true\"} == 0".into(),

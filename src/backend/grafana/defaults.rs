@@ -7,8 +7,8 @@
 //! node-exporter as kube-prometheus-stack scrapes them (node-exporter's
 //! `instance` label is the node name).
 
-use serde_json::{Value as Json, json};
-
+use super::PROMETHEUS;
+use super::json::{EmptyList, EmptyObject, PrometheusQuery, Variable, VariableQuery};
 use crate::backend::prometheus::NODE_FILESYSTEMS;
 use crate::model::{App, Model, Panel, PanelKind, Quantity, Query, Row, Threshold};
 use crate::source::{Span, Spanned};
@@ -243,24 +243,24 @@ pub(super) fn nodes(model: &Model) -> Vec<Row> {
 }
 
 /// The `instance` variable of the nodes' dashboard: one, several or all nodes.
-pub(super) fn instance_variable() -> Json {
+pub(super) fn instance_variable() -> Variable {
     let query = "label_values(node_uname_info, instance)";
-    json!({
-        "name": "instance",
-        "label": "Node",
-        "type": "query",
-        "datasource": { "type": "prometheus", "uid": "${datasource}" },
-        "definition": query,
-        "query": { "query": query, "refId": "instance" },
-        "current": {},
-        "hide": 0,
-        "includeAll": true,
-        "multi": true,
-        "options": [],
-        "refresh": 2,
-        "regex": "",
-        "sort": 1,
-    })
+    Variable {
+        current: EmptyObject {},
+        datasource: Some(PROMETHEUS),
+        definition: Some(query),
+        hide: 0,
+        include_all: true,
+        label: "Node",
+        multi: true,
+        name: "instance",
+        options: EmptyList,
+        query: VariableQuery::Prometheus(PrometheusQuery { query, ref_id: "instance" }),
+        refresh: 2,
+        regex: "",
+        sort: Some(1),
+        kind: "query",
+    }
 }
 
 /// A titled row.

@@ -6,15 +6,18 @@
 //! shares the 24 columns evenly between them. A line is 8 high when it holds
 //! a graph or a table, 5 when it holds only single values.
 
-use serde_json::{Value as Json, json};
-
+use super::json::{self, EmptyList, GridPos, PanelItem, RowHeader};
 use crate::model::{Panel, PanelKind, Row};
 
 /// Columns of the grid.
 const COLUMNS: u32 = 24;
 
-/// Every panel of the rows, with its `id` and `gridPos`, in reading order.
-pub(super) fn panels(rows: &[Row], render: impl Fn(&Panel) -> Json) -> Vec<Json> {
+/// Every panel of the rows, in reading order: `render` makes a panel's JSON
+/// model given its `id` and `gridPos`.
+pub(super) fn panels<'a>(
+    rows: &'a [Row],
+    render: impl Fn(&'a Panel, u32, GridPos) -> json::Panel<'a>,
+) -> Vec<PanelItem<'a>> {
     let mut out = Vec::new();
     let mut y = 0;
     let mut id = 0;
@@ -24,13 +27,13 @@ pub(super) fn panels(rows: &[Row], render: impl Fn(&Panel) -> Json) -> Vec<Json>
     };
     for row in rows {
         if let Some(title) = &row.title {
-            out.push(json!({
-                "type": "row",
-                "title": title.value,
-                "collapsed": false,
-                "id": next_id(),
-                "gridPos": { "h": 1, "w": COLUMNS, "x": 0, "y": y },
-                "panels": [],
+            out.push(PanelItem::Row(RowHeader {
+                collapsed: false,
+                grid_pos: GridPos { h: 1, w: COLUMNS, x: 0, y },
+                id: next_id(),
+                panels: EmptyList,
+                title: &title.value,
+                kind: "row",
             }));
             y += 1;
         }
@@ -39,10 +42,8 @@ pub(super) fn panels(rows: &[Row], render: impl Fn(&Panel) -> Json) -> Vec<Json>
             let mut x = 0;
             for (i, p) in line.iter().enumerate() {
                 let width = share(line.len(), i);
-                let mut panel = render(p);
-                panel["id"] = json!(next_id());
-                panel["gridPos"] = json!({ "h": height, "w": width, "x": x, "y": y });
-                out.push(panel);
+                let grid_pos = GridPos { h: height, w: width, x, y };
+                out.push(PanelItem::Panel(Box::new(render(p, next_id(), grid_pos))));
                 x += width;
             }
             y += height;

@@ -189,3 +189,64 @@ fn query_references_go_past_z() {
     assert_eq!(ref_id(26), "AA");
     assert_eq!(ref_id(27), "AB");
 }
+
+/// Asserts that `value` prints as its `serde_json::Value` does, whose maps
+/// are sorted: the fields of every struct inside are in JSON-name order.
+fn assert_keys_sorted<T: serde::Serialize>(value: &T, what: &str) {
+    let typed = serde_json::to_string_pretty(value).expect("serializes");
+    let sorted = serde_json::to_string_pretty(&serde_json::to_value(value).expect("serializes")).expect("serializes");
+    assert_eq!(typed, sorted, "{what}: a struct of grafana/json.rs declares its fields out of JSON-name order");
+}
+
+#[test]
+fn keys_come_out_sorted() {
+    // Every panel kind, option and optional field, a row header and both kinds of variable.
+    let host = MemHost::with([(
+        "homelab.kdl",
+        format!(
+            "{BASE}dashboard \"every\" {{\n\
+             panel \"loose\" {{ query \"up\" }}\n\
+             row \"all\" {{\n\
+             panel \"t\" unit=\"bytes\" min=0 max=100 legend=\"right\" {{ query \"up\" legend=\"{{{{pod}}}}\"; threshold 80 }}\n\
+             panel \"s\" kind=\"stat\" {{ query \"up\" }}\n\
+             panel \"g\" kind=\"gauge\" min=0 max=1 {{ query \"up\" }}\n\
+             panel \"b\" kind=\"bargauge\" {{ query \"up\" }}\n\
+             panel \"tab\" kind=\"table\" {{ query \"up\"; query \"up\" }}\n\
+             }}\n}}\n"
+        ),
+    )]);
+    let checked = driver::check(&host, "homelab.kdl");
+    assert!(!checked.has_errors(), "{:#?}", checked.diagnostics);
+    let shipped = checked.model.shipped_dashboards();
+    let every = shipped.iter().find(|s| s.name == "every").expect("the declared dashboard");
+    let DashboardSource::Declared(declared) = every.source else { panic!("declared") };
+    let dashboard = dashboard(every, &declared.rows, vec![defaults::instance_variable()]);
+    let text = serde_json::to_string(&dashboard).expect("serializes");
+    for key in [
+        "collapsed",
+        "custom",
+        "definition",
+        "max",
+        "min",
+        "transformations",
+        "format",
+        "instant",
+        "legendFormat",
+        "range",
+        "sort",
+        "showLegend",
+        "colorMode",
+        "showThresholdMarkers",
+        "showUnfilled",
+        "cellHeight",
+    ] {
+        assert!(text.contains(&format!("\"{key}\":")), "the fixture no longer covers `{key}`");
+    }
+    for panel in &dashboard.panels {
+        assert_keys_sorted(panel, "a panel");
+    }
+    for variable in &dashboard.templating.list {
+        assert_keys_sorted(variable, "a variable");
+    }
+    assert_keys_sorted(&dashboard, "the dashboard");
+}

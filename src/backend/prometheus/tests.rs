@@ -112,3 +112,38 @@ fn without_the_monitoring_stack_there_are_no_rules() {
     emit(&checked.model, &mut out);
     assert!(out.objects.is_empty());
 }
+
+#[test]
+fn declared_alerts_write_only_what_is_declared() {
+    let all = rules(
+        "alert \"Full\" namespace=\"web\" expr=\"up == 0\" for=\"10m\" severity=\"critical\" { summary \"s\"; description \"d\"; }\n\
+         alert \"Described\" namespace=\"web\" expr=\"up == 1\" severity=\"info\" { description \"only\"; }\n",
+    );
+    let declared = &all["web"]["spec"]["groups"][1];
+    assert_eq!(declared["name"], "homelabc.declared");
+    // Declared alerts come in the model's order: by namespace, then name.
+    assert_eq!(
+        declared["rules"],
+        serde_json::json!([
+            {
+                "alert": "Described",
+                "expr": "up == 1",
+                "labels": { "severity": "info" },
+                "annotations": { "description": "only" },
+            },
+            {
+                "alert": "Full",
+                "expr": "up == 0",
+                "for": "10m",
+                "labels": { "severity": "critical" },
+                "annotations": { "summary": "s", "description": "d" },
+            },
+        ])
+    );
+    let keys: Vec<&String> = all["web"].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["apiVersion", "kind", "metadata", "spec"]);
+    assert_eq!(all["web"]["apiVersion"], "monitoring.coreos.com/v1");
+    assert_eq!(all["web"]["kind"], "PrometheusRule");
+    let metadata: Vec<&String> = all["web"]["metadata"].as_object().unwrap().keys().collect();
+    assert_eq!(metadata, ["labels", "name", "namespace"]);
+}
