@@ -133,8 +133,8 @@ fn measure(host: &MemHost, runs: usize) -> Figures {
     let parse_ms = median(runs, || drop(parse()));
     let check_ms = median(runs, || drop(driver::check(host, "homelab.kdl")));
     let checked = driver::check(host, "homelab.kdl");
-    let emit_ms = median(runs, || drop(homelabc::backend::emit(&checked.model, &checked.graph)));
-    let emit = || homelabc::backend::emit(&checked.model, &checked.graph);
+    let emit_ms = median(runs, || drop(homelabc::backend::emit(&checked.model, &checked.clusters(), &checked.graph)));
+    let emit = || homelabc::backend::emit(&checked.model, &checked.clusters(), &checked.graph);
     let layout_ms = median_timed(runs, || {
         let artifacts = emit();
         let start = Instant::now();

@@ -1,6 +1,7 @@
 //! The driver: the only place that knows the order of the phases.
 //!
-//! load → lower → resolve referenced files → check → graph.
+//! load → lower → resolve referenced files → (per cluster: components, checks)
+//! → graph; `build` adds backends → checks of the output → layout → seal.
 
 use crate::diag::{self, Diagnostic};
 use crate::graph::{self, Graph};
@@ -14,8 +15,12 @@ use crate::stdlib::Library;
 pub struct Checked {
     /// Every source file read.
     pub sources: SourceMap,
-    /// The model, as far as the input allowed.
+    /// The model, as far as the input allowed: the whole description, with
+    /// its stdlib components when it has one cluster (or none).
     pub model: Model,
+    /// With several clusters, one view of the model per cluster, each with
+    /// its own stdlib components ([`Model::view`]); empty otherwise.
+    pub views: Vec<Model>,
     /// The dependency graph.
     pub graph: Graph,
     /// Every diagnostic, sorted by file and position.
@@ -23,6 +28,12 @@ pub struct Checked {
 }
 
 impl Checked {
+    /// The models the later phases run on: each cluster's view, or the
+    /// model itself when the description has one cluster (or none).
+    pub fn clusters(&self) -> Vec<&Model> {
+        if self.views.is_empty() { vec![&self.model] } else { self.views.iter().collect() }
+    }
+
     /// Whether any error was found.
     pub fn has_errors(&self) -> bool {
         diag::has_errors(&self.diagnostics)
@@ -41,15 +52,29 @@ pub fn check_with(host: &dyn Host, root: &str, library: &Library) -> Checked {
     let mut diagnostics = Vec::new();
     let loaded = crate::load::load(host, root, &mut sources, &mut diagnostics);
     let mut model = crate::lower::lower(&loaded, &sources, &mut diagnostics);
-    crate::lower::component::bind(&mut model, library, &mut sources, &mut diagnostics);
     // The documents are done with: free them now, on every core (they are
     // several times the size of the text).
     crate::par::map_owned(loaded.files, drop);
     crate::attach::attach(&mut model, &sources, host, &mut diagnostics);
-    crate::check::run(&model, &mut diagnostics);
-    let graph = graph::build(&model, &mut diagnostics);
+    let (views, graph) = if model.clusters.len() > 1 {
+        // Several clusters: the whole description is checked once, then each
+        // cluster on its own view, with the components it needs.
+        crate::check::whole(&model, &mut diagnostics);
+        let mut views: Vec<Model> = model.clusters.iter().map(|c| model.view(&c.name.value)).collect();
+        for view in &mut views {
+            crate::lower::component::bind(view, library, &mut sources, &mut diagnostics);
+            crate::check::cluster(view, &mut diagnostics);
+        }
+        let graph = graph::build_all(&views.iter().collect::<Vec<_>>(), &mut diagnostics);
+        (views, graph)
+    } else {
+        crate::lower::component::bind(&mut model, library, &mut sources, &mut diagnostics);
+        crate::check::run(&model, &mut diagnostics);
+        let graph = graph::build(&model, &mut diagnostics);
+        (Vec::new(), graph)
+    };
     diag::sort(&mut diagnostics);
-    Checked { sources, model, graph, diagnostics }
+    Checked { sources, model, views, graph, diagnostics }
 }
 
 /// The version written into `homelab.lock`.
@@ -78,12 +103,13 @@ pub fn build_with(host: &dyn Host, root: &str, library: &Library) -> Built {
         return Built { checked, tree: None };
     }
     let mut checked = checked;
-    let artifacts = crate::backend::emit(&checked.model, &checked.graph);
+    let artifacts = crate::backend::emit(&checked.model, &checked.clusters(), &checked.graph);
     checked.diagnostics.extend(crate::verify::verify(&checked.model, &artifacts));
     diag::sort(&mut checked.diagnostics);
     if checked.has_errors() {
         return Built { checked, tree: None };
     }
-    let tree = crate::layout::assemble(artifacts).map(|t| t.seal(COMPILER_VERSION));
+    let clusters: Vec<&str> = checked.views.iter().filter_map(|v| v.scope.as_deref()).collect();
+    let tree = crate::layout::assemble(artifacts).map(|t| t.seal_clusters(COMPILER_VERSION, &clusters));
     Built { checked, tree: Some(tree) }
 }

@@ -20,10 +20,15 @@ use crate::source::Span;
 /// A node of the graph: a declaration's identity (the model's one registry of kinds).
 pub use crate::model::{DeclId as Decl, DeclKind};
 
-/// A declaration identity in a single-cluster position (the cluster part is
-/// added by [`Model::cluster_key`] where a declaration names its cluster).
-fn decl(kind: DeclKind, namespace: Option<&str>, name: &str) -> Decl {
-    Decl::new(kind, None, namespace, name)
+/// The identity of a declaration of `model`: declarations that live in a
+/// cluster, and namespaces, carry the cluster of a view ([`Model::cluster_key`]).
+fn decl(model: &Model, kind: DeclKind, namespace: Option<&str>, name: &str) -> Decl {
+    let cluster = match kind {
+        DeclKind::Namespace => model.cluster_key(None),
+        kind if kind.in_cluster() => model.cluster_key(None),
+        _ => None,
+    };
+    Decl::new(kind, cluster, namespace, name)
 }
 
 /// Why an edge exists, and where it was written (none for implicit edges).
@@ -106,16 +111,27 @@ impl Builder {
     }
 }
 
-fn component(name: &str) -> Decl {
-    decl(DeclKind::Component, None, name)
+fn component(model: &Model, name: &str) -> Decl {
+    decl(model, DeclKind::Component, None, name)
 }
 
 /// Builds the graph, reports cycles (E0501), and computes the order.
 pub fn build(model: &Model, diags: &mut Vec<Diagnostic>) -> Graph {
+    build_all(&[model], diags)
+}
+
+/// Builds one graph over several clusters' views ([`Model::view`]): their
+/// declarations carry their cluster, and what they share (networks, clusters)
+/// is one node.
+pub fn build_all(models: &[&Model], diags: &mut Vec<Diagnostic>) -> Graph {
     let mut b = Builder::default();
-    declare_nodes(model, &mut b);
-    infrastructure_edges(model, &mut b);
-    workload_edges(model, &mut b);
+    for model in models {
+        declare_nodes(model, &mut b);
+    }
+    for model in models {
+        infrastructure_edges(model, &mut b);
+        workload_edges(model, &mut b);
+    }
     let mut graph = Graph::default();
     for decl in &b.nodes {
         graph.add(decl.clone());
@@ -124,7 +140,10 @@ pub fn build(model: &Model, diags: &mut Vec<Diagnostic>) -> Graph {
         let (f, t) = (graph.add(from), graph.add(to));
         graph.graph.add_edge(f, t, edge);
     }
-    let cyclic = report_cycles(&graph, model, diags);
+    let cyclic = match models.first() {
+        Some(model) => report_cycles(&graph, model, diags),
+        None => BTreeSet::new(),
+    };
     compute_order(&mut graph, &cyclic);
     graph
 }
@@ -157,65 +176,70 @@ fn declare_nodes(model: &Model, b: &mut Builder) {
         b.node(d.id);
     }
     for ns in model.namespace_names() {
-        b.node(decl(DeclKind::Namespace, None, &ns));
+        b.node(decl(model, DeclKind::Namespace, None, &ns));
     }
     for c in model.charts.iter().filter(|c| c.component.is_some()) {
-        b.node(decl(DeclKind::Chart, Some(&c.namespace.value), &c.name.value));
+        b.node(decl(model, DeclKind::Chart, Some(&c.namespace.value), &c.name.value));
     }
     for c in &model.components {
-        b.node(component(&c.name));
+        b.node(component(model, &c.name));
     }
 }
 
 fn infrastructure_edges(model: &Model, b: &mut Builder) {
     for c in &model.clusters {
-        let me = decl(DeclKind::Cluster, None, &c.name.value);
+        let me = decl(model, DeclKind::Cluster, None, &c.name.value);
         if let Some(g) = &c.gitops {
             let agent = match g.engine.value {
                 GitopsEngine::Flux => "flux",
                 GitopsEngine::Argocd => "argocd",
             };
-            let comp = b.node(component(agent));
+            let comp = b.node(component(model, agent));
             b.edge(&comp, me.clone(), "runs on", None);
         }
         if c.ingress.value == IngressController::Nginx {
-            let comp = b.node(component("ingress-nginx"));
+            let comp = b.node(component(model, "ingress-nginx"));
             b.edge(&comp, me, "runs on", None);
         }
     }
     for n in &model.nodes {
-        let me = decl(DeclKind::Node, None, &n.name.value);
+        let me = decl(model, DeclKind::Node, None, &n.name.value);
         if let Some(c) = model.cluster_for(n.cluster.as_ref()) {
             let span = n.cluster.as_ref().map(|c| c.span);
-            b.edge_if(&me, decl(DeclKind::Cluster, None, &c.name.value), "cluster", span);
+            b.edge_if(&me, decl(model, DeclKind::Cluster, None, &c.name.value), "cluster", span);
         }
         if let Some(net) = n.address.as_ref().and_then(|a| a.network.as_ref()) {
-            b.edge_if(&me, decl(DeclKind::Network, None, &net.value), "network", Some(net.span));
+            b.edge_if(&me, decl(model, DeclKind::Network, None, &net.value), "network", Some(net.span));
         }
     }
     for p in &model.pools {
-        let me = decl(DeclKind::Pool, None, &p.name.value);
-        b.edge_if(&me, decl(DeclKind::Network, None, &p.network.value), "network", Some(p.network.span));
-        b.edge(&me, component("metallb"), "crd", None);
+        let me = decl(model, DeclKind::Pool, None, &p.name.value);
+        b.edge_if(&me, decl(model, DeclKind::Network, None, &p.network.value), "network", Some(p.network.span));
+        b.edge(&me, component(model, "metallb"), "crd", None);
     }
     for r in &model.registries {
-        let me = decl(DeclKind::Registry, None, &r.name.value);
+        let me = decl(model, DeclKind::Registry, None, &r.name.value);
         if let Some(s) = &r.pull_secret
             && let Some(secret) = model.secrets.iter().find(|x| x.name.value == s.value)
         {
-            b.edge(&me, decl(DeclKind::Secret, Some(&secret.namespace.value), &s.value), "pull-secret", Some(s.span));
+            b.edge(
+                &me,
+                decl(model, DeclKind::Secret, Some(&secret.namespace.value), &s.value),
+                "pull-secret",
+                Some(s.span),
+            );
         }
         if r.deploy.is_some() {
             let ns = r.deploy.as_ref().map(|d| d.namespace.value.clone()).unwrap_or_default();
-            b.edge(&me, decl(DeclKind::Namespace, None, &ns), "namespace", None);
+            b.edge(&me, decl(model, DeclKind::Namespace, None, &ns), "namespace", None);
         }
     }
     for s in &model.secrets {
-        let me = decl(DeclKind::Secret, Some(&s.namespace.value), &s.name.value);
-        b.edge(&me, decl(DeclKind::Namespace, None, &s.namespace.value), "namespace", None);
+        let me = decl(model, DeclKind::Secret, Some(&s.namespace.value), &s.name.value);
+        b.edge(&me, decl(model, DeclKind::Namespace, None, &s.namespace.value), "namespace", None);
         match s.source {
-            SecretSource::Sealed { .. } => b.edge(&me, component("sealed-secrets"), "crd", None),
-            SecretSource::External { .. } => b.edge(&me, component("external-secrets"), "crd", None),
+            SecretSource::Sealed { .. } => b.edge(&me, component(model, "sealed-secrets"), "crd", None),
+            SecretSource::External { .. } => b.edge(&me, component(model, "external-secrets"), "crd", None),
             SecretSource::Sops { .. } => {}
         }
     }
@@ -231,33 +255,38 @@ fn depends_target(model: &Model, namespace: &str, name: &str) -> Option<Decl> {
         .apps
         .binary_search_by(|a| (a.namespace.value.as_str(), a.name.value.as_str()).cmp(&key))
         .ok()
-        .map(|_| decl(DeclKind::App, Some(namespace), name));
+        .map(|_| decl(model, DeclKind::App, Some(namespace), name));
     let chart_here = || {
         model
             .charts
             .binary_search_by(|c| (c.namespace.value.as_str(), c.name.value.as_str()).cmp(&key))
             .ok()
-            .map(|_| decl(DeclKind::Chart, Some(namespace), name))
+            .map(|_| decl(model, DeclKind::Chart, Some(namespace), name))
     };
     let app_elsewhere = || {
-        model.apps.iter().find(|a| a.name.value == name).map(|a| decl(DeclKind::App, Some(&a.namespace.value), name))
+        model
+            .apps
+            .iter()
+            .find(|a| a.name.value == name)
+            .map(|a| decl(model, DeclKind::App, Some(&a.namespace.value), name))
     };
     let chart_elsewhere = || {
         model
             .charts
             .iter()
             .find(|c| c.name.value == name)
-            .map(|c| decl(DeclKind::Chart, Some(&c.namespace.value), name))
+            .map(|c| decl(model, DeclKind::Chart, Some(&c.namespace.value), name))
     };
     app_here.or_else(chart_here).or_else(app_elsewhere).or_else(chart_elsewhere).or_else(|| {
-        (COMPONENTS.contains(&name) || model.uses.iter().any(|u| u.component.value == name)).then(|| component(name))
+        (COMPONENTS.contains(&name) || model.uses.iter().any(|u| u.component.value == name))
+            .then(|| component(model, name))
     })
 }
 
 fn workload_edges(model: &Model, b: &mut Builder) {
     for c in &model.charts {
-        let me = decl(DeclKind::Chart, Some(&c.namespace.value), &c.name.value);
-        b.edge(&me, decl(DeclKind::Namespace, None, &c.namespace.value), "namespace", None);
+        let me = decl(model, DeclKind::Chart, Some(&c.namespace.value), &c.name.value);
+        b.edge(&me, decl(model, DeclKind::Namespace, None, &c.namespace.value), "namespace", None);
         for d in &c.depends_on {
             if let Some(target) = depends_target(model, &c.namespace.value, &d.value) {
                 b.edge(&me, target, "depends-on", Some(d.span));
@@ -265,31 +294,31 @@ fn workload_edges(model: &Model, b: &mut Builder) {
         }
     }
     for a in &model.apps {
-        let me = decl(DeclKind::App, Some(&a.namespace.value), &a.name.value);
-        b.edge(&me, decl(DeclKind::Namespace, None, &a.namespace.value), "namespace", None);
+        let me = decl(model, DeclKind::App, Some(&a.namespace.value), &a.name.value);
+        b.edge(&me, decl(model, DeclKind::Namespace, None, &a.namespace.value), "namespace", None);
         if let Some(reg) = a.image.as_ref().and_then(|i| i.registry.as_ref()) {
-            b.edge_if(&me, decl(DeclKind::Registry, None, &reg.value), "registry", Some(reg.span));
+            b.edge_if(&me, decl(model, DeclKind::Registry, None, &reg.value), "registry", Some(reg.span));
         }
         for e in &a.env {
             if let crate::model::EnvValue::Secret { secret, .. } = &e.value {
                 b.edge_if(
                     &me,
-                    decl(DeclKind::Secret, Some(&a.namespace.value), &secret.value),
+                    decl(model, DeclKind::Secret, Some(&a.namespace.value), &secret.value),
                     "secret",
                     Some(secret.span),
                 );
             }
         }
         if let Some(pool) = a.service.as_ref().and_then(|s| s.pool.as_ref()) {
-            b.edge_if(&me, decl(DeclKind::Pool, None, &pool.value), "pool", Some(pool.span));
+            b.edge_if(&me, decl(model, DeclKind::Pool, None, &pool.value), "pool", Some(pool.span));
         }
         if a.metrics.is_some() {
-            b.edge(&me, component("kube-prometheus-stack"), "crd", None);
+            b.edge(&me, component(model, "kube-prometheus-stack"), "crd", None);
         }
         if !a.ingresses.is_empty()
             && model.cluster_for(a.cluster.as_ref()).is_some_and(|c| c.ingress.value == IngressController::Nginx)
         {
-            b.edge(&me, component("ingress-nginx"), "ingress", None);
+            b.edge(&me, component(model, "ingress-nginx"), "ingress", None);
         }
         for d in &a.depends_on {
             if let Some(target) = depends_target(model, &a.namespace.value, &d.value) {
@@ -298,12 +327,12 @@ fn workload_edges(model: &Model, b: &mut Builder) {
         }
     }
     for p in &model.pipelines {
-        let me = decl(DeclKind::Pipeline, None, &p.name.value);
+        let me = decl(model, DeclKind::Pipeline, None, &p.name.value);
         if p.engine.value == Engine::Tekton {
-            b.edge(&me, component("tekton"), "crd", None);
+            b.edge(&me, component(model, "tekton"), "crd", None);
         }
         if p.engine.value == Engine::Drone {
-            b.edge(&me, component("drone"), "engine", None);
+            b.edge(&me, component(model, "drone"), "engine", None);
         }
         let targets = p
             .build
@@ -312,7 +341,7 @@ fn workload_edges(model: &Model, b: &mut Builder) {
             .chain(p.deploy.iter().filter(|d| d.via.value == DeployVia::Kubectl).map(|d| &d.app));
         for app in targets {
             if let Some(a) = model.app(&app.value) {
-                b.edge(&me, decl(DeclKind::App, Some(&a.namespace.value), &app.value), "builds", Some(app.span));
+                b.edge(&me, decl(model, DeclKind::App, Some(&a.namespace.value), &app.value), "builds", Some(app.span));
             }
         }
         // Tekton's objects live in the pipeline's namespace, next to the
@@ -320,7 +349,7 @@ fn workload_edges(model: &Model, b: &mut Builder) {
         if p.engine.value == Engine::Tekton
             && let Some(ns) = p.namespace()
         {
-            b.edge(&me, decl(DeclKind::Namespace, None, ns), "namespace", None);
+            b.edge(&me, decl(model, DeclKind::Namespace, None, ns), "namespace", None);
             let registry_secret = p
                 .build
                 .iter()
@@ -329,7 +358,7 @@ fn workload_edges(model: &Model, b: &mut Builder) {
                 .filter_map(|r| model.registry(&r.value)?.pull_secret.as_ref());
             for secret in registry_secret.chain(p.deploy.iter().filter_map(|d| d.secret.as_ref())) {
                 if model.secrets.iter().any(|s| s.name.value == secret.value && s.namespace.value == ns) {
-                    b.edge(&me, decl(DeclKind::Secret, Some(ns), &secret.value), "secret", Some(secret.span));
+                    b.edge(&me, decl(model, DeclKind::Secret, Some(ns), &secret.value), "secret", Some(secret.span));
                 }
             }
         }
@@ -338,7 +367,7 @@ fn workload_edges(model: &Model, b: &mut Builder) {
         let me = m.id(model);
         for object in &m.objects {
             if let Some(ns) = &object.namespace {
-                b.edge_if(&me, decl(DeclKind::Namespace, None, ns), "namespace", None);
+                b.edge_if(&me, decl(model, DeclKind::Namespace, None, ns), "namespace", None);
             }
             if let Some(chart) = model.crd_chart(object.group()) {
                 b.edge(&me, chart.id(model), "crd", None);
@@ -346,13 +375,13 @@ fn workload_edges(model: &Model, b: &mut Builder) {
         }
     }
     for d in &model.dashboards {
-        let me = decl(DeclKind::Dashboard, None, &d.name.value);
-        b.edge(&me, component("kube-prometheus-stack"), "grafana", None);
+        let me = decl(model, DeclKind::Dashboard, None, &d.name.value);
+        b.edge(&me, component(model, "kube-prometheus-stack"), "grafana", None);
     }
     for a in &model.alerts {
-        let me = decl(DeclKind::Alert, Some(&a.namespace.value), &a.name.value);
-        b.edge(&me, decl(DeclKind::Namespace, None, &a.namespace.value), "namespace", None);
-        b.edge(&me, component("kube-prometheus-stack"), "crd", None);
+        let me = decl(model, DeclKind::Alert, Some(&a.namespace.value), &a.name.value);
+        b.edge(&me, decl(model, DeclKind::Namespace, None, &a.namespace.value), "namespace", None);
+        b.edge(&me, component(model, "kube-prometheus-stack"), "crd", None);
     }
 }
 
@@ -472,7 +501,7 @@ pub fn to_mermaid(graph: &Graph) -> String {
             let _ = writeln!(out, "  subgraph ns_{}[\"namespace {ns}\"]", ns.replace('-', "_"));
         }
         for d in decls {
-            let _ = writeln!(out, "{indent}{}[\"{} {}\"]", id(d), d.kind.noun(), d.name);
+            let _ = writeln!(out, "{indent}{}[\"{}\"]", id(d), d.label());
         }
         if group.is_some() {
             out.push_str("  end\n");
@@ -488,7 +517,7 @@ pub fn to_mermaid(graph: &Graph) -> String {
 pub fn to_dot(graph: &Graph) -> String {
     let mut out = String::from("digraph homelab {\n  rankdir=BT;\n  node [shape=box];\n");
     for d in &graph.order {
-        let _ = writeln!(out, "  \"{}\" [label=\"{} {}\"];", d.id(), d.kind.noun(), d.name);
+        let _ = writeln!(out, "  \"{}\" [label=\"{}\"];", d.id(), d.label());
     }
     for (from, to, reason) in edge_list(graph) {
         let _ = writeln!(out, "  \"{}\" -> \"{}\" [label=\"{reason}\"];", from.id(), to.id());

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-pub use place::{FilePlace, Folder, Unit, ci_destination, dashboard_config_map, object_file_name};
+pub use place::{FilePlace, Folder, Unit, ci_destination, cluster_of, dashboard_config_map, object_file_name};
 
 use crate::backend::{Artifacts, Body, Content, File, Object};
 use crate::output::OutputTree;

@@ -131,11 +131,21 @@ impl OutputTree {
     /// Adds `homelab.lock` (replacing any earlier one): the compiler version,
     /// the sha256 of every other file, and the tree digest. The text is
     /// deterministic, LF-terminated and YAML-shaped.
-    pub fn seal(mut self, compiler_version: &str) -> OutputTree {
+    pub fn seal(self, compiler_version: &str) -> OutputTree {
+        self.seal_clusters(compiler_version, &[])
+    }
+
+    /// [`OutputTree::seal`] for a tree of several clusters, whose names the
+    /// lock lists (`clusters: a b`), so that a reader of the tree knows which
+    /// folders are a cluster's ([`crate::layout::cluster_of`]).
+    pub fn seal_clusters(mut self, compiler_version: &str, clusters: &[&str]) -> OutputTree {
         self.files.remove(LOCK_FILE);
         let hashes = self.file_hashes();
-        let mut text =
-            format!("{LOCK_HEADER}\ncompiler: homelabc {compiler_version}\ntree: {}\n", tree_digest(&hashes));
+        let mut text = format!("{LOCK_HEADER}\ncompiler: homelabc {compiler_version}\n");
+        if !clusters.is_empty() {
+            let _ = writeln!(text, "clusters: {}", clusters.join(" "));
+        }
+        let _ = writeln!(text, "tree: {}", tree_digest(&hashes));
         text.push_str(if hashes.is_empty() { "files: {}\n" } else { "files:\n" });
         for (path, hash) in &hashes {
             let _ = writeln!(text, "  {}: sha256:{hash}", lock_key(path));
@@ -172,6 +182,13 @@ fn tree_digest(hashes: &[(&str, String)]) -> String {
         hasher.update(b"\n");
     }
     format!("sha256:{}", hex(&hasher.finalize()))
+}
+
+/// The clusters a tree's lock lists (empty for a tree of one cluster).
+pub fn lock_clusters(tree: &OutputTree) -> Vec<String> {
+    let Some(lock) = tree.get(LOCK_FILE).and_then(|b| std::str::from_utf8(b).ok()) else { return Vec::new() };
+    let line = lock.lines().take_while(|l| *l != "files:").find_map(|l| l.strip_prefix("clusters: "));
+    line.map(|l| l.split_whitespace().map(str::to_string).collect()).unwrap_or_default()
 }
 
 /// Reads the lock of a folder: the set of files it lists (`None` when there

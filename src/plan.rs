@@ -28,6 +28,9 @@ const LOCK: &str = "homelab.lock";
 pub enum Key {
     /// A Kubernetes object.
     Object {
+        /// The cluster it is applied to, when the tree holds several.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cluster: Option<String>,
         /// `group/version`.
         api_version: String,
         /// Kind.
@@ -49,10 +52,16 @@ impl Key {
     /// How the key is shown: `Deployment demo/web (apps/v1)`, or the path.
     pub fn label(&self) -> String {
         match self {
-            Key::Object { api_version, kind, namespace: Some(ns), name } => {
-                format!("{kind} {ns}/{name} ({api_version})")
+            Key::Object { cluster, api_version, kind, namespace, name } => {
+                let object = match namespace {
+                    Some(ns) => format!("{kind} {ns}/{name} ({api_version})"),
+                    None => format!("{kind} {name} ({api_version})"),
+                };
+                match cluster {
+                    Some(cluster) => format!("{object} in cluster {cluster}"),
+                    None => object,
+                }
             }
-            Key::Object { api_version, kind, namespace: None, name } => format!("{kind} {name} ({api_version})"),
             Key::File { path } => path.clone(),
         }
     }
@@ -184,6 +193,7 @@ pub fn diff(before: &OutputTree, after: &OutputTree) -> Plan {
 /// all objects gives one key per object; anything else is one file.
 fn index(tree: &OutputTree) -> BTreeMap<Key, Value> {
     let mut all = BTreeMap::new();
+    let clusters = crate::output::lock_clusters(tree);
     for (path, bytes) in tree.files() {
         if path == LOCK {
             continue;
@@ -193,7 +203,8 @@ fn index(tree: &OutputTree) -> BTreeMap<Key, Value> {
             .then(|| crate::yaml::parse_documents(&text).ok())
             .flatten()
             .unwrap_or_default();
-        let keys: Vec<Option<Key>> = docs.iter().map(object_key).collect();
+        let cluster = crate::layout::cluster_of(path, &clusters);
+        let keys: Vec<Option<Key>> = docs.iter().map(|doc| object_key(cluster, doc)).collect();
         if !docs.is_empty() && keys.iter().all(Option::is_some) {
             all.extend(keys.into_iter().flatten().zip(docs));
             continue;
@@ -209,13 +220,13 @@ fn index(tree: &OutputTree) -> BTreeMap<Key, Value> {
     all
 }
 
-fn object_key(doc: &Value) -> Option<Key> {
+fn object_key(cluster: Option<&str>, doc: &Value) -> Option<Key> {
     let api_version = doc.get("apiVersion")?.as_str()?.to_string();
     let kind = doc.get("kind")?.as_str()?.to_string();
     let meta = doc.get("metadata")?;
     let name = meta.get("name").or_else(|| meta.get("generateName"))?.as_str()?.to_string();
     let namespace = meta.get("namespace").and_then(Value::as_str).map(str::to_string);
-    Some(Key::Object { api_version, kind, namespace, name })
+    Some(Key::Object { cluster: cluster.map(str::to_string), api_version, kind, namespace, name })
 }
 
 /// The fields that differ between two values, below `path`.

@@ -133,10 +133,17 @@ impl SourceMap {
         SourceMap::default()
     }
 
-    /// Adds a file and returns its id.
+    /// Adds a file and returns its id; a stdlib file added again with the
+    /// same text (a component bound for several clusters) keeps its id.
     pub fn add(&mut self, path: impl Into<String>, text: impl Into<Arc<str>>, origin: Origin) -> FileId {
+        let (path, text) = (path.into(), text.into());
+        if origin == Origin::Stdlib
+            && let Some(i) = self.files.iter().position(|f| f.origin == origin && f.path == path && f.text == text)
+        {
+            return FileId(i as u32);
+        }
         let id = FileId(u32::try_from(self.files.len()).expect("fewer than 2^32 files"));
-        self.files.push(SourceFile { path: path.into(), text: text.into(), origin });
+        self.files.push(SourceFile { path, text, origin });
         id
     }
 

@@ -44,13 +44,14 @@ fn describe(id: &ObjectId) -> String {
 
 /// E0209 for objects that share an identity, or a file of the tree.
 fn clashes(objects: &[Object], spans: &Spans, diags: &mut Vec<Diagnostic>) {
-    let mut by_id: BTreeMap<&ObjectId, Vec<&Object>> = BTreeMap::new();
+    // Objects of different clusters live on different API servers.
+    let mut by_id: BTreeMap<(Option<&str>, &ObjectId), Vec<&Object>> = BTreeMap::new();
     let mut by_path: BTreeMap<String, Vec<&Object>> = BTreeMap::new();
     for object in objects {
-        by_id.entry(&object.id).or_default().push(object);
+        by_id.entry((object.unit.cluster(), &object.id)).or_default().push(object);
         by_path.entry(crate::layout::object_path(object)).or_default().push(object);
     }
-    for (id, group) in by_id.iter().filter(|(_, g)| g.len() > 1) {
+    for ((_, id), group) in by_id.iter().filter(|(_, g)| g.len() > 1) {
         diags.push(clash(format!("two objects are {}", describe(id)), group, spans));
     }
     for (path, group) in by_path.iter().filter(|(_, g)| g.len() > 1 && g[0].id != g[1].id) {

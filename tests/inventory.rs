@@ -58,7 +58,7 @@ fn every_namespace_with_apps_is_one_subgraph_holding_them() {
         for ns in model.app_namespaces() {
             let inside = subgraph(&lines, ns);
             for app in model.apps.iter().filter(|a| a.namespace.value == ns) {
-                let node = format!("[\"app {}\"]", app.name.value);
+                let node = format!("[\"{}\"]", app.id(model).label());
                 assert!(
                     inside.iter().any(|l| l.ends_with(&node)),
                     "{name}: app {} not in subgraph {ns}",

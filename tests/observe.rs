@@ -11,13 +11,20 @@ use common::examples;
 
 use homelabc::driver;
 use homelabc::host::FsHost;
+use homelabc::layout::{Folder, Unit};
 use homelabc::output::OutputTree;
 use serde_json::Value as Json;
 
-fn tree_of(example: &std::path::Path) -> (homelabc::model::Model, OutputTree) {
+fn tree_of(example: &std::path::Path) -> (driver::Checked, OutputTree) {
     let built = driver::build(&FsHost::new(example), "homelab.kdl");
     assert!(!built.checked.has_errors(), "{:?}", built.checked.diagnostics);
-    (built.checked.model, built.tree.expect("no errors").expect("layout succeeds"))
+    (built.checked, built.tree.expect("no errors").expect("layout succeeds"))
+}
+
+/// The path of a dashboard of a cluster, as the layout names it.
+fn dashboard_path(model: &homelabc::model::Model, folder: &str, name: &str) -> String {
+    let unit = Unit::new(model.cluster_key(None), Folder::Dashboards(folder.to_string()));
+    format!("{}/{name}.yaml", unit.path())
 }
 
 fn name_of(example: &std::path::Path) -> String {
@@ -44,9 +51,10 @@ fn dashboards(tree: &OutputTree) -> Vec<(String, Json, Json)> {
 #[test]
 fn every_dashboard_parses_and_uids_are_unique() {
     for example in examples() {
-        let (model, tree) = tree_of(&example);
+        let (checked, tree) = tree_of(&example);
         let all = dashboards(&tree);
-        if model.monitoring_namespace().is_none() {
+        let monitored: Vec<_> = checked.clusters().into_iter().filter(|m| m.monitoring_namespace().is_some()).collect();
+        if monitored.is_empty() {
             assert!(all.is_empty(), "{}: dashboards without Grafana", name_of(&example));
             continue;
         }
@@ -57,15 +65,18 @@ fn every_dashboard_parses_and_uids_are_unique() {
         assert_eq!(uids.len(), count, "{}: {uids:?}", name_of(&example));
         for (path, map, dashboard) in &all {
             assert_eq!(map["metadata"]["labels"]["grafana_dashboard"], "1", "{path}");
-            let folder = path.split('/').nth(1).expect("dashboards/<folder>/<name>.yaml");
+            let folder = path.rsplit('/').nth(1).expect("dashboards/[<cluster>/]<folder>/<name>.yaml");
             assert_eq!(map["metadata"]["annotations"]["grafana_folder"], folder, "{path}");
             assert!(dashboard["panels"].as_array().is_some_and(|p| !p.is_empty()), "{path}");
         }
-        for app in model.apps.iter().filter(|a| a.metrics.is_some()) {
-            let path = format!("dashboards/{}/{}.yaml", app.namespace.value, app.name.value);
-            assert!(all.iter().any(|(p, _, _)| *p == path), "{}: no default dashboard {path}", name_of(&example));
+        for model in monitored {
+            for app in model.apps.iter().filter(|a| a.metrics.is_some()) {
+                let path = dashboard_path(model, &app.namespace.value, &app.name.value);
+                assert!(all.iter().any(|(p, _, _)| *p == path), "{}: no default dashboard {path}", name_of(&example));
+            }
+            let nodes = dashboard_path(model, "nodes", "nodes");
+            assert!(all.iter().any(|(p, _, _)| *p == nodes), "{}: no {nodes}", name_of(&example));
         }
-        assert!(all.iter().any(|(p, _, _)| p == "dashboards/nodes/nodes.yaml"), "{}", name_of(&example));
     }
 }
 

@@ -181,3 +181,23 @@ fn against_a_git_ref_reads_the_tree_from_git_and_leaves_the_working_tree_alone()
     // An unknown ref is an error of its own.
     assert_eq!(homelabc(dir.path(), &["plan", "-q", "--against", "no-such-ref"]).status.code(), Some(3));
 }
+
+/// Two clusters hold objects of one identity: the plan tells them apart by
+/// cluster, and a change in one is a change of that cluster's object only.
+#[test]
+fn objects_of_two_clusters_are_planned_apart() {
+    let dir = common::copy_of("staging-production");
+    let out = homelabc(dir.path(), &["build", "-q"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let lock = std::fs::read_to_string(dir.path().join("deploy/homelab.lock")).expect("lock");
+    assert!(lock.contains("\nclusters: production staging\n"), "{lock}");
+    let apps = dir.path().join("apps/recipes.kdl");
+    let text = std::fs::read_to_string(&apps).expect("read");
+    std::fs::write(&apps, text.replace("tag=\"2.4.0-rc.1\"", "tag=\"2.4.0-rc.2\"")).expect("write");
+    let out = homelabc(dir.path(), &["plan", "-q", "--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let plan = stdout(&out);
+    assert!(plan.contains("Deployment food/recipes (apps/v1) in cluster staging"), "{plan}");
+    assert!(!plan.contains("in cluster production"), "{plan}");
+    assert!(plan.contains("Plan: 0 to add, 1 to change, 0 to destroy."), "{plan}");
+}

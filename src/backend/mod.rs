@@ -57,23 +57,32 @@ pub fn managed_labels() -> std::collections::BTreeMap<String, String> {
     [("app.kubernetes.io/managed-by".to_string(), "homelabc".to_string())].into_iter().collect()
 }
 
-/// Runs every backend that applies to the model, then wires the units into
-/// the cluster's GitOps entry point in the graph's order.
-pub fn emit(model: &Model, graph: &Graph) -> Artifacts {
+/// Runs every backend on each cluster's model (the description itself when it
+/// has one cluster), wires each cluster's units into its GitOps entry point
+/// in the graph's order, then adds the files of the whole description (the
+/// inventory, SOPS creation rules).
+pub fn emit(whole: &Model, clusters: &[&Model], graph: &Graph) -> Artifacts {
     let mut out = Artifacts::default();
-    charts::emit(model, &mut out);
-    grafana::emit(model, &mut out);
-    inventory::emit(model, graph, &mut out);
-    k3s::emit(model, &mut out);
-    k8s::emit(model, &mut out);
-    kind::emit(model, &mut out);
-    manifests::emit(model, &mut out);
-    metallb::emit(model, &mut out);
-    netpol::emit(model, &mut out);
-    pipelines::emit(model, &mut out);
-    prometheus::emit(model, &mut out);
-    registry::emit(model, &mut out);
-    secrets::emit(model, &mut out);
-    gitops::wire(model, graph, &mut out);
+    for model in clusters {
+        let mut cluster = Artifacts::default();
+        charts::emit(model, &mut cluster);
+        grafana::emit(model, &mut cluster);
+        k3s::emit(model, &mut cluster);
+        k8s::emit(model, &mut cluster);
+        kind::emit(model, &mut cluster);
+        manifests::emit(model, &mut cluster);
+        metallb::emit(model, &mut cluster);
+        netpol::emit(model, &mut cluster);
+        pipelines::emit(model, &mut cluster);
+        prometheus::emit(model, &mut cluster);
+        registry::emit(model, &mut cluster);
+        secrets::emit(model, &mut cluster);
+        gitops::wire(model, graph, &mut cluster);
+        out.objects.extend(cluster.objects);
+        out.files.extend(cluster.files);
+        out.needs.extend(cluster.needs);
+    }
+    inventory::emit(whole, clusters, graph, &mut out);
+    secrets::rules(whole, &mut out);
     out
 }

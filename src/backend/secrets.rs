@@ -22,10 +22,27 @@ pub const EXTERNAL_SECRETS_API: &str = "external-secrets.io/v1";
 /// The API version of SealedSecrets (sealed-secrets' controller).
 pub const SEALED_SECRETS_API: &str = "bitnami.com/v1alpha1";
 
-/// Emits every secret, and `.sops.yaml` when SOPS files exist.
-pub fn emit(model: &Model, out: &mut Artifacts) {
+/// Adds `.sops.yaml` when the description has SOPS files: creation rules for
+/// the recipients they are encrypted to.
+pub fn rules(model: &Model, out: &mut Artifacts) {
     let mut recipients: BTreeSet<(&'static str, String)> = BTreeSet::new();
     let mut sops = Vec::new();
+    for secret in &model.secrets {
+        if let SecretSource::Sops { file } = &secret.source
+            && let Some(text) = model.attachments.get(&file.value)
+        {
+            recipients.extend(sops_recipients(text));
+            sops.push(secret.id(model));
+        }
+    }
+    if let Some((first, rest)) = sops.split_first() {
+        let origin = rest.iter().cloned().fold(Origin::of(first.clone()), Origin::and);
+        out.file(&origin, FilePlace::SopsRules, Content::Text(sops_config(&recipients)));
+    }
+}
+
+/// Emits every secret.
+pub fn emit(model: &Model, out: &mut Artifacts) {
     for secret in &model.secrets {
         let origin = Origin::of(secret.id(model));
         let scope = model.cluster_key(secret.cluster.as_ref());
@@ -44,8 +61,6 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
         match &secret.source {
             SecretSource::Sops { file } => {
                 let Some(text) = model.attachments.get(&file.value) else { continue };
-                recipients.extend(sops_recipients(text));
-                sops.push(secret.id(model));
                 out.objects.push(verbatim("v1", "Secret", text));
             }
             SecretSource::Sealed { file } => {
@@ -56,10 +71,6 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
                 out.object(&origin, &unit, external(secret, &store.value, &key.value));
             }
         }
-    }
-    if let Some((first, rest)) = sops.split_first() {
-        let origin = rest.iter().cloned().fold(Origin::of(first.clone()), Origin::and);
-        out.file(&origin, FilePlace::SopsRules, Content::Text(sops_config(&recipients)));
     }
 }
 

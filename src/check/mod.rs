@@ -13,12 +13,26 @@ mod security;
 use crate::diag::Diagnostic;
 use crate::model::Model;
 
-/// Runs every check and appends what it finds.
+/// Runs every check on a description of one cluster (or none).
 pub fn run(model: &Model, diags: &mut Vec<Diagnostic>) {
+    whole(model, diags);
+    cluster(model, diags);
+}
+
+/// The checks of the whole description: names and references, addresses on
+/// the networks the clusters share, and what is written in the declarations
+/// themselves (plain-text secrets, tags). They run once, on the whole model.
+pub fn whole(model: &Model, diags: &mut Vec<Diagnostic>) {
     refs::check(model, diags);
     addressing::check(model, diags);
-    ports::check(model, diags);
     security::check(model, diags);
+}
+
+/// The checks that hold within one cluster: NodePorts, capacity, the stdlib
+/// components it needs, its pipelines, dashboards and alerts. With several
+/// clusters they run on each cluster's view ([`Model::view`]).
+pub fn cluster(model: &Model, diags: &mut Vec<Diagnostic>) {
+    ports::check(model, diags);
     capacity::check(model, diags);
     components::check(model, diags);
     pipelines::check(model, diags);

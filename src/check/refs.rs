@@ -16,11 +16,17 @@ pub fn check(model: &Model, diags: &mut Vec<Diagnostic>) {
     for (target, name) in references(model) {
         diags.extend(names.resolve(target, name));
     }
+    for decl in model.declarations() {
+        if let Some(cluster) = &decl.cluster {
+            diags.extend(names.resolve(Target::Cluster, cluster));
+        }
+    }
     for (namespace, secret) in env_secrets(model) {
         diags.extend(names.resolve_env_secret(namespace, secret));
     }
     duplicates(model, diags);
     missing_clusters(model, diags);
+    gitops_paths(model, diags);
     unused(model, &names, diags);
 }
 
@@ -235,19 +241,16 @@ impl Target {
 fn references(model: &Model) -> Vec<(Target, &Name)> {
     let mut refs = Vec::new();
     for node in &model.nodes {
-        refs.extend(node.cluster.iter().map(|c| (Target::Cluster, c)));
         let network = node.address.as_ref().and_then(|a| a.network.as_ref());
         refs.extend(network.map(|n| (Target::Network, n)));
     }
     for pool in &model.pools {
         refs.push((Target::Network, &pool.network));
-        refs.extend(pool.cluster.iter().map(|c| (Target::Cluster, c)));
     }
     for registry in &model.registries {
         refs.extend(registry.pull_secret.iter().map(|s| (Target::PullSecret, s)));
     }
     for app in &model.apps {
-        refs.extend(app.cluster.iter().map(|c| (Target::Cluster, c)));
         let registry = app.image.as_ref().and_then(|i| i.registry.as_ref());
         refs.extend(registry.map(|r| (Target::Registry, r)));
         let pool = app.service.as_ref().and_then(|s| s.pool.as_ref());
@@ -320,7 +323,10 @@ fn duplicates(model: &Model, diags: &mut Vec<Diagnostic>) {
 fn duplicate(first: &Declaration, again: &Declaration, times: &str) -> Diagnostic {
     let (first_kind, kind) = (first.id.kind.noun(), again.id.kind.noun());
     let name = &again.id.name;
-    let in_ns = again.id.namespace.as_ref().map(|ns| format!(" in namespace `{ns}`")).unwrap_or_default();
+    let mut in_ns = again.id.namespace.as_ref().map(|ns| format!(" in namespace `{ns}`")).unwrap_or_default();
+    if let Some(cluster) = &again.id.cluster {
+        in_ns.push_str(&format!(" of cluster `{cluster}`"));
+    }
     if first.id.kind != again.id.kind {
         return Diagnostic::new(Code::E0202, format!("{first_kind} `{name}` and {kind} `{name}` share a name{in_ns}"))
             .primary(again.name_span, format!("clashes with the {first_kind} of the same name"))
@@ -343,18 +349,59 @@ fn duplicate(first: &Declaration, again: &Declaration, times: &str) -> Diagnosti
         .help(help)
 }
 
-/// Reports E0112 for every node, pool and app without `cluster=` when there is
-/// not exactly one cluster to put it in.
+/// Whether a declaration must say which cluster it lives in when there are
+/// several: the kinds that live in one cluster, a registry only when it runs
+/// in one (`deploy`).
+fn needs_cluster(model: &Model, decl: &Declaration) -> bool {
+    match decl.id.kind {
+        DeclKind::Registry => model.registry(&decl.id.name).is_some_and(|r| r.deploy.is_some()),
+        kind => kind.in_cluster(),
+    }
+}
+
+/// Reports E0112 for every declaration without `cluster=` when there is not
+/// exactly one cluster to put it in: with several clusters, every one that
+/// lives in a cluster; with none, the nodes, pools and apps (the rest follows
+/// from them).
 fn missing_clusters(model: &Model, diags: &mut Vec<Diagnostic>) {
     let clusters: Vec<&str> = model.clusters.iter().map(|c| c.name.value.as_str()).collect();
     if clusters.len() == 1 {
         return;
     }
-    let nodes = model.nodes.iter().filter(|d| d.cluster.is_none()).map(|d| ("node", &d.name));
-    let pools = model.pools.iter().filter(|d| d.cluster.is_none()).map(|d| ("pool", &d.name));
-    let apps = model.apps.iter().filter(|d| d.cluster.is_none()).map(|d| ("app", &d.name));
-    for (kind, name) in nodes.chain(pools).chain(apps) {
-        diags.push(missing_cluster(kind, name, &clusters));
+    for decl in model.declarations().iter().filter(|d| d.cluster.is_none() && needs_cluster(model, d)) {
+        let first_wave = matches!(decl.id.kind, DeclKind::Node | DeclKind::Pool | DeclKind::App);
+        if clusters.len() > 1 || first_wave {
+            let name = Name::new(decl.id.name.clone(), decl.name_span);
+            diags.push(missing_cluster(decl.id.kind.noun(), &name, &clusters));
+        }
+    }
+}
+
+/// Reports E0113 when clusters with `gitops` name different `path=` folders:
+/// several clusters share one output tree, which lives at one folder of the
+/// repository.
+fn gitops_paths(model: &Model, diags: &mut Vec<Diagnostic>) {
+    let mut with_gitops = model.clusters.iter().filter_map(|c| Some((c, c.gitops.as_ref()?)));
+    let Some((first, first_gitops)) = with_gitops.next() else { return };
+    let folder = |path: &str| path.trim_matches('/').to_string();
+    for (cluster, gitops) in with_gitops {
+        if folder(&gitops.path.value) != folder(&first_gitops.path.value) {
+            diags.push(
+                Diagnostic::new(
+                    Code::E0113,
+                    format!(
+                        "cluster `{}` writes its GitOps tree to `{}`, cluster `{}` to `{}`",
+                        cluster.name.value, gitops.path.value, first.name.value, first_gitops.path.value
+                    ),
+                )
+                .primary(gitops.path.span, "a second folder")
+                .secondary(first_gitops.path.span, format!("cluster `{}`'s folder", first.name.value))
+                .help(format!(
+                    "the clusters of one description share one output tree: give both `path=\"{}\"` (each gets its own `clusters/<cluster>/` entry inside it)",
+                    first_gitops.path.value
+                )),
+            );
+        }
     }
 }
 

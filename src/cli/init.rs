@@ -28,6 +28,7 @@ const SUMMARIES: &[(&str, &str)] = &[
     ("microservices-argocd", "microservices with APISIX, Istio, PostgreSQL, Redis, NATS, Argo CD, HA apps"),
     ("pi-k3s-drone", "k3s on two Raspberry Pis, MetalLB L2 pool, registry on NodePort 30500, Gitea, Drone"),
     ("proxmox-k3s-actions", "k3s on Proxmox VMs, external HTTP registry, GitHub Actions with a GitOps tag bump"),
+    ("staging-production", "two clusters in one description: a kind staging cluster and a k3s production cluster"),
     ("tekton-rbac", "a Tekton fetch → build → deploy pipeline with the RBAC it needs"),
 ];
 

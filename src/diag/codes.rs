@@ -66,6 +66,7 @@ codes! {
     E0110 "unexpected-argument" Error "a node has more arguments than it takes";
     E0111 "missing-homelab" Error "there is no `homelab` declaration, or more than one";
     E0112 "missing-cluster" Error "a declaration needs a cluster but none (or several) could be chosen";
+    E0113 "gitops-path-mismatch" Error "clusters of one description name different `gitops path=` folders";
     // E02xx: references and files.
     E0201 "unknown-reference" Error "a reference names a declaration that does not exist";
     E0202 "duplicate-name" Error "two declarations of one kind share a name in one namespace";

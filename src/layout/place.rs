@@ -131,11 +131,34 @@ impl Unit {
         }
     }
 
+    /// The cluster the unit's objects are applied to, when the description
+    /// has several (an entry always names its cluster).
+    pub fn cluster(&self) -> Option<&str> {
+        match &self.folder {
+            Folder::Entry(cluster) | Folder::FluxSystem(cluster) => Some(cluster),
+            _ => self.scope.as_deref(),
+        }
+    }
+
     /// Whether the unit is a cluster's GitOps entry (or Flux's sync objects
     /// in it), which the GitOps wiring makes rather than orders.
     pub fn is_entry(&self) -> bool {
         matches!(self.folder, Folder::Entry(_) | Folder::FluxSystem(_))
     }
+}
+
+/// The folders whose second segment is the cluster when there are several.
+const SCOPED: &[&str] =
+    &["apps", "infrastructure", "configs", "pipelines", "dashboards", "alerts", "manifests", "nodes"];
+
+/// The cluster a path of a tree belongs to, given the clusters of the tree
+/// (none for a tree of one cluster): the reverse of [`Unit::path`] and
+/// [`FilePlace::path`].
+pub fn cluster_of<'a>(path: &'a str, clusters: &[String]) -> Option<&'a str> {
+    let mut segments = path.split('/');
+    let (first, second) = (segments.next()?, segments.next()?);
+    let scoped = first == "clusters" || SCOPED.contains(&first);
+    (scoped && segments.next().is_some() && clusters.iter().any(|c| c == second)).then_some(second)
 }
 
 /// `category/<scope>/rest`, or `category/rest` without a scope.

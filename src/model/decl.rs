@@ -238,6 +238,15 @@ impl DeclId {
         id
     }
 
+    /// A short label for graphs: `app demo-app`, with the cluster when there
+    /// are several (`app demo-app (home)`).
+    pub fn label(&self) -> String {
+        match &self.cluster {
+            Some(cluster) => format!("{} {} ({cluster})", self.kind.noun(), self.name),
+            None => format!("{} {}", self.kind.noun(), self.name),
+        }
+    }
+
     /// How a person names it: ``app `demo-app` in namespace `demo-ha` ``.
     pub fn describe(&self) -> String {
         let mut text = format!("{} `{}`", self.kind.noun(), self.name);
@@ -256,6 +265,8 @@ impl DeclId {
 pub struct Declaration {
     /// Its identity.
     pub id: DeclId,
+    /// Its `cluster=`, as written.
+    pub cluster: Option<super::Name>,
     /// The span of its name (a manifest's path).
     pub name_span: Span,
     /// The whole declaration.
@@ -264,9 +275,14 @@ pub struct Declaration {
 
 impl Model {
     /// The cluster part of a declaration's identity: `None` unless the
-    /// description has several clusters, then the declaration's `cluster=`.
-    pub fn cluster_key<'a>(&self, cluster: Option<&'a super::Name>) -> Option<&'a str> {
-        if self.clusters.len() > 1 { cluster.map(|c| c.value.as_str()) } else { None }
+    /// description has several clusters, then the declaration's `cluster=`
+    /// (in a view of one cluster, that cluster).
+    pub fn cluster_key<'a>(&'a self, cluster: Option<&'a super::Name>) -> Option<&'a str> {
+        match &self.scope {
+            Some(scope) => Some(scope),
+            None if self.clusters.len() > 1 => cluster.map(|c| c.value.as_str()),
+            None => None,
+        }
     }
 
     /// Every declaration the user wrote (stdlib components' own charts and
@@ -283,8 +299,9 @@ impl Model {
     /// Appends the declarations of one kind.
     fn declarations_of(&self, kind: DeclKind, out: &mut Vec<Declaration>) {
         let mut push = |cluster: Option<&super::Name>, namespace: Option<&str>, name: &str, name_span, span| {
-            let id = DeclId::new(kind, self.cluster_key(cluster), namespace, name);
-            out.push(Declaration { id, name_span, span });
+            let key = if kind.in_cluster() { self.cluster_key(cluster) } else { None };
+            let id = DeclId::new(kind, key, namespace, name);
+            out.push(Declaration { id, cluster: cluster.cloned(), name_span, span });
         };
         match kind {
             DeclKind::Homelab => {
@@ -373,7 +390,8 @@ macro_rules! ids {
             /// The declaration's identity.
             pub fn id(&self, model: &Model) -> DeclId {
                 let $d = self;
-                DeclId::new(DeclKind::$kind, model.cluster_key($cluster), $ns, $name)
+                let cluster = if DeclKind::$kind.in_cluster() { model.cluster_key($cluster) } else { None };
+                DeclId::new(DeclKind::$kind, cluster, $ns, $name)
             }
         }
     )+};

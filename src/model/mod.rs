@@ -9,6 +9,7 @@ pub mod crds;
 pub mod decl;
 pub mod observe;
 pub mod values;
+pub mod view;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -79,6 +80,9 @@ pub struct Model {
     /// Contents of files the description references (`file=`, `values-file`,
     /// `manifest`), by logical path. Absent when the file could not be read.
     pub attachments: BTreeMap<String, String>,
+    /// The cluster this model is the view of ([`Model::view`]), when the
+    /// description has several; `None` for a whole description.
+    pub scope: Option<String>,
 }
 
 /// `homelab "name" { domain "..." }`.
@@ -1010,6 +1014,7 @@ impl Model {
             mut uses,
             mut components,
             attachments: _,
+            scope: _,
         } = other;
         self.networks.append(&mut networks);
         self.clusters.append(&mut clusters);

@@ -91,7 +91,7 @@ pub fn flowchart(graph: &Graph) -> String {
             out.push_str(&format!("  subgraph ns_{}[\"{}\"]\n", sanitize(ns), label(&format!("namespace {ns}"))));
         }
         for d in decls {
-            out.push_str(&format!("{indent}{}[\"{}\"]\n", id(d), label(&format!("{} {}", d.kind.noun(), d.name))));
+            out.push_str(&format!("{indent}{}[\"{}\"]\n", id(d), label(&d.label())));
         }
         if group.is_some() {
             out.push_str("  end\n");
@@ -120,10 +120,13 @@ fn node_ids(graph: &Graph) -> BTreeMap<&Decl, String> {
     let mut sorted: Vec<&Decl> = graph.order.iter().collect();
     sorted.sort();
     for d in sorted {
-        let base = match &d.namespace {
-            Some(ns) => format!("{}__{}__{}", d.kind.noun(), sanitize(ns), sanitize(&d.name)),
-            None => format!("{}__{}", d.kind.noun(), sanitize(&d.name)),
-        };
+        let mut base = d.kind.noun().to_string();
+        for part in [&d.cluster, &d.namespace].into_iter().flatten() {
+            base.push_str("__");
+            base.push_str(&sanitize(part));
+        }
+        base.push_str("__");
+        base.push_str(&sanitize(&d.name));
         let mut id = base.clone();
         let mut n = 2;
         while !taken.insert(id.clone()) {

@@ -8,7 +8,7 @@ use crate::host::MemHost;
 fn inventory(text: &str) -> String {
     let checked = driver::check(&MemHost::with([("homelab.kdl", text)]), "homelab.kdl");
     assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
-    render(&checked.model, &checked.graph)
+    render(&checked.model, &checked.clusters(), &checked.graph)
 }
 
 const SMALL: &str = r#"homelab "lab" { domain "lab.example.com"; }
