@@ -18,10 +18,12 @@
 //!   `<name>-deploy-token` in the app's namespace (the Role lets it `get` and `patch` the one
 //!   workload, nothing else).
 
+mod workflow;
+
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use serde_json::{Map, Value, json};
-
+use self::workflow::{BranchFilter, Concurrency, Empty, Job, On, Permissions, PushFilter, RunsOn, Step, Workflow};
 use super::{BuildPlan, DeployPlan, Plan};
 use crate::backend::Artifacts;
 use crate::check::pipelines::github_repo;
@@ -82,14 +84,16 @@ fn pushes_to_own_repository(plan: &Plan<'_>) -> bool {
 }
 
 /// The whole workflow.
-fn workflow(plan: &Plan<'_>) -> Value {
+fn workflow(plan: &Plan<'_>) -> Workflow {
     let runs_on = runs_on(plan);
-    let mut jobs = Map::new();
+    let mut jobs = BTreeMap::new();
     let step_jobs: Vec<String> = plan.pipeline.steps.iter().map(|s| job_id(&s.name.value)).collect();
     for (step, id) in plan.pipeline.steps.iter().zip(&step_jobs) {
         let run = step.run.iter().map(|r| r.value.as_str()).collect::<Vec<_>>().join("\n");
-        let steps = json!([{ "uses": CHECKOUT }, { "name": step.name.value, "run": run }]);
-        jobs.insert(id.clone(), json!({ "runs-on": runs_on, "container": step.image.value, "steps": steps }));
+        let mut job = Job::new(&[], &runs_on);
+        job.container = Some(step.image.value.clone());
+        job.steps = vec![Step::uses(CHECKOUT), Step::run(&step.name.value, run)];
+        jobs.insert(id.clone(), job);
     }
     let mut deploy_needs = step_jobs.clone();
     if let Some(build) = &plan.build {
@@ -99,34 +103,34 @@ fn workflow(plan: &Plan<'_>) -> Value {
     if let Some(deploy) = &plan.deploy {
         jobs.insert("deploy".into(), deploy_job(plan, deploy, &deploy_needs, &runs_on));
     }
-    json!({
-        "name": plan.name,
-        "on": triggers(plan),
-        "permissions": { "contents": "read" },
-        "concurrency": { "group": format!("{}-${{{{ github.ref }}}}", plan.name), "cancel-in-progress": false },
-        "jobs": jobs,
-    })
+    Workflow {
+        name: plan.name.to_string(),
+        on: triggers(plan),
+        permissions: Permissions { contents: "read" },
+        concurrency: Concurrency { group: format!("{}-${{{{ github.ref }}}}", plan.name), cancel_in_progress: false },
+        jobs,
+    }
 }
 
 /// The events that start the workflow; by hand only when the pipeline names none.
-fn triggers(plan: &Plan<'_>) -> Value {
-    let mut on = Map::new();
-    let mut push = Map::new();
+fn triggers(plan: &Plan<'_>) -> On {
+    let mut on = On::default();
+    let mut push = PushFilter::default();
     for trigger in &plan.pipeline.triggers {
         match trigger.value {
-            Trigger::Push => push.insert("branches".into(), json!([plan.branch])),
-            Trigger::Tag => push.insert("tags".into(), json!(["*"])),
-            Trigger::PullRequest => on.insert("pull_request".into(), json!({ "branches": [plan.branch] })),
-            Trigger::Manual => on.insert("workflow_dispatch".into(), json!({})),
-        };
+            Trigger::Push => push.branches = Some(vec![plan.branch.to_string()]),
+            Trigger::Tag => push.tags = Some(vec!["*".into()]),
+            Trigger::PullRequest => on.pull_request = Some(BranchFilter { branches: vec![plan.branch.to_string()] }),
+            Trigger::Manual => on.workflow_dispatch = Some(Empty {}),
+        }
     }
     if !push.is_empty() {
-        on.insert("push".into(), Value::Object(push));
+        on.push = Some(push);
     }
     if on.is_empty() {
-        on.insert("workflow_dispatch".into(), json!({}));
+        on.workflow_dispatch = Some(Empty {});
     }
-    Value::Object(on)
+    on
 }
 
 /// The host of `scheme://[user@]host[:port]/path`.
@@ -142,13 +146,17 @@ fn url_host(url: &str) -> Option<&str> {
 
 /// `[self-hosted, linux]` when a job needs the LAN (the registry, the cluster's API, or a
 /// GitOps repository on a LAN forge), GitHub's hosted runner otherwise.
-fn runs_on(plan: &Plan<'_>) -> Value {
+fn runs_on(plan: &Plan<'_>) -> RunsOn {
     let private = plan.build.as_ref().is_some_and(|b| private_registry(b.registry));
     let lan_deploy = plan.deploy.as_ref().is_some_and(|d| match d.via {
         DeployVia::Kubectl => true,
         DeployVia::Gitops => d.gitops.and_then(|g| url_host(&g.repo.value)).is_some_and(private_host),
     });
-    if private || lan_deploy { json!(["self-hosted", "linux"]) } else { json!("ubuntu-24.04") }
+    if private || lan_deploy {
+        RunsOn::SelfHosted(vec!["self-hosted", "linux"])
+    } else {
+        RunsOn::Hosted("ubuntu-24.04")
+    }
 }
 
 /// A step's job id: its name, unless that would not be a job id or is taken by `build`/`deploy`.
@@ -157,110 +165,90 @@ fn job_id(step: &str) -> String {
     if taken { format!("step-{step}") } else { step.to_string() }
 }
 
-/// A job's header: what it waits for and where it runs.
-fn job(needs: &[String], runs_on: &Value) -> Map<String, Value> {
-    let mut job = Map::new();
-    if !needs.is_empty() {
-        job.insert("needs".into(), json!(needs));
+/// Check out, compute the tag, build and push (not for pull requests).
+fn build_job(build: &BuildPlan<'_>, needs: &[String], runs_on: &RunsOn) -> Job {
+    let registry = build.registry;
+    let mut buildx = BTreeMap::new();
+    if registry.is_insecure() {
+        let config = format!("[registry.\"{}\"]\n  http = true\n  insecure = true\n", build.push_host);
+        buildx.insert("buildkitd-config-inline", config);
     }
-    job.insert("runs-on".into(), runs_on.clone());
+    if loopback_registry(registry) {
+        buildx.insert("driver-opts", "network=host".to_string());
+    }
+    let tag = Step {
+        id: Some("tag"),
+        shell: Some("bash"),
+        ..Step::run("Compute the image tag", tag_line("tag", "GITHUB_OUTPUT"))
+    };
+    let mut steps =
+        vec![Step::uses(CHECKOUT), tag, Step::action("Set up Buildx", "docker/setup-buildx-action@v3", buildx)];
+    if registry.pull_secret.is_some() {
+        let with = BTreeMap::from([
+            ("registry", build.push_host.clone()),
+            ("username", "${{ secrets.REGISTRY_USERNAME }}".to_string()),
+            ("password", "${{ secrets.REGISTRY_PASSWORD }}".to_string()),
+        ]);
+        steps.push(Step::action("Log in to the registry", "docker/login-action@v3", with));
+    }
+    let with = BTreeMap::from([
+        ("context", build.context.to_string()),
+        ("file", build.dockerfile.to_string()),
+        ("push", "${{ github.event_name != 'pull_request' }}".to_string()),
+        ("tags", format!("{}:${{{{ steps.tag.outputs.tag }}}}", build.push)),
+    ]);
+    steps.push(Step::action("Build and push", "docker/build-push-action@v6", with));
+    let mut job = Job::new(needs, runs_on);
+    job.outputs.insert("tag", "${{ steps.tag.outputs.tag }}".to_string());
+    job.steps = steps;
     job
 }
 
-/// Check out, compute the tag, build and push (not for pull requests).
-fn build_job(build: &BuildPlan<'_>, needs: &[String], runs_on: &Value) -> Value {
-    let registry = build.registry;
-    let mut buildx = Map::new();
-    if registry.is_insecure() {
-        let config = format!("[registry.\"{}\"]\n  http = true\n  insecure = true\n", build.push_host);
-        buildx.insert("buildkitd-config-inline".into(), json!(config));
-    }
-    if loopback_registry(registry) {
-        buildx.insert("driver-opts".into(), json!("network=host"));
-    }
-    let mut setup = json!({ "name": "Set up Buildx", "uses": "docker/setup-buildx-action@v3" });
-    if !buildx.is_empty() {
-        setup["with"] = Value::Object(buildx);
-    }
-    let mut steps = vec![
-        json!({ "uses": CHECKOUT }),
-        json!({ "name": "Compute the image tag", "id": "tag", "shell": "bash", "run": tag_line("tag", "GITHUB_OUTPUT") }),
-        setup,
-    ];
-    if registry.pull_secret.is_some() {
-        steps.push(json!({
-            "name": "Log in to the registry",
-            "uses": "docker/login-action@v3",
-            "with": {
-                "registry": build.push_host,
-                "username": "${{ secrets.REGISTRY_USERNAME }}",
-                "password": "${{ secrets.REGISTRY_PASSWORD }}",
-            },
-        }));
-    }
-    steps.push(json!({
-        "name": "Build and push",
-        "uses": "docker/build-push-action@v6",
-        "with": {
-            "context": build.context,
-            "file": build.dockerfile,
-            "push": "${{ github.event_name != 'pull_request' }}",
-            "tags": format!("{}:${{{{ steps.tag.outputs.tag }}}}", build.push),
-        },
-    }));
-    let mut job = job(needs, runs_on);
-    job.insert("outputs".into(), json!({ "tag": "${{ steps.tag.outputs.tag }}" }));
-    job.insert("steps".into(), json!(steps));
-    Value::Object(job)
-}
-
 /// The deploy, never for pull requests.
-fn deploy_job(plan: &Plan<'_>, deploy: &DeployPlan<'_>, needs: &[String], runs_on: &Value) -> Value {
+fn deploy_job(plan: &Plan<'_>, deploy: &DeployPlan<'_>, needs: &[String], runs_on: &RunsOn) -> Job {
     let built = plan.build.is_some();
-    let mut job = job(needs, runs_on);
-    job.insert("if".into(), json!("github.event_name != 'pull_request'"));
-    let mut env = Map::new();
+    let mut job = Job::new(needs, runs_on);
+    job.condition = Some("github.event_name != 'pull_request'");
+    let mut env = BTreeMap::new();
     if built {
-        env.insert("TAG".into(), json!("${{ needs.build.outputs.tag }}"));
+        env.insert("TAG", "${{ needs.build.outputs.tag }}".to_string());
     }
-    let steps = match deploy.via {
+    job.steps = match deploy.via {
         DeployVia::Gitops => {
             let own = pushes_to_own_repository(plan);
             if own {
                 // Only this job may push, not the steps running the repository's own code.
-                job.insert("permissions".into(), json!({ "contents": "write" }));
+                job.permissions = Some(Permissions { contents: "write" });
             }
             let token = if own { "GITHUB_TOKEN" } else { "GITOPS_TOKEN" };
-            env.insert("GIT_PUSH_TOKEN".into(), json!(format!("${{{{ secrets.{token} }}}}")));
-            job.insert("container".into(), json!(super::GITOPS_IMAGE));
+            env.insert("GIT_PUSH_TOKEN", format!("${{{{ secrets.{token} }}}}"));
+            job.container = Some(super::GITOPS_IMAGE.to_string());
             let mut steps = Vec::new();
             if !built {
-                steps.push(
-                    json!({ "name": "Compute the image tag", "shell": "bash", "run": tag_line("TAG", "GITHUB_ENV") }),
-                );
+                steps.push(Step {
+                    shell: Some("bash"),
+                    ..Step::run("Compute the image tag", tag_line("TAG", "GITHUB_ENV"))
+                });
             }
             let run = super::gitops_commands(deploy).join("\n");
-            steps.push(json!({ "name": "Set the tag in the GitOps repository", "run": run }));
+            steps.push(Step::run("Set the tag in the GitOps repository", run));
             steps
         }
         DeployVia::Kubectl => {
             if deploy.image.is_none() {
                 env.remove("TAG");
             }
-            env.insert("KUBECONFIG_DATA".into(), json!("${{ secrets.KUBECONFIG }}"));
+            env.insert("KUBECONFIG_DATA", "${{ secrets.KUBECONFIG }}".to_string());
             kubectl_steps(deploy, std::mem::take(&mut env))
         }
     };
-    if !env.is_empty() {
-        job.insert("env".into(), Value::Object(env));
-    }
-    job.insert("steps".into(), json!(steps));
-    Value::Object(job)
+    job.env = env;
+    job
 }
 
 /// Install the cluster's kubectl, write the kubeconfig from its secret without echoing it, and
 /// roll the workload.
-fn kubectl_steps(deploy: &DeployPlan<'_>, env: Map<String, Value>) -> Vec<Value> {
+fn kubectl_steps(deploy: &DeployPlan<'_>, env: BTreeMap<&'static str, String>) -> Vec<Step> {
     let version = deploy.kubectl_image.rsplit_once(':').map_or(super::DEFAULT_KUBECTL, |(_, tag)| tag);
     let args: Vec<String> = super::kubectl_args(deploy, "$TAG")
         .into_iter()
@@ -273,15 +261,16 @@ fn kubectl_steps(deploy: &DeployPlan<'_>, env: Map<String, Value>) -> Vec<Value>
         format!("KUBECONFIG=\"$RUNNER_TEMP/kubeconfig\" kubectl {}", args.join(" ")),
     ]
     .join("\n");
+    let with = BTreeMap::from([("version", version.to_string())]);
     vec![
-        json!({ "name": "Install kubectl", "uses": "azure/setup-kubectl@v4", "with": { "version": version } }),
-        json!({ "name": format!("Roll out {}", deploy.app.name.value), "env": env, "run": run }),
+        Step::action("Install kubectl", "azure/setup-kubectl@v4", with),
+        Step { env, ..Step::run(&format!("Roll out {}", deploy.app.name.value), run) },
     ]
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::Value;
+    use serde_json::{Value, json};
 
     use super::*;
     use crate::driver;
@@ -492,7 +481,7 @@ app "api" namespace="web" {
         let checked = driver::check(&host, "homelab.kdl");
         assert!(!checked.has_errors(), "{:#?}", checked.diagnostics);
         let plan = super::super::plan(&checked.model, &checked.model.pipelines[0], false);
-        assert_eq!(runs_on(&plan), json!(["self-hosted", "linux"]));
+        assert_eq!(json!(runs_on(&plan)), json!(["self-hosted", "linux"]));
     }
 
     #[test]

@@ -10,17 +10,46 @@
 //! `<name>-deploy` ServiceAccount, bound to `get` and `patch` of the app's
 //! workload (written by the parent module).
 
-use serde_json::{Value as Json, json};
+use serde::Serialize;
 
-use super::shell::{Dialect, build_steps, escaped, gitops_step};
+use super::shell::{Dialect, EventFilter, ShellStep, When, build_steps, escaped, gitops_step};
 use super::{DEPLOY, DeployPlan, Plan, kubectl_args};
 use crate::backend::Artifacts;
 use crate::model::{DeployVia, Trigger};
 
+/// `.drone.yml`: one pipeline of the Kubernetes runner.
+#[derive(Debug, Serialize)]
+struct DronePipeline {
+    /// `pipeline`.
+    kind: &'static str,
+    /// The runner: `kubernetes`.
+    #[serde(rename = "type")]
+    runner: &'static str,
+    /// The pipeline's name.
+    name: String,
+    /// The events and refs that start it.
+    trigger: DroneTrigger,
+    /// Its steps, in order.
+    steps: Vec<ShellStep>,
+    /// The ServiceAccount its pods run as, when it rolls a workload.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service_account_name: Option<String>,
+}
+
+/// The events and refs that start a Drone pipeline.
+#[derive(Debug, Serialize)]
+struct DroneTrigger {
+    /// Events.
+    event: Vec<&'static str>,
+    /// Ref patterns.
+    #[serde(rename = "ref")]
+    refs: Vec<String>,
+}
+
 fn dialect() -> Dialect {
     Dialect {
         commit_variable: "DRONE_COMMIT_SHA",
-        not_for_pull_requests: json!({"event": {"exclude": ["pull_request"]}}),
+        not_for_pull_requests: When { event: EventFilter::Exclude { exclude: vec!["pull_request"] } },
     }
 }
 
@@ -34,33 +63,31 @@ pub fn emit(plan: &Plan<'_>, out: &mut Artifacts) {
             DeployVia::Gitops => gitops_step(deploy, &dialect),
         });
     }
-    let mut pipeline = json!({
-        "kind": "pipeline",
-        "type": "kubernetes",
-        "name": plan.name,
-        "trigger": trigger(plan),
-        "steps": steps,
-    });
-    if plan.deploy.as_ref().is_some_and(|d| d.via == DeployVia::Kubectl) {
-        pipeline["service_account_name"] = json!(plan.deployer());
-    }
+    let kubectl = plan.deploy.as_ref().is_some_and(|d| d.via == DeployVia::Kubectl);
+    let pipeline = DronePipeline {
+        kind: "pipeline",
+        runner: "kubernetes",
+        name: plan.name.to_string(),
+        trigger: trigger(plan),
+        steps,
+        service_account_name: kubectl.then(|| plan.deployer()),
+    };
     plan.ci_file(out, pipeline);
 }
 
 /// kubectl in an image with a shell (Drone steps have no entrypoint).
-fn kubectl_step(deploy: &DeployPlan<'_>, dialect: &Dialect) -> Json {
+fn kubectl_step(deploy: &DeployPlan<'_>, dialect: &Dialect) -> ShellStep {
     let args = kubectl_args(deploy, "$TAG");
     let command = format!("kubectl {}", args.iter().map(|a| super::shell_quote(a)).collect::<Vec<_>>().join(" "));
-    json!({
-        "name": DEPLOY,
-        "image": super::kubectl_shell_image(deploy),
-        "commands": escaped(&[dialect.tag_command(), command]),
-        "when": dialect.not_for_pull_requests,
-    })
+    ShellStep {
+        commands: Some(escaped(&[dialect.tag_command(), command])),
+        when: Some(dialect.not_for_pull_requests.clone()),
+        ..ShellStep::new(DEPLOY, &super::kubectl_shell_image(deploy))
+    }
 }
 
 /// The events and refs that start the pipeline.
-fn trigger(plan: &Plan<'_>) -> Json {
+fn trigger(plan: &Plan<'_>) -> DroneTrigger {
     let mut events = Vec::new();
     let mut refs = Vec::new();
     let triggers: Vec<Trigger> = plan.pipeline.triggers.iter().map(|t| t.value).collect();
@@ -78,5 +105,5 @@ fn trigger(plan: &Plan<'_>) -> Json {
     events.dedup();
     refs.sort();
     refs.dedup();
-    json!({"event": events, "ref": refs})
+    DroneTrigger { event: events, refs }
 }
