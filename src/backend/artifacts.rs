@@ -155,24 +155,6 @@ impl<B: CustomKind> Resource for Custom<B> {
     }
 }
 
-/// A whole object built as a JSON tree. Being replaced by typed bodies
-/// ([`Custom`]); no new code may use it.
-#[derive(Debug, Serialize)]
-#[serde(transparent)]
-pub struct Untyped(pub serde_json::Value);
-
-impl Resource for Untyped {
-    fn object_id(&self) -> ObjectId {
-        let text = |pointer: &str| self.0.pointer(pointer).and_then(|v| v.as_str()).map(str::to_string);
-        ObjectId {
-            api_version: text("/apiVersion").unwrap_or_default(),
-            kind: text("/kind").unwrap_or_default(),
-            namespace: text("/metadata/namespace"),
-            name: text("/metadata/name").unwrap_or_default(),
-        }
-    }
-}
-
 /// What an object is made of.
 #[derive(Debug)]
 pub enum Body {

@@ -23,9 +23,7 @@ pub mod secrets;
 
 mod artifacts;
 
-pub use artifacts::{
-    Artifacts, Body, Content, Custom, CustomKind, File, Object, ObjectId, Origin, Render, Resource, Untyped,
-};
+pub use artifacts::{Artifacts, Body, Content, Custom, CustomKind, File, Object, ObjectId, Origin, Render, Resource};
 
 use crate::graph::Graph;
 use crate::model::Model;
