@@ -1,5 +1,5 @@
-//! `homelabc build` on the examples: the whole output tree of each is a
-//! snapshot, and the tree is a pure function of the description — whatever
+//! `homelabc build` on the examples: the output tree of each is snapshotted
+//! unit by unit, and the tree is a pure function of the description — whatever
 //! the order of declarations and files, the run, the timezone or the locale.
 
 mod common;
@@ -27,13 +27,52 @@ fn render(tree: &OutputTree) -> String {
     text
 }
 
+/// The files of a tree grouped for their snapshots: by the unit folder
+/// (holding a `kustomization.yaml`) that holds them, the others by their
+/// first folder (`nodes`, `pipelines`) or `root`.
+fn groups(tree: &OutputTree) -> std::collections::BTreeMap<String, Vec<(&str, &[u8])>> {
+    let units: std::collections::BTreeSet<&str> =
+        tree.files().filter_map(|(p, _)| p.strip_suffix("/kustomization.yaml")).collect();
+    let mut groups: std::collections::BTreeMap<String, Vec<(&str, &[u8])>> = Default::default();
+    for (path, bytes) in tree.files() {
+        let unit = std::iter::successors(path.rsplit_once('/').map(|(f, _)| f), |f| f.rsplit_once('/').map(|(p, _)| p))
+            .find(|f| units.contains(f));
+        let group = match unit {
+            Some(unit) => unit.to_string(),
+            None => path.split_once('/').map_or("root", |(first, _)| first).to_string(),
+        };
+        groups.entry(group).or_default().push((path, bytes));
+    }
+    groups
+}
+
+/// Every example's tree, one snapshot per unit folder (and per group of plain
+/// files), small enough to read in review; `tests/meaning.rs` asserts what
+/// must be in them.
 #[test]
-fn every_example_builds_and_matches_its_snapshot() {
+fn every_example_builds_and_matches_its_snapshots() {
+    let snapshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
+    let mut expected = std::collections::BTreeSet::new();
     for example in examples() {
         let tree = tree_of(&FsHost::new(&example));
         let name = example.file_name().expect("named").to_string_lossy().into_owned();
-        insta::assert_snapshot!(format!("{name}-tree"), render(&tree));
+        for (group, files) in groups(&tree) {
+            let mut text = String::new();
+            for (path, bytes) in files {
+                text.push_str(&format!("=== {path}\n{}", String::from_utf8_lossy(bytes)));
+            }
+            let snapshot = format!("{name}@{}", group.replace('/', "+"));
+            insta::assert_snapshot!(snapshot.clone(), text);
+            expected.insert(format!("build__{snapshot}.snap"));
+        }
     }
+    // A unit that is gone leaves no snapshot behind.
+    let stale: Vec<String> = std::fs::read_dir(&snapshots)
+        .expect("tests/snapshots")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|f| f.starts_with("build__") && f.ends_with(".snap") && f.contains('@') && !expected.contains(f))
+        .collect();
+    assert!(stale.is_empty(), "snapshots of units no example has any more: {stale:?}");
 }
 
 /// Every file of an example folder, by logical path.

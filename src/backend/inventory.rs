@@ -25,10 +25,15 @@ use crate::layout::FilePlace;
 use crate::model::{Distribution, Model, Name, Node, NodeRole};
 
 /// Adds `README.md` at the root of the tree (listed by no kustomization),
-/// made for the homelab and for the networks, which it alone describes.
+/// made for the homelab, its networks (which it alone describes), its
+/// clusters and registries (whose tables are all a cluster without nodes or
+/// GitOps, or a registry no node mirrors, makes).
 pub fn emit(whole: &Model, clusters: &[&Model], graph: &Graph, out: &mut Artifacts) {
     let Some(homelab) = &whole.homelab else { return };
-    let origin = whole.networks.iter().fold(Origin::of(homelab.id(whole)), |o, n| o.and(n.id(whole)));
+    let origin = Origin::of(homelab.id(whole));
+    let origin = whole.networks.iter().fold(origin, |o, n| o.and(n.id(whole)));
+    let origin = whole.clusters.iter().fold(origin, |o, c| o.and(c.id(whole)));
+    let origin = whole.registries.iter().fold(origin, |o, r| o.and(r.id(whole)));
     out.file(&origin, FilePlace::Inventory, Content::Text(render(whole, clusters, graph)));
 }
 

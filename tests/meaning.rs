@@ -1,0 +1,201 @@
+//! Tests of meaning, next to the snapshots that guard the bytes: what every
+//! example's tree must hold, asserted kind by kind.
+//!
+//! - Every declaration produces at least one object or file of the tree (its
+//!   origin says so), or the build reports why with a diagnostic naming it
+//!   (examples, and every UI case that builds).
+//! - Every app has its workload, its Service when it serves a port, and its
+//!   NetworkPolicy; every object of a `manifest` file is in the tree.
+//! - Every unit folder is applied by its cluster's GitOps entry when the
+//!   cluster has one.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use common::examples;
+
+use homelabc::backend::{self, Artifacts};
+use homelabc::diag::Diagnostic;
+use homelabc::driver::{self, Checked};
+use homelabc::host::{FsHost, Host, MemHost};
+use homelabc::layout::{self, Folder, Unit};
+use homelabc::model::{DeclId, Declaration};
+use serde_json::Value as Json;
+
+/// A description's checked model and what its backends produce.
+fn emitted(host: &dyn Host) -> (Checked, Artifacts) {
+    let checked = driver::check(host, "homelab.kdl");
+    assert!(!checked.has_errors(), "{:#?}", checked.diagnostics);
+    let artifacts = backend::emit(&checked.model, &checked.clusters(), &checked.graph);
+    (checked, artifacts)
+}
+
+/// Whether an artifact made for `made` is one of `decl`: the same identity,
+/// except that a namespace exists once per cluster.
+fn same(decl: &DeclId, made: &DeclId) -> bool {
+    decl == made
+        || (decl.kind == made.kind
+            && decl.cluster.is_none()
+            && decl.namespace == made.namespace
+            && decl.name == made.name)
+}
+
+/// Whether a diagnostic points into a declaration or names it.
+fn reports(diag: &Diagnostic, decl: &Declaration) -> bool {
+    let inside = |l: &homelabc::diag::Label| {
+        l.span.file == decl.span.file && l.span.start >= decl.span.start && l.span.end <= decl.span.end
+    };
+    diag.labels.iter().any(inside) || diag.message.contains(&format!("`{}`", decl.id.name))
+}
+
+/// The declarations of a description that produced nothing and were not
+/// reported, as `kind name` lines.
+fn silent_declarations(host: &dyn Host) -> Vec<String> {
+    let (checked, artifacts) = emitted(host);
+    let made: Vec<&DeclId> = (artifacts.objects.iter().flat_map(|o| &o.origin.decls))
+        .chain(artifacts.files.iter().flat_map(|f| &f.origin.decls))
+        .collect();
+    checked
+        .model
+        .declarations()
+        .into_iter()
+        .filter(|d| !made.iter().any(|m| same(&d.id, m)))
+        .filter(|d| !checked.diagnostics.iter().any(|diag| reports(diag, d)))
+        .map(|d| d.id.label())
+        .collect()
+}
+
+#[test]
+fn every_declaration_of_every_example_produces_something() {
+    for example in examples() {
+        let silent = silent_declarations(&FsHost::new(&example));
+        assert!(silent.is_empty(), "{}: {silent:?} produce nothing and nothing says why", example.display());
+    }
+}
+
+/// The UI cases that build (warnings only).
+fn buildable_ui_cases() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui");
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("tests/ui")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('w')))
+        .collect();
+    cases.sort();
+    cases
+}
+
+#[test]
+fn every_declaration_of_every_buildable_ui_case_produces_something_or_is_reported() {
+    let cases = buildable_ui_cases();
+    assert!(cases.len() > 5, "the warning cases are found");
+    for case in cases {
+        let silent = if case.is_dir() {
+            silent_declarations(&FsHost::new(&case))
+        } else {
+            let text = std::fs::read_to_string(&case).expect("readable");
+            silent_declarations(&MemHost::with([("homelab.kdl", text)]))
+        };
+        assert!(silent.is_empty(), "{}: {silent:?} produce nothing and nothing says why", case.display());
+    }
+}
+
+/// The objects of a tree, parsed, with their paths.
+fn objects(tree: &homelabc::output::OutputTree) -> Vec<(String, Json)> {
+    let mut all = Vec::new();
+    for (path, bytes) in tree.files() {
+        if !path.ends_with(".yaml") || path.ends_with(layout::KUSTOMIZATION) {
+            continue;
+        }
+        let text = String::from_utf8_lossy(bytes);
+        for doc in homelabc::yaml::parse_documents(&text).unwrap_or_default() {
+            if doc.get("kind").is_some() {
+                all.push((path.to_string(), doc));
+            }
+        }
+    }
+    all
+}
+
+/// Whether the objects hold one of this kind, namespace and name.
+fn has(objects: &[(String, Json)], kind: &str, namespace: &str, name: &str) -> bool {
+    objects
+        .iter()
+        .any(|(_, o)| o["kind"] == kind && o["metadata"]["namespace"] == namespace && o["metadata"]["name"] == name)
+}
+
+#[test]
+fn every_app_has_its_workload_service_and_policy_and_every_manifest_object_is_written() {
+    for example in examples() {
+        let built = driver::build(&FsHost::new(&example), "homelab.kdl");
+        let tree = built.tree.expect("no errors").expect("layout");
+        let all = objects(&tree);
+        for model in built.checked.clusters() {
+            let scope = model.cluster_key(None);
+            let in_cluster: Vec<(String, Json)> = all
+                .iter()
+                .filter(|(path, _)| layout::cluster_of(path, &homelabc::output::lock_clusters(&tree)) == scope)
+                .cloned()
+                .collect();
+            for app in &model.apps {
+                let (ns, name) = (app.namespace.value.as_str(), app.name.value.as_str());
+                let workload = if app.volumes.is_empty() { "Deployment" } else { "StatefulSet" };
+                let what = format!("{}: app {ns}/{name}", example.display());
+                assert!(has(&in_cluster, workload, ns, name), "{what} has no {workload}");
+                assert!(has(&in_cluster, "NetworkPolicy", ns, name), "{what} has no NetworkPolicy");
+                if app.service.is_some() || !app.ingresses.is_empty() || app.metrics.is_some() {
+                    assert!(has(&in_cluster, "Service", ns, name), "{what} has no Service");
+                }
+                for (i, _) in app.ingresses.iter().enumerate() {
+                    let ingress = if i == 0 { name.to_string() } else { format!("{name}-{i}") };
+                    assert!(has(&in_cluster, "Ingress", ns, &ingress), "{what} has no Ingress {ingress}");
+                }
+            }
+            for object in model.manifests.iter().flat_map(|m| &m.objects) {
+                let found = in_cluster.iter().any(|(_, o)| {
+                    o["apiVersion"] == object.api_version.as_str()
+                        && o["kind"] == object.kind.as_str()
+                        && o["metadata"]["name"] == object.name.as_str()
+                        && o["metadata"]["namespace"].as_str() == object.namespace.as_deref()
+                });
+                assert!(found, "{}: manifest object {} {} is not written", example.display(), object.kind, object.name);
+            }
+        }
+    }
+}
+
+#[test]
+fn every_unit_is_applied_by_its_clusters_gitops_entry() {
+    for example in examples() {
+        let built = driver::build(&FsHost::new(&example), "homelab.kdl");
+        let tree = built.tree.expect("no errors").expect("layout");
+        let all = objects(&tree);
+        let folders: BTreeSet<&str> = (tree.files().map(|(p, _)| p))
+            .filter_map(|p| p.strip_suffix(&format!("/{}", layout::KUSTOMIZATION)))
+            .filter(|f| !f.starts_with("clusters/"))
+            .collect();
+        for model in built.checked.clusters() {
+            let Some(cluster) = model.clusters.first() else { continue };
+            let Some(gitops) = &cluster.gitops else { continue };
+            let entry = Unit::new(None, Folder::Entry(cluster.name.value.clone())).path();
+            let applied: BTreeSet<String> = all
+                .iter()
+                .filter(|(path, _)| path.starts_with(&format!("{entry}/")))
+                .filter_map(|(_, o)| o["spec"]["path"].as_str().or_else(|| o["spec"]["source"]["path"].as_str()))
+                .map(|p| p.trim_start_matches("./").trim_start_matches(&format!("{}/", gitops.path.value)).to_string())
+                .collect();
+            let clusters = homelabc::output::lock_clusters(&tree);
+            for folder in
+                folders.iter().filter(|f| layout::cluster_of(&format!("{f}/x"), &clusters) == model.cluster_key(None))
+            {
+                assert!(
+                    applied.contains(*folder),
+                    "{}: unit {folder} is applied by nothing in {entry}",
+                    example.display()
+                );
+            }
+        }
+    }
+}
