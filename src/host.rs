@@ -101,19 +101,17 @@ impl Host for FsHost {
     }
 }
 
+/// The `.kdl` files below `real`, as logical paths below `logical`; hidden
+/// files and folders (`.git`, ...) are skipped and links are not followed.
 fn collect_kdl(real: &Path, logical: &str, found: &mut Vec<String>) -> io::Result<()> {
-    for entry in std::fs::read_dir(real)? {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') {
-            continue;
-        }
-        let child = if logical.is_empty() { name.clone() } else { format!("{logical}/{name}") };
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            collect_kdl(&entry.path(), &child, found)?;
-        } else if name.ends_with(".kdl") {
-            found.push(child);
+    let hidden = |e: &walkdir::DirEntry| e.depth() > 0 && e.file_name().to_string_lossy().starts_with('.');
+    for entry in walkdir::WalkDir::new(real).into_iter().filter_entry(|e| !hidden(e)) {
+        let entry = entry.map_err(io::Error::other)?;
+        let name = entry.file_name().to_string_lossy();
+        if !entry.file_type().is_dir() && name.ends_with(".kdl") {
+            let rel = entry.path().strip_prefix(real).map_err(io::Error::other)?;
+            let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+            found.push(if logical.is_empty() { rel } else { format!("{logical}/{rel}") });
         }
     }
     Ok(())

@@ -1,4 +1,6 @@
-//! "Did you mean" suggestions by edit distance.
+//! "Did you mean" suggestions by edit distance: optimal string alignment
+//! (Levenshtein plus adjacent transpositions as one edit, so `imgae` is one
+//! edit from `image` and `ndoe` from `node`), from the strsim crate.
 
 /// The candidate closest to `word`, when it is close enough to be a likely typo:
 /// an edit distance of at most a third of the word's length (at least one).
@@ -9,12 +11,18 @@ where
     let limit = (word.chars().count() / 3).max(1);
     let mut best: Option<(usize, &'a str)> = None;
     for candidate in candidates {
-        let distance = levenshtein(&word.to_lowercase(), &candidate.to_lowercase());
+        let distance = distance(&word.to_lowercase(), &candidate.to_lowercase());
         if distance <= limit && best.is_none_or(|(d, c)| (distance, candidate) < (d, c)) {
             best = Some((distance, candidate));
         }
     }
     best.map(|(_, c)| c)
+}
+
+/// The edit distance of two words as [`did_you_mean`] measures it (optimal
+/// string alignment, by characters).
+pub fn distance(a: &str, b: &str) -> usize {
+    strsim::osa_distance(a, b)
 }
 
 /// A `help:` line suggesting the closest candidate, or listing the choices when
@@ -35,32 +43,15 @@ pub fn help_for(word: &str, candidates: &[&str], what: &str) -> Option<String> {
     }
 }
 
-/// Levenshtein distance between two strings, by characters.
-pub fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != cb);
-            let next = (row[j + 1] + 1).min(row[j] + 1).min(prev + cost);
-            prev = row[j + 1];
-            row[j + 1] = next;
-        }
-    }
-    row[b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn distance() {
-        assert_eq!(levenshtein("kitten", "sitting"), 3);
-        assert_eq!(levenshtein("", "abc"), 3);
-        assert_eq!(levenshtein("same", "same"), 0);
+    fn a_transposition_is_one_edit() {
+        assert_eq!(did_you_mean("imgae", ["image", "images", "ingress"]), Some("image"));
+        assert_eq!(did_you_mean("ndoe", ["node", "network", "namespace"]), Some("node"));
+        assert_eq!(did_you_mean("ingerss", ["ingress"]), Some("ingress"));
     }
 
     #[test]

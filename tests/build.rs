@@ -77,21 +77,10 @@ fn every_example_builds_and_matches_its_snapshots() {
 
 /// Every file of an example folder, by logical path.
 fn files_of(example: &Path) -> Vec<(String, String)> {
-    let mut files = Vec::new();
-    let mut stack = vec![example.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("readable") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let rel = path.strip_prefix(example).expect("below").to_string_lossy().replace('\\', "/");
-                files.push((rel, std::fs::read_to_string(&path).expect("text")));
-            }
-        }
-    }
-    files.sort();
-    files
+    common::files(example)
+        .into_iter()
+        .map(|(rel, bytes)| (rel.to_string_lossy().replace('\\', "/"), String::from_utf8(bytes).expect("text")))
+        .collect()
 }
 
 /// A deterministic permutation (a small LCG; no randomness reaches the test).

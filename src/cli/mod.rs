@@ -227,9 +227,10 @@ pub fn check_path(path: &Path, printer: &Printer, library: &Library) -> Option<c
     Some(checked)
 }
 
-/// Replaces a description file's text atomically (`set`, `fmt`): a temporary file beside it, with its
-/// permissions, synced, then renamed over it. A link is followed to the file
-/// it names. Refuses when the file no longer holds `before`.
+/// Replaces a description file's text atomically (`set`, `fmt`): a temporary
+/// file beside it (tempfile: a unique name, removed if anything fails), with
+/// its permissions, synced, then renamed over it. A link is followed to the
+/// file it names. Refuses when the file no longer holds `before`.
 fn replace_file(path: &Path, before: &str, after: &str) -> io::Result<()> {
     let real = path.canonicalize()?;
     if fs::read(&real)? != before.as_bytes() {
@@ -237,23 +238,14 @@ fn replace_file(path: &Path, before: &str, after: &str) -> io::Result<()> {
     }
     let dir = real.parent().ok_or_else(|| io::Error::other("the file has no folder"))?;
     let name = real.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temp: PathBuf = dir.join(format!(".{name}.homelabc-{}", std::process::id()));
-    let result = write_temp(&temp, after, fs::metadata(&real)?.permissions()).and_then(|()| fs::rename(&temp, &real));
-    if result.is_err() {
-        let _ = fs::remove_file(&temp);
-        return result;
-    }
+    let mut temp = tempfile::Builder::new().prefix(&format!(".{name}.")).suffix(".homelabc").tempfile_in(dir)?;
+    temp.write_all(after.as_bytes())?;
+    temp.as_file().set_permissions(fs::metadata(&real)?.permissions())?;
+    temp.as_file().sync_all()?;
+    temp.persist(&real).map_err(|e| e.error)?;
     // The rename is durable once the folder is synced (where folders can be opened).
     if let Ok(folder) = fs::File::open(dir) {
         let _ = folder.sync_all();
     }
     Ok(())
-}
-
-fn write_temp(temp: &Path, text: &str, permissions: fs::Permissions) -> io::Result<()> {
-    let _ = fs::remove_file(temp);
-    let mut file = fs::OpenOptions::new().write(true).create_new(true).open(temp)?;
-    file.write_all(text.as_bytes())?;
-    file.set_permissions(permissions)?;
-    file.sync_all()
 }

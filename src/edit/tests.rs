@@ -166,7 +166,9 @@ fn unknown_kinds_names_and_children_are_suggested() {
     let h = host(WEB);
     assert_eq!(unknown(&h, "ap.web.replicas").1, "did you mean `app`?");
     assert_eq!(unknown(&h, "app.webb.replicas"), ("no app named `webb`".into(), "did you mean `app.web`?".into()));
-    assert_eq!(unknown(&h, "app.wbe.replicas").1, "the app declarations are `app.web`");
+    // A transposition is one edit.
+    assert_eq!(unknown(&h, "app.wbe.replicas").1, "did you mean `app.web`?");
+    assert_eq!(unknown(&h, "app.xyz.replicas").1, "the app declarations are `app.web`");
     let (message, help) = unknown(&h, "app.web.imag.tag");
     assert_eq!((message.as_str(), help.as_str()), ("`app.web` has no `imag`", "did you mean `app.web.image`?"));
     assert_eq!(unknown(&h, "chart.web.version").0, "the description declares no `chart`");

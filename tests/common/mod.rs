@@ -45,34 +45,23 @@ pub fn copy_of(example: &str) -> tempfile::TempDir {
 }
 
 fn copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("creatable");
-    for entry in std::fs::read_dir(from).expect("readable") {
-        let path = entry.expect("entry").path();
-        let target = to.join(path.file_name().expect("named"));
-        if path.is_dir() {
-            copy(&path, &target);
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.expect("readable");
+        let target = to.join(entry.path().strip_prefix(from).expect("below"));
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).expect("creatable");
         } else {
-            std::fs::copy(&path, &target).expect("copyable");
+            std::fs::copy(entry.path(), &target).expect("copyable");
         }
     }
 }
 
 /// Every file below a folder, by relative path, with its bytes.
 pub fn files(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
-    let mut found = std::collections::BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(here) = stack.pop() {
-        for entry in std::fs::read_dir(&here).expect("readable") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                found.insert(
-                    path.strip_prefix(dir).expect("below").to_path_buf(),
-                    std::fs::read(&path).expect("readable"),
-                );
-            }
-        }
-    }
-    found
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.expect("readable"))
+        .filter(|e| !e.file_type().is_dir())
+        .map(|e| (e.path().strip_prefix(dir).expect("below").to_path_buf(), std::fs::read(e.path()).expect("readable")))
+        .collect()
 }

@@ -2,7 +2,7 @@
 //! valueFormats/categories.ts`, the custom forms `getValueFormat` accepts
 //! (`suffix:<text>`, `si:<unit>`, ...), and the did-you-mean over both.
 
-use crate::suggest::{did_you_mean, levenshtein};
+use crate::suggest::{did_you_mean, distance};
 
 /// Every unit id Grafana's unit picker offers, with its display name, in the
 /// order of Grafana's categories (Misc, Acceleration, ..., Boolean).
@@ -378,7 +378,7 @@ fn by_name(lower: &str) -> Option<&'static str> {
     let limit = (lower.chars().count() / 3).max(1);
     UNITS
         .iter()
-        .map(|(id, name)| (levenshtein(lower, &short_name_of(name).to_lowercase()), *id))
+        .map(|(id, name)| (distance(lower, &short_name_of(name).to_lowercase()), *id))
         .filter(|(distance, _)| *distance <= limit)
         .min()
         .map(|(_, id)| id)
