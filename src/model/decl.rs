@@ -18,12 +18,28 @@ use serde::Serialize;
 use super::Model;
 use crate::source::Span;
 
-/// A kind of declaration, in the order the graph breaks ties (dependencies
-/// usually sort first). Adding a variant breaks every exhaustive `match` on
-/// it: that list is the list of places a new kind must be handled.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DeclKind {
+/// Declares [`DeclKind`] and [`DeclKind::ALL`] from one list, so that the
+/// list of every kind cannot miss one.
+macro_rules! decl_kinds {
+    ($($(#[$doc:meta])* $kind:ident,)+) => {
+        /// A kind of declaration, in the order the graph breaks ties
+        /// (dependencies usually sort first). Adding a variant breaks every
+        /// exhaustive `match` on it: that list is the list of places a new
+        /// kind must be handled (ARCHITECTURE.md, "Adding a declaration kind").
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        #[serde(rename_all = "kebab-case")]
+        pub enum DeclKind {
+            $($(#[$doc])* $kind,)+
+        }
+
+        impl DeclKind {
+            /// Every kind, in [`DeclKind`]'s order.
+            pub const ALL: &'static [DeclKind] = &[$(DeclKind::$kind,)+];
+        }
+    };
+}
+
+decl_kinds! {
     /// `homelab`: the description's name and domain.
     Homelab,
     /// `network`: an IP network nodes and pools sit on.
@@ -66,25 +82,6 @@ pub enum Scope {
 }
 
 impl DeclKind {
-    /// Every kind, in [`DeclKind`]'s order.
-    pub const ALL: &'static [DeclKind] = &[
-        DeclKind::Homelab,
-        DeclKind::Network,
-        DeclKind::Cluster,
-        DeclKind::Node,
-        DeclKind::Component,
-        DeclKind::Namespace,
-        DeclKind::Secret,
-        DeclKind::Registry,
-        DeclKind::Pool,
-        DeclKind::Chart,
-        DeclKind::App,
-        DeclKind::Manifest,
-        DeclKind::Pipeline,
-        DeclKind::Dashboard,
-        DeclKind::Alert,
-    ];
-
     /// The keyword that starts a declaration of this kind.
     pub fn keyword(self) -> &'static str {
         match self {
