@@ -33,12 +33,23 @@ struct Kustomization {
 
 /// The entries of every unit's kustomization, by unit path.
 #[derive(Default)]
-struct Listing(BTreeMap<String, (Unit, Vec<String>)>);
+struct Listing(BTreeMap<String, (Option<Unit>, Vec<String>)>);
 
 impl Listing {
     /// Lists a file or folder (relative to the unit's folder) in a unit.
     fn list(&mut self, unit: &Unit, entry: String) {
-        self.0.entry(unit.path()).or_insert_with(|| (unit.clone(), Vec::new())).1.push(entry);
+        let part_of = unit.listed_by().map(|_| unit.clone());
+        self.list_at(unit.path(), part_of, entry);
+    }
+
+    /// Lists a file in the unit at `folder`; `part_of` is the unit when it is
+    /// part of another unit's folder (the others need not be kept).
+    fn list_at(&mut self, folder: String, part_of: Option<Unit>, entry: String) {
+        let slot = self.0.entry(folder).or_insert_with(|| (None, Vec::new()));
+        if slot.0.is_none() {
+            slot.0 = part_of;
+        }
+        slot.1.push(entry);
     }
 }
 
@@ -84,14 +95,15 @@ pub fn assemble(artifacts: Artifacts) -> Result<OutputTree, String> {
     let mut units = Listing::default();
     // Each object is rendered and freed by the worker that renders it.
     let rendered = par::map_owned(artifacts.objects, |object| {
-        let unit = object.unit.clone();
-        let file = object_file_name(&unit, &object.id.kind, &object.id.name);
-        (unit, file, render_object(object))
+        let folder = object.unit.path();
+        let file = object_file_name(&object.unit, &object.id.kind, &object.id.name);
+        let part_of = object.unit.listed_by().map(|_| object.unit.clone());
+        (folder, part_of, file, render_object(object))
     });
-    for (unit, file, text) in rendered {
-        let path = format!("{}/{file}", unit.path());
+    for (folder, part_of, file, text) in rendered {
+        let path = format!("{folder}/{file}");
         tree.insert(&path, text).map_err(|e| format!("{path}: {e}"))?;
-        units.list(&unit, file);
+        units.list_at(folder, part_of, file);
     }
     for file in artifacts.files {
         if let Some(unit) = file.place.listed_by() {
@@ -105,8 +117,9 @@ pub fn assemble(artifacts: Artifacts) -> Result<OutputTree, String> {
     }
     // A unit that is part of another (Flux's sync objects in the cluster's
     // entry) is listed by that one's kustomization.
-    let parts: Vec<(Unit, String)> =
-        (units.0.values()).filter_map(|(child, _)| Some((child.listed_by()?, child.path()))).collect();
+    let parts: Vec<(Unit, String)> = (units.0.values())
+        .filter_map(|(child, _)| child.as_ref().and_then(|c| Some((c.listed_by()?, c.path()))))
+        .collect();
     for (parent, child) in parts {
         let folder = child.strip_prefix(&format!("{}/", parent.path())).unwrap_or(&child).to_string();
         units.list(&parent, folder);

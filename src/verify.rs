@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::backend::{Artifacts, Object, ObjectId};
+use crate::backend::{Artifacts, Body, Object, ObjectId};
 use crate::diag::{Code, Diagnostic};
 use crate::model::{DeclId, Model};
 use crate::source::Span;
@@ -46,13 +46,21 @@ fn describe(id: &ObjectId) -> String {
 fn clashes(objects: &[Object], spans: &Spans, diags: &mut Vec<Diagnostic>) {
     // Objects of different clusters live on different API servers.
     let mut by_id: BTreeMap<(Option<&str>, &ObjectId), Vec<&Object>> = BTreeMap::new();
-    let mut by_path: BTreeMap<String, Vec<&Object>> = BTreeMap::new();
     for object in objects {
         by_id.entry((object.unit.cluster(), &object.id)).or_default().push(object);
-        by_path.entry(crate::layout::object_path(object)).or_default().push(object);
     }
     for ((_, id), group) in by_id.iter().filter(|(_, g)| g.len() > 1) {
         diags.push(clash(format!("two objects are {}", describe(id)), group, spans));
+    }
+    // The compiler's own objects of one unit differ in kind or name; only a
+    // manifest's (another API group's kind, another namespace of a
+    // component's unit) can land on the file of an object of another identity.
+    if !objects.iter().any(|o| matches!(o.body, Body::Parsed(_))) {
+        return;
+    }
+    let mut by_path: BTreeMap<String, Vec<&Object>> = BTreeMap::new();
+    for object in objects {
+        by_path.entry(crate::layout::object_path(object)).or_default().push(object);
     }
     for (path, group) in by_path.iter().filter(|(_, g)| g.len() > 1 && g[0].id != g[1].id) {
         let what = group.iter().map(|o| describe(&o.id)).collect::<Vec<_>>().join(" and ");

@@ -68,8 +68,14 @@ impl Units {
         // are ordered by `needs` instead).
         let mut units: BTreeMap<String, Unit> = BTreeMap::new();
         let mut landed: BTreeMap<&DeclId, BTreeSet<String>> = BTreeMap::new();
+        // An app's objects come one after the other: its unit's path is made once.
+        let mut last: Option<(&Unit, String)> = None;
         for object in out.objects.iter().filter(|o| !o.unit.is_entry()) {
-            let path = object.unit.path();
+            let path = match &last {
+                Some((unit, path)) if *unit == &object.unit => path.clone(),
+                _ => object.unit.path(),
+            };
+            last = Some((&object.unit, path.clone()));
             if !object.origin.by_default {
                 for decl in &object.origin.decls {
                     landed.entry(decl).or_default().insert(path.clone());

@@ -16,7 +16,8 @@ pub fn check(model: &Model, diags: &mut Vec<Diagnostic>) {
     for (target, name) in references(model) {
         diags.extend(names.resolve(target, name));
     }
-    for decl in model.declarations() {
+    let all = model.declarations();
+    for decl in &all {
         if let Some(cluster) = &decl.cluster {
             diags.extend(names.resolve(Target::Cluster, cluster));
         }
@@ -24,8 +25,8 @@ pub fn check(model: &Model, diags: &mut Vec<Diagnostic>) {
     for (namespace, secret) in env_secrets(model) {
         diags.extend(names.resolve_env_secret(namespace, secret));
     }
-    duplicates(model, diags);
-    missing_clusters(model, diags);
+    duplicates(&all, diags);
+    missing_clusters(model, &all, diags);
     gitops_paths(model, diags);
     unused(model, &names, diags);
 }
@@ -302,9 +303,8 @@ fn unique_names(kind: DeclKind) -> bool {
 /// Reports E0202 for every declaration whose name an earlier-written one of
 /// the same kind (and cluster and namespace) already took. Apps and charts
 /// clash with each other: both render objects named after themselves.
-fn duplicates(model: &Model, diags: &mut Vec<Diagnostic>) {
+fn duplicates(all: &[Declaration], diags: &mut Vec<Diagnostic>) {
     type Key<'a> = (DeclKind, Option<&'a str>, Option<&'a str>, &'a str);
-    let all = model.declarations();
     let mut groups: BTreeMap<Key<'_>, Vec<&Declaration>> = BTreeMap::new();
     for decl in all.iter().filter(|d| unique_names(d.id.kind)) {
         let id = &decl.id;
@@ -363,12 +363,12 @@ fn needs_cluster(model: &Model, decl: &Declaration) -> bool {
 /// exactly one cluster to put it in: with several clusters, every one that
 /// lives in a cluster; with none, the nodes, pools and apps (the rest follows
 /// from them).
-fn missing_clusters(model: &Model, diags: &mut Vec<Diagnostic>) {
+fn missing_clusters(model: &Model, all: &[Declaration], diags: &mut Vec<Diagnostic>) {
     let clusters: Vec<&str> = model.clusters.iter().map(|c| c.name.value.as_str()).collect();
     if clusters.len() == 1 {
         return;
     }
-    for decl in model.declarations().iter().filter(|d| d.cluster.is_none() && needs_cluster(model, d)) {
+    for decl in all.iter().filter(|d| d.cluster.is_none() && needs_cluster(model, d)) {
         let first_wave = matches!(decl.id.kind, DeclKind::Node | DeclKind::Pool | DeclKind::App);
         if clusters.len() > 1 || first_wave {
             let name = Name::new(decl.id.name.clone(), decl.name_span);
