@@ -15,7 +15,7 @@ pub fn attach(model: &mut Model, sources: &SourceMap, host: &dyn Host, diags: &m
     for secret in &mut model.secrets {
         match &mut secret.source {
             SecretSource::Sops { file } | SecretSource::Sealed { file } => paths.push(file),
-            SecretSource::External { .. } => {}
+            SecretSource::External { .. } | SecretSource::Existing => {}
         }
     }
     for chart in &mut model.charts {

@@ -14,7 +14,10 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use serde::Serialize;
 
 use crate::diag::{Code, Diagnostic};
-use crate::model::{COMPONENTS, DeployVia, Engine, GitopsEngine, IngressController, Model, SecretSource};
+use crate::model::{
+    CERT_MANAGER_NAMESPACE, COMPONENTS, DeployVia, EXTERNAL_SECRETS_NAMESPACE, Engine, GitopsEngine, IngressController,
+    Model, SecretSource,
+};
 use crate::source::Span;
 
 /// A node of the graph: a declaration's identity (the model's one registry of kinds).
@@ -158,6 +161,8 @@ fn in_graph(kind: DeclKind) -> bool {
         | DeclKind::Component
         | DeclKind::Namespace
         | DeclKind::Secret
+        | DeclKind::SecretStore
+        | DeclKind::Issuer
         | DeclKind::Registry
         | DeclKind::Pool
         | DeclKind::Chart
@@ -237,10 +242,36 @@ fn infrastructure_edges(model: &Model, b: &mut Builder) {
     for s in &model.secrets {
         let me = decl(model, DeclKind::Secret, Some(&s.namespace.value), &s.name.value);
         b.edge(&me, decl(model, DeclKind::Namespace, None, &s.namespace.value), "namespace", None);
-        match s.source {
+        match &s.source {
             SecretSource::Sealed { .. } => b.edge(&me, component(model, "sealed-secrets"), "crd", None),
-            SecretSource::External { .. } => b.edge(&me, component(model, "external-secrets"), "crd", None),
-            SecretSource::Sops { .. } => {}
+            SecretSource::External { store, .. } => {
+                b.edge(&me, component(model, "external-secrets"), "crd", None);
+                b.edge_if(&me, decl(model, DeclKind::SecretStore, None, &store.value), "store", Some(store.span));
+            }
+            SecretSource::Sops { .. } | SecretSource::Existing => {}
+        }
+    }
+    // A secret store and an issuer come after their component and the
+    // secret holding their own credentials.
+    let secret_in = |ns: &str, name: &crate::model::Name| {
+        model.secrets.iter().any(|s| s.name.value == name.value && s.namespace.value == ns)
+    };
+    for store in &model.secret_stores {
+        let me = store.id(model);
+        b.edge(&me, component(model, "external-secrets"), "crd", None);
+        if let Some(auth) = store.auth_secret.as_ref().filter(|a| secret_in(EXTERNAL_SECRETS_NAMESPACE, a)) {
+            let secret = decl(model, DeclKind::Secret, Some(EXTERNAL_SECRETS_NAMESPACE), &auth.value);
+            b.edge(&me, secret, "auth-secret", Some(auth.span));
+        }
+    }
+    for issuer in &model.issuers {
+        let me = issuer.id(model);
+        b.edge(&me, component(model, "cert-manager"), "crd", None);
+        for name in issuer.token_secret.iter().chain(&issuer.secret) {
+            if secret_in(CERT_MANAGER_NAMESPACE, name) {
+                let secret = decl(model, DeclKind::Secret, Some(CERT_MANAGER_NAMESPACE), &name.value);
+                b.edge(&me, secret, "secret", Some(name.span));
+            }
         }
     }
 }

@@ -59,6 +59,8 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
             body: Body::Verbatim(with_final_newline(text)),
         };
         match &secret.source {
+            // Made by hand on the cluster: nothing is written.
+            SecretSource::Existing => {}
             SecretSource::Sops { file } => {
                 let Some(text) = model.attachments.get(&file.value) else { continue };
                 out.objects.push(verbatim("v1", "Secret", text));

@@ -289,6 +289,8 @@ fn unique_names(kind: DeclKind) -> bool {
         | DeclKind::Component
         | DeclKind::Namespace
         | DeclKind::Secret
+        | DeclKind::SecretStore
+        | DeclKind::Issuer
         | DeclKind::Registry
         | DeclKind::Pool
         | DeclKind::Chart

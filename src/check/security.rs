@@ -270,7 +270,7 @@ fn secret_file(model: &Model, source: &SecretSource, diags: &mut Vec<Diagnostic>
     let diag = match source {
         SecretSource::Sops { file } => model.attachments.get(&file.value).and_then(|text| sops_file(file, text)),
         SecretSource::Sealed { file } => model.attachments.get(&file.value).and_then(|text| sealed_file(file, text)),
-        SecretSource::External { .. } => None,
+        SecretSource::External { .. } | SecretSource::Existing => None,
     };
     if let Some(d) = diag {
         diags.push(d.note("If the plain file was ever committed, rotate the secret: the Git history keeps it."));

@@ -8,6 +8,7 @@ use kdl::{KdlNode, KdlValue};
 use super::reader::{ANY_CHILD, Cx, Label, Reader, Shape, Url};
 use crate::diag::{Code, Diagnostic};
 use crate::model::*;
+use crate::source::Spanned;
 
 pub(super) fn chart(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Chart> {
     let r = Reader::open(
@@ -73,7 +74,7 @@ pub(super) fn secret(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Secret> {
         Shape {
             what: "secret",
             max_args: 1,
-            props: &["namespace", "from", "file", "store", "key", "cluster"],
+            props: &["namespace", "from", "file", "store", "key", "type", "cluster"],
             children: &[],
         },
     );
@@ -88,11 +89,15 @@ pub(super) fn secret(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Secret> {
             let key = r.req_prop::<String>(cx, "key");
             Some(SecretSource::External { store: store?, key: key? })
         }
+        Some(SecretFrom::Existing) => Some(SecretSource::Existing),
         None => None,
     };
+    let secret_type =
+        r.word_prop::<SecretType>(cx, "type").unwrap_or(Spanned::new(SecretType::Opaque, r.name_span(cx)));
     // `file=` with external, or `store=` with a file source, is a mistake worth naming.
     let misplaced: &[&str] = match &source {
         Some(SecretSource::External { .. }) => &["file"],
+        Some(SecretSource::Existing) => &["file", "store", "key"],
         Some(_) => &["store", "key"],
         None => &[],
     };
@@ -107,7 +112,7 @@ pub(super) fn secret(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Secret> {
         }
     }
     let cluster = r.opt_ref(cx, "cluster");
-    Some(Secret { name: name?, namespace: namespace?, source: source?, cluster, span: r.span(cx) })
+    Some(Secret { name: name?, namespace: namespace?, source: source?, secret_type, cluster, span: r.span(cx) })
 }
 
 pub(super) fn manifest(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Manifest> {

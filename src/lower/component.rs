@@ -220,8 +220,18 @@ fn needed(model: &Model) -> Vec<(String, String, BTreeMap<String, ValueKind>)> {
         match s.source {
             SecretSource::Sealed { .. } => need("sealed-secrets", format!("secret `{}`", s.name.value)),
             SecretSource::External { .. } => need("external-secrets", format!("secret `{}`", s.name.value)),
-            SecretSource::Sops { .. } => {}
+            SecretSource::Sops { .. } | SecretSource::Existing => {}
         }
+    }
+    if let Some(store) = model.secret_stores.first() {
+        need("external-secrets", format!("secret-store `{}`", store.name.value));
+    }
+    if let Some(issuer) = model.issuers.first() {
+        need("cert-manager", format!("issuer `{}`", issuer.name.value));
+    }
+    let tls = model.apps.iter().find(|a| a.ingresses.iter().any(|i| i.tls));
+    if let Some(app) = tls.filter(|_| !model.issuers.is_empty()) {
+        need("cert-manager", format!("the TLS ingress of app `{}`", app.name.value));
     }
     if let Some(r) = model.registries.iter().find(|r| r.deploy.is_some()) {
         need("registry", format!("registry `{}`", r.name.value));

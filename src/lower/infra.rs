@@ -69,7 +69,7 @@ pub(super) fn cluster(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Cluster> {
             what: "cluster",
             max_args: 1,
             props: &["distribution", "version"],
-            children: &["pod-cidr", "service-cidr", "ingress", "load-balancer", "gitops"],
+            children: &["pod-cidr", "service-cidr", "ingress", "load-balancer", "gitops", "tls-issuer"],
         },
     );
     let name = r.name(cx)?;
@@ -95,6 +95,10 @@ pub(super) fn cluster(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Cluster> {
         .and_then(|c| word_child::<LoadBalancer>(cx, c, "load-balancer"))
         .unwrap_or(Spanned::new(if is_kind { LoadBalancer::None } else { LoadBalancer::Servicelb }, at));
     let gitops = r.child_once(cx, "gitops").and_then(|c| gitops(cx, c));
+    let tls_issuer = r.child_once(cx, "tls-issuer").and_then(|c| {
+        let t = Reader::open(cx, c, Shape { what: "tls-issuer", max_args: 1, props: &[], children: &[] });
+        t.arg::<Label>(cx, 0, "an issuer name").map(|l| l.map(|l| l.0))
+    });
     Some(Cluster {
         name,
         distribution: distribution?,
@@ -104,6 +108,7 @@ pub(super) fn cluster(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Cluster> {
         ingress,
         load_balancer,
         gitops,
+        tls_issuer,
         span: r.span(cx),
     })
 }
@@ -118,7 +123,7 @@ fn gitops(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Gitops> {
     let r = Reader::open(
         cx,
         node,
-        Shape { what: "gitops", max_args: 1, props: &["repo", "branch", "path", "interval"], children: &[] },
+        Shape { what: "gitops", max_args: 1, props: &["repo", "branch", "path", "interval", "secret"], children: &[] },
     );
     let engine = r.word_arg::<GitopsEngine>(cx, 0, "an engine (`flux` or `argocd`)");
     let repo = r.req_prop::<Url>(cx, "repo").map(|u| u.map(|u| u.0));
@@ -138,7 +143,8 @@ fn gitops(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Gitops> {
     };
     let interval =
         r.prop::<Duration>(cx, "interval").unwrap_or(Spanned::new(Duration::parse("1m").expect("valid"), at));
-    Some(Gitops { engine: engine?, repo: repo?, branch, path, interval, span: r.span(cx) })
+    let secret = r.opt_ref(cx, "secret");
+    Some(Gitops { engine: engine?, repo: repo?, branch, path, interval, secret, span: r.span(cx) })
 }
 
 pub(super) fn node(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Node> {

@@ -7,6 +7,7 @@ pub mod component;
 mod infra;
 mod observe;
 mod pipeline;
+mod platform;
 pub mod reader;
 
 use crate::diag::{Code, Diagnostic};
@@ -102,6 +103,8 @@ fn lower_file(parsed: &crate::load::ParsedFile, sources: &SourceMap) -> FilePart
             DeclKind::App => model.apps.extend(app::app(&mut cx, node)),
             DeclKind::Chart => model.charts.extend(chart::chart(&mut cx, node)),
             DeclKind::Secret => model.secrets.extend(chart::secret(&mut cx, node)),
+            DeclKind::SecretStore => model.secret_stores.extend(platform::secret_store(&mut cx, node)),
+            DeclKind::Issuer => model.issuers.extend(platform::issuer(&mut cx, node)),
             DeclKind::Manifest => model.manifests.extend(chart::manifest(&mut cx, node)),
             DeclKind::Component => model.uses.extend(chart::use_component(&mut cx, node)),
             DeclKind::Pipeline => model.pipelines.extend(pipeline::pipeline(&mut cx, node)),

@@ -52,8 +52,12 @@ decl_kinds! {
     Component,
     /// `namespace` (declared, or implied by what is placed in it).
     Namespace,
+    /// `secret-store`: where external secrets are read from.
+    SecretStore,
     /// `secret`: encrypted or external secret material.
     Secret,
+    /// `issuer`: what signs the certificates of TLS ingresses.
+    Issuer,
     /// `registry`: a container registry.
     Registry,
     /// `pool`: a MetalLB address pool.
@@ -92,6 +96,8 @@ impl DeclKind {
             DeclKind::Component => "use",
             DeclKind::Namespace => "namespace",
             DeclKind::Secret => "secret",
+            DeclKind::SecretStore => "secret-store",
+            DeclKind::Issuer => "issuer",
             DeclKind::Registry => "registry",
             DeclKind::Pool => "pool",
             DeclKind::Chart => "chart",
@@ -132,7 +138,13 @@ impl DeclKind {
             DeclKind::Namespace => {
                 "a namespace's Pod Security level (namespaces are also created by what is placed in them)"
             }
-            DeclKind::Secret => "secret material: a SOPS or sealed file copied in, or an ExternalSecret from a store",
+            DeclKind::Secret => {
+                "secret material: a SOPS or sealed file copied in, an ExternalSecret from a store, or one made by hand"
+            }
+            DeclKind::SecretStore => {
+                "a secret manager (Vault, 1Password, Bitwarden, Kubernetes) ExternalSecrets read from"
+            }
+            DeclKind::Issuer => "a certificate issuer (ACME, a CA, self-signed) for the TLS ingresses",
             DeclKind::Registry => {
                 "a container registry pods pull from and pipelines push to; optionally run in the cluster"
             }
@@ -158,6 +170,8 @@ impl DeclKind {
             | DeclKind::Node
             | DeclKind::Component
             | DeclKind::Namespace
+            | DeclKind::SecretStore
+            | DeclKind::Issuer
             | DeclKind::Registry
             | DeclKind::Pool
             | DeclKind::Manifest
@@ -173,6 +187,8 @@ impl DeclKind {
             DeclKind::Node
             | DeclKind::Component
             | DeclKind::Secret
+            | DeclKind::SecretStore
+            | DeclKind::Issuer
             | DeclKind::Registry
             | DeclKind::Pool
             | DeclKind::Chart
@@ -336,6 +352,16 @@ impl Model {
                     push(s.cluster.as_ref(), Some(&s.namespace.value), &s.name.value, s.name.span, s.span);
                 }
             }
+            DeclKind::SecretStore => {
+                for s in &self.secret_stores {
+                    push(s.cluster.as_ref(), None, &s.name.value, s.name.span, s.span);
+                }
+            }
+            DeclKind::Issuer => {
+                for i in &self.issuers {
+                    push(i.cluster.as_ref(), None, &i.name.value, i.name.span, i.span);
+                }
+            }
             DeclKind::Registry => {
                 for r in &self.registries {
                     push(r.cluster.as_ref(), None, &r.name.value, r.name.span, r.span);
@@ -401,6 +427,8 @@ ids! {
     Node => Node, |d| (d.cluster.as_ref(), None, &d.name.value);
     Use => Component, |d| (d.cluster.as_ref(), None, &d.component.value);
     Secret => Secret, |d| (d.cluster.as_ref(), Some(&d.namespace.value), &d.name.value);
+    SecretStore => SecretStore, |d| (d.cluster.as_ref(), None, &d.name.value);
+    Issuer => Issuer, |d| (d.cluster.as_ref(), None, &d.name.value);
     Registry => Registry, |d| (d.cluster.as_ref(), None, &d.name.value);
     Pool => Pool, |d| (d.cluster.as_ref(), None, &d.name.value);
     Chart => Chart, |d| (d.cluster.as_ref(), Some(&d.namespace.value), &d.name.value);

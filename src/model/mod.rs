@@ -65,6 +65,10 @@ pub struct Model {
     pub charts: Vec<Chart>,
     /// Secrets (references to encrypted or external material).
     pub secrets: Vec<Secret>,
+    /// Secret stores (external-secrets ClusterSecretStores).
+    pub secret_stores: Vec<SecretStore>,
+    /// Certificate issuers (cert-manager ClusterIssuers).
+    pub issuers: Vec<Issuer>,
     /// CI pipelines.
     pub pipelines: Vec<Pipeline>,
     /// Grafana dashboards.
@@ -132,6 +136,8 @@ pub struct Cluster {
     pub load_balancer: Spanned<LoadBalancer>,
     /// GitOps agent wiring.
     pub gitops: Option<Gitops>,
+    /// `tls-issuer`: the issuer of the certificates of TLS ingresses.
+    pub tls_issuer: Option<Name>,
     /// The whole declaration.
     pub span: Span,
 }
@@ -149,6 +155,9 @@ pub struct Gitops {
     pub path: Spanned<String>,
     /// Reconciliation interval (default 1m).
     pub interval: Spanned<Duration>,
+    /// `secret=`: the credentials of the repository (an SSH deploy key or a
+    /// token), a secret in the agent's namespace.
+    pub secret: Option<Name>,
     /// The whole child.
     pub span: Span,
 }
@@ -658,6 +667,8 @@ pub struct Secret {
     pub namespace: Name,
     /// Where its material comes from.
     pub source: SecretSource,
+    /// Its type (`type=`, default `opaque`).
+    pub secret_type: Spanned<SecretType>,
     /// The cluster, when several are declared.
     pub cluster: Option<Name>,
     /// The whole declaration.
@@ -677,6 +688,9 @@ pub enum SecretSource {
         /// The file.
         file: Spanned<String>,
     },
+    /// Made by hand on the cluster before the first sync (`from="existing"`):
+    /// never in Git, named in the inventory's bootstrap steps.
+    Existing,
     /// An external-secrets store.
     External {
         /// The SecretStore / ClusterSecretStore name.
@@ -684,6 +698,52 @@ pub enum SecretSource {
         /// The key in the store.
         key: Spanned<String>,
     },
+}
+
+/// `secret-store "name" provider=... server=... path=... auth-secret=...`: an
+/// external-secrets ClusterSecretStore that ExternalSecrets read from.
+#[derive(Clone, Debug)]
+pub struct SecretStore {
+    /// Name.
+    pub name: Name,
+    /// The secret manager.
+    pub provider: Spanned<StoreProvider>,
+    /// Its address (Vault, 1Password Connect, Bitwarden's API, another cluster's API server).
+    pub server: Option<Spanned<String>>,
+    /// Vault's KV mount, 1Password's vault, Bitwarden's project, the namespace of a kubernetes store.
+    pub path: Option<Spanned<String>>,
+    /// The secret holding the store's own credentials, in the external-secrets namespace.
+    pub auth_secret: Option<Name>,
+    /// The cluster, when several are declared.
+    pub cluster: Option<Name>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// `issuer "name" kind=... email=... solver=... provider=... token-secret=... secret=...`:
+/// a cert-manager ClusterIssuer.
+#[derive(Clone, Debug)]
+pub struct Issuer {
+    /// Name.
+    pub name: Name,
+    /// ACME, a CA from a secret, or self-signed.
+    pub kind: Spanned<IssuerKind>,
+    /// ACME: the account's email.
+    pub email: Option<Spanned<String>>,
+    /// ACME: the directory URL (default Let's Encrypt's production directory).
+    pub server: Option<Spanned<String>>,
+    /// ACME: how names are proven.
+    pub solver: Option<Spanned<AcmeSolver>>,
+    /// ACME dns01: the DNS provider.
+    pub provider: Option<Spanned<DnsProvider>>,
+    /// ACME dns01: the secret holding the provider's API token, in cert-manager's namespace.
+    pub token_secret: Option<Name>,
+    /// CA: the secret holding the CA's certificate and key, in cert-manager's namespace.
+    pub secret: Option<Name>,
+    /// The cluster, when several are declared.
+    pub cluster: Option<Name>,
+    /// The whole declaration.
+    pub span: Span,
 }
 
 /// `pipeline "name" engine=... { source; trigger; step; build; deploy; workspace }`.
@@ -730,6 +790,11 @@ impl Pipeline {
         }
     }
 }
+
+/// The namespace of the `cert-manager` component, where ClusterIssuers read their secrets.
+pub const CERT_MANAGER_NAMESPACE: &str = "cert-manager";
+/// The namespace of the `external-secrets` component, where ClusterSecretStores read their credentials.
+pub const EXTERNAL_SECRETS_NAMESPACE: &str = "external-secrets";
 
 /// Where Tekton pipelines run when they name no namespace.
 pub const TEKTON_NAMESPACE: &str = "ci";
@@ -1007,6 +1072,8 @@ impl Model {
             mut apps,
             mut charts,
             mut secrets,
+            mut secret_stores,
+            mut issuers,
             mut pipelines,
             mut dashboards,
             mut alerts,
@@ -1025,6 +1092,8 @@ impl Model {
         self.apps.append(&mut apps);
         self.charts.append(&mut charts);
         self.secrets.append(&mut secrets);
+        self.secret_stores.append(&mut secret_stores);
+        self.issuers.append(&mut issuers);
         self.pipelines.append(&mut pipelines);
         self.dashboards.append(&mut dashboards);
         self.alerts.append(&mut alerts);
@@ -1076,6 +1145,8 @@ impl Model {
         by(&mut self.apps, |d| (d.namespace.value.clone(), d.name.value.clone()));
         by(&mut self.charts, |d| (d.namespace.value.clone(), d.name.value.clone()));
         by(&mut self.secrets, |d| (d.namespace.value.clone(), d.name.value.clone()));
+        by(&mut self.secret_stores, |d| d.name.value.clone());
+        by(&mut self.issuers, |d| d.name.value.clone());
         by(&mut self.pipelines, |d| d.name.value.clone());
         by(&mut self.dashboards, |d| d.name.value.clone());
         by(&mut self.alerts, |d| (d.namespace.value.clone(), d.name.value.clone()));

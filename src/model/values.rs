@@ -101,7 +101,7 @@ words! {
 }
 words! {
     /// Where a secret comes from.
-    SecretFrom "secret source" { Sops = "sops", Sealed = "sealed", External = "external" }
+    SecretFrom "secret source" { Sops = "sops", Sealed = "sealed", External = "external", Existing = "existing" }
 }
 words! {
     /// A CI engine.
@@ -516,5 +516,60 @@ mod tests {
         assert_eq!(HostPort::parse("registry.local").unwrap().port, None);
         assert!(HostPort::parse("a:99999").is_err());
         assert!(HostPort::parse("a b").is_err());
+    }
+}
+
+words! {
+    /// The type of a Secret (`type=`): which keys it holds and who reads it.
+    SecretType "secret type" {
+        /// Any keys (`Opaque`).
+        Opaque = "opaque",
+        /// A Docker `config.json` (`kubernetes.io/dockerconfigjson`), for pulling images.
+        DockerConfig = "docker-config",
+        /// A certificate and its key (`kubernetes.io/tls`).
+        Tls = "tls",
+        /// A user name and password (`kubernetes.io/basic-auth`).
+        BasicAuth = "basic-auth",
+    }
+}
+
+words! {
+    /// What issues a certificate issuer's certificates.
+    IssuerKind "issuer kind" {
+        /// An ACME server (Let's Encrypt).
+        Acme = "acme",
+        /// A certificate authority whose certificate and key are a Secret.
+        Ca = "ca",
+        /// Each certificate signs itself.
+        SelfSigned = "self-signed",
+    }
+}
+
+words! {
+    /// How an ACME issuer proves it controls a name.
+    AcmeSolver "ACME solver" {
+        /// A token served over HTTP by the ingress controller.
+        Http01 = "http01",
+        /// A TXT record set through the DNS provider's API.
+        Dns01 = "dns01",
+    }
+}
+
+words! {
+    /// A DNS provider whose API sets records with a token.
+    DnsProvider "DNS provider" { Cloudflare = "cloudflare", Digitalocean = "digitalocean" }
+}
+
+words! {
+    /// The secret manager behind a secret store.
+    StoreProvider "secret store provider" {
+        /// HashiCorp Vault (or OpenBao), KV engine.
+        Vault = "vault",
+        /// 1Password through a Connect server.
+        Onepassword = "onepassword",
+        /// Bitwarden Secrets Manager.
+        Bitwarden = "bitwarden",
+        /// Secrets of another namespace of a Kubernetes cluster.
+        Kubernetes = "kubernetes",
     }
 }

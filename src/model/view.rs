@@ -29,6 +29,8 @@ impl Model {
             apps: self.apps.iter().filter(|d| here(&d.cluster)).cloned().collect(),
             charts: self.charts.iter().filter(|d| here(&d.cluster)).cloned().collect(),
             secrets: self.secrets.iter().filter(|d| here(&d.cluster)).cloned().collect(),
+            secret_stores: self.secret_stores.iter().filter(|d| here(&d.cluster)).cloned().collect(),
+            issuers: self.issuers.iter().filter(|d| here(&d.cluster)).cloned().collect(),
             pipelines: self.pipelines.iter().filter(|d| here(&d.cluster)).cloned().collect(),
             dashboards: self.dashboards.iter().filter(|d| here(&d.cluster)).cloned().collect(),
             alerts: self.alerts.iter().filter(|d| here(&d.cluster)).cloned().collect(),
