@@ -325,37 +325,7 @@ fn workload_edges(model: &Model, b: &mut Builder) {
         }
     }
     for a in &model.apps {
-        let me = decl(model, DeclKind::App, Some(&a.namespace.value), &a.name.value);
-        b.edge(&me, decl(model, DeclKind::Namespace, None, &a.namespace.value), "namespace", None);
-        if let Some(reg) = a.image.as_ref().and_then(|i| i.registry.as_ref()) {
-            b.edge_if(&me, decl(model, DeclKind::Registry, None, &reg.value), "registry", Some(reg.span));
-        }
-        for e in &a.env {
-            if let crate::model::EnvValue::Secret { secret, .. } = &e.value {
-                b.edge_if(
-                    &me,
-                    decl(model, DeclKind::Secret, Some(&a.namespace.value), &secret.value),
-                    "secret",
-                    Some(secret.span),
-                );
-            }
-        }
-        if let Some(pool) = a.service.as_ref().and_then(|s| s.pool.as_ref()) {
-            b.edge_if(&me, decl(model, DeclKind::Pool, None, &pool.value), "pool", Some(pool.span));
-        }
-        if a.metrics.is_some() {
-            b.edge(&me, component(model, "kube-prometheus-stack"), "crd", None);
-        }
-        if !a.ingresses.is_empty()
-            && model.cluster_for(a.cluster.as_ref()).is_some_and(|c| c.ingress.value == IngressController::Nginx)
-        {
-            b.edge(&me, component(model, "ingress-nginx"), "ingress", None);
-        }
-        for d in &a.depends_on {
-            if let Some(target) = depends_target(model, &a.namespace.value, &d.value) {
-                b.edge(&me, target, "depends-on", Some(d.span));
-            }
-        }
+        app_edges(model, a, b);
     }
     for p in &model.pipelines {
         let me = decl(model, DeclKind::Pipeline, None, &p.name.value);
@@ -413,6 +383,48 @@ fn workload_edges(model: &Model, b: &mut Builder) {
         let me = decl(model, DeclKind::Alert, Some(&a.namespace.value), &a.name.value);
         b.edge(&me, decl(model, DeclKind::Namespace, None, &a.namespace.value), "namespace", None);
         b.edge(&me, component(model, "kube-prometheus-stack"), "crd", None);
+    }
+}
+
+/// The edges of an app: its namespace, registry, secrets, pool, the
+/// components its metrics and ingresses need, its issuer and `depends-on`.
+fn app_edges(model: &Model, a: &crate::model::App, b: &mut Builder) {
+    let me = decl(model, DeclKind::App, Some(&a.namespace.value), &a.name.value);
+    b.edge(&me, decl(model, DeclKind::Namespace, None, &a.namespace.value), "namespace", None);
+    if let Some(reg) = a.image.as_ref().and_then(|i| i.registry.as_ref()) {
+        b.edge_if(&me, decl(model, DeclKind::Registry, None, &reg.value), "registry", Some(reg.span));
+    }
+    for e in &a.env {
+        if let crate::model::EnvValue::Secret { secret, .. } = &e.value {
+            b.edge_if(
+                &me,
+                decl(model, DeclKind::Secret, Some(&a.namespace.value), &secret.value),
+                "secret",
+                Some(secret.span),
+            );
+        }
+    }
+    if let Some(pool) = a.service.as_ref().and_then(|s| s.pool.as_ref()) {
+        b.edge_if(&me, decl(model, DeclKind::Pool, None, &pool.value), "pool", Some(pool.span));
+    }
+    if a.metrics.is_some() {
+        b.edge(&me, component(model, "kube-prometheus-stack"), "crd", None);
+    }
+    if !a.ingresses.is_empty()
+        && model.cluster_for(a.cluster.as_ref()).is_some_and(|c| c.ingress.value == IngressController::Nginx)
+    {
+        b.edge(&me, component(model, "ingress-nginx"), "ingress", None);
+    }
+    // A TLS ingress after the issuer cert-manager signs its certificate with.
+    if let Some(ingress) = a.ingresses.iter().find(|i| i.tls.value)
+        && let Some(issuer) = model.tls_issuer_of(a)
+    {
+        b.edge(&me, issuer.id(model), "tls-issuer", Some(ingress.tls.span));
+    }
+    for d in &a.depends_on {
+        if let Some(target) = depends_target(model, &a.namespace.value, &d.value) {
+            b.edge(&me, target, "depends-on", Some(d.span));
+        }
     }
 }
 

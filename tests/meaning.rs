@@ -8,6 +8,7 @@
 //!   NetworkPolicy; every object of a `manifest` file is in the tree.
 //! - Every unit folder is applied by its cluster's GitOps entry when the
 //!   cluster has one.
+//! - Every TLS Ingress names a ClusterIssuer its cluster's tree holds.
 
 mod common;
 
@@ -126,6 +127,36 @@ fn has(objects: &[(String, Json)], kind: &str, namespace: &str, name: &str) -> b
         .any(|(_, o)| o["kind"] == kind && o["metadata"]["namespace"] == namespace && o["metadata"]["name"] == name)
 }
 
+/// The objects of one cluster of the tree (`scope` as [`homelabc::model::Model::cluster_key`]).
+fn of_cluster(all: &[(String, Json)], tree: &homelabc::output::OutputTree, scope: Option<&str>) -> Vec<(String, Json)> {
+    let clusters = homelabc::output::lock_clusters(tree);
+    all.iter().filter(|(path, _)| layout::cluster_of(path, &clusters) == scope).cloned().collect()
+}
+
+#[test]
+fn every_tls_ingress_names_a_cluster_issuer_of_its_cluster() {
+    for example in examples() {
+        let built = driver::build(&FsHost::new(&example), "homelab.kdl");
+        let tree = built.tree.expect("no errors").expect("layout");
+        let all = objects(&tree);
+        for model in built.checked.clusters() {
+            let in_cluster = of_cluster(&all, &tree, model.cluster_key(None));
+            let issuers: BTreeSet<&str> = (in_cluster.iter().filter(|(_, o)| o["kind"] == "ClusterIssuer"))
+                .filter_map(|(_, o)| o["metadata"]["name"].as_str())
+                .collect();
+            let tls = in_cluster.iter().filter(|(_, o)| o["kind"] == "Ingress" && o["spec"]["tls"].is_array());
+            for (path, ingress) in tls {
+                let issuer = ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"].as_str();
+                assert!(
+                    issuer.is_some_and(|i| issuers.contains(i)),
+                    "{}: {path} names {issuer:?}, not one of the ClusterIssuers {issuers:?}",
+                    example.display()
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn every_app_has_its_workload_service_and_policy_and_every_manifest_object_is_written() {
     for example in examples() {
@@ -133,12 +164,7 @@ fn every_app_has_its_workload_service_and_policy_and_every_manifest_object_is_wr
         let tree = built.tree.expect("no errors").expect("layout");
         let all = objects(&tree);
         for model in built.checked.clusters() {
-            let scope = model.cluster_key(None);
-            let in_cluster: Vec<(String, Json)> = all
-                .iter()
-                .filter(|(path, _)| layout::cluster_of(path, &homelabc::output::lock_clusters(&tree)) == scope)
-                .cloned()
-                .collect();
+            let in_cluster = of_cluster(&all, &tree, model.cluster_key(None));
             for app in &model.apps {
                 let (ns, name) = (app.namespace.value.as_str(), app.name.value.as_str());
                 let workload = if app.volumes.is_empty() { "Deployment" } else { "StatefulSet" };

@@ -6,10 +6,12 @@
 //! description: no version, date or path of the machine that built it.
 //! Sections with nothing to say are left out. Each section lives in its own
 //! file: `infra` (clusters, nodes, networks, pools, registries), `reach`
-//! (what is reachable from outside), `workloads` (namespaces, pipelines,
-//! dashboards, alerts) and `mermaid` (the dependency graph); `table` escapes
-//! cells and `values` reads Helm values.
+//! (what is reachable from outside), `certificates` (the issuers and the
+//! hosts they sign), `workloads` (namespaces, pipelines, dashboards, alerts)
+//! and `mermaid` (the dependency graph); `table` escapes cells and `values`
+//! reads Helm values.
 
+mod certificates;
 mod infra;
 mod mermaid;
 mod reach;
@@ -27,13 +29,20 @@ use crate::model::{Distribution, Model, Name, Node, NodeRole};
 /// Adds `README.md` at the root of the tree (listed by no kustomization),
 /// made for the homelab, its networks (which it alone describes), its
 /// clusters and registries (whose tables are all a cluster without nodes or
-/// GitOps, or a registry no node mirrors, makes).
+/// GitOps, or a registry no node mirrors, makes), and the secrets issuers
+/// read (a secret made by hand is only named here).
 pub fn emit(whole: &Model, clusters: &[&Model], graph: &Graph, out: &mut Artifacts) {
     let Some(homelab) = &whole.homelab else { return };
     let origin = Origin::of(homelab.id(whole));
     let origin = whole.networks.iter().fold(origin, |o, n| o.and(n.id(whole)));
     let origin = whole.clusters.iter().fold(origin, |o, c| o.and(c.id(whole)));
     let origin = whole.registries.iter().fold(origin, |o, r| o.and(r.id(whole)));
+    // The secrets issuers read, which the Certificates table says how to make.
+    let issuer_secrets = clusters.iter().flat_map(|model| {
+        let names = model.issuers.iter().flat_map(|i| i.token_secret.iter().chain(&i.secret));
+        names.filter_map(|n| certificates::issuer_secret(model, &n.value)).map(|s| s.id(model))
+    });
+    let origin = issuer_secrets.fold(origin, |o, id| o.and(id));
     out.file(&origin, FilePlace::Inventory, Content::Text(render(whole, clusters, graph)));
 }
 
@@ -87,6 +96,7 @@ pub fn render(whole: &Model, clusters: &[&Model], graph: &Graph) -> String {
 /// The sections about what runs in one cluster.
 fn cluster_sections(model: &Model, out: &mut String) {
     reach::section(model, out);
+    certificates::section(model, out);
     workloads::namespaces(model, out);
     workloads::pipelines(model, out);
     workloads::observability(model, out);

@@ -32,6 +32,9 @@ use crate::model::{App, EnvValue, Model, PodSecurity, ProbeKind, Protocol, Servi
 
 /// The user and group every pod runs as unless the app says otherwise.
 pub const DEFAULT_USER: i64 = 65532;
+/// The Ingress annotation naming the ClusterIssuer cert-manager signs its
+/// TLS certificate with.
+pub const CLUSTER_ISSUER: &str = "cert-manager.io/cluster-issuer";
 
 /// Emits namespaces and every app's objects.
 pub fn emit(model: &Model, out: &mut Artifacts) {
@@ -439,11 +442,18 @@ fn ingresses(model: &Model, app: &App) -> Vec<K8sIngress> {
                     }],
                 }),
             };
+            // cert-manager's ingress-shim makes the `<name>-tls` Secret from
+            // the cluster's issuer (the checks make sure there is one).
             let tls = ingress
                 .tls
+                .value
                 .then(|| vec![IngressTLS { hosts: Some(vec![host]), secret_name: Some(format!("{name}-tls")) }]);
+            let mut metadata = meta(&name, Some(&app.namespace.value), app_labels(app));
+            if let Some(issuer) = model.tls_issuer_of(app).filter(|_| ingress.tls.value) {
+                metadata.annotations = Some([(CLUSTER_ISSUER.to_string(), issuer.name.value.clone())].into());
+            }
             K8sIngress {
-                metadata: meta(&name, Some(&app.namespace.value), app_labels(app)),
+                metadata,
                 spec: Some(IngressSpec {
                     ingress_class_name: class,
                     rules: Some(vec![rule]),

@@ -10,6 +10,7 @@ pub mod charts;
 pub mod gitops;
 pub mod grafana;
 pub mod inventory;
+pub mod issuers;
 pub mod k3s;
 pub mod k8s;
 pub mod kind;
@@ -65,6 +66,7 @@ pub fn emit(whole: &Model, clusters: &[&Model], graph: &Graph) -> Artifacts {
         let mut cluster = Artifacts::default();
         charts::emit(model, &mut cluster);
         grafana::emit(model, &mut cluster);
+        issuers::emit(model, &mut cluster);
         k3s::emit(model, &mut cluster);
         k8s::emit(model, &mut cluster);
         kind::emit(model, &mut cluster);

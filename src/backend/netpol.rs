@@ -1,7 +1,9 @@
 //! NetworkPolicies (SPEC §5): per namespace a default deny and DNS egress;
 //! per app the allows the graph implies — the ingress controller to the
 //! routed ports, Prometheus to the metrics port, the world to NodePort and
-//! LoadBalancer ports, and each `depends-on` edge in both directions.
+//! LoadBalancer ports, and each `depends-on` edge in both directions; and
+//! the ingress controller to cert-manager's HTTP-01 solver pods where TLS
+//! ingresses are proven over HTTP.
 
 use std::collections::BTreeMap;
 
@@ -14,10 +16,12 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::{Artifacts, Object, Origin, managed_labels};
 use crate::layout::Unit;
-use crate::model::{App, Distribution, IngressController, Model, ServiceType, Word};
+use crate::model::{AcmeSolver, App, Distribution, IngressController, Issuer, Model, ServiceType, Word};
 
 /// The namespace Prometheus (kube-prometheus-stack) runs in.
 pub const MONITORING_NAMESPACE: &str = "monitoring";
+/// The port cert-manager's HTTP-01 solver pods listen on.
+pub const HTTP01_SOLVER_PORT: i32 = 8089;
 
 /// Emits the policies of every namespace holding apps, and of every app.
 pub fn emit(model: &Model, out: &mut Artifacts) {
@@ -27,6 +31,9 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
         let unit = Unit::namespace_home(model, scope, ns);
         out.object(&origin, &unit, default_deny(ns));
         out.object(&origin, &unit, allow_dns(ns));
+        if let Some((issuer, controller)) = http01_solved(model, ns) {
+            out.object(&origin.clone().and(issuer.id(model)), &unit, allow_http01_solver(ns, controller));
+        }
     }
     let index = Index::new(model);
     let policies = crate::par::map(&model.apps, |app| {
@@ -148,6 +155,39 @@ fn ingress_namespace(model: &Model, app: &App) -> Option<&'static str> {
     }
 }
 
+/// The HTTP-01 issuer of a namespace's TLS ingresses, and the namespace of
+/// the ingress controller that routes its challenges, when cert-manager will
+/// run a solver pod in it.
+fn http01_solved<'m>(model: &'m Model, namespace: &str) -> Option<(&'m Issuer, &'static str)> {
+    model.apps.iter().filter(|a| a.namespace.value == namespace).find_map(|app| {
+        app.ingresses.iter().find(|i| i.tls.value)?;
+        let issuer = model.tls_issuer_of(app)?;
+        let http01 = issuer.solver.as_ref().is_some_and(|s| s.value == AcmeSolver::Http01);
+        http01.then_some((issuer, ingress_namespace(model, app)?))
+    })
+}
+
+/// Lets the ingress controller reach cert-manager's HTTP-01 solver pods,
+/// which cert-manager starts in the namespace of the certificate (port 8089),
+/// through the namespace's default deny.
+fn allow_http01_solver(namespace: &str, controller: &str) -> NetworkPolicy {
+    let peer = NetworkPolicyPeer { namespace_selector: Some(in_namespace(controller)), ..NetworkPolicyPeer::default() };
+    let port = NetworkPolicyPort {
+        port: Some(IntOrString::Int(HTTP01_SOLVER_PORT)),
+        protocol: Some("TCP".into()),
+        ..NetworkPolicyPort::default()
+    };
+    NetworkPolicy {
+        metadata: meta("allow-acme-http01", namespace),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(labels(&[("acme.cert-manager.io/http01-solver", "true")])),
+            policy_types: Some(vec!["Ingress".into()]),
+            ingress: Some(vec![NetworkPolicyIngressRule { from: Some(vec![peer]), ports: Some(vec![port]) }]),
+            ..NetworkPolicySpec::default()
+        }),
+    }
+}
+
 fn ingress_rules(model: &Model, index: &Index<'_>, app: &App) -> Vec<NetworkPolicyIngressRule> {
     let mut rules = Vec::new();
     if !app.ingresses.is_empty() {
@@ -216,5 +256,33 @@ fn app_policy(model: &Model, index: &Index<'_>, app: &App) -> NetworkPolicy {
             ingress: (!ingress.is_empty()).then_some(ingress),
             egress: (!egress.is_empty()).then_some(egress),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::driver;
+    use crate::host::MemHost;
+
+    /// The names of the NetworkPolicies of namespace `demo` but the apps'.
+    fn namespace_policies(issuer: &str) -> Vec<String> {
+        let text = format!(
+            "homelab \"lab\"\ncluster \"home\" distribution=\"k3s\"\n{issuer}\n\
+             app \"web\" namespace=\"demo\" {{\n image \"me/web\" tag=\"1.0.0\"\n port \"http\" 8080\n \
+             ingress host=\"web.example.com\" path=\"/\" port=\"http\" tls=#true\n}}\n"
+        );
+        let checked = driver::check(&MemHost::with([("homelab.kdl", text)]), "homelab.kdl");
+        let mut out = crate::backend::Artifacts::default();
+        super::emit(&checked.model, &mut out);
+        (out.objects.iter().filter(|o| o.id.kind == "NetworkPolicy" && o.id.name != "web"))
+            .map(|o| o.id.name.clone())
+            .collect()
+    }
+
+    #[test]
+    fn http01_solvers_are_reachable_from_the_ingress_controller() {
+        let acme = "issuer \"le\" kind=\"acme\" email=\"a@b.c\" solver=\"http01\"";
+        assert_eq!(namespace_policies(acme), ["default-deny", "allow-dns", "allow-acme-http01"]);
+        assert_eq!(namespace_policies("issuer \"self\" kind=\"self-signed\""), ["default-deny", "allow-dns"]);
     }
 }

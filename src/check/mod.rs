@@ -1,5 +1,5 @@
 //! Semantic checks over the [`Model`]: addressing, ports, references,
-//! security, capacity. Each module adds diagnostics and never stops early.
+//! security, capacity, TLS. Each module adds diagnostics and never stops early.
 
 mod addressing;
 mod capacity;
@@ -9,6 +9,7 @@ pub mod pipelines;
 mod ports;
 mod refs;
 mod security;
+mod tls;
 
 use crate::diag::Diagnostic;
 use crate::model::Model;
@@ -21,20 +22,24 @@ pub fn run(model: &Model, diags: &mut Vec<Diagnostic>) {
 
 /// The checks of the whole description: names and references, addresses on
 /// the networks the clusters share, and what is written in the declarations
-/// themselves (plain-text secrets, tags). They run once, on the whole model.
+/// themselves (plain-text secrets, tags), which cluster a `tls-issuer` names.
+/// They run once, on the whole model.
 pub fn whole(model: &Model, diags: &mut Vec<Diagnostic>) {
     refs::check(model, diags);
     addressing::check(model, diags);
     security::check(model, diags);
+    tls::whole(model, diags);
 }
 
 /// The checks that hold within one cluster: NodePorts, capacity, the stdlib
-/// components it needs, its pipelines, dashboards and alerts. With several
-/// clusters they run on each cluster's view ([`Model::view`]).
+/// components it needs, its pipelines, dashboards and alerts, the issuers of
+/// its TLS ingresses. With several clusters they run on each cluster's view
+/// ([`Model::view`]).
 pub fn cluster(model: &Model, diags: &mut Vec<Diagnostic>) {
     ports::check(model, diags);
     capacity::check(model, diags);
     components::check(model, diags);
     pipelines::check(model, diags);
     observe::check(model, diags);
+    tls::cluster(model, diags);
 }

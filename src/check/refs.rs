@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diag::{Code, Diagnostic};
-use crate::model::COMPONENTS;
+use crate::model::{CERT_MANAGER_NAMESPACE, COMPONENTS};
 use crate::model::{DeclKind, Declaration, EnvValue, Model, Name, Value, ValueKind};
 use crate::source::Span;
 use crate::suggest;
@@ -46,6 +46,8 @@ struct Names<'a> {
     registries: Index<'a>,
     /// Apps, in any namespace.
     apps: Index<'a>,
+    /// Certificate issuers.
+    issuers: Index<'a>,
     /// What `depends-on` may name: apps, charts and components.
     dependencies: BTreeSet<&'a str>,
     /// Secrets by name, with the namespace and span of each declaration.
@@ -69,6 +71,7 @@ impl<'a> Names<'a> {
             pools: index(model.pools.iter().map(|d| &d.name)),
             registries: index(model.registries.iter().map(|d| &d.name)),
             apps: index(model.apps.iter().map(|d| &d.name)),
+            issuers: index(model.issuers.iter().map(|d| &d.name)),
             dependencies,
             secrets,
         }
@@ -82,6 +85,7 @@ impl<'a> Names<'a> {
             Target::Pool => self.pools.keys().copied().collect(),
             Target::Registry => self.registries.keys().copied().collect(),
             Target::App => self.apps.keys().copied().collect(),
+            Target::Issuer => self.issuers.keys().copied().collect(),
             Target::Dependency => self.dependencies.iter().copied().collect(),
             Target::PullSecret => self.secrets.keys().copied().collect(),
         }
@@ -95,6 +99,7 @@ impl<'a> Names<'a> {
             Target::Pool => self.pools.contains_key(name),
             Target::Registry => self.registries.contains_key(name),
             Target::App => self.apps.contains_key(name),
+            Target::Issuer => self.issuers.contains_key(name),
             Target::Dependency => self.dependencies.contains(name),
             Target::PullSecret => self.secrets.contains_key(name),
         }
@@ -178,6 +183,8 @@ enum Target {
     Registry,
     /// `build app=`, `deploy app=`.
     App,
+    /// A cluster's `tls-issuer`.
+    Issuer,
     /// `depends-on`: an app, a chart or a component.
     Dependency,
     /// A registry's `pull-secret`: a secret in any namespace.
@@ -193,6 +200,7 @@ impl Target {
             Target::Pool => "pool",
             Target::Registry => "registry",
             Target::App => "app",
+            Target::Issuer => "issuer",
             Target::Dependency => "dependency",
             Target::PullSecret => "secret",
         }
@@ -214,6 +222,7 @@ impl Target {
             Target::Pool => "pools",
             Target::Registry => "registries",
             Target::App => "apps",
+            Target::Issuer => "issuers",
             Target::Dependency => "apps, charts and components",
             Target::PullSecret => "secrets",
         }
@@ -228,6 +237,9 @@ impl Target {
             Target::Cluster if none_declared => {
                 format!("declare it: `cluster \"{name}\" distribution=\"k3s\"`")
             }
+            Target::Issuer if none_declared => format!(
+                "declare it: `issuer \"{name}\" kind=\"acme\" email=\"you@example.com\" solver=\"http01\"` (or `kind=\"ca\"`, `kind=\"self-signed\"`)"
+            ),
             _ if none_declared => {
                 let what = self.what();
                 format!("no {what} is declared: add a `{what} \"{name}\"` declaration")
@@ -241,6 +253,9 @@ impl Target {
 /// namespace, in model order.
 fn references(model: &Model) -> Vec<(Target, &Name)> {
     let mut refs = Vec::new();
+    for cluster in &model.clusters {
+        refs.extend(cluster.tls_issuer.iter().map(|i| (Target::Issuer, i)));
+    }
     for node in &model.nodes {
         let network = node.address.as_ref().and_then(|a| a.network.as_ref());
         refs.extend(network.map(|n| (Target::Network, n)));
@@ -482,8 +497,8 @@ fn unused_registry(model: &Model, registry: &crate::model::Registry) -> Diagnost
 }
 
 /// The (namespace, name) of every secret something refers to: an app's env,
-/// a registry's `pull-secret`, or a string in chart or component values (and
-/// in the values files and manifests copied in).
+/// a registry's `pull-secret`, an issuer's token or CA, or a string in chart
+/// or component values (and in the values files and manifests copied in).
 fn used_secrets<'a>(model: &'a Model, names: &Names<'a>) -> BTreeSet<(&'a str, &'a str)> {
     let mut used = BTreeSet::new();
     // A reference that does not resolve already has an E0201: the secrets it
@@ -502,6 +517,16 @@ fn used_secrets<'a>(model: &'a Model, names: &Names<'a>) -> BTreeSet<(&'a str, &
     for secret in model.registries.iter().filter_map(|r| r.pull_secret.as_ref()) {
         let close = suggest::did_you_mean(&secret.value, declared.iter().copied());
         mark_all(names, close.unwrap_or(&secret.value), &mut used);
+    }
+    // An issuer's token or CA, in cert-manager's namespace.
+    for secret in model.issuers.iter().flat_map(|i| i.token_secret.iter().chain(&i.secret)) {
+        let decls = names.secret_decls(&secret.value);
+        if decls.is_empty() {
+            let close = suggest::did_you_mean(&secret.value, names.secrets_in(CERT_MANAGER_NAMESPACE));
+            used.extend(close.map(|c| (CERT_MANAGER_NAMESPACE, c)));
+        } else {
+            mark_all(names, &secret.value, &mut used);
+        }
     }
     // A Tekton pipeline's GitOps push credentials, in its namespace.
     for pipeline in &model.pipelines {

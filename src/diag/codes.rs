@@ -90,12 +90,16 @@ codes! {
     E0310 "address-outside-network" Error "a gateway or DHCP range is outside its network";
     E0311 "static-in-dhcp" Error "a static address sits inside the DHCP range";
     E0312 "reserved-address" Error "a node uses its network's own, broadcast or gateway address";
-    // E04xx: ports.
+    // E04xx: ports, ingresses and their TLS.
     E0401 "node-port-out-of-range" Error "a NodePort is outside 30000-32767";
     E0402 "node-port-conflict" Error "a NodePort is used twice in one cluster";
     E0403 "undeclared-port" Error "a service, probe, ingress or metrics names a port the app does not declare";
     E0404 "duplicate-port" Error "two ports of one app share a number or a name";
     E0405 "duplicate-ingress-host" Error "an ingress host and path is used twice";
+    E0410 "tls-without-issuer" Error "a TLS ingress is on a cluster with no issuer to sign its certificate";
+    E0411 "ambiguous-tls-issuer" Error "a cluster has several issuers and no `tls-issuer` choosing one for its TLS ingresses";
+    E0412 "http01-without-ingress" Error "an ACME issuer solves HTTP-01 on a cluster without ingress controller";
+    E0413 "ca-secret-not-tls" Error "a CA issuer's secret is not a `type=\"tls\"` secret";
     // E05xx: graph.
     E0501 "dependency-cycle" Error "declarations depend on each other in a cycle";
     E0502 "component-disabled" Error "a declaration needs a component the cluster disables";

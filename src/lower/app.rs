@@ -236,7 +236,7 @@ fn ingress(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Ingress> {
         );
     }
     let port = r.req_ref(cx, "port");
-    let tls = r.prop::<bool>(cx, "tls").is_some_and(|t| t.value);
+    let tls = r.prop::<bool>(cx, "tls").unwrap_or(Spanned::new(false, at));
     let class = r.prop::<String>(cx, "class");
     let host = host?;
     if let Err(m) = check_dns_subdomain(&host.value) {

@@ -229,7 +229,7 @@ fn needed(model: &Model) -> Vec<(String, String, BTreeMap<String, ValueKind>)> {
     if let Some(issuer) = model.issuers.first() {
         need("cert-manager", format!("issuer `{}`", issuer.name.value));
     }
-    let tls = model.apps.iter().find(|a| a.ingresses.iter().any(|i| i.tls));
+    let tls = model.apps.iter().find(|a| a.ingresses.iter().any(|i| i.tls.value));
     if let Some(app) = tls.filter(|_| !model.issuers.is_empty()) {
         need("cert-manager", format!("the TLS ingress of app `{}`", app.name.value));
     }

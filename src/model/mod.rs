@@ -399,8 +399,9 @@ pub struct Ingress {
     pub path: Spanned<String>,
     /// The app port routed to.
     pub port: Name,
-    /// Whether to terminate TLS.
-    pub tls: bool,
+    /// Whether to terminate TLS (`tls=`, default false at the node's name),
+    /// with a certificate from the cluster's issuer.
+    pub tls: Spanned<bool>,
     /// Ingress class, overriding the cluster's.
     pub class: Option<Spanned<String>>,
     /// The whole child.
@@ -1182,12 +1183,46 @@ impl Model {
     /// the controller of the app's cluster (none for `ingress "none"`).
     pub fn ingress_class<'m>(&'m self, app: &'m App, ingress: &'m Ingress) -> Option<&'m str> {
         ingress.class.as_ref().map(|c| c.value.as_str()).or_else(|| {
-            match self.cluster_for(app.cluster.as_ref())?.ingress.value {
-                IngressController::Traefik => Some("traefik"),
-                IngressController::Nginx => Some("nginx"),
-                IngressController::None => None,
-            }
+            let cluster = self.cluster_for(app.cluster.as_ref())?;
+            Model::controller_class(cluster)
         })
+    }
+
+    /// The ingress class of a cluster's own controller (none for `ingress "none"`).
+    pub fn controller_class(cluster: &Cluster) -> Option<&'static str> {
+        match cluster.ingress.value {
+            IngressController::Traefik => Some("traefik"),
+            IngressController::Nginx => Some("nginx"),
+            IngressController::None => None,
+        }
+    }
+
+    /// The issuers of a cluster: those naming it, and those without
+    /// `cluster=` when it is the only one.
+    pub fn issuers_of<'m>(&'m self, cluster: &'m Cluster) -> impl Iterator<Item = &'m Issuer> + 'm {
+        self.issuers
+            .iter()
+            .filter(move |i| self.cluster_for(i.cluster.as_ref()).is_some_and(|c| c.name.value == cluster.name.value))
+    }
+
+    /// The issuer that signs the certificates of a cluster's TLS ingresses:
+    /// the one its `tls-issuer` names, else its only issuer; `None` when it has
+    /// none, several and no `tls-issuer`, or a `tls-issuer` naming none of
+    /// them (the checks report those).
+    pub fn tls_issuer<'m>(&'m self, cluster: &'m Cluster) -> Option<&'m Issuer> {
+        let mut issuers = self.issuers_of(cluster);
+        match &cluster.tls_issuer {
+            Some(name) => issuers.find(|i| i.name.value == name.value),
+            None => {
+                let only = issuers.next();
+                if issuers.next().is_some() { None } else { only }
+            }
+        }
+    }
+
+    /// The issuer of an app's TLS ingresses ([`Model::tls_issuer`] of its cluster).
+    pub fn tls_issuer_of(&self, app: &App) -> Option<&Issuer> {
+        self.cluster_for(app.cluster.as_ref()).and_then(|c| self.tls_issuer(c))
     }
 
     /// The host an ingress serves: a host without a dot is completed with the

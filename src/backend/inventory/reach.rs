@@ -79,7 +79,7 @@ fn ingresses(model: &Model, app: &App) -> Vec<Row> {
     app.ingresses
         .iter()
         .map(|i| {
-            let (scheme, port) = if i.tls { ("https", "443") } else { ("http", "80") };
+            let (scheme, port) = if i.tls.value { ("https", "443") } else { ("http", "80") };
             let path = if i.path.value.starts_with('/') { i.path.value.clone() } else { format!("/{}", i.path.value) };
             let class = model.ingress_class(app, i);
             Row {

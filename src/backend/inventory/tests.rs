@@ -29,6 +29,7 @@ node "a1" role="agent" {
     memory "4Gi"
 }
 pool "lb" network="lan" range="192.168.1.200-192.168.1.210"
+issuer "letsencrypt" kind="acme" email="me@example.com" solver="http01"
 app "web" namespace="shop" {
     image "me/web" tag="1.0.0"
     port "http" 8080
@@ -166,4 +167,11 @@ fn a_graph_too_large_for_mermaid_is_drawn_one_box_per_namespace() {
     assert!(large.contains("namespace_ns_0[\"namespace ns-0 (201)\"]"), "{large}");
     assert!(large.contains("namespace_ns_1 -->|200| namespace_ns_0"), "{large}");
     assert!(large.contains("`homelabc graph` prints every declaration"));
+}
+
+#[test]
+fn lists_the_issuers_and_the_hosts_they_sign() {
+    let text = inventory(SMALL);
+    assert!(text.contains("## Certificates\n\n| Issuer | Kind | Proof | Signs |"), "{text}");
+    assert!(text.contains("| `letsencrypt` | acme | http01 via traefik | `shop.lab.example.com` |"), "{text}");
 }
