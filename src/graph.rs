@@ -263,6 +263,10 @@ fn infrastructure_edges(model: &Model, b: &mut Builder) {
             let secret = decl(model, DeclKind::Secret, Some(EXTERNAL_SECRETS_NAMESPACE), &auth.value);
             b.edge(&me, secret, "auth-secret", Some(auth.span));
         }
+        // A `kubernetes` store of this cluster gets a reader in the namespace it reads.
+        if let Some(ns) = store.local_namespace() {
+            b.edge(&me, decl(model, DeclKind::Namespace, None, ns), "namespace", store.path.as_ref().map(|p| p.span));
+        }
     }
     for issuer in &model.issuers {
         let me = issuer.id(model);

@@ -2,8 +2,9 @@
 //! that make Flux or Argo CD apply every unit of the tree, in the order of
 //! the dependency graph.
 //!
-//! Flux: `flux-system/gotk-sync.yaml` (the GitRepository of the tree and the
-//! root Kustomization of `clusters/<cluster>`), and one Kustomization per unit
+//! Flux: `flux-system/gotk-sync.yaml` (the GitRepository of the tree, with
+//! the credentials `gitops secret=` names, and the root Kustomization of
+//! `clusters/<cluster>`), and one Kustomization per unit
 //! with `dependsOn` the units its declarations need, `wait` on units that
 //! install CRDs, and SOPS decryption on units holding SOPS secrets.
 //! Argo CD: a root Application (app of apps) and one Application per unit,
@@ -240,6 +241,9 @@ struct GitRepositorySpec {
     url: String,
     #[serde(rename = "ref")]
     reference: GitRef,
+    /// The repository's credentials (`gitops secret=`), in flux-system.
+    #[serde(rename = "secretRef", skip_serializing_if = "Option::is_none")]
+    secret_ref: Option<Named>,
 }
 
 #[derive(Debug, Serialize)]
@@ -278,8 +282,9 @@ fn flux(cluster: &Cluster, gitops: &Gitops, units: &Units, origin: &Origin, out:
     }
     let repository = GitRepositorySpec {
         interval: interval.clone(),
-        url: gitops.repo.value.clone(),
+        url: flux_url(&gitops.repo.value),
         reference: GitRef { branch: gitops.branch.value.clone() },
+        secret_ref: gitops.secret.as_ref().map(|s| Named { name: s.value.clone() }),
     };
     let root = KustomizationSpec {
         interval,
@@ -297,6 +302,17 @@ fn flux(cluster: &Cluster, gitops: &Gitops, units: &Units, origin: &Origin, out:
     ];
     let place = FilePlace::FluxSync { cluster: cluster.name.value.clone() };
     out.file(origin, place, Content::Documents(documents));
+}
+
+/// The repository URL as Flux takes it: the scp-like `git@host:path`, which
+/// Flux refuses, becomes `ssh://git@host/path`.
+fn flux_url(repo: &str) -> String {
+    match repo.split_once(':') {
+        Some((user_host, path)) if !repo.contains("://") && user_host.contains('@') => {
+            format!("ssh://{user_host}/{}", path.trim_start_matches('/'))
+        }
+        _ => repo.to_string(),
+    }
 }
 
 fn argocd(cluster: &Cluster, gitops: &Gitops, units: &Units, origin: &Origin, out: &mut Artifacts) {
@@ -328,7 +344,10 @@ mod tests {
         app \"web\" namespace=\"shop\" {\n    image \"me/web\" tag=\"1.0.0\"\n    resources cpu=\"10m\" memory=\"16Mi\" cpu-limit=\"100m\" memory-limit=\"64Mi\"\n    depends-on \"postgres\"\n}\n";
 
     fn tree(gitops: &str) -> crate::output::OutputTree {
-        let text = BASE.replace("GITOPS", gitops);
+        tree_of(BASE.replace("GITOPS", gitops))
+    }
+
+    fn tree_of(text: String) -> crate::output::OutputTree {
         let built = driver::build(&MemHost::with([("homelab.kdl", text)]), "homelab.kdl");
         let errors: Vec<_> = built.checked.diagnostics.iter().filter(|d| d.is_error()).collect();
         assert!(errors.is_empty(), "{errors:?}");
@@ -354,6 +373,16 @@ mod tests {
         assert!(sync.contains("kind: GitRepository") && sync.contains("path: ./deploy/clusters/lab\n"), "{sync}");
         let root = text(&tree, "clusters/lab/kustomization.yaml");
         assert!(root.contains("- flux-system\n"), "{root}");
+    }
+
+    #[test]
+    fn flux_reads_the_repository_with_its_secret() {
+        let gitops = "gitops \"flux\" repo=\"git@github.com:me/lab.git\" secret=\"deploy-key\"";
+        let secret = "secret \"deploy-key\" namespace=\"flux-system\" from=\"existing\"\n";
+        let tree = tree_of(BASE.replace("GITOPS", gitops) + secret);
+        let sync = text(&tree, "clusters/lab/flux-system/gotk-sync.yaml");
+        assert!(sync.contains("secretRef:\n    name: deploy-key\n"), "{sync}");
+        assert!(sync.contains("url: ssh://git@github.com/me/lab.git\n"), "{sync}");
     }
 
     #[test]

@@ -24,13 +24,14 @@ use std::net::IpAddr;
 use super::{Artifacts, Content, Origin, host_port};
 use crate::graph::Graph;
 use crate::layout::FilePlace;
-use crate::model::{Distribution, Model, Name, Node, NodeRole};
+use crate::model::{Distribution, Model, Name, Node, NodeRole, SecretSource};
 
 /// Adds `README.md` at the root of the tree (listed by no kustomization),
 /// made for the homelab, its networks (which it alone describes), its
 /// clusters and registries (whose tables are all a cluster without nodes or
-/// GitOps, or a registry no node mirrors, makes), and the secrets issuers
-/// read (a secret made by hand is only named here).
+/// GitOps, or a registry no node mirrors, makes), the secrets issuers read
+/// and its secrets made by hand (`from="existing"`: the README's namespace
+/// and certificates tables are where they show).
 pub fn emit(whole: &Model, clusters: &[&Model], graph: &Graph, out: &mut Artifacts) {
     let Some(homelab) = &whole.homelab else { return };
     let origin = Origin::of(homelab.id(whole));
@@ -43,6 +44,8 @@ pub fn emit(whole: &Model, clusters: &[&Model], graph: &Graph, out: &mut Artifac
         names.filter_map(|n| certificates::issuer_secret(model, &n.value)).map(|s| s.id(model))
     });
     let origin = issuer_secrets.fold(origin, |o, id| o.and(id));
+    let existing = whole.secrets.iter().filter(|s| matches!(s.source, SecretSource::Existing));
+    let origin = existing.fold(origin, |o, s| o.and(s.id(whole)));
     out.file(&origin, FilePlace::Inventory, Content::Text(render(whole, clusters, graph)));
 }
 

@@ -21,6 +21,7 @@ pub mod pipelines;
 pub mod prometheus;
 pub mod registry;
 pub mod secrets;
+pub mod stores;
 
 mod artifacts;
 
@@ -77,6 +78,7 @@ pub fn emit(whole: &Model, clusters: &[&Model], graph: &Graph) -> Artifacts {
         prometheus::emit(model, &mut cluster);
         registry::emit(model, &mut cluster);
         secrets::emit(model, &mut cluster);
+        stores::emit(model, &mut cluster);
         gitops::wire(model, graph, &mut cluster);
         out.objects.extend(cluster.objects);
         out.files.extend(cluster.files);

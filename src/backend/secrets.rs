@@ -1,9 +1,11 @@
 //! Secrets (SPEC §5): nothing here ever holds a secret value. SOPS files and
 //! SealedSecrets are copied as they are, only with LF line endings and a
 //! final newline like every file of the tree (the checks have made sure they
-//! are encrypted, E0602), `from="external"` becomes an ExternalSecret against the
-//! named store, and `.sops.yaml` gets creation rules for the recipients the
-//! description's SOPS files are already encrypted to.
+//! are encrypted, E0602), `from="external"` becomes an ExternalSecret of the
+//! declared `type=` against the named store (a ClusterSecretStore of
+//! [`super::stores`]), `from="existing"` writes nothing (it is made by hand),
+//! and `.sops.yaml` gets creation rules for the recipients the description's
+//! SOPS files are already encrypted to.
 //!
 //! Each secret sits in the unit of its namespace ([`namespace_home`]), so it
 //! is applied with the Namespace and before the workloads that read it.
@@ -14,7 +16,7 @@ use serde::Serialize;
 
 use super::{Artifacts, Body, Content, Custom, CustomKind, Object, ObjectId, Origin, managed_labels, meta};
 use crate::layout::{FilePlace, Unit};
-use crate::model::{Model, Secret, SecretSource};
+use crate::model::{Model, Secret, SecretSource, SecretType};
 
 /// The ExternalSecret API version written (external-secrets 0.17 and later).
 pub const EXTERNAL_SECRETS_API: &str = "external-secrets.io/v1";
@@ -115,6 +117,16 @@ struct StoreRef {
 struct Target {
     name: String,
     creation_policy: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    template: Option<Template>,
+}
+
+/// The blueprint of the Secret: only its type. Without template data,
+/// external-secrets fills the Secret with the properties fetched as they are.
+#[derive(Debug, Serialize)]
+struct Template {
+    #[serde(rename = "type")]
+    secret_type: &'static str,
 }
 
 #[derive(Debug, Serialize)]
@@ -128,7 +140,10 @@ struct Extract {
 }
 
 /// An ExternalSecret that pulls every property of `key` from a
-/// ClusterSecretStore into a Secret of the declared name.
+/// ClusterSecretStore into a Secret of the declared name and type. A typed
+/// Secret takes the properties as they are, so the store's entry holds the
+/// keys the type needs (`.dockerconfigjson`; `tls.crt` and `tls.key`;
+/// `username` and `password`).
 fn external(secret: &Secret, store: &str, key: &str) -> Custom<ExternalSecret> {
     let metadata = meta(&secret.name.value, Some(&secret.namespace.value), managed_labels());
     Custom::new(
@@ -137,7 +152,12 @@ fn external(secret: &Secret, store: &str, key: &str) -> Custom<ExternalSecret> {
             spec: ExternalSecretSpec {
                 refresh_interval: "1h",
                 secret_store_ref: StoreRef { kind: "ClusterSecretStore", name: store.to_string() },
-                target: Target { name: secret.name.value.clone(), creation_policy: "Owner" },
+                target: Target {
+                    name: secret.name.value.clone(),
+                    creation_policy: "Owner",
+                    template: (secret.secret_type.value != SecretType::Opaque)
+                        .then(|| Template { secret_type: secret.secret_type.value.kubernetes_type() }),
+                },
                 data_from: vec![DataFrom { extract: Extract { key: key.to_string() } }],
             },
         },

@@ -8,6 +8,7 @@ mod observe;
 pub mod pipelines;
 mod ports;
 mod refs;
+mod secrets;
 mod security;
 mod tls;
 
@@ -22,19 +23,20 @@ pub fn run(model: &Model, diags: &mut Vec<Diagnostic>) {
 
 /// The checks of the whole description: names and references, addresses on
 /// the networks the clusters share, and what is written in the declarations
-/// themselves (plain-text secrets, tags), which cluster a `tls-issuer` names.
-/// They run once, on the whole model.
+/// themselves (plain-text secrets, tags, the types of secret files), which
+/// cluster a `tls-issuer` names. They run once, on the whole model.
 pub fn whole(model: &Model, diags: &mut Vec<Diagnostic>) {
     refs::check(model, diags);
     addressing::check(model, diags);
     security::check(model, diags);
     tls::whole(model, diags);
+    secrets::whole(model, diags);
 }
 
 /// The checks that hold within one cluster: NodePorts, capacity, the stdlib
 /// components it needs, its pipelines, dashboards and alerts, the issuers of
-/// its TLS ingresses. With several clusters they run on each cluster's view
-/// ([`Model::view`]).
+/// its TLS ingresses, and what its GitOps agent and secret stores can read.
+/// With several clusters they run on each cluster's view ([`Model::view`]).
 pub fn cluster(model: &Model, diags: &mut Vec<Diagnostic>) {
     ports::check(model, diags);
     capacity::check(model, diags);
@@ -42,4 +44,5 @@ pub fn cluster(model: &Model, diags: &mut Vec<Diagnostic>) {
     pipelines::check(model, diags);
     observe::check(model, diags);
     tls::cluster(model, diags);
+    secrets::cluster(model, diags);
 }

@@ -1,12 +1,14 @@
 //! Checks on names: every reference resolves (E0201), no two declarations
 //! share a name (E0202), nodes, pools and apps know their cluster (E0112), and
-//! secrets and registries are used by something (W0501).
+//! secrets, secret stores and registries are used by something (W0501).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diag::{Code, Diagnostic};
 use crate::model::{CERT_MANAGER_NAMESPACE, COMPONENTS};
-use crate::model::{DeclKind, Declaration, EnvValue, Model, Name, Value, ValueKind};
+use crate::model::{
+    DeclKind, Declaration, EXTERNAL_SECRETS_NAMESPACE, EnvValue, Model, Name, SecretSource, Value, ValueKind,
+};
 use crate::source::Span;
 use crate::suggest;
 
@@ -25,6 +27,7 @@ pub fn check(model: &Model, diags: &mut Vec<Diagnostic>) {
     for (namespace, secret) in env_secrets(model) {
         diags.extend(names.resolve_env_secret(namespace, secret));
     }
+    diags.extend(store_clusters(model, &names));
     duplicates(&all, diags);
     missing_clusters(model, &all, diags);
     gitops_paths(model, diags);
@@ -48,6 +51,8 @@ struct Names<'a> {
     apps: Index<'a>,
     /// Certificate issuers.
     issuers: Index<'a>,
+    /// Secret stores, with the cluster each names (`cluster=`).
+    stores: BTreeMap<&'a str, Vec<Option<&'a str>>>,
     /// What `depends-on` may name: apps, charts and components.
     dependencies: BTreeSet<&'a str>,
     /// Secrets by name, with the namespace and span of each declaration.
@@ -65,6 +70,10 @@ impl<'a> Names<'a> {
         for s in &model.secrets {
             secrets.entry(&s.name.value).or_default().push((&s.namespace.value, s.name.span));
         }
+        let mut stores: BTreeMap<&str, Vec<Option<&str>>> = BTreeMap::new();
+        for s in &model.secret_stores {
+            stores.entry(&s.name.value).or_default().push(s.cluster.as_ref().map(|c| c.value.as_str()));
+        }
         Names {
             networks: index(model.networks.iter().map(|d| &d.name)),
             clusters: index(model.clusters.iter().map(|d| &d.name)),
@@ -72,6 +81,7 @@ impl<'a> Names<'a> {
             registries: index(model.registries.iter().map(|d| &d.name)),
             apps: index(model.apps.iter().map(|d| &d.name)),
             issuers: index(model.issuers.iter().map(|d| &d.name)),
+            stores,
             dependencies,
             secrets,
         }
@@ -88,6 +98,7 @@ impl<'a> Names<'a> {
             Target::Issuer => self.issuers.keys().copied().collect(),
             Target::Dependency => self.dependencies.iter().copied().collect(),
             Target::PullSecret => self.secrets.keys().copied().collect(),
+            Target::SecretStore => self.stores.keys().copied().collect(),
         }
     }
 
@@ -102,6 +113,7 @@ impl<'a> Names<'a> {
             Target::Issuer => self.issuers.contains_key(name),
             Target::Dependency => self.dependencies.contains(name),
             Target::PullSecret => self.secrets.contains_key(name),
+            Target::SecretStore => self.stores.contains_key(name),
         }
     }
 
@@ -189,6 +201,8 @@ enum Target {
     Dependency,
     /// A registry's `pull-secret`: a secret in any namespace.
     PullSecret,
+    /// `secret ... from="external" store=`: a `secret-store`.
+    SecretStore,
 }
 
 impl Target {
@@ -203,6 +217,7 @@ impl Target {
             Target::Issuer => "issuer",
             Target::Dependency => "dependency",
             Target::PullSecret => "secret",
+            Target::SecretStore => "secret store",
         }
     }
 
@@ -225,6 +240,7 @@ impl Target {
             Target::Issuer => "issuers",
             Target::Dependency => "apps, charts and components",
             Target::PullSecret => "secrets",
+            Target::SecretStore => "secret stores",
         }
     }
 
@@ -239,6 +255,10 @@ impl Target {
             }
             Target::Issuer if none_declared => format!(
                 "declare it: `issuer \"{name}\" kind=\"acme\" email=\"you@example.com\" solver=\"http01\"` (or `kind=\"ca\"`, `kind=\"self-signed\"`)"
+            ),
+            Target::SecretStore if none_declared => format!(
+                "declare the store the secret is read from, e.g. `secret-store \"{name}\" provider=\"vault\" \
+                 server=\"https://vault.example.com\" path=\"secret\" auth-secret=\"vault-token\"`"
             ),
             _ if none_declared => {
                 let what = self.what();
@@ -280,7 +300,42 @@ fn references(model: &Model) -> Vec<(Target, &Name)> {
         refs.extend(pipeline.build.iter().map(|b| (Target::App, &b.app)));
         refs.extend(pipeline.deploy.iter().map(|d| (Target::App, &d.app)));
     }
+    for secret in &model.secrets {
+        if let SecretSource::External { store, .. } = &secret.source {
+            refs.push((Target::SecretStore, store));
+        }
+    }
     refs
+}
+
+/// E0201 for an ExternalSecret whose store exists, but only in other
+/// clusters: a ClusterSecretStore serves its own cluster.
+fn store_clusters(model: &Model, names: &Names<'_>) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    for secret in &model.secrets {
+        let (SecretSource::External { store, .. }, Some(cluster)) = (&secret.source, &secret.cluster) else {
+            continue;
+        };
+        let Some(clusters) = names.stores.get(store.value.as_str()) else { continue };
+        if clusters.iter().any(|c| c.is_none_or(|c| c == cluster.value)) {
+            continue;
+        }
+        let elsewhere: Vec<String> = clusters.iter().flatten().map(|c| format!("`{c}`")).collect();
+        diags.push(
+            Diagnostic::new(
+                Code::E0201,
+                format!("secret store `{}` is not declared in cluster `{}`", store.value, cluster.value),
+            )
+            .primary(store.span, format!("no secret store named `{}` in cluster `{}`", store.value, cluster.value))
+            .help(format!(
+                "the store is declared in cluster {}: declare a `secret-store \"{}\"` with `cluster=\"{}\"` too",
+                elsewhere.join(", "),
+                store.value,
+                cluster.value
+            )),
+        );
+    }
+    diags
 }
 
 /// Every `env ... secret=` with the namespace of the app that reads it.
@@ -435,7 +490,7 @@ fn missing_cluster(kind: &str, name: &Name, clusters: &[&str]) -> Diagnostic {
         .help(format!("add {} or {last}", rest.join(", ")))
 }
 
-/// Reports W0501 for secrets and registries nothing uses.
+/// Reports W0501 for secrets, secret stores and registries nothing uses.
 fn unused(model: &Model, names: &Names<'_>, diags: &mut Vec<Diagnostic>) {
     let used = used_secrets(model, names);
     for secret in &model.secrets {
@@ -451,12 +506,38 @@ fn unused(model: &Model, names: &Names<'_>, diags: &mut Vec<Diagnostic>) {
             );
         }
     }
+    let read = read_stores(model, names);
+    for store in model.secret_stores.iter().filter(|s| !read.contains(s.name.value.as_str())) {
+        let name = &store.name.value;
+        diags.push(
+            Diagnostic::new(Code::W0501, format!("secret store `{name}` is never used"))
+                .primary(store.name.span, "declared here but never used")
+                .help(format!(
+                    "read a secret from it with `secret \"NAME\" namespace=\"...\" from=\"external\" store=\"{name}\" key=\"...\"`, or remove it"
+                )),
+        );
+    }
     let pulled = pulled_registries(model, names);
     for registry in model.registries.iter().filter(|r| r.deploy.is_none()) {
         if !pulled.contains(registry.name.value.as_str()) {
             diags.push(unused_registry(model, registry));
         }
     }
+}
+
+/// The stores some ExternalSecret reads. A misspelt `store=` counts for the
+/// store it was probably meant to name: it already has an E0201.
+fn read_stores<'a>(model: &'a Model, names: &Names<'a>) -> BTreeSet<&'a str> {
+    let declared = names.candidates(Target::SecretStore);
+    let read = model.secrets.iter().filter_map(|s| match &s.source {
+        SecretSource::External { store, .. } => Some(store),
+        SecretSource::Sops { .. } | SecretSource::Sealed { .. } | SecretSource::Existing => None,
+    });
+    read.filter_map(|n| match names.stores.get_key_value(n.value.as_str()) {
+        Some((key, _)) => Some(*key),
+        None => suggest::did_you_mean(&n.value, declared.iter().copied()),
+    })
+    .collect()
 }
 
 /// The registries some image pulls from. A misspelt `registry=` counts for the
@@ -497,21 +578,24 @@ fn unused_registry(model: &Model, registry: &crate::model::Registry) -> Diagnost
 }
 
 /// The (namespace, name) of every secret something refers to: an app's env,
-/// a registry's `pull-secret`, an issuer's token or CA, or a string in chart
-/// or component values (and in the values files and manifests copied in).
+/// a registry's `pull-secret`, an issuer's token or CA, a secret store's
+/// `auth-secret`, a cluster's `gitops secret=`, a pipeline's push credentials,
+/// or a string in chart or component values (and in the values files and
+/// manifests copied in).
 fn used_secrets<'a>(model: &'a Model, names: &Names<'a>) -> BTreeSet<(&'a str, &'a str)> {
     let mut used = BTreeSet::new();
     // A reference that does not resolve already has an E0201: the secrets it
     // points at (in another namespace, or by a close spelling) count as used.
     for (ns, secret) in env_secrets(model) {
-        let decls = names.secret_decls(&secret.value);
-        if decls.iter().any(|(n, _)| *n == ns) {
-            used.insert((ns, secret.value.as_str()));
-        } else if !decls.is_empty() {
-            mark_all(names, &secret.value, &mut used);
-        } else if let Some(close) = suggest::did_you_mean(&secret.value, names.secrets_in(ns)) {
-            used.insert((ns, close));
-        }
+        mark_in(names, ns, secret, &mut used);
+    }
+    // A store's credentials, in external-secrets' namespace, and a cluster's
+    // repository credentials, in its GitOps agent's.
+    let agents = (model.clusters.iter().filter_map(|c| c.gitops.as_ref()))
+        .filter_map(|g| Some((g.engine.value.namespace(), g.secret.as_ref()?)));
+    let stores = model.secret_stores.iter().filter_map(|s| Some((EXTERNAL_SECRETS_NAMESPACE, s.auth_secret.as_ref()?)));
+    for (ns, secret) in agents.chain(stores) {
+        mark_in(names, ns, secret, &mut used);
     }
     let declared = names.candidates(Target::PullSecret);
     for secret in model.registries.iter().filter_map(|r| r.pull_secret.as_ref()) {
@@ -547,6 +631,20 @@ fn used_secrets<'a>(model: &'a Model, names: &Names<'a>) -> BTreeSet<(&'a str, &
         mark_all(names, name, &mut used);
     }
     used
+}
+
+/// Marks the secret a reference from `ns` names used: the one of `ns`, else
+/// (the reference already has an E0201) the declarations in other
+/// namespaces, or the secret of `ns` it is probably a misspelling of.
+fn mark_in<'a>(names: &Names<'a>, ns: &'a str, secret: &'a Name, used: &mut BTreeSet<(&'a str, &'a str)>) {
+    let decls = names.secret_decls(&secret.value);
+    if decls.iter().any(|(n, _)| *n == ns) {
+        used.insert((ns, secret.value.as_str()));
+    } else if !decls.is_empty() {
+        mark_all(names, &secret.value, used);
+    } else if let Some(close) = suggest::did_you_mean(&secret.value, names.secrets_in(ns)) {
+        used.insert((ns, close));
+    }
 }
 
 /// Marks every declaration of the secret `name`, whatever its namespace, used.
@@ -602,6 +700,9 @@ mod tests {
 
     const CLUSTER: &str = "cluster \"home\" distribution=\"k3s\"\n";
 
+    /// The store `v` the external secrets of these tests read.
+    const STORE: &str = "secret-store \"v\" provider=\"kubernetes\" path=\"copies\"\n";
+
     /// An app in namespace `demo` with extra children.
     fn app(name: &str, children: &str) -> String {
         format!("app \"{name}\" namespace=\"demo\" {{\n image \"me/{name}\" tag=\"1.0.0\"\n {children}\n}}\n")
@@ -610,7 +711,7 @@ mod tests {
     #[test]
     fn references_resolve_whatever_the_order() {
         let body = format!(
-            "{}{CLUSTER}registry \"local\" address=\"10.0.0.5:5000\" {{ pull-secret \"auth\" }}\n\
+            "{}{CLUSTER}{STORE}registry \"local\" address=\"10.0.0.5:5000\" {{ pull-secret \"auth\" }}\n\
              secret \"auth\" namespace=\"x\" from=\"external\" store=\"v\" key=\"k\"\n\
              secret \"db\" namespace=\"demo\" from=\"external\" store=\"v\" key=\"k\"\n",
             app("web", "env \"P\" secret=\"db\" key=\"p\"\n depends-on \"api\" \"cert-manager\""),
@@ -630,7 +731,7 @@ mod tests {
     #[test]
     fn env_secret_typo_suggests_within_the_namespace() {
         let body = format!(
-            "{CLUSTER}secret \"db-pass\" namespace=\"demo\" from=\"external\" store=\"v\" key=\"k\"\n{}",
+            "{CLUSTER}{STORE}secret \"db-pass\" namespace=\"demo\" from=\"external\" store=\"v\" key=\"k\"\n{}",
             app("web", "env \"P\" secret=\"db-pas\" key=\"p\"")
         );
         // The misspelt secret is not reported unused on top of the E0201.
@@ -659,11 +760,37 @@ mod tests {
     #[test]
     fn secrets_named_in_component_values_are_used() {
         let body = format!(
-            "{CLUSTER}use \"kube-prometheus-stack\" {{ values {{ grafana {{ admin {{ existingSecret \"admin\" }} }} }} }}\n\
+            "{CLUSTER}{STORE}use \"kube-prometheus-stack\" {{ values {{ grafana {{ admin {{ existingSecret \"admin\" }} }} }} }}\n\
              secret \"admin\" namespace=\"monitoring\" from=\"external\" store=\"v\" key=\"k\"\n\
              secret \"stale\" namespace=\"monitoring\" from=\"external\" store=\"v\" key=\"k\"\n"
         );
         assert_eq!(codes(&body), ["W0501"]);
+    }
+
+    #[test]
+    fn stores_are_references_with_a_did_you_mean_and_a_cluster() {
+        let secret = "secret \"db\" namespace=\"demo\" from=\"external\" store=\"vualt\" key=\"k\"\n";
+        let store = "secret-store \"vault\" provider=\"kubernetes\" path=\"copies\"\n";
+        // The misspelt store is not reported unused on top of the E0201.
+        assert_eq!(codes(&format!("{CLUSTER}{store}{secret}")), ["W0501", "E0201"]);
+        let two = format!("{CLUSTER}cluster \"lab\" distribution=\"kind\"\n");
+        let body = format!(
+            "{two}{}{}",
+            store.replace("provider", "cluster=\"home\" provider"),
+            secret.replace("vualt", "vault").replace("namespace", "cluster=\"lab\" namespace")
+        );
+        assert_eq!(codes(&body), ["W0501", "E0201"]);
+    }
+
+    #[test]
+    fn store_credentials_and_gitops_credentials_are_used() {
+        let body = "cluster \"home\" distribution=\"k3s\" {\n gitops \"flux\" repo=\"ssh://git@github.com/me/lab\" secret=\"key\"\n}\n\
+                    secret \"key\" namespace=\"flux-system\" from=\"existing\"\n\
+                    secret \"vault-token\" namespace=\"external-secrets\" from=\"existing\"\n\
+                    secret-store \"vault\" provider=\"vault\" server=\"https://vault.lab\" auth-secret=\"vault-token\"\n\
+                    secret \"db\" namespace=\"demo\" from=\"external\" store=\"vault\" key=\"k\"\n";
+        // `db` is the only secret nothing reads.
+        assert_eq!(codes(body), ["W0501"]);
     }
 
     #[test]

@@ -109,6 +109,10 @@ codes! {
     E0603 "mutable-image-tag" Error "an image has the tag `latest` or no tag";
     E0604 "privileged-without-allow" Error "a privileged or host-network pod lacks `allow-privileged #true`";
     E0605 "insecure-registry" Error "a registry is reached over HTTP without `insecure #true`";
+    E0606 "sops-without-decryption" Error "a SOPS secret is placed in a cluster whose GitOps agent cannot decrypt it";
+    E0607 "secret-type-mismatch" Error "a secret's type is not the one its file holds or its reader needs";
+    E0608 "gitops-credentials" Error "a GitOps repository's credentials are missing or cannot exist before the first sync";
+    E0609 "unsupported-store-provider" Error "a secret store's provider needs settings homelabc cannot write yet";
     // E07xx: capacity and scheduling.
     E0701 "capacity-exceeded" Error "requests exceed what the cluster's nodes can hold";
     E0702 "arch-mismatch" Error "an image's architecture matches no node of the cluster";

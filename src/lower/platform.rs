@@ -32,7 +32,9 @@ pub(super) fn secret_store(cx: &mut Cx<'_>, node: &KdlNode) -> Option<SecretStor
             StoreProvider::Vault => (true, false, true),
             StoreProvider::Onepassword => (true, true, true),
             StoreProvider::Bitwarden => (false, true, true),
-            StoreProvider::Kubernetes => (false, true, false),
+            // Another cluster's API server needs a token; this cluster's is
+            // read with a ServiceAccount the store's objects create.
+            StoreProvider::Kubernetes => (false, true, server.is_some()),
         };
         let missing = [("server", needs_server && server.is_none()), ("path", needs_path && path.is_none())]
             .into_iter()
@@ -45,6 +47,16 @@ pub(super) fn secret_store(cx: &mut Cx<'_>, node: &KdlNode) -> Option<SecretStor
                     .help(store_help(provider.value, key)),
             );
         }
+    }
+    if let (Some(provider), Some(path)) = (&provider, &path)
+        && provider.value == StoreProvider::Kubernetes
+        && let Err(why) = check_rfc1123_label(&path.value)
+    {
+        cx.report(
+            Diagnostic::new(Code::E0106, format!("invalid namespace `{}`: {why}", path.value))
+                .primary(path.span, "not a namespace name")
+                .help("a `kubernetes` store's `path=` is the namespace its secrets are read from"),
+        );
     }
     Some(SecretStore { name: name?, provider: provider?, server, path, auth_secret, cluster, span: r.span(cx) })
 }
@@ -61,6 +73,11 @@ fn store_help(provider: StoreProvider, key: &str) -> String {
         (StoreProvider::Onepassword, "path") => "name the 1Password vault to read, e.g. `path=\"homelab\"`".into(),
         (StoreProvider::Bitwarden, "path") => "give the Bitwarden Secrets Manager project id with `path=`".into(),
         (StoreProvider::Kubernetes, "path") => "name the namespace the secrets are read from with `path=`".into(),
+        (StoreProvider::Kubernetes, "auth-secret") => format!(
+            "a store reading another cluster's API server authenticates with a token: name a secret with keys \
+             `token` and `ca.crt` (a service account token of that cluster), declared in namespace `{}`",
+            crate::model::EXTERNAL_SECRETS_NAMESPACE
+        ),
         (_, "auth-secret") => format!(
             "name the secret holding the store's credentials, declared in namespace `{}` (often with `from=\"existing\"`)",
             crate::model::EXTERNAL_SECRETS_NAMESPACE

@@ -162,6 +162,16 @@ pub struct Gitops {
     pub span: Span,
 }
 
+impl Gitops {
+    /// Whether the repository is reached over SSH (`ssh://...`, or the
+    /// scp-like `git@host:path`), which always needs a key.
+    pub fn is_ssh(&self) -> bool {
+        let repo = &self.repo.value;
+        repo.starts_with("ssh://")
+            || (!repo.contains("://") && repo.split_once(':').is_some_and(|(host, _)| host.contains('@')))
+    }
+}
+
 /// `node "name" role=... { address ...; arch ...; cpu ...; ... }`.
 #[derive(Clone, Debug)]
 pub struct Node {
@@ -719,6 +729,15 @@ pub struct SecretStore {
     pub cluster: Option<Name>,
     /// The whole declaration.
     pub span: Span,
+}
+
+impl SecretStore {
+    /// The namespace a `kubernetes` store reads from this very cluster (no
+    /// `server=`): the store's objects give it a reader there.
+    pub fn local_namespace(&self) -> Option<&str> {
+        let local = self.provider.value == StoreProvider::Kubernetes && self.server.is_none();
+        self.path.as_ref().filter(|_| local).map(|p| p.value.as_str())
+    }
 }
 
 /// `issuer "name" kind=... email=... solver=... provider=... token-secret=... secret=...`:
@@ -1287,6 +1306,7 @@ impl Model {
         names.extend(self.apps.iter().map(|a| a.namespace.value.clone()));
         names.extend(self.charts.iter().map(|c| c.namespace.value.clone()));
         names.extend(self.secrets.iter().map(|s| s.namespace.value.clone()));
+        names.extend(self.secret_stores.iter().filter_map(SecretStore::local_namespace).map(str::to_string));
         names.extend(self.registries.iter().filter_map(|r| r.deploy.as_ref()).map(|d| d.namespace.value.clone()));
         names.extend(
             self.pipelines

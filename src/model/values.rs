@@ -61,6 +61,17 @@ words! {
     /// The GitOps agent applying the tree.
     GitopsEngine "gitops engine" { Flux = "flux", Argocd = "argocd" }
 }
+
+impl GitopsEngine {
+    /// The namespace the agent runs in, where its repository credentials live.
+    pub fn namespace(self) -> &'static str {
+        match self {
+            GitopsEngine::Flux => "flux-system",
+            GitopsEngine::Argocd => "argocd",
+        }
+    }
+}
+
 words! {
     /// The role of a node.
     NodeRole "node role" { Server = "server", Agent = "agent" }
@@ -530,6 +541,23 @@ words! {
         Tls = "tls",
         /// A user name and password (`kubernetes.io/basic-auth`).
         BasicAuth = "basic-auth",
+    }
+}
+
+impl SecretType {
+    /// The Kubernetes Secret `type` this is.
+    pub fn kubernetes_type(self) -> &'static str {
+        match self {
+            SecretType::Opaque => "Opaque",
+            SecretType::DockerConfig => "kubernetes.io/dockerconfigjson",
+            SecretType::Tls => "kubernetes.io/tls",
+            SecretType::BasicAuth => "kubernetes.io/basic-auth",
+        }
+    }
+
+    /// The type whose Kubernetes `type` is `kubernetes_type`, if the language has one.
+    pub fn from_kubernetes_type(kubernetes_type: &str) -> Option<SecretType> {
+        SecretType::all().iter().copied().find(|t| t.kubernetes_type() == kubernetes_type)
     }
 }
 

@@ -285,7 +285,9 @@ cluster "lab" distribution="k3s" version="v1.33.6+k3s1" {
 node "n1" role="server" { address "10.0.0.2"; arch "amd64"; cpu 4; memory "8Gi"; disk "50Gi" }
 registry "local" address="192.168.1.171:5000" { insecure #true; pull-secret "auth"; }
 registry "ghcr" address="ghcr.io"
-secret "auth" namespace="web" from="external" store="vault" key="lab/auth"
+secret "auth" namespace="web" from="external" store="vault" key="lab/auth" type="docker-config"
+secret-store "vault" provider="vault" server="https://vault.lab" path="secret" auth-secret="vault-token"
+secret "vault-token" namespace="external-secrets" from="existing"
 app "web" namespace="web" {
     image "me/web" registry="local" tag="1.0.0"
     port "http" 8080
