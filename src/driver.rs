@@ -109,7 +109,18 @@ pub fn build_with(host: &dyn Host, root: &str, library: &Library) -> Built {
     if checked.has_errors() {
         return Built { checked, tree: None };
     }
+    let inspect: &crate::layout::Inspect<'_, crate::verify::refs::Seen> = &crate::verify::refs::seen;
+    let (tree, seen) = match crate::layout::assemble_with(artifacts, Some(inspect)) {
+        Ok(laid) => laid,
+        Err(message) => return Built { checked, tree: Some(Err(message)) },
+    };
+    let closed = crate::verify::closed_world(&checked.model, &checked.clusters(), &seen);
+    checked.diagnostics.extend(closed);
+    diag::sort(&mut checked.diagnostics);
+    if checked.has_errors() {
+        return Built { checked, tree: None };
+    }
     let clusters: Vec<&str> = checked.views.iter().filter_map(|v| v.scope.as_deref()).collect();
-    let tree = crate::layout::assemble(artifacts).map(|t| t.seal_clusters(COMPILER_VERSION, &clusters));
-    Built { checked, tree: Some(tree) }
+    let tree = tree.seal_clusters(COMPILER_VERSION, &clusters);
+    Built { checked, tree: Some(Ok(tree)) }
 }

@@ -59,14 +59,34 @@ pub fn object_path(object: &Object) -> String {
 }
 
 /// An object's text: serialized (typed) or rendered (parsed) canonically,
-/// or its bytes as they are (verbatim).
-fn render_object(object: Object) -> String {
-    match object.body {
-        Body::Typed(resource) => yaml::render_json(&resource.to_json()),
-        Body::Parsed(value) => yaml::render_json(&value),
-        Body::Verbatim(text) => text,
+/// or its bytes as they are (verbatim). With `inspect`, the object is shown
+/// to it as JSON first (a verbatim one parsed), and what it returns is kept.
+fn render_object<T>(object: Object, inspect: Option<&Inspect<'_, T>>) -> (String, Option<T>) {
+    let Some(inspect) = inspect else {
+        let text = match object.body {
+            Body::Typed(resource) => yaml::render_json(&resource.to_json()),
+            Body::Parsed(value) => yaml::render_json(&value),
+            Body::Verbatim(text) => text,
+        };
+        return (text, None);
+    };
+    match &object.body {
+        Body::Typed(resource) => {
+            let value = resource.to_json();
+            let seen = inspect(&object, &value);
+            (yaml::render_json(&value), Some(seen))
+        }
+        Body::Parsed(value) => (yaml::render_json(value), Some(inspect(&object, value))),
+        Body::Verbatim(text) => {
+            let value = object.value();
+            (text.clone(), Some(inspect(&object, &value)))
+        }
     }
 }
+
+/// A look at every object as the layout serializes it (the checks of the
+/// output read objects this way, without a second serialization).
+pub type Inspect<'a, T> = dyn Fn(&Object, &serde_json::Value) -> T + Sync + 'a;
 
 /// A plain file's path and text (for tests and checks; the layout renders
 /// files as it moves them into the tree).
@@ -91,16 +111,28 @@ fn file_text(content: Content) -> String {
 /// Lays the artifacts out as a tree. Two artifacts at one path are a bug in a
 /// backend (user-level clashes are caught by the checks), reported as `Err`.
 pub fn assemble(artifacts: Artifacts) -> Result<OutputTree, String> {
+    assemble_with::<()>(artifacts, None).map(|(tree, _)| tree)
+}
+
+/// [`assemble`], showing every object to `inspect` as it is serialized; what
+/// `inspect` returns comes back in the objects' order.
+pub fn assemble_with<T: Send>(
+    artifacts: Artifacts,
+    inspect: Option<&Inspect<'_, T>>,
+) -> Result<(OutputTree, Vec<T>), String> {
     let mut tree = OutputTree::new();
     let mut units = Listing::default();
+    let mut seen = Vec::new();
     // Each object is rendered and freed by the worker that renders it.
     let rendered = par::map_owned(artifacts.objects, |object| {
         let folder = object.unit.path();
         let file = object_file_name(&object.unit, &object.id.kind, &object.id.name);
         let part_of = object.unit.listed_by().map(|_| object.unit.clone());
-        (folder, part_of, file, render_object(object))
+        let (text, looked) = render_object(object, inspect);
+        (folder, part_of, file, text, looked)
     });
-    for (folder, part_of, file, text) in rendered {
+    for (folder, part_of, file, text, looked) in rendered {
+        seen.extend(looked);
         let path = format!("{folder}/{file}");
         tree.insert(&path, text).map_err(|e| format!("{path}: {e}"))?;
         units.list_at(folder, part_of, file);
@@ -132,5 +164,5 @@ pub fn assemble(artifacts: Artifacts) -> Result<OutputTree, String> {
         let path = format!("{path}/{KUSTOMIZATION}");
         tree.insert(&path, yaml::render(&kustomization)).map_err(|e| format!("{path}: {e}"))?;
     }
-    Ok(tree)
+    Ok((tree, seen))
 }

@@ -29,7 +29,7 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
         }
         let origin = Origin::of(model.namespace_id(scope, &ns.name.value)).and(model.component_id(scope, component));
         let unit = Unit::namespace_home(model, scope, &ns.name.value);
-        out.object(&origin, &unit, super::k8s::namespace(&ns.name.value, ns.pod_security.value));
+        out.object(&origin, &unit, super::k8s::namespace(model, &ns.name.value, ns.pod_security.value));
     }
     for chart in &model.charts {
         let values = chart_values(model, chart);

@@ -43,9 +43,10 @@ pub fn wire(model: &Model, graph: &Graph, out: &mut Artifacts) {
         Some(_) => origin.and(model.component_id(scope, agent)),
         None => origin,
     };
+    let home = Unit::new(scope, Folder::Entry(cluster.name.value.clone()));
     match gitops.engine.value {
-        GitopsEngine::Flux => flux(cluster, gitops, &units, &origin, out),
-        GitopsEngine::Argocd => argocd(cluster, gitops, &units, &origin, out),
+        GitopsEngine::Flux => flux(cluster, gitops, &units, (&origin, &home), out),
+        GitopsEngine::Argocd => argocd(cluster, gitops, &units, (&origin, &home), out),
     }
 }
 
@@ -256,8 +257,7 @@ fn flux_system_meta() -> ObjectMeta {
     ObjectMeta { name: Some(FLUX_NAMESPACE.into()), namespace: Some(FLUX_NAMESPACE.into()), ..ObjectMeta::default() }
 }
 
-fn flux(cluster: &Cluster, gitops: &Gitops, units: &Units, origin: &Origin, out: &mut Artifacts) {
-    let home = Unit::new(None, Folder::Entry(cluster.name.value.clone()));
+fn flux(cluster: &Cluster, gitops: &Gitops, units: &Units, (origin, home): (&Origin, &Unit), out: &mut Artifacts) {
     let interval = gitops.interval.value.to_string();
     let source = || NamedRef { kind: "GitRepository", name: FLUX_NAMESPACE.into() };
     for path in units.depth.keys() {
@@ -278,7 +278,7 @@ fn flux(cluster: &Cluster, gitops: &Gitops, units: &Units, origin: &Origin, out:
                 .then(|| Decryption { provider: "sops", secret_ref: Named { name: "sops-age".into() } }),
         };
         let metadata = meta(&unit.slug(), Some(FLUX_NAMESPACE), managed_labels());
-        out.object(origin, &home, Custom::new(metadata, Kustomization { spec }));
+        out.object(origin, home, Custom::new(metadata, Kustomization { spec }));
     }
     let repository = GitRepositorySpec {
         interval: interval.clone(),
@@ -288,7 +288,7 @@ fn flux(cluster: &Cluster, gitops: &Gitops, units: &Units, origin: &Origin, out:
     };
     let root = KustomizationSpec {
         interval,
-        path: repo_path(gitops, &home),
+        path: repo_path(gitops, home),
         prune: true,
         source_ref: source(),
         timeout: None,
@@ -315,8 +315,7 @@ fn flux_url(repo: &str) -> String {
     }
 }
 
-fn argocd(cluster: &Cluster, gitops: &Gitops, units: &Units, origin: &Origin, out: &mut Artifacts) {
-    let home = Unit::new(None, Folder::Entry(cluster.name.value.clone()));
+fn argocd(cluster: &Cluster, gitops: &Gitops, units: &Units, (origin, home): (&Origin, &Unit), out: &mut Artifacts) {
     let source = |unit: &Unit| {
         let path = repo_path(gitops, unit).trim_start_matches("./").to_string();
         Source::git(&gitops.repo.value, &gitops.branch.value, path)
@@ -324,10 +323,10 @@ fn argocd(cluster: &Cluster, gitops: &Gitops, units: &Units, origin: &Origin, ou
     for (path, depth) in &units.depth {
         let unit = units.unit(path);
         let application = argocd::application(&unit.slug(), source(unit), None, Vec::new(), Some(*depth));
-        out.object(origin, &home, application);
+        out.object(origin, home, application);
     }
-    let root = argocd::application(&format!("{}-root", cluster.name.value), source(&home), None, Vec::new(), None);
-    out.object(origin, &home, root);
+    let root = argocd::application(&format!("{}-root", cluster.name.value), source(home), None, Vec::new(), None);
+    out.object(origin, home, root);
 }
 
 #[cfg(test)]

@@ -70,16 +70,23 @@ fn selector(app: &App) -> BTreeMap<String, String> {
 }
 
 fn namespace_object(model: &Model, name: &str) -> Namespace {
-    namespace(name, model.pod_security(name))
+    namespace(model, name, model.pod_security(name))
 }
 
-/// A Namespace with the Pod Security labels of `level` (enforce, audit, warn).
-pub fn namespace(name: &str, level: PodSecurity) -> Namespace {
+/// A Namespace with the Pod Security labels of `level` (enforce, audit,
+/// warn), and the labels and annotations its declaration gives.
+pub fn namespace(model: &Model, name: &str, level: PodSecurity) -> Namespace {
     let mut labels = managed_labels();
+    let declared = model.namespaces.iter().find(|n| n.name.value == name);
+    labels.extend(declared.into_iter().flat_map(|n| &n.labels).map(|(k, v)| (k.value.clone(), v.value.clone())));
     for mode in ["enforce", "audit", "warn"] {
         labels.insert(format!("pod-security.kubernetes.io/{mode}"), level.as_str().to_string());
     }
-    Namespace { metadata: meta(name, None, labels), ..Namespace::default() }
+    let mut metadata = meta(name, None, labels);
+    let annotations: BTreeMap<String, String> =
+        (declared.into_iter().flat_map(|n| &n.annotations)).map(|(k, v)| (k.value.clone(), v.value.clone())).collect();
+    metadata.annotations = (!annotations.is_empty()).then_some(annotations);
+    Namespace { metadata, ..Namespace::default() }
 }
 
 fn emit_app(model: &Model, app: &App, out: &mut Artifacts) {
@@ -154,6 +161,7 @@ pub fn image_ref(model: &Model, app: &App) -> String {
 
 fn pod_template(model: &Model, app: &App) -> PodTemplateSpec {
     let user = app.run_as_user.as_ref().map_or(DEFAULT_USER, |u| u.value);
+    let group = app.run_as_group.as_ref().map_or(user, |g| g.value);
     let pull_secrets: Vec<LocalObjectReference> = app
         .image
         .as_ref()
@@ -170,7 +178,7 @@ fn pod_template(model: &Model, app: &App) -> PodTemplateSpec {
     let spec = PodSpec {
         service_account_name: Some(app.name.value.clone()),
         automount_service_account_token: Some(false),
-        security_context: Some(restricted_pod(user)),
+        security_context: Some(pod_security(user, group)),
         containers: vec![container(model, app)],
         image_pull_secrets: (!pull_secrets.is_empty()).then_some(pull_secrets),
         host_network: app.host_network.as_ref().filter(|h| h.value).map(|_| true),
@@ -179,6 +187,18 @@ fn pod_template(model: &Model, app: &App) -> PodTemplateSpec {
         ..PodSpec::default()
     };
     PodTemplateSpec { metadata: Some(meta_labels_only(app)), spec: Some(spec) }
+}
+
+/// The pod security context of an app: [`restricted_pod`] as `user` and
+/// `group`; a pod running as root (user 0) says so (`runAsNonRoot: false`),
+/// it is never both.
+fn pod_security(user: i64, group: i64) -> PodSecurityContext {
+    PodSecurityContext {
+        run_as_non_root: Some(user != 0),
+        run_as_group: Some(group),
+        fs_group: Some(group),
+        ..restricted_pod(user)
+    }
 }
 
 /// The pod security context of SPEC §5: non-root as `user`, seccomp RuntimeDefault.
@@ -265,14 +285,30 @@ fn container(model: &Model, app: &App) -> Container {
         liveness_probe: probe(app, ProbeKind::Liveness),
         readiness_probe: probe(app, ProbeKind::Readiness),
         startup_probe: probe(app, ProbeKind::Startup),
-        security_context: Some(SecurityContext {
-            allow_privilege_escalation: Some(privileged),
-            privileged: privileged.then_some(true),
-            ..restricted_container(app.read_only_root.value)
-        }),
+        security_context: Some(container_security(app, privileged)),
         volume_mounts: non_empty(mounts),
         ..Container::default()
     }
+}
+
+/// A container's security context: [`restricted_container`], with the
+/// capabilities the app adds on top of dropping all, and privilege when it
+/// asks for it.
+fn container_security(app: &App, privileged: bool) -> SecurityContext {
+    let mut context = SecurityContext {
+        allow_privilege_escalation: Some(privileged),
+        privileged: privileged.then_some(true),
+        ..restricted_container(app.read_only_root.value)
+    };
+    if !app.capabilities.is_empty()
+        && let Some(capabilities) = &mut context.capabilities
+    {
+        let mut add: Vec<String> = app.capabilities.iter().map(|c| c.value.to_uppercase()).collect();
+        add.sort();
+        add.dedup();
+        capabilities.add = Some(add);
+    }
+    context
 }
 
 fn non_empty<T>(items: Vec<T>) -> Option<Vec<T>> {

@@ -7,8 +7,9 @@
 
 use std::collections::BTreeMap;
 
+use ipnet::IpNet;
 use k8s_openapi::api::networking::v1::{
-    NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
+    IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
     NetworkPolicySpec,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -16,7 +17,9 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::{Artifacts, Object, Origin, managed_labels};
 use crate::layout::Unit;
-use crate::model::{AcmeSolver, App, Distribution, IngressController, Issuer, Model, ServiceType, Word};
+use crate::model::{
+    AcmeSolver, App, Distribution, Egress, EgressTarget, IngressController, Issuer, Model, ServiceType, Word,
+};
 
 /// The namespace Prometheus (kube-prometheus-stack) runs in.
 pub const MONITORING_NAMESPACE: &str = "monitoring";
@@ -82,11 +85,18 @@ fn in_namespace(namespace: &str) -> LabelSelector {
     labels(&[("kubernetes.io/metadata.name", namespace)])
 }
 
+/// The pods homelabc writes (its apps, registries and pipelines carry the
+/// managed-by label): the namespace-wide policies select only them, so charts
+/// placed in the namespace keep the traffic their own policies allow.
+fn homelabc_pods() -> LabelSelector {
+    labels(&[("app.kubernetes.io/managed-by", "homelabc")])
+}
+
 pub fn default_deny(namespace: &str) -> NetworkPolicy {
     NetworkPolicy {
         metadata: meta("default-deny", namespace),
         spec: Some(NetworkPolicySpec {
-            pod_selector: Some(LabelSelector::default()),
+            pod_selector: Some(homelabc_pods()),
             policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
             ..NetworkPolicySpec::default()
         }),
@@ -105,7 +115,7 @@ pub fn allow_dns(namespace: &str) -> NetworkPolicy {
     NetworkPolicy {
         metadata: meta("allow-dns", namespace),
         spec: Some(NetworkPolicySpec {
-            pod_selector: Some(LabelSelector::default()),
+            pod_selector: Some(homelabc_pods()),
             policy_types: Some(vec!["Egress".into()]),
             egress: Some(vec![NetworkPolicyEgressRule { to: Some(vec![peer]), ports: Some(ports) }]),
             ..NetworkPolicySpec::default()
@@ -227,7 +237,8 @@ fn ingress_rules(model: &Model, index: &Index<'_>, app: &App) -> Vec<NetworkPoli
 }
 
 fn egress_rules(model: &Model, index: &Index<'_>, app: &App) -> Vec<NetworkPolicyEgressRule> {
-    let mut rules = Vec::new();
+    let mut rules: Vec<NetworkPolicyEgressRule> =
+        app.egress.iter().filter_map(|e| declared_egress(model, app, e)).collect();
     for dependency in &app.depends_on {
         if let Some(target) = index.by_name.get(dependency.value.as_str()) {
             rules.push(NetworkPolicyEgressRule { to: Some(vec![pods_of(target)]), ports: Some(all_ports(target)) });
@@ -243,6 +254,42 @@ fn egress_rules(model: &Model, index: &Index<'_>, app: &App) -> Vec<NetworkPolic
         }
     }
     rules
+}
+
+/// An `egress` declaration as a rule: `internet` is every address but the
+/// cluster's pod and service CIDRs and the declared networks (IPv4 and IPv6
+/// alike), a CIDR is itself, a network its CIDR.
+fn declared_egress(model: &Model, app: &App, egress: &Egress) -> Option<NetworkPolicyEgressRule> {
+    let block = |cidr: String, except: Vec<String>| NetworkPolicyPeer {
+        ip_block: Some(IPBlock { cidr, except: (!except.is_empty()).then_some(except) }),
+        ..NetworkPolicyPeer::default()
+    };
+    let peers = match &egress.to.value {
+        EgressTarget::Internet => {
+            let cluster = model.cluster_for(app.cluster.as_ref());
+            let inside: Vec<IpNet> = (cluster.iter().flat_map(|c| [c.pod_cidr.value, c.service_cidr.value]))
+                .chain(model.networks.iter().map(|n| n.cidr.value))
+                .collect();
+            let except = |v4: bool| {
+                let mut nets: Vec<String> =
+                    inside.iter().filter(|n| matches!(n, IpNet::V4(_)) == v4).map(IpNet::to_string).collect();
+                nets.sort();
+                nets.dedup();
+                nets
+            };
+            vec![block("0.0.0.0/0".into(), except(true)), block("::/0".into(), except(false))]
+        }
+        EgressTarget::Cidr(net) => vec![block(net.to_string(), Vec::new())],
+        EgressTarget::Network(name) => vec![block(model.network(&name.value)?.cidr.value.to_string(), Vec::new())],
+    };
+    let ports = egress.port.as_ref().map(|p| {
+        vec![NetworkPolicyPort {
+            port: Some(IntOrString::Int(i32::from(p.value))),
+            protocol: Some(egress.protocol.value.as_str().into()),
+            ..NetworkPolicyPort::default()
+        }]
+    });
+    Some(NetworkPolicyEgressRule { to: Some(peers), ports })
 }
 
 fn app_policy(model: &Model, index: &Index<'_>, app: &App) -> NetworkPolicy {

@@ -6,6 +6,7 @@ mod capacity;
 mod components;
 mod observe;
 pub mod pipelines;
+mod podsecurity;
 mod ports;
 mod refs;
 mod secrets;
@@ -31,6 +32,7 @@ pub fn whole(model: &Model, diags: &mut Vec<Diagnostic>) {
     security::check(model, diags);
     tls::whole(model, diags);
     secrets::whole(model, diags);
+    podsecurity::check(model, diags);
 }
 
 /// The checks that hold within one cluster: NodePorts, capacity, the stdlib

@@ -283,6 +283,13 @@ fn references(model: &Model) -> Vec<(Target, &Name)> {
     for pool in &model.pools {
         refs.push((Target::Network, &pool.network));
     }
+    for app in &model.apps {
+        for egress in &app.egress {
+            if let crate::model::EgressTarget::Network(name) = &egress.to.value {
+                refs.push((Target::Network, name));
+            }
+        }
+    }
     for registry in &model.registries {
         refs.extend(registry.pull_secret.iter().map(|s| (Target::PullSecret, s)));
     }

@@ -3,7 +3,7 @@
 //! without an explicit allowance (E0604) and registries over HTTP (E0605).
 
 use crate::diag::{Code, Diagnostic};
-use crate::model::{App, EnvValue, Model, PodSecurity, Registry, SecretSource, Value, ValueKind};
+use crate::model::{App, EnvValue, Model, Registry, SecretSource, Value, ValueKind};
 use crate::source::{Span, Spanned};
 
 /// Runs the security checks.
@@ -11,7 +11,7 @@ pub fn check(model: &Model, diags: &mut Vec<Diagnostic>) {
     for app in &model.apps {
         plaintext_env(app, diags);
         app_image(app, diags);
-        privileged(model, app, diags);
+        privileged(app, diags);
     }
     for chart in model.charts.iter().filter(|c| c.component.is_none()) {
         if let Some(values) = &chart.values {
@@ -110,13 +110,20 @@ fn env_name_is_credential(name: &str) -> bool {
 }
 
 /// Whether a literal can be a credential: not empty, not a flag, not a
-/// reference to another variable (`$(DB_PASSWORD)`, `${DB_PASSWORD}`), not
-/// SOPS-encrypted.
+/// reference to a variable (`$(DB_PASSWORD)`, `${DB_PASSWORD}`, `$DB_PASSWORD`,
+/// Grafana's `$__env{...}` and `$__file{...}`), not a Helm template
+/// (`{{ .Values.x }}`), not SOPS-encrypted.
 fn is_literal_secret(text: &str) -> bool {
     let t = text.trim();
     let flag = ["true", "false", "yes", "no", "on", "off"].iter().any(|f| t.eq_ignore_ascii_case(f));
-    let reference = (t.starts_with("$(") && t.ends_with(')')) || (t.starts_with("${") && t.ends_with('}'));
-    !(t.is_empty() || flag || reference || t.starts_with("ENC["))
+    let rest = t.strip_prefix('$').unwrap_or_default();
+    let variable = t.starts_with('$')
+        && (rest.starts_with(['(', '{'])
+            || rest.starts_with("__")
+            || (rest.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')));
+    let template = t.starts_with("{{") && t.ends_with("}}");
+    !(t.is_empty() || flag || variable || template || t.starts_with("ENC["))
 }
 
 /// What a value is, when it has the shape of a well-known credential.
@@ -214,7 +221,9 @@ fn key_kind(key: &str) -> KeyKind {
         return KeyKind::Other;
     }
     let pointer_last = matches!(*last, "ref" | "name" | "names" | "file" | "path" | "selector" | "namespace");
-    if *first == "existing" || pointer_last || matches!(*first, "tls" | "cert" | "certificate" | "ca") {
+    // `envFromSecret`, `fromSecret`, `useExistingSecret`: the name of a Secret to read.
+    let names_a_secret = w.contains(&"from") || w.contains(&"existing");
+    if names_a_secret || pointer_last || matches!(*first, "tls" | "cert" | "certificate" | "ca") {
         return KeyKind::Reference;
     }
     if matches!(*last, "key" | "keys") && w.len() >= 2 {
@@ -478,7 +487,7 @@ fn image_name(reference: &str) -> &str {
 // ---------------------------------------------------------------- E0604 --
 
 /// E0604 for `privileged #true` or `host-network #true` without `allow-privileged #true`.
-fn privileged(model: &Model, app: &App, diags: &mut Vec<Diagnostic>) {
+fn privileged(app: &App, diags: &mut Vec<Diagnostic>) {
     if app.allow_privileged.as_ref().is_some_and(|a| a.value) {
         return;
     }
@@ -497,13 +506,7 @@ fn privileged(model: &Model, app: &App, diags: &mut Vec<Diagnostic>) {
     if let Some((other, _, also)) = set.next() {
         d = d.secondary(other, format!("{also} requested too"));
     }
-    let namespace = &app.namespace.value;
-    let level = model.namespaces.iter().find(|n| &n.name.value == namespace).map(|n| n.pod_security.value);
-    if level != Some(PodSecurity::Privileged) {
-        d = d.note(format!(
-            "The namespace must allow it too: declare `namespace \"{namespace}\" pod-security=\"privileged\"`."
-        ));
-    }
+    // Whether the namespace's Pod Security level allows it is E0607's.
     diags.push(d);
 }
 
@@ -663,9 +666,11 @@ mod tests {
 
     #[test]
     fn privileged_and_host_network_make_one_diagnostic() {
+        // In a privileged namespace, so that Pod Security (E0607) has nothing to say.
         let text = format!(
             r#"homelab "lab"
             cluster "home" distribution="k3s"
+            namespace "a" pod-security="privileged"
             app "a" {{ {APP}
                 image "me/a" tag="1.0.0"
                 privileged #true

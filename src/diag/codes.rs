@@ -113,6 +113,7 @@ codes! {
     E0607 "secret-type-mismatch" Error "a secret's type is not the one its file holds or its reader needs";
     E0608 "gitops-credentials" Error "a GitOps repository's credentials are missing or cannot exist before the first sync";
     E0609 "unsupported-store-provider" Error "a secret store's provider needs settings homelabc cannot write yet";
+    E0610 "pod-security-refused" Error "a pod asks for what the Pod Security level of its namespace refuses";
     // E07xx: capacity and scheduling.
     E0701 "capacity-exceeded" Error "requests exceed what the cluster's nodes can hold";
     E0702 "arch-mismatch" Error "an image's architecture matches no node of the cluster";
@@ -126,6 +127,11 @@ codes! {
     E0901 "promql-syntax" Error "a dashboard query or alert expression is not valid PromQL";
     E0902 "duplicate-dashboard-title" Error "two dashboards in one Grafana folder have the same title";
     E0903 "unknown-panel-unit" Error "a panel's unit is not a unit Grafana knows";
+    // E10xx: the closed world of the output.
+    E1001 "dangling-reference" Error "an object names a Secret, ConfigMap, ServiceAccount, Service, claim or role nothing makes";
+    E1002 "unknown-class" Error "an object names a storage or ingress class the cluster does not have";
+    E1003 "missing-issuer-or-store" Error "an object names a certificate issuer or secret store nothing makes";
+    E1004 "crd-not-installed" Error "an object's kind belongs to an API group whose CRDs nothing installs";
     // Warnings.
     W0101 "kdl-v1" Warning "the file is written in KDL v1";
     W0501 "unused-declaration" Warning "a declaration nothing uses and nothing deploys";

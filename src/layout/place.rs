@@ -132,12 +132,9 @@ impl Unit {
     }
 
     /// The cluster the unit's objects are applied to, when the description
-    /// has several (an entry always names its cluster).
+    /// has several.
     pub fn cluster(&self) -> Option<&str> {
-        match &self.folder {
-            Folder::Entry(cluster) | Folder::FluxSystem(cluster) => Some(cluster),
-            _ => self.scope.as_deref(),
-        }
+        self.scope.as_deref()
     }
 
     /// Whether the unit is a cluster's GitOps entry (or Flux's sync objects

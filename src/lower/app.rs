@@ -26,6 +26,9 @@ const APP_CHILDREN: &[&str] = &[
     "args",
     "read-only-root",
     "run-as-user",
+    "run-as-group",
+    "capabilities",
+    "egress",
     "privileged",
     "host-network",
     "allow-privileged",
@@ -92,6 +95,10 @@ pub(super) fn app(cx: &mut Cx<'_>, node: &KdlNode) -> Option<App> {
         .unwrap_or(Spanned::new(true, at));
     let run_as_user =
         r.child_once(cx, "run-as-user").and_then(|c| single_value::<i64>(cx, c, "run-as-user", "a user id"));
+    let run_as_group =
+        r.child_once(cx, "run-as-group").and_then(|c| single_value::<i64>(cx, c, "run-as-group", "a group id"));
+    let capabilities = r.child_once(cx, "capabilities").map(|c| strings(cx, c, "capabilities")).unwrap_or_default();
+    let egress = r.children_named("egress").filter_map(|c| egress(cx, c)).collect();
     let privileged = r.child_once(cx, "privileged").and_then(|c| flag_child(cx, c, "privileged"));
     let host_network = r.child_once(cx, "host-network").and_then(|c| flag_child(cx, c, "host-network"));
     let allow_privileged = r.child_once(cx, "allow-privileged").and_then(|c| flag_child(cx, c, "allow-privileged"));
@@ -117,12 +124,43 @@ pub(super) fn app(cx: &mut Cx<'_>, node: &KdlNode) -> Option<App> {
         args,
         read_only_root,
         run_as_user,
+        run_as_group,
+        capabilities,
+        egress,
         privileged,
         host_network,
         allow_privileged,
         cluster,
         span: r.span(cx),
     })
+}
+
+/// `egress "internet"`, `egress "10.0.0.5/32" port=2049 protocol="UDP"`, `egress "lan"`.
+fn egress(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Egress> {
+    let r = Reader::open(cx, node, Shape { what: "egress", max_args: 1, props: &["port", "protocol"], children: &[] });
+    let target = r.arg::<String>(cx, 0, "`internet`, a CIDR or a network name")?;
+    let to = if target.value == "internet" {
+        EgressTarget::Internet
+    } else if target.value.contains('/') || target.value.parse::<std::net::IpAddr>().is_ok() {
+        let text = if target.value.contains('/') { target.value.clone() } else { format!("{}/32", target.value) };
+        match parse_cidr(&text) {
+            Ok(net) => EgressTarget::Cidr(net),
+            Err(problem) => {
+                cx.report(
+                    Diagnostic::new(Code::E0105, format!("`{}` is not a CIDR: {problem}", target.value))
+                        .primary(target.span, "not a CIDR")
+                        .help("write `internet`, a CIDR such as `192.168.1.10/32`, or the name of a declared network"),
+                );
+                return None;
+            }
+        }
+    } else {
+        EgressTarget::Network(target.clone())
+    };
+    let port = r.prop::<PortNumber>(cx, "port").map(|p| p.map(|p| p.0));
+    let at = r.name_span(cx);
+    let protocol = r.word_prop::<Protocol>(cx, "protocol").unwrap_or(Spanned::new(Protocol::Tcp, at));
+    Some(Egress { to: Spanned::new(to, target.span), port, protocol, span: r.span(cx) })
 }
 
 fn strings(cx: &mut Cx<'_>, node: &KdlNode, what: &'static str) -> Vec<Spanned<String>> {

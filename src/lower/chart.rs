@@ -17,7 +17,7 @@ pub(super) fn chart(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Chart> {
         Shape {
             what: "chart",
             max_args: 1,
-            props: &["namespace", "repo", "chart", "version", "provides-crds", "cluster"],
+            props: &["namespace", "repo", "chart", "version", "provides-crds", "pod-security", "cluster"],
             children: &["values", "values-file", "depends-on"],
         },
     );
@@ -37,6 +37,7 @@ pub(super) fn chart(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Chart> {
     }
     let provides_crds = r.prop::<bool>(cx, "provides-crds").is_some_and(|b| b.value);
     let cluster = r.opt_ref(cx, "cluster");
+    let pod_security = r.word_prop::<PodSecurity>(cx, "pod-security");
     let values = r.child_once(cx, "values").and_then(|c| values_block(cx, c));
     let values_file = r.child_once(cx, "values-file").and_then(|c| {
         let f = Reader::open(cx, c, Shape { what: "values-file", max_args: 1, props: &[], children: &[] });
@@ -62,6 +63,7 @@ pub(super) fn chart(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Chart> {
         provides_crds,
         depends_on,
         component: None,
+        pod_security,
         cluster,
         span: r.span(cx),
     })

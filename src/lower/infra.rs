@@ -290,9 +290,25 @@ pub(super) fn flag_child(cx: &mut Cx<'_>, node: &KdlNode, what: &'static str) ->
 }
 
 pub(super) fn namespace(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Namespace> {
-    let r = Reader::open(cx, node, Shape { what: "namespace", max_args: 1, props: &["pod-security"], children: &[] });
+    let r = Reader::open(
+        cx,
+        node,
+        Shape { what: "namespace", max_args: 1, props: &["pod-security"], children: &["label", "annotation"] },
+    );
     let name = r.name(cx)?;
     let pod_security =
         r.word_prop::<PodSecurity>(cx, "pod-security").unwrap_or(Spanned::new(PodSecurity::Restricted, name.span));
-    Some(Namespace { name, pod_security, component: None, from_stdlib: false, span: r.span(cx) })
+    let pairs = |cx: &mut Cx<'_>, what: &'static str| -> Vec<(Spanned<String>, Spanned<String>)> {
+        let children: Vec<&KdlNode> = r.children_named(what).collect();
+        children
+            .into_iter()
+            .filter_map(|c| {
+                let p = Reader::open(cx, c, Shape { what, max_args: 2, props: &[], children: &[] });
+                Some((p.arg::<String>(cx, 0, "a key")?, p.arg::<String>(cx, 1, "a value")?))
+            })
+            .collect()
+    };
+    let labels = pairs(cx, "label");
+    let annotations = pairs(cx, "annotation");
+    Some(Namespace { name, pod_security, component: None, from_stdlib: false, labels, annotations, span: r.span(cx) })
 }

@@ -289,6 +289,10 @@ pub struct Namespace {
     pub component: Option<String>,
     /// Whether only a stdlib component declares it (the user did not).
     pub from_stdlib: bool,
+    /// `label "key" "value"`: labels of the Namespace object.
+    pub labels: Vec<(Spanned<String>, Spanned<String>)>,
+    /// `annotation "key" "value"`: annotations of the Namespace object.
+    pub annotations: Vec<(Spanned<String>, Spanned<String>)>,
     /// The whole declaration.
     pub span: Span,
 }
@@ -334,6 +338,12 @@ pub struct App {
     pub read_only_root: Spanned<bool>,
     /// User id to run as (default 65532).
     pub run_as_user: Option<Spanned<i64>>,
+    /// Group id to run as (default: the user id).
+    pub run_as_group: Option<Spanned<i64>>,
+    /// Linux capabilities added to the dropped-ALL baseline.
+    pub capabilities: Vec<Spanned<String>>,
+    /// What the app may reach besides DNS and what it depends on.
+    pub egress: Vec<Egress>,
     /// Privileged container.
     pub privileged: Option<Spanned<bool>>,
     /// Host network.
@@ -344,6 +354,30 @@ pub struct App {
     pub cluster: Option<Name>,
     /// The whole declaration.
     pub span: Span,
+}
+
+/// `egress "internet"`, `egress "192.168.1.10/32" port=2049`, `egress "lan"`.
+#[derive(Clone, Debug)]
+pub struct Egress {
+    /// Where to.
+    pub to: Spanned<EgressTarget>,
+    /// The port, when only one may be reached.
+    pub port: Option<Spanned<u16>>,
+    /// Its protocol (default TCP).
+    pub protocol: Spanned<Protocol>,
+    /// The whole child.
+    pub span: Span,
+}
+
+/// What an `egress` reaches.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EgressTarget {
+    /// Every address outside the cluster's CIDRs and the declared networks.
+    Internet,
+    /// A CIDR.
+    Cidr(IpNet),
+    /// A declared network, by name.
+    Network(Name),
 }
 
 /// `image "repo/name" registry=... tag=... digest=... arch=...`.
@@ -537,6 +571,9 @@ pub struct Chart {
     pub values_file: Option<Spanned<String>>,
     /// Whether the chart installs CRDs others need.
     pub provides_crds: bool,
+    /// `pod-security=`: the Pod Security level its pods need (its namespace
+    /// gets it when the namespace declares none).
+    pub pod_security: Option<Spanned<PodSecurity>>,
     /// What the chart needs first.
     pub depends_on: Vec<Name>,
     /// The component that declared this chart, if any.
@@ -1285,11 +1322,17 @@ impl Model {
     }
 
     /// The Pod Security level of a namespace homelabc creates: the declared
-    /// one; else `baseline` for a namespace only Tekton pipelines run in (the
-    /// image build runs as root), else `restricted`.
+    /// one (the declaration is the contract); else the highest level a chart
+    /// placed in it states (`chart ... pod-security=`), else `baseline` for a
+    /// namespace only Tekton pipelines run in (the image build runs as root),
+    /// else `restricted`.
     pub fn pod_security(&self, namespace: &str) -> PodSecurity {
         if let Some(declared) = self.namespaces.iter().find(|n| n.name.value == namespace) {
             return declared.pod_security.value;
+        }
+        let charts = self.charts.iter().filter(|c| c.namespace.value == namespace);
+        if let Some(level) = charts.filter_map(|c| c.pod_security.as_ref()).map(|l| l.value).max_by_key(|l| l.rank()) {
+            return level;
         }
         let only_pipelines = !self.apps.iter().any(|a| a.namespace.value == namespace)
             && !self.registries.iter().filter_map(|r| r.deploy.as_ref()).any(|d| d.namespace.value == namespace);

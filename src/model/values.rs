@@ -601,3 +601,14 @@ words! {
         Kubernetes = "kubernetes",
     }
 }
+
+impl PodSecurity {
+    /// How much the level allows: restricted 0, baseline 1, privileged 2.
+    pub fn rank(self) -> u8 {
+        match self {
+            PodSecurity::Restricted => 0,
+            PodSecurity::Baseline => 1,
+            PodSecurity::Privileged => 2,
+        }
+    }
+}

@@ -3,7 +3,13 @@
 //! cluster will read it. Every problem points back at the declaration that
 //! produced the object ([`crate::backend::Origin`]).
 //!
-//! Today: no two objects share an identity or a file (E0209).
+//! No two objects share an identity or a file (E0209, before the layout);
+//! every name an object uses is made by the tree or declared as existing
+//! outside it (E1001–E1004, [`world`], on what the layout shows [`refs::seen`]
+//! as it serializes each object).
+
+pub mod refs;
+mod world;
 
 use std::collections::BTreeMap;
 
@@ -12,7 +18,7 @@ use crate::diag::{Code, Diagnostic};
 use crate::model::{DeclId, Model};
 use crate::source::Span;
 
-/// Checks the artifacts of a build.
+/// Checks the artifacts of a build before they are laid out.
 pub fn verify(model: &Model, artifacts: &Artifacts) -> Vec<Diagnostic> {
     let spans = Spans::new(model);
     let mut diags = Vec::new();
@@ -20,8 +26,17 @@ pub fn verify(model: &Model, artifacts: &Artifacts) -> Vec<Diagnostic> {
     diags
 }
 
+/// The closed-world check over what the layout saw of every object
+/// (`whole`: the description; `clusters`: the models the backends ran on).
+pub fn closed_world(whole: &Model, clusters: &[&Model], seen: &[refs::Seen]) -> Vec<Diagnostic> {
+    let spans = Spans::new(whole);
+    let mut diags = Vec::new();
+    world::check(clusters, seen, &spans, &mut diags);
+    diags
+}
+
 /// Where each declaration was written, to point diagnostics about objects at.
-struct Spans(BTreeMap<DeclId, Span>);
+pub struct Spans(BTreeMap<DeclId, Span>);
 
 impl Spans {
     fn new(model: &Model) -> Spans {

@@ -1,0 +1,373 @@
+//! What one object of the output names and what it makes, read from its
+//! JSON as the layout serializes it: the raw material of the closed-world
+//! check ([`super::world`]).
+
+use serde_json::Value;
+
+use crate::backend::Object;
+
+/// The kinds of things an object may name or make.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Class {
+    /// A Secret (made by a Secret, an ExternalSecret or a SealedSecret).
+    Secret,
+    /// A ConfigMap.
+    ConfigMap,
+    /// A ServiceAccount.
+    ServiceAccount,
+    /// A Service.
+    Service,
+    /// A PersistentVolumeClaim.
+    Claim,
+    /// A StorageClass.
+    StorageClass,
+    /// An IngressClass (or the class of an ingress controller).
+    IngressClass,
+    /// A cert-manager ClusterIssuer.
+    ClusterIssuer,
+    /// An external-secrets ClusterSecretStore.
+    ClusterSecretStore,
+    /// An external-secrets SecretStore.
+    SecretStore,
+    /// A Role.
+    Role,
+    /// A ClusterRole.
+    ClusterRole,
+    /// A Deployment or StatefulSet (the target of an HPA).
+    Workload,
+    /// The CRDs of an API group.
+    Group,
+}
+
+impl Class {
+    /// The class as people name it.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Class::Secret => "Secret",
+            Class::ConfigMap => "ConfigMap",
+            Class::ServiceAccount => "ServiceAccount",
+            Class::Service => "Service",
+            Class::Claim => "PersistentVolumeClaim",
+            Class::StorageClass => "StorageClass",
+            Class::IngressClass => "IngressClass",
+            Class::ClusterIssuer => "ClusterIssuer",
+            Class::ClusterSecretStore => "ClusterSecretStore",
+            Class::SecretStore => "SecretStore",
+            Class::Role => "Role",
+            Class::ClusterRole => "ClusterRole",
+            Class::Workload => "workload",
+            Class::Group => "API group",
+        }
+    }
+}
+
+/// A thing an object names or makes: its class, namespace and name.
+pub type Key = (Class, Option<String>, String);
+
+/// One name an object uses.
+#[derive(Clone, Debug)]
+pub struct Need {
+    /// What it names.
+    pub key: Key,
+    /// Where in the object, for the message (`env DB_PASSWORD`).
+    pub at: String,
+}
+
+/// What the closed-world check keeps of an object.
+#[derive(Debug)]
+pub struct Seen {
+    /// The cluster it is applied to (several clusters only).
+    pub cluster: Option<String>,
+    /// What it makes.
+    pub provides: Vec<Key>,
+    /// What it names; with its origin, only when it names anything.
+    pub needs: Vec<Need>,
+    /// `kind namespace/name`, when it names anything.
+    pub describe: String,
+    /// The declarations it was made for, when it names anything.
+    pub origin: Option<crate::backend::Origin>,
+}
+
+/// Reads what an object makes and names.
+pub fn seen(object: &Object, value: &Value) -> Seen {
+    let ns = object.id.namespace.clone();
+    let mut provides = Vec::new();
+    let mut needs = Vec::new();
+    let kind = object.id.kind.as_str();
+    let group = object.id.api_version.rsplit_once('/').map_or("", |(g, _)| g);
+    if let Some(class) = own_class(group, kind) {
+        provides.push((class, if cluster_scoped(class) { None } else { ns.clone() }, object.id.name.clone()));
+    }
+    let text = |v: &Value, pointer: &str| v.pointer(pointer).and_then(Value::as_str).map(str::to_string);
+    match (group, kind) {
+        ("external-secrets.io", "ExternalSecret") => {
+            let target = text(value, "/spec/target/name").unwrap_or_else(|| object.id.name.clone());
+            provides.push((Class::Secret, ns.clone(), target));
+            let store_kind = text(value, "/spec/secretStoreRef/kind").unwrap_or_else(|| "SecretStore".into());
+            if let Some(store) = text(value, "/spec/secretStoreRef/name") {
+                let key = match store_kind.as_str() {
+                    "ClusterSecretStore" => (Class::ClusterSecretStore, None, store),
+                    _ => (Class::SecretStore, ns.clone(), store),
+                };
+                needs.push(Need { key, at: "secretStoreRef".into() });
+            }
+        }
+        ("bitnami.com", "SealedSecret") => provides.push((Class::Secret, ns.clone(), object.id.name.clone())),
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => {
+            if let Some(g) = text(value, "/spec/group") {
+                provides.push((Class::Group, None, g));
+            }
+        }
+        ("apps", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") | ("batch", "Job") => {
+            pod(&value["spec"]["template"]["spec"], &ns, &mut needs);
+            for claim in value["spec"]["volumeClaimTemplates"].as_array().into_iter().flatten() {
+                storage_class(claim.pointer("/spec/storageClassName"), &mut needs);
+            }
+        }
+        ("batch", "CronJob") => pod(&value["spec"]["jobTemplate"]["spec"]["template"]["spec"], &ns, &mut needs),
+        ("", "Pod") => pod(&value["spec"], &ns, &mut needs),
+        ("", "PersistentVolumeClaim") => storage_class(value.pointer("/spec/storageClassName"), &mut needs),
+        ("networking.k8s.io", "Ingress") => ingress(value, &ns, &mut needs),
+        ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => binding(value, &ns, &mut needs),
+        ("autoscaling", "HorizontalPodAutoscaler") => {
+            if let Some(name) = text(value, "/spec/scaleTargetRef/name") {
+                needs.push(Need { key: (Class::Workload, ns.clone(), name), at: "scaleTargetRef".into() });
+            }
+        }
+        _ => {}
+    }
+    chart_values(group, kind, value, &ns, &mut needs);
+    if !(group.is_empty() || BUILTIN_GROUPS.contains(&group)) {
+        needs.push(Need { key: (Class::Group, None, group.to_string()), at: "apiVersion".into() });
+    }
+    let named = !needs.is_empty();
+    let describe = match &ns {
+        Some(ns) if named => format!("{kind} `{ns}/{}`", object.id.name),
+        None if named => format!("{kind} `{}`", object.id.name),
+        _ => String::new(),
+    };
+    Seen {
+        cluster: object.unit.cluster().map(str::to_string),
+        provides,
+        needs,
+        describe,
+        origin: named.then(|| object.origin.clone()),
+    }
+}
+
+/// API groups every cluster serves (the core group is `""`).
+pub const BUILTIN_GROUPS: &[&str] = &[
+    "apps",
+    "batch",
+    "autoscaling",
+    "policy",
+    "networking.k8s.io",
+    "rbac.authorization.k8s.io",
+    "storage.k8s.io",
+    "apiextensions.k8s.io",
+    "admissionregistration.k8s.io",
+    "scheduling.k8s.io",
+    "coordination.k8s.io",
+    "discovery.k8s.io",
+    "node.k8s.io",
+    "certificates.k8s.io",
+];
+
+/// The class an object of this group and kind is, when others may name it.
+fn own_class(group: &str, kind: &str) -> Option<Class> {
+    Some(match (group, kind) {
+        ("", "Secret") => Class::Secret,
+        ("", "ConfigMap") => Class::ConfigMap,
+        ("", "ServiceAccount") => Class::ServiceAccount,
+        ("", "Service") => Class::Service,
+        ("", "PersistentVolumeClaim") => Class::Claim,
+        ("storage.k8s.io", "StorageClass") => Class::StorageClass,
+        ("networking.k8s.io", "IngressClass") => Class::IngressClass,
+        ("cert-manager.io", "ClusterIssuer") => Class::ClusterIssuer,
+        ("external-secrets.io", "ClusterSecretStore") => Class::ClusterSecretStore,
+        ("external-secrets.io", "SecretStore") => Class::SecretStore,
+        ("rbac.authorization.k8s.io", "Role") => Class::Role,
+        ("rbac.authorization.k8s.io", "ClusterRole") => Class::ClusterRole,
+        ("apps", "Deployment" | "StatefulSet") => Class::Workload,
+        _ => return None,
+    })
+}
+
+/// Whether names of a class are cluster-wide.
+fn cluster_scoped(class: Class) -> bool {
+    matches!(
+        class,
+        Class::StorageClass
+            | Class::IngressClass
+            | Class::ClusterIssuer
+            | Class::ClusterSecretStore
+            | Class::ClusterRole
+    )
+}
+
+/// What a pod spec names: its account, pull secrets, the secrets and config
+/// maps of its environment and volumes, its claims.
+fn pod(spec: &Value, ns: &Option<String>, needs: &mut Vec<Need>) {
+    let mut need = |class: Class, name: Option<&str>, at: String| {
+        if let Some(name) = name.filter(|n| !n.is_empty()) {
+            needs.push(Need { key: (class, ns.clone(), name.to_string()), at });
+        }
+    };
+    need(Class::ServiceAccount, spec["serviceAccountName"].as_str(), "serviceAccountName".into());
+    for secret in spec["imagePullSecrets"].as_array().into_iter().flatten() {
+        need(Class::Secret, secret["name"].as_str(), "imagePullSecrets".into());
+    }
+    let containers = spec["containers"].as_array().into_iter().chain(spec["initContainers"].as_array()).flatten();
+    for container in containers {
+        for env in container["env"].as_array().into_iter().flatten() {
+            let from = &env["valueFrom"];
+            let at = || format!("env {}", env["name"].as_str().unwrap_or_default());
+            for (class, pointer) in [(Class::Secret, "secretKeyRef"), (Class::ConfigMap, "configMapKeyRef")] {
+                let source = &from[pointer];
+                if source["optional"] != Value::Bool(true) {
+                    need(class, source["name"].as_str(), at());
+                }
+            }
+        }
+        for env in container["envFrom"].as_array().into_iter().flatten() {
+            for (class, pointer) in [(Class::Secret, "secretRef"), (Class::ConfigMap, "configMapRef")] {
+                if env[pointer]["optional"] != Value::Bool(true) {
+                    need(class, env[pointer]["name"].as_str(), "envFrom".into());
+                }
+            }
+        }
+    }
+    for volume in spec["volumes"].as_array().into_iter().flatten() {
+        let at = || format!("volume {}", volume["name"].as_str().unwrap_or_default());
+        if volume["secret"]["optional"] != Value::Bool(true) {
+            need(Class::Secret, volume["secret"]["secretName"].as_str(), at());
+        }
+        if volume["configMap"]["optional"] != Value::Bool(true) {
+            need(Class::ConfigMap, volume["configMap"]["name"].as_str(), at());
+        }
+        need(Class::Claim, volume["persistentVolumeClaim"]["claimName"].as_str(), at());
+        for source in volume["projected"]["sources"].as_array().into_iter().flatten() {
+            need(Class::Secret, source["secret"]["name"].as_str(), at());
+            need(Class::ConfigMap, source["configMap"]["name"].as_str(), at());
+        }
+    }
+}
+
+/// A claim's storage class, when it names one.
+fn storage_class(class: Option<&Value>, needs: &mut Vec<Need>) {
+    if let Some(name) = class.and_then(Value::as_str).filter(|n| !n.is_empty()) {
+        needs.push(Need { key: (Class::StorageClass, None, name.to_string()), at: "storageClassName".into() });
+    }
+}
+
+/// An Ingress: its class, backends, TLS secrets (or the issuer that makes them).
+fn ingress(value: &Value, ns: &Option<String>, needs: &mut Vec<Need>) {
+    let spec = &value["spec"];
+    if let Some(class) = spec["ingressClassName"].as_str() {
+        needs.push(Need { key: (Class::IngressClass, None, class.to_string()), at: "ingressClassName".into() });
+    }
+    for rule in spec["rules"].as_array().into_iter().flatten() {
+        for path in rule["http"]["paths"].as_array().into_iter().flatten() {
+            if let Some(service) = path["backend"]["service"]["name"].as_str() {
+                needs.push(Need { key: (Class::Service, ns.clone(), service.to_string()), at: "backend".into() });
+            }
+        }
+    }
+    let annotations = &value["metadata"]["annotations"];
+    let issuer = annotations["cert-manager.io/cluster-issuer"].as_str();
+    if let Some(issuer) = issuer {
+        needs.push(Need {
+            key: (Class::ClusterIssuer, None, issuer.to_string()),
+            at: "cert-manager.io/cluster-issuer".into(),
+        });
+    }
+    // cert-manager makes the TLS secret of an annotated ingress.
+    if issuer.is_none() && annotations["cert-manager.io/issuer"].is_null() {
+        for tls in spec["tls"].as_array().into_iter().flatten() {
+            if let Some(secret) = tls["secretName"].as_str() {
+                needs.push(Need { key: (Class::Secret, ns.clone(), secret.to_string()), at: "tls".into() });
+            }
+        }
+    }
+}
+
+/// The ClusterRoles every cluster has.
+const BUILTIN_CLUSTER_ROLES: &[&str] = &["admin", "edit", "view", "cluster-admin"];
+
+/// A RoleBinding or ClusterRoleBinding: its role and ServiceAccount subjects.
+fn binding(value: &Value, ns: &Option<String>, needs: &mut Vec<Need>) {
+    let role = &value["roleRef"];
+    if let Some(name) = role["name"].as_str() {
+        let builtin = BUILTIN_CLUSTER_ROLES.contains(&name) || name.starts_with("system:");
+        match role["kind"].as_str() {
+            Some("ClusterRole") if !builtin => {
+                needs.push(Need { key: (Class::ClusterRole, None, name.to_string()), at: "roleRef".into() })
+            }
+            Some("Role") => needs.push(Need { key: (Class::Role, ns.clone(), name.to_string()), at: "roleRef".into() }),
+            _ => {}
+        }
+    }
+    for subject in value["subjects"].as_array().into_iter().flatten() {
+        if subject["kind"] == "ServiceAccount"
+            && let Some(name) = subject["name"].as_str()
+        {
+            let sa_ns = subject["namespace"].as_str().map(str::to_string).or_else(|| ns.clone());
+            needs.push(Need { key: (Class::ServiceAccount, sa_ns, name.to_string()), at: "subjects".into() });
+        }
+    }
+}
+
+/// Keys of Helm values that name a Secret of the release's namespace.
+const SECRET_KEYS: &[&str] = &["existingSecret", "existingSecretName", "extraSecretNamesForEnvFrom"];
+
+/// The Secrets a chart's values name (Flux HelmRelease, k3s HelmChart, Argo CD Application).
+fn chart_values(group: &str, kind: &str, value: &Value, ns: &Option<String>, needs: &mut Vec<Need>) {
+    let (values, release_ns) = match (group, kind) {
+        ("helm.toolkit.fluxcd.io", "HelmRelease") => {
+            (value["spec"]["values"].clone(), value["spec"]["targetNamespace"].as_str().map(str::to_string))
+        }
+        ("helm.cattle.io", "HelmChart") => {
+            let text = value["spec"]["valuesContent"].as_str().unwrap_or_default();
+            let parsed = crate::yaml::parse_documents(text).ok().and_then(|d| d.into_iter().next());
+            (parsed.unwrap_or(Value::Null), value["spec"]["targetNamespace"].as_str().map(str::to_string))
+        }
+        ("argoproj.io", "Application") => (
+            value["spec"]["source"]["helm"]["valuesObject"].clone(),
+            value["spec"]["destination"]["namespace"].as_str().map(str::to_string),
+        ),
+        _ => return,
+    };
+    let ns = release_ns.or_else(|| ns.clone());
+    let mut found = Vec::new();
+    walk(&values, &mut Vec::new(), &mut found);
+    for (path, name) in found {
+        needs.push(Need { key: (Class::Secret, ns.clone(), name), at: format!("values {path}") });
+    }
+}
+
+/// Collects (dotted path, secret name) of every secret-naming key.
+fn walk(value: &Value, path: &mut Vec<String>, found: &mut Vec<(String, String)>) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                path.push(key.clone());
+                if SECRET_KEYS.contains(&key.as_str()) {
+                    let names: Vec<&str> = match child {
+                        Value::String(s) => vec![s.as_str()],
+                        Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
+                        _ => Vec::new(),
+                    };
+                    // `{{ ... }}` and `$VAR` are templates, not names.
+                    for name in names.into_iter().filter(|n| !n.is_empty() && !n.contains("{{") && !n.contains('$')) {
+                        found.push((path.join("."), name.to_string()));
+                    }
+                } else {
+                    walk(child, path, found);
+                }
+                path.pop();
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| walk(item, path, found)),
+        _ => {}
+    }
+}
