@@ -1,5 +1,5 @@
 //! The files a description references (`file=` of secrets, `values-file`,
-//! `manifest`): resolved relative to the file that names them, confined to
+//! `manifest`, an app's `config`): resolved relative to the file that names them, confined to
 //! the root folder, read through the host into `model.attachments`, and the
 //! manifests' YAML read into their Kubernetes objects.
 
@@ -25,6 +25,9 @@ pub fn attach(model: &mut Model, sources: &SourceMap, host: &dyn Host, diags: &m
     }
     for manifest in &mut model.manifests {
         paths.push(&mut manifest.path);
+    }
+    for app in &mut model.apps {
+        paths.extend(app.configs.iter_mut().map(|c| &mut c.file));
     }
     let mut attachments = std::collections::BTreeMap::new();
     for path in paths {

@@ -133,6 +133,7 @@ pub fn build_all(models: &[&Model], diags: &mut Vec<Diagnostic>) -> Graph {
     }
     for model in models {
         infrastructure_edges(model, &mut b);
+        storage_edges(model, &mut b);
         workload_edges(model, &mut b);
     }
     let mut graph = Graph::default();
@@ -165,6 +166,9 @@ fn in_graph(kind: DeclKind) -> bool {
         | DeclKind::Issuer
         | DeclKind::Registry
         | DeclKind::Pool
+        | DeclKind::StorageClass
+        | DeclKind::Backup
+        | DeclKind::Claim
         | DeclKind::Chart
         | DeclKind::App
         | DeclKind::Manifest
@@ -280,6 +284,20 @@ fn infrastructure_edges(model: &Model, b: &mut Builder) {
     }
 }
 
+/// The edges of storage: a claim after its namespace, storage class and backup.
+fn storage_edges(model: &Model, b: &mut Builder) {
+    for c in &model.claims {
+        let me = c.id(model);
+        b.edge(&me, decl(model, DeclKind::Namespace, None, &c.namespace.value), "namespace", None);
+        if let Some(class) = &c.storage_class {
+            b.edge_if(&me, decl(model, DeclKind::StorageClass, None, &class.value), "storage-class", Some(class.span));
+        }
+        if let Some(backup) = &c.backup {
+            b.edge_if(&me, decl(model, DeclKind::Backup, None, &backup.value), "backup", Some(backup.span));
+        }
+    }
+}
+
 /// The declaration a `depends-on` name refers to: an app or chart (same
 /// namespace first), else a component.
 fn depends_target(model: &Model, namespace: &str, name: &str) -> Option<Decl> {
@@ -359,7 +377,7 @@ fn workload_edges(model: &Model, b: &mut Builder) {
                 .build
                 .iter()
                 .filter_map(|x| model.app(&x.app.value))
-                .filter_map(|a| a.image.as_ref()?.registry.as_ref())
+                .filter_map(|a| a.container.image.as_ref()?.registry.as_ref())
                 .filter_map(|r| model.registry(&r.value)?.pull_secret.as_ref());
             for secret in registry_secret.chain(p.deploy.iter().filter_map(|d| d.secret.as_ref())) {
                 if model.secrets.iter().any(|s| s.name.value == secret.value && s.namespace.value == ns) {
@@ -395,18 +413,47 @@ fn workload_edges(model: &Model, b: &mut Builder) {
 fn app_edges(model: &Model, a: &crate::model::App, b: &mut Builder) {
     let me = decl(model, DeclKind::App, Some(&a.namespace.value), &a.name.value);
     b.edge(&me, decl(model, DeclKind::Namespace, None, &a.namespace.value), "namespace", None);
-    if let Some(reg) = a.image.as_ref().and_then(|i| i.registry.as_ref()) {
+    for reg in a.containers().filter_map(|c| c.image.as_ref()?.registry.as_ref()) {
         b.edge_if(&me, decl(model, DeclKind::Registry, None, &reg.value), "registry", Some(reg.span));
     }
-    for e in &a.env {
-        if let crate::model::EnvValue::Secret { secret, .. } = &e.value {
-            b.edge_if(
-                &me,
-                decl(model, DeclKind::Secret, Some(&a.namespace.value), &secret.value),
-                "secret",
-                Some(secret.span),
-            );
+    let env_secrets = a.containers().flat_map(|c| &c.env).filter_map(|e| match &e.value {
+        crate::model::EnvValue::Secret { secret, .. } => Some(secret),
+        crate::model::EnvValue::Literal(_) => None,
+    });
+    let env_from = a.containers().flat_map(|c| &c.env_from).filter_map(|f| match f {
+        crate::model::EnvFrom::Secret(secret) => Some(secret),
+        crate::model::EnvFrom::Config(_) => None,
+    });
+    for secret in env_secrets.chain(env_from).chain(a.secret_files.iter().map(|f| &f.secret)) {
+        b.edge_if(
+            &me,
+            decl(model, DeclKind::Secret, Some(&a.namespace.value), &secret.value),
+            "secret",
+            Some(secret.span),
+        );
+    }
+    for volume in &a.volumes {
+        match &volume.source {
+            crate::model::VolumeSource::Claim(claim) => {
+                let target = decl(model, DeclKind::Claim, Some(&a.namespace.value), &claim.value);
+                b.edge_if(&me, target, "claim", Some(claim.span));
+            }
+            crate::model::VolumeSource::Own(own) => {
+                if let Some(class) = &own.storage_class {
+                    let target = decl(model, DeclKind::StorageClass, None, &class.value);
+                    b.edge_if(&me, target, "storage-class", Some(class.span));
+                }
+                if let Some(backup) = &own.backup {
+                    b.edge_if(&me, decl(model, DeclKind::Backup, None, &backup.value), "backup", Some(backup.span));
+                }
+            }
+            crate::model::VolumeSource::Nfs { .. }
+            | crate::model::VolumeSource::HostPath(_)
+            | crate::model::VolumeSource::EmptyDir { .. } => {}
         }
+    }
+    if let Some(node) = &a.node {
+        b.edge_if(&me, decl(model, DeclKind::Node, None, &node.value), "node", Some(node.span));
     }
     if let Some(pool) = a.service.as_ref().and_then(|s| s.pool.as_ref()) {
         b.edge_if(&me, decl(model, DeclKind::Pool, None, &pool.value), "pool", Some(pool.span));

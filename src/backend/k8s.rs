@@ -5,16 +5,21 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, StatefulSet, StatefulSetSpec};
+use k8s_openapi::api::apps::v1::{
+    DaemonSet, DaemonSetSpec, Deployment, DeploymentSpec, DeploymentStrategy, StatefulSet, StatefulSetSpec,
+};
 use k8s_openapi::api::autoscaling::v2::{
     HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricSpec, MetricTarget, ResourceMetricSource,
 };
+use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, Job, JobSpec, JobTemplateSpec};
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource, HTTPGetAction,
-    LocalObjectReference, Namespace, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSecurityContext, PodSpec,
-    PodTemplateSpec, Probe as K8sProbe, ResourceRequirements, SeccompProfile, SecretKeySelector, SecurityContext,
-    Service as K8sService, ServiceAccount, ServicePort, ServiceSpec, TCPSocketAction, TopologySpreadConstraint,
-    Volume as K8sVolume, VolumeMount, VolumeResourceRequirements,
+    Capabilities, ConfigMap, ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource,
+    EnvFromSource, EnvVar, EnvVarSource, HTTPGetAction, HostPathVolumeSource, LocalObjectReference, NFSVolumeSource,
+    Namespace, PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PodSecurityContext,
+    PodSpec, PodTemplateSpec, Probe as K8sProbe, ResourceRequirements, SeccompProfile, SecretEnvSource,
+    SecretKeySelector, SecretVolumeSource, SecurityContext, Service as K8sService, ServiceAccount, ServicePort,
+    ServiceSpec, TCPSocketAction, Toleration as K8sToleration, TopologySpreadConstraint, Volume as K8sVolume,
+    VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::api::networking::v1::{
     HTTPIngressPath, HTTPIngressRuleValue, Ingress as K8sIngress, IngressBackend, IngressRule, IngressServiceBackend,
@@ -25,10 +30,14 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
+use sha2::Digest;
 
 use super::{Artifacts, Custom, CustomKind, Origin, managed_labels};
 use crate::layout::Unit;
-use crate::model::{App, EnvValue, Model, PodSecurity, ProbeKind, Protocol, ServiceType, SpreadKey, Word};
+use crate::model::{
+    App, Concurrency, Container as ModelContainer, EnvFrom, EnvValue, Model, OwnClaim, PodSecurity, ProbeKind,
+    Protocol, ServiceType, SpreadKey, VolumeSource, Word, WorkloadKind,
+};
 
 /// The user and group every pod runs as unless the app says otherwise.
 pub const DEFAULT_USER: i64 = 65532;
@@ -99,30 +108,74 @@ fn emit_app(model: &Model, app: &App, out: &mut Artifacts) {
         ..ServiceAccount::default()
     };
     out.object(&origin, &unit, account);
+    for config in config_maps(model, app) {
+        out.object(&origin, &unit, config);
+    }
+    let kind = app.workload();
+    // Own claims are a StatefulSet's claim templates; any other workload
+    // gets a PersistentVolumeClaim of its own per volume.
+    if kind != WorkloadKind::Statefulset {
+        for (volume, claim) in app.own_claims() {
+            out.object(&origin, &unit, own_claim(model, app, volume, claim));
+        }
+    }
     let template = pod_template(model, app);
     let replicas = Some(app.autoscale.as_ref().map_or(app.replicas.value, |a| a.min.value) as i32);
     let selector = LabelSelector { match_labels: Some(selector(app)), ..LabelSelector::default() };
-    if app.volumes.is_empty() {
-        let spec = DeploymentSpec { replicas, selector, template, ..DeploymentSpec::default() };
-        let object =
-            Deployment { metadata: meta(&app.name.value, ns, app_labels(app)), spec: Some(spec), ..Default::default() };
-        out.object(&origin, &unit, object);
-    } else {
-        let claims = app.volumes.iter().map(|v| claim_template(app, v)).collect();
-        let spec = StatefulSetSpec {
-            replicas,
-            selector,
-            template,
-            service_name: Some(app.name.value.clone()),
-            volume_claim_templates: Some(claims),
-            ..StatefulSetSpec::default()
-        };
-        let object = StatefulSet {
-            metadata: meta(&app.name.value, ns, app_labels(app)),
-            spec: Some(spec),
-            ..Default::default()
-        };
-        out.object(&origin, &unit, object);
+    let metadata = meta(&app.name.value, ns, app_labels(app));
+    match kind {
+        WorkloadKind::Deployment => {
+            // A Deployment that owns a ReadWriteOnce claim cannot run its
+            // old and new pod side by side: recreate instead of rolling.
+            let strategy = app
+                .own_claims()
+                .next()
+                .map(|_| DeploymentStrategy { type_: Some("Recreate".into()), ..DeploymentStrategy::default() });
+            let spec = DeploymentSpec { replicas, selector, template, strategy, ..DeploymentSpec::default() };
+            out.object(&origin, &unit, Deployment { metadata, spec: Some(spec), ..Default::default() });
+        }
+        WorkloadKind::Statefulset => {
+            let claims: Vec<PersistentVolumeClaim> =
+                app.own_claims().map(|(v, c)| claim_template(model, app, v, c)).collect();
+            let spec = StatefulSetSpec {
+                replicas,
+                selector,
+                template,
+                service_name: Some(app.name.value.clone()),
+                volume_claim_templates: non_empty(claims),
+                ..StatefulSetSpec::default()
+            };
+            out.object(&origin, &unit, StatefulSet { metadata, spec: Some(spec), ..Default::default() });
+        }
+        WorkloadKind::Daemonset => {
+            let spec = DaemonSetSpec { selector, template, ..DaemonSetSpec::default() };
+            out.object(&origin, &unit, DaemonSet { metadata, spec: Some(spec), ..Default::default() });
+        }
+        WorkloadKind::Cronjob => {
+            let job = job_spec(app, template);
+            let spec = CronJobSpec {
+                schedule: app.schedule.as_ref().map(|s| s.value.text.clone()).unwrap_or_default(),
+                concurrency_policy: Some(
+                    app.concurrency.as_ref().map_or(Concurrency::Forbid, |c| c.value).kubernetes_policy().into(),
+                ),
+                job_template: JobTemplateSpec { metadata: Some(meta_labels_only(app)), spec: Some(job) },
+                ..CronJobSpec::default()
+            };
+            out.object(&origin, &unit, CronJob { metadata, spec: Some(spec), ..Default::default() });
+        }
+        WorkloadKind::Job => {
+            let mut metadata = metadata;
+            // A Job's pod template cannot change: the GitOps agents replace
+            // it instead of patching when the description changes it.
+            metadata.annotations = Some(
+                [
+                    ("kustomize.toolkit.fluxcd.io/force".to_string(), "enabled".to_string()),
+                    ("argocd.argoproj.io/sync-options".to_string(), "Replace=true".to_string()),
+                ]
+                .into(),
+            );
+            out.object(&origin, &unit, Job { metadata, spec: Some(job_spec(app, template)), ..Default::default() });
+        }
     }
     if let Some(service) = service(app) {
         out.object(&origin, &unit, service);
@@ -130,7 +183,7 @@ fn emit_app(model: &Model, app: &App, out: &mut Artifacts) {
     for ingress in ingresses(model, app) {
         out.object(&origin, &unit, ingress);
     }
-    if app.replicas.value > 1 || app.autoscale.is_some() {
+    if kind.scales() && (app.replicas.value > 1 || app.autoscale.is_some()) {
         out.object(&origin, &unit, disruption_budget(app));
     }
     if let Some(hpa) = autoscaler(app) {
@@ -141,9 +194,27 @@ fn emit_app(model: &Model, app: &App, out: &mut Artifacts) {
     }
 }
 
-/// The full image reference: `registry/repository:tag@digest`.
+/// The Job of a `job` or of each run of a `cronjob`: its pods retry on
+/// failure up to the backoff limit.
+fn job_spec(app: &App, mut template: PodTemplateSpec) -> JobSpec {
+    if let Some(spec) = &mut template.spec {
+        spec.restart_policy = Some("OnFailure".into());
+    }
+    JobSpec {
+        backoff_limit: app.backoff_limit.as_ref().map(|b| i32::try_from(b.value).unwrap_or(i32::MAX)),
+        template,
+        ..JobSpec::default()
+    }
+}
+
+/// The full image reference of the app's own container.
 pub fn image_ref(model: &Model, app: &App) -> String {
-    let Some(image) = &app.image else { return String::new() };
+    container_image(model, &app.container)
+}
+
+/// The full image reference of a container: `registry/repository:tag@digest`.
+pub fn container_image(model: &Model, container: &ModelContainer) -> String {
+    let Some(image) = &container.image else { return String::new() };
     let mut reference = match image.registry.as_ref().and_then(|r| model.registry(&r.value)) {
         Some(registry) => format!("{}/{}", registry.address.value, image.repository.value),
         None => image.repository.value.clone(),
@@ -162,31 +233,226 @@ pub fn image_ref(model: &Model, app: &App) -> String {
 fn pod_template(model: &Model, app: &App) -> PodTemplateSpec {
     let user = app.run_as_user.as_ref().map_or(DEFAULT_USER, |u| u.value);
     let group = app.run_as_group.as_ref().map_or(user, |g| g.value);
-    let pull_secrets: Vec<LocalObjectReference> = app
-        .image
-        .as_ref()
-        .and_then(|i| i.registry.as_ref())
-        .and_then(|r| model.registry(&r.value))
-        .and_then(|r| r.pull_secret.as_ref())
-        .map(|s| LocalObjectReference { name: s.value.clone() })
-        .into_iter()
+    let mut pull_secrets: Vec<String> = app
+        .containers()
+        .filter_map(|c| c.image.as_ref()?.registry.as_ref())
+        .filter_map(|r| model.registry(&r.value)?.pull_secret.as_ref())
+        .map(|s| s.value.clone())
         .collect();
-    let mut volumes = Vec::new();
+    pull_secrets.sort();
+    pull_secrets.dedup();
+    let pod = PodVolumes::of(model, app);
+    let mut volumes = pod.volumes.clone();
     if app.read_only_root.value {
         volumes.push(tmp_volume().0);
     }
+    let mut containers = vec![main_container(model, app, &pod)];
+    let mut init_containers: Vec<Container> = app.inits.iter().map(|c| other_container(model, app, c, &pod)).collect();
+    let sidecars = app.sidecars.iter().map(|c| other_container(model, app, c, &pod));
+    if app.workload().runs_to_completion() {
+        // A Job completes when its containers exit: its sidecars are native
+        // sidecars (init containers that keep running), started after the
+        // init containers and stopped when the app's container is done.
+        init_containers.extend(sidecars.map(|c| Container { restart_policy: Some("Always".into()), ..c }));
+    } else {
+        containers.extend(sidecars);
+    }
+    let mut node_selector: BTreeMap<String, String> =
+        app.node_selector.iter().map(|(k, v)| (k.value.clone(), v.value.clone())).collect();
+    if let Some(node) = &app.node {
+        node_selector.insert(HOSTNAME_LABEL.into(), node.value.clone());
+    }
+    let tolerations: Vec<K8sToleration> = app
+        .tolerations
+        .iter()
+        .map(|t| K8sToleration {
+            key: Some(t.key.value.clone()),
+            operator: Some(if t.value.is_some() { "Equal" } else { "Exists" }.into()),
+            value: t.value.as_ref().map(|v| v.value.clone()),
+            effect: t.effect.as_ref().map(|e| e.value.as_str().to_string()),
+            ..K8sToleration::default()
+        })
+        .collect();
     let spec = PodSpec {
         service_account_name: Some(app.name.value.clone()),
         automount_service_account_token: Some(false),
         security_context: Some(pod_security(user, group)),
-        containers: vec![container(model, app)],
-        image_pull_secrets: (!pull_secrets.is_empty()).then_some(pull_secrets),
+        containers,
+        init_containers: non_empty(init_containers),
+        image_pull_secrets: non_empty(pull_secrets.into_iter().map(|name| LocalObjectReference { name }).collect()),
         host_network: app.host_network.as_ref().filter(|h| h.value).map(|_| true),
+        node_selector: (!node_selector.is_empty()).then_some(node_selector),
+        tolerations: non_empty(tolerations),
         topology_spread_constraints: spread(app),
-        volumes: (!volumes.is_empty()).then_some(volumes),
+        volumes: non_empty(volumes),
         ..PodSpec::default()
     };
     PodTemplateSpec { metadata: Some(meta_labels_only(app)), spec: Some(spec) }
+}
+
+/// The node label `node=` selects on.
+pub const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
+
+/// The volumes of an app's pod, and how each is mounted by the app's own
+/// container (volumes, configs and secret files alike).
+struct PodVolumes {
+    volumes: Vec<K8sVolume>,
+    /// By the name a `mount` child uses: the pod volume and the mount of the
+    /// app's own container.
+    mounts: Vec<(String, VolumeMount)>,
+}
+
+impl PodVolumes {
+    fn of(model: &Model, app: &App) -> PodVolumes {
+        let mut volumes = Vec::new();
+        let mut mounts = Vec::new();
+        for volume in &app.volumes {
+            let name = volume.name.value.clone();
+            let read_only = volume.is_read_only();
+            let source = match &volume.source {
+                VolumeSource::Own(_) if app.workload() == WorkloadKind::Statefulset => None,
+                VolumeSource::Own(_) => Some(K8sVolume {
+                    persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                        claim_name: own_claim_name(app, volume),
+                        read_only: read_only.then_some(true),
+                    }),
+                    ..K8sVolume::default()
+                }),
+                VolumeSource::Claim(claim) => Some(K8sVolume {
+                    persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                        claim_name: claim.value.clone(),
+                        read_only: read_only.then_some(true),
+                    }),
+                    ..K8sVolume::default()
+                }),
+                VolumeSource::Nfs { server, path } => Some(K8sVolume {
+                    nfs: Some(NFSVolumeSource {
+                        server: server.value.clone(),
+                        path: path.value.clone(),
+                        read_only: read_only.then_some(true),
+                    }),
+                    ..K8sVolume::default()
+                }),
+                VolumeSource::HostPath(path) => Some(K8sVolume {
+                    host_path: Some(HostPathVolumeSource { path: path.value.clone(), type_: None }),
+                    ..K8sVolume::default()
+                }),
+                VolumeSource::EmptyDir { size_limit } => Some(K8sVolume {
+                    empty_dir: Some(EmptyDirVolumeSource {
+                        size_limit: size_limit.as_ref().map(|q| Quantity(q.value.text.clone())),
+                        ..EmptyDirVolumeSource::default()
+                    }),
+                    ..K8sVolume::default()
+                }),
+            };
+            volumes.extend(source.map(|v| K8sVolume { name: name.clone(), ..v }));
+            let mount = VolumeMount {
+                name: name.clone(),
+                mount_path: volume.mount.value.clone(),
+                read_only: read_only.then_some(true),
+                ..VolumeMount::default()
+            };
+            mounts.push((name, mount));
+        }
+        for config in &app.configs {
+            let Some(content) = model.attachments.get(&config.file.value) else { continue };
+            let name = config.name.value.clone();
+            volumes.push(K8sVolume {
+                name: name.clone(),
+                config_map: Some(ConfigMapVolumeSource {
+                    name: crate::model::files::config_map_name(&app.name.value, &name, content),
+                    ..ConfigMapVolumeSource::default()
+                }),
+                ..K8sVolume::default()
+            });
+            if let Some(path) = &config.mount {
+                let key = (!config.env_file).then(|| crate::model::files::config_key(&config.file.value));
+                mounts.push((name.clone(), file_mount(&name, &path.value, key)));
+            }
+        }
+        for file in &app.secret_files {
+            let name = secret_volume_name(&file.secret.value);
+            if !volumes.iter().any(|v| v.name == name) {
+                volumes.push(K8sVolume {
+                    name: name.clone(),
+                    secret: Some(SecretVolumeSource {
+                        secret_name: Some(file.secret.value.clone()),
+                        ..SecretVolumeSource::default()
+                    }),
+                    ..K8sVolume::default()
+                });
+            }
+            let key = file.key.as_ref().map(|k| k.value.as_str());
+            mounts.push((file.secret.value.clone(), file_mount(&name, &file.mount.value, key)));
+        }
+        PodVolumes { volumes, mounts }
+    }
+
+    /// The mount a `mount "NAME" path=...` child makes: the volume, config
+    /// or secret file `NAME` at `path`.
+    fn mount(&self, mount: &crate::model::Mount) -> Option<VolumeMount> {
+        let (_, own) = self.mounts.iter().find(|(name, _)| *name == mount.volume.value)?;
+        let read_only = mount.read_only.as_ref().map_or(own.read_only, |r| r.value.then_some(true));
+        // A file mounted with subPath keeps its key, at the new path.
+        Some(VolumeMount {
+            name: own.name.clone(),
+            mount_path: mount.path.value.clone(),
+            sub_path: own.sub_path.clone(),
+            read_only,
+            ..VolumeMount::default()
+        })
+    }
+}
+
+/// A mount of a ConfigMap or Secret volume: the one key `key` as the file
+/// `path` (with `subPath`), or the whole volume as a folder.
+fn file_mount(volume: &str, path: &str, key: Option<&str>) -> VolumeMount {
+    VolumeMount {
+        name: volume.to_string(),
+        mount_path: path.trim_end_matches('/').to_string(),
+        sub_path: key.filter(|_| !path.ends_with('/')).map(str::to_string),
+        read_only: Some(true),
+        ..VolumeMount::default()
+    }
+}
+
+/// The pod volume of a mounted secret: `secret-<name>`, shortened with a
+/// hash when that is no label.
+fn secret_volume_name(secret: &str) -> String {
+    let name = format!("secret-{secret}");
+    if name.len() <= 63 {
+        return name;
+    }
+    let digest = sha2::Sha256::digest(secret.as_bytes());
+    let hash: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    format!("secret-{hash}")
+}
+
+/// The name of the PersistentVolumeClaim of an own volume of a workload
+/// that is no StatefulSet: `<app>-<volume>`.
+pub fn own_claim_name(app: &App, volume: &crate::model::Volume) -> String {
+    format!("{}-{}", app.name.value, volume.name.value)
+}
+
+/// The ConfigMaps of an app's configs, named with a hash of their content.
+fn config_maps(model: &Model, app: &App) -> Vec<ConfigMap> {
+    app.configs
+        .iter()
+        .filter_map(|config| {
+            let content = model.attachments.get(&config.file.value)?;
+            let data: BTreeMap<String, String> = if config.env_file {
+                crate::model::files::parse_env_file(content).ok()?.into_iter().collect()
+            } else {
+                [(crate::model::files::config_key(&config.file.value).to_string(), content.clone())].into()
+            };
+            let name = crate::model::files::config_map_name(&app.name.value, &config.name.value, content);
+            Some(ConfigMap {
+                metadata: meta(&name, Some(&app.namespace.value), app_labels(app)),
+                data: Some(data),
+                ..ConfigMap::default()
+            })
+        })
+        .collect()
 }
 
 /// The pod security context of an app: [`restricted_pod`] as `user` and
@@ -238,7 +504,7 @@ fn meta_labels_only(app: &App) -> ObjectMeta {
 fn spread(app: &App) -> Option<Vec<TopologySpreadConstraint>> {
     let key = app.spread.as_ref()?;
     let topology_key = match key.value {
-        SpreadKey::Node => "kubernetes.io/hostname",
+        SpreadKey::Node => HOSTNAME_LABEL,
         SpreadKey::Zone => "topology.kubernetes.io/zone",
     };
     Some(vec![TopologySpreadConstraint {
@@ -250,27 +516,68 @@ fn spread(app: &App) -> Option<Vec<TopologySpreadConstraint>> {
     }])
 }
 
-fn container(model: &Model, app: &App) -> Container {
-    let mut mounts: Vec<VolumeMount> = app
-        .volumes
-        .iter()
-        .map(|v| VolumeMount {
-            name: v.name.value.clone(),
-            mount_path: v.mount.value.clone(),
-            ..VolumeMount::default()
-        })
-        .collect();
+/// The app's own container: it mounts every volume, config and secret file
+/// of the pod, asks for the app's GPUs and gets the app's capabilities.
+fn main_container(model: &Model, app: &App, pod: &PodVolumes) -> Container {
+    let mut mounts: Vec<VolumeMount> = pod.mounts.iter().map(|(_, m)| m.clone()).collect();
     if app.read_only_root.value {
         mounts.push(tmp_volume().1);
     }
     let privileged = app.privileged.as_ref().is_some_and(|p| p.value);
+    let mut container = container(model, app, &app.container, mounts);
+    container.security_context = Some(container_security(app, privileged));
+    if !app.gpus.is_empty() {
+        let resources = container.resources.get_or_insert_with(ResourceRequirements::default);
+        let limits = resources.limits.get_or_insert_with(BTreeMap::new);
+        for gpu in &app.gpus {
+            limits.insert(gpu.resource.value.clone(), Quantity(gpu.count.value.to_string()));
+        }
+    }
+    container
+}
+
+/// A sidecar or init container: the restricted security context, and the
+/// mounts it asks for.
+fn other_container(model: &Model, app: &App, c: &ModelContainer, pod: &PodVolumes) -> Container {
+    let mut mounts: Vec<VolumeMount> = c.mounts.iter().filter_map(|m| pod.mount(m)).collect();
+    if app.read_only_root.value {
+        mounts.push(tmp_volume().1);
+    }
+    let mut container = container(model, app, c, mounts);
+    container.security_context = Some(restricted_container(app.read_only_root.value));
+    container
+}
+
+/// A container of the pod, but its security context.
+fn container(model: &Model, app: &App, c: &ModelContainer, mounts: Vec<VolumeMount>) -> Container {
+    let env_from: Vec<EnvFromSource> = c
+        .env_from
+        .iter()
+        .filter_map(|from| match from {
+            EnvFrom::Secret(secret) => Some(EnvFromSource {
+                secret_ref: Some(SecretEnvSource { name: secret.value.clone(), ..SecretEnvSource::default() }),
+                ..EnvFromSource::default()
+            }),
+            EnvFrom::Config(config) => {
+                let config = app.configs.iter().find(|x| x.name.value == config.value)?;
+                let content = model.attachments.get(&config.file.value)?;
+                Some(EnvFromSource {
+                    config_map_ref: Some(ConfigMapEnvSource {
+                        name: crate::model::files::config_map_name(&app.name.value, &config.name.value, content),
+                        ..ConfigMapEnvSource::default()
+                    }),
+                    ..EnvFromSource::default()
+                })
+            }
+        })
+        .collect();
     Container {
-        name: app.name.value.clone(),
-        image: Some(image_ref(model, app)),
-        command: non_empty(app.command.iter().map(|c| c.value.clone()).collect()),
-        args: non_empty(app.args.iter().map(|c| c.value.clone()).collect()),
+        name: c.name.value.clone(),
+        image: Some(container_image(model, c)),
+        command: non_empty(c.command.iter().map(|x| x.value.clone()).collect()),
+        args: non_empty(c.args.iter().map(|x| x.value.clone()).collect()),
         ports: non_empty(
-            app.ports
+            c.ports
                 .iter()
                 .map(|p| ContainerPort {
                     name: Some(p.name.value.clone()),
@@ -280,12 +587,12 @@ fn container(model: &Model, app: &App) -> Container {
                 })
                 .collect(),
         ),
-        env: non_empty(app.env.iter().map(env_var).collect()),
-        resources: resources(app),
-        liveness_probe: probe(app, ProbeKind::Liveness),
-        readiness_probe: probe(app, ProbeKind::Readiness),
-        startup_probe: probe(app, ProbeKind::Startup),
-        security_context: Some(container_security(app, privileged)),
+        env: non_empty(c.env.iter().map(env_var).collect()),
+        env_from: non_empty(env_from),
+        resources: resources(c),
+        liveness_probe: probe(c, ProbeKind::Liveness),
+        readiness_probe: probe(c, ProbeKind::Readiness),
+        startup_probe: probe(c, ProbeKind::Startup),
         volume_mounts: non_empty(mounts),
         ..Container::default()
     }
@@ -335,8 +642,8 @@ fn env_var(env: &crate::model::Env) -> EnvVar {
     }
 }
 
-fn resources(app: &App) -> Option<ResourceRequirements> {
-    let r = app.resources.as_ref()?;
+fn resources(c: &ModelContainer) -> Option<ResourceRequirements> {
+    let r = c.resources.as_ref()?;
     let pair = |cpu: &Option<crate::source::Spanned<crate::model::Quantity>>,
                 memory: &Option<crate::source::Spanned<crate::model::Quantity>>| {
         let map: BTreeMap<String, Quantity> = [("cpu", cpu), ("memory", memory)]
@@ -352,8 +659,8 @@ fn resources(app: &App) -> Option<ResourceRequirements> {
     })
 }
 
-fn probe(app: &App, kind: ProbeKind) -> Option<K8sProbe> {
-    let p = app.probes.iter().find(|p| p.kind.value == kind)?;
+fn probe(c: &ModelContainer, kind: ProbeKind) -> Option<K8sProbe> {
+    let p = c.probes.iter().find(|p| p.kind.value == kind)?;
     let port = IntOrString::String(p.port.value.clone());
     let (http_get, tcp_socket) = match &p.http {
         Some(path) => (Some(HTTPGetAction { path: Some(path.value.clone()), port, ..HTTPGetAction::default() }), None),
@@ -371,24 +678,40 @@ fn probe(app: &App, kind: ProbeKind) -> Option<K8sProbe> {
     })
 }
 
-fn claim_template(app: &App, volume: &crate::model::Volume) -> PersistentVolumeClaim {
+/// The spec of an own claim: ReadWriteOnce, its size and storage class.
+fn claim_spec(claim: &OwnClaim) -> PersistentVolumeClaimSpec {
     let requests: BTreeMap<String, Quantity> =
-        [("storage".to_string(), Quantity(volume.size.value.text.clone()))].into_iter().collect();
+        [("storage".to_string(), Quantity(claim.size.value.text.clone()))].into_iter().collect();
+    PersistentVolumeClaimSpec {
+        access_modes: Some(vec!["ReadWriteOnce".into()]),
+        storage_class_name: claim.storage_class.as_ref().map(|s| s.value.clone()),
+        resources: Some(VolumeResourceRequirements {
+            requests: Some(requests),
+            ..VolumeResourceRequirements::default()
+        }),
+        ..PersistentVolumeClaimSpec::default()
+    }
+}
+
+/// A StatefulSet's claim template for an own volume.
+fn claim_template(_model: &Model, app: &App, volume: &crate::model::Volume, claim: &OwnClaim) -> PersistentVolumeClaim {
     PersistentVolumeClaim {
         metadata: ObjectMeta {
             name: Some(volume.name.value.clone()),
             labels: Some(app_labels(app)),
             ..ObjectMeta::default()
         },
-        spec: Some(PersistentVolumeClaimSpec {
-            access_modes: Some(vec!["ReadWriteOnce".into()]),
-            storage_class_name: volume.storage_class.as_ref().map(|s| s.value.clone()),
-            resources: Some(VolumeResourceRequirements {
-                requests: Some(requests),
-                ..VolumeResourceRequirements::default()
-            }),
-            ..PersistentVolumeClaimSpec::default()
-        }),
+        spec: Some(claim_spec(claim)),
+        ..PersistentVolumeClaim::default()
+    }
+}
+
+/// The PersistentVolumeClaim of an own volume of a workload that is no
+/// StatefulSet.
+fn own_claim(_model: &Model, app: &App, volume: &crate::model::Volume, claim: &OwnClaim) -> PersistentVolumeClaim {
+    PersistentVolumeClaim {
+        metadata: meta(&own_claim_name(app, volume), Some(&app.namespace.value), app_labels(app)),
+        spec: Some(claim_spec(claim)),
         ..PersistentVolumeClaim::default()
     }
 }
@@ -397,9 +720,7 @@ fn claim_template(app: &App, volume: &crate::model::Volume) -> PersistentVolumeC
 /// metrics route to; a StatefulSet always gets one (its `serviceName`).
 fn service(app: &App) -> Option<K8sService> {
     let mut ports: Vec<ServicePort> = Vec::new();
-    let protocol = |name: &str| {
-        app.ports.iter().find(|p| p.name.value == name).map_or(Protocol::Tcp, |p| p.protocol.value).as_str().to_string()
-    };
+    let protocol = |name: &str| app.pod_port(name).map_or(Protocol::Tcp, |p| p.protocol.value).as_str().to_string();
     if let Some(s) = &app.service {
         for e in &s.exposes {
             ports.push(ServicePort {
@@ -417,7 +738,7 @@ fn service(app: &App) -> Option<K8sService> {
         if ports.iter().any(|p| p.name.as_deref() == Some(name.value.as_str())) {
             continue;
         }
-        if let Some(port) = app.ports.iter().find(|p| p.name.value == name.value) {
+        if let Some(port) = app.pod_port(&name.value) {
             ports.push(ServicePort {
                 name: Some(port.name.value.clone()),
                 port: i32::from(port.number.value),
@@ -427,7 +748,7 @@ fn service(app: &App) -> Option<K8sService> {
             });
         }
     }
-    if ports.is_empty() && app.volumes.is_empty() {
+    if ports.is_empty() && app.workload() != WorkloadKind::Statefulset {
         return None;
     }
     ports.sort_by(|a, b| a.name.cmp(&b.name));
@@ -532,13 +853,16 @@ fn autoscaler(app: &App) -> Option<HorizontalPodAutoscaler> {
         .into_iter()
         .filter_map(|(r, p)| p.as_ref().map(|p| target(r, p.value)))
         .collect();
-    let kind = if app.volumes.is_empty() { "Deployment" } else { "StatefulSet" };
+    let kind = app.workload();
+    if !kind.scales() {
+        return None;
+    }
     Some(HorizontalPodAutoscaler {
         metadata: meta(&app.name.value, Some(&app.namespace.value), app_labels(app)),
         spec: Some(HorizontalPodAutoscalerSpec {
             scale_target_ref: k8s_openapi::api::autoscaling::v2::CrossVersionObjectReference {
                 api_version: Some("apps/v1".into()),
-                kind: kind.into(),
+                kind: kind.kubernetes_kind().into(),
                 name: app.name.value.clone(),
             },
             min_replicas: Some(a.min.value as i32),

@@ -127,7 +127,7 @@ pub fn allow_dns(namespace: &str) -> NetworkPolicy {
 fn ports<'a>(app: &App, names: impl IntoIterator<Item = &'a str>) -> Vec<NetworkPolicyPort> {
     let mut pairs: Vec<(u16, &'static str)> = names
         .into_iter()
-        .filter_map(|n| app.ports.iter().find(|p| p.name.value == n))
+        .filter_map(|n| app.pod_port(n))
         .map(|p| (p.number.value, p.protocol.value.as_str()))
         .collect();
     pairs.sort_unstable();
@@ -143,7 +143,7 @@ fn ports<'a>(app: &App, names: impl IntoIterator<Item = &'a str>) -> Vec<Network
 }
 
 fn all_ports(app: &App) -> Vec<NetworkPolicyPort> {
-    ports(app, app.ports.iter().map(|p| p.name.value.as_str()))
+    ports(app, app.pod_ports().map(|p| p.name.value.as_str()))
 }
 
 fn pods_of(app: &App) -> NetworkPolicyPeer {

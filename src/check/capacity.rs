@@ -85,7 +85,7 @@ fn over_capacity(cluster: &Cluster, nodes: &[&Node], apps: &[&App], resource: Re
     let demands: Vec<(&App, &Spanned<Quantity>, u128)> = apps
         .iter()
         .filter_map(|app| {
-            let request = app.resources.as_ref().and_then(|r| resource.request(r))?;
+            let request = app.container.resources.as_ref().and_then(|r| resource.request(r))?;
             Some((*app, request, u128::from(min_replicas(app)) * request.value.millis))
         })
         .collect();
@@ -139,7 +139,7 @@ fn over_capacity(cluster: &Cluster, nodes: &[&Node], apps: &[&App], resource: Re
 
 /// E0702: an app's single-architecture image matches no node of its cluster.
 fn arch_mismatch(cluster: &Cluster, nodes: &[&Node], app: &App) -> Option<Diagnostic> {
-    let arch = app.image.as_ref()?.arch.as_ref()?;
+    let arch = app.container.image.as_ref()?.arch.as_ref()?;
     if nodes.is_empty() || nodes.iter().any(|n| n.arch.value == arch.value) {
         return None;
     }
@@ -226,7 +226,7 @@ fn single_server(cluster: &Cluster, nodes: &[&Node]) -> Option<Diagnostic> {
 /// W0703: an app without `resources`, or without a CPU or memory limit.
 fn missing_limits(app: &App) -> Option<Diagnostic> {
     let name = &app.name.value;
-    let Some(resources) = &app.resources else {
+    let Some(resources) = &app.container.resources else {
         return Some(
             Diagnostic::new(Code::W0703, format!("app `{name}` sets no resources"))
                 .primary(app.name.span, "no `resources`")

@@ -24,7 +24,7 @@ pub fn check(model: &Model, diags: &mut Vec<Diagnostic>) {
 fn build_registry(model: &Model, pipeline: &Pipeline, diags: &mut Vec<Diagnostic>) {
     let Some(build) = &pipeline.build else { return };
     let Some(app) = model.app(&build.app.value) else { return };
-    let Some(image) = &app.image else { return };
+    let Some(image) = &app.container.image else { return };
     if image.registry.is_some() {
         return;
     }
@@ -259,7 +259,8 @@ fn push_credentials(model: &Model, pipeline: &Pipeline, diags: &mut Vec<Diagnost
     }
     let Some(ns) = pipeline.namespace() else { return };
     let Some(app) = model.app(&build.app.value) else { return };
-    let Some(registry) = app.image.as_ref().and_then(|i| i.registry.as_ref()).and_then(|r| model.registry(&r.value))
+    let Some(registry) =
+        app.container.image.as_ref().and_then(|i| i.registry.as_ref()).and_then(|r| model.registry(&r.value))
     else {
         return;
     };

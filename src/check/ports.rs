@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::diag::{Code, Diagnostic};
-use crate::model::{App, Model, Name, Protocol, Value};
+use crate::model::{App, Model, Name, Port, Protocol, Value};
 use crate::source::Span;
 use crate::suggest::did_you_mean;
 
@@ -131,12 +131,12 @@ fn node_port_conflicts(uses: &[NodePortUse], diags: &mut Vec<Diagnostic>) {
     }
 }
 
-/// E0403: exposes, probes, ingresses and metrics naming an undeclared port.
+/// E0403: exposes, ingresses and metrics naming a port no container of the
+/// pod declares, and probes naming a port their own container does not.
 fn undeclared_ports(app: &App, diags: &mut Vec<Diagnostic>) {
-    let names: Vec<&str> = app.ports.iter().map(|p| p.name.value.as_str()).collect();
+    let names: Vec<&str> = app.pod_ports().map(|p| p.name.value.as_str()).collect();
     let mut refs: Vec<(&Name, &str)> = Vec::new();
     refs.extend(app.service.iter().flat_map(|s| &s.exposes).map(|e| (&e.port, "exposed")));
-    refs.extend(app.probes.iter().map(|p| (&p.port, "probed")));
     refs.extend(app.ingresses.iter().map(|i| (&i.port, "routed to")));
     refs.extend(app.metrics.iter().map(|m| (&m.port, "scraped")));
     for (port, what) in refs {
@@ -148,6 +148,24 @@ fn undeclared_ports(app: &App, diags: &mut Vec<Diagnostic>) {
                 .primary(port.span, format!("{what} here, but not declared"))
                 .help(undeclared_help(&port.value, &names)),
         );
+    }
+    for container in app.containers() {
+        let own: Vec<&str> = container.ports.iter().map(|p| p.name.value.as_str()).collect();
+        for probe in &container.probes {
+            if own.contains(&probe.port.value.as_str()) {
+                continue;
+            }
+            let whose = if container.name.value == app.name.value {
+                format!("app `{}`", app.name.value)
+            } else {
+                format!("container `{}` of app `{}`", container.name.value, app.name.value)
+            };
+            diags.push(
+                Diagnostic::new(Code::E0403, format!("{whose} has no port named `{}`", probe.port.value))
+                    .primary(probe.port.span, "probed here, but not declared by this container")
+                    .help(undeclared_help(&probe.port.value, &own)),
+            );
+        }
     }
 }
 
@@ -168,11 +186,13 @@ fn undeclared_help(port: &str, names: &[&str]) -> String {
     }
 }
 
-/// E0404: two ports of one app with one name, or one number and protocol.
+/// E0404: two ports of one pod (any of its containers) with one name, or
+/// one number and protocol: the containers share the pod's network.
 fn duplicate_ports(app: &App, diags: &mut Vec<Diagnostic>) {
     let mut names: BTreeMap<&str, Span> = BTreeMap::new();
     let mut numbers: BTreeMap<(u16, Protocol), &str> = BTreeMap::new();
-    for port in &app.ports {
+    let ports: Vec<&Port> = app.containers().flat_map(|c| &c.ports).collect();
+    for port in ports.iter().copied() {
         if let Some(first) = names.get(port.name.value.as_str()) {
             diags.push(
                 Diagnostic::new(
@@ -188,7 +208,7 @@ fn duplicate_ports(app: &App, diags: &mut Vec<Diagnostic>) {
         names.insert(&port.name.value, port.name.span);
         let key = (port.number.value, port.protocol.value);
         if let Some(other) = numbers.get(&key) {
-            let first = app.ports.iter().find(|p| p.name.value == *other).map(|p| p.number.span);
+            let first = ports.iter().find(|p| p.name.value == *other).map(|p| p.number.span);
             let mut d = Diagnostic::new(
                 Code::E0404,
                 format!(
@@ -216,8 +236,7 @@ fn duplicate_exposes(app: &App, diags: &mut Vec<Diagnostic>) {
     let Some(service) = &app.service else { return };
     let mut seen: BTreeMap<(u16, Protocol), Span> = BTreeMap::new();
     for expose in &service.exposes {
-        let protocol =
-            app.ports.iter().find(|p| p.name.value == expose.port.value).map_or(Protocol::Tcp, |p| p.protocol.value);
+        let protocol = app.pod_port(&expose.port.value).map_or(Protocol::Tcp, |p| p.protocol.value);
         let key = (expose.number.value, protocol);
         if let Some(first) = seen.get(&key) {
             diags.push(

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::diag::{Code, Diagnostic};
 use crate::model::{CERT_MANAGER_NAMESPACE, COMPONENTS};
 use crate::model::{
-    DeclKind, Declaration, EXTERNAL_SECRETS_NAMESPACE, EnvValue, Model, Name, SecretSource, Value, ValueKind,
+    DeclKind, Declaration, EXTERNAL_SECRETS_NAMESPACE, EnvFrom, EnvValue, Model, Name, SecretSource, Value, ValueKind,
 };
 use crate::source::Span;
 use crate::suggest;
@@ -51,6 +51,8 @@ struct Names<'a> {
     apps: Index<'a>,
     /// Certificate issuers.
     issuers: Index<'a>,
+    /// Nodes.
+    nodes: Index<'a>,
     /// Secret stores, with the cluster each names (`cluster=`).
     stores: BTreeMap<&'a str, Vec<Option<&'a str>>>,
     /// What `depends-on` may name: apps, charts and components.
@@ -81,6 +83,7 @@ impl<'a> Names<'a> {
             registries: index(model.registries.iter().map(|d| &d.name)),
             apps: index(model.apps.iter().map(|d| &d.name)),
             issuers: index(model.issuers.iter().map(|d| &d.name)),
+            nodes: index(model.nodes.iter().map(|d| &d.name)),
             stores,
             dependencies,
             secrets,
@@ -96,6 +99,7 @@ impl<'a> Names<'a> {
             Target::Registry => self.registries.keys().copied().collect(),
             Target::App => self.apps.keys().copied().collect(),
             Target::Issuer => self.issuers.keys().copied().collect(),
+            Target::Node => self.nodes.keys().copied().collect(),
             Target::Dependency => self.dependencies.iter().copied().collect(),
             Target::PullSecret => self.secrets.keys().copied().collect(),
             Target::SecretStore => self.stores.keys().copied().collect(),
@@ -111,6 +115,7 @@ impl<'a> Names<'a> {
             Target::Registry => self.registries.contains_key(name),
             Target::App => self.apps.contains_key(name),
             Target::Issuer => self.issuers.contains_key(name),
+            Target::Node => self.nodes.contains_key(name),
             Target::Dependency => self.dependencies.contains(name),
             Target::PullSecret => self.secrets.contains_key(name),
             Target::SecretStore => self.stores.contains_key(name),
@@ -197,6 +202,8 @@ enum Target {
     App,
     /// A cluster's `tls-issuer`.
     Issuer,
+    /// An app's `node=`.
+    Node,
     /// `depends-on`: an app, a chart or a component.
     Dependency,
     /// A registry's `pull-secret`: a secret in any namespace.
@@ -215,6 +222,7 @@ impl Target {
             Target::Registry => "registry",
             Target::App => "app",
             Target::Issuer => "issuer",
+            Target::Node => "node",
             Target::Dependency => "dependency",
             Target::PullSecret => "secret",
             Target::SecretStore => "secret store",
@@ -238,6 +246,7 @@ impl Target {
             Target::Registry => "registries",
             Target::App => "apps",
             Target::Issuer => "issuers",
+            Target::Node => "nodes",
             Target::Dependency => "apps, charts and components",
             Target::PullSecret => "secrets",
             Target::SecretStore => "secret stores",
@@ -294,8 +303,9 @@ fn references(model: &Model) -> Vec<(Target, &Name)> {
         refs.extend(registry.pull_secret.iter().map(|s| (Target::PullSecret, s)));
     }
     for app in &model.apps {
-        let registry = app.image.as_ref().and_then(|i| i.registry.as_ref());
-        refs.extend(registry.map(|r| (Target::Registry, r)));
+        let registries = app.containers().filter_map(|c| c.image.as_ref()?.registry.as_ref());
+        refs.extend(registries.map(|r| (Target::Registry, r)));
+        refs.extend(app.node.iter().map(|n| (Target::Node, n)));
         let pool = app.service.as_ref().and_then(|s| s.pool.as_ref());
         refs.extend(pool.map(|p| (Target::Pool, p)));
         refs.extend(app.depends_on.iter().map(|d| (Target::Dependency, d)));
@@ -345,13 +355,21 @@ fn store_clusters(model: &Model, names: &Names<'_>) -> Vec<Diagnostic> {
     diags
 }
 
-/// Every `env ... secret=` with the namespace of the app that reads it.
+/// Every secret a pod reads (`env ... secret=`, `env-from secret=`,
+/// `secret-file`), in any of its containers, with the app's namespace.
 fn env_secrets(model: &Model) -> impl Iterator<Item = (&str, &Name)> {
     model.apps.iter().flat_map(|app| {
-        app.env.iter().filter_map(move |env| match &env.value {
-            EnvValue::Secret { secret, .. } => Some((app.namespace.value.as_str(), secret)),
+        let namespace = app.namespace.value.as_str();
+        let env = app.containers().flat_map(|c| &c.env).filter_map(|env| match &env.value {
+            EnvValue::Secret { secret, .. } => Some(secret),
             EnvValue::Literal(_) => None,
-        })
+        });
+        let env_from = app.containers().flat_map(|c| &c.env_from).filter_map(|from| match from {
+            EnvFrom::Secret(secret) => Some(secret),
+            EnvFrom::Config(_) => None,
+        });
+        let files = app.secret_files.iter().map(|f| &f.secret);
+        env.chain(env_from).chain(files).map(move |secret| (namespace, secret))
     })
 }
 
@@ -370,6 +388,9 @@ fn unique_names(kind: DeclKind) -> bool {
         | DeclKind::Issuer
         | DeclKind::Registry
         | DeclKind::Pool
+        | DeclKind::StorageClass
+        | DeclKind::Backup
+        | DeclKind::Claim
         | DeclKind::Chart
         | DeclKind::App
         | DeclKind::Manifest
@@ -568,7 +589,8 @@ fn unused_registry(model: &Model, registry: &crate::model::Registry) -> Diagnost
     let spelled = model
         .apps
         .iter()
-        .filter_map(|a| a.image.as_ref())
+        .flat_map(|a| a.containers())
+        .filter_map(|c| c.image.as_ref())
         .find(|i| i.registry.is_none() && i.repository.value.starts_with(&prefix));
     let diag = Diagnostic::new(Code::W0501, format!("registry `{name}` is never used"))
         .primary(registry.name.span, "declared here but never used");

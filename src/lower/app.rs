@@ -8,22 +8,39 @@ use crate::diag::{Code, Diagnostic};
 use crate::model::*;
 use crate::source::Spanned;
 
+/// The children of a container, the app's own or another: the same words
+/// in `app`, `container` and `init`.
+const CONTAINER_CHILDREN: &[&str] =
+    &["image", "port", "probe", "resources", "env", "env-from", "command", "args", "mount"];
+
+/// The children of an app: its own container's (but `mount`: it mounts
+/// every volume) and its pod's and workload's.
 const APP_CHILDREN: &[&str] = &[
     "image",
-    "replicas",
     "port",
-    "service",
-    "ingress",
     "probe",
     "resources",
     "env",
+    "env-from",
+    "command",
+    "args",
+    "container",
+    "init",
+    "replicas",
+    "service",
+    "ingress",
     "volume",
+    "config",
+    "secret-file",
     "metrics",
     "spread",
     "autoscale",
     "depends-on",
-    "command",
-    "args",
+    "concurrency",
+    "backoff-limit",
+    "node-selector",
+    "tolerate",
+    "gpu",
     "read-only-root",
     "run-as-user",
     "run-as-group",
@@ -38,43 +55,43 @@ pub(super) fn app(cx: &mut Cx<'_>, node: &KdlNode) -> Option<App> {
     let r = Reader::open(
         cx,
         node,
-        Shape { what: "app", max_args: 1, props: &["namespace", "cluster"], children: APP_CHILDREN },
+        Shape {
+            what: "app",
+            max_args: 1,
+            props: &["namespace", "cluster", "kind", "schedule", "node"],
+            children: APP_CHILDREN,
+        },
     );
     let name = r.arg::<ServiceLabel>(cx, 0, "a name").map(|s| s.map(|l| l.0));
     let namespace = r.opt_ref(cx, "namespace");
     let cluster = r.opt_ref(cx, "cluster");
-    let image = match r.child_once(cx, "image") {
-        Some(c) => image(cx, c),
-        None => {
-            let span = r.name_span(cx);
-            cx.report(
-                Diagnostic::new(Code::E0104, "app needs an `image`")
-                    .primary(span, "no image given")
-                    .help("add `image \"repository/name\" tag=\"1.2.3\"` inside the app"),
-            );
-            None
-        }
-    };
+    let kind = r.word_prop::<WorkloadKind>(cx, "kind");
+    let schedule = r.prop::<Cron>(cx, "schedule");
+    let node_name = r.opt_ref(cx, "node");
     let at = r.name_span(cx);
+    let container_name = name.clone().unwrap_or_else(|| Spanned::new(String::new(), at));
+    let container = container(cx, &r, container_name, r.span(cx), ContainerRole::Main);
+    let sidecars =
+        r.children_named("container").filter_map(|c| other_container(cx, c, ContainerRole::Sidecar)).collect();
+    let inits = r.children_named("init").filter_map(|c| other_container(cx, c, ContainerRole::Init)).collect();
     let replicas = r
         .child_once(cx, "replicas")
         .and_then(|c| single_value::<u32>(cx, c, "replicas", "a replica count"))
         .unwrap_or(Spanned::new(1, at));
-    let ports: Vec<Port> = r.children_named("port").filter_map(|c| port(cx, c)).collect();
     let service = r.child_once(cx, "service").and_then(|c| service(cx, c));
     let ingresses = r.children_named("ingress").filter_map(|c| ingress(cx, c)).collect();
-    let probes: Vec<Probe> = r.children_named("probe").filter_map(|c| probe(cx, c)).collect();
-    report_duplicates(cx, probes.iter().map(|p| (p.kind.value.as_str(), p.kind.span)), "probe", Code::E0107);
-    let resources = r.child_once(cx, "resources").and_then(|c| resources(cx, c));
-    let env: Vec<Env> = r.children_named("env").filter_map(|c| env(cx, c)).collect();
+    let volumes: Vec<Volume> = r.children_named("volume").filter_map(|c| volume(cx, c)).collect();
+    let configs: Vec<ConfigFile> = r.children_named("config").filter_map(|c| config(cx, c)).collect();
+    let secret_files: Vec<SecretFile> = r.children_named("secret-file").filter_map(|c| secret_file(cx, c)).collect();
     report_duplicates(
         cx,
-        env.iter().map(|e| (e.name.value.as_str(), e.name.span)),
-        "environment variable",
+        volumes
+            .iter()
+            .map(|v| (v.name.value.as_str(), v.name.span))
+            .chain(configs.iter().map(|c| (c.name.value.as_str(), c.name.span))),
+        "volume or config",
         Code::E0107,
     );
-    let volumes: Vec<Volume> = r.children_named("volume").filter_map(|c| volume(cx, c)).collect();
-    report_duplicates(cx, volumes.iter().map(|v| (v.name.value.as_str(), v.name.span)), "volume", Code::E0107);
     let metrics = r.child_once(cx, "metrics").and_then(|c| metrics(cx, c));
     let spread = r.child_once(cx, "spread").and_then(|c| word_child::<SpreadKey>(cx, c, "spread"));
     let autoscale = r.child_once(cx, "autoscale").and_then(|c| autoscale(cx, c));
@@ -87,8 +104,30 @@ pub(super) fn app(cx: &mut Cx<'_>, node: &KdlNode) -> Option<App> {
         }
         depends_on.extend(names.into_iter().map(|l| l.map(|l| l.0)));
     }
-    let command = r.child_once(cx, "command").map(|c| strings(cx, c, "command")).unwrap_or_default();
-    let args = r.child_once(cx, "args").map(|c| strings(cx, c, "args")).unwrap_or_default();
+    let concurrency = r.child_once(cx, "concurrency").and_then(|c| word_child::<Concurrency>(cx, c, "concurrency"));
+    let backoff_limit =
+        r.child_once(cx, "backoff-limit").and_then(|c| single_value::<u32>(cx, c, "backoff-limit", "a retry count"));
+    let mut node_selector = Vec::new();
+    for c in r.children_named("node-selector") {
+        let l = Reader::open(cx, c, Shape { what: "node-selector", max_args: 2, props: &[], children: &[] });
+        if let (Some(k), Some(v)) = (l.arg::<String>(cx, 0, "a label key"), l.arg::<String>(cx, 1, "a label value")) {
+            node_selector.push((k, v));
+        }
+    }
+    report_duplicates(
+        cx,
+        node_selector.iter().map(|(k, _)| (k.value.as_str(), k.span)),
+        "node-selector key",
+        Code::E0107,
+    );
+    let tolerations = r.children_named("tolerate").filter_map(|c| toleration(cx, c)).collect();
+    let gpus: Vec<Gpu> = r.children_named("gpu").filter_map(|c| gpu(cx, c)).collect();
+    report_duplicates(
+        cx,
+        gpus.iter().map(|g| (g.resource.value.as_str(), g.resource.span)),
+        "gpu resource",
+        Code::E0107,
+    );
     let read_only_root = r
         .child_once(cx, "read-only-root")
         .and_then(|c| flag_child(cx, c, "read-only-root"))
@@ -107,21 +146,27 @@ pub(super) fn app(cx: &mut Cx<'_>, node: &KdlNode) -> Option<App> {
     Some(App {
         name,
         namespace,
-        image,
+        kind,
+        schedule,
+        concurrency,
+        backoff_limit,
+        container,
+        sidecars,
+        inits,
         replicas,
-        ports,
         service,
         ingresses,
-        probes,
-        resources,
-        env,
         volumes,
+        configs,
+        secret_files,
         metrics,
         spread,
         autoscale,
         depends_on,
-        command,
-        args,
+        node: node_name,
+        node_selector,
+        tolerations,
+        gpus,
         read_only_root,
         run_as_user,
         run_as_group,
@@ -133,6 +178,214 @@ pub(super) fn app(cx: &mut Cx<'_>, node: &KdlNode) -> Option<App> {
         cluster,
         span: r.span(cx),
     })
+}
+
+/// Which container of a pod is being read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ContainerRole {
+    /// The app's own: its children are the app's.
+    Main,
+    /// `container "NAME" { ... }`.
+    Sidecar,
+    /// `init "NAME" { ... }`.
+    Init,
+}
+
+/// `container "NAME" { ... }` or `init "NAME" { ... }`.
+fn other_container(cx: &mut Cx<'_>, node: &KdlNode, role: ContainerRole) -> Option<Container> {
+    let what = if role == ContainerRole::Init { "init" } else { "container" };
+    let r = Reader::open(cx, node, Shape { what, max_args: 1, props: &[], children: CONTAINER_CHILDREN });
+    let name = r.arg::<Label>(cx, 0, "a container name").map(|l| l.map(|l| l.0))?;
+    Some(container(cx, &r, name, r.span(cx), role))
+}
+
+/// The container children of `r`: the app's own container, a sidecar or an init container.
+fn container(cx: &mut Cx<'_>, r: &Reader<'_>, name: Name, span: crate::source::Span, role: ContainerRole) -> Container {
+    let image = match r.child_once(cx, "image") {
+        Some(c) => image(cx, c),
+        None => {
+            let at = r.name_span(cx);
+            let (what, inside) = match role {
+                ContainerRole::Main => ("app", "the app"),
+                ContainerRole::Sidecar => ("container", "the container"),
+                ContainerRole::Init => ("init container", "the init container"),
+            };
+            cx.report(
+                Diagnostic::new(Code::E0104, format!("{what} needs an `image`"))
+                    .primary(at, "no image given")
+                    .help(format!("add `image \"repository/name\" tag=\"1.2.3\"` inside {inside}")),
+            );
+            None
+        }
+    };
+    let ports: Vec<Port> = r.children_named("port").filter_map(|c| port(cx, c)).collect();
+    let probes: Vec<Probe> = r.children_named("probe").filter_map(|c| probe(cx, c)).collect();
+    report_duplicates(cx, probes.iter().map(|p| (p.kind.value.as_str(), p.kind.span)), "probe", Code::E0107);
+    let resources = r.child_once(cx, "resources").and_then(|c| resources(cx, c));
+    let env: Vec<Env> = r.children_named("env").filter_map(|c| env(cx, c)).collect();
+    report_duplicates(
+        cx,
+        env.iter().map(|e| (e.name.value.as_str(), e.name.span)),
+        "environment variable",
+        Code::E0107,
+    );
+    let env_from = r.children_named("env-from").filter_map(|c| env_from(cx, c)).collect();
+    let command = r.child_once(cx, "command").map(|c| strings(cx, c, "command")).unwrap_or_default();
+    let args = r.child_once(cx, "args").map(|c| strings(cx, c, "args")).unwrap_or_default();
+    let mounts = if role == ContainerRole::Main {
+        Vec::new()
+    } else {
+        r.children_named("mount").filter_map(|c| mount(cx, c)).collect()
+    };
+    Container { name, image, ports, probes, resources, env, env_from, command, args, mounts, span }
+}
+
+/// `env-from secret="NAME"` or `env-from config="NAME"`.
+fn env_from(cx: &mut Cx<'_>, node: &KdlNode) -> Option<EnvFrom> {
+    let r =
+        Reader::open(cx, node, Shape { what: "env-from", max_args: 0, props: &["secret", "config"], children: &[] });
+    match (r.opt_ref(cx, "secret"), r.opt_ref(cx, "config")) {
+        (Some(secret), None) => Some(EnvFrom::Secret(secret)),
+        (None, Some(config)) => Some(EnvFrom::Config(config)),
+        (Some(secret), Some(config)) => {
+            cx.report(
+                Diagnostic::new(Code::E0105, "env-from names both a secret and a config")
+                    .primary(secret.span, "a secret")
+                    .secondary(config.span, "a config")
+                    .help("write one `env-from` per source: `env-from secret=\"s\"` and `env-from config=\"c\"`"),
+            );
+            None
+        }
+        (None, None) => {
+            cx.report(
+                Diagnostic::new(Code::E0104, "env-from names no source")
+                    .primary(r.name_span(cx), "nothing to read")
+                    .help("write `env-from secret=\"NAME\"` (a declared secret) or `env-from config=\"NAME\"` (a config of the app)"),
+            );
+            None
+        }
+    }
+}
+
+/// `mount "VOLUME" path="/data" read-only=#true`.
+fn mount(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Mount> {
+    let r = Reader::open(cx, node, Shape { what: "mount", max_args: 1, props: &["path", "read-only"], children: &[] });
+    let volume = r.arg::<Label>(cx, 0, "the name of a volume or config of the app").map(|l| l.map(|l| l.0));
+    let path = r.req_prop::<String>(cx, "path");
+    if let Some(p) = &path {
+        absolute(cx, p);
+    }
+    let read_only = r.prop::<bool>(cx, "read-only");
+    Some(Mount { volume: volume?, path: path?, read_only })
+}
+
+/// E0105 for a mount path that is not absolute.
+fn absolute(cx: &mut Cx<'_>, path: &Spanned<String>) {
+    if !path.value.starts_with('/') {
+        cx.report(
+            Diagnostic::new(Code::E0105, format!("mount path `{}` is not absolute", path.value))
+                .primary(path.span, "relative path")
+                .help(format!("write `/{}`", path.value)),
+        );
+    }
+}
+
+/// `config "NAME" file="..." mount="..."` or `config "NAME" env-file="..."`.
+fn config(cx: &mut Cx<'_>, node: &KdlNode) -> Option<ConfigFile> {
+    let r = Reader::open(
+        cx,
+        node,
+        Shape { what: "config", max_args: 1, props: &["file", "env-file", "mount"], children: &[] },
+    );
+    let name = r.arg::<Label>(cx, 0, "a config name").map(|l| l.map(|l| l.0));
+    let file = r.prop::<String>(cx, "file");
+    let env_file = r.prop::<String>(cx, "env-file");
+    let mount = r.prop::<String>(cx, "mount");
+    if let Some(m) = &mount {
+        absolute(cx, m);
+    }
+    let (file, is_env) = match (file, env_file) {
+        (Some(file), None) => {
+            if mount.is_none() {
+                cx.report(
+                    Diagnostic::new(Code::E0104, "a config file needs `mount=`")
+                        .primary(r.name_span(cx), "not mounted anywhere")
+                        .help("say where the app reads it: `mount=\"/etc/app/app.yaml\"` (a file) or `mount=\"/etc/app/\"` (a folder)"),
+                );
+            }
+            (file, false)
+        }
+        (None, Some(env)) => (env, true),
+        (Some(file), Some(env)) => {
+            cx.report(
+                Diagnostic::new(Code::E0105, "config has both `file=` and `env-file=`")
+                    .primary(file.span, "a file mounted as is")
+                    .secondary(env.span, "a file of `KEY=value` lines")
+                    .help("declare two configs: one `file=` mounted, one `env-file=` read with `env-from config=`"),
+            );
+            return None;
+        }
+        (None, None) => {
+            cx.report(
+                Diagnostic::new(Code::E0104, "config names no file")
+                    .primary(r.name_span(cx), "no `file=` or `env-file=`")
+                    .help("write `config \"NAME\" file=\"config/app.yaml\" mount=\"/etc/app/app.yaml\"`"),
+            );
+            return None;
+        }
+    };
+    Some(ConfigFile { name: name?, file, env_file: is_env, mount, span: r.span(cx) })
+}
+
+/// `secret-file "SECRET" mount="/path" key="k"`.
+fn secret_file(cx: &mut Cx<'_>, node: &KdlNode) -> Option<SecretFile> {
+    let r = Reader::open(cx, node, Shape { what: "secret-file", max_args: 1, props: &["mount", "key"], children: &[] });
+    let secret = r.arg::<Label>(cx, 0, "a declared secret").map(|l| l.map(|l| l.0));
+    let mount = r.req_prop::<String>(cx, "mount");
+    if let Some(m) = &mount {
+        absolute(cx, m);
+    }
+    let key = r.prop::<String>(cx, "key");
+    Some(SecretFile { secret: secret?, mount: mount?, key, span: r.span(cx) })
+}
+
+/// `tolerate "KEY" "VALUE" effect="NoSchedule"`.
+fn toleration(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Toleration> {
+    let r = Reader::open(cx, node, Shape { what: "tolerate", max_args: 2, props: &["effect"], children: &[] });
+    let key = r.arg::<String>(cx, 0, "a taint key");
+    let value = r.opt_arg::<String>(cx, 1);
+    let effect = r.word_prop::<TaintEffect>(cx, "effect");
+    Some(Toleration { key: key?, value, effect, span: r.span(cx) })
+}
+
+/// `gpu "nvidia.com/gpu" 1`, on an app or a node.
+pub(super) fn gpu(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Gpu> {
+    let r = Reader::open(cx, node, Shape { what: "gpu", max_args: 2, props: &[], children: &[] });
+    let resource = r.arg::<String>(cx, 0, "an extended resource name such as `nvidia.com/gpu`");
+    let count = r.arg::<u32>(cx, 1, "a count");
+    let resource = resource?;
+    let valid = resource.value.split_once('/').is_some_and(|(domain, name)| {
+        domain.contains('.')
+            && !domain.starts_with("kubernetes.io")
+            && !name.is_empty()
+            && crate::model::check_rfc1123_label(&name.to_ascii_lowercase()).is_ok()
+    });
+    if !valid {
+        cx.report(
+            Diagnostic::new(Code::E0106, format!("`{}` is not an extended resource name", resource.value))
+                .primary(resource.span, "expected `vendor.domain/resource`")
+                .help("write the name the device plugin advertises, e.g. `nvidia.com/gpu`, `gpu.intel.com/i915` or `amd.com/gpu`"),
+        );
+    }
+    let count = count?;
+    if count.value == 0 {
+        cx.report(
+            Diagnostic::new(Code::E0105, "a gpu count of 0")
+                .primary(count.span, "asks for nothing")
+                .help("ask for at least one, or remove the `gpu` line"),
+        );
+    }
+    Some(Gpu { resource, count })
 }
 
 /// `egress "internet"`, `egress "10.0.0.5/32" port=2049 protocol="UDP"`, `egress "lan"`.
@@ -371,25 +624,123 @@ fn env(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Env> {
 }
 
 fn volume(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Volume> {
+    const SOURCES: &[&str] = &["size", "claim", "nfs", "host-path", "empty-dir"];
     let r = Reader::open(
         cx,
         node,
-        Shape { what: "volume", max_args: 1, props: &["mount", "size", "storage-class"], children: &[] },
+        Shape {
+            what: "volume",
+            max_args: 1,
+            props: &[
+                "mount",
+                "size",
+                "storage-class",
+                "backup",
+                "claim",
+                "nfs",
+                "host-path",
+                "empty-dir",
+                "size-limit",
+                "read-only",
+            ],
+            children: &[],
+        },
     );
     let name = r.name(cx);
     let mount = r.req_prop::<String>(cx, "mount");
-    if let Some(m) = &mount
-        && !m.value.starts_with('/')
-    {
-        cx.report(
-            Diagnostic::new(Code::E0105, format!("mount path `{}` is not absolute", m.value))
-                .primary(m.span, "relative path")
-                .help(format!("write `/{}`", m.value)),
-        );
+    if let Some(m) = &mount {
+        absolute(cx, m);
     }
-    let size = r.req_prop::<Quantity>(cx, "size");
-    let storage_class = r.prop::<String>(cx, "storage-class");
-    Some(Volume { name: name?, mount: mount?, size: size?, storage_class, span: r.span(cx) })
+    let read_only = r.prop::<bool>(cx, "read-only");
+    let given: Vec<&str> = SOURCES.iter().copied().filter(|k| r.has_prop(k)).collect();
+    let source = match given.as_slice() {
+        [] => {
+            cx.report(
+                Diagnostic::new(Code::E0104, "volume says nothing of where its data lives")
+                    .primary(r.name_span(cx), "no source")
+                    .help("give one of `size=\"10Gi\"` (a claim of its own), `claim=` (a declared claim), `nfs=\"host:/path\"`, `host-path=\"/path\"` or `empty-dir=#true`"),
+            );
+            None
+        }
+        [one] => volume_source(cx, &r, one),
+        [first, second, ..] => {
+            cx.report(
+                Diagnostic::new(Code::E0105, format!("volume has both `{first}=` and `{second}=`"))
+                    .primary(r.name_span(cx), "two sources")
+                    .help("a volume has one source; declare two volumes"),
+            );
+            None
+        }
+    };
+    // Properties that belong to one source only.
+    let belongs = [("storage-class", "size"), ("backup", "size"), ("size-limit", "empty-dir")];
+    for (key, owner) in belongs {
+        if r.has_prop(key) && !given.contains(&owner) {
+            let at = r.name_span(cx);
+            cx.report(
+                Diagnostic::new(Code::E0105, format!("`{key}=` only applies to a `{owner}=` volume"))
+                    .primary(at, format!("`{key}=` given here"))
+                    .help(match key {
+                        "size-limit" => {
+                            "limit the size of scratch space: `empty-dir=#true size-limit=\"2Gi\"`".to_string()
+                        }
+                        _ => format!("a shared claim takes `{key}=` on its `claim` declaration"),
+                    }),
+            );
+        }
+    }
+    Some(Volume { name: name?, mount: mount?, source: source?, read_only, span: r.span(cx) })
+}
+
+/// The source of a volume whose one source property is `key`.
+fn volume_source(cx: &mut Cx<'_>, r: &Reader<'_>, key: &str) -> Option<VolumeSource> {
+    Some(match key {
+        "size" => VolumeSource::Own(OwnClaim {
+            size: r.req_prop::<Quantity>(cx, "size")?,
+            storage_class: r.opt_ref(cx, "storage-class"),
+            backup: r.opt_ref(cx, "backup"),
+        }),
+        "claim" => VolumeSource::Claim(r.req_ref(cx, "claim")?),
+        "nfs" => {
+            let export = r.req_prop::<String>(cx, "nfs")?;
+            match export.value.split_once(":/") {
+                Some((server, path))
+                    if !server.is_empty() && HostPort::parse(server).is_ok_and(|h| h.port.is_none()) =>
+                {
+                    VolumeSource::Nfs {
+                        server: Spanned::new(server.to_string(), export.span),
+                        path: Spanned::new(format!("/{path}"), export.span),
+                    }
+                }
+                _ => {
+                    cx.report(
+                        Diagnostic::new(Code::E0105, format!("`{}` is not an NFS export", export.value))
+                            .primary(export.span, "expected `server:/path`")
+                            .help("write the server's address or name and the exported path: `nfs=\"192.168.1.10:/export/media\"`"),
+                    );
+                    return None;
+                }
+            }
+        }
+        "host-path" => {
+            let path = r.req_prop::<String>(cx, "host-path")?;
+            absolute(cx, &path);
+            VolumeSource::HostPath(path)
+        }
+        "empty-dir" => {
+            let flag = r.req_prop::<bool>(cx, "empty-dir")?;
+            if !flag.value {
+                cx.report(
+                    Diagnostic::new(Code::E0105, "`empty-dir=#false` gives the volume no source")
+                        .primary(flag.span, "no scratch space")
+                        .help("write `empty-dir=#true`, or give the volume another source"),
+                );
+                return None;
+            }
+            VolumeSource::EmptyDir { size_limit: r.prop::<Quantity>(cx, "size-limit") }
+        }
+        other => unreachable!("`{other}` is not a volume source"),
+    })
 }
 
 fn metrics(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Metrics> {
@@ -446,4 +797,17 @@ fn autoscale(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Autoscale> {
         );
     }
     Some(Autoscale { min, max, cpu, memory, span: r.span(cx) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_app_takes_its_containers_children_but_mount() {
+        for child in CONTAINER_CHILDREN.iter().filter(|c| **c != "mount") {
+            assert!(APP_CHILDREN.contains(child), "{child}");
+        }
+        assert!(!APP_CHILDREN.contains(&"mount"));
+    }
 }

@@ -155,7 +155,7 @@ pub(super) fn node(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Node> {
             what: "node",
             max_args: 1,
             props: &["role", "cluster"],
-            children: &["address", "arch", "cpu", "memory", "disk", "label", "taint"],
+            children: &["address", "arch", "cpu", "memory", "disk", "label", "taint", "gpu"],
         },
     );
     let name = r.name(cx);
@@ -191,7 +191,21 @@ pub(super) fn node(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Node> {
             taints.push(Taint { key, value, effect });
         }
     }
-    Some(Node { name: name?, cluster, role: role?, address, arch, cpu, memory, disk, labels, taints, span: r.span(cx) })
+    let gpus = r.children_named("gpu").filter_map(|c| super::app::gpu(cx, c)).collect();
+    Some(Node {
+        name: name?,
+        cluster,
+        role: role?,
+        address,
+        arch,
+        cpu,
+        memory,
+        disk,
+        labels,
+        taints,
+        gpus,
+        span: r.span(cx),
+    })
 }
 
 pub(super) fn pool(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Pool> {

@@ -9,6 +9,7 @@ mod observe;
 mod pipeline;
 mod platform;
 pub mod reader;
+mod storage;
 
 use crate::diag::{Code, Diagnostic};
 use crate::load::Loaded;
@@ -98,6 +99,9 @@ fn lower_file(parsed: &crate::load::ParsedFile, sources: &SourceMap) -> FilePart
             DeclKind::Cluster => model.clusters.extend(infra::cluster(&mut cx, node)),
             DeclKind::Node => model.nodes.extend(infra::node(&mut cx, node)),
             DeclKind::Pool => model.pools.extend(infra::pool(&mut cx, node)),
+            DeclKind::StorageClass => model.storage_classes.extend(storage::storage_class(&mut cx, node)),
+            DeclKind::Backup => model.backups.extend(storage::backup(&mut cx, node)),
+            DeclKind::Claim => model.claims.extend(storage::claim(&mut cx, node)),
             DeclKind::Registry => model.registries.extend(infra::registry(&mut cx, node)),
             DeclKind::Namespace => model.namespaces.extend(infra::namespace(&mut cx, node)),
             DeclKind::App => model.apps.extend(app::app(&mut cx, node)),

@@ -270,6 +270,18 @@ impl FromKdl for Quantity {
     }
 }
 
+impl FromKdl for model::Cron {
+    const EXPECTED: &'static str = "a cron schedule like `0 3 * * *` or `@daily`";
+    const ANNOTATIONS: &'static [&'static str] = &["cron"];
+    fn from_kdl(value: &KdlValue) -> Result<model::Cron, (Code, String)> {
+        let s = want_string(value, Self::EXPECTED)?;
+        model::Cron::parse(&s).map_err(|e| (Code::E0105, e.message))
+    }
+    fn help(value: &KdlValue) -> Option<String> {
+        model::Cron::parse(value.as_string()?).err().map(|e| e.help)
+    }
+}
+
 impl FromKdl for Duration {
     const EXPECTED: &'static str = "a duration like `30s`, `5m` or `7d`";
     const ANNOTATIONS: &'static [&'static str] = &["duration"];

@@ -62,6 +62,12 @@ decl_kinds! {
     Registry,
     /// `pool`: a MetalLB address pool.
     Pool,
+    /// `storage-class`: a StorageClass claims name.
+    StorageClass,
+    /// `backup`: a restic repository volumes are backed up to.
+    Backup,
+    /// `claim`: a PersistentVolumeClaim apps share.
+    Claim,
     /// `chart`: a Helm chart release.
     Chart,
     /// `app`: a workload homelabc writes.
@@ -100,6 +106,9 @@ impl DeclKind {
             DeclKind::Issuer => "issuer",
             DeclKind::Registry => "registry",
             DeclKind::Pool => "pool",
+            DeclKind::StorageClass => "storage-class",
+            DeclKind::Backup => "backup",
+            DeclKind::Claim => "claim",
             DeclKind::Chart => "chart",
             DeclKind::App => "app",
             DeclKind::Manifest => "manifest",
@@ -149,6 +158,13 @@ impl DeclKind {
                 "a container registry pods pull from and pipelines push to; optionally run in the cluster"
             }
             DeclKind::Pool => "a MetalLB address pool for LoadBalancer Services, advertised over L2 or BGP",
+            DeclKind::StorageClass => {
+                "a StorageClass: provisioner, parameters, reclaim policy, binding mode, the cluster's default"
+            }
+            DeclKind::Backup => {
+                "a restic repository VolSync backs volumes up to on a schedule, with retention; restores on create"
+            }
+            DeclKind::Claim => "a PersistentVolumeClaim several apps mount: size, storage class, access mode, backup",
             DeclKind::Chart => "a Helm chart release with its pinned version and values",
             DeclKind::App => "a workload: image, ports, Service, ingress, probes, resources, env, volumes, metrics",
             DeclKind::Manifest => "a file of raw Kubernetes objects, parsed, checked and written one object per file",
@@ -163,7 +179,7 @@ impl DeclKind {
     /// Whether names of this kind are per namespace.
     pub fn scope(self) -> Scope {
         match self {
-            DeclKind::App | DeclKind::Chart | DeclKind::Secret | DeclKind::Alert => Scope::Namespaced,
+            DeclKind::App | DeclKind::Chart | DeclKind::Secret | DeclKind::Alert | DeclKind::Claim => Scope::Namespaced,
             DeclKind::Homelab
             | DeclKind::Network
             | DeclKind::Cluster
@@ -174,6 +190,8 @@ impl DeclKind {
             | DeclKind::Issuer
             | DeclKind::Registry
             | DeclKind::Pool
+            | DeclKind::StorageClass
+            | DeclKind::Backup
             | DeclKind::Manifest
             | DeclKind::Pipeline
             | DeclKind::Dashboard => Scope::Global,
@@ -191,6 +209,9 @@ impl DeclKind {
             | DeclKind::Issuer
             | DeclKind::Registry
             | DeclKind::Pool
+            | DeclKind::StorageClass
+            | DeclKind::Backup
+            | DeclKind::Claim
             | DeclKind::Chart
             | DeclKind::App
             | DeclKind::Manifest
@@ -372,6 +393,21 @@ impl Model {
                     push(p.cluster.as_ref(), None, &p.name.value, p.name.span, p.span);
                 }
             }
+            DeclKind::StorageClass => {
+                for c in &self.storage_classes {
+                    push(c.cluster.as_ref(), None, &c.name.value, c.name.span, c.span);
+                }
+            }
+            DeclKind::Backup => {
+                for b in &self.backups {
+                    push(b.cluster.as_ref(), None, &b.name.value, b.name.span, b.span);
+                }
+            }
+            DeclKind::Claim => {
+                for c in &self.claims {
+                    push(c.cluster.as_ref(), Some(&c.namespace.value), &c.name.value, c.name.span, c.span);
+                }
+            }
             DeclKind::Chart => {
                 for c in self.charts.iter().filter(|c| c.component.is_none()) {
                     push(c.cluster.as_ref(), Some(&c.namespace.value), &c.name.value, c.name.span, c.span);
@@ -431,6 +467,9 @@ ids! {
     Issuer => Issuer, |d| (d.cluster.as_ref(), None, &d.name.value);
     Registry => Registry, |d| (d.cluster.as_ref(), None, &d.name.value);
     Pool => Pool, |d| (d.cluster.as_ref(), None, &d.name.value);
+    StorageClass => StorageClass, |d| (d.cluster.as_ref(), None, &d.name.value);
+    Backup => Backup, |d| (d.cluster.as_ref(), None, &d.name.value);
+    Claim => Claim, |d| (d.cluster.as_ref(), Some(&d.namespace.value), &d.name.value);
     Chart => Chart, |d| (d.cluster.as_ref(), Some(&d.namespace.value), &d.name.value);
     App => App, |d| (d.cluster.as_ref(), Some(&d.namespace.value), &d.name.value);
     Manifest => Manifest, |d| (d.cluster.as_ref(), None, &d.path.value);

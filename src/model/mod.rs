@@ -6,7 +6,9 @@
 //! order of declarations and files never shows.
 
 pub mod crds;
+pub mod cron;
 pub mod decl;
+pub mod files;
 pub mod observe;
 pub mod values;
 pub mod view;
@@ -16,6 +18,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
+pub use cron::Cron;
 pub use decl::{DeclId, DeclKind, Declaration, Scope};
 pub use values::*;
 
@@ -75,6 +78,12 @@ pub struct Model {
     pub dashboards: Vec<Dashboard>,
     /// Prometheus alerts.
     pub alerts: Vec<Alert>,
+    /// Shared claims.
+    pub claims: Vec<Claim>,
+    /// Storage classes.
+    pub storage_classes: Vec<StorageClass>,
+    /// Backup repositories.
+    pub backups: Vec<Backup>,
     /// Raw manifests copied in.
     pub manifests: Vec<Manifest>,
     /// Instantiated stdlib components.
@@ -195,6 +204,8 @@ pub struct Node {
     pub labels: Vec<(Spanned<String>, Spanned<String>)>,
     /// Node taints.
     pub taints: Vec<Taint>,
+    /// Extended resources (GPUs) the node offers, through a device plugin.
+    pub gpus: Vec<Gpu>,
     /// The whole declaration.
     pub span: Span,
 }
@@ -304,24 +315,32 @@ pub struct App {
     pub name: Name,
     /// Namespace (default: the app's name).
     pub namespace: Name,
-    /// The container image.
-    pub image: Option<Image>,
+    /// The workload shape as written (`kind=`); see [`App::workload`].
+    pub kind: Option<Spanned<WorkloadKind>>,
+    /// A CronJob's schedule.
+    pub schedule: Option<Spanned<Cron>>,
+    /// A CronJob's concurrency policy (default forbid).
+    pub concurrency: Option<Spanned<Concurrency>>,
+    /// How often a Job's pod is retried before the Job fails.
+    pub backoff_limit: Option<Spanned<u32>>,
+    /// The app's own container (named after the app).
+    pub container: Container,
+    /// Sidecar containers, running beside the app's own.
+    pub sidecars: Vec<Container>,
+    /// Init containers, run to completion in order before the others start.
+    pub inits: Vec<Container>,
     /// Replicas (default 1).
     pub replicas: Spanned<u32>,
-    /// Named container ports.
-    pub ports: Vec<Port>,
     /// The Service.
     pub service: Option<Service>,
     /// Ingress routes.
     pub ingresses: Vec<Ingress>,
-    /// Probes.
-    pub probes: Vec<Probe>,
-    /// Requests and limits.
-    pub resources: Option<Resources>,
-    /// Environment variables.
-    pub env: Vec<Env>,
-    /// Persistent volumes (make the app a StatefulSet).
+    /// The pod's volumes: own claims, shared claims, NFS, host paths, scratch.
     pub volumes: Vec<Volume>,
+    /// Files from the description mounted through ConfigMaps.
+    pub configs: Vec<ConfigFile>,
+    /// Declared secrets mounted as files.
+    pub secret_files: Vec<SecretFile>,
     /// Prometheus scraping.
     pub metrics: Option<Metrics>,
     /// Spread replicas across nodes or zones.
@@ -330,10 +349,14 @@ pub struct App {
     pub autoscale: Option<Autoscale>,
     /// Apps, charts or components this app needs first.
     pub depends_on: Vec<Name>,
-    /// Container command.
-    pub command: Vec<Spanned<String>>,
-    /// Container arguments.
-    pub args: Vec<Spanned<String>>,
+    /// The one node the pods run on (`node=`).
+    pub node: Option<Name>,
+    /// Node labels the pods' node must have.
+    pub node_selector: Vec<(Spanned<String>, Spanned<String>)>,
+    /// Taints the pods tolerate.
+    pub tolerations: Vec<Toleration>,
+    /// Extended resources (GPUs) the app's container asks for.
+    pub gpus: Vec<Gpu>,
     /// Read-only root file system (default true).
     pub read_only_root: Spanned<bool>,
     /// User id to run as (default 65532).
@@ -354,6 +377,155 @@ pub struct App {
     pub cluster: Option<Name>,
     /// The whole declaration.
     pub span: Span,
+}
+
+impl App {
+    /// The workload shape: as written, else a StatefulSet when the app has an
+    /// own claim (`volume ... size=`), else a Deployment.
+    pub fn workload(&self) -> WorkloadKind {
+        match &self.kind {
+            Some(kind) => kind.value,
+            None if self.volumes.iter().any(|v| v.own_claim().is_some()) => WorkloadKind::Statefulset,
+            None => WorkloadKind::Deployment,
+        }
+    }
+
+    /// The containers that run side by side: the app's own, then its sidecars.
+    pub fn running_containers(&self) -> impl Iterator<Item = &Container> {
+        std::iter::once(&self.container).chain(&self.sidecars)
+    }
+
+    /// Every container of the pod: the app's own, its sidecars, its init containers.
+    pub fn containers(&self) -> impl Iterator<Item = &Container> {
+        self.running_containers().chain(&self.inits)
+    }
+
+    /// The ports of the pod (every running container's), by name.
+    pub fn pod_ports(&self) -> impl Iterator<Item = &Port> {
+        self.running_containers().flat_map(|c| &c.ports)
+    }
+
+    /// The pod's port named `name`.
+    pub fn pod_port(&self, name: &str) -> Option<&Port> {
+        self.pod_ports().find(|p| p.name.value == name)
+    }
+
+    /// The app's own claims (`volume ... size=`), with their volumes.
+    pub fn own_claims(&self) -> impl Iterator<Item = (&Volume, &OwnClaim)> {
+        self.volumes.iter().filter_map(|v| v.own_claim().map(|c| (v, c)))
+    }
+}
+
+/// A container of an app's pod: the app's own, a sidecar
+/// (`container "NAME" { ... }`) or an init container (`init "NAME" { ... }`).
+#[derive(Clone, Debug)]
+pub struct Container {
+    /// Its name (the app's name for the app's own container).
+    pub name: Name,
+    /// The image.
+    pub image: Option<Image>,
+    /// Named container ports.
+    pub ports: Vec<Port>,
+    /// Probes.
+    pub probes: Vec<Probe>,
+    /// Requests and limits.
+    pub resources: Option<Resources>,
+    /// Environment variables.
+    pub env: Vec<Env>,
+    /// Whole secrets or configs as environment variables.
+    pub env_from: Vec<EnvFrom>,
+    /// Command.
+    pub command: Vec<Spanned<String>>,
+    /// Arguments.
+    pub args: Vec<Spanned<String>>,
+    /// Volumes, configs and secret files of the pod this container mounts
+    /// (`mount "VOLUME" path=...`; the app's own container mounts them all).
+    pub mounts: Vec<Mount>,
+    /// The whole child (the app's declaration for the app's own container).
+    pub span: Span,
+}
+
+/// `env-from secret="NAME"` or `env-from config="NAME"`.
+#[derive(Clone, Debug)]
+pub enum EnvFrom {
+    /// Every key of a declared secret.
+    Secret(Name),
+    /// Every key of one of the app's `config`s (an `env-file=` one).
+    Config(Name),
+}
+
+/// `mount "VOLUME" path="/data" read-only=#true` in a sidecar or init container.
+#[derive(Clone, Debug)]
+pub struct Mount {
+    /// The volume, config or secret file of the app.
+    pub volume: Name,
+    /// Where.
+    pub path: Spanned<String>,
+    /// Read-only (default: as the volume is).
+    pub read_only: Option<Spanned<bool>>,
+}
+
+/// `config "NAME" file="config/app.yaml" mount="/etc/app/app.yaml"` or
+/// `config "NAME" env-file="config/app.env"`: a ConfigMap made from a file,
+/// named with a hash of its content so that pods roll when it changes.
+#[derive(Clone, Debug)]
+pub struct ConfigFile {
+    /// Its name in the app.
+    pub name: Name,
+    /// The file, relative to the declaring file (resolved by `attach`).
+    pub file: Spanned<String>,
+    /// Whether the file holds `KEY=value` lines (`env-file=`), each a key of the ConfigMap.
+    pub env_file: bool,
+    /// Where the main container sees it: a file path (mounted with `subPath`)
+    /// or, ending in `/`, a directory.
+    pub mount: Option<Spanned<String>>,
+    /// The whole child.
+    pub span: Span,
+}
+
+/// `secret-file "NAME" mount="/etc/app/token" key="token"`: a declared
+/// secret mounted as files (one key with `subPath`, or all keys as a folder).
+#[derive(Clone, Debug)]
+pub struct SecretFile {
+    /// The declared secret.
+    pub secret: Name,
+    /// Where the main container sees it.
+    pub mount: Spanned<String>,
+    /// The one key mounted as the file `mount`; every key as a folder when absent.
+    pub key: Option<Spanned<String>>,
+    /// The whole child.
+    pub span: Span,
+}
+
+/// `tolerate "KEY" "VALUE" effect="NoSchedule"`.
+#[derive(Clone, Debug)]
+pub struct Toleration {
+    /// The taint key.
+    pub key: Spanned<String>,
+    /// Its value; any value when absent.
+    pub value: Option<Spanned<String>>,
+    /// The effect tolerated; every effect when absent.
+    pub effect: Option<Spanned<TaintEffect>>,
+    /// The whole child.
+    pub span: Span,
+}
+
+impl Toleration {
+    /// Whether it tolerates `taint`.
+    pub fn tolerates(&self, taint: &Taint) -> bool {
+        self.key.value == taint.key.value
+            && self.value.as_ref().is_none_or(|v| Some(&v.value) == taint.value.as_ref().map(|t| &t.value))
+            && self.effect.as_ref().is_none_or(|e| e.value == taint.effect.value)
+    }
+}
+
+/// `gpu "nvidia.com/gpu" 1`: an extended resource, on an app or a node.
+#[derive(Clone, Debug)]
+pub struct Gpu {
+    /// The resource name (`vendor/resource`).
+    pub resource: Spanned<String>,
+    /// How many.
+    pub count: Spanned<u32>,
 }
 
 /// `egress "internet"`, `egress "192.168.1.10/32" port=2049`, `egress "lan"`.
@@ -509,18 +681,136 @@ pub enum EnvValue {
     },
 }
 
-/// `volume "data" mount=... size=... storage-class=...`.
+/// `volume "data" mount=... (size=... | claim=... | nfs=... | host-path=... | empty-dir=#true)`.
 #[derive(Clone, Debug)]
 pub struct Volume {
     /// Volume name.
     pub name: Name,
-    /// Mount path.
+    /// Mount path in the app's own container.
     pub mount: Spanned<String>,
-    /// Size of the claim.
-    pub size: Spanned<Quantity>,
-    /// Storage class (cluster default when absent).
-    pub storage_class: Option<Spanned<String>>,
+    /// Where its data lives.
+    pub source: VolumeSource,
+    /// Mounted read-only.
+    pub read_only: Option<Spanned<bool>>,
     /// The whole child.
+    pub span: Span,
+}
+
+impl Volume {
+    /// The app's own claim, for `size=` volumes.
+    pub fn own_claim(&self) -> Option<&OwnClaim> {
+        match &self.source {
+            VolumeSource::Own(claim) => Some(claim),
+            _ => None,
+        }
+    }
+
+    /// Whether it is mounted read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only.as_ref().is_some_and(|r| r.value)
+    }
+}
+
+/// Where a volume's data lives.
+#[derive(Clone, Debug)]
+pub enum VolumeSource {
+    /// A claim of the app's own (`size=`): a StatefulSet's claim template, or
+    /// a PersistentVolumeClaim named `<app>-<volume>` for other workloads.
+    Own(OwnClaim),
+    /// A declared `claim` (`claim=`), shared with other apps.
+    Claim(Name),
+    /// An NFS export (`nfs="host:/path"`).
+    Nfs {
+        /// The server's address or host name.
+        server: Spanned<String>,
+        /// The exported path.
+        path: Spanned<String>,
+    },
+    /// A path of the node (`host-path=`).
+    HostPath(Spanned<String>),
+    /// Scratch space that lives as long as the pod (`empty-dir=#true`).
+    EmptyDir {
+        /// Its size limit.
+        size_limit: Option<Spanned<Quantity>>,
+    },
+}
+
+/// The claim a `volume ... size=` makes.
+#[derive(Clone, Debug)]
+pub struct OwnClaim {
+    /// Its size.
+    pub size: Spanned<Quantity>,
+    /// Its storage class (the cluster's default when absent).
+    pub storage_class: Option<Name>,
+    /// The `backup` that backs it up.
+    pub backup: Option<Name>,
+}
+
+/// `claim "NAME" namespace=... size=... storage-class=... access=... backup=...`:
+/// a PersistentVolumeClaim apps share.
+#[derive(Clone, Debug)]
+pub struct Claim {
+    /// Name.
+    pub name: Name,
+    /// Namespace.
+    pub namespace: Name,
+    /// The cluster, when several are declared.
+    pub cluster: Option<Name>,
+    /// Its size.
+    pub size: Spanned<Quantity>,
+    /// Its storage class (the cluster's default when absent).
+    pub storage_class: Option<Name>,
+    /// How it may be mounted (default ReadWriteOnce).
+    pub access: Spanned<AccessMode>,
+    /// The `backup` that backs it up.
+    pub backup: Option<Name>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// `storage-class "NAME" provisioner=... default=... reclaim=... binding=... expansion=... { parameter "K" "V" }`.
+#[derive(Clone, Debug)]
+pub struct StorageClass {
+    /// Name.
+    pub name: Name,
+    /// The cluster, when several are declared.
+    pub cluster: Option<Name>,
+    /// The CSI driver or provisioner.
+    pub provisioner: Spanned<String>,
+    /// Whether it is the cluster's default class.
+    pub default: Option<Spanned<bool>>,
+    /// What happens to volumes of deleted claims (default Delete).
+    pub reclaim: Option<Spanned<ReclaimPolicy>>,
+    /// When volumes are bound (default WaitForFirstConsumer).
+    pub binding: Option<Spanned<VolumeBinding>>,
+    /// Whether claims may grow.
+    pub expansion: Option<Spanned<bool>>,
+    /// Provisioner parameters.
+    pub parameters: Vec<(Spanned<String>, Spanned<String>)>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// `backup "NAME" repository=... secret=... schedule=... keep-daily=...`: a
+/// restic repository VolSync backs volumes up to.
+#[derive(Clone, Debug)]
+pub struct Backup {
+    /// Name.
+    pub name: Name,
+    /// The cluster, when several are declared.
+    pub cluster: Option<Name>,
+    /// The restic repository URL; each volume gets its own repository below it.
+    pub repository: Spanned<String>,
+    /// The secret with the repository password and credentials, declared in
+    /// each backed-up volume's namespace.
+    pub secret: Name,
+    /// When backups run.
+    pub schedule: Spanned<Cron>,
+    /// Retention: snapshots kept per period.
+    pub keep: Vec<(Spanned<KeepPeriod>, Spanned<u32>)>,
+    /// How the copy is taken (default Direct).
+    pub copy_method: Option<Spanned<CopyMethod>>,
+    /// The whole declaration.
     pub span: Span,
 }
 
@@ -1134,6 +1424,9 @@ impl Model {
             mut pipelines,
             mut dashboards,
             mut alerts,
+            mut claims,
+            mut storage_classes,
+            mut backups,
             mut manifests,
             mut uses,
             mut components,
@@ -1154,6 +1447,9 @@ impl Model {
         self.pipelines.append(&mut pipelines);
         self.dashboards.append(&mut dashboards);
         self.alerts.append(&mut alerts);
+        self.claims.append(&mut claims);
+        self.storage_classes.append(&mut storage_classes);
+        self.backups.append(&mut backups);
         self.manifests.append(&mut manifests);
         self.uses.append(&mut uses);
         self.components.append(&mut components);
@@ -1207,6 +1503,9 @@ impl Model {
         by(&mut self.pipelines, |d| d.name.value.clone());
         by(&mut self.dashboards, |d| d.name.value.clone());
         by(&mut self.alerts, |d| (d.namespace.value.clone(), d.name.value.clone()));
+        by(&mut self.claims, |d| (d.namespace.value.clone(), d.name.value.clone()));
+        by(&mut self.storage_classes, |d| d.name.value.clone());
+        by(&mut self.backups, |d| d.name.value.clone());
         by(&mut self.manifests, |d| d.path.value.clone());
         by(&mut self.uses, |d| d.component.value.clone());
         by(&mut self.components, |d| d.name.clone());

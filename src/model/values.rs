@@ -612,3 +612,107 @@ impl PodSecurity {
         }
     }
 }
+
+words! {
+    /// The shape of an app's workload (`kind=`).
+    WorkloadKind "workload kind" {
+        /// Replicas of interchangeable pods (the default).
+        Deployment = "deployment",
+        /// Pods with stable names, each with its own claims (the default with an own volume).
+        Statefulset = "statefulset",
+        /// One pod on every node that matches its selection.
+        Daemonset = "daemonset",
+        /// A Job started on a schedule.
+        Cronjob = "cronjob",
+        /// A Job that runs once to completion.
+        Job = "job",
+    }
+}
+
+impl WorkloadKind {
+    /// The Kubernetes kind of the workload object.
+    pub fn kubernetes_kind(self) -> &'static str {
+        match self {
+            WorkloadKind::Deployment => "Deployment",
+            WorkloadKind::Statefulset => "StatefulSet",
+            WorkloadKind::Daemonset => "DaemonSet",
+            WorkloadKind::Cronjob => "CronJob",
+            WorkloadKind::Job => "Job",
+        }
+    }
+
+    /// Whether its pods run to completion (a Job's) rather than serve.
+    pub fn runs_to_completion(self) -> bool {
+        match self {
+            WorkloadKind::Cronjob | WorkloadKind::Job => true,
+            WorkloadKind::Deployment | WorkloadKind::Statefulset | WorkloadKind::Daemonset => false,
+        }
+    }
+
+    /// Whether `replicas`, `autoscale` and disruption budgets apply.
+    pub fn scales(self) -> bool {
+        match self {
+            WorkloadKind::Deployment | WorkloadKind::Statefulset => true,
+            WorkloadKind::Daemonset | WorkloadKind::Cronjob | WorkloadKind::Job => false,
+        }
+    }
+}
+
+words! {
+    /// What a CronJob does when a run is due while the last one still runs.
+    Concurrency "concurrency policy" { Allow = "allow", Forbid = "forbid", Replace = "replace" }
+}
+
+impl Concurrency {
+    /// The CronJob `concurrencyPolicy` value.
+    pub fn kubernetes_policy(self) -> &'static str {
+        match self {
+            Concurrency::Allow => "Allow",
+            Concurrency::Forbid => "Forbid",
+            Concurrency::Replace => "Replace",
+        }
+    }
+}
+
+words! {
+    /// How a claim may be mounted.
+    AccessMode "access mode" {
+        /// By the pods of one node, read-write.
+        ReadWriteOnce = "ReadWriteOnce",
+        /// By one pod, read-write.
+        ReadWriteOncePod = "ReadWriteOncePod",
+        /// By pods of any node, read-only.
+        ReadOnlyMany = "ReadOnlyMany",
+        /// By pods of any node, read-write.
+        ReadWriteMany = "ReadWriteMany",
+    }
+}
+
+words! {
+    /// What happens to a volume when its claim is deleted.
+    ReclaimPolicy "reclaim policy" { Delete = "Delete", Retain = "Retain" }
+}
+
+words! {
+    /// When a storage class binds and provisions a claim's volume.
+    VolumeBinding "volume binding mode" { Immediate = "Immediate", WaitForFirstConsumer = "WaitForFirstConsumer" }
+}
+
+words! {
+    /// How VolSync takes the point-in-time copy a backup reads.
+    CopyMethod "copy method" {
+        /// Reads the live volume (works on every storage class, e.g. k3s local-path).
+        Direct = "Direct",
+        /// A CSI clone of the volume.
+        Clone = "Clone",
+        /// A CSI VolumeSnapshot of the volume.
+        Snapshot = "Snapshot",
+    }
+}
+
+words! {
+    /// A retention period of a backup (`keep-daily=7`).
+    KeepPeriod "retention period" {
+        Last = "last", Hourly = "hourly", Daily = "daily", Weekly = "weekly", Monthly = "monthly", Yearly = "yearly"
+    }
+}

@@ -39,7 +39,7 @@ pub(super) fn app(app: &App) -> Vec<Row> {
         ("statefulset", "kube_statefulset_replicas", "kube_statefulset_status_replicas_ready")
     };
     let owner = format!("namespace=\"{ns}\", {workload}=\"{name}\"");
-    let resources = app.resources.as_ref();
+    let resources = app.container.resources.as_ref();
     let cpu_steps = steps(resources.and_then(|r| r.cpu.as_ref()), resources.and_then(|r| r.cpu_limit.as_ref()));
     let memory_steps =
         steps(resources.and_then(|r| r.memory.as_ref()), resources.and_then(|r| r.memory_limit.as_ref()));

@@ -139,7 +139,7 @@ fn in_cluster(engine: Engine) -> bool {
 pub fn plan<'m>(model: &'m Model, pipeline: &'m Pipeline, in_cluster: bool) -> Plan<'m> {
     let build = pipeline.build.as_ref().and_then(|b| {
         let app = model.apps.iter().find(|a| a.name.value == b.app.value)?;
-        let image = app.image.as_ref()?;
+        let image = app.container.image.as_ref()?;
         let registry = model.registry(&image.registry.as_ref()?.value)?;
         let push_host = match super::registry::in_cluster_address(registry) {
             Some(address) if in_cluster => address,
@@ -160,7 +160,11 @@ pub fn plan<'m>(model: &'m Model, pipeline: &'m Pipeline, in_cluster: bool) -> P
         let version = cluster.and_then(|c| c.version.as_ref()).map(|v| kubectl_version(&v.value));
         let built = build.as_ref().filter(|b| b.app.name.value == app.name.value);
         let image = built.map(|b| {
-            format!("{}/{}", b.registry.address.value, b.app.image.as_ref().map_or("", |i| i.repository.value.as_str()))
+            format!(
+                "{}/{}",
+                b.registry.address.value,
+                b.app.container.image.as_ref().map_or("", |i| i.repository.value.as_str())
+            )
         });
         let ambiguous = model.apps.iter().filter(|a| a.name.value == app.name.value).count() > 1;
         let tag_address = if ambiguous {
