@@ -55,6 +55,7 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
             DashboardSource::Declared(d) => (Cow::Borrowed(&d.rows), Vec::new()),
             DashboardSource::App(app) => (Cow::Owned(defaults::app(app)), Vec::new()),
             DashboardSource::Nodes => (Cow::Owned(defaults::nodes(model)), vec![defaults::instance_variable()]),
+            DashboardSource::Workloads => (Cow::Owned(defaults::workloads(model)), Vec::new()),
         };
         let dashboard = dashboard(shipped, &rows, variables);
         let origin = match shipped.source {
@@ -63,6 +64,11 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
             DashboardSource::Nodes => {
                 let cluster = model.cluster_for(None).map(|c| c.id(model));
                 Origin::default_for(cluster.unwrap_or_else(|| monitoring.clone()))
+            }
+            DashboardSource::Workloads => {
+                let mut apps = model.apps.iter().filter(|a| !a.workload().scales()).map(|a| a.id(model));
+                let first = apps.next().unwrap_or_else(|| monitoring.clone());
+                apps.fold(Origin::default_for(first), Origin::and)
             }
         };
         let unit = Unit::new(scope, Folder::Dashboards(shipped.folder.clone()));

@@ -7,7 +7,7 @@
 //! Sections with nothing to say are left out. Each section lives in its own
 //! file: `infra` (clusters, nodes, networks, pools, registries), `reach`
 //! (what is reachable from outside), `certificates` (the issuers and the
-//! hosts they sign), `workloads` (namespaces, pipelines, dashboards, alerts)
+//! hosts they sign), `workloads` (namespaces, apps, pipelines, dashboards, alerts)
 //! and `mermaid` (the dependency graph); `table` escapes cells and `values`
 //! reads Helm values.
 
@@ -101,6 +101,7 @@ fn cluster_sections(model: &Model, out: &mut String) {
     reach::section(model, out);
     certificates::section(model, out);
     workloads::namespaces(model, out);
+    workloads::apps(model, out);
     workloads::pipelines(model, out);
     workloads::observability(model, out);
 }

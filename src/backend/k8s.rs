@@ -243,7 +243,7 @@ fn pod_template(model: &Model, app: &App) -> PodTemplateSpec {
     pull_secrets.dedup();
     let pod = PodVolumes::of(model, app);
     let mut volumes = pod.volumes.clone();
-    if app.read_only_root.value {
+    if scratch_tmp(app) {
         volumes.push(tmp_volume().0);
     }
     let mut containers = vec![main_container(model, app, &pod)];
@@ -260,7 +260,7 @@ fn pod_template(model: &Model, app: &App) -> PodTemplateSpec {
     let mut node_selector: BTreeMap<String, String> =
         app.node_selector.iter().map(|(k, v)| (k.value.clone(), v.value.clone())).collect();
     if let Some(node) = &app.node {
-        node_selector.insert(HOSTNAME_LABEL.into(), node.value.clone());
+        node_selector.insert(crate::model::HOSTNAME_LABEL.into(), node.value.clone());
     }
     let tolerations: Vec<K8sToleration> = app
         .tolerations
@@ -289,9 +289,6 @@ fn pod_template(model: &Model, app: &App) -> PodTemplateSpec {
     };
     PodTemplateSpec { metadata: Some(meta_labels_only(app)), spec: Some(spec) }
 }
-
-/// The node label `node=` selects on.
-pub const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
 
 /// The volumes of an app's pod, and how each is mounted by the app's own
 /// container (volumes, configs and secret files alike).
@@ -354,7 +351,8 @@ impl PodVolumes {
             };
             mounts.push((name, mount));
         }
-        for config in &app.configs {
+        // An `env-file=` config is read with `envFrom`, not mounted.
+        for config in app.configs.iter().filter(|c| !c.env_file) {
             let Some(content) = model.attachments.get(&config.file.value) else { continue };
             let name = config.name.value.clone();
             volumes.push(K8sVolume {
@@ -366,8 +364,8 @@ impl PodVolumes {
                 ..K8sVolume::default()
             });
             if let Some(path) = &config.mount {
-                let key = (!config.env_file).then(|| crate::model::files::config_key(&config.file.value));
-                mounts.push((name.clone(), file_mount(&name, &path.value, key)));
+                let key = crate::model::files::config_key(&config.file.value);
+                mounts.push((name.clone(), file_mount(&name, &path.value, Some(key))));
             }
         }
         for file in &app.secret_files {
@@ -497,6 +495,12 @@ pub fn tmp_volume() -> (K8sVolume, VolumeMount) {
     (volume, VolumeMount { name: "tmp".into(), mount_path: "/tmp".into(), ..VolumeMount::default() })
 }
 
+/// Whether the pod gets homelabc's `/tmp` scratch volume: with a read-only
+/// root, unless the app mounts a volume of its own there.
+fn scratch_tmp(app: &App) -> bool {
+    app.read_only_root.value && !app.volumes.iter().any(|v| v.mount.value.trim_end_matches('/') == "/tmp")
+}
+
 fn meta_labels_only(app: &App) -> ObjectMeta {
     ObjectMeta { labels: Some(app_labels(app)), ..ObjectMeta::default() }
 }
@@ -504,7 +508,7 @@ fn meta_labels_only(app: &App) -> ObjectMeta {
 fn spread(app: &App) -> Option<Vec<TopologySpreadConstraint>> {
     let key = app.spread.as_ref()?;
     let topology_key = match key.value {
-        SpreadKey::Node => HOSTNAME_LABEL,
+        SpreadKey::Node => crate::model::HOSTNAME_LABEL,
         SpreadKey::Zone => "topology.kubernetes.io/zone",
     };
     Some(vec![TopologySpreadConstraint {
@@ -520,7 +524,7 @@ fn spread(app: &App) -> Option<Vec<TopologySpreadConstraint>> {
 /// of the pod, asks for the app's GPUs and gets the app's capabilities.
 fn main_container(model: &Model, app: &App, pod: &PodVolumes) -> Container {
     let mut mounts: Vec<VolumeMount> = pod.mounts.iter().map(|(_, m)| m.clone()).collect();
-    if app.read_only_root.value {
+    if scratch_tmp(app) {
         mounts.push(tmp_volume().1);
     }
     let privileged = app.privileged.as_ref().is_some_and(|p| p.value);
@@ -540,7 +544,7 @@ fn main_container(model: &Model, app: &App, pod: &PodVolumes) -> Container {
 /// mounts it asks for.
 fn other_container(model: &Model, app: &App, c: &ModelContainer, pod: &PodVolumes) -> Container {
     let mut mounts: Vec<VolumeMount> = c.mounts.iter().filter_map(|m| pod.mount(m)).collect();
-    if app.read_only_root.value {
+    if scratch_tmp(app) && !mounts.iter().any(|m| m.mount_path == "/tmp") {
         mounts.push(tmp_volume().1);
     }
     let mut container = container(model, app, c, mounts);

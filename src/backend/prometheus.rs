@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::{Artifacts, Custom, CustomKind, Origin, managed_labels, meta};
 use crate::layout::{Folder, Unit};
 use crate::model::observe::MONITORING_COMPONENT;
-use crate::model::{Alert, App, Model, Word};
+use crate::model::{Alert, App, Model, Word, WorkloadKind};
 
 /// The name of every PrometheusRule homelabc writes (one per namespace).
 pub const RULE_NAME: &str = "homelabc-alerts";
@@ -163,44 +163,143 @@ fn declared_rule(alert: &Alert) -> Rule {
     }
 }
 
-/// The default alerts of an app: unavailable, crash looping, volumes filling up.
+/// How kube-state-metrics reports a long-running workload's pods: the label
+/// naming the workload, the pods it wants and the pods that are available.
+/// `None` for a Job or CronJob, whose runs are watched instead.
+pub struct Availability {
+    /// The label naming the workload (`deployment="web"`).
+    pub label: &'static str,
+    /// The metric of the pods it wants.
+    pub desired: &'static str,
+    /// The metric of its available pods.
+    pub ready: &'static str,
+}
+
+/// The [`Availability`] metrics of a workload kind.
+pub fn availability(kind: WorkloadKind) -> Option<Availability> {
+    match kind {
+        WorkloadKind::Deployment => Some(Availability {
+            label: "deployment",
+            desired: "kube_deployment_spec_replicas",
+            ready: "kube_deployment_status_replicas_available",
+        }),
+        WorkloadKind::Statefulset => Some(Availability {
+            label: "statefulset",
+            desired: "kube_statefulset_replicas",
+            ready: "kube_statefulset_status_replicas_ready",
+        }),
+        WorkloadKind::Daemonset => Some(Availability {
+            label: "daemonset",
+            desired: "kube_daemonset_status_desired_number_scheduled",
+            ready: "kube_daemonset_status_number_available",
+        }),
+        WorkloadKind::Cronjob | WorkloadKind::Job => None,
+    }
+}
+
+/// The selector of the Jobs a CronJob starts (`<cronjob>-<minutes since epoch>`).
+pub fn cronjob_jobs(ns: &str, name: &str) -> String {
+    format!("namespace=\"{ns}\", job_name=~\"{name}-[0-9]+\"")
+}
+
+/// The default alerts of an app: unavailable (or, for Jobs, failed and
+/// late runs), crash looping, volumes filling up.
 fn app_rules(app: &App) -> Vec<Rule> {
     let (ns, name) = (&app.namespace.value, &app.name.value);
-    let (kind, ready) = if app.volumes.is_empty() {
-        ("deployment", "kube_deployment_status_replicas_available")
-    } else {
-        ("statefulset", "kube_statefulset_status_replicas_ready")
-    };
-    let mut rules = vec![
-        rule(
+    let kind = app.workload();
+    let mut rules = Vec::new();
+    if let Some(a) = availability(kind) {
+        let what = match kind {
+            WorkloadKind::Daemonset => "one pod per selected node".to_string(),
+            _ => format!("{} declared", app.replicas.value),
+        };
+        rules.push(rule(
             "AppUnavailable",
-            format!("{ready}{{namespace=\"{ns}\", {kind}=\"{name}\"}} == 0"),
+            format!("{}{{namespace=\"{ns}\", {}=\"{name}\"}} == 0", a.ready, a.label),
             "5m",
             "critical",
             format!("{name} in {ns} has no available replica"),
-            format!(
-                "No pod of {name} ({kind} in namespace {ns}, {} declared) has been ready for 5 minutes.",
-                app.replicas.value
-            ),
-        ),
-        rule(
-            "AppCrashLooping",
-            format!(
-                "max_over_time(kube_pod_container_status_waiting_reason{{namespace=\"{ns}\", container=\"{name}\", \
-                 reason=\"CrashLoopBackOff\"}}[5m]) >= 1"
-            ),
+            format!("No pod of {name} ({kind} in namespace {ns}, {what}) has been ready for 5 minutes."),
+        ));
+    }
+    if kind == WorkloadKind::Daemonset {
+        rules.push(rule(
+            "DaemonSetPodsUnavailable",
+            format!("kube_daemonset_status_number_unavailable{{namespace=\"{ns}\", daemonset=\"{name}\"}} > 0"),
             "15m",
             "warning",
-            format!("{name} in {ns} is crash looping"),
+            format!("{name} in {ns} is missing pods on some nodes"),
             format!(
-                "Pod {{{{ $labels.pod }}}} of {name} has been restarting for 15 minutes; \
-                 `kubectl -n {ns} logs {{{{ $labels.pod }}}} --previous` shows why."
+                "{{{{ $value }}}} of the nodes {name} should run on have had no available pod of it for 15 minutes."
             ),
+        ));
+    }
+    if kind == WorkloadKind::Cronjob {
+        let jobs = cronjob_jobs(ns, name);
+        // The latest run (the Job that started last) failed.
+        rules.push(rule(
+            "CronJobFailed",
+            format!(
+                "(kube_job_status_failed{{{jobs}}} > 0) and on (namespace, job_name) \
+                 (kube_job_status_start_time{{{jobs}}} == on (namespace) group_left () \
+                 max by (namespace) (kube_job_status_start_time{{{jobs}}}))"
+            ),
+            "1m",
+            "warning",
+            format!("The last run of {name} in {ns} failed"),
+            format!(
+                "Job {{{{ $labels.job_name }}}} of CronJob {name} failed; `kubectl -n {ns} logs job/{{{{ $labels.job_name }}}}` shows why."
+            ),
+        ));
+        if let Some(schedule) = &app.schedule {
+            let late = schedule.value.longest_gap_seconds() + 3600;
+            rules.push(rule(
+                "CronJobLate",
+                format!(
+                    "time() - kube_cronjob_status_last_successful_time{{namespace=\"{ns}\", cronjob=\"{name}\"}} > {late}"
+                ),
+                "5m",
+                "warning",
+                format!("{name} in {ns} has not succeeded on schedule"),
+                format!(
+                    "CronJob {name} (`{}`) last succeeded {{{{ $value | humanizeDuration }}}} ago, more than its schedule allows.",
+                    schedule.value
+                ),
+            ));
+        }
+    }
+    if kind == WorkloadKind::Job {
+        rules.push(rule(
+            "JobFailed",
+            format!("kube_job_status_failed{{namespace=\"{ns}\", job_name=\"{name}\"}} > 0"),
+            "1m",
+            "warning",
+            format!("Job {name} in {ns} failed"),
+            format!("Job {name} failed; `kubectl -n {ns} logs job/{name}` shows why."),
+        ));
+    }
+    let containers: Vec<&str> = app.containers().map(|c| c.name.value.as_str()).collect();
+    let container = if containers.len() == 1 {
+        format!("container=\"{name}\"")
+    } else {
+        format!("container=~\"{}\"", containers.join("|"))
+    };
+    rules.push(rule(
+        "AppCrashLooping",
+        format!(
+            "max_over_time(kube_pod_container_status_waiting_reason{{namespace=\"{ns}\", {container}, \
+             reason=\"CrashLoopBackOff\"}}[5m]) >= 1"
         ),
-    ];
-    if !app.volumes.is_empty() {
-        let claims: Vec<&str> = app.volumes.iter().map(|v| v.name.value.as_str()).collect();
-        let claims = format!("namespace=\"{ns}\", persistentvolumeclaim=~\"({})-{name}-[0-9]+\"", claims.join("|"));
+        "15m",
+        "warning",
+        format!("{name} in {ns} is crash looping"),
+        format!(
+            "Container {{{{ $labels.container }}}} of pod {{{{ $labels.pod }}}} of {name} has been restarting for 15 minutes; \
+             `kubectl -n {ns} logs {{{{ $labels.pod }}}} -c {{{{ $labels.container }}}} --previous` shows why."
+        ),
+    ));
+    if let Some(claims) = own_claims_selector(app) {
+        let claims = format!("namespace=\"{ns}\", persistentvolumeclaim=~\"{claims}\"");
         let free = format!(
             "kubelet_volume_stats_available_bytes{{{claims}}} / kubelet_volume_stats_capacity_bytes{{{claims}}}"
         );
@@ -219,6 +318,20 @@ fn app_rules(app: &App) -> Vec<Rule> {
         }
     }
     rules
+}
+
+/// The regular expression matching the claims of an app's own volumes: a
+/// StatefulSet's `<volume>-<app>-<ordinal>`, another workload's `<app>-<volume>`.
+fn own_claims_selector(app: &App) -> Option<String> {
+    let volumes: Vec<&str> = app.own_claims().map(|(v, _)| v.name.value.as_str()).collect();
+    if volumes.is_empty() {
+        return None;
+    }
+    let name = &app.name.value;
+    Some(match app.workload() {
+        WorkloadKind::Statefulset => format!("({})-{name}-[0-9]+", volumes.join("|")),
+        _ => format!("{name}-({})", volumes.join("|")),
+    })
 }
 
 /// The default node alerts: not ready, fewer nodes than declared, a

@@ -4,9 +4,10 @@
 
 use crate::diag::{Code, Diagnostic};
 use crate::model::{
-    App, Arch, Cluster, Distribution, Model, Name, Node, NodeRole, Quantity, Resources, SpreadKey, TaintEffect,
+    App, Arch, Cluster, Distribution, Model, Name, Node, NodeRole, Quantity, Resources, SpreadKey, Taint, TaintEffect,
+    Word, WorkloadKind,
 };
-use crate::source::Spanned;
+use crate::source::{Span, Spanned};
 
 /// Runs the capacity checks.
 pub fn check(model: &Model, diags: &mut Vec<Diagnostic>) {
@@ -14,12 +15,19 @@ pub fn check(model: &Model, diags: &mut Vec<Diagnostic>) {
         let belongs = |of: Option<&Name>| model.cluster_for(of).is_some_and(|c| c.name.value == cluster.name.value);
         let nodes: Vec<&Node> = model.nodes.iter().filter(|n| belongs(n.cluster.as_ref())).collect();
         let apps: Vec<&App> = model.apps.iter().filter(|a| belongs(a.cluster.as_ref())).collect();
-        for resource in [Resource::Cpu, Resource::Memory] {
+        let mut resources = vec![Resource::Cpu, Resource::Memory];
+        let mut gpus: Vec<&str> = apps.iter().flat_map(|a| &a.gpus).map(|g| g.resource.value.as_str()).collect();
+        gpus.sort_unstable();
+        gpus.dedup();
+        resources.extend(gpus.into_iter().map(Resource::Gpu));
+        for resource in resources {
             diags.extend(over_capacity(cluster, &nodes, &apps, resource));
         }
         for app in &apps {
             diags.extend(arch_mismatch(cluster, &nodes, app));
             diags.extend(spread_exceeds_nodes(cluster, &nodes, app));
+            diags.extend(no_node(cluster, &nodes, app));
+            diags.extend(unmatched_tolerations(&nodes, app));
         }
         diags.extend(single_server(cluster, &nodes));
     }
@@ -30,83 +38,258 @@ pub fn check(model: &Model, diags: &mut Vec<Diagnostic>) {
 
 /// A resource that nodes offer and apps request.
 #[derive(Clone, Copy)]
-enum Resource {
+enum Resource<'a> {
     /// CPU, in millicores.
     Cpu,
     /// Memory, in millibytes.
     Memory,
+    /// An extended resource (a GPU), in thousandths of a device.
+    Gpu(&'a str),
 }
 
-impl Resource {
-    /// What a node declares of it.
-    fn capacity(self, node: &Node) -> Option<&Spanned<Quantity>> {
+impl Resource<'_> {
+    /// What a node declares of it; a node that declares no GPU has none.
+    fn capacity(self, node: &Node) -> Option<u128> {
         match self {
-            Resource::Cpu => node.cpu.as_ref(),
-            Resource::Memory => node.memory.as_ref(),
+            Resource::Cpu => node.cpu.as_ref().map(|q| q.value.millis),
+            Resource::Memory => node.memory.as_ref().map(|q| q.value.millis),
+            Resource::Gpu(name) => Some(
+                node.gpus.iter().filter(|g| g.resource.value == name).map(|g| u128::from(g.count.value) * 1000).sum(),
+            ),
         }
     }
 
-    /// What one replica requests of it.
+    /// What one container requests of it.
     fn request(self, resources: &Resources) -> Option<&Spanned<Quantity>> {
         match self {
             Resource::Cpu => resources.cpu.as_ref(),
             Resource::Memory => resources.memory.as_ref(),
+            Resource::Gpu(_) => None,
         }
     }
 
-    /// An amount, readably: `4 CPUs`, `6500m CPU`, `8Gi`.
+    /// What one pod of an app requests of it, and where: its running
+    /// containers together, or its largest init container when that is more
+    /// (init containers run before the others, one at a time).
+    fn pod_request(self, app: &App) -> Option<(Span, u128)> {
+        if let Resource::Gpu(name) = self {
+            let gpu = app.gpus.iter().find(|g| g.resource.value == name)?;
+            return Some((gpu.count.span, u128::from(gpu.count.value) * 1000));
+        }
+        fn of<'c>(resource: Resource<'_>, c: &'c crate::model::Container) -> Option<&'c Spanned<Quantity>> {
+            c.resources.as_ref().and_then(|r| resource.request(r))
+        }
+        let running: Vec<&Spanned<Quantity>> = app.running_containers().filter_map(|c| of(self, c)).collect();
+        let init = app.inits.iter().filter_map(|c| of(self, c)).max_by_key(|q| q.value.millis);
+        let sum: u128 = running.iter().map(|q| q.value.millis).sum();
+        match (running.first(), init) {
+            (_, Some(init)) if init.value.millis > sum => Some((init.span, init.value.millis)),
+            (Some(first), _) => Some((first.span, sum)),
+            (None, _) => None,
+        }
+    }
+
+    /// An amount, readably: `4 CPUs`, `6500m CPU`, `8Gi`, `2 nvidia.com/gpu`.
     fn show(self, millis: u128) -> String {
         match self {
             Resource::Cpu => show_cpu(millis),
             Resource::Memory => show_memory(millis),
+            Resource::Gpu(name) => format!("{} {name}", millis / 1000),
         }
     }
 
-    /// The property of `resources` requesting it.
-    fn property(self) -> &'static str {
+    /// How to ask for less of it.
+    fn property(self) -> String {
         match self {
-            Resource::Cpu => "cpu",
-            Resource::Memory => "memory",
+            Resource::Cpu => "`cpu=`".into(),
+            Resource::Memory => "`memory=`".into(),
+            Resource::Gpu(name) => format!("`gpu \"{name}\"`"),
         }
     }
 }
 
-/// The replicas an app runs at least: `replicas`, or `autoscale min=` when higher.
-fn min_replicas(app: &App) -> u32 {
-    app.replicas.value.max(app.autoscale.as_ref().map_or(0, |a| a.min.value))
+/// The replicas an app runs at least: `replicas`, or `autoscale min=` when
+/// higher; one for a Job or CronJob; one per node it may run on for a
+/// DaemonSet.
+fn min_pods(app: &App, nodes: &[&Node]) -> u32 {
+    match app.workload() {
+        WorkloadKind::Deployment | WorkloadKind::Statefulset => {
+            app.replicas.value.max(app.autoscale.as_ref().map_or(0, |a| a.min.value))
+        }
+        WorkloadKind::Daemonset => {
+            u32::try_from(nodes.iter().filter(|n| fits(app, n).is_ok()).count()).unwrap_or(u32::MAX)
+        }
+        WorkloadKind::Cronjob | WorkloadKind::Job => 1,
+    }
+}
+
+/// The labels a node has once it joined: the declared ones and those the
+/// kubelet and k3s set (`kubernetes.io/hostname`, `kubernetes.io/arch`,
+/// `kubernetes.io/os`, the control-plane role of servers).
+pub fn node_labels(node: &Node) -> Vec<(String, String)> {
+    let mut labels: Vec<(String, String)> =
+        node.labels.iter().map(|(k, v)| (k.value.clone(), v.value.clone())).collect();
+    labels.push((crate::model::HOSTNAME_LABEL.into(), node.name.value.clone()));
+    labels.push(("kubernetes.io/arch".into(), node.arch.value.as_str().into()));
+    labels.push(("kubernetes.io/os".into(), "linux".into()));
+    if node.role.value == NodeRole::Server {
+        labels.push(("node-role.kubernetes.io/control-plane".into(), "true".into()));
+    }
+    labels
+}
+
+/// Why an app's pods cannot run on a node, if they cannot.
+fn fits(app: &App, node: &Node) -> Result<(), String> {
+    if let Some(pinned) = &app.node
+        && pinned.value != node.name.value
+    {
+        return Err(format!("`node=\"{}\"`", pinned.value));
+    }
+    let labels = node_labels(node);
+    for (key, value) in &app.node_selector {
+        let has = labels.iter().find(|(k, _)| *k == key.value);
+        match has {
+            Some((_, v)) if *v == value.value => {}
+            Some((_, v)) => return Err(format!("`{}` is `{v}`, not `{}`", key.value, value.value)),
+            None => return Err(format!("no label `{}`", key.value)),
+        }
+    }
+    let blocking =
+        node.taints.iter().filter(|t| matches!(t.effect.value, TaintEffect::NoSchedule | TaintEffect::NoExecute));
+    for taint in blocking {
+        if !app.tolerations.iter().any(|t| t.tolerates(taint)) {
+            let value = taint.value.as_ref().map(|v| format!("={}", v.value)).unwrap_or_default();
+            return Err(format!("the taint `{}{value}:{}` is not tolerated", taint.key.value, taint.effect.value));
+        }
+    }
+    Ok(())
+}
+
+/// E0703: no declared node of the cluster matches an app's `node=`,
+/// `node-selector` and tolerations; E0704: none that does offers its GPU.
+/// Skipped for a cluster that declares no nodes.
+fn no_node(cluster: &Cluster, nodes: &[&Node], app: &App) -> Option<Diagnostic> {
+    if nodes.is_empty() {
+        return None;
+    }
+    let verdicts: Vec<(&Node, Result<(), String>)> = nodes.iter().map(|n| (*n, fits(app, n))).collect();
+    let fitting: Vec<&Node> = verdicts.iter().filter(|(_, v)| v.is_ok()).map(|(n, _)| *n).collect();
+    if fitting.is_empty() {
+        let at = app
+            .node
+            .as_ref()
+            .map(|n| n.span)
+            .or_else(|| app.node_selector.first().map(|(k, _)| k.span))
+            .unwrap_or(app.name.span);
+        let mut diag = Diagnostic::new(
+            Code::E0703,
+            format!("no node of cluster `{}` can run app `{}`", cluster.name.value, app.name.value),
+        )
+        .primary(at, "no node matches this selection");
+        for (node, verdict) in verdicts.iter().take(5) {
+            if let Err(why) = verdict {
+                diag = diag.secondary(node.name.span, format!("`{}`: {why}", node.name.value));
+            }
+        }
+        return Some(diag.help(
+            "its pods would stay `Pending`: select labels the nodes declare (`label \"K\" \"V\"` on a node), \
+             tolerate their taints with `tolerate \"KEY\" \"VALUE\" effect=\"NoSchedule\"`, or name a declared node",
+        ));
+    }
+    for gpu in &app.gpus {
+        if fitting.iter().any(|n| n.gpus.iter().any(|g| g.resource.value == gpu.resource.value)) {
+            continue;
+        }
+        let offered: Vec<String> = nodes
+            .iter()
+            .flat_map(|n| n.gpus.iter().map(move |g| format!("`{}` offers `{}`", n.name.value, g.resource.value)))
+            .collect();
+        let mut diag = Diagnostic::new(
+            Code::E0704,
+            format!("no node app `{}` may run on offers `{}`", app.name.value, gpu.resource.value),
+        )
+        .primary(gpu.resource.span, "asked for here");
+        if !offered.is_empty() {
+            diag = diag.note(offered.join(", "));
+        }
+        return Some(diag.help(format!(
+            "declare it on the node whose device plugin advertises it: `gpu \"{}\" 1` inside the `node`, and let the app run there",
+            gpu.resource.value
+        )));
+    }
+    None
+}
+
+/// W0704: a toleration no taint of the cluster's nodes matches.
+fn unmatched_tolerations(nodes: &[&Node], app: &App) -> Vec<Diagnostic> {
+    if nodes.is_empty() {
+        return Vec::new();
+    }
+    let taints: Vec<&Taint> = nodes.iter().flat_map(|n| &n.taints).collect();
+    app.tolerations
+        .iter()
+        .filter(|t| !taints.iter().any(|taint| t.tolerates(taint)))
+        .map(|t| {
+            let known: Vec<String> = taints
+                .iter()
+                .map(|t| {
+                    let value = t.value.as_ref().map(|v| format!(" \"{}\"", v.value)).unwrap_or_default();
+                    format!("`tolerate \"{}\"{value} effect=\"{}\"`", t.key.value, t.effect.value)
+                })
+                .collect();
+            let help = if known.is_empty() {
+                "no node declares a taint: remove the `tolerate`, or declare the taint on its node".to_string()
+            } else {
+                format!(
+                    "the nodes' taints are tolerated by {}: match one of them, or remove the `tolerate`",
+                    known.join(", ")
+                )
+            };
+            Diagnostic::new(Code::W0704, format!("app `{}` tolerates a taint no node has", app.name.value))
+                .primary(t.span, "matches no declared taint")
+                .help(help)
+        })
+        .collect()
 }
 
 /// E0701: the apps of a cluster request more of a resource than its nodes
 /// declare. Skipped when some node does not declare the resource.
-fn over_capacity(cluster: &Cluster, nodes: &[&Node], apps: &[&App], resource: Resource) -> Option<Diagnostic> {
-    let capacities: Option<Vec<u128>> = nodes.iter().map(|n| resource.capacity(n).map(|q| q.value.millis)).collect();
+fn over_capacity(cluster: &Cluster, nodes: &[&Node], apps: &[&App], resource: Resource<'_>) -> Option<Diagnostic> {
+    let capacities: Option<Vec<u128>> = nodes.iter().map(|n| resource.capacity(n)).collect();
     let capacity: u128 = capacities.filter(|c| !c.is_empty())?.iter().sum();
-    // Each requesting app with its request and its total.
-    let demands: Vec<(&App, &Spanned<Quantity>, u128)> = apps
+    if matches!(resource, Resource::Gpu(_)) && capacity == 0 {
+        // No node offers it at all: E0704 says so.
+        return None;
+    }
+    // Each requesting app: where, its pods' request, its pods, its total.
+    let demands: Vec<(&App, Span, u128, u32, u128)> = apps
         .iter()
         .filter_map(|app| {
-            let request = app.container.resources.as_ref().and_then(|r| resource.request(r))?;
-            Some((*app, request, u128::from(min_replicas(app)) * request.value.millis))
+            let (span, per_pod) = resource.pod_request(app)?;
+            let pods = min_pods(app, nodes);
+            Some((*app, span, per_pod, pods, u128::from(pods) * per_pod))
         })
         .collect();
-    let demand: u128 = demands.iter().map(|(_, _, total)| total).sum();
+    let demand: u128 = demands.iter().map(|d| d.4).sum();
     if demand <= capacity {
         return None;
     }
     let mut largest = demands.first()?;
     for d in &demands {
-        if d.2 > largest.2 {
+        if d.4 > largest.4 {
             largest = d;
         }
     }
-    let (app, request, total) = largest;
+    let (app, span, per_pod, pods, total) = largest;
     let what = match resource {
-        Resource::Cpu => "",
+        Resource::Cpu | Resource::Gpu(_) => "",
         Resource::Memory => " of memory",
     };
     let breakdown: Vec<String> = demands
         .iter()
-        .map(|(a, r, t)| format!("`{}` {} × {} = {}", a.name.value, min_replicas(a), r.value, resource.show(*t)))
+        .map(|(a, _, per_pod, pods, total)| {
+            format!("`{}` {pods} × {} = {}", a.name.value, resource.show(*per_pod), resource.show(*total))
+        })
         .collect();
     let diag = Diagnostic::new(
         Code::E0701,
@@ -118,8 +301,8 @@ fn over_capacity(cluster: &Cluster, nodes: &[&Node], apps: &[&App], resource: Re
         ),
     )
     .primary(
-        request.span,
-        format!("`{}` requests {} × {} = {}", app.name.value, min_replicas(app), request.value, resource.show(*total)),
+        *span,
+        format!("`{}` requests {pods} × {} = {}", app.name.value, resource.show(*per_pod), resource.show(*total)),
     )
     .secondary(
         cluster.name.span,
@@ -130,17 +313,15 @@ fn over_capacity(cluster: &Cluster, nodes: &[&Node], apps: &[&App], resource: Re
             resource.show(capacity)
         ),
     )
-    .help(format!(
-        "pods that do not fit stay `Pending`; lower `{}=` or `replicas`, or add a node",
-        resource.property()
-    ));
+    .help(format!("pods that do not fit stay `Pending`; lower {} or `replicas`, or add a node", resource.property()));
     Some(if demands.len() > 1 { diag.note(format!("requests: {}", breakdown.join(", "))) } else { diag })
 }
 
 /// E0702: an app's single-architecture image matches no node of its cluster.
 fn arch_mismatch(cluster: &Cluster, nodes: &[&Node], app: &App) -> Option<Diagnostic> {
-    let arch = app.container.image.as_ref()?.arch.as_ref()?;
-    if nodes.is_empty() || nodes.iter().any(|n| n.arch.value == arch.value) {
+    let archs = app.containers().filter_map(|c| c.image.as_ref()?.arch.as_ref());
+    let arch = archs.into_iter().find(|arch| !nodes.iter().any(|n| n.arch.value == arch.value))?;
+    if nodes.is_empty() {
         return None;
     }
     let other = if arch.value == Arch::Amd64 { Arch::Arm64 } else { Arch::Amd64 };
@@ -170,15 +351,13 @@ fn arch_mismatch(cluster: &Cluster, nodes: &[&Node], app: &App) -> Option<Diagno
 /// cluster without declared nodes has its single default node.
 fn spread_exceeds_nodes(cluster: &Cluster, nodes: &[&Node], app: &App) -> Option<Diagnostic> {
     let spread = app.spread.as_ref().filter(|s| s.value == SpreadKey::Node)?;
-    let blocks = |n: &&&Node| {
-        n.taints.iter().any(|t| matches!(t.effect.value, TaintEffect::NoSchedule | TaintEffect::NoExecute))
-    };
+    let blocks = |n: &&&Node| fits(app, n).is_err();
     let schedulable = match nodes.len() {
         0 if cluster.distribution.value == Distribution::Kind => 1,
         0 => return None,
         _ => nodes.iter().filter(|n| !blocks(n)).count(),
     };
-    let replicas = min_replicas(app);
+    let replicas = min_pods(app, nodes);
     if u128::from(replicas) <= schedulable as u128 {
         return None;
     }
@@ -194,8 +373,10 @@ fn spread_exceeds_nodes(cluster: &Cluster, nodes: &[&Node], app: &App) -> Option
         diag = diag.secondary(app.replicas.span, format!("{replicas} replicas"));
     }
     if !tainted.is_empty() {
-        diag = diag
-            .note(format!("not counted, as a NoSchedule or NoExecute taint keeps pods off: {}", tainted.join(", ")));
+        diag = diag.note(format!(
+            "not counted, as the app's selection or their taints keep its pods off: {}",
+            tainted.join(", ")
+        ));
     }
     Some(diag.help(format!(
         "lower the replicas to {schedulable}, add a node, or drop `spread \"node\"` if the replicas are for throughput"

@@ -12,6 +12,7 @@ mod refs;
 mod secrets;
 mod security;
 mod tls;
+mod workloads;
 
 use crate::diag::Diagnostic;
 use crate::model::Model;
@@ -33,6 +34,7 @@ pub fn whole(model: &Model, diags: &mut Vec<Diagnostic>) {
     tls::whole(model, diags);
     secrets::whole(model, diags);
     podsecurity::check(model, diags);
+    workloads::check(model, diags);
 }
 
 /// The checks that hold within one cluster: NodePorts, capacity, the stdlib

@@ -131,6 +131,14 @@ fn duplicate_titles(shipped: &[ShippedDashboard<'_>], diags: &mut Vec<Diagnostic
                         "give this dashboard another `title=`, or name it `nodes` to replace the default dashboard \
                          of the nodes",
                     ),
+                DashboardSource::Workloads => d
+                    .note(format!(
+                        "The default dashboard of the CronJobs, Jobs and DaemonSets is titled `{title}`, in folder `{folder}`."
+                    ))
+                    .help(
+                        "give this dashboard another `title=`, or name it `workloads` to replace the default \
+                         dashboard of the CronJobs, Jobs and DaemonSets",
+                    ),
             };
             diags.push(d);
         }
@@ -143,7 +151,7 @@ fn written_at(dashboard: &ShippedDashboard<'_>) -> (bool, Span) {
     match dashboard.source {
         DashboardSource::Declared(d) => (true, d.title.span),
         DashboardSource::App(a) => (false, a.name.span),
-        DashboardSource::Nodes => (false, Span::default()),
+        DashboardSource::Nodes | DashboardSource::Workloads => (false, Span::default()),
     }
 }
 

@@ -5,7 +5,7 @@
 //! (E0603, in `security`); unknown apps with the other references (E0201).
 
 use crate::diag::{Code, Diagnostic};
-use crate::model::{DeployVia, Engine, Model, Pipeline, PodSecurity, Word};
+use crate::model::{DeployVia, Engine, Model, Pipeline, PodSecurity, Word, WorkloadKind};
 
 /// Runs the pipeline checks.
 pub fn check(model: &Model, diags: &mut Vec<Diagnostic>) {
@@ -14,6 +14,7 @@ pub fn check(model: &Model, diags: &mut Vec<Diagnostic>) {
         deploy_matches_build(pipeline, diags);
         gitops_deploy(model, pipeline, diags);
         kubectl_under_gitops(model, pipeline, diags);
+        kubectl_rollable(model, pipeline, diags);
         engine_limits(model, pipeline, diags);
         push_credentials(model, pipeline, diags);
         gitops_credentials(model, pipeline, diags);
@@ -83,6 +84,36 @@ fn gitops_deploy(model: &Model, pipeline: &Pipeline, diags: &mut Vec<Diagnostic>
         .primary(deploy.via.span, "commits the new tag to the GitOps repository")
         .secondary(cluster.name.span, "no `gitops` child here")
         .help("add `gitops \"flux\" repo=... path=...` to the cluster, or roll the app directly with `deploy via=\"kubectl\"`"),
+    );
+}
+
+/// E0806: kubectl cannot change a Job's pods (its template is immutable), and
+/// has no restart for a CronJob: only a new image can be set on one.
+fn kubectl_rollable(model: &Model, pipeline: &Pipeline, diags: &mut Vec<Diagnostic>) {
+    let Some(deploy) = &pipeline.deploy else { return };
+    if deploy.via.value != DeployVia::Kubectl {
+        return;
+    }
+    let Some(app) = model.app(&deploy.app.value) else { return };
+    let why = match app.workload() {
+        WorkloadKind::Job => "a Job's pod template cannot change once created",
+        WorkloadKind::Cronjob if pipeline.build.is_none() => {
+            "a CronJob has no rollout to restart: its next run starts fresh"
+        }
+        _ => return,
+    };
+    diags.push(
+        Diagnostic::new(
+            Code::E0806,
+            format!(
+                "pipeline `{}` cannot roll {} `{}` with kubectl",
+                pipeline.name.value,
+                app.workload(),
+                app.name.value
+            ),
+        )
+        .primary(deploy.via.span, why)
+        .help("deploy it with `via=\"gitops\"`: the new tag is committed and the GitOps agent replaces the object"),
     );
 }
 

@@ -7,7 +7,7 @@
 //! Kubernetes metadata, without the Pod Security keys `pod-security=` owns.
 
 use crate::diag::{Code, Diagnostic};
-use crate::model::{App, Model, Namespace, PodSecurity};
+use crate::model::{App, Model, Namespace, PodSecurity, VolumeSource};
 use crate::source::Span;
 
 /// The capabilities Pod Security `baseline` allows to add (the container
@@ -82,6 +82,23 @@ fn refused(app: &App, level: PodSecurity) -> Vec<(Span, String, PodSecurity)> {
     if let Some(flag) = app.host_network.as_ref().filter(|f| f.value) {
         found.push((flag.span, "uses the host network".to_string(), PodSecurity::Privileged));
     }
+    // `restricted` allows only claims, config maps, secrets and scratch
+    // space as volumes; `baseline` refuses host paths.
+    for volume in &app.volumes {
+        match &volume.source {
+            VolumeSource::Nfs { server, .. } => {
+                found.push((
+                    server.span,
+                    format!("mounts the NFS volume `{}`", volume.name.value),
+                    PodSecurity::Baseline,
+                ));
+            }
+            VolumeSource::HostPath(path) => {
+                found.push((path.span, format!("mounts the host path `{}`", path.value), PodSecurity::Privileged))
+            }
+            VolumeSource::Own(_) | VolumeSource::Claim(_) | VolumeSource::EmptyDir { .. } => {}
+        }
+    }
     found.retain(|(_, _, least)| least.rank() > level.rank());
     found
 }
@@ -100,7 +117,12 @@ fn app_level(model: &Model, app: &App, diags: &mut Vec<Diagnostic>) {
     )
     .primary(*span, format!("needs `{least}`"))
     .help(format!(
-        "declare `namespace \"{namespace}\" pod-security=\"{needed}\"` if this is intended, or drop what the level refuses"
+        "declare `namespace \"{namespace}\" pod-security=\"{needed}\"` if this is intended, or drop what the level refuses{}",
+        if refused.iter().any(|(_, what, _)| what.contains("NFS")) {
+            " (an NFS share can also be mounted through a `claim` of an NFS storage class, which `restricted` allows)"
+        } else {
+            ""
+        }
     ));
     for (span, what, least) in &refused[1..] {
         diag = diag.secondary(*span, format!("{what}: needs `{least}`"));

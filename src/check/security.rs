@@ -83,7 +83,7 @@ const CREDENTIAL_PREFIXES: &[(&str, &str)] = &[
 
 /// E0601 for `env "NAME" "literal"`.
 fn plaintext_env(app: &App, diags: &mut Vec<Diagnostic>) {
-    for env in &app.container.env {
+    for env in app.containers().flat_map(|c| &c.env) {
         let EnvValue::Literal(literal) = &env.value else { continue };
         let by_value = credential_format(&literal.value);
         if by_value.is_none() && !(env_name_is_credential(&env.name.value) && is_literal_secret(&literal.value)) {
@@ -441,9 +441,16 @@ fn is_encrypted_value(value: &str) -> bool {
 
 // ---------------------------------------------------------------- E0603 --
 
-/// E0603 for an app image with the tag `latest`, or with no tag and no digest.
+/// E0603 for an image of an app's containers with the tag `latest`, or with
+/// no tag and no digest.
 fn app_image(app: &App, diags: &mut Vec<Diagnostic>) {
-    let Some(image) = &app.container.image else { return };
+    for image in app.containers().filter_map(|c| c.image.as_ref()) {
+        pinned(image, diags);
+    }
+}
+
+/// E0603 for one image.
+fn pinned(image: &crate::model::Image, diags: &mut Vec<Diagnostic>) {
     if image.digest.is_some() || image.repository.value.contains('@') {
         return;
     }

@@ -117,16 +117,25 @@ codes! {
     // E07xx: capacity and scheduling.
     E0701 "capacity-exceeded" Error "requests exceed what the cluster's nodes can hold";
     E0702 "arch-mismatch" Error "an image's architecture matches no node of the cluster";
+    E0703 "no-matching-node" Error "no node matches an app's node selection and tolerates its taints";
+    E0704 "gpu-unavailable" Error "no node an app may run on offers the GPU it asks for";
     // E08xx: pipelines.
     E0801 "build-without-registry" Error "a pipeline builds an app whose image names no declared registry";
     E0802 "deploy-not-built" Error "a pipeline deploys a different app than the one it builds";
     E0803 "deploy-without-gitops" Error "a `deploy via=\"gitops\"` for a cluster without `gitops`";
     E0804 "engine-limit" Error "a pipeline asks for something its CI engine cannot do";
     E0805 "pipeline-credentials" Error "credentials a pipeline needs are not where its jobs run";
+    E0806 "kubectl-cannot-roll" Error "a pipeline's kubectl deploy cannot change the app's workload";
     // E09xx: dashboards and alerts.
     E0901 "promql-syntax" Error "a dashboard query or alert expression is not valid PromQL";
     E0902 "duplicate-dashboard-title" Error "two dashboards in one Grafana folder have the same title";
     E0903 "unknown-panel-unit" Error "a panel's unit is not a unit Grafana knows";
+    // E12xx: workloads.
+    E1201 "workload-shape" Error "an app's workload kind does not take one of its children or properties";
+    E1202 "unknown-mount" Error "a `mount` or `env-from config=` names nothing the app's pod has";
+    E1203 "duplicate-mount-path" Error "a container mounts two things at one path";
+    E1204 "config-file" Error "a config file cannot become the ConfigMap it is declared as";
+    E1205 "shared-own-claim" Error "the pods of a Deployment or DaemonSet would share a ReadWriteOnce volume";
     // E10xx: the closed world of the output.
     E1001 "dangling-reference" Error "an object names a Secret, ConfigMap, ServiceAccount, Service, claim or role nothing makes";
     E1002 "unknown-class" Error "an object names a storage or ingress class the cluster does not have";
@@ -139,6 +148,7 @@ codes! {
     W0701 "spread-exceeds-nodes" Warning "more spread replicas than schedulable nodes";
     W0702 "single-server" Warning "the cluster has a single server node";
     W0703 "no-resource-limits" Warning "an app sets no resource limits";
+    W0704 "unmatched-toleration" Warning "an app tolerates a taint no node has";
     W0801 "kubectl-deploy-under-gitops" Warning "a pipeline rolls an app with kubectl that a GitOps agent keeps in sync";
 }
 

@@ -67,6 +67,13 @@ pub(super) fn app(cx: &mut Cx<'_>, node: &KdlNode) -> Option<App> {
     let cluster = r.opt_ref(cx, "cluster");
     let kind = r.word_prop::<WorkloadKind>(cx, "kind");
     let schedule = r.prop::<Cron>(cx, "schedule");
+    if kind.as_ref().is_some_and(|k| k.value == WorkloadKind::Cronjob) && !r.has_prop("schedule") {
+        cx.report(
+            Diagnostic::new(Code::E0104, "a cronjob needs `schedule=`")
+                .primary(r.name_span(cx), "never runs")
+                .help("say when it runs, e.g. `schedule=\"0 3 * * *\"` (03:00 every day) or `schedule=\"@hourly\"`"),
+        );
+    }
     let node_name = r.opt_ref(cx, "node");
     let at = r.name_span(cx);
     let container_name = name.clone().unwrap_or_else(|| Spanned::new(String::new(), at));
@@ -74,10 +81,12 @@ pub(super) fn app(cx: &mut Cx<'_>, node: &KdlNode) -> Option<App> {
     let sidecars =
         r.children_named("container").filter_map(|c| other_container(cx, c, ContainerRole::Sidecar)).collect();
     let inits = r.children_named("init").filter_map(|c| other_container(cx, c, ContainerRole::Init)).collect();
+    // Not written: the default, at the app's name (see `App::replicas`).
+    let default_at = name.as_ref().map_or(at, |n| n.span);
     let replicas = r
         .child_once(cx, "replicas")
         .and_then(|c| single_value::<u32>(cx, c, "replicas", "a replica count"))
-        .unwrap_or(Spanned::new(1, at));
+        .unwrap_or(Spanned::new(1, default_at));
     let service = r.child_once(cx, "service").and_then(|c| service(cx, c));
     let ingresses = r.children_named("ingress").filter_map(|c| ingress(cx, c)).collect();
     let volumes: Vec<Volume> = r.children_named("volume").filter_map(|c| volume(cx, c)).collect();

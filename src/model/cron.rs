@@ -109,6 +109,50 @@ impl Cron {
     }
 }
 
+impl Cron {
+    /// The longest time between two runs, in seconds, as an upper bound:
+    /// the period of the coarsest field the schedule restricts (a schedule
+    /// that restricts the hour runs at least daily), narrowed for `*/n`
+    /// steps of the hour and minute. What a "late" alert waits for.
+    pub fn longest_gap_seconds(&self) -> u64 {
+        const MINUTE: u64 = 60;
+        const HOUR: u64 = 3600;
+        const DAY: u64 = 24 * HOUR;
+        match self.text.to_ascii_lowercase().as_str() {
+            "@hourly" => return HOUR,
+            "@daily" | "@midnight" => return DAY,
+            "@weekly" => return 7 * DAY,
+            "@monthly" => return 31 * DAY,
+            "@yearly" | "@annually" => return 366 * DAY,
+            _ => {}
+        }
+        let fields: Vec<&str> = self.text.split_whitespace().collect();
+        let [minute, hour, dom, month, dow] = fields.as_slice() else { return 366 * DAY };
+        let any = |f: &str| f == "*" || f == "?";
+        let every = |f: &str| f.strip_prefix("*/").and_then(|n| n.parse::<u64>().ok());
+        if !any(month) {
+            366 * DAY
+        } else if !any(dom) {
+            // The 29th to 31st skip the months without them.
+            let late_in_month =
+                dom.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse::<u32>().ok()).any(|n| n > 28);
+            if late_in_month { 62 * DAY } else { 31 * DAY }
+        } else if !any(dow) {
+            7 * DAY
+        } else if let Some(n) = every(hour) {
+            n * HOUR
+        } else if !any(hour) {
+            DAY
+        } else if let Some(n) = every(minute) {
+            n * MINUTE
+        } else if !any(minute) {
+            HOUR
+        } else {
+            MINUTE
+        }
+    }
+}
+
 impl fmt::Display for Cron {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)
@@ -188,6 +232,20 @@ mod tests {
         ] {
             assert!(Cron::parse(ok).is_ok(), "{ok}");
         }
+    }
+
+    #[test]
+    fn gaps_are_upper_bounds_of_the_period() {
+        let gap = |s: &str| Cron::parse(s).unwrap().longest_gap_seconds();
+        assert_eq!(gap("0 3 * * *"), 86_400);
+        assert_eq!(gap("@daily"), 86_400);
+        assert_eq!(gap("*/15 * * * *"), 900);
+        assert_eq!(gap("0 */6 * * *"), 6 * 3600);
+        assert_eq!(gap("30 2 * * mon-fri"), 7 * 86_400);
+        assert_eq!(gap("0 0 1 * *"), 31 * 86_400);
+        assert_eq!(gap("0 0 31 * *"), 62 * 86_400);
+        assert_eq!(gap("0 0 1 1 *"), 366 * 86_400);
+        assert_eq!(gap("5 * * * *"), 3600);
     }
 
     #[test]

@@ -24,6 +24,10 @@ pub use values::*;
 
 use crate::source::{Span, Spanned};
 
+/// The node label the kubelet sets to the node's name: what `node=` and
+/// `spread "node"` select on.
+pub const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
+
 /// A name (RFC 1123 label) with its span.
 pub type Name = Spanned<String>;
 
@@ -329,7 +333,7 @@ pub struct App {
     pub sidecars: Vec<Container>,
     /// Init containers, run to completion in order before the others start.
     pub inits: Vec<Container>,
-    /// Replicas (default 1).
+    /// Replicas (default 1, spanned at the app's name when not written).
     pub replicas: Spanned<u32>,
     /// The Service.
     pub service: Option<Service>,

@@ -19,6 +19,8 @@ pub enum DashboardSource<'a> {
     App(&'a App),
     /// The default dashboard of the cluster's nodes.
     Nodes,
+    /// The default dashboard of the cluster's CronJobs, Jobs and DaemonSets.
+    Workloads,
 }
 
 /// A dashboard the build ships, declared or default.
@@ -42,6 +44,7 @@ impl ShippedDashboard<'_> {
             DashboardSource::Declared(d) => format!("dashboard:{}", d.name.value),
             DashboardSource::App(a) => format!("app:{}/{}", a.namespace.value, a.name.value),
             DashboardSource::Nodes => "nodes".to_string(),
+            DashboardSource::Workloads => "workloads".to_string(),
         }
     }
 }
@@ -59,8 +62,9 @@ impl Model {
 
     /// Every dashboard the build ships, sorted by folder and name: the
     /// declared ones, and when the monitoring stack is included, one per app
-    /// with `metrics` (folder: the app's namespace, name: the app's) and one
-    /// for the nodes (`nodes/nodes`). A declared dashboard with the same
+    /// with `metrics` (folder: the app's namespace, name: the app's), one
+    /// for the nodes (`nodes/nodes`) and, when the cluster runs CronJobs,
+    /// Jobs or DaemonSets, one for them (`nodes/workloads`). A declared dashboard with the same
     /// folder and name as a default one replaces it.
     pub fn shipped_dashboards(&self) -> Vec<ShippedDashboard<'_>> {
         let mut shipped: Vec<ShippedDashboard<'_>> = self
@@ -89,6 +93,12 @@ impl Model {
                     name: "nodes".to_string(),
                     title: "Nodes".to_string(),
                     source: DashboardSource::Nodes,
+                }))
+                .chain(self.apps.iter().any(|a| !a.workload().scales()).then(|| ShippedDashboard {
+                    folder: NODES_FOLDER.to_string(),
+                    name: "workloads".to_string(),
+                    title: "Jobs and DaemonSets".to_string(),
+                    source: DashboardSource::Workloads,
                 }));
             let mut taken: std::collections::BTreeSet<(String, String)> =
                 shipped.iter().map(|s| (s.folder.clone(), s.name.clone())).collect();

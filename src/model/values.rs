@@ -641,6 +641,14 @@ impl WorkloadKind {
         }
     }
 
+    /// The API group of the workload object.
+    pub fn api_group(self) -> &'static str {
+        match self {
+            WorkloadKind::Deployment | WorkloadKind::Statefulset | WorkloadKind::Daemonset => "apps",
+            WorkloadKind::Cronjob | WorkloadKind::Job => "batch",
+        }
+    }
+
     /// Whether its pods run to completion (a Job's) rather than serve.
     pub fn runs_to_completion(self) -> bool {
         match self {

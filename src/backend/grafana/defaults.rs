@@ -9,8 +9,8 @@
 
 use super::PROMETHEUS;
 use super::json::{EmptyList, EmptyObject, PrometheusQuery, Variable, VariableQuery};
-use crate::backend::prometheus::NODE_FILESYSTEMS;
-use crate::model::{App, Model, Panel, PanelKind, Quantity, Query, Row, Threshold};
+use crate::backend::prometheus::{Availability, NODE_FILESYSTEMS, availability, cronjob_jobs};
+use crate::model::{App, Model, Panel, PanelKind, Quantity, Query, Row, Threshold, WorkloadKind};
 use crate::source::{Span, Spanned};
 
 /// The rows of an app's default dashboard: traffic (request rate, errors,
@@ -33,11 +33,14 @@ pub(super) fn app(app: &App) -> Vec<Row> {
         );
         (expr, legend)
     };
-    let (workload, desired, ready) = if app.volumes.is_empty() {
-        ("deployment", "kube_deployment_spec_replicas", "kube_deployment_status_replicas_available")
-    } else {
-        ("statefulset", "kube_statefulset_replicas", "kube_statefulset_status_replicas_ready")
-    };
+    // Only long-running workloads have `metrics` (E1201); a Job's runs are
+    // on the workloads dashboard.
+    let a = availability(app.workload()).unwrap_or(Availability {
+        label: "deployment",
+        desired: "kube_deployment_spec_replicas",
+        ready: "kube_deployment_status_replicas_available",
+    });
+    let (workload, desired, ready) = (a.label, a.desired, a.ready);
     let owner = format!("namespace=\"{ns}\", {workload}=\"{name}\"");
     let resources = app.container.resources.as_ref();
     let cpu_steps = steps(resources.and_then(|r| r.cpu.as_ref()), resources.and_then(|r| r.cpu_limit.as_ref()));
@@ -120,6 +123,101 @@ pub(super) fn app(app: &App) -> Vec<Row> {
             ],
         ),
     ]
+}
+
+/// The rows of the workloads dashboard, for the CronJobs, Jobs and
+/// DaemonSets of the cluster: when each CronJob last succeeded and how its
+/// runs went, and the DaemonSets' missing pods.
+pub(super) fn workloads(model: &Model) -> Vec<Row> {
+    let of = |kind: WorkloadKind| model.apps.iter().filter(move |a| a.workload() == kind);
+    let mut rows = Vec::new();
+    let cronjobs: Vec<&App> = of(WorkloadKind::Cronjob).collect();
+    if !cronjobs.is_empty() {
+        let names = |f: &dyn Fn(&App) -> String| cronjobs.iter().map(|a| f(a)).collect::<Vec<_>>().join(" or ");
+        let since = names(&|a| {
+            format!(
+                "time() - kube_cronjob_status_last_successful_time{{namespace=\"{}\", cronjob=\"{}\"}}",
+                a.namespace.value, a.name.value
+            )
+        });
+        let failed =
+            names(&|a| format!("kube_job_status_failed{{{}}}", cronjob_jobs(&a.namespace.value, &a.name.value)));
+        let active =
+            names(&|a| format!("kube_job_status_active{{{}}}", cronjob_jobs(&a.namespace.value, &a.name.value)));
+        rows.push(row(
+            "CronJobs",
+            vec![
+                panel("Since last success", PanelKind::Table, "s", vec![(since, "{{namespace}}/{{cronjob}}")]),
+                with_steps(
+                    panel(
+                        "Failed runs kept",
+                        PanelKind::Stat,
+                        "none",
+                        vec![(format!("sum({failed}) or vector(0)"), "")],
+                    ),
+                    &[(1.0, "red")],
+                ),
+                panel("Running", PanelKind::Timeseries, "none", vec![(active, "{{job_name}}")]),
+            ],
+        ));
+    }
+    let jobs: Vec<&App> = of(WorkloadKind::Job).collect();
+    if !jobs.is_empty() {
+        let list = jobs.iter().map(|a| a.name.value.as_str()).collect::<Vec<_>>().join("|");
+        let selector = format!("job_name=~\"{list}\"");
+        rows.push(row(
+            "Jobs",
+            vec![
+                panel(
+                    "Succeeded",
+                    PanelKind::Table,
+                    "none",
+                    vec![(format!("kube_job_status_succeeded{{{selector}}}"), "")],
+                ),
+                with_steps(
+                    panel(
+                        "Failed",
+                        PanelKind::Table,
+                        "none",
+                        vec![(format!("kube_job_status_failed{{{selector}}}"), "")],
+                    ),
+                    &[(1.0, "red")],
+                ),
+            ],
+        ));
+    }
+    let daemonsets: Vec<&App> = of(WorkloadKind::Daemonset).collect();
+    if !daemonsets.is_empty() {
+        let list = daemonsets.iter().map(|a| a.name.value.as_str()).collect::<Vec<_>>().join("|");
+        let selector = format!("daemonset=~\"{list}\"");
+        rows.push(row(
+            "DaemonSets",
+            vec![
+                with_steps(
+                    panel(
+                        "Unavailable pods",
+                        PanelKind::Timeseries,
+                        "none",
+                        vec![(
+                            format!("kube_daemonset_status_number_unavailable{{{selector}}}"),
+                            "{{namespace}}/{{daemonset}}",
+                        )],
+                    ),
+                    &[(1.0, "red")],
+                ),
+                panel(
+                    "Scheduled / desired",
+                    PanelKind::Table,
+                    "none",
+                    vec![
+                        (format!("kube_daemonset_status_current_number_scheduled{{{selector}}}"), "scheduled"),
+                        (format!("kube_daemonset_status_desired_number_scheduled{{{selector}}}"), "desired"),
+                    ],
+                ),
+            ],
+        ));
+    }
+    rows
 }
 
 /// The rows of the nodes' dashboard: readiness and overall use, CPU and

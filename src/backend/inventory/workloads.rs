@@ -1,11 +1,11 @@
 //! The workload sections of the inventory: namespaces and what runs in them,
-//! pipelines, and the dashboards and alerts given to the monitoring stack.
+//! the apps' workloads, pipelines, and the dashboards and alerts given to the monitoring stack.
 
 use super::heading;
 use super::table::{Table, code};
 use crate::layout::{Folder, Unit};
 use crate::model::observe::{DashboardSource, MONITORING_COMPONENT};
-use crate::model::{Model, Pipeline, Word};
+use crate::model::{Model, Pipeline, VolumeSource, Word, WorkloadKind};
 
 /// `## Namespaces`: Pod Security level, owning component, and what runs there.
 pub fn namespaces(model: &Model, out: &mut String) {
@@ -39,6 +39,86 @@ fn contents(model: &Model, ns: &str) -> Vec<String> {
     items.extend(model.secrets.iter().filter(|s| s.namespace.value == ns).map(|s| tagged("secret", &s.name.value)));
     items.extend(model.alerts.iter().filter(|a| a.namespace.value == ns).map(|a| tagged("alert", &a.name.value)));
     items
+}
+
+/// `## Workloads`: each app's workload kind, when it runs, its containers
+/// and its volumes with where their data lives.
+pub fn apps(model: &Model, out: &mut String) {
+    let mut table = Table::new(&["App", "Namespace", "Kind", "Runs", "Containers", "Volumes"]);
+    for app in &model.apps {
+        let kind = app.workload();
+        let runs = match kind {
+            WorkloadKind::Deployment | WorkloadKind::Statefulset => match &app.autoscale {
+                Some(a) => format!("{} to {} replicas", a.min.value, a.max.value),
+                None if app.replicas.value == 1 => "1 replica".to_string(),
+                None => format!("{} replicas", app.replicas.value),
+            },
+            WorkloadKind::Daemonset => "on every node it selects".to_string(),
+            WorkloadKind::Cronjob => app.schedule.as_ref().map(|s| code(&s.value.text)).unwrap_or_default(),
+            WorkloadKind::Job => "once".to_string(),
+        };
+        let mut placement: Vec<String> = Vec::new();
+        placement.extend(app.node.iter().map(|n| format!("node {}", code(&n.value))));
+        placement.extend(app.node_selector.iter().map(|(k, v)| code(&format!("{}={}", k.value, v.value))));
+        placement.extend(app.gpus.iter().map(|g| format!("{} × {}", g.count.value, code(&g.resource.value))));
+        let runs = if placement.is_empty() { runs } else { format!("{runs}, on {}", placement.join(", ")) };
+        let mut containers = vec![container(&app.container, None)];
+        containers.extend(app.sidecars.iter().map(|c| container(c, Some("sidecar"))));
+        containers.extend(app.inits.iter().map(|c| container(c, Some("init"))));
+        let mut volumes: Vec<String> = app.volumes.iter().map(volume).collect();
+        volumes.extend(app.configs.iter().map(|c| {
+            let at = c.mount.as_ref().map_or_else(|| "as variables".to_string(), |m| format!("at {}", code(&m.value)));
+            format!("{} {at}: config from {}", code(&c.name.value), code(&c.file.value))
+        }));
+        volumes.extend(
+            app.secret_files.iter().map(|f| format!("{}: secret {}", code(&f.mount.value), code(&f.secret.value))),
+        );
+        table.row(vec![
+            code(&app.name.value),
+            code(&app.namespace.value),
+            kind.to_string(),
+            runs,
+            containers.join(", "),
+            volumes.join("; "),
+        ]);
+    }
+    if !table.is_empty() {
+        heading(out, "Workloads");
+        table.render(out);
+    }
+}
+
+/// A container cell: its name, its role (sidecar, init) and its image's
+/// repository (not its tag, which every deploy changes).
+fn container(c: &crate::model::Container, role: Option<&str>) -> String {
+    let image = c.image.as_ref().map(|i| code(&i.repository.value));
+    let details: Vec<String> = role.map(str::to_string).into_iter().chain(image).collect();
+    if details.is_empty() { code(&c.name.value) } else { format!("{} ({})", code(&c.name.value), details.join(", ")) }
+}
+
+/// A volume cell: where it is mounted and where its data lives.
+fn volume(v: &crate::model::Volume) -> String {
+    let source = match &v.source {
+        VolumeSource::Own(claim) => {
+            let mut text = format!("{} claim", claim.size.value);
+            if let Some(class) = &claim.storage_class {
+                text.push_str(&format!(" of class {}", code(&class.value)));
+            }
+            if let Some(backup) = &claim.backup {
+                text.push_str(&format!(", backed up by {}", code(&backup.value)));
+            }
+            text
+        }
+        VolumeSource::Claim(claim) => format!("claim {}", code(&claim.value)),
+        VolumeSource::Nfs { server, path } => format!("NFS {}", code(&format!("{}:{}", server.value, path.value))),
+        VolumeSource::HostPath(path) => format!("host path {}", code(&path.value)),
+        VolumeSource::EmptyDir { size_limit } => match size_limit {
+            Some(limit) => format!("scratch, up to {}", limit.value),
+            None => "scratch".to_string(),
+        },
+    };
+    let read_only = if v.is_read_only() { ", read-only" } else { "" };
+    format!("{} at {}: {source}{read_only}", code(&v.name.value), code(&v.mount.value))
 }
 
 /// `## Pipelines`: engine, triggers, source, build, deploy, where it runs and
@@ -87,6 +167,7 @@ pub fn observability(model: &Model, out: &mut String) {
             DashboardSource::Declared(decl) => format!("dashboard {}", code(&decl.name.value)),
             DashboardSource::App(app) => format!("default, for the metrics of app {}", code(&app.name.value)),
             DashboardSource::Nodes => "default, for the nodes".to_string(),
+            DashboardSource::Workloads => "default, for the CronJobs, Jobs and DaemonSets".to_string(),
         };
         dashboards.row(vec![code(&d.folder), d.title, from]);
     }

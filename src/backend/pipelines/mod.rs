@@ -93,8 +93,8 @@ pub struct DeployPlan<'m> {
     pub app: &'m App,
     /// GitOps bump or kubectl rollout.
     pub via: DeployVia,
-    /// `deployment` or `statefulset`.
-    pub workload: &'static str,
+    /// The shape of the app's workload (what kubectl rolls).
+    pub workload: crate::model::WorkloadKind,
     /// `host:port/repository` the nodes pull the app from (without tag), when
     /// the pipeline builds it.
     pub image: Option<String>,
@@ -175,7 +175,7 @@ pub fn plan<'m>(model: &'m Model, pipeline: &'m Pipeline, in_cluster: bool) -> P
         Some(DeployPlan {
             app,
             via: d.via.value,
-            workload: if app.volumes.is_empty() { "deployment" } else { "statefulset" },
+            workload: app.workload(),
             image,
             gitops: cluster.and_then(|c| c.gitops.as_ref()),
             kubectl_image: format!("registry.k8s.io/kubectl:{}", version.as_deref().unwrap_or(DEFAULT_KUBECTL)),
@@ -324,7 +324,7 @@ fn deploy_rbac(plan: &Plan<'_>, out: &mut Artifacts) {
     let role = Role {
         metadata: meta(&account, Some(app_ns), labels(plan)),
         rules: Some(vec![PolicyRule {
-            api_groups: Some(vec!["apps".into()]),
+            api_groups: Some(vec![deploy.workload.api_group().into()]),
             resources: Some(vec![format!("{}s", deploy.workload)]),
             resource_names: Some(vec![deploy.app.name.value.clone()]),
             verbs: vec!["get".into(), "patch".into()],

@@ -125,7 +125,7 @@ fn a_statefulset_app_is_rolled_as_a_statefulset() {
     assert!(!checked.has_errors(), "{:#?}", checked.diagnostics);
     let plan = plan(&checked.model, &checked.model.pipelines[0], true);
     let deploy = plan.deploy.expect("deploy");
-    assert_eq!(deploy.workload, "statefulset");
+    assert_eq!(deploy.workload, crate::model::WorkloadKind::Statefulset);
     assert_eq!(kubectl_args(&deploy, "$TAG")[2..5], ["set", "image", "statefulset/web"]);
     let mut out = Artifacts::default();
     emit(&checked.model, &mut out);
