@@ -167,7 +167,7 @@ fn every_app_has_its_workload_service_and_policy_and_every_manifest_object_is_wr
             let in_cluster = of_cluster(&all, &tree, model.cluster_key(None));
             for app in &model.apps {
                 let (ns, name) = (app.namespace.value.as_str(), app.name.value.as_str());
-                let workload = if app.volumes.is_empty() { "Deployment" } else { "StatefulSet" };
+                let workload = app.workload().kubernetes_kind();
                 let what = format!("{}: app {ns}/{name}", example.display());
                 assert!(has(&in_cluster, workload, ns, name), "{what} has no {workload}");
                 assert!(has(&in_cluster, "NetworkPolicy", ns, name), "{what} has no NetworkPolicy");
