@@ -87,7 +87,7 @@ fn gitops_deploy(model: &Model, pipeline: &Pipeline, diags: &mut Vec<Diagnostic>
     );
 }
 
-/// E0806: kubectl cannot change a Job's pods (its template is immutable), and
+/// E0808: kubectl cannot change a Job's pods (its template is immutable), and
 /// has no restart for a CronJob: only a new image can be set on one.
 fn kubectl_rollable(model: &Model, pipeline: &Pipeline, diags: &mut Vec<Diagnostic>) {
     let Some(deploy) = &pipeline.deploy else { return };
@@ -104,7 +104,7 @@ fn kubectl_rollable(model: &Model, pipeline: &Pipeline, diags: &mut Vec<Diagnost
     };
     diags.push(
         Diagnostic::new(
-            Code::E0806,
+            Code::E0808,
             format!(
                 "pipeline `{}` cannot roll {} `{}` with kubectl",
                 pipeline.name.value,
