@@ -354,8 +354,10 @@ fn workload_edges(model: &Model, b: &mut Builder) {
         if p.engine.value == Engine::Tekton {
             b.edge(&me, component(model, "tekton"), "crd", None);
         }
-        if p.engine.value == Engine::Drone {
-            b.edge(&me, component(model, "drone"), "engine", None);
+        match p.engine.value {
+            Engine::Drone => b.edge(&me, component(model, "drone"), "engine", None),
+            Engine::Woodpecker => b.edge(&me, component(model, "woodpecker"), "engine", None),
+            Engine::Tekton | Engine::GithubActions => {}
         }
         let targets = p
             .build

@@ -23,6 +23,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("registry", include_str!("../stdlib/registry.kdl")),
     ("sealed-secrets", include_str!("../stdlib/sealed-secrets.kdl")),
     ("tekton", include_str!("../stdlib/tekton.kdl")),
+    ("woodpecker", include_str!("../stdlib/woodpecker.kdl")),
 ];
 
 /// Component sources by name.

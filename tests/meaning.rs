@@ -9,6 +9,9 @@
 //! - Every unit folder is applied by its cluster's GitOps entry when the
 //!   cluster has one.
 //! - Every TLS Ingress names a ClusterIssuer its cluster's tree holds.
+//! - Every CI engine a pipeline runs on is installed by the tree and reachable:
+//!   Tekton Triggers by the installer Job, webhooks through an Ingress to the
+//!   EventListener; Drone's and Woodpecker's server at its `server-host`.
 
 mod common;
 
@@ -22,7 +25,7 @@ use homelabc::diag::Diagnostic;
 use homelabc::driver::{self, Checked};
 use homelabc::host::{FsHost, Host, MemHost};
 use homelabc::layout::{self, Folder, Unit};
-use homelabc::model::{DeclId, Declaration};
+use homelabc::model::{DeclId, Declaration, Engine, Word};
 use serde_json::Value as Json;
 
 /// A description's checked model and what its backends produce.
@@ -221,6 +224,47 @@ fn every_unit_is_applied_by_its_clusters_gitops_entry() {
                     "{}: unit {folder} is applied by nothing in {entry}",
                     example.display()
                 );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_ci_engine_is_installed_and_reachable() {
+    for example in examples() {
+        let built = driver::build(&FsHost::new(&example), "homelab.kdl");
+        let tree = built.tree.expect("no errors").expect("layout");
+        let all = objects(&tree);
+        for model in built.checked.clusters() {
+            let in_cluster = of_cluster(&all, &tree, model.cluster_key(None));
+            let what = |p: &homelabc::model::Pipeline| format!("{}: pipeline {}", example.display(), p.name.value);
+            for pipeline in &model.pipelines {
+                match pipeline.engine.value {
+                    Engine::Tekton => {
+                        let job = in_cluster.iter().any(|(_, o)| {
+                            o["kind"] == "Job"
+                                && o["metadata"]["name"].as_str().is_some_and(|n| n.starts_with("tekton-install-"))
+                        });
+                        assert!(job, "{}: Tekton Triggers is installed by nothing", what(pipeline));
+                        if pipeline.webhooks().next().is_some() {
+                            let ns = pipeline.namespace().unwrap_or_default();
+                            let routed = in_cluster.iter().any(|(_, o)| {
+                                o["kind"] == "Ingress"
+                                    && o["metadata"]["namespace"] == ns
+                                    && o["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"]
+                                        == format!("el-{}", pipeline.name.value).as_str()
+                            });
+                            assert!(routed, "{}: no Ingress routes webhooks to its EventListener", what(pipeline));
+                        }
+                    }
+                    Engine::Drone | Engine::Woodpecker => {
+                        let component = pipeline.engine.value.as_str();
+                        let server = model.component(component).expect("the engine's component is included");
+                        assert!(server.param_text("server-host").is_some(), "{}: no server-host", what(pipeline));
+                        assert!(server.param_text("ingress-class").is_some(), "{}: no Ingress", what(pipeline));
+                    }
+                    Engine::GithubActions => {}
+                }
             }
         }
     }

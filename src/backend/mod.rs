@@ -9,6 +9,7 @@ pub mod argocd;
 pub mod charts;
 pub mod gitops;
 pub mod grafana;
+pub mod installer;
 pub mod inventory;
 pub mod issuers;
 pub mod k3s;
@@ -69,6 +70,7 @@ pub fn emit(whole: &Model, clusters: &[&Model], graph: &Graph) -> Artifacts {
         grafana::emit(model, &mut cluster);
         issuers::emit(model, &mut cluster);
         k3s::emit(model, &mut cluster);
+        installer::emit(model, &mut cluster);
         k8s::emit(model, &mut cluster);
         kind::emit(model, &mut cluster);
         manifests::emit(model, &mut cluster);

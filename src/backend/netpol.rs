@@ -18,7 +18,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use super::{Artifacts, Object, Origin, managed_labels};
 use crate::layout::Unit;
 use crate::model::{
-    AcmeSolver, App, Distribution, Egress, EgressTarget, IngressController, Issuer, Model, ServiceType, Word,
+    AcmeSolver, App, Cluster, Distribution, Egress, EgressTarget, IngressController, Issuer, Model, ServiceType, Word,
 };
 
 /// The namespace Prometheus (kube-prometheus-stack) runs in.
@@ -156,7 +156,11 @@ fn pods_of(app: &App) -> NetworkPolicyPeer {
 
 /// The namespace the cluster's ingress controller runs in, when there is one.
 fn ingress_namespace(model: &Model, app: &App) -> Option<&'static str> {
-    let cluster = model.cluster_for(app.cluster.as_ref())?;
+    controller_namespace(model.cluster_for(app.cluster.as_ref())?)
+}
+
+/// The namespace a cluster's own ingress controller runs in, when it has one.
+pub fn controller_namespace(cluster: &Cluster) -> Option<&'static str> {
     match (cluster.ingress.value, cluster.distribution.value) {
         (IngressController::Traefik, Distribution::K3s) => Some("kube-system"),
         (IngressController::Traefik, Distribution::Kind) => Some("traefik"),

@@ -18,7 +18,207 @@ pub fn check(model: &Model, diags: &mut Vec<Diagnostic>) {
         engine_limits(model, pipeline, diags);
         push_credentials(model, pipeline, diags);
         gitops_credentials(model, pipeline, diags);
+        ci_server(model, pipeline, diags);
+        webhooks_reachable(model, pipeline, diags);
     }
+}
+
+/// What the checks know of a CI server component's chart values: where its
+/// environment is, the variables that configure a forge, the one holding its
+/// address, and where its Ingress switch and Service type are.
+struct CiServer {
+    /// The component (and its chart's release name).
+    component: &'static str,
+    /// The engine as people name it.
+    noun: &'static str,
+    /// The path of the server's environment in the values.
+    env: &'static [&'static str],
+    /// Variables any of which configures a forge.
+    forges: &'static [&'static str],
+    /// The variable holding the server's public address.
+    host: &'static str,
+    /// The path of the server's Ingress `enabled` switch.
+    ingress: &'static [&'static str],
+    /// The path of the server's Service `type`.
+    service: &'static [&'static str],
+}
+
+/// The Drone server (chart `drone`).
+const DRONE: CiServer = CiServer {
+    component: "drone",
+    noun: "Drone",
+    env: &["env"],
+    forges: &[
+        "DRONE_GITEA_SERVER",
+        "DRONE_GITHUB_CLIENT_ID",
+        "DRONE_GITLAB_CLIENT_ID",
+        "DRONE_GOGS_SERVER",
+        "DRONE_BITBUCKET_CLIENT_ID",
+        "DRONE_STASH_CONSUMER_KEY",
+        "DRONE_GITEE_CLIENT_ID",
+    ],
+    host: "DRONE_SERVER_HOST",
+    ingress: &["ingress", "enabled"],
+    service: &["service", "type"],
+};
+
+/// The Woodpecker server (chart `woodpecker`, subchart `server`).
+const WOODPECKER: CiServer = CiServer {
+    component: "woodpecker",
+    noun: "Woodpecker",
+    env: &["server", "env"],
+    forges: &[
+        "WOODPECKER_GITEA",
+        "WOODPECKER_GITHUB",
+        "WOODPECKER_GITLAB",
+        "WOODPECKER_FORGEJO",
+        "WOODPECKER_BITBUCKET",
+        "WOODPECKER_BITBUCKET_DC",
+    ],
+    host: "WOODPECKER_HOST",
+    ingress: &["server", "ingress", "enabled"],
+    service: &["server", "service", "type"],
+};
+
+/// E0806 and E0807: the Drone or Woodpecker server a pipeline runs on knows
+/// its forge (else it does not start), has a public address, and something
+/// exposes it (the forge's webhooks and the users' OAuth redirects come from
+/// outside the cluster).
+fn ci_server(model: &Model, pipeline: &Pipeline, diags: &mut Vec<Diagnostic>) {
+    let server = match pipeline.engine.value {
+        Engine::Drone => &DRONE,
+        Engine::Woodpecker => &WOODPECKER,
+        Engine::Tekton | Engine::GithubActions => return,
+    };
+    let Some(chart) = model.charts.iter().find(|c| c.component.as_deref() == Some(server.component)) else { return };
+    let found = Found { model, pipeline, server, values: chart.values.as_ref() };
+    let (name, noun, component) = (&pipeline.name.value, server.noun, server.component);
+    if !server.forges.iter().any(|f| found.env(f).is_some()) {
+        diags.push(found.diagnostic(
+            Code::E0806,
+            format!("pipeline `{name}` runs on a {noun} server that has no forge to log in with and read repositories from"),
+            format!("{noun} refuses to start without a forge"),
+            format!(
+                "name the forge: `use \"{component}\" {{ gitea-server \"http://git.example.com\" }}`, and declare its OAuth client as `secret \"{component}-oauth\" namespace=\"{component}\" ...`"
+            ),
+        ));
+    }
+    if found.env(server.host).is_none() {
+        diags.push(found.diagnostic(
+            Code::E0807,
+            format!(
+                "pipeline `{name}` runs on a {noun} server without an address: webhooks and logins cannot reach it"
+            ),
+            format!("the {noun} server needs `server-host`"),
+            format!(
+                "give the host it is reached at: `use \"{component}\" {{ server-host \"{component}.{}\" }}`",
+                domain(model)
+            ),
+        ));
+        return;
+    }
+    diags.extend(exposure(&found));
+}
+
+/// What [`ci_server`] found of a pipeline's CI server.
+struct Found<'m> {
+    model: &'m Model,
+    pipeline: &'m Pipeline,
+    server: &'static CiServer,
+    /// The merged values of the server's chart.
+    values: Option<&'m crate::model::Value>,
+}
+
+impl Found<'_> {
+    /// A variable of the server's environment, when set (and not `false`).
+    fn env(&self, name: &str) -> Option<String> {
+        let value = self.values.and_then(|v| v.at(self.server.env)).and_then(|e| e.at(&[name]))?;
+        value.kind.scalar_text().filter(|t| !t.is_empty() && t != "false")
+    }
+
+    /// A scalar of the values, as text.
+    fn flag(&self, path: &[&str]) -> Option<String> {
+        self.values.and_then(|v| v.at(path)).and_then(|v| v.kind.scalar_text())
+    }
+
+    /// A diagnostic at the pipeline's engine, with the component's `use` as context.
+    fn diagnostic(&self, code: Code, message: String, label: String, help: String) -> Diagnostic {
+        let diag = Diagnostic::new(code, message).primary(self.pipeline.engine.span, label).help(help);
+        match self.model.uses.iter().find(|u| u.component.value == self.server.component) {
+            Some(u) => diag.secondary(u.component.span, "configured here"),
+            None => diag,
+        }
+    }
+}
+
+/// E0807: the server's address is served: by its Ingress (a host name, no
+/// port) or a NodePort or LoadBalancer Service set in its values.
+fn exposure(found: &Found<'_>) -> Vec<Diagnostic> {
+    let (name, noun, component) = (&found.pipeline.name.value, found.server.noun, found.server.component);
+    let ingress = found.flag(found.server.ingress).as_deref() == Some("true");
+    let service = found.flag(found.server.service);
+    let mut diags = Vec::new();
+    let host = found.model.component(component).and_then(|c| c.param_text("server-host")).unwrap_or_default();
+    if ingress && host.contains(':') {
+        diags.push(found.diagnostic(
+            Code::E0807,
+            format!("the {noun} server of pipeline `{name}` is served by an Ingress, which cannot serve `{host}`"),
+            "an Ingress routes a host name on ports 80 and 443".into(),
+            format!(
+                "give `server-host` without a port: `use \"{component}\" {{ server-host \"{}\" }}`",
+                host.split(':').next().unwrap_or_default()
+            ),
+        ));
+    }
+    if !ingress && !matches!(service.as_deref(), Some("NodePort" | "LoadBalancer")) {
+        diags.push(found.diagnostic(
+            Code::E0807,
+            format!(
+                "nothing exposes the {noun} server of pipeline `{name}` at `{}`: its cluster has no ingress controller",
+                found.env(found.server.host).unwrap_or_default()
+            ),
+            "the forge's webhooks and the users' logins come from outside the cluster".into(),
+            format!(
+                "give the cluster an ingress controller (`ingress \"traefik\"` or `\"nginx\"`), or name one with `use \"{component}\" {{ ingress-class \"...\" }}`"
+            ),
+        ));
+    }
+    diags
+}
+
+/// The homelab's domain, or a placeholder for help texts.
+fn domain(model: &Model) -> String {
+    model.homelab.as_ref().and_then(|h| h.domain.as_ref()).map_or_else(|| "example.com".into(), |d| d.value.clone())
+}
+
+/// E0807: a Tekton pipeline's webhooks reach its EventListener through the
+/// cluster's ingress controller (`<pipeline>-hooks`); without one, nothing
+/// outside the cluster can deliver them.
+fn webhooks_reachable(model: &Model, pipeline: &Pipeline, diags: &mut Vec<Diagnostic>) {
+    if pipeline.engine.value != Engine::Tekton {
+        return;
+    }
+    let Some(trigger) = pipeline.webhooks().next() else { return };
+    let Some(cluster) = model.cluster_for(pipeline.cluster.as_ref()) else { return };
+    if Model::controller_class(cluster).is_some() {
+        return;
+    }
+    diags.push(
+        Diagnostic::new(
+            Code::E0807,
+            format!(
+                "the webhooks of pipeline `{}` cannot reach its EventListener: cluster `{}` has no ingress controller",
+                pipeline.name.value, cluster.name.value
+            ),
+        )
+        .primary(trigger.span, "delivered by the forge from outside the cluster")
+        .secondary(cluster.ingress.span, "no ingress controller")
+        .help(format!(
+            "give cluster `{}` an ingress controller (`ingress \"traefik\"` or `\"nginx\"`), which serves `{}`, or start the pipeline by hand with `trigger \"manual\"`",
+            cluster.name.value,
+            model.hooks_host(pipeline)
+        )),
+    );
 }
 
 /// E0801: the built app's image must name a declared registry.
@@ -345,6 +545,8 @@ app "api" namespace="web" {
     port "http" 8080
     resources cpu="10m" memory="16Mi" cpu-limit="100m" memory-limit="32Mi"
 }
+use "drone" { server-host "drone.lab"; gitea-server "http://gitea.lan"; }
+use "woodpecker" { server-host "ci.lab"; gitea-server "http://gitea.lan"; }
 "#;
 
     #[test]
@@ -422,6 +624,47 @@ app "api" namespace="web" {
             "{BASE}pipeline \"web\" engine=\"drone\" {{\n    build app=\"web\"\n    deploy app=\"web\" secret=\"push\"\n}}\n"
         );
         assert_eq!(codes(&drone), ["E0804"]);
+    }
+
+    #[test]
+    fn a_ci_server_without_forge_or_address_is_e0806_or_e0807() {
+        let drone = |use_: &str| {
+            BASE.replace("use \"drone\" { server-host \"drone.lab\"; gitea-server \"http://gitea.lan\"; }", use_)
+                + "pipeline \"web\" engine=\"drone\" {\n    build app=\"web\"\n    deploy app=\"web\" via=\"gitops\"\n}\n"
+        };
+        assert_eq!(codes(&drone("use \"drone\" { server-host \"drone.lab\"; }")), ["E0806"]);
+        assert_eq!(codes(&drone("use \"drone\" { gitea-server \"http://gitea.lan\"; }")), ["E0807"]);
+        assert_eq!(codes(&drone("")), ["E0806", "E0807"]);
+        let forge =
+            "use \"drone\" { server-host \"drone.lab\"; values { env { DRONE_GITHUB_CLIENT_ID \"0a1b\"; }; }; }";
+        assert_eq!(codes(&drone(forge)), Vec::<String>::new(), "a forge set in values counts");
+        let port = drone("use \"drone\" { server-host \"drone.lab:8080\"; gitea-server \"http://gitea.lan\"; }");
+        assert_eq!(codes(&port), ["E0807"], "an Ingress host has no port");
+        let no_ingress = drone("use \"drone\" { server-host \"drone.lab\"; gitea-server \"http://gitea.lan\"; }")
+            .replace(
+                "distribution=\"k3s\" version=\"v1.33.6+k3s1\" {",
+                "distribution=\"k3s\" version=\"v1.33.6+k3s1\" {\n    ingress \"none\"",
+            );
+        assert_eq!(codes(&no_ingress), ["E0807"]);
+        let node_port = no_ingress.replace(
+            "gitea-server \"http://gitea.lan\"; }",
+            "gitea-server \"http://gitea.lan\"; values { service { type \"NodePort\"; }; }; }",
+        );
+        assert_eq!(codes(&node_port), Vec::<String>::new(), "a NodePort exposes it");
+    }
+
+    #[test]
+    fn tekton_webhooks_without_ingress_controller_are_e0807() {
+        let pipeline = |trigger: &str| {
+            BASE.replace(
+                "distribution=\"k3s\" version=\"v1.33.6+k3s1\" {",
+                "distribution=\"k3s\" version=\"v1.33.6+k3s1\" {\n    ingress \"none\"",
+            ) + &format!(
+                "pipeline \"web\" engine=\"tekton\" {{\n    source repo=\"https://github.com/me/web\"\n    trigger \"{trigger}\"\n    build app=\"web\"\n    deploy app=\"web\" via=\"kubectl\"\n}}\n"
+            )
+        };
+        assert_eq!(codes(&pipeline("push")), ["E0807"]);
+        assert_eq!(codes(&pipeline("manual")), Vec::<String>::new());
     }
 
     #[test]

@@ -30,6 +30,7 @@ const SUMMARIES: &[(&str, &str)] = &[
     ("proxmox-k3s-actions", "k3s on Proxmox VMs, external HTTP registry, GitHub Actions with a GitOps tag bump"),
     ("staging-production", "two clusters in one description: a kind staging cluster and a k3s production cluster"),
     ("tekton-rbac", "a Tekton fetch → build → deploy pipeline with the RBAC it needs"),
+    ("woodpecker-gitea", "k3s on one machine, Gitea, Woodpecker CI building into an in-cluster registry"),
 ];
 
 /// Arguments of `homelabc init`.

@@ -125,6 +125,8 @@ codes! {
     E0803 "deploy-without-gitops" Error "a `deploy via=\"gitops\"` for a cluster without `gitops`";
     E0804 "engine-limit" Error "a pipeline asks for something its CI engine cannot do";
     E0805 "pipeline-credentials" Error "credentials a pipeline needs are not where its jobs run";
+    E0806 "ci-server-without-forge" Error "a Drone or Woodpecker pipeline runs on a server configured with no forge";
+    E0807 "ci-server-unreachable" Error "a CI server or webhook receiver has no address or nothing exposes it outside the cluster";
     E0808 "kubectl-cannot-roll" Error "a pipeline's kubectl deploy cannot change the app's workload";
     // E09xx: dashboards and alerts.
     E0901 "promql-syntax" Error "a dashboard query or alert expression is not valid PromQL";

@@ -126,6 +126,11 @@ pub fn bind(model: &mut Model, library: &Library, sources: &mut SourceMap, diags
             );
         }
     }
+    for (name, params) in implied(model) {
+        if let Some(entry) = wanted.get_mut(name) {
+            entry.1.extend(params);
+        }
+    }
     for (name, (reason, implied)) in wanted {
         let Some(text) = library.get(&name) else { continue };
         let file = sources.add(format!("stdlib/{name}.kdl"), text.to_string(), Origin::Stdlib);
@@ -204,8 +209,12 @@ fn needed(model: &Model) -> Vec<(String, String, BTreeMap<String, ValueKind>)> {
             }
         }
     }
-    if let Some(p) = model.pipelines.iter().find(|p| p.engine.value == Engine::Tekton) {
-        need("tekton", format!("pipeline `{}`", p.name.value));
+    for (engine, component) in
+        [(Engine::Tekton, "tekton"), (Engine::Drone, "drone"), (Engine::Woodpecker, "woodpecker")]
+    {
+        if let Some(p) = model.pipelines.iter().find(|p| p.engine.value == engine) {
+            need(component, format!("pipeline `{}`", p.name.value));
+        }
     }
     if let Some(a) = model.apps.iter().find(|a| a.metrics.is_some()) {
         need("kube-prometheus-stack", format!("metrics of app `{}`", a.name.value));
@@ -248,6 +257,53 @@ fn needed(model: &Model) -> Vec<(String, String, BTreeMap<String, ValueKind>)> {
         out.push(("ingress-nginx".into(), format!("cluster `{}` ingress", cluster.name.value), implied));
     }
     out
+}
+
+/// Parameters the description implies for components that are included for
+/// any reason (needed or `use`d; the user's `use` still wins): the cluster's
+/// ingress class for the CI servers' Ingresses, the distribution for
+/// kube-prometheus-stack (which control-plane parts it can scrape), and the
+/// CI engines' hosts for Gitea's webhook allow-list.
+fn implied(model: &Model) -> Vec<(&'static str, BTreeMap<String, ValueKind>)> {
+    let mut out = Vec::new();
+    let Some(cluster) = model.clusters.first() else { return out };
+    let one = |name: &str, value: ValueKind| [(name.to_string(), value)].into_iter().collect();
+    if let Some(class) = Model::controller_class(cluster) {
+        for component in ["drone", "woodpecker"] {
+            out.push((component, one("ingress-class", ValueKind::String(class.into()))));
+        }
+    }
+    let distribution = match cluster.distribution.value {
+        Distribution::K3s => "k3s",
+        Distribution::Kind => "kind",
+    };
+    out.push(("kube-prometheus-stack", one(distribution, ValueKind::Bool(true))));
+    let hosts = webhook_targets(model, cluster);
+    if !hosts.is_empty() {
+        let list = format!("external,{}", hosts.join(","));
+        out.push(("gitea", one("webhook-allowed-hosts", ValueKind::String(list))));
+    }
+    out
+}
+
+/// The hosts a forge's webhooks are delivered to in this cluster, without
+/// port: the Drone and Woodpecker servers' `server-host`, and the
+/// EventListener host of every Tekton pipeline with webhook triggers (when
+/// the cluster has an ingress controller to route it).
+fn webhook_targets(model: &Model, cluster: &crate::model::Cluster) -> Vec<String> {
+    let mut hosts = std::collections::BTreeSet::new();
+    for u in model.uses.iter().filter(|u| matches!(u.component.value.as_str(), "drone" | "woodpecker")) {
+        if let Some((_, value)) = u.params.get("server-host")
+            && let ValueKind::String(host) = &value.kind
+        {
+            hosts.insert(host.split(':').next().unwrap_or(host).to_string());
+        }
+    }
+    if Model::controller_class(cluster).is_some() {
+        let tekton = model.pipelines.iter().filter(|p| p.engine.value == Engine::Tekton);
+        hosts.extend(tekton.filter(|p| p.webhooks().next().is_some()).map(|p| model.hooks_host(p)));
+    }
+    hosts.into_iter().collect()
 }
 
 /// Reads the `component` node of a library file.

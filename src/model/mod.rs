@@ -47,6 +47,7 @@ pub const COMPONENTS: &[&str] = &[
     "registry",
     "sealed-secrets",
     "tekton",
+    "woodpecker",
 ];
 
 /// The whole description.
@@ -933,6 +934,14 @@ pub struct NodePortValue {
 }
 
 impl Value {
+    /// The value at a path of mapping keys (`["server", "env"]`), if there is one.
+    pub fn at(&self, path: &[&str]) -> Option<&Value> {
+        path.iter().try_fold(self, |value, key| match &value.kind {
+            ValueKind::Map(map) => map.get(*key).map(|(_, v)| v),
+            _ => None,
+        })
+    }
+
     /// Every integer `nodePort` key of a values tree, in key order: the one
     /// rule by which the ports check and the inventory find chart NodePorts.
     pub fn node_ports(&self) -> Vec<NodePortValue> {
@@ -1139,6 +1148,11 @@ impl Pipeline {
             Engine::Woodpecker => Some(WOODPECKER_NAMESPACE),
             Engine::GithubActions => None,
         }
+    }
+
+    /// The triggers a forge's webhook delivers (every trigger but `manual`).
+    pub fn webhooks(&self) -> impl Iterator<Item = &Spanned<Trigger>> {
+        self.triggers.iter().filter(|t| t.value != Trigger::Manual)
     }
 }
 
@@ -1591,6 +1605,12 @@ impl Model {
             Some(domain) if !host.contains('.') => format!("{host}.{}", domain.value),
             _ => host.to_string(),
         }
+    }
+
+    /// The host a Tekton pipeline's webhooks reach its EventListener at:
+    /// `<pipeline>-hooks`, completed with the homelab's domain.
+    pub fn hooks_host(&self, pipeline: &Pipeline) -> String {
+        self.ingress_host(&format!("{}-hooks", pipeline.name.value))
     }
 
     /// Looks up a network by name.

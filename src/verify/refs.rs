@@ -113,6 +113,10 @@ pub fn seen(object: &Object, value: &Value) -> Seen {
             }
         }
         ("bitnami.com", "SealedSecret") => provides.push((Class::Secret, ns.clone(), object.id.name.clone())),
+        // Tekton Triggers serves an EventListener through the Service `el-<name>` it makes.
+        ("triggers.tekton.dev", "EventListener") => {
+            provides.push((Class::Service, ns.clone(), format!("el-{}", object.id.name)));
+        }
         ("apiextensions.k8s.io", "CustomResourceDefinition") => {
             if let Some(g) = text(value, "/spec/group") {
                 provides.push((Class::Group, None, g));
@@ -120,6 +124,9 @@ pub fn seen(object: &Object, value: &Value) -> Seen {
         }
         ("apps", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") | ("batch", "Job") => {
             pod(&value["spec"]["template"]["spec"], &ns, &mut needs);
+            if kind == "Job" {
+                provides.extend(applied_groups(&value["spec"]["template"]["spec"]));
+            }
             for claim in value["spec"]["volumeClaimTemplates"].as_array().into_iter().flatten() {
                 storage_class(claim.pointer("/spec/storageClassName"), &mut needs);
             }
@@ -153,6 +160,32 @@ pub fn seen(object: &Object, value: &Value) -> Seen {
         describe,
         origin: named.then(|| object.origin.clone()),
     }
+}
+
+/// The API groups a Job installs: those of the known release manifests its
+/// containers apply (`kubectl apply --filename URL`, in any container, since
+/// init containers run first and in order).
+fn applied_groups(spec: &Value) -> Vec<Key> {
+    let containers = spec["initContainers"].as_array().into_iter().flatten();
+    let containers = containers.chain(spec["containers"].as_array().into_iter().flatten());
+    let mut groups = Vec::new();
+    for container in containers {
+        let words: Vec<&str> = ["command", "args"]
+            .iter()
+            .flat_map(|key| container[key].as_array().into_iter().flatten())
+            .filter_map(Value::as_str)
+            .collect();
+        if !words.contains(&"apply") {
+            continue;
+        }
+        let urls = words.windows(2).filter(|w| matches!(w[0], "-f" | "--filename")).map(|w| w[1]);
+        let urls = urls.chain(words.iter().filter_map(|w| w.strip_prefix("--filename=")));
+        for url in urls {
+            let known = crate::model::crds::groups_of_release(url);
+            groups.extend(known.iter().map(|g| (Class::Group, None, g.to_string())));
+        }
+    }
+    groups
 }
 
 /// API groups every cluster serves (the core group is `""`).

@@ -43,11 +43,6 @@ impl Given {
             if cluster.distribution.value == Distribution::K3s {
                 keys.insert((Class::Group, None, "helm.cattle.io".into()));
             }
-            // Tekton Triggers has no chart: until the tree installs it, its release
-            // manifests are applied by hand with Tekton (stdlib/tekton.kdl).
-            if model.component("tekton").is_some() {
-                keys.insert((Class::Group, None, "triggers.tekton.dev".into()));
-            }
             if cluster.gitops.as_ref().is_some_and(|g| g.engine.value == GitopsEngine::Flux) {
                 for group in FLUX_GROUPS {
                     keys.insert((Class::Group, None, group.to_string()));

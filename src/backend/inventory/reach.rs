@@ -1,6 +1,7 @@
 //! `## Reachable from outside`: every address a person or another machine
 //! can reach the homelab at — the Kubernetes API, ingress URLs, NodePorts and
-//! LoadBalancer services of apps, deployed registries, charts and components.
+//! LoadBalancer services of apps, deployed registries, charts and components,
+//! the CI servers' Ingresses and Tekton's webhook receivers.
 //!
 //! NodePorts of charts and components are found by the rule the ports check
 //! (E0401/E0402) applies too: `Use::node_ports` and `Value::node_ports`.
@@ -11,7 +12,8 @@ use super::table::{Table, code};
 use super::{cluster_nodes, heading, host_port, on_nodes, values};
 use crate::backend::k3s::API_PORT;
 use crate::model::{
-    App, Cluster, Distribution, Expose, IngressController, LoadBalancer, Model, Name, NodeRole, ServiceType, Use, Value,
+    App, Cluster, Distribution, Engine, Expose, IngressController, LoadBalancer, Model, Name, NodeRole, ServiceType,
+    Use, Value,
 };
 
 /// One reachable address.
@@ -35,6 +37,8 @@ pub fn section(model: &Model, out: &mut String) {
     rows.extend(charts(model));
     rows.extend(chart_load_balancers(model));
     rows.extend(model.uses.iter().flat_map(|u| component(model, u)));
+    rows.extend(ci_servers(model));
+    rows.extend(webhook_receivers(model));
     if rows.is_empty() {
         return;
     }
@@ -238,6 +242,44 @@ fn component(model: &Model, u: &Use) -> Vec<Row> {
             // what a port set in values serves is not known.
             let web = u.params.contains_key(&np.path) && !np.path.contains("ssh");
             Some(node_port_row(model, &owner, &namespace, &np.path, port, if web { "http://" } else { "" }))
+        })
+        .collect()
+}
+
+/// The Drone and Woodpecker servers' Ingresses: the `server-host` their
+/// chart serves with the `ingress-class` the compiler gives them.
+fn ci_servers(model: &Model) -> Vec<Row> {
+    let servers = model.components.iter().filter(|c| matches!(c.name.as_str(), "drone" | "woodpecker"));
+    servers
+        .filter_map(|c| {
+            let host = c.param_text("server-host")?;
+            let class = c.param_text("ingress-class")?;
+            let proto = c.param_text("server-proto").unwrap_or_else(|| "http".into());
+            Some(Row {
+                what: format!("component {} ({})", code(&c.name), code("server-host")),
+                namespace: code(&c.name),
+                kind: format!("Ingress ({class})"),
+                address: format!("{proto}://{host}/"),
+                port: if proto == "https" { "443" } else { "80" }.into(),
+            })
+        })
+        .collect()
+}
+
+/// The webhook receivers of Tekton pipelines: `<pipeline>-hooks`, routed to
+/// the pipeline's EventListener by the cluster's ingress controller.
+fn webhook_receivers(model: &Model) -> Vec<Row> {
+    let tekton = model.pipelines.iter().filter(|p| p.engine.value == Engine::Tekton && p.webhooks().next().is_some());
+    tekton
+        .filter_map(|p| {
+            let class = Model::controller_class(model.cluster_for(p.cluster.as_ref())?)?;
+            Some(Row {
+                what: format!("pipeline {} webhooks", code(&p.name.value)),
+                namespace: code(p.namespace().unwrap_or_default()),
+                kind: format!("Ingress ({class})"),
+                address: format!("http://{}/", model.hooks_host(p)),
+                port: "80".into(),
+            })
         })
         .collect()
 }

@@ -69,6 +69,19 @@ pub struct Plan<'m> {
     pub build: Option<BuildPlan<'m>>,
     /// The deploy.
     pub deploy: Option<DeployPlan<'m>>,
+    /// Where a forge's webhooks reach a Tekton pipeline from outside the
+    /// cluster, when it has webhook triggers and the cluster an ingress controller.
+    pub hooks: Option<HooksPlan>,
+}
+
+/// The Ingress in front of a Tekton pipeline's EventListener.
+pub struct HooksPlan {
+    /// Its host: `<pipeline>-hooks` with the homelab's domain ([`Model::hooks_host`]).
+    pub host: String,
+    /// The ingress class of the cluster's controller.
+    pub class: &'static str,
+    /// The namespace the controller runs in (the only one let through to the listener).
+    pub controller: &'static str,
 }
 
 /// Where and how the image is built and pushed.
@@ -182,6 +195,7 @@ pub fn plan<'m>(model: &'m Model, pipeline: &'m Pipeline, in_cluster: bool) -> P
             tag_address,
         })
     });
+    let hooks = hooks_plan(model, pipeline);
     Plan {
         pipeline,
         name: &pipeline.name.value,
@@ -192,7 +206,22 @@ pub fn plan<'m>(model: &'m Model, pipeline: &'m Pipeline, in_cluster: bool) -> P
         branch: pipeline.source.as_ref().map_or("main", |s| s.branch.value.as_str()),
         build,
         deploy,
+        hooks,
     }
+}
+
+/// The Ingress of a Tekton pipeline with webhook triggers, on a cluster
+/// with an ingress controller.
+fn hooks_plan(model: &Model, pipeline: &Pipeline) -> Option<HooksPlan> {
+    if pipeline.engine.value != Engine::Tekton || pipeline.webhooks().next().is_none() {
+        return None;
+    }
+    let cluster = model.cluster_for(pipeline.cluster.as_ref())?;
+    Some(HooksPlan {
+        host: model.hooks_host(pipeline),
+        class: Model::controller_class(cluster)?,
+        controller: super::netpol::controller_namespace(cluster)?,
+    })
 }
 
 /// `v1.33.6+k3s1` → `v1.33.6` (the upstream kubectl of the same release).

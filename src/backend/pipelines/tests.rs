@@ -21,6 +21,8 @@ app "web" namespace="web" {
     port "http" 8080
     resources cpu="10m" memory="16Mi" cpu-limit="100m" memory-limit="32Mi"
 }
+use "drone" { server-host "drone.lab"; gitea-server "http://gitea.lan"; }
+use "woodpecker" { server-host "ci.lab"; gitea-server "http://gitea.lan"; }
 "#;
 
 fn artifacts(pipeline: &str) -> (Model, Artifacts) {

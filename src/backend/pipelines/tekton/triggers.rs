@@ -1,10 +1,15 @@
 //! The webhook side of a Tekton pipeline (triggers.tekton.dev/v1beta1): an
 //! EventListener filtering events with CEL, a TriggerBinding per trigger kind,
 //! the TriggerTemplate creating the PipelineRun, the listener's account with
-//! exactly what it uses, and a policy letting webhooks in.
+//! exactly what it uses, the Ingress that lets the forge's webhooks reach the
+//! listener's Service (`el-<pipeline>`, made by Tekton Triggers) from outside
+//! the cluster at `<pipeline>-hooks.<domain>`, and a policy letting the
+//! ingress controller in.
 
 use k8s_openapi::api::networking::v1::{
-    NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPort, NetworkPolicySpec,
+    HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule, IngressServiceBackend, IngressSpec,
+    NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
+    NetworkPolicySpec, ServiceBackendPort,
 };
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
@@ -13,7 +18,7 @@ use serde::Serialize;
 
 use super::types::{Param, PipelineRun};
 use super::{LISTENER_PORT, metadata, run_template};
-use crate::backend::pipelines::{Plan, labels};
+use crate::backend::pipelines::{HooksPlan, Plan, labels};
 use crate::backend::{Artifacts, Custom, CustomKind, meta};
 use crate::model::Trigger;
 
@@ -168,6 +173,40 @@ pub fn emit(plan: &Plan<'_>, ns: &str, kinds: &[Trigger], out: &mut Artifacts) {
     let spec = EventListenerSpec { service_account_name: account.clone(), triggers: listener_triggers };
     out.object(&plan.origin, &unit, Custom::new(metadata(plan, plan.name, ns), EventListener { spec }));
     listener_access(plan, ns, &account, out);
+    if let Some(hooks) = &plan.hooks {
+        out.object(&plan.origin, &unit, ingress(plan, ns, hooks));
+    }
+}
+
+/// The Service Tekton Triggers makes for an EventListener.
+fn listener_service(plan: &Plan<'_>) -> String {
+    format!("el-{}", plan.name)
+}
+
+/// Routes the hooks host to the listener's Service, with the cluster's
+/// ingress class: the address to give the forge's webhook
+/// (`http://<pipeline>-hooks.<domain>/`).
+fn ingress(plan: &Plan<'_>, ns: &str, hooks: &HooksPlan) -> Ingress {
+    let backend = IngressBackend {
+        service: Some(IngressServiceBackend {
+            name: listener_service(plan),
+            port: Some(ServiceBackendPort { number: Some(LISTENER_PORT.into()), name: None }),
+        }),
+        resource: None,
+    };
+    let path = HTTPIngressPath { path: Some("/".into()), path_type: "Prefix".into(), backend };
+    Ingress {
+        metadata: metadata(plan, &format!("{}-hooks", plan.name), ns),
+        spec: Some(IngressSpec {
+            ingress_class_name: Some(hooks.class.into()),
+            rules: Some(vec![IngressRule {
+                host: Some(hooks.host.clone()),
+                http: Some(HTTPIngressRuleValue { paths: vec![path] }),
+            }]),
+            ..IngressSpec::default()
+        }),
+        status: None,
+    }
 }
 
 /// The listener's account, what it may read and create, and the policy
@@ -237,13 +276,22 @@ fn subject(plan: &Plan<'_>, ns: &str) -> Subject {
     }
 }
 
-/// Lets webhooks reach the listener's port, and the listener out.
+/// Lets webhooks reach the listener's port, and the listener out. With an
+/// Ingress in front of it, only the ingress controller's namespace comes in;
+/// without one (no controller: E0807 says so), any pod may post to it.
 fn listener_policy(plan: &Plan<'_>, ns: &str) -> NetworkPolicy {
     let port = NetworkPolicyPort {
         port: Some(IntOrString::Int(LISTENER_PORT.into())),
         protocol: Some("TCP".into()),
         end_port: None,
     };
+    let from = plan.hooks.as_ref().map(|hooks| {
+        let controller = [("kubernetes.io/metadata.name".to_string(), hooks.controller.to_string())].into();
+        vec![NetworkPolicyPeer {
+            namespace_selector: Some(LabelSelector { match_labels: Some(controller), match_expressions: None }),
+            ..NetworkPolicyPeer::default()
+        }]
+    });
     NetworkPolicy {
         metadata: metadata(plan, &format!("{}-listener", plan.name), ns),
         spec: Some(NetworkPolicySpec {
@@ -252,7 +300,7 @@ fn listener_policy(plan: &Plan<'_>, ns: &str) -> NetworkPolicy {
                 match_expressions: None,
             }),
             policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
-            ingress: Some(vec![NetworkPolicyIngressRule { ports: Some(vec![port]), from: None }]),
+            ingress: Some(vec![NetworkPolicyIngressRule { ports: Some(vec![port]), from }]),
             egress: Some(vec![NetworkPolicyEgressRule::default()]),
         }),
     }
