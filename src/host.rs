@@ -9,6 +9,9 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
+/// The root file of a description held in a folder.
+pub const ROOT_FILE: &str = "homelab.kdl";
+
 /// Read access to the files of a description.
 pub trait Host {
     /// The text of a file.

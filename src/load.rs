@@ -50,6 +50,7 @@ pub fn load(host: &dyn Host, root: &str, sources: &mut SourceMap, diags: &mut Ve
     let mut loader =
         Loader { host, sources, diags, loaded: BTreeMap::new(), stack: Vec::new(), files: Vec::new(), complete: true };
     loader.load_file(root, None);
+    loader.unimported(root);
     Loaded { files: loader.files, complete: loader.complete }
 }
 
@@ -154,6 +155,30 @@ impl Loader<'_> {
         self.stack.pop();
     }
 
+    /// W0102 for every `.kdl` file below the root's folder that no import
+    /// reached: `check` and `fmt` would ignore it silently. The help names the
+    /// import, relative to the root file, that would include it. Only for a
+    /// description rooted at a `homelab.kdl` (a folder's description): a
+    /// single file checked on its own has no folder of its own.
+    fn unimported(&mut self, root: &str) {
+        if root.rsplit('/').next() != Some(crate::host::ROOT_FILE) {
+            return;
+        }
+        let Some(root_file) = self.files.first().map(|f| f.file) else { return };
+        let dir = root.rfind('/').map_or("", |i| &root[..i]);
+        let Ok(found) = self.host.kdl_files_below(dir) else { return };
+        for path in found.iter().filter(|p| !self.loaded.contains_key(p.as_str())) {
+            let relative = path.strip_prefix(dir).map_or(path.as_str(), |p| p.trim_start_matches('/'));
+            self.diags.push(
+                Diagnostic::new(Code::W0102, format!("`{path}` is not imported: it is not part of the description"))
+                    .primary(Span::new(root_file, 0, 0), "the description starts here")
+                    .help(format!(
+                        "add `import \"{relative}\"` to `{root}` (or import its folder), or move the file out of the description's folder"
+                    )),
+            );
+        }
+    }
+
     /// Reads an `import "path"` node: the resolved logical path and the span of the path.
     fn import_target(&mut self, file: FileId, from: &str, node: &KdlNode) -> Option<(String, Span)> {
         let node_span = Span::new(file, node.span().offset(), node.span().len());
@@ -251,6 +276,16 @@ mod tests {
         assert!(diags.is_empty(), "{diags:?}");
         let paths: Vec<_> = loaded.files.iter().map(|f| sources.get(f.file).path.clone()).collect();
         assert_eq!(paths, ["homelab.kdl", "apps/a/x.kdl", "apps/b.kdl"]);
+    }
+
+    #[test]
+    fn files_no_import_reaches_are_named() {
+        let host = MemHost::with([("homelab.kdl", "import \"apps/a.kdl\"\n"), ("apps/a.kdl", ""), ("apps/b.kdl", "")]);
+        let mut sources = SourceMap::new();
+        let mut diags = Vec::new();
+        load(&host, "homelab.kdl", &mut sources, &mut diags);
+        assert_eq!(diags.iter().map(|d| d.code).collect::<Vec<_>>(), [Code::W0102]);
+        assert!(diags[0].help.as_deref().is_some_and(|h| h.contains("import \"apps/b.kdl\"")), "{diags:?}");
     }
 
     #[test]

@@ -404,7 +404,10 @@ fn single_server(cluster: &Cluster, nodes: &[&Node]) -> Option<Diagnostic> {
     )
 }
 
-/// W0703: an app without `resources`, or without a CPU or memory limit.
+/// W0703: an app without `resources`, or without a memory limit. A CPU
+/// limit is left to the app: many homelabs leave CPU unlimited on purpose
+/// (a limit throttles even an idle node), while memory without a limit can
+/// take a node down.
 fn missing_limits(app: &App) -> Option<Diagnostic> {
     let name = &app.name.value;
     let Some(resources) = &app.container.resources else {
@@ -412,32 +415,22 @@ fn missing_limits(app: &App) -> Option<Diagnostic> {
             Diagnostic::new(Code::W0703, format!("app `{name}` sets no resources"))
                 .primary(app.name.span, "no `resources`")
                 .help(
-                    "add `resources cpu=\"100m\" memory=\"64Mi\" cpu-limit=\"200m\" memory-limit=\"128Mi\"` \
-                     with values that fit the app",
+                    "add `resources cpu=\"100m\" memory=\"64Mi\" memory-limit=\"128Mi\"` with values that fit the app",
                 ),
         );
     };
-    let (missing, label) = match (&resources.cpu_limit, &resources.memory_limit) {
-        (Some(_), Some(_)) => return None,
-        (None, None) => ("CPU or memory limit", "no `cpu-limit` or `memory-limit`"),
-        (None, Some(_)) => ("CPU limit", "no `cpu-limit`"),
-        (Some(_), None) => ("memory limit", "no `memory-limit`"),
-    };
-    let mut add = Vec::new();
-    if resources.cpu_limit.is_none() {
-        let limit = resources.cpu.as_ref().map_or(200, |c| c.value.millis * 2);
-        add.push(format!("cpu-limit=\"{}\"", cpu_quantity(limit)));
+    if resources.memory_limit.is_some() {
+        return None;
     }
-    if resources.memory_limit.is_none() {
-        let limit = resources.memory.as_ref().map_or(128 << 20, |m| m.value.millis.div_ceil(1000) * 2);
-        add.push(format!("memory-limit=\"{}\"", show_memory(limit * 1000)));
-    }
-    Some(Diagnostic::new(Code::W0703, format!("app `{name}` sets no {missing}")).primary(resources.span, label).help(
-        format!(
-            "add `{}` (twice the request is a safe start); without limits one app can starve its node",
-            add.join(" ")
-        ),
-    ))
+    let limit = resources.memory.as_ref().map_or(128 << 20, |m| m.value.millis.div_ceil(1000) * 2);
+    Some(
+        Diagnostic::new(Code::W0703, format!("app `{name}` sets no memory limit"))
+            .primary(resources.span, "no `memory-limit`")
+            .help(format!(
+                "add `memory-limit=\"{}\"` (twice the request is a safe start); without it, one app's leak can make the kernel kill its neighbours",
+                show_memory(limit * 1000)
+            )),
+    )
 }
 
 /// CPU readably: `1 CPU`, `4 CPUs`, `6500m CPU`.
@@ -447,11 +440,6 @@ fn show_cpu(millis: u128) -> String {
         m if m.is_multiple_of(1000) => format!("{} CPUs", m / 1000),
         m => format!("{m}m CPU"),
     }
-}
-
-/// CPU as a quantity: `2` or `250m`.
-fn cpu_quantity(millis: u128) -> String {
-    if millis.is_multiple_of(1000) { (millis / 1000).to_string() } else { format!("{millis}m") }
 }
 
 /// Memory readably, in the largest unit that divides it exactly (`8Gi`,
@@ -531,6 +519,13 @@ mod tests {
         assert_eq!(codes(one), ["W0702"]);
         let bare = "app \"web\" { image \"me/web\" tag=\"1.0.0\"; }";
         assert_eq!(codes(bare), ["W0703"]);
+        // A CPU limit is the app's choice; a memory limit is asked for.
+        let no_cpu_limit =
+            "app \"web\" { image \"me/web\" tag=\"1.0.0\"; resources cpu=\"1\" memory=\"1Gi\" memory-limit=\"1Gi\"; }";
+        assert!(codes(no_cpu_limit).is_empty());
+        let no_memory_limit =
+            "app \"web\" { image \"me/web\" tag=\"1.0.0\"; resources cpu=\"1\" memory=\"1Gi\" cpu-limit=\"1\"; }";
+        assert_eq!(codes(no_memory_limit), ["W0703"]);
         let spread =
             format!("{NODES}{}", app(3, "100m", "64Mi", "").replace("replicas 3;", "replicas 3; spread \"node\";"));
         assert_eq!(codes(&spread), ["W0701"]);
@@ -543,6 +538,5 @@ mod tests {
         assert_eq!(show_memory(8 * (1 << 30) * 1000), "8Gi");
         assert_eq!(show_memory(4500 * (1 << 20) * 1000), "4500Mi");
         assert_eq!(show_memory(2_000_000_000_000), "2G");
-        assert_eq!(cpu_quantity(200), "200m");
     }
 }

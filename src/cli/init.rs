@@ -90,7 +90,7 @@ pub fn run(args: &Args, printer: &Printer, _library: &crate::stdlib::Library) ->
 fn names() -> Vec<&'static str> {
     let mut names: Vec<&str> = EXAMPLES
         .dirs()
-        .filter(|d| d.get_file(d.path().join("homelab.kdl")).is_some())
+        .filter(|d| d.get_file(d.path().join(crate::host::ROOT_FILE)).is_some())
         .filter_map(|d| d.path().to_str())
         .collect();
     names.sort_unstable();

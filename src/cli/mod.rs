@@ -170,11 +170,11 @@ pub struct Location {
 /// Resolves PATH: a file, or a folder holding `homelab.kdl`.
 pub fn locate(path: &Path) -> Result<Location, String> {
     if path.is_dir() {
-        let file = path.join("homelab.kdl");
+        let file = path.join(crate::host::ROOT_FILE);
         if !file.is_file() {
-            return Err(format!("{} holds no homelab.kdl", path.display()));
+            return Err(format!("{} holds no {}", path.display(), crate::host::ROOT_FILE));
         }
-        return Ok(Location { root: path.to_path_buf(), file: "homelab.kdl".into() });
+        return Ok(Location { root: path.to_path_buf(), file: crate::host::ROOT_FILE.into() });
     }
     if path.is_file() {
         let root = match path.parent() {

@@ -145,11 +145,12 @@ codes! {
     E1004 "crd-not-installed" Error "an object's kind belongs to an API group whose CRDs nothing installs";
     // Warnings.
     W0101 "kdl-v1" Warning "the file is written in KDL v1";
+    W0102 "unimported-file" Warning "a `.kdl` file below the description's folder is not imported";
     W0501 "unused-declaration" Warning "a declaration nothing uses and nothing deploys";
     W0502 "no-chart-installer" Warning "charts are declared or needed but nothing in the cluster installs charts";
     W0701 "spread-exceeds-nodes" Warning "more spread replicas than schedulable nodes";
     W0702 "single-server" Warning "the cluster has a single server node";
-    W0703 "no-resource-limits" Warning "an app sets no resource limits";
+    W0703 "no-resource-limits" Warning "an app sets no resources, or no memory limit";
     W0704 "unmatched-toleration" Warning "an app tolerates a taint no node has";
     W0801 "kubectl-deploy-under-gitops" Warning "a pipeline rolls an app with kubectl that a GitOps agent keeps in sync";
 }

@@ -17,9 +17,13 @@ pub trait Word: Sized + Copy + 'static {
     fn all() -> &'static [Self];
     /// The word as written.
     fn as_str(self) -> &'static str;
-    /// The variant written as `s`.
+    /// The variant written as `s`, in any case: `protocol="udp"` is `UDP`,
+    /// as Kubernetes' own spellings (`ClusterIP`, `NoSchedule`,
+    /// `ReadWriteMany`) are easy to write in another case. The model keeps
+    /// the canonical spelling, which is what the output writes.
     fn parse(s: &str) -> Option<Self> {
-        Self::all().iter().copied().find(|w| w.as_str() == s)
+        let all = Self::all().iter().copied();
+        all.clone().find(|w| w.as_str() == s).or_else(|| all.into_iter().find(|w| w.as_str().eq_ignore_ascii_case(s)))
     }
     /// Every word, as written.
     fn words() -> Vec<&'static str> {
@@ -519,6 +523,14 @@ mod tests {
         assert!(check_rfc1123_label("Demo").is_err());
         assert!(check_rfc1123_label("-a").is_err());
         assert!(check_rfc1123_label(&"a".repeat(64)).is_err());
+    }
+
+    #[test]
+    fn words_are_read_in_any_case_and_kept_canonical() {
+        assert_eq!(Protocol::parse("udp"), Some(Protocol::Udp));
+        assert_eq!(ServiceType::parse("loadbalancer"), Some(ServiceType::LoadBalancer));
+        assert_eq!(TaintEffect::parse("noschedule").map(Word::as_str), Some("NoSchedule"));
+        assert_eq!(Protocol::parse("sctp"), None);
     }
 
     #[test]
