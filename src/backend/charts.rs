@@ -1,6 +1,6 @@
 //! Helm charts (user `chart` declarations and stdlib components) and the
 //! namespaces components own, for the installer the cluster has (SPEC §5):
-//! Flux HelmRepository (OCIRepository for `oci://`) + HelmRelease, an Argo CD
+//! Flux HelmRepository (of type `oci` for `oci://`) + HelmRelease, an Argo CD
 //! Application with a helm source, or, on k3s without GitOps, k3s's own
 //! HelmChart. A cluster with none of these gets no chart objects: the checks
 //! warn about it (W0502).
@@ -107,40 +107,10 @@ impl CustomKind for HelmRepository {
 #[derive(Debug, Serialize)]
 struct RepositorySpec {
     interval: String,
+    /// `oci` for an OCI registry (an HTTP/S repository has none).
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
     url: String,
-}
-
-/// Flux's `OCIRepository`: one chart of an OCI registry, at a tag.
-#[derive(Debug, Serialize)]
-struct OciRepository {
-    spec: OciSpec,
-}
-
-impl CustomKind for OciRepository {
-    const API_VERSION: &'static str = "source.toolkit.fluxcd.io/v1beta2";
-    const KIND: &'static str = "OCIRepository";
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct OciSpec {
-    interval: String,
-    url: String,
-    #[serde(rename = "ref")]
-    reference: OciRef,
-    layer_selector: LayerSelector,
-}
-
-#[derive(Debug, Serialize)]
-struct OciRef {
-    tag: String,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct LayerSelector {
-    media_type: &'static str,
-    operation: &'static str,
 }
 
 /// Flux's `HelmRelease` (helm.toolkit.fluxcd.io/v2).
@@ -161,10 +131,7 @@ struct ReleaseSpec {
     release_name: String,
     install: Lifecycle,
     upgrade: Lifecycle,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    chart: Option<ReleaseChart>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    chart_ref: Option<ChartRef>,
+    chart: ReleaseChart,
     #[serde(skip_serializing_if = "Option::is_none")]
     values: Option<Json>,
 }
@@ -201,18 +168,12 @@ struct SourceRef {
     name: String,
 }
 
-#[derive(Debug, Serialize)]
-struct ChartRef {
-    kind: &'static str,
-    name: String,
-}
-
 /// The values, unless there are none.
 fn non_empty(values: Json) -> Option<Json> {
     values.as_object().is_some_and(|v| !v.is_empty()).then_some(values)
 }
 
-/// HelmRepository or OCIRepository, and the HelmRelease.
+/// The HelmRepository (HTTP/S, or OCI) and the HelmRelease.
 fn flux(model: &Model, chart: &Chart, values: Json, origin: &Origin, unit: &Unit, out: &mut Artifacts) {
     let interval = model
         .cluster_for(None)
@@ -222,42 +183,31 @@ fn flux(model: &Model, chart: &Chart, values: Json, origin: &Origin, unit: &Unit
     let metadata = || meta(name, Some(&chart.namespace.value), managed_labels());
     let crds = if chart.provides_crds { "CreateReplace" } else { "Skip" };
     let lifecycle = || Lifecycle { crds, remediation: Remediation { retries: 3 } };
-    let mut release = ReleaseSpec {
+    // An OCI registry is a HelmRepository of type `oci` (its URL without the
+    // chart's name, as for an HTTP/S one), so every HelmRelease names its
+    // chart and version the same way: the shape Renovate's flux manager and
+    // the tree's checkers (../shared/validate/semantics.py) link a release to
+    // its source by. Flux also reads OCI charts through an OCIRepository and
+    // `chartRef`, which neither follows.
+    let oci = chart.repo.value.starts_with("oci://");
+    let url = if oci { chart.repo.value.trim_end_matches('/').to_string() } else { chart.repo.value.clone() };
+    let spec = RepositorySpec { interval: interval.clone(), kind: oci.then_some("oci"), url };
+    out.object(origin, unit, Custom::new(metadata(), HelmRepository { spec }));
+    let release = ReleaseSpec {
         interval: interval.clone(),
         release_name: name.clone(),
         install: lifecycle(),
         upgrade: lifecycle(),
-        chart: None,
-        chart_ref: None,
+        chart: ReleaseChart {
+            spec: ReleaseChartSpec {
+                chart: chart.chart.value.clone(),
+                version: chart.version.value.clone(),
+                source_ref: SourceRef { kind: "HelmRepository", name: name.clone() },
+                interval,
+            },
+        },
         values: non_empty(values),
     };
-    match chart.repo.value.strip_prefix("oci://") {
-        Some(registry) => {
-            release.chart_ref = Some(ChartRef { kind: "OCIRepository", name: name.clone() });
-            let spec = OciSpec {
-                interval,
-                url: format!("oci://{}/{}", registry.trim_end_matches('/'), chart.chart.value),
-                reference: OciRef { tag: chart.version.value.clone() },
-                layer_selector: LayerSelector {
-                    media_type: "application/vnd.cncf.helm.chart.content.v1.tar+gzip",
-                    operation: "copy",
-                },
-            };
-            out.object(origin, unit, Custom::new(metadata(), OciRepository { spec }));
-        }
-        None => {
-            release.chart = Some(ReleaseChart {
-                spec: ReleaseChartSpec {
-                    chart: chart.chart.value.clone(),
-                    version: chart.version.value.clone(),
-                    source_ref: SourceRef { kind: "HelmRepository", name: name.clone() },
-                    interval: interval.clone(),
-                },
-            });
-            let spec = RepositorySpec { interval, url: chart.repo.value.clone() };
-            out.object(origin, unit, Custom::new(metadata(), HelmRepository { spec }));
-        }
-    }
     out.object(origin, unit, Custom::new(metadata(), HelmRelease { spec: release }));
 }
 
@@ -343,12 +293,14 @@ mod tests {
     const FLUX: &str = "gitops \"flux\" repo=\"https://github.com/me/lab\"";
 
     #[test]
-    fn an_oci_chart_gets_an_oci_repository_and_a_chart_ref() {
-        let source = file(FLUX, OCI, "apps/shop/cache/ocirepository-cache.yaml");
-        assert!(source.contains("url: oci://registry-1.docker.io/bitnamicharts/redis\n"), "{source}");
-        assert!(source.contains("tag: 20.13.3\n"), "{source}");
+    fn an_oci_chart_gets_an_oci_helm_repository() {
+        let source = file(FLUX, OCI, "apps/shop/cache/helmrepository-cache.yaml");
+        assert!(source.contains("type: oci\n"), "{source}");
+        assert!(source.contains("url: oci://registry-1.docker.io/bitnamicharts\n"), "{source}");
         let release = file(FLUX, OCI, "apps/shop/cache/helmrelease-cache.yaml");
-        assert!(release.contains("chartRef:\n    name: cache\n    kind: OCIRepository\n"), "{release}");
+        assert!(release.contains("chart: redis\n"), "{release}");
+        assert!(release.contains("version: 20.13.3\n"), "{release}");
+        assert!(release.contains("kind: HelmRepository\n"), "{release}");
         assert!(release.contains("values:\n    architecture: standalone\n"), "{release}");
     }
 
