@@ -15,8 +15,8 @@ use serde::Serialize;
 
 use crate::diag::{Code, Diagnostic};
 use crate::model::{
-    CERT_MANAGER_NAMESPACE, COMPONENTS, DeployVia, EXTERNAL_SECRETS_NAMESPACE, Engine, GitopsEngine, IngressController,
-    Model, SecretSource,
+    CERT_MANAGER_NAMESPACE, CLOUDFLARED_NAMESPACE, COMPONENTS, DeployVia, EXTERNAL_DNS_NAMESPACE,
+    EXTERNAL_SECRETS_NAMESPACE, Engine, GitopsEngine, IngressController, Model, SecretSource,
 };
 use crate::source::Span;
 
@@ -169,8 +169,11 @@ fn in_graph(kind: DeclKind) -> bool {
         | DeclKind::StorageClass
         | DeclKind::Backup
         | DeclKind::Claim
+        | DeclKind::Gateway
         | DeclKind::Chart
         | DeclKind::App
+        | DeclKind::Dns
+        | DeclKind::Tunnel
         | DeclKind::Manifest
         | DeclKind::Pipeline
         | DeclKind::Dashboard
@@ -208,6 +211,10 @@ fn infrastructure_edges(model: &Model, b: &mut Builder) {
         }
         if c.ingress.value == IngressController::Nginx {
             let comp = b.node(component(model, "ingress-nginx"));
+            b.edge(&comp, me.clone(), "runs on", None);
+        }
+        if c.ingress.value == IngressController::EnvoyGateway {
+            let comp = b.node(component(model, "envoy-gateway"));
             b.edge(&comp, me, "runs on", None);
         }
     }
@@ -225,7 +232,17 @@ fn infrastructure_edges(model: &Model, b: &mut Builder) {
         let me = decl(model, DeclKind::Pool, None, &p.name.value);
         b.edge_if(&me, decl(model, DeclKind::Network, None, &p.network.value), "network", Some(p.network.span));
         b.edge(&me, component(model, "metallb"), "crd", None);
+        for secret in p.peers.iter().filter_map(|peer| peer.password_secret.as_ref()) {
+            let ns = crate::backend::metallb::NAMESPACE;
+            b.edge_if(
+                &me,
+                decl(model, DeclKind::Secret, Some(ns), &secret.value),
+                "password-secret",
+                Some(secret.span),
+            );
+        }
     }
+    edge_edges(model, b);
     for r in &model.registries {
         let me = decl(model, DeclKind::Registry, None, &r.name.value);
         if let Some(s) = &r.pull_secret
@@ -294,6 +311,40 @@ fn storage_edges(model: &Model, b: &mut Builder) {
         }
         if let Some(backup) = &c.backup {
             b.edge_if(&me, decl(model, DeclKind::Backup, None, &backup.value), "backup", Some(backup.span));
+        }
+    }
+}
+
+/// The edges of the edge declarations: a gateway after Envoy Gateway, its
+/// pool and the issuer of its https listeners; a `dns` after external-dns and
+/// its token; a tunnel after its namespace, its token and the apps it exposes.
+fn edge_edges(model: &Model, b: &mut Builder) {
+    for g in &model.gateways {
+        let me = decl(model, DeclKind::Gateway, None, &g.name.value);
+        b.edge(&me, component(model, "envoy-gateway"), "crd", None);
+        if let Some(pool) = &g.pool {
+            b.edge_if(&me, decl(model, DeclKind::Pool, None, &pool.value), "pool", Some(pool.span));
+        }
+        let issuer = model.cluster_for(g.cluster.as_ref()).and_then(|c| model.tls_issuer(c));
+        if let (Some(listener), Some(issuer)) = (g.listeners.iter().find(|l| l.is_tls()), issuer) {
+            b.edge(&me, issuer.id(model), "tls-issuer", Some(listener.protocol.span));
+        }
+    }
+    for d in &model.dns {
+        let me = decl(model, DeclKind::Dns, None, &d.name.value);
+        b.edge(&me, component(model, "external-dns"), "runs", None);
+        let secret = decl(model, DeclKind::Secret, Some(EXTERNAL_DNS_NAMESPACE), &d.token_secret.value);
+        b.edge_if(&me, secret, "token-secret", Some(d.token_secret.span));
+    }
+    for t in &model.tunnels {
+        let me = decl(model, DeclKind::Tunnel, None, &t.name.value);
+        b.edge(&me, component(model, "cloudflared"), "runs", None);
+        b.edge(&me, decl(model, DeclKind::Namespace, None, CLOUDFLARED_NAMESPACE), "namespace", None);
+        let secret = decl(model, DeclKind::Secret, Some(CLOUDFLARED_NAMESPACE), &t.token_secret.value);
+        b.edge_if(&me, secret, "token-secret", Some(t.token_secret.span));
+        for app in model.exposed_apps(t) {
+            let span = t.exposes.iter().find(|e| e.value == app.name.value).map(|e| e.span);
+            b.edge(&me, decl(model, DeclKind::App, Some(&app.namespace.value), &app.name.value), "expose", span);
         }
     }
 }
@@ -467,6 +518,12 @@ fn app_edges(model: &Model, a: &crate::model::App, b: &mut Builder) {
         && model.cluster_for(a.cluster.as_ref()).is_some_and(|c| c.ingress.value == IngressController::Nginx)
     {
         b.edge(&me, component(model, "ingress-nginx"), "ingress", None);
+    }
+    for route in &a.routes {
+        if let Some(gateway) = model.route_gateway(a, route) {
+            let span = route.gateway.as_ref().map_or(route.span, |g| g.span);
+            b.edge(&me, decl(model, DeclKind::Gateway, None, &gateway.name.value), "route", Some(span));
+        }
     }
     // A TLS ingress after the issuer cert-manager signs its certificate with.
     if let Some(ingress) = a.ingresses.iter().find(|i| i.tls.value)

@@ -12,7 +12,10 @@ use crate::host::Host;
 const EMBEDDED: &[(&str, &str)] = &[
     ("argocd", include_str!("../stdlib/argocd.kdl")),
     ("cert-manager", include_str!("../stdlib/cert-manager.kdl")),
+    ("cloudflared", include_str!("../stdlib/cloudflared.kdl")),
     ("drone", include_str!("../stdlib/drone.kdl")),
+    ("envoy-gateway", include_str!("../stdlib/envoy-gateway.kdl")),
+    ("external-dns", include_str!("../stdlib/external-dns.kdl")),
     ("external-secrets", include_str!("../stdlib/external-secrets.kdl")),
     ("flux", include_str!("../stdlib/flux.kdl")),
     ("gitea", include_str!("../stdlib/gitea.kdl")),

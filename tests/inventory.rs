@@ -1,6 +1,6 @@
 //! The generated inventory (`README.md` of the output tree) of every example:
 //! a snapshot each, and checks that it names every app's NodePorts and
-//! ingress hosts and draws each namespace holding apps as a subgraph.
+//! ingress and route hosts and draws each namespace holding apps as a subgraph.
 
 mod common;
 
@@ -70,7 +70,7 @@ fn every_namespace_with_apps_is_one_subgraph_holding_them() {
 }
 
 #[test]
-fn every_app_node_port_and_ingress_host_is_listed() {
+fn every_app_node_port_ingress_and_route_host_is_listed() {
     for (name, built, readme) in built_examples() {
         let model = &built.checked.model;
         let reachable = readme.split("## Reachable from outside").nth(1).unwrap_or_default();
@@ -78,6 +78,10 @@ fn every_app_node_port_and_ingress_host_is_listed() {
             for ingress in &app.ingresses {
                 let host = model.ingress_host(&ingress.host.value);
                 assert!(reachable.contains(&format!("://{host}")), "{name}: ingress host {host} missing");
+            }
+            for route in &app.routes {
+                let host = model.ingress_host(&route.host.value);
+                assert!(reachable.contains(&format!("://{host}")), "{name}: route host {host} missing");
             }
             let exposes = app.service.iter().flat_map(|s| &s.exposes);
             for np in exposes.filter_map(|e| e.node_port.as_ref()) {

@@ -12,6 +12,9 @@
 //! - Every CI engine a pipeline runs on is installed by the tree and reachable:
 //!   Tekton Triggers by the installer Job, webhooks through an Ingress to the
 //!   EventListener; Drone's and Woodpecker's server at its `server-host`.
+//! - Every route is an HTTPRoute of its host attached to Gateway listeners
+//!   of the tree whose TLS Secrets a Certificate makes, sending to a port of
+//!   its app's Service; every tunnel forwards its apps' hosts, 404 last.
 
 mod common;
 
@@ -161,6 +164,78 @@ fn every_tls_ingress_names_a_cluster_issuer_of_its_cluster() {
 }
 
 #[test]
+fn every_route_reaches_a_gateway_of_its_cluster_whose_listener_has_a_certificate() {
+    for example in examples() {
+        let built = driver::build(&FsHost::new(&example), "homelab.kdl");
+        let tree = built.tree.expect("no errors").expect("layout");
+        let all = objects(&tree);
+        for model in built.checked.clusters() {
+            let in_cluster = of_cluster(&all, &tree, model.cluster_key(None));
+            let of_kind = |kind: &'static str| in_cluster.iter().filter(move |(_, o)| o["kind"] == kind);
+            let certificates: BTreeSet<(&str, &str)> = of_kind("Certificate")
+                .filter_map(|(_, o)| Some((o["metadata"]["namespace"].as_str()?, o["spec"]["secretName"].as_str()?)))
+                .collect();
+            for app in &model.apps {
+                let (ns, name) = (app.namespace.value.as_str(), app.name.value.as_str());
+                for (i, route) in app.routes.iter().enumerate() {
+                    let what = format!("{}: route {i} of app {ns}/{name}", example.display());
+                    let object = if i == 0 { name.to_string() } else { format!("{name}-{i}") };
+                    let found = of_kind("HTTPRoute")
+                        .find(|(_, o)| o["metadata"]["namespace"] == ns && o["metadata"]["name"] == object.as_str());
+                    let (_, found) = found.unwrap_or_else(|| panic!("{what} has no HTTPRoute {object}"));
+                    let host = model.ingress_host(&route.host.value);
+                    assert_eq!(found["spec"]["hostnames"][0], host.as_str(), "{what}");
+                    // Every parent is a Gateway of the tree, and an https listener of it has its certificate.
+                    for parent in found["spec"]["parentRefs"].as_array().into_iter().flatten() {
+                        let gateway = of_kind("Gateway").find(|(_, g)| {
+                            g["metadata"]["name"] == parent["name"] && g["metadata"]["namespace"] == parent["namespace"]
+                        });
+                        let (_, gateway) = gateway.unwrap_or_else(|| panic!("{what}: parent {parent} is no Gateway"));
+                        let listener = (gateway["spec"]["listeners"].as_array().into_iter().flatten())
+                            .find(|l| l["name"] == parent["sectionName"])
+                            .unwrap_or_else(|| panic!("{what}: no listener {}", parent["sectionName"]));
+                        for secret in listener["tls"]["certificateRefs"].as_array().into_iter().flatten() {
+                            let ns = gateway["metadata"]["namespace"].as_str().unwrap_or_default();
+                            let secret = secret["name"].as_str().unwrap_or_default();
+                            assert!(certificates.contains(&(ns, secret)), "{what}: no Certificate makes {ns}/{secret}");
+                        }
+                    }
+                    // Its Service serves the backend port.
+                    let port = &found["spec"]["rules"][0]["backendRefs"][0]["port"];
+                    let service = of_kind("Service")
+                        .find(|(_, o)| o["metadata"]["namespace"] == ns && o["metadata"]["name"] == name);
+                    let (_, service) = service.unwrap_or_else(|| panic!("{what}: no Service"));
+                    let ports = service["spec"]["ports"].as_array().into_iter().flatten();
+                    assert!(ports.clone().any(|p| p["port"] == *port), "{what}: Service {name} has no port {port}");
+                }
+            }
+            for tunnel in &model.tunnels {
+                let config = of_kind("ConfigMap")
+                    .find(|(_, o)| o["metadata"]["labels"]["app.kubernetes.io/instance"] == tunnel.name.value.as_str());
+                let (_, config) = config
+                    .unwrap_or_else(|| panic!("{}: tunnel {} has no ConfigMap", example.display(), tunnel.name.value));
+                let text = config["data"]["config.yaml"].as_str().unwrap_or_default();
+                assert!(
+                    text.trim_end().ends_with("- service: http_status:404"),
+                    "{}: the catch-all is not last:\n{text}",
+                    example.display()
+                );
+                for app in model.exposed_apps(tunnel) {
+                    for host in model.app_hosts(app) {
+                        assert!(
+                            text.contains(&format!("hostname: {}", host.host)),
+                            "{}: {} not forwarded",
+                            example.display(),
+                            host.host
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn every_app_has_its_workload_service_and_policy_and_every_manifest_object_is_written() {
     for example in examples() {
         let built = driver::build(&FsHost::new(&example), "homelab.kdl");
@@ -174,7 +249,8 @@ fn every_app_has_its_workload_service_and_policy_and_every_manifest_object_is_wr
                 let what = format!("{}: app {ns}/{name}", example.display());
                 assert!(has(&in_cluster, workload, ns, name), "{what} has no {workload}");
                 assert!(has(&in_cluster, "NetworkPolicy", ns, name), "{what} has no NetworkPolicy");
-                if app.service.is_some() || !app.ingresses.is_empty() || app.metrics.is_some() {
+                if app.service.is_some() || !app.ingresses.is_empty() || !app.routes.is_empty() || app.metrics.is_some()
+                {
                     assert!(has(&in_cluster, "Service", ns, name), "{what} has no Service");
                 }
                 for (i, _) in app.ingresses.iter().enumerate() {

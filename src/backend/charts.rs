@@ -39,6 +39,7 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
             Some(component) => origin.and(model.component_id(scope, component)),
             None => origin,
         };
+        let origin = chart.implied_by.iter().fold(origin, |o, d| o.and(d.clone()));
         match installer {
             ChartInstaller::Flux => flux(model, chart, values, &origin, &unit, out),
             ChartInstaller::Argocd => out.object(&origin, &unit, application(chart, values)),

@@ -6,12 +6,14 @@
 //! description: no version, date or path of the machine that built it.
 //! Sections with nothing to say are left out. Each section lives in its own
 //! file: `infra` (clusters, nodes, networks, pools, registries), `reach`
-//! (what is reachable from outside), `certificates` (the issuers and the
-//! hosts they sign), `workloads` (namespaces, apps, pipelines, dashboards, alerts)
+//! (what is reachable from outside), `edge` (gateways, DNS zones, tunnels),
+//! `certificates` (the issuers and the hosts they sign), `workloads` (namespaces,
+//! apps, pipelines, dashboards, alerts)
 //! and `mermaid` (the dependency graph); `table` escapes cells and `values`
 //! reads Helm values.
 
 mod certificates;
+mod edge;
 mod infra;
 mod mermaid;
 mod reach;
@@ -99,6 +101,7 @@ pub fn render(whole: &Model, clusters: &[&Model], graph: &Graph) -> String {
 /// The sections about what runs in one cluster.
 fn cluster_sections(model: &Model, out: &mut String) {
     reach::section(model, out);
+    edge::sections(model, out);
     certificates::section(model, out);
     workloads::namespaces(model, out);
     workloads::apps(model, out);

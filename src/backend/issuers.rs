@@ -13,10 +13,6 @@ use crate::model::{AcmeSolver, DnsProvider, Issuer, IssuerKind, Model};
 pub const COMPONENT: &str = "cert-manager";
 /// The ACME directory an `acme` issuer without `server=` registers with.
 pub const LETS_ENCRYPT: &str = "https://acme-v02.api.letsencrypt.org/directory";
-/// The key of the Cloudflare API token in its secret.
-pub const CLOUDFLARE_KEY: &str = "api-token";
-/// The key of the DigitalOcean access token in its secret.
-pub const DIGITALOCEAN_KEY: &str = "access-token";
 
 /// `ClusterIssuer`: signs certificates for Certificates of any namespace.
 #[derive(Debug, Serialize)]
@@ -154,12 +150,14 @@ fn acme(model: &Model, issuer: &Issuer) -> Acme {
         AcmeSolver::Dns01 => {
             let dns01 = match issuer.provider.as_ref().map(|p| p.value) {
                 Some(DnsProvider::Cloudflare) => Dns01 {
-                    cloudflare: token(CLOUDFLARE_KEY).map(|t| Cloudflare { api_token_secret_ref: t }),
+                    cloudflare: token(DnsProvider::Cloudflare.token_key())
+                        .map(|t| Cloudflare { api_token_secret_ref: t }),
                     digitalocean: None,
                 },
                 Some(DnsProvider::Digitalocean) => Dns01 {
                     cloudflare: None,
-                    digitalocean: token(DIGITALOCEAN_KEY).map(|t| Digitalocean { token_secret_ref: t }),
+                    digitalocean: token(DnsProvider::Digitalocean.token_key())
+                        .map(|t| Digitalocean { token_secret_ref: t }),
                 },
                 None => Dns01 { cloudflare: None, digitalocean: None },
             };

@@ -720,8 +720,8 @@ fn own_claim(_model: &Model, app: &App, volume: &crate::model::Volume, claim: &O
     }
 }
 
-/// The app's Service: its declared exposes, plus the ports ingresses and
-/// metrics route to; a StatefulSet always gets one (its `serviceName`).
+/// The app's Service: its declared exposes, plus the ports ingresses, routes
+/// and metrics route to; a StatefulSet always gets one (its `serviceName`).
 fn service(app: &App) -> Option<K8sService> {
     let mut ports: Vec<ServicePort> = Vec::new();
     let protocol = |name: &str| app.pod_port(name).map_or(Protocol::Tcp, |p| p.protocol.value).as_str().to_string();
@@ -737,7 +737,9 @@ fn service(app: &App) -> Option<K8sService> {
             });
         }
     }
-    let routed = app.ingresses.iter().map(|i| &i.port).chain(app.metrics.iter().map(|m| &m.port));
+    let routed = (app.ingresses.iter().map(|i| &i.port))
+        .chain(app.routes.iter().map(|r| &r.port))
+        .chain(app.metrics.iter().map(|m| &m.port));
     for name in routed {
         if ports.iter().any(|p| p.name.as_deref() == Some(name.value.as_str())) {
             continue;
@@ -758,9 +760,7 @@ fn service(app: &App) -> Option<K8sService> {
     ports.sort_by(|a, b| a.name.cmp(&b.name));
     let kind = app.service.as_ref().map_or(ServiceType::ClusterIp, |s| s.kind.value);
     let mut metadata = meta(&app.name.value, Some(&app.namespace.value), app_labels(app));
-    if let Some(pool) = app.service.as_ref().and_then(|s| s.pool.as_ref()) {
-        metadata.annotations = Some([("metallb.universe.tf/address-pool".to_string(), pool.value.clone())].into());
-    }
+    metadata.annotations = app.service.as_ref().map(super::metallb::annotations).filter(|a| !a.is_empty());
     let headless = ports.is_empty();
     Some(K8sService {
         metadata,
@@ -805,14 +805,18 @@ fn ingresses(model: &Model, app: &App) -> Vec<K8sIngress> {
             };
             // cert-manager's ingress-shim makes the `<name>-tls` Secret from
             // the cluster's issuer (the checks make sure there is one).
-            let tls = ingress
-                .tls
-                .value
-                .then(|| vec![IngressTLS { hosts: Some(vec![host]), secret_name: Some(format!("{name}-tls")) }]);
+            let tls = ingress.tls.value.then(|| {
+                vec![IngressTLS { hosts: Some(vec![host.clone()]), secret_name: Some(format!("{name}-tls")) }]
+            });
             let mut metadata = meta(&name, Some(&app.namespace.value), app_labels(app));
+            let mut annotations = BTreeMap::new();
             if let Some(issuer) = model.tls_issuer_of(app).filter(|_| ingress.tls.value) {
-                metadata.annotations = Some([(CLUSTER_ISSUER.to_string(), issuer.name.value.clone())].into());
+                annotations.insert(CLUSTER_ISSUER.to_string(), issuer.name.value.clone());
             }
+            if model.tunnel_record(app, &host).is_some() {
+                annotations.extend(super::tunnel::dns_elsewhere());
+            }
+            metadata.annotations = (!annotations.is_empty()).then_some(annotations);
             K8sIngress {
                 metadata,
                 spec: Some(IngressSpec {

@@ -7,6 +7,7 @@
 
 pub mod argocd;
 pub mod charts;
+pub mod gateway;
 pub mod gitops;
 pub mod grafana;
 pub mod installer;
@@ -23,6 +24,7 @@ pub mod prometheus;
 pub mod registry;
 pub mod secrets;
 pub mod stores;
+pub mod tunnel;
 
 mod artifacts;
 
@@ -67,6 +69,7 @@ pub fn emit(whole: &Model, clusters: &[&Model], graph: &Graph) -> Artifacts {
     for model in clusters {
         let mut cluster = Artifacts::default();
         charts::emit(model, &mut cluster);
+        gateway::emit(model, &mut cluster);
         grafana::emit(model, &mut cluster);
         issuers::emit(model, &mut cluster);
         k3s::emit(model, &mut cluster);
@@ -81,6 +84,7 @@ pub fn emit(whole: &Model, clusters: &[&Model], graph: &Graph) -> Artifacts {
         registry::emit(model, &mut cluster);
         secrets::emit(model, &mut cluster);
         stores::emit(model, &mut cluster);
+        tunnel::emit(model, &mut cluster);
         gitops::wire(model, graph, &mut cluster);
         out.objects.extend(cluster.objects);
         out.files.extend(cluster.files);

@@ -1,9 +1,12 @@
 //! NetworkPolicies (SPEC §5): per namespace a default deny and DNS egress;
 //! per app the allows the graph implies — the ingress controller to the
-//! routed ports, Prometheus to the metrics port, the world to NodePort and
+//! routed ports, the Envoy proxies of its routes' gateways and the
+//! cloudflared of the tunnel exposing it to the routed ports, Prometheus to
+//! the metrics port, the world to NodePort and
 //! LoadBalancer ports, and each `depends-on` edge in both directions; and
 //! the ingress controller to cert-manager's HTTP-01 solver pods where TLS
-//! ingresses are proven over HTTP.
+//! ingresses are proven over HTTP; per tunnel, cloudflared to the apps it
+//! exposes and to Cloudflare's edge.
 
 use std::collections::BTreeMap;
 
@@ -16,9 +19,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::{Artifacts, Object, Origin, managed_labels};
-use crate::layout::Unit;
+use crate::layout::{Folder, Unit};
 use crate::model::{
-    AcmeSolver, App, Cluster, Distribution, Egress, EgressTarget, IngressController, Issuer, Model, ServiceType, Word,
+    AcmeSolver, App, CLOUDFLARED_NAMESPACE, Cluster, Distribution, ENVOY_GATEWAY_NAMESPACE, Egress, EgressTarget,
+    IngressController, Issuer, Model, ServiceType, Tunnel, Word,
 };
 
 /// The namespace Prometheus (kube-prometheus-stack) runs in.
@@ -43,6 +47,65 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
         Object::new(Origin::of(app.id(model)), Unit::app(model, app), app_policy(model, &index, app))
     });
     out.objects.extend(policies);
+    let unit = Unit::new(model.cluster_key(None), Folder::Component(super::tunnel::COMPONENT.into()));
+    for tunnel in &model.tunnels {
+        out.object(&Origin::of(tunnel.id(model)), &unit, tunnel_policy(model, tunnel));
+    }
+}
+
+/// The policy of a tunnel's cloudflared pods: nothing comes in (its probes
+/// are the kubelet's), and they reach the exposed apps' routed ports and
+/// Cloudflare's edge on the internet.
+fn tunnel_policy(model: &Model, tunnel: &Tunnel) -> NetworkPolicy {
+    let mut egress: Vec<NetworkPolicyEgressRule> = model
+        .exposed_apps(tunnel)
+        .into_iter()
+        .map(|app| NetworkPolicyEgressRule {
+            to: Some(vec![pods_of(app)]),
+            ports: Some(ports(app, model.app_hosts(app).iter().map(|h| h.port.value.as_str()))),
+        })
+        .collect();
+    let edge = super::tunnel::EDGE_PORTS.iter().map(|(port, protocol)| NetworkPolicyPort {
+        port: Some(IntOrString::Int(i32::from(*port))),
+        protocol: Some((*protocol).into()),
+        ..NetworkPolicyPort::default()
+    });
+    let cluster = model.cluster_for(tunnel.cluster.as_ref());
+    egress.push(NetworkPolicyEgressRule { to: Some(internet(model, cluster)), ports: Some(edge.collect()) });
+    let selector = super::tunnel::selector(tunnel);
+    NetworkPolicy {
+        metadata: meta(&super::tunnel::object_name(tunnel), CLOUDFLARED_NAMESPACE),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(LabelSelector { match_labels: Some(selector), ..LabelSelector::default() }),
+            policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
+            ingress: None,
+            egress: Some(egress),
+        }),
+    }
+}
+
+/// Every address outside the cluster's pod and service CIDRs and the
+/// declared networks, IPv4 and IPv6 alike: the internet.
+fn internet(model: &Model, cluster: Option<&crate::model::Cluster>) -> Vec<NetworkPolicyPeer> {
+    let inside: Vec<IpNet> = (cluster.iter().flat_map(|c| [c.pod_cidr.value, c.service_cidr.value]))
+        .chain(model.networks.iter().map(|n| n.cidr.value))
+        .collect();
+    let except = |v4: bool| {
+        let mut nets: Vec<String> =
+            inside.iter().filter(|n| matches!(n, IpNet::V4(_)) == v4).map(IpNet::to_string).collect();
+        nets.sort();
+        nets.dedup();
+        nets
+    };
+    vec![block("0.0.0.0/0".into(), except(true)), block("::/0".into(), except(false))]
+}
+
+/// A peer of an IP block, with the blocks it leaves out.
+fn block(cidr: String, except: Vec<String>) -> NetworkPolicyPeer {
+    NetworkPolicyPeer {
+        ip_block: Some(IPBlock { cidr, except: (!except.is_empty()).then_some(except) }),
+        ..NetworkPolicyPeer::default()
+    }
 }
 
 /// Apps by name and by the names they depend on, built once so that policies
@@ -165,7 +228,7 @@ pub fn controller_namespace(cluster: &Cluster) -> Option<&'static str> {
         (IngressController::Traefik, Distribution::K3s) => Some("kube-system"),
         (IngressController::Traefik, Distribution::Kind) => Some("traefik"),
         (IngressController::Nginx, _) => Some("ingress-nginx"),
-        (IngressController::None, _) => None,
+        (IngressController::EnvoyGateway | IngressController::None, _) => None,
     }
 }
 
@@ -217,6 +280,19 @@ fn ingress_rules(model: &Model, index: &Index<'_>, app: &App) -> Vec<NetworkPoli
         let routed = ports(app, app.ingresses.iter().map(|i| i.port.value.as_str()));
         rules.push(NetworkPolicyIngressRule { from: Some(vec![peer]), ports: Some(routed) });
     }
+    rules.extend(gateway_rules(model, app));
+    if let Some(tunnel) = model.tunnel_of(app) {
+        let peer = NetworkPolicyPeer {
+            namespace_selector: Some(in_namespace(CLOUDFLARED_NAMESPACE)),
+            pod_selector: Some(LabelSelector {
+                match_labels: Some(super::tunnel::selector(tunnel)),
+                ..LabelSelector::default()
+            }),
+            ..NetworkPolicyPeer::default()
+        };
+        let forwarded = ports(app, model.app_hosts(app).iter().map(|h| h.port.value.as_str()));
+        rules.push(NetworkPolicyIngressRule { from: Some(vec![peer]), ports: Some(forwarded) });
+    }
     if let Some(metrics) = &app.metrics {
         let peer = NetworkPolicyPeer {
             namespace_selector: Some(in_namespace(MONITORING_NAMESPACE)),
@@ -238,6 +314,31 @@ fn ingress_rules(model: &Model, index: &Index<'_>, app: &App) -> Vec<NetworkPoli
         rules.push(NetworkPolicyIngressRule { from: Some(dependents), ports: Some(all_ports(app)) });
     }
     rules
+}
+
+/// The Envoy proxies of each gateway an app's routes attach to, to the
+/// routed ports: one rule per gateway, in the order of the gateways' names.
+fn gateway_rules(model: &Model, app: &App) -> Vec<NetworkPolicyIngressRule> {
+    let mut by_gateway: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for route in &app.routes {
+        if let Some(gateway) = model.route_gateway(app, route) {
+            by_gateway.entry(&gateway.name.value).or_default().push(&route.port.value);
+        }
+    }
+    by_gateway
+        .into_iter()
+        .map(|(gateway, routed)| {
+            let peer = NetworkPolicyPeer {
+                namespace_selector: Some(in_namespace(ENVOY_GATEWAY_NAMESPACE)),
+                pod_selector: Some(LabelSelector {
+                    match_labels: Some(super::gateway::proxy_labels(gateway)),
+                    ..LabelSelector::default()
+                }),
+                ..NetworkPolicyPeer::default()
+            };
+            NetworkPolicyIngressRule { from: Some(vec![peer]), ports: Some(ports(app, routed)) }
+        })
+        .collect()
 }
 
 fn egress_rules(model: &Model, index: &Index<'_>, app: &App) -> Vec<NetworkPolicyEgressRule> {
@@ -264,25 +365,8 @@ fn egress_rules(model: &Model, index: &Index<'_>, app: &App) -> Vec<NetworkPolic
 /// cluster's pod and service CIDRs and the declared networks (IPv4 and IPv6
 /// alike), a CIDR is itself, a network its CIDR.
 fn declared_egress(model: &Model, app: &App, egress: &Egress) -> Option<NetworkPolicyEgressRule> {
-    let block = |cidr: String, except: Vec<String>| NetworkPolicyPeer {
-        ip_block: Some(IPBlock { cidr, except: (!except.is_empty()).then_some(except) }),
-        ..NetworkPolicyPeer::default()
-    };
     let peers = match &egress.to.value {
-        EgressTarget::Internet => {
-            let cluster = model.cluster_for(app.cluster.as_ref());
-            let inside: Vec<IpNet> = (cluster.iter().flat_map(|c| [c.pod_cidr.value, c.service_cidr.value]))
-                .chain(model.networks.iter().map(|n| n.cidr.value))
-                .collect();
-            let except = |v4: bool| {
-                let mut nets: Vec<String> =
-                    inside.iter().filter(|n| matches!(n, IpNet::V4(_)) == v4).map(IpNet::to_string).collect();
-                nets.sort();
-                nets.dedup();
-                nets
-            };
-            vec![block("0.0.0.0/0".into(), except(true)), block("::/0".into(), except(false))]
-        }
+        EgressTarget::Internet => internet(model, model.cluster_for(app.cluster.as_ref())),
         EgressTarget::Cidr(net) => vec![block(net.to_string(), Vec::new())],
         EgressTarget::Network(name) => vec![block(model.network(&name.value)?.cidr.value.to_string(), Vec::new())],
     };

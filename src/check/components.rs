@@ -11,6 +11,9 @@ pub fn check(model: &Model, diags: &mut Vec<Diagnostic>) {
     for pool in &model.pools {
         diags.extend(pool_without_metallb(model, pool));
     }
+    for gateway in &model.gateways {
+        diags.extend(gateway_pool_without_metallb(model, gateway));
+    }
     for app in &model.apps {
         if let Some(cluster) = model.cluster_for(app.cluster.as_ref()) {
             check_app(cluster, app, diags);
@@ -83,6 +86,31 @@ fn pool_without_metallb(model: &Model, pool: &Pool) -> Option<Diagnostic> {
     )
 }
 
+/// A gateway's `pool=` while its cluster's load balancer is not MetalLB.
+fn gateway_pool_without_metallb(model: &Model, gateway: &crate::model::Gateway) -> Option<Diagnostic> {
+    let pool = gateway.pool.as_ref().filter(|_| !gateway.implicit)?;
+    let cluster = model.cluster_for(gateway.cluster.as_ref())?;
+    let lb = cluster.load_balancer.value;
+    if lb == LoadBalancer::Metallb {
+        return None;
+    }
+    Some(
+        Diagnostic::new(
+            Code::E0502,
+            format!(
+                "gateway `{}` takes an address from pool `{}`, but cluster `{}` uses {}",
+                gateway.name.value,
+                pool.value,
+                cluster.name.value,
+                lb_words(lb)
+            ),
+        )
+        .primary(pool.span, "a MetalLB pool")
+        .secondary(cluster.load_balancer.span, lb_label(cluster))
+        .help(format!("set `load-balancer \"metallb\"` in cluster `{}`, or drop `pool=`", cluster.name.value)),
+    )
+}
+
 /// The service and ingress of one app against its cluster's components.
 fn check_app(cluster: &Cluster, app: &App, diags: &mut Vec<Diagnostic>) {
     let lb = cluster.load_balancer.value;
@@ -120,6 +148,24 @@ fn check_app(cluster: &Cluster, app: &App, diags: &mut Vec<Diagnostic>) {
             ),
             _ => {}
         }
+    }
+    if cluster.ingress.value == IngressController::EnvoyGateway {
+        for ingress in app.ingresses.iter().filter(|i| i.class.is_none()) {
+            diags.push(
+                Diagnostic::new(
+                    Code::E0502,
+                    format!("`{}` has an ingress, but cluster `{cname}` serves Gateway API routes, not Ingresses", app.name.value),
+                )
+                .primary(ingress.span, format!("route for `{}` that nothing would serve", ingress.host.value))
+                .secondary(cluster.ingress.span, "ingress set to `envoy-gateway` here")
+                .help(format!(
+                    "write `route host=\"{}\" path=\"{}\" port=\"{}\"` instead (the listener covering the host serves TLS), \
+                     or give the ingress the `class=` of a controller you install",
+                    ingress.host.value, ingress.path.value, ingress.port.value
+                )),
+            );
+        }
+        return;
     }
     if cluster.ingress.value != IngressController::None {
         return;

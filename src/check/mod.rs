@@ -1,14 +1,18 @@
 //! Semantic checks over the [`Model`]: addressing, ports, references,
-//! security, capacity, TLS. Each module adds diagnostics and never stops early.
+//! security, capacity, TLS, the edge (gateways, routes, DNS, tunnels). Each
+//! module adds diagnostics and never stops early.
 
 mod addressing;
+mod balancer;
 mod capacity;
 mod components;
+mod dns;
 mod observe;
 pub mod pipelines;
 mod podsecurity;
 mod ports;
 mod refs;
+mod routes;
 mod secrets;
 mod security;
 mod tls;
@@ -39,7 +43,9 @@ pub fn whole(model: &Model, diags: &mut Vec<Diagnostic>) {
 
 /// The checks that hold within one cluster: NodePorts, capacity, the stdlib
 /// components it needs, its pipelines, dashboards and alerts, the issuers of
-/// its TLS ingresses, and what its GitOps agent and secret stores can read.
+/// its TLS ingresses and https listeners, what its GitOps agent and secret
+/// stores can read, its load-balancer addresses and BGP peers, its routes
+/// and gateways, its DNS zones and tunnels.
 /// With several clusters they run on each cluster's view ([`Model::view`]).
 pub fn cluster(model: &Model, diags: &mut Vec<Diagnostic>) {
     ports::check(model, diags);
@@ -49,4 +55,7 @@ pub fn cluster(model: &Model, diags: &mut Vec<Diagnostic>) {
     observe::check(model, diags);
     tls::cluster(model, diags);
     secrets::cluster(model, diags);
+    balancer::check(model, diags);
+    routes::check(model, diags);
+    dns::check(model, diags);
 }

@@ -1,6 +1,7 @@
 //! Checks on ports: NodePorts outside their range or used twice in one cluster
 //! (E0401, E0402), references to ports an app does not declare (E0403), ports
-//! declared twice (E0404) and ingress routes used twice (E0405).
+//! declared twice (E0404) and hosts and paths routed twice by ingresses and
+//! routes (E0405).
 
 use std::collections::BTreeMap;
 
@@ -138,6 +139,7 @@ fn undeclared_ports(app: &App, diags: &mut Vec<Diagnostic>) {
     let mut refs: Vec<(&Name, &str)> = Vec::new();
     refs.extend(app.service.iter().flat_map(|s| &s.exposes).map(|e| (&e.port, "exposed")));
     refs.extend(app.ingresses.iter().map(|i| (&i.port, "routed to")));
+    refs.extend(app.routes.iter().map(|r| (&r.port, "routed to")));
     refs.extend(app.metrics.iter().map(|m| (&m.port, "scraped")));
     for (port, what) in refs {
         if names.contains(&port.value.as_str()) {
@@ -254,26 +256,29 @@ fn duplicate_exposes(app: &App, diags: &mut Vec<Diagnostic>) {
     }
 }
 
-/// E0405: one ingress host and path routed twice, across every app.
+/// E0405: one host and path routed twice, by ingresses and routes, across
+/// every app.
 fn duplicate_routes(model: &Model, diags: &mut Vec<Diagnostic>) {
     let mut seen: BTreeMap<(String, String), (&str, Span, &str)> = BTreeMap::new();
     for app in &model.apps {
-        for ingress in &app.ingresses {
-            let host = model.ingress_host(&ingress.host.value);
-            let path = normalize_path(&ingress.path.value);
+        for routed in model.app_hosts(app) {
+            let ingress = routed.written;
+            let host = routed.host;
+            let path = normalize_path(routed.path);
             let key = (host.clone(), path.clone());
             if let Some((owner, first, first_host)) = seen.get(&key) {
-                let mut d = Diagnostic::new(Code::E0405, format!("ingress route `{host}{path}` is used twice"))
-                    .primary(ingress.host.span, format!("routed again here to `{}`", app.name.value))
+                let what = if routed.route { "route" } else { "ingress route" };
+                let mut d = Diagnostic::new(Code::E0405, format!("{what} `{host}{path}` is used twice"))
+                    .primary(ingress.span, format!("routed again here to `{}`", app.name.value))
                     .secondary(*first, format!("first routed to `{owner}`"))
                     .help("give one of the apps its own host, or a different path on this host");
-                if let Some(short) = [*first_host, ingress.host.value.as_str()].into_iter().find(|h| *h != host) {
+                if let Some(short) = [*first_host, ingress.value.as_str()].into_iter().find(|h| *h != host) {
                     d = d.note(format!("`{short}` is completed with the homelab domain to `{host}`."));
                 }
                 diags.push(d);
                 continue;
             }
-            seen.insert(key, (&app.name.value, ingress.host.span, &ingress.host.value));
+            seen.insert(key, (&app.name.value, ingress.span, &ingress.value));
         }
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diag::{Code, Diagnostic};
-use crate::model::{CERT_MANAGER_NAMESPACE, COMPONENTS};
+use crate::model::{CERT_MANAGER_NAMESPACE, CLOUDFLARED_NAMESPACE, COMPONENTS, EXTERNAL_DNS_NAMESPACE};
 use crate::model::{
     DeclKind, Declaration, EXTERNAL_SECRETS_NAMESPACE, EnvFrom, EnvValue, Model, Name, SecretSource, Value, ValueKind,
 };
@@ -292,6 +292,9 @@ fn references(model: &Model) -> Vec<(Target, &Name)> {
     for pool in &model.pools {
         refs.push((Target::Network, &pool.network));
     }
+    for gateway in model.gateways.iter().filter(|g| !g.implicit) {
+        refs.extend(gateway.pool.iter().map(|p| (Target::Pool, p)));
+    }
     for app in &model.apps {
         for egress in &app.egress {
             if let crate::model::EgressTarget::Network(name) = &egress.to.value {
@@ -391,8 +394,11 @@ fn unique_names(kind: DeclKind) -> bool {
         | DeclKind::StorageClass
         | DeclKind::Backup
         | DeclKind::Claim
+        | DeclKind::Gateway
         | DeclKind::Chart
         | DeclKind::App
+        | DeclKind::Dns
+        | DeclKind::Tunnel
         | DeclKind::Manifest
         | DeclKind::Pipeline
         | DeclKind::Dashboard
@@ -624,6 +630,15 @@ fn used_secrets<'a>(model: &'a Model, names: &Names<'a>) -> BTreeSet<(&'a str, &
         .filter_map(|g| Some((g.engine.value.namespace(), g.secret.as_ref()?)));
     let stores = model.secret_stores.iter().filter_map(|s| Some((EXTERNAL_SECRETS_NAMESPACE, s.auth_secret.as_ref()?)));
     for (ns, secret) in agents.chain(stores) {
+        mark_in(names, ns, secret, &mut used);
+    }
+    // The tokens of `dns` and `tunnel` declarations and the passwords of BGP
+    // peers, in the namespaces of the components that read them.
+    let dns = model.dns.iter().map(|d| (EXTERNAL_DNS_NAMESPACE, &d.token_secret));
+    let tunnels = model.tunnels.iter().map(|t| (CLOUDFLARED_NAMESPACE, &t.token_secret));
+    let peers = model.pools.iter().flat_map(|p| &p.peers).filter_map(|p| p.password_secret.as_ref());
+    let peers = peers.map(|s| (crate::backend::metallb::NAMESPACE, s));
+    for (ns, secret) in dns.chain(tunnels).chain(peers) {
         mark_in(names, ns, secret, &mut used);
     }
     let declared = names.candidates(Target::PullSecret);

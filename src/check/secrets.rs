@@ -54,7 +54,7 @@ pub fn cluster(model: &Model, diags: &mut Vec<Diagnostic>) {
 /// E0201 when `name` is not a secret of `namespace`, the only namespace
 /// `reader` reads its credentials from; `declare` is the help line when no
 /// secret of that namespace has a close name.
-fn resolve_in(
+pub(super) fn resolve_in(
     model: &Model,
     namespace: &str,
     name: &Name,

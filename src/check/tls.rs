@@ -1,5 +1,6 @@
-//! TLS checks: every TLS ingress gets its certificate from exactly one issuer
-//! of its cluster (E0410, E0411), a `tls-issuer` names an issuer of its own
+//! TLS checks: every TLS ingress and https listener gets its certificate
+//! from exactly one issuer of its cluster (E0410, E0415, E0411), a wildcard
+//! listener's is not proven over HTTP-01 (E0418), a `tls-issuer` names an issuer of its own
 //! cluster (E0201), an issuer's secrets are where cert-manager reads them —
 //! its own namespace — and a CA's is a TLS secret (E0201, E0413), and an
 //! HTTP-01 issuer has an ingress controller to serve its challenges (E0412).
@@ -8,7 +9,8 @@
 
 use crate::diag::{Code, Diagnostic};
 use crate::model::{
-    AcmeSolver, App, CERT_MANAGER_NAMESPACE, Cluster, Ingress, Issuer, IssuerKind, Model, Name, SecretType, Word,
+    AcmeSolver, App, CERT_MANAGER_NAMESPACE, Cluster, Gateway, Ingress, Issuer, IssuerKind, Listener, Model, Name,
+    SecretType, Word,
 };
 use crate::suggest;
 
@@ -52,9 +54,19 @@ pub fn whole(model: &Model, diags: &mut Vec<Diagnostic>) {
 pub fn cluster(model: &Model, diags: &mut Vec<Diagnostic>) {
     for cluster in &model.clusters {
         let tls = tls_ingresses(model, cluster);
+        let listeners = tls_listeners(model, cluster);
         let issuers: Vec<&Issuer> = model.issuers_of(cluster).collect();
         if let Some(diag) = missing_issuer(cluster, &tls, &issuers) {
             diags.push(diag);
+        }
+        diags.extend(listeners_without_issuer(cluster, &listeners, &issuers));
+        if tls.is_empty()
+            && let Some(diag) = ambiguous_for_listeners(cluster, &listeners, &issuers)
+        {
+            diags.push(diag);
+        }
+        if let Some(issuer) = model.tls_issuer(cluster) {
+            diags.extend(wildcards_over_http01(&listeners, issuer));
         }
         for issuer in issuers {
             issuer_secrets(model, issuer, diags);
@@ -68,6 +80,110 @@ fn tls_ingresses<'m>(model: &'m Model, cluster: &Cluster) -> Vec<(&'m App, &'m I
     let here = |a: &&App| model.cluster_for(a.cluster.as_ref()).is_some_and(|c| c.name.value == cluster.name.value);
     let apps = model.apps.iter().filter(here);
     apps.flat_map(|a| a.ingresses.iter().filter(|i| i.tls.value).map(move |i| (a, i))).collect()
+}
+
+/// The https listeners of a cluster's gateways, with their gateway.
+fn tls_listeners<'m>(model: &'m Model, cluster: &'m Cluster) -> Vec<(&'m Gateway, &'m Listener)> {
+    let gateways = model.gateways_of(cluster);
+    gateways.flat_map(|g| g.listeners.iter().filter(|l| l.is_tls()).map(move |l| (g, l))).collect()
+}
+
+/// E0415 when a cluster with https listeners has no issuer: one diagnostic,
+/// labelling every listener.
+fn listeners_without_issuer(
+    cluster: &Cluster,
+    listeners: &[(&Gateway, &Listener)],
+    issuers: &[&Issuer],
+) -> Option<Diagnostic> {
+    let ((gateway, first), rest) = listeners.split_first()?;
+    if !issuers.is_empty() {
+        return None;
+    }
+    let cname = &cluster.name.value;
+    let mut diag = Diagnostic::new(
+        Code::E0415,
+        format!(
+            "https listener `{}` of gateway `{}` needs a certificate, but cluster `{cname}` has no issuer",
+            first.name.value, gateway.name.value
+        ),
+    )
+    .primary(first.protocol.span, "needs a certificate nothing would sign")
+    .help(format!(
+        "declare `issuer \"letsencrypt\" kind=\"acme\" email=\"you@example.com\" solver=\"dns01\" provider=\"cloudflare\" \
+         token-secret=\"cloudflare-token\"` (a wildcard is proven over DNS-01) and name it in cluster `{cname}` with \
+         `tls-issuer \"letsencrypt\"`"
+    ));
+    for (gateway, listener) in rest {
+        diag = diag.secondary(
+            listener.protocol.span,
+            format!("listener `{}` of gateway `{}` needs one too", listener.name.value, gateway.name.value),
+        );
+    }
+    Some(diag)
+}
+
+/// E0411 when a cluster's https listeners (and no TLS ingress, which has its
+/// own E0411) need a certificate from one of several issuers, and no
+/// `tls-issuer` chooses.
+fn ambiguous_for_listeners(
+    cluster: &Cluster,
+    listeners: &[(&Gateway, &Listener)],
+    issuers: &[&Issuer],
+) -> Option<Diagnostic> {
+    let (gateway, first) = listeners.first()?;
+    if cluster.tls_issuer.is_some() || issuers.len() < 2 {
+        return None;
+    }
+    let cname = &cluster.name.value;
+    let choices: Vec<String> = issuers.iter().map(|i| format!("`tls-issuer \"{}\"`", i.name.value)).collect();
+    let (last, others) = choices.split_last()?;
+    let mut diag = Diagnostic::new(
+        Code::E0411,
+        format!(
+            "cluster `{cname}` has {} issuers and no `tls-issuer` to choose one for its https listeners",
+            issuers.len()
+        ),
+    )
+    .primary(cluster.name.span, "no `tls-issuer` here")
+    .secondary(
+        first.protocol.span,
+        format!("listener `{}` of gateway `{}` needs a certificate", first.name.value, gateway.name.value),
+    );
+    for issuer in issuers {
+        diag = diag.secondary(issuer.name.span, "could sign it");
+    }
+    Some(diag.help(format!("add {} or {last} to cluster `{cname}`", others.join(", "))))
+}
+
+/// E0418 for every wildcard https listener whose certificate the cluster's
+/// issuer would prove over HTTP-01: ACME CAs sign wildcards over DNS-01 only.
+fn wildcards_over_http01(listeners: &[(&Gateway, &Listener)], issuer: &Issuer) -> Vec<Diagnostic> {
+    let Some(solver) = issuer.solver.as_ref().filter(|s| s.value == AcmeSolver::Http01) else { return Vec::new() };
+    if issuer.kind.value != IssuerKind::Acme {
+        return Vec::new();
+    }
+    let wildcards = listeners.iter().filter_map(|(g, l)| {
+        let hostname = l.hostname.as_ref().filter(|h| h.value.starts_with("*."))?;
+        Some((g, l, hostname))
+    });
+    wildcards
+        .map(|(gateway, listener, hostname)| {
+            Diagnostic::new(
+                Code::E0418,
+                format!(
+                    "the wildcard certificate of listener `{}` of gateway `{}` would be proven over HTTP-01",
+                    listener.name.value, gateway.name.value
+                ),
+            )
+            .primary(hostname.span, format!("`{}` is a wildcard", hostname.value))
+            .secondary(solver.span, format!("issuer `{}` proves names over HTTP-01", issuer.name.value))
+            .help(format!(
+                "ACME CAs such as Let's Encrypt sign wildcards over DNS-01 only: give issuer `{}` `solver=\"dns01\"` \
+                 with a `provider=` and its `token-secret=`, or give the listener an exact `hostname=`",
+                issuer.name.value
+            ))
+        })
+        .collect()
 }
 
 /// E0410 when a cluster with TLS ingresses has no issuer, E0411 when it has
@@ -199,7 +315,7 @@ fn http01_without_controller(cluster: &Cluster, issuer: &Issuer) -> Option<Diagn
             format!("issuer `{}` proves names over HTTP, but cluster `{cname}` runs no ingress controller", issuer.name.value),
         )
         .primary(solver.span, "an HTTP-01 challenge, served through the cluster's ingress controller")
-        .secondary(cluster.ingress.span, "ingress set to `none` here")
+        .secondary(cluster.ingress.span, format!("ingress set to `{}` here", cluster.ingress.value))
         .help(format!(
             "use `solver=\"dns01\"` with a `provider=` and its `token-secret=`, or set `ingress \"traefik\"` or `\"nginx\"` in cluster `{cname}`"
         )),

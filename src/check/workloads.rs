@@ -82,6 +82,9 @@ fn shape(app: &App, diags: &mut Vec<Diagnostic>) {
         for ingress in &app.ingresses {
             refuse(ingress.span, "`ingress`", served.into());
         }
+        for route in &app.routes {
+            refuse(route.span, "`route`", served.into());
+        }
         if let Some(metrics) = &app.metrics {
             refuse(
                 metrics.span,

@@ -90,6 +90,13 @@ codes! {
     E0310 "address-outside-network" Error "a gateway or DHCP range is outside its network";
     E0311 "static-in-dhcp" Error "a static address sits inside the DHCP range";
     E0312 "reserved-address" Error "a node uses its network's own, broadcast or gateway address";
+    E0313 "address-outside-pool" Error "a fixed load-balancer address is outside its pool";
+    E0314 "duplicate-lb-address" Error "one fixed load-balancer address is given twice in one cluster";
+    E0315 "address-without-load-balancer" Error "a fixed address is given to a service that is not a LoadBalancer";
+    E0316 "bgp-without-peer" Error "a pool advertised over BGP has no `peer`";
+    E0317 "peer-without-bgp" Error "a pool advertised over L2 declares BGP peers";
+    E0318 "bgp-password-not-basic-auth" Error "a BGP peer's password secret is not a `type=\"basic-auth\"` secret";
+    E0319 "conflicting-bgp-peer" Error "one BGP router is declared with different settings in one cluster";
     // E04xx: ports, ingresses and their TLS.
     E0401 "node-port-out-of-range" Error "a NodePort is outside 30000-32767";
     E0402 "node-port-conflict" Error "a NodePort is used twice in one cluster";
@@ -97,9 +104,19 @@ codes! {
     E0404 "duplicate-port" Error "two ports of one app share a number or a name";
     E0405 "duplicate-ingress-host" Error "an ingress host and path is used twice";
     E0410 "tls-without-issuer" Error "a TLS ingress is on a cluster with no issuer to sign its certificate";
-    E0411 "ambiguous-tls-issuer" Error "a cluster has several issuers and no `tls-issuer` choosing one for its TLS ingresses";
+    E0411 "ambiguous-tls-issuer" Error "a cluster has several issuers and no `tls-issuer` choosing one for its TLS ingresses and https listeners";
     E0412 "http01-without-ingress" Error "an ACME issuer solves HTTP-01 on a cluster without ingress controller";
     E0413 "ca-secret-not-tls" Error "a CA issuer's secret is not a `type=\"tls\"` secret";
+    E0414 "route-host-not-covered" Error "no listener of a route's gateway covers the route's host";
+    E0415 "https-listener-without-issuer" Error "an https listener is on a cluster with no issuer to sign its certificate";
+    E0416 "ambiguous-gateway" Error "a route names no gateway on a cluster with several";
+    E0417 "duplicate-listener" Error "two listeners of one gateway share a name, or a port and hostname";
+    E0418 "wildcard-needs-dns01" Error "a wildcard https listener's certificate would be proven over HTTP-01";
+    E0419 "exposed-app-without-host" Error "a tunnel exposes an app that has no route or ingress host";
+    E0420 "conflicting-dns" Error "the `dns` declarations of one cluster need different providers or tokens";
+    E0421 "tunnel-host-without-record" Error "a tunnel's host is in a DNS zone, but its record cannot point at the tunnel";
+    E0422 "gateway-without-listener" Error "a gateway has no listener, or an https listener no hostname, and there is no domain to default to";
+    E0423 "app-exposed-twice" Error "two tunnels of one cluster expose the same app";
     // E05xx: graph.
     E0501 "dependency-cycle" Error "declarations depend on each other in a cycle";
     E0502 "component-disabled" Error "a declaration needs a component the cluster disables";
@@ -148,6 +165,7 @@ codes! {
     W0102 "unimported-file" Warning "a `.kdl` file below the description's folder is not imported";
     W0501 "unused-declaration" Warning "a declaration nothing uses and nothing deploys";
     W0502 "no-chart-installer" Warning "charts are declared or needed but nothing in the cluster installs charts";
+    W0510 "host-outside-dns-zones" Warning "a host is outside every declared DNS zone";
     W0701 "spread-exceeds-nodes" Warning "more spread replicas than schedulable nodes";
     W0702 "single-server" Warning "the cluster has a single server node";
     W0703 "no-resource-limits" Warning "an app sets no resources, or no memory limit";

@@ -29,6 +29,7 @@ const APP_CHILDREN: &[&str] = &[
     "replicas",
     "service",
     "ingress",
+    "route",
     "volume",
     "config",
     "secret-file",
@@ -92,6 +93,7 @@ pub(super) fn app(cx: &mut Cx<'_>, node: &KdlNode) -> Option<App> {
     let volumes: Vec<Volume> = r.children_named("volume").filter_map(|c| volume(cx, c)).collect();
     let configs: Vec<ConfigFile> = r.children_named("config").filter_map(|c| config(cx, c)).collect();
     let secret_files: Vec<SecretFile> = r.children_named("secret-file").filter_map(|c| secret_file(cx, c)).collect();
+    let routes = r.children_named("route").filter_map(|c| route(cx, c)).collect();
     report_duplicates(
         cx,
         volumes
@@ -165,6 +167,7 @@ pub(super) fn app(cx: &mut Cx<'_>, node: &KdlNode) -> Option<App> {
         replicas,
         service,
         ingresses,
+        routes,
         volumes,
         configs,
         secret_files,
@@ -494,11 +497,15 @@ fn port(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Port> {
 }
 
 fn service(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Service> {
-    let r =
-        Reader::open(cx, node, Shape { what: "service", max_args: 0, props: &["type", "pool"], children: &["expose"] });
+    let r = Reader::open(
+        cx,
+        node,
+        Shape { what: "service", max_args: 0, props: &["type", "pool", "address"], children: &["expose"] },
+    );
     let at = r.name_span(cx);
     let kind = r.word_prop::<ServiceType>(cx, "type").unwrap_or(Spanned::new(ServiceType::ClusterIp, at));
     let pool = r.opt_ref(cx, "pool");
+    let address = r.prop::<std::net::IpAddr>(cx, "address");
     let mut exposes = Vec::new();
     for c in r.children_named("expose") {
         let e = Reader::open(cx, c, Shape { what: "expose", max_args: 2, props: &["node-port"], children: &[] });
@@ -516,7 +523,7 @@ fn service(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Service> {
                 .help("add `expose \"http\" 80` inside the service"),
         );
     }
-    Some(Service { kind, pool, exposes, span: r.span(cx) })
+    Some(Service { kind, pool, address, exposes, span: r.span(cx) })
 }
 
 fn ingress(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Ingress> {
@@ -547,6 +554,36 @@ fn ingress(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Ingress> {
         );
     }
     Some(Ingress { host, path, port: port?, tls, class, span: r.span(cx) })
+}
+
+/// `route host=... path=... port=... gateway=...`: an HTTPRoute.
+fn route(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Route> {
+    let r = Reader::open(
+        cx,
+        node,
+        Shape { what: "route", max_args: 0, props: &["host", "path", "port", "gateway"], children: &[] },
+    );
+    let host = r.req_prop::<String>(cx, "host");
+    let at = r.name_span(cx);
+    let path = r.prop::<String>(cx, "path").unwrap_or(Spanned::new("/".into(), at));
+    if !path.value.starts_with('/') {
+        cx.report(
+            Diagnostic::new(Code::E0105, format!("route path `{}` does not start with `/`", path.value))
+                .primary(path.span, "not an absolute path")
+                .help(format!("write `/{}`", path.value)),
+        );
+    }
+    let port = r.req_ref(cx, "port");
+    let gateway = r.opt_ref(cx, "gateway");
+    let host = host?;
+    if let Err(m) = check_dns_subdomain(&host.value) {
+        cx.report(
+            Diagnostic::new(Code::E0105, format!("invalid route host: {m}"))
+                .primary(host.span, "not a DNS name")
+                .help("write a host such as `demo` (completed with the homelab domain) or `demo.lab.example.com`"),
+        );
+    }
+    Some(Route { host, path, port: port?, gateway, span: r.span(cx) })
 }
 
 fn probe(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Probe> {

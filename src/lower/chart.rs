@@ -63,6 +63,7 @@ pub(super) fn chart(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Chart> {
         provides_crds,
         depends_on,
         component: None,
+        implied_by: Vec::new(),
         pod_security,
         cluster,
         span: r.span(cx),

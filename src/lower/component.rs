@@ -166,6 +166,18 @@ pub fn bind(model: &mut Model, library: &Library, sources: &mut SourceMap, diags
                 ),
             }
         }
+        // What the description implies (external-dns from the `dns`
+        // declarations), under the user's own values.
+        let primary = charts.iter().position(|c| c.name.value == name).unwrap_or(0);
+        if let Some((values, by)) = super::edge::implied_values(model, &name)
+            && let Some(chart) = charts.get_mut(primary)
+        {
+            match &mut chart.values {
+                Some(base) => merge_values(base, values),
+                None => chart.values = Some(values),
+            }
+            chart.implied_by = by;
+        }
         if let Some(u) = &used
             && let Some(values) = &u.values
         {
@@ -237,6 +249,18 @@ fn needed(model: &Model) -> Vec<(String, String, BTreeMap<String, ValueKind>)> {
     }
     if let Some(issuer) = model.issuers.first() {
         need("cert-manager", format!("issuer `{}`", issuer.name.value));
+    }
+    for cluster in model.clusters.iter().filter(|c| c.ingress.value == IngressController::EnvoyGateway) {
+        need("envoy-gateway", format!("cluster `{}` ingress", cluster.name.value));
+    }
+    if let Some(gateway) = model.gateways.iter().find(|g| !g.implicit) {
+        need("envoy-gateway", format!("gateway `{}`", gateway.name.value));
+    }
+    if let Some(dns) = model.dns.first() {
+        need("external-dns", format!("dns `{}`", dns.name.value));
+    }
+    if let Some(tunnel) = model.tunnels.first() {
+        need("cloudflared", format!("tunnel `{}`", tunnel.name.value));
     }
     let tls = model.apps.iter().find(|a| a.ingresses.iter().any(|i| i.tls.value));
     if let Some(app) = tls.filter(|_| !model.issuers.is_empty()) {

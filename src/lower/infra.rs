@@ -212,7 +212,7 @@ pub(super) fn pool(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Pool> {
     let r = Reader::open(
         cx,
         node,
-        Shape { what: "pool", max_args: 1, props: &["network", "range", "advertise", "cluster"], children: &[] },
+        Shape { what: "pool", max_args: 1, props: &["network", "range", "advertise", "cluster"], children: &["peer"] },
     );
     let name = r.name(cx);
     let network = r.req_ref(cx, "network");
@@ -220,7 +220,22 @@ pub(super) fn pool(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Pool> {
     let at = r.name_span(cx);
     let advertise = r.word_prop::<Advertise>(cx, "advertise").unwrap_or(Spanned::new(Advertise::L2, at));
     let cluster = r.opt_ref(cx, "cluster");
-    Some(Pool { name: name?, cluster, network: network?, range: range?, advertise, span: r.span(cx) })
+    let peers = r.children_named("peer").filter_map(|c| peer(cx, c)).collect();
+    Some(Pool { name: name?, cluster, network: network?, range: range?, advertise, peers, span: r.span(cx) })
+}
+
+/// `peer "192.168.1.1" asn=64512 local-asn=64513 password-secret="bgp-password"`.
+fn peer(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Peer> {
+    let r = Reader::open(
+        cx,
+        node,
+        Shape { what: "peer", max_args: 1, props: &["asn", "local-asn", "password-secret"], children: &[] },
+    );
+    let address = r.arg::<IpAddr>(cx, 0, "the router's address");
+    let asn = r.req_prop::<u32>(cx, "asn");
+    let local_asn = r.req_prop::<u32>(cx, "local-asn");
+    let password_secret = r.opt_ref(cx, "password-secret");
+    Some(Peer { address: address?, asn: asn?, local_asn: local_asn?, password_secret, span: r.span(cx) })
 }
 
 pub(super) fn registry(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Registry> {

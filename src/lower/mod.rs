@@ -4,6 +4,7 @@
 mod app;
 mod chart;
 pub mod component;
+mod edge;
 mod infra;
 mod observe;
 mod pipeline;
@@ -67,6 +68,7 @@ pub fn lower(loaded: &Loaded, sources: &SourceMap, diags: &mut Vec<Diagnostic>) 
             }
         }
     }
+    edge::complete(&mut model);
     model.sort();
     model
 }
@@ -102,6 +104,9 @@ fn lower_file(parsed: &crate::load::ParsedFile, sources: &SourceMap) -> FilePart
             DeclKind::StorageClass => model.storage_classes.extend(storage::storage_class(&mut cx, node)),
             DeclKind::Backup => model.backups.extend(storage::backup(&mut cx, node)),
             DeclKind::Claim => model.claims.extend(storage::claim(&mut cx, node)),
+            DeclKind::Gateway => model.gateways.extend(edge::gateway(&mut cx, node)),
+            DeclKind::Dns => model.dns.extend(edge::dns(&mut cx, node)),
+            DeclKind::Tunnel => model.tunnels.extend(edge::tunnel(&mut cx, node)),
             DeclKind::Registry => model.registries.extend(infra::registry(&mut cx, node)),
             DeclKind::Namespace => model.namespaces.extend(infra::namespace(&mut cx, node)),
             DeclKind::App => model.apps.extend(app::app(&mut cx, node)),

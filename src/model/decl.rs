@@ -68,10 +68,16 @@ decl_kinds! {
     Backup,
     /// `claim`: a PersistentVolumeClaim apps share.
     Claim,
+    /// `gateway`: a Gateway API Gateway served by Envoy Gateway.
+    Gateway,
     /// `chart`: a Helm chart release.
     Chart,
     /// `app`: a workload homelabc writes.
     App,
+    /// `dns`: a DNS zone whose records external-dns keeps.
+    Dns,
+    /// `tunnel`: a Cloudflare tunnel exposing apps.
+    Tunnel,
     /// `manifest`: raw YAML objects copied in.
     Manifest,
     /// `pipeline`: a CI pipeline.
@@ -109,8 +115,11 @@ impl DeclKind {
             DeclKind::StorageClass => "storage-class",
             DeclKind::Backup => "backup",
             DeclKind::Claim => "claim",
+            DeclKind::Gateway => "gateway",
             DeclKind::Chart => "chart",
             DeclKind::App => "app",
+            DeclKind::Dns => "dns",
+            DeclKind::Tunnel => "tunnel",
             DeclKind::Manifest => "manifest",
             DeclKind::Pipeline => "pipeline",
             DeclKind::Dashboard => "dashboard",
@@ -157,7 +166,7 @@ impl DeclKind {
             DeclKind::Registry => {
                 "a container registry pods pull from and pipelines push to; optionally run in the cluster"
             }
-            DeclKind::Pool => "a MetalLB address pool for LoadBalancer Services, advertised over L2 or BGP",
+            DeclKind::Pool => "a MetalLB address pool for LoadBalancer Services, advertised over L2 or to BGP peers",
             DeclKind::StorageClass => {
                 "a StorageClass: provisioner, parameters, reclaim policy, binding mode, the cluster's default"
             }
@@ -165,8 +174,15 @@ impl DeclKind {
                 "a restic repository VolSync backs volumes up to on a schedule, with retention; restores on create"
             }
             DeclKind::Claim => "a PersistentVolumeClaim several apps mount: size, storage class, access mode, backup",
+            DeclKind::Gateway => {
+                "a Gateway API Gateway (Envoy Gateway): listeners, wildcard certificates, an address from a pool"
+            }
+            DeclKind::Dns => "a DNS zone whose records of ingress, route and tunnel hosts external-dns keeps",
+            DeclKind::Tunnel => "a Cloudflare tunnel (cloudflared) forwarding the hosts of the apps it exposes",
             DeclKind::Chart => "a Helm chart release with its pinned version and values",
-            DeclKind::App => "a workload: image, ports, Service, ingress, probes, resources, env, volumes, metrics",
+            DeclKind::App => {
+                "a workload: image, ports, Service, ingresses and routes, probes, resources, env, volumes, metrics"
+            }
             DeclKind::Manifest => "a file of raw Kubernetes objects, parsed, checked and written one object per file",
             DeclKind::Pipeline => {
                 "a CI pipeline (Tekton, Drone, Woodpecker, GitHub Actions): steps, image build, deploy"
@@ -192,6 +208,9 @@ impl DeclKind {
             | DeclKind::Pool
             | DeclKind::StorageClass
             | DeclKind::Backup
+            | DeclKind::Gateway
+            | DeclKind::Dns
+            | DeclKind::Tunnel
             | DeclKind::Manifest
             | DeclKind::Pipeline
             | DeclKind::Dashboard => Scope::Global,
@@ -212,8 +231,11 @@ impl DeclKind {
             | DeclKind::StorageClass
             | DeclKind::Backup
             | DeclKind::Claim
+            | DeclKind::Gateway
             | DeclKind::Chart
             | DeclKind::App
+            | DeclKind::Dns
+            | DeclKind::Tunnel
             | DeclKind::Manifest
             | DeclKind::Pipeline
             | DeclKind::Dashboard
@@ -320,7 +342,8 @@ impl Model {
     }
 
     /// Every declaration the user wrote (stdlib components' own charts and
-    /// namespaces excluded), kind by kind in [`DeclKind::ALL`]'s order, each
+    /// namespaces excluded; the `default` gateway a cluster's `ingress
+    /// "envoy-gateway"` implies included, spanned at that line), kind by kind in [`DeclKind::ALL`]'s order, each
     /// kind's declarations in the model's sorted order.
     pub fn declarations(&self) -> Vec<Declaration> {
         let mut out = Vec::new();
@@ -408,6 +431,21 @@ impl Model {
                     push(c.cluster.as_ref(), Some(&c.namespace.value), &c.name.value, c.name.span, c.span);
                 }
             }
+            DeclKind::Gateway => {
+                for g in &self.gateways {
+                    push(g.cluster.as_ref(), None, &g.name.value, g.name.span, g.span);
+                }
+            }
+            DeclKind::Dns => {
+                for d in &self.dns {
+                    push(d.cluster.as_ref(), None, &d.name.value, d.name.span, d.span);
+                }
+            }
+            DeclKind::Tunnel => {
+                for t in &self.tunnels {
+                    push(t.cluster.as_ref(), None, &t.name.value, t.name.span, t.span);
+                }
+            }
             DeclKind::Chart => {
                 for c in self.charts.iter().filter(|c| c.component.is_none()) {
                     push(c.cluster.as_ref(), Some(&c.namespace.value), &c.name.value, c.name.span, c.span);
@@ -470,6 +508,9 @@ ids! {
     StorageClass => StorageClass, |d| (d.cluster.as_ref(), None, &d.name.value);
     Backup => Backup, |d| (d.cluster.as_ref(), None, &d.name.value);
     Claim => Claim, |d| (d.cluster.as_ref(), Some(&d.namespace.value), &d.name.value);
+    Gateway => Gateway, |d| (d.cluster.as_ref(), None, &d.name.value);
+    Dns => Dns, |d| (d.cluster.as_ref(), None, &d.name.value);
+    Tunnel => Tunnel, |d| (d.cluster.as_ref(), None, &d.name.value);
     Chart => Chart, |d| (d.cluster.as_ref(), Some(&d.namespace.value), &d.name.value);
     App => App, |d| (d.cluster.as_ref(), Some(&d.namespace.value), &d.name.value);
     Manifest => Manifest, |d| (d.cluster.as_ref(), None, &d.path.value);

@@ -8,6 +8,7 @@
 pub mod crds;
 pub mod cron;
 pub mod decl;
+pub mod edge;
 pub mod files;
 pub mod observe;
 pub mod values;
@@ -20,6 +21,7 @@ use ipnet::IpNet;
 
 pub use cron::Cron;
 pub use decl::{DeclId, DeclKind, Declaration, Scope};
+pub use edge::*;
 pub use values::*;
 
 use crate::source::{Span, Spanned};
@@ -36,7 +38,10 @@ pub type Name = Spanned<String>;
 pub const COMPONENTS: &[&str] = &[
     "argocd",
     "cert-manager",
+    "cloudflared",
     "drone",
+    "envoy-gateway",
+    "external-dns",
     "external-secrets",
     "flux",
     "gitea",
@@ -77,6 +82,13 @@ pub struct Model {
     pub secret_stores: Vec<SecretStore>,
     /// Certificate issuers (cert-manager ClusterIssuers).
     pub issuers: Vec<Issuer>,
+    /// Gateway API gateways (declared, and the `default` one a cluster's
+    /// `ingress "envoy-gateway"` implies).
+    pub gateways: Vec<Gateway>,
+    /// DNS zones external-dns keeps the records of.
+    pub dns: Vec<Dns>,
+    /// Tunnels exposing apps.
+    pub tunnels: Vec<Tunnel>,
     /// CI pipelines.
     pub pipelines: Vec<Pipeline>,
     /// Grafana dashboards.
@@ -248,6 +260,8 @@ pub struct Pool {
     pub range: Spanned<IpRange>,
     /// L2 or BGP.
     pub advertise: Spanned<Advertise>,
+    /// The BGP routers the addresses are announced to.
+    pub peers: Vec<Peer>,
     /// The whole declaration.
     pub span: Span,
 }
@@ -340,6 +354,8 @@ pub struct App {
     pub service: Option<Service>,
     /// Ingress routes.
     pub ingresses: Vec<Ingress>,
+    /// Gateway API routes.
+    pub routes: Vec<Route>,
     /// The pod's volumes: own claims, shared claims, NFS, host paths, scratch.
     pub volumes: Vec<Volume>,
     /// Files from the description mounted through ConfigMaps.
@@ -592,6 +608,8 @@ pub struct Service {
     pub kind: Spanned<ServiceType>,
     /// MetalLB pool for LoadBalancer services.
     pub pool: Option<Name>,
+    /// A fixed LoadBalancer address, inside the pool.
+    pub address: Option<Spanned<IpAddr>>,
     /// Exposed ports.
     pub exposes: Vec<Expose>,
     /// The whole child.
@@ -873,6 +891,10 @@ pub struct Chart {
     pub depends_on: Vec<Name>,
     /// The component that declared this chart, if any.
     pub component: Option<String>,
+    /// The declarations whose settings the chart's values carry (the `dns`
+    /// declarations external-dns is configured from): its objects are made
+    /// for them too.
+    pub implied_by: Vec<DeclId>,
     /// The cluster, when several are declared.
     pub cluster: Option<Name>,
     /// The whole declaration.
@@ -1439,6 +1461,9 @@ impl Model {
             mut secrets,
             mut secret_stores,
             mut issuers,
+            mut gateways,
+            mut dns,
+            mut tunnels,
             mut pipelines,
             mut dashboards,
             mut alerts,
@@ -1462,6 +1487,9 @@ impl Model {
         self.secrets.append(&mut secrets);
         self.secret_stores.append(&mut secret_stores);
         self.issuers.append(&mut issuers);
+        self.gateways.append(&mut gateways);
+        self.dns.append(&mut dns);
+        self.tunnels.append(&mut tunnels);
         self.pipelines.append(&mut pipelines);
         self.dashboards.append(&mut dashboards);
         self.alerts.append(&mut alerts);
@@ -1518,6 +1546,9 @@ impl Model {
         by(&mut self.secrets, |d| (d.namespace.value.clone(), d.name.value.clone()));
         by(&mut self.secret_stores, |d| d.name.value.clone());
         by(&mut self.issuers, |d| d.name.value.clone());
+        by(&mut self.gateways, |d| (d.cluster.as_ref().map(|c| c.value.clone()), d.name.value.clone()));
+        by(&mut self.dns, |d| d.name.value.clone());
+        by(&mut self.tunnels, |d| d.name.value.clone());
         by(&mut self.pipelines, |d| d.name.value.clone());
         by(&mut self.dashboards, |d| d.name.value.clone());
         by(&mut self.alerts, |d| (d.namespace.value.clone(), d.name.value.clone()));
@@ -1566,7 +1597,8 @@ impl Model {
         match cluster.ingress.value {
             IngressController::Traefik => Some("traefik"),
             IngressController::Nginx => Some("nginx"),
-            IngressController::None => None,
+            // Envoy Gateway serves Gateway API routes, not Ingresses.
+            IngressController::EnvoyGateway | IngressController::None => None,
         }
     }
 
@@ -1641,6 +1673,9 @@ impl Model {
         names.extend(self.registries.iter().filter_map(|r| r.deploy.as_ref()).map(|d| d.namespace.value.as_str()));
         names
             .extend(self.pipelines.iter().filter(|p| p.engine.value == Engine::Tekton).filter_map(Pipeline::namespace));
+        if !self.tunnels.is_empty() {
+            names.insert(CLOUDFLARED_NAMESPACE);
+        }
         names
     }
 
@@ -1681,6 +1716,9 @@ impl Model {
                 .filter_map(Pipeline::namespace)
                 .map(str::to_string),
         );
+        if !self.tunnels.is_empty() {
+            names.insert(CLOUDFLARED_NAMESPACE.to_string());
+        }
         // The namespaces of manifest objects, unless a manifest creates them itself.
         let created: std::collections::BTreeSet<&str> = self
             .manifest_objects()

@@ -55,7 +55,9 @@ words! {
 }
 words! {
     /// The ingress controller of a cluster.
-    IngressController "ingress controller" { Traefik = "traefik", Nginx = "nginx", None = "none" }
+    IngressController "ingress controller" {
+        Traefik = "traefik", Nginx = "nginx", EnvoyGateway = "envoy-gateway", None = "none"
+    }
 }
 words! {
     /// The load-balancer implementation of a cluster.
@@ -598,6 +600,35 @@ words! {
 words! {
     /// A DNS provider whose API sets records with a token.
     DnsProvider "DNS provider" { Cloudflare = "cloudflare", Digitalocean = "digitalocean" }
+}
+
+impl DnsProvider {
+    /// The key of the provider's API token in the secret that holds it
+    /// (cert-manager's solver and external-dns read the same key).
+    pub fn token_key(self) -> &'static str {
+        match self {
+            DnsProvider::Cloudflare => "api-token",
+            DnsProvider::Digitalocean => "access-token",
+        }
+    }
+}
+
+words! {
+    /// The protocol of a gateway's listener.
+    ListenerProtocol "listener protocol" {
+        /// Plain HTTP.
+        Http = "http",
+        /// HTTP over TLS, terminated by the gateway with a certificate of the cluster's issuer.
+        Https = "https",
+    }
+}
+
+words! {
+    /// Who runs a tunnel's edge.
+    TunnelProvider "tunnel provider" {
+        /// Cloudflare Tunnel, run by `cloudflared`.
+        Cloudflare = "cloudflare",
+    }
 }
 
 words! {

@@ -23,6 +23,10 @@ pub enum Class {
     StorageClass,
     /// An IngressClass (or the class of an ingress controller).
     IngressClass,
+    /// A Gateway API GatewayClass.
+    GatewayClass,
+    /// A Gateway API Gateway.
+    Gateway,
     /// A cert-manager ClusterIssuer.
     ClusterIssuer,
     /// An external-secrets ClusterSecretStore.
@@ -50,6 +54,8 @@ impl Class {
             Class::Claim => "PersistentVolumeClaim",
             Class::StorageClass => "StorageClass",
             Class::IngressClass => "IngressClass",
+            Class::GatewayClass => "GatewayClass",
+            Class::Gateway => "Gateway",
             Class::ClusterIssuer => "ClusterIssuer",
             Class::ClusterSecretStore => "ClusterSecretStore",
             Class::SecretStore => "SecretStore",
@@ -135,6 +141,18 @@ pub fn seen(object: &Object, value: &Value) -> Seen {
         ("", "Pod") => pod(&value["spec"], &ns, &mut needs),
         ("", "PersistentVolumeClaim") => storage_class(value.pointer("/spec/storageClassName"), &mut needs),
         ("networking.k8s.io", "Ingress") => ingress(value, &ns, &mut needs),
+        ("gateway.networking.k8s.io", "Gateway") => gateway(value, &ns, &mut needs),
+        ("gateway.networking.k8s.io", "HTTPRoute") => route(value, &ns, &mut needs),
+        ("cert-manager.io", "Certificate") => {
+            if let Some(secret) = text(value, "/spec/secretName") {
+                provides.push((Class::Secret, ns.clone(), secret));
+            }
+            if text(value, "/spec/issuerRef/kind").as_deref() == Some("ClusterIssuer")
+                && let Some(issuer) = text(value, "/spec/issuerRef/name")
+            {
+                needs.push(Need { key: (Class::ClusterIssuer, None, issuer), at: "issuerRef".into() });
+            }
+        }
         ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => binding(value, &ns, &mut needs),
         ("autoscaling", "HorizontalPodAutoscaler") => {
             if let Some(name) = text(value, "/spec/scaleTargetRef/name") {
@@ -216,6 +234,8 @@ fn own_class(group: &str, kind: &str) -> Option<Class> {
         ("", "PersistentVolumeClaim") => Class::Claim,
         ("storage.k8s.io", "StorageClass") => Class::StorageClass,
         ("networking.k8s.io", "IngressClass") => Class::IngressClass,
+        ("gateway.networking.k8s.io", "GatewayClass") => Class::GatewayClass,
+        ("gateway.networking.k8s.io", "Gateway") => Class::Gateway,
         ("cert-manager.io", "ClusterIssuer") => Class::ClusterIssuer,
         ("external-secrets.io", "ClusterSecretStore") => Class::ClusterSecretStore,
         ("external-secrets.io", "SecretStore") => Class::SecretStore,
@@ -232,6 +252,7 @@ fn cluster_scoped(class: Class) -> bool {
         class,
         Class::StorageClass
             | Class::IngressClass
+            | Class::GatewayClass
             | Class::ClusterIssuer
             | Class::ClusterSecretStore
             | Class::ClusterRole
@@ -324,6 +345,49 @@ fn ingress(value: &Value, ns: &Option<String>, needs: &mut Vec<Need>) {
     }
 }
 
+/// A Gateway: its class and the TLS Secrets of its listeners.
+fn gateway(value: &Value, ns: &Option<String>, needs: &mut Vec<Need>) {
+    let spec = &value["spec"];
+    if let Some(class) = spec["gatewayClassName"].as_str() {
+        needs.push(Need { key: (Class::GatewayClass, None, class.to_string()), at: "gatewayClassName".into() });
+    }
+    for listener in spec["listeners"].as_array().into_iter().flatten() {
+        for reference in listener["tls"]["certificateRefs"].as_array().into_iter().flatten() {
+            let core = reference["group"].as_str().is_none_or(str::is_empty);
+            if core
+                && reference["kind"].as_str().is_none_or(|k| k == "Secret")
+                && let Some(name) = reference["name"].as_str()
+            {
+                let at = format!("listener {}", listener["name"].as_str().unwrap_or_default());
+                let secret_ns = reference["namespace"].as_str().map(str::to_string).or_else(|| ns.clone());
+                needs.push(Need { key: (Class::Secret, secret_ns, name.to_string()), at });
+            }
+        }
+    }
+}
+
+/// An HTTPRoute: the Gateways it attaches to and the Services it sends to.
+fn route(value: &Value, ns: &Option<String>, needs: &mut Vec<Need>) {
+    let spec = &value["spec"];
+    for parent in spec["parentRefs"].as_array().into_iter().flatten() {
+        if parent["kind"].as_str().is_none_or(|k| k == "Gateway")
+            && let Some(name) = parent["name"].as_str()
+        {
+            let gateway_ns = parent["namespace"].as_str().map(str::to_string).or_else(|| ns.clone());
+            needs.push(Need { key: (Class::Gateway, gateway_ns, name.to_string()), at: "parentRefs".into() });
+        }
+    }
+    for rule in spec["rules"].as_array().into_iter().flatten() {
+        for backend in rule["backendRefs"].as_array().into_iter().flatten() {
+            if backend["kind"].as_str().is_none_or(|k| k == "Service")
+                && let Some(name) = backend["name"].as_str()
+            {
+                needs.push(Need { key: (Class::Service, ns.clone(), name.to_string()), at: "backendRefs".into() });
+            }
+        }
+    }
+}
+
 /// The ClusterRoles every cluster has.
 const BUILTIN_CLUSTER_ROLES: &[&str] = &["admin", "edit", "view", "cluster-admin"];
 
@@ -384,7 +448,12 @@ fn walk(value: &Value, path: &mut Vec<String>, found: &mut Vec<(String, String)>
         Value::Object(map) => {
             for (key, child) in map {
                 path.push(key.clone());
-                if SECRET_KEYS.contains(&key.as_str()) {
+                if key == "secretKeyRef" {
+                    // An `env` entry of a chart's values reading a Secret's key.
+                    if let Some(name) = child["name"].as_str().filter(|n| !n.is_empty() && !n.contains("{{")) {
+                        found.push((path.join("."), name.to_string()));
+                    }
+                } else if SECRET_KEYS.contains(&key.as_str()) {
                     let names: Vec<&str> = match child {
                         Value::String(s) => vec![s.as_str()],
                         Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),

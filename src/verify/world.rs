@@ -120,7 +120,7 @@ fn dangling(object: &Seen, need: &super::refs::Need, spans: &Spans) -> Diagnosti
     };
     let code = match class {
         Class::Group => Code::E1004,
-        Class::StorageClass | Class::IngressClass => Code::E1002,
+        Class::StorageClass | Class::IngressClass | Class::GatewayClass => Code::E1002,
         Class::ClusterIssuer | Class::ClusterSecretStore | Class::SecretStore => Code::E1003,
         _ => Code::E1001,
     };
@@ -143,6 +143,9 @@ fn dangling(object: &Seen, need: &super::refs::Need, spans: &Spans) -> Diagnosti
         }
         Class::IngressClass => {
             format!("set the cluster's `ingress` to a controller that serves `{name}`, or install its chart")
+        }
+        Class::GatewayClass | Class::Gateway => {
+            "set the cluster's `ingress \"envoy-gateway\"`, or declare the `gateway` the route names".to_string()
         }
         Class::ClusterIssuer => "declare the `issuer` and set it as the cluster's `tls-issuer`".to_string(),
         Class::ClusterSecretStore | Class::SecretStore => format!("declare `secret-store \"{name}\" provider=...`"),

@@ -48,7 +48,7 @@ pub(super) fn issuer_secret<'m>(model: &'m Model, name: &str) -> Option<&'m Secr
     model.secrets.iter().find(|s| s.name.value == name && s.namespace.value == crate::model::CERT_MANAGER_NAMESPACE)
 }
 
-/// The hosts of the TLS ingresses the issuer signs, sorted.
+/// The hosts of the TLS ingresses and https listeners the issuer signs, sorted.
 fn hosts(model: &Model, issuer: &Issuer) -> Vec<String> {
     let mut hosts: Vec<String> = model
         .apps
@@ -56,6 +56,12 @@ fn hosts(model: &Model, issuer: &Issuer) -> Vec<String> {
         .filter(|a| model.tls_issuer_of(a).is_some_and(|i| i.name.value == issuer.name.value))
         .flat_map(|a| a.ingresses.iter().filter(|i| i.tls.value).map(|i| code(&model.ingress_host(&i.host.value))))
         .collect();
+    // The https listeners of the gateways of the issuer's cluster, when it is that cluster's TLS issuer.
+    let cluster = model.cluster_for(issuer.cluster.as_ref());
+    if let Some(cluster) = cluster.filter(|c| model.tls_issuer(c).is_some_and(|i| i.name.value == issuer.name.value)) {
+        let listeners = model.gateways_of(cluster).flat_map(|g| g.listeners.iter().filter(|l| l.is_tls()));
+        hosts.extend(listeners.filter_map(|l| l.hostname.as_ref()).map(|h| code(&h.value)));
+    }
     hosts.sort();
     hosts.dedup();
     hosts

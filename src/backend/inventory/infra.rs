@@ -133,7 +133,7 @@ pub fn pools(model: &Model, out: &mut String) {
             code(&p.name.value),
             code(&p.network.value),
             p.range.value.to_string(),
-            p.advertise.value.to_string(),
+            advertise(p),
             pool_users(model, p).join(", "),
         ]);
     }
@@ -143,14 +143,34 @@ pub fn pools(model: &Model, out: &mut String) {
     }
 }
 
-/// The apps whose service names the pool, and the charts whose values
+/// How a pool is announced: over L2, or to its BGP peers.
+fn advertise(pool: &Pool) -> String {
+    let peers: Vec<String> = pool
+        .peers
+        .iter()
+        .map(|p| format!("{} (AS {}, ours AS {})", p.address.value, p.asn.value, p.local_asn.value))
+        .collect();
+    match peers.as_slice() {
+        [] => pool.advertise.value.to_string(),
+        _ => format!("{} to {}", pool.advertise.value, peers.join(", ")),
+    }
+}
+
+/// The apps whose service names the pool (with their fixed address), the
+/// gateways that take their address from it, and the charts whose values
 /// annotate a Service with it (`metallb.io/address-pool`).
 fn pool_users(model: &Model, pool: &Pool) -> Vec<String> {
-    let apps = model
-        .apps
-        .iter()
-        .filter(|a| a.service.as_ref().and_then(|s| s.pool.as_ref()).is_some_and(|p| p.value == pool.name.value))
-        .map(|a| format!("app {}", code(&a.name.value)));
+    let fixed = |a: &Option<crate::source::Spanned<std::net::IpAddr>>| {
+        a.as_ref().map(|ip| format!(" at {}", ip.value)).unwrap_or_default()
+    };
+    let apps = model.apps.iter().filter_map(|a| {
+        let service = a.service.as_ref().filter(|s| s.pool.as_ref().is_some_and(|p| p.value == pool.name.value))?;
+        Some(format!("app {}{}", code(&a.name.value), fixed(&service.address)))
+    });
+    let gateways = (model.gateways.iter())
+        .filter(|g| g.pool.as_ref().is_some_and(|p| p.value == pool.name.value))
+        .map(|g| format!("gateway {}{}", code(&g.name.value), fixed(&g.address)));
+    let apps = apps.chain(gateways);
     let charts = model
         .charts
         .iter()

@@ -1,7 +1,7 @@
 //! `## Reachable from outside`: every address a person or another machine
-//! can reach the homelab at — the Kubernetes API, ingress URLs, NodePorts and
-//! LoadBalancer services of apps, deployed registries, charts and components,
-//! the CI servers' Ingresses and Tekton's webhook receivers.
+//! can reach the homelab at — the Kubernetes API, ingress and route URLs,
+//! NodePorts and LoadBalancer services of apps, deployed registries, charts
+//! and components, the CI servers' Ingresses and Tekton's webhook receivers.
 //!
 //! NodePorts of charts and components are found by the rule the ports check
 //! (E0401/E0402) applies too: `Use::node_ports` and `Value::node_ports`.
@@ -31,6 +31,7 @@ pub fn section(model: &Model, out: &mut String) {
     let mut rows = api_servers(model);
     for app in &model.apps {
         rows.extend(ingresses(model, app));
+        rows.extend(routes(model, app));
         rows.extend(app_services(model, app));
     }
     rows.extend(registries(model));
@@ -97,6 +98,33 @@ fn ingresses(model: &Model, app: &App) -> Vec<Row> {
         .collect()
 }
 
+/// An app's route URLs: https on the TLS listener covering the host, else
+/// http, with the gateway that serves them.
+fn routes(model: &Model, app: &App) -> Vec<Row> {
+    app.routes
+        .iter()
+        .filter_map(|r| {
+            let gateway = model.route_gateway(app, r)?;
+            let host = model.ingress_host(&r.host.value);
+            let listener = Model::route_listeners(gateway, &host).into_iter().next()?;
+            let scheme = if listener.is_tls() { "https" } else { "http" };
+            let port = listener.port.value;
+            let shown = if (scheme, port) == ("https", 443) || (scheme, port) == ("http", 80) {
+                String::new()
+            } else {
+                format!(":{port}")
+            };
+            Some(Row {
+                what: format!("app {} → port {}", code(&app.name.value), code(&r.port.value)),
+                namespace: code(&app.namespace.value),
+                kind: format!("HTTPRoute (gateway {})", code(&gateway.name.value)),
+                address: format!("{scheme}://{host}{shown}{}", r.path.value),
+                port: port.to_string(),
+            })
+        })
+        .collect()
+}
+
 /// An app's NodePorts and LoadBalancer ports (ClusterIP services stay inside).
 fn app_services(model: &Model, app: &App) -> Vec<Row> {
     let Some(service) = &app.service else { return Vec::new() };
@@ -146,6 +174,16 @@ fn node_port(model: &Model, cluster: Option<&Name>, port: u16, scheme: &str) -> 
 /// Where a LoadBalancer service gets its address: its pool, servicelb's
 /// node ports, or nowhere.
 fn load_balancer(model: &Model, app: &App, expose: &Expose) -> String {
+    if let Some(ip) = app.service.as_ref().and_then(|s| s.address.as_ref()) {
+        let from =
+            app.service.as_ref().and_then(|s| s.pool.as_ref()).map(|p| format!(", from pool {}", code(&p.value)));
+        return format!(
+            "{}{}{}",
+            scheme(&expose.port.value),
+            host_port(ip.value, expose.number.value),
+            from.unwrap_or_default()
+        );
+    }
     if let Some(pool) = app.service.as_ref().and_then(|s| s.pool.as_ref()) {
         return pool_address(model, &pool.value);
     }
@@ -311,15 +349,19 @@ fn ingress_note(model: &Model, cluster: &Cluster) -> Option<String> {
     let controller = match cluster.ingress.value {
         IngressController::Traefik => "traefik",
         IngressController::Nginx => "ingress-nginx",
-        IngressController::None => {
+        IngressController::EnvoyGateway | IngressController::None => {
             let named: Vec<String> = classes.iter().filter(|c| !c.is_empty()).map(|c| code(c)).collect();
             let which = match named.as_slice() {
                 [] => "its ingresses".to_string(),
                 _ => format!("ingresses of class {}", named.join(", ")),
             };
             return Some(format!(
-                "Cluster {name} installs no ingress controller: {which} are served by the controller the \
-                 description installs for them, and their hosts must resolve to its address."
+                "Cluster {name} {} {which} are served by the controller the \
+                 description installs for them, and their hosts must resolve to its address.",
+                match cluster.ingress.value {
+                    IngressController::EnvoyGateway => "serves Gateway API routes, not Ingresses:",
+                    _ => "installs no ingress controller:",
+                }
             ));
         }
     };

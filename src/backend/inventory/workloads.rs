@@ -36,6 +36,12 @@ fn contents(model: &Model, ns: &str) -> Vec<String> {
     items.extend(
         model.pipelines.iter().filter(|p| p.namespace() == Some(ns)).map(|p| tagged("pipeline", &p.name.value)),
     );
+    if ns == crate::model::ENVOY_GATEWAY_NAMESPACE {
+        items.extend(model.gateways.iter().map(|g| tagged("gateway", &g.name.value)));
+    }
+    if ns == crate::model::CLOUDFLARED_NAMESPACE {
+        items.extend(model.tunnels.iter().map(|t| tagged("tunnel", &t.name.value)));
+    }
     items.extend(model.secrets.iter().filter(|s| s.namespace.value == ns).map(|s| tagged("secret", &s.name.value)));
     items.extend(model.alerts.iter().filter(|a| a.namespace.value == ns).map(|a| tagged("alert", &a.name.value)));
     items
