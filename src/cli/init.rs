@@ -24,6 +24,10 @@ const DEFAULT_EXAMPLE: &str = "kind-flux-tekton";
 
 /// A line about each example for `--list` (README.md, "Examples").
 const SUMMARIES: &[(&str, &str)] = &[
+    (
+        "gateway-edge",
+        "Envoy Gateway routes, wildcard certificates, external-dns, a Cloudflare tunnel, MetalLB over BGP",
+    ),
     ("kind-flux-tekton", "kind cluster, Flux, Tekton, in-cluster registry, kube-prometheus-stack, Loki, ingress-nginx"),
     ("microservices-argocd", "microservices with APISIX, Istio, PostgreSQL, Redis, NATS, Argo CD, HA apps"),
     ("pi-k3s-drone", "k3s on two Raspberry Pis, MetalLB L2 pool, registry on NodePort 30500, Gitea, Drone"),
