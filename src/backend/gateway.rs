@@ -322,7 +322,7 @@ fn gateway_object(gateway: &Gateway) -> Custom<GatewayObject> {
 }
 
 /// The HTTPRoute answering the plain-HTTP requests of an https listener's
-/// hosts with a permanent redirect to https.
+/// hosts with a permanent redirect to https; external-dns leaves it alone.
 fn redirect_route(gateway: &Gateway, tls: &Listener, redirect: &Redirect<'_>) -> Custom<HttpRoute> {
     let section = match redirect {
         Redirect::Declared(listener) => listener.name.value.clone(),
@@ -341,7 +341,11 @@ fn redirect_route(gateway: &Gateway, tls: &Listener, redirect: &Redirect<'_>) ->
         rules: vec![rule],
     };
     let name = format!("{}-redirect", certificate(gateway, tls));
-    Custom::new(meta(&name, Some(ENVOY_GATEWAY_NAMESPACE), managed_labels()), HttpRoute { spec })
+    let mut metadata = meta(&name, Some(ENVOY_GATEWAY_NAMESPACE), managed_labels());
+    // Its hostname is the listener's wildcard, not a host: external-dns would
+    // publish a wildcard record for it.
+    metadata.annotations = Some(super::external_dns_skips("none"));
+    Custom::new(metadata, HttpRoute { spec })
 }
 
 /// The HTTPRoute of an app's `i`-th route, attached to the listeners of its

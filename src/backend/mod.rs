@@ -55,6 +55,16 @@ pub fn host_port(ip: std::net::IpAddr, port: u16) -> String {
     }
 }
 
+/// The annotation external-dns reads to skip a resource: any value but
+/// `dns-controller` says another controller keeps (or nothing needs) its records.
+const EXTERNAL_DNS_CONTROLLER: &str = "external-dns.alpha.kubernetes.io/controller";
+
+/// The annotations that make external-dns skip an Ingress or HTTPRoute,
+/// naming who keeps its records instead.
+pub fn external_dns_skips(owner: &str) -> std::collections::BTreeMap<String, String> {
+    [(EXTERNAL_DNS_CONTROLLER.to_string(), owner.to_string())].into_iter().collect()
+}
+
 /// The labels every object homelabc writes carries.
 pub fn managed_labels() -> std::collections::BTreeMap<String, String> {
     [("app.kubernetes.io/managed-by".to_string(), "homelabc".to_string())].into_iter().collect()

@@ -49,9 +49,6 @@ const REPLICAS: i32 = 2;
 /// Where the ConfigMap is mounted.
 const CONFIG_DIR: &str = "/etc/cloudflared";
 
-/// The annotation external-dns reads to skip an Ingress or HTTPRoute whose
-/// host a tunnel's DNSEndpoint owns (any value but `dns-controller`).
-const CONTROLLER_KEY: &str = "external-dns.alpha.kubernetes.io/controller";
 /// The provider-specific property that makes a Cloudflare record proxied, as
 /// a tunnel's hosts must be.
 const PROXIED: &str = "external-dns.alpha.kubernetes.io/cloudflare-proxied";
@@ -59,7 +56,7 @@ const PROXIED: &str = "external-dns.alpha.kubernetes.io/cloudflare-proxied";
 /// The annotations of an Ingress or HTTPRoute whose host's record a tunnel's
 /// DNSEndpoint keeps: external-dns leaves the object alone.
 pub fn dns_elsewhere() -> BTreeMap<String, String> {
-    [(CONTROLLER_KEY.to_string(), format!("{COMPONENT}-tunnel"))].into_iter().collect()
+    super::external_dns_skips(&format!("{COMPONENT}-tunnel"))
 }
 
 /// The name of a tunnel's objects.
