@@ -12,8 +12,16 @@ use crate::model::*;
 use crate::source::Spanned;
 
 pub(super) fn homelab(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Homelab> {
-    let r = Reader::open(cx, node, Shape { what: "homelab", max_args: 1, props: &[], children: &["domain"] });
+    let r = Reader::open(
+        cx,
+        node,
+        Shape { what: "homelab", max_args: 1, props: &[], children: &["domain", "homelabc-image"] },
+    );
     let name = r.name(cx);
+    let homelabc_image = r
+        .child_once(cx, "homelabc-image")
+        .and_then(|c| single_value::<String>(cx, c, "homelabc-image", "an image reference"))
+        .filter(|image| pinned_homelabc_image(cx, image));
     let domain = r.child_once(cx, "domain").and_then(|c| single_value::<String>(cx, c, "domain", "a domain name"));
     if let Some(d) = &domain
         && let Err(m) = check_dns_subdomain(&d.value)
@@ -24,7 +32,26 @@ pub(super) fn homelab(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Homelab> {
                 .help("write a domain such as `lab.example.com`"),
         );
     }
-    Some(Homelab { name: name?, domain, span: r.span(cx) })
+    Some(Homelab { name: name?, domain, homelabc_image, span: r.span(cx) })
+}
+
+/// Whether `homelabc-image` is a pinned image reference; E0105 when it is
+/// not a reference, E0603 when it moves (`latest`, or no tag or digest).
+fn pinned_homelabc_image(cx: &mut Cx<'_>, image: &Spanned<String>) -> bool {
+    let example = DEFAULT_HOMELABC_IMAGE;
+    let diagnostic = match check_pinned_image(&image.value) {
+        Ok(()) => return true,
+        Err(ImageRefProblem::Invalid(why)) => Diagnostic::new(Code::E0105, format!("invalid image reference: {why}"))
+            .primary(image.span, "not `[host/]path:tag` or `[host/]path@sha256:...`")
+            .help(format!("write the image of a homelabc release, such as `{example}`")),
+        Err(ImageRefProblem::Unpinned(why)) => {
+            Diagnostic::new(Code::E0603, format!("homelabc image `{}` {why}", image.value))
+                .primary(image.span, "the deploy step's homelabc would change under the tree")
+                .help(format!("pin the release that builds this tree, such as `{example}`"))
+        }
+    };
+    cx.report(diagnostic);
+    false
 }
 
 /// Reads a child node that holds exactly one value: `domain "x"`, `dhcp "..."`.

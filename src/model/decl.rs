@@ -144,7 +144,10 @@ impl DeclKind {
     /// What a declaration of this kind is, one line (`homelabc explain kinds`).
     pub fn docs(self) -> &'static str {
         match self {
-            DeclKind::Homelab => "the description's name and the domain ingress hosts are completed with (exactly one)",
+            DeclKind::Homelab => {
+                "the description's name, the domain ingress hosts are completed with, the homelabc image CI deploys \
+                 run (exactly one)"
+            }
             DeclKind::Network => {
                 "an IP network: CIDR, gateway, DHCP ranges and DNS servers that addresses are checked against"
             }

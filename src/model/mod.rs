@@ -55,6 +55,12 @@ pub const COMPONENTS: &[&str] = &[
     "woodpecker",
 ];
 
+/// The image a pipeline's GitOps deploy runs homelabc from when the
+/// description names none: the release of this very compiler (a static
+/// binary with git and a shell, built by the repository's `Dockerfile`), so
+/// the deploy's rebuild writes the same bytes as the build that wrote the tree.
+pub const DEFAULT_HOMELABC_IMAGE: &str = concat!("ghcr.io/homelabc/homelabc:", env!("CARGO_PKG_VERSION"));
+
 /// The whole description.
 #[derive(Clone, Debug, Default)]
 pub struct Model {
@@ -115,13 +121,16 @@ pub struct Model {
     pub scope: Option<String>,
 }
 
-/// `homelab "name" { domain "..." }`.
+/// `homelab "name" { domain "..."; homelabc-image "..." }`.
 #[derive(Clone, Debug)]
 pub struct Homelab {
     /// The homelab's name.
     pub name: Name,
     /// Domain appended to ingress hosts given without one.
     pub domain: Option<Spanned<String>>,
+    /// The image GitOps deploy steps run homelabc from (`homelabc-image`):
+    /// a pinned reference, [`DEFAULT_HOMELABC_IMAGE`] when not given.
+    pub homelabc_image: Option<Spanned<String>>,
     /// The whole declaration.
     pub span: Span,
 }
@@ -1630,6 +1639,15 @@ impl Model {
         self.cluster_for(app.cluster.as_ref()).and_then(|c| self.tls_issuer(c))
     }
 
+    /// The image GitOps deploy steps run homelabc from: the homelab's
+    /// `homelabc-image`, else [`DEFAULT_HOMELABC_IMAGE`].
+    pub fn homelabc_image(&self) -> &str {
+        self.homelab
+            .as_ref()
+            .and_then(|h| h.homelabc_image.as_ref())
+            .map_or(DEFAULT_HOMELABC_IMAGE, |i| i.value.as_str())
+    }
+
     /// The host an ingress serves: a host without a dot is completed with the
     /// homelab's domain, when it has one.
     pub fn ingress_host(&self, host: &str) -> String {
@@ -1753,6 +1771,7 @@ mod tests {
         model.homelab = Some(Homelab {
             name: Spanned::new("lab".into(), span),
             domain: Some(Spanned::new("lab.example.com".into(), span)),
+            homelabc_image: None,
             span,
         });
         assert_eq!(model.ingress_host("web"), "web.lab.example.com");

@@ -462,9 +462,99 @@ pub fn check_dns_subdomain(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Why an image reference cannot be used as a pinned image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImageRefProblem {
+    /// It is not `[host[:port]/]path[:tag][@sha256:digest]`.
+    Invalid(String),
+    /// It is well formed but moves: the tag `latest`, or neither tag nor digest.
+    Unpinned(&'static str),
+}
+
+/// Checks an image reference that must be pinned:
+/// `[host[:port]/]path[:tag][@sha256:<64 hex digits>]`, whose path components
+/// are lowercase, with a tag other than `latest` or a digest.
+pub fn check_pinned_image(reference: &str) -> Result<(), ImageRefProblem> {
+    let invalid = |why: String| Err(ImageRefProblem::Invalid(why));
+    let (name, digest) = match reference.split_once('@') {
+        Some((name, digest)) => (name, Some(digest)),
+        None => (reference, None),
+    };
+    if let Some(digest) = digest
+        && !(digest.len() == 71 && digest.starts_with("sha256:") && digest[7..].chars().all(|c| c.is_ascii_hexdigit()))
+    {
+        return invalid(format!("the digest `{digest}` is not `sha256:` and 64 hex digits"));
+    }
+    let slash = name.rfind('/').map_or(0, |i| i + 1);
+    let (path, tag) = match name[slash..].split_once(':') {
+        Some((last, tag)) => (&name[..slash + last.len()], Some(tag)),
+        None => (name, None),
+    };
+    let mut components: Vec<&str> = path.split('/').collect();
+    // A first component with a dot or a port, or `localhost`, is a registry host.
+    if components.len() > 1 && (components[0].contains(['.', ':']) || components[0] == "localhost") {
+        let host = components.remove(0);
+        if !host_like(host) {
+            return invalid(format!("`{host}` is not a registry host (`host` or `host:port`)"));
+        }
+    }
+    if let Some(bad) = components.iter().find(|c| !path_component(c)) {
+        return invalid(format!(
+            "`{bad}` is not a repository path component (lowercase letters, digits, `.`, `_`, `-`)"
+        ));
+    }
+    match (tag, digest) {
+        (Some(tag), _) if !tag_like(tag) => invalid(format!("`{tag}` is not a tag (letters, digits, `_`, `.`, `-`)")),
+        (Some("latest"), None) => Err(ImageRefProblem::Unpinned("has the mutable tag `latest`")),
+        (None, None) => Err(ImageRefProblem::Unpinned("has no tag or digest")),
+        _ => Ok(()),
+    }
+}
+
+/// `host` or `host:port`: letters, digits, `.` and `-`, and a numeric port.
+fn host_like(host: &str) -> bool {
+    let (name, port) = host.split_once(':').map_or((host, None), |(n, p)| (n, Some(p)));
+    let name_ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    name_ok && port.is_none_or(|p| p.parse::<u16>().is_ok())
+}
+
+/// A repository path component: lowercase alphanumerics separated by `.`, `_` or `-`.
+fn path_component(component: &str) -> bool {
+    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    component.starts_with(alnum)
+        && component.ends_with(alnum)
+        && component.chars().all(|c| alnum(c) || matches!(c, '.' | '_' | '-'))
+}
+
+/// A tag: at most 128 letters, digits, `_`, `.` and `-`, not starting with `.` or `-`.
+fn tag_like(tag: &str) -> bool {
+    tag.len() <= 128
+        && tag.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        && tag.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pinned_images() {
+        assert_eq!(check_pinned_image("ghcr.io/homelabc/homelabc:0.1.0"), Ok(()));
+        assert_eq!(check_pinned_image("registry.lan:5000/tools/homelabc:v0.2.0-rc.1"), Ok(()));
+        let digest = format!("homelabc@sha256:{}", "ab".repeat(32));
+        assert_eq!(check_pinned_image(&digest), Ok(()));
+        assert_eq!(
+            check_pinned_image("homelabc:latest"),
+            Err(ImageRefProblem::Unpinned("has the mutable tag `latest`"))
+        );
+        assert_eq!(
+            check_pinned_image("ghcr.io/homelabc/homelabc"),
+            Err(ImageRefProblem::Unpinned("has no tag or digest"))
+        );
+        for bad in ["", "Ghcr/Homelabc:1", "ghcr.io//x:1", "x:1@sha256:00", "x:-1", "bad host:80/x:1", "h:port/x:1"] {
+            assert!(matches!(check_pinned_image(bad), Err(ImageRefProblem::Invalid(_))), "{bad}");
+        }
+    }
 
     #[test]
     fn quantities() {

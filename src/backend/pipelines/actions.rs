@@ -222,7 +222,8 @@ fn deploy_job(plan: &Plan<'_>, deploy: &DeployPlan<'_>, needs: &[String], runs_o
             }
             let token = if own { "GITHUB_TOKEN" } else { "GITOPS_TOKEN" };
             env.insert("GIT_PUSH_TOKEN", format!("${{{{ secrets.{token} }}}}"));
-            job.container = Some(super::GITOPS_IMAGE.to_string());
+            // homelabc, git and a shell: the job runs in the homelabc release's image.
+            job.container = Some(deploy.homelabc_image.to_string());
             let mut steps = Vec::new();
             if !built {
                 steps.push(Step {
@@ -347,7 +348,7 @@ app "api" namespace="web" {
         let deploy = &wf["jobs"]["deploy"];
         assert_eq!(deploy["needs"], json!(["build"]));
         assert_eq!(deploy["if"], "github.event_name != 'pull_request'");
-        assert_eq!(deploy["container"], super::super::GITOPS_IMAGE);
+        assert_eq!(deploy["container"], crate::model::DEFAULT_HOMELABC_IMAGE);
         assert_eq!(deploy["env"]["TAG"], "${{ needs.build.outputs.tag }}");
         assert_eq!(deploy["env"]["GIT_PUSH_TOKEN"], "${{ secrets.GITHUB_TOKEN }}");
         let run = run_of(deploy, "Set the tag in the GitOps repository");

@@ -35,9 +35,9 @@ pub const KANIKO_SHELL_IMAGE: &str = "gcr.io/kaniko-project/executor:v1.23.2-deb
 /// A small image with git and a shell, for Tekton's clone task.
 pub const GIT_IMAGE: &str = "alpine/git:v2.47.2";
 
-/// The image GitOps deploys run in: git and cargo, to install this version of
-/// homelabc (the one that wrote the tree, so a rebuild gives the same bytes).
-pub const GITOPS_IMAGE: &str = "rust:1.95-bookworm";
+/// The key of a Tekton GitOps deploy's Secret (`deploy secret=`) holding the
+/// token it pushes with.
+pub const PUSH_TOKEN_KEY: &str = "token";
 
 /// The kubectl version when the cluster declares none.
 pub const DEFAULT_KUBECTL: &str = "v1.33.6";
@@ -117,6 +117,11 @@ pub struct DeployPlan<'m> {
     pub kubectl_image: String,
     /// The `homelabc set` address of the app's image tag.
     pub tag_address: String,
+    /// The image a GitOps deploy runs in: a homelabc release with git and a
+    /// shell (`homelabc-image`, by default this compiler's own release, so
+    /// the deploy's rebuild gives the same bytes but for the tag). Never
+    /// compiled in CI.
+    pub homelabc_image: &'m str,
 }
 
 impl Plan<'_> {
@@ -193,6 +198,7 @@ pub fn plan<'m>(model: &'m Model, pipeline: &'m Pipeline, in_cluster: bool) -> P
             gitops: cluster.and_then(|c| c.gitops.as_ref()),
             kubectl_image: format!("registry.k8s.io/kubectl:{}", version.as_deref().unwrap_or(DEFAULT_KUBECTL)),
             tag_address,
+            homelabc_image: model.homelabc_image(),
         })
     });
     let hooks = hooks_plan(model, pipeline);
@@ -251,8 +257,8 @@ pub fn kubectl_args(deploy: &DeployPlan<'_>, tag: &str) -> Vec<String> {
     args
 }
 
-/// The shell lines of a GitOps deploy: install this homelabc, clone the
-/// GitOps repository, set the app's tag to `$TAG`, rebuild the tree, and
+/// The shell lines of a GitOps deploy, run in [`DeployPlan::homelabc_image`]
+/// (which holds homelabc, git and a shell): clone the GitOps repository, set the app's tag to `$TAG`, rebuild the tree, and
 /// commit and push it with `[skip ci]` (so that the push does not start the
 /// pipeline again). The push token is read from `$GIT_PUSH_TOKEN` by a
 /// credential helper, so it never appears in a URL or a log.
@@ -262,7 +268,6 @@ pub fn gitops_commands(deploy: &DeployPlan<'_>) -> Vec<String> {
     let branch = &gitops.branch.value;
     let app = &deploy.app.name.value;
     vec![
-        format!("cargo install --locked --quiet homelabc --version {}", env!("CARGO_PKG_VERSION")),
         "git config --global credential.helper '!f() { echo username=x-access-token; echo \"password=$GIT_PUSH_TOKEN\"; }; f'"
             .into(),
         format!("git clone --depth 1 --branch {branch} {repo} /tmp/gitops"),

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{BUILD, DEPLOY, DeployPlan, GITOPS_IMAGE, KANIKO_SHELL_IMAGE, Plan, escape_dollars, gitops_commands};
+use super::{BUILD, DEPLOY, DeployPlan, KANIKO_SHELL_IMAGE, Plan, escape_dollars, gitops_commands};
 
 /// One engine's words for what the shared steps need.
 pub struct Dialect {
@@ -148,6 +148,6 @@ pub fn gitops_step(deploy: &DeployPlan<'_>, dialect: &Dialect) -> ShellStep {
         environment: BTreeMap::from([("GIT_PUSH_TOKEN", FromSecret { from_secret: "git_push_token" })]),
         commands: Some(escaped(&commands)),
         when: Some(dialect.not_for_pull_requests.clone()),
-        ..ShellStep::new(DEPLOY, GITOPS_IMAGE)
+        ..ShellStep::new(DEPLOY, deploy.homelabc_image)
     }
 }

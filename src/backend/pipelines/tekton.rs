@@ -31,8 +31,7 @@ use self::types::{
     WorkspaceBinding, WorkspaceDeclaration, WorkspaceMapping,
 };
 use super::{
-    BUILD, BuildPlan, DEPLOY, DeployPlan, FETCH, GIT_IMAGE, GITOPS_IMAGE, KANIKO_IMAGE, Plan, gitops_commands,
-    kubectl_args, labels,
+    BUILD, BuildPlan, DEPLOY, DeployPlan, FETCH, GIT_IMAGE, KANIKO_IMAGE, Plan, gitops_commands, kubectl_args, labels,
 };
 use crate::backend::k8s::DEFAULT_USER;
 use crate::backend::{Artifacts, Content, Custom, meta};
@@ -230,7 +229,11 @@ fn bump_step(plan: &Plan<'_>, deploy: &DeployPlan<'_>) -> Step {
     let lines: Vec<&str> = commands.iter().map(String::as_str).collect();
     let secret = plan.pipeline.deploy.as_ref().and_then(|d| d.secret.as_ref()).map_or("", |s| s.value.as_str());
     let token = EnvVarSource {
-        secret_key_ref: Some(SecretKeySelector { name: secret.to_string(), key: "token".into(), optional: None }),
+        secret_key_ref: Some(SecretKeySelector {
+            name: secret.to_string(),
+            key: super::PUSH_TOKEN_KEY.into(),
+            optional: None,
+        }),
         ..EnvVarSource::default()
     };
     Step {
@@ -239,7 +242,7 @@ fn bump_step(plan: &Plan<'_>, deploy: &DeployPlan<'_>) -> Step {
             EnvVar { name: "TAG".into(), value: Some("$(params.tag)".into()), value_from: None },
             EnvVar { name: "GIT_PUSH_TOKEN".into(), value: None, value_from: Some(token) },
         ],
-        ..Step::new("bump-tag", GITOPS_IMAGE)
+        ..Step::new("bump-tag", deploy.homelabc_image)
     }
 }
 

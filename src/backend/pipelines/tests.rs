@@ -168,6 +168,39 @@ fn a_gitops_deploy_bumps_the_tag_rebuilds_and_pushes_with_skip_ci() {
     assert!(objects_of_kind(&out, "Role").is_empty());
 }
 
+/// Every object's YAML and every file's text.
+fn all_text(out: &Artifacts) -> String {
+    let objects = out.objects.iter().map(|o| crate::yaml::render_json(&o.value()));
+    objects.chain(out.files.iter().map(|f| crate::layout::render_file(f).1)).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn every_engine_deploys_from_the_homelabc_image_and_never_compiles_it() {
+    let engines = [("tekton", " secret=\"push\""), ("drone", ""), ("woodpecker", ""), ("github-actions", "")];
+    let push = "secret \"push\" namespace=\"ci\" from=\"existing\"\n";
+    for (engine, secret) in engines {
+        let pipeline = format!(
+            "pipeline \"web\" engine=\"{engine}\" {{\n    source repo=\"https://github.com/me/web\"\n    build app=\"web\"\n    \
+             deploy app=\"web\" via=\"gitops\"{secret}\n}}\n{push}"
+        );
+        let (_, out) = artifacts(&pipeline);
+        let text = all_text(&out);
+        assert!(!text.contains("cargo"), "{engine} compiles homelabc:\n{text}");
+        assert!(text.contains(crate::model::DEFAULT_HOMELABC_IMAGE), "{engine}:\n{text}");
+        // The one setting moves every engine's deploy to another image.
+        let own =
+            BASE.replacen("homelab \"lab\"", "homelab \"lab\" { homelabc-image \"registry.lan/homelabc:9.9.9\"; }", 1);
+        let host = MemHost::with([("homelab.kdl", format!("{own}{pipeline}"))]);
+        let checked = driver::check(&host, "homelab.kdl");
+        assert!(!checked.has_errors(), "{:#?}", checked.diagnostics);
+        let mut out = Artifacts::default();
+        emit(&checked.model, &mut out);
+        let text = all_text(&out);
+        assert!(text.contains("registry.lan/homelabc:9.9.9"), "{engine}:\n{text}");
+        assert!(!text.contains(crate::model::DEFAULT_HOMELABC_IMAGE), "{engine}:\n{text}");
+    }
+}
+
 #[test]
 fn shell_words_are_quoted_only_when_needed() {
     assert_eq!(shell_quote("deployment/web"), "deployment/web");
