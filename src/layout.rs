@@ -13,7 +13,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-pub use place::{FilePlace, Folder, Unit, ci_destination, cluster_of, dashboard_config_map, object_file_name};
+pub use place::{
+    FilePlace, Folder, Unit, ci_destination, cluster_of, dashboard_config_map, node_folder, object_file_name,
+    unit_object_path,
+};
 
 use crate::backend::{Artifacts, Body, Content, File, Object};
 use crate::output::OutputTree;
@@ -55,7 +58,7 @@ impl Listing {
 
 /// The path of an object in the tree.
 pub fn object_path(object: &Object) -> String {
-    format!("{}/{}", object.unit.path(), object_file_name(&object.unit, &object.id.kind, &object.id.name))
+    unit_object_path(&object.unit, &object.id.kind, &object.id.name)
 }
 
 /// An object's text: serialized (typed) or rendered (parsed) canonically,

@@ -99,3 +99,81 @@ fn every_app_node_port_ingress_and_route_host_is_listed() {
         }
     }
 }
+
+/// The (first) Bootstrap section of a README, heading included, up to the
+/// next heading: `## Bootstrap`, or `### Bootstrap` under a cluster's heading.
+fn bootstrap(readme: &str) -> &str {
+    let heading = readme.find("## Bootstrap\n").expect("a Bootstrap section");
+    let start = readme[..heading].rfind('\n').map_or(0, |i| i + 1);
+    let end = readme[heading..].find("\n#").map_or(readme.len(), |i| heading + i + 1);
+    &readme[start..end]
+}
+
+/// The numbered steps of a Bootstrap section, with their sub-items.
+fn steps(section: &str) -> Vec<String> {
+    let mut steps: Vec<String> = Vec::new();
+    for line in section.lines() {
+        let number = line.split_once(". ").and_then(|(n, _)| n.parse::<usize>().ok());
+        match (number, steps.last_mut()) {
+            (Some(n), _) => {
+                assert_eq!(n, steps.len() + 1, "steps are numbered in order:\n{section}");
+                steps.push(line.to_string());
+            }
+            (None, Some(step)) if line.starts_with("   ") => step.push_str(&format!("\n{line}")),
+            _ => {}
+        }
+    }
+    steps
+}
+
+/// The index of the one step that holds `needle`.
+fn step_of(steps: &[String], needle: &str) -> usize {
+    let found: Vec<usize> = (0..steps.len()).filter(|&i| steps[i].contains(needle)).collect();
+    assert_eq!(found.len(), 1, "`{needle}` in exactly one step: {steps:#?}");
+    found[0]
+}
+
+#[test]
+fn the_bootstrap_steps_come_in_order_and_name_every_secret_made_by_hand_without_a_value() {
+    let literal = regex::Regex::new(r"--(?:from-literal|from-file)=[^=\s`]+=([^\s`]+)").expect("regex");
+    for (name, built, readme) in built_examples() {
+        let section = bootstrap(&readme);
+        let steps = steps(section);
+        let model = &built.checked.model;
+        match name.as_str() {
+            "kind-flux-tekton" => {
+                insta::assert_snapshot!(format!("{name}-bootstrap"), section);
+                let cluster = step_of(&steps, "kind create cluster --config kind-config.yaml");
+                let agent = step_of(&steps, "flux install --version=v2.4.0");
+                let age = step_of(&steps, "create secret generic sops-age --from-file=age.agekey=...");
+                let sync = step_of(&steps, "kubectl apply -k clusters/kind-homelab/flux-system");
+                assert!(cluster < agent && agent < age && age < sync, "{steps:#?}");
+                assert_eq!(sync, steps.len() - 1, "the first sync comes last");
+            }
+            "microservices-argocd" => {
+                insta::assert_snapshot!(format!("{name}-bootstrap"), section);
+                let token = step_of(&steps, "/etc/rancher/k3s/cluster-token");
+                let agent = step_of(&steps, "helm install argocd argo-cd --repo https://argoproj.github.io/argo-helm");
+                let secrets = step_of(&steps, "kubectl create namespace cert-manager");
+                let sync = step_of(&steps, "kubectl apply -f clusters/kubeops/application-kubeops-root.yaml");
+                assert!(token < agent && agent < secrets && secrets < sync, "{steps:#?}");
+                let ca = "`kubeops-ca` in `cert-manager`, read by issuer `kubeops-ca`, keys `tls.crt`, `tls.key`";
+                assert!(steps[secrets].contains(ca), "{}", steps[secrets]);
+                let vault = "`vault-token` in `external-secrets`, read by secret store `vault`, key `token`";
+                assert!(steps[secrets].contains(vault), "{}", steps[secrets]);
+            }
+            _ => {}
+        }
+        // Every secret made by hand is created, in its namespace, before the first sync.
+        for secret in model.secrets.iter().filter(|s| matches!(s.source, homelabc::model::SecretSource::Existing)) {
+            let (secret, ns) = (&secret.name.value, &secret.namespace.value);
+            let at = step_of(&steps, &format!("`{secret}` in `{ns}`"));
+            assert!(at < steps.len() - 1, "{name}: {secret} is made before the first sync");
+        }
+        // No value: every literal or file a command takes is left to the reader.
+        for capture in literal.captures_iter(section) {
+            assert_eq!(&capture[1], "...", "{name}: a value in {}", &capture[0]);
+        }
+        assert!(!section.contains("ENC["), "{name}: no encrypted material");
+    }
+}

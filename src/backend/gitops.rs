@@ -28,6 +28,15 @@ use crate::graph::Graph;
 use crate::layout::{FilePlace, Folder, Unit};
 use crate::model::{Cluster, DeclId, Gitops, GitopsEngine, Model, SecretSource};
 
+/// The Secret in flux-system holding the age key Flux decrypts SOPS files
+/// with (made by hand at bootstrap, named by every decrypting Kustomization).
+pub const SOPS_AGE_SECRET: &str = "sops-age";
+
+/// The name of a cluster's root Application (Argo CD's app of apps).
+pub fn root_application(cluster: &str) -> String {
+    format!("{cluster}-root")
+}
+
 /// Adds the GitOps entry objects for the (only) cluster with `gitops`.
 pub fn wire(model: &Model, graph: &Graph, out: &mut Artifacts) {
     let Some(cluster) = model.cluster_for(None) else { return };
@@ -275,7 +284,7 @@ fn flux(cluster: &Cluster, gitops: &Gitops, units: &Units, (origin, home): (&Ori
             decryption: units
                 .sops
                 .contains(path)
-                .then(|| Decryption { provider: "sops", secret_ref: Named { name: "sops-age".into() } }),
+                .then(|| Decryption { provider: "sops", secret_ref: Named { name: SOPS_AGE_SECRET.into() } }),
         };
         let metadata = meta(&unit.slug(), Some(FLUX_NAMESPACE), managed_labels());
         out.object(origin, home, Custom::new(metadata, Kustomization { spec }));
@@ -325,7 +334,7 @@ fn argocd(cluster: &Cluster, gitops: &Gitops, units: &Units, (origin, home): (&O
         let application = argocd::application(&unit.slug(), source(unit), None, Vec::new(), Some(*depth));
         out.object(origin, home, application);
     }
-    let root = argocd::application(&format!("{}-root", cluster.name.value), source(home), None, Vec::new(), None);
+    let root = argocd::application(&root_application(&cluster.name.value), source(home), None, Vec::new(), None);
     out.object(origin, home, root);
 }
 

@@ -5,13 +5,15 @@
 //! of the tree it sits in. Like every output it is a pure function of the
 //! description: no version, date or path of the machine that built it.
 //! Sections with nothing to say are left out. Each section lives in its own
-//! file: `infra` (clusters, nodes, networks, pools, registries), `reach`
-//! (what is reachable from outside), `edge` (gateways, DNS zones, tunnels),
-//! `certificates` (the issuers and the hosts they sign), `workloads` (namespaces,
-//! apps, pipelines, dashboards, alerts)
+//! file: `infra` (clusters, nodes, networks, pools, registries), `bootstrap`
+//! (the steps a person runs once, up to the first sync), `reach` (what is
+//! reachable from outside), `edge` (gateways, DNS zones, tunnels),
+//! `certificates` (the issuers and the hosts they sign), `workloads`
+//! (namespaces, apps, pipelines, dashboards, alerts)
 //! and `mermaid` (the dependency graph); `table` escapes cells and `values`
 //! reads Helm values.
 
+mod bootstrap;
 mod certificates;
 mod edge;
 mod infra;
@@ -100,6 +102,7 @@ pub fn render(whole: &Model, clusters: &[&Model], graph: &Graph) -> String {
 
 /// The sections about what runs in one cluster.
 fn cluster_sections(model: &Model, out: &mut String) {
+    bootstrap::section(model, out);
     reach::section(model, out);
     edge::sections(model, out);
     certificates::section(model, out);

@@ -227,11 +227,9 @@ impl FilePlace {
         match self {
             FilePlace::Inventory => "README.md".to_string(),
             FilePlace::SopsRules => ".sops.yaml".to_string(),
-            FilePlace::K3sConfig { scope, node } => {
-                scoped("nodes", scope.as_deref(), &format!("{node}/etc/rancher/k3s/config.yaml"))
-            }
-            FilePlace::K3sRegistries { scope, node } => {
-                scoped("nodes", scope.as_deref(), &format!("{node}/etc/rancher/k3s/registries.yaml"))
+            FilePlace::K3sConfig { scope, node } | FilePlace::K3sRegistries { scope, node } => {
+                let on_node = self.on_node().unwrap_or_default();
+                format!("{}{on_node}", node_folder(scope.as_deref(), node))
             }
             FilePlace::NodeInventory { scope } => scoped("nodes", scope.as_deref(), "inventory.yml"),
             FilePlace::KindConfig { scope: None } => "kind-config.yaml".to_string(),
@@ -245,6 +243,22 @@ impl FilePlace {
                 Unit::new(scope.as_deref(), Folder::Pipeline(pipeline.clone())).path(),
                 ci_destination(*engine, pipeline)
             ),
+        }
+    }
+
+    /// Where a node file goes on its node (`/etc/rancher/k3s/config.yaml`):
+    /// its path below [`node_folder`]. `None` for files that stay in the tree.
+    pub fn on_node(&self) -> Option<&'static str> {
+        match self {
+            FilePlace::K3sConfig { .. } => Some("/etc/rancher/k3s/config.yaml"),
+            FilePlace::K3sRegistries { .. } => Some("/etc/rancher/k3s/registries.yaml"),
+            FilePlace::Inventory
+            | FilePlace::SopsRules
+            | FilePlace::NodeInventory { .. }
+            | FilePlace::KindConfig { .. }
+            | FilePlace::FluxSync { .. }
+            | FilePlace::PipelineRun { .. }
+            | FilePlace::CiFile { .. } => None,
         }
     }
 
@@ -262,6 +276,17 @@ impl FilePlace {
             | FilePlace::CiFile { .. } => None,
         }
     }
+}
+
+/// The folder of a node's files (`nodes/<node>`): copied onto `/` of that
+/// node, each file lands at its [`FilePlace::on_node`].
+pub fn node_folder(scope: Option<&str>, node: &str) -> String {
+    scoped("nodes", scope, node)
+}
+
+/// The path of an object's file: its unit's folder and [`object_file_name`].
+pub fn unit_object_path(unit: &Unit, kind: &str, name: &str) -> String {
+    format!("{}/{}", unit.path(), object_file_name(unit, kind, name))
 }
 
 /// The file name of Flux's sync objects in `clusters/<cluster>/flux-system`.

@@ -175,3 +175,43 @@ fn lists_the_issuers_and_the_hosts_they_sign() {
     assert!(text.contains("## Certificates\n\n| Issuer | Kind | Proof | Signs |"), "{text}");
     assert!(text.contains("| `letsencrypt` | acme | http01 via traefik | `shop.lab.example.com` |"), "{text}");
 }
+
+#[test]
+fn bootstrap_names_the_keys_each_reader_of_a_secret_made_by_hand_needs() {
+    let text = r#"homelab "lab"
+cluster "c" distribution="kind" {
+    gitops "flux" repo="ssh://git@github.com/me/lab" path="deploy" secret="deploy-key"
+}
+secret "deploy-key" namespace="flux-system" from="existing"
+issuer "le" kind="acme" email="me@example.com" solver="dns01" provider="cloudflare" token-secret="cf"
+secret "cf" namespace="cert-manager" from="existing"
+app "web" namespace="web" {
+    image "me/web" tag="1.0.0"
+    port "http" 8080
+    resources cpu="100m" memory="64Mi" cpu-limit="200m" memory-limit="128Mi"
+}
+pipeline "web" engine="tekton" {
+    source repo="https://github.com/me/web"
+    deploy app="web" via="gitops" secret="push"
+}
+secret "push" namespace="ci" from="existing"
+secret "basic" namespace="web" from="existing" type="basic-auth"
+"#;
+    let readme = inventory(text);
+    let section = &readme[readme.find("## Bootstrap").expect("a Bootstrap section")..];
+    for expected in [
+        "`deploy-key` in `flux-system`, read by Flux's GitRepository, keys `identity`, `known_hosts`: \
+         `flux create secret git deploy-key --url=ssh://git@github.com/me/lab --private-key-file=...`",
+        "`cf` in `cert-manager`, read by issuer `le`, key `api-token`: \
+         `kubectl -n cert-manager create secret generic cf --from-literal=api-token=...`",
+        "`push` in `ci`, read by the deploy of pipeline `web`, key `token`",
+        "`basic` in `web`, keys `username`, `password`",
+        "first their namespaces: `kubectl create namespace cert-manager`, `kubectl create namespace ci`, \
+         `kubectl create namespace web`",
+    ] {
+        assert!(section.contains(expected), "missing {expected}:\n{section}");
+    }
+    // Flux's own namespace is made by `flux install`, which comes first.
+    assert!(!section.contains("kubectl create namespace flux-system"), "{section}");
+    assert!(section.find("flux install").expect("install") < section.find("deploy-key").expect("key"));
+}
