@@ -301,8 +301,27 @@ fn infrastructure_edges(model: &Model, b: &mut Builder) {
     }
 }
 
-/// The edges of storage: a claim after its namespace, storage class and backup.
+/// The edges of storage: a claim after its namespace, storage class and
+/// backup; a backup after VolSync, whose CRDs its ReplicationSources are. The
+/// app or claim holding a backed-up volume writes those objects itself: it
+/// comes after VolSync and the backup's secret of its namespace too.
 fn storage_edges(model: &Model, b: &mut Builder) {
+    let volsync = component(model, crate::model::storage::VOLSYNC_COMPONENT);
+    for backup in &model.backups {
+        b.edge_if(&backup.id(model), volsync.clone(), "crd", None);
+    }
+    for backed in model.backed_up() {
+        let ns = backed.volume.namespace();
+        let me = match backed.volume {
+            crate::model::Stored::Own { app, .. } => app.id(model),
+            crate::model::Stored::Shared(claim) => claim.id(model),
+        };
+        b.edge_if(&me, volsync.clone(), "crd", None);
+        let secret = &backed.backup.secret;
+        if model.secrets.iter().any(|s| s.name.value == secret.value && s.namespace.value == ns) {
+            b.edge(&me, decl(model, DeclKind::Secret, Some(ns), &secret.value), "backup secret", None);
+        }
+    }
     for c in &model.claims {
         let me = c.id(model);
         b.edge(&me, decl(model, DeclKind::Namespace, None, &c.namespace.value), "namespace", None);

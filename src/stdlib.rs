@@ -26,6 +26,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("registry", include_str!("../stdlib/registry.kdl")),
     ("sealed-secrets", include_str!("../stdlib/sealed-secrets.kdl")),
     ("tekton", include_str!("../stdlib/tekton.kdl")),
+    ("volsync", include_str!("../stdlib/volsync.kdl")),
     ("woodpecker", include_str!("../stdlib/woodpecker.kdl")),
 ];
 

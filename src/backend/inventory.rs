@@ -9,7 +9,8 @@
 //! (the steps a person runs once, up to the first sync), `reach` (what is
 //! reachable from outside), `edge` (gateways, DNS zones, tunnels),
 //! `certificates` (the issuers and the hosts they sign), `workloads`
-//! (namespaces, apps, pipelines, dashboards, alerts)
+//! (namespaces, apps, pipelines, dashboards, alerts), `storage` (classes,
+//! claims, backups)
 //! and `mermaid` (the dependency graph); `table` escapes cells and `values`
 //! reads Helm values.
 
@@ -19,6 +20,7 @@ mod edge;
 mod infra;
 mod mermaid;
 mod reach;
+mod storage;
 mod table;
 mod values;
 mod workloads;
@@ -34,8 +36,9 @@ use crate::model::{Distribution, Model, Name, Node, NodeRole, SecretSource};
 /// made for the homelab, its networks (which it alone describes), its
 /// clusters and registries (whose tables are all a cluster without nodes or
 /// GitOps, or a registry no node mirrors, makes), the secrets issuers read
-/// and its secrets made by hand (`from="existing"`: the README's namespace
-/// and certificates tables are where they show).
+/// its secrets made by hand (`from="existing"`: the README's namespace
+/// and certificates tables are where they show) and its backups (the
+/// storage section says what each backs up, and where).
 pub fn emit(whole: &Model, clusters: &[&Model], graph: &Graph, out: &mut Artifacts) {
     let Some(homelab) = &whole.homelab else { return };
     let origin = Origin::of(homelab.id(whole));
@@ -50,6 +53,8 @@ pub fn emit(whole: &Model, clusters: &[&Model], graph: &Graph, out: &mut Artifac
     let origin = issuer_secrets.fold(origin, |o, id| o.and(id));
     let existing = whole.secrets.iter().filter(|s| matches!(s.source, SecretSource::Existing));
     let origin = existing.fold(origin, |o, s| o.and(s.id(whole)));
+    // Backups, which are settings of the volumes' objects (their storage section).
+    let origin = whole.backups.iter().fold(origin, |o, b| o.and(b.id(whole)));
     out.file(&origin, FilePlace::Inventory, Content::Text(render(whole, clusters, graph)));
 }
 
@@ -108,6 +113,7 @@ fn cluster_sections(model: &Model, out: &mut String) {
     certificates::section(model, out);
     workloads::namespaces(model, out);
     workloads::apps(model, out);
+    storage::section(model, out);
     workloads::pipelines(model, out);
     workloads::observability(model, out);
 }

@@ -18,8 +18,8 @@ use k8s_openapi::api::core::v1::{
     Namespace, PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PodSecurityContext,
     PodSpec, PodTemplateSpec, Probe as K8sProbe, ResourceRequirements, SeccompProfile, SecretEnvSource,
     SecretKeySelector, SecretVolumeSource, SecurityContext, Service as K8sService, ServiceAccount, ServicePort,
-    ServiceSpec, TCPSocketAction, Toleration as K8sToleration, TopologySpreadConstraint, Volume as K8sVolume,
-    VolumeMount, VolumeResourceRequirements,
+    ServiceSpec, TCPSocketAction, Toleration as K8sToleration, TopologySpreadConstraint, TypedObjectReference,
+    Volume as K8sVolume, VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::api::networking::v1::{
     HTTPIngressPath, HTTPIngressRuleValue, Ingress as K8sIngress, IngressBackend, IngressRule, IngressServiceBackend,
@@ -36,7 +36,7 @@ use super::{Artifacts, Custom, CustomKind, Origin, managed_labels};
 use crate::layout::Unit;
 use crate::model::{
     App, Concurrency, Container as ModelContainer, EnvFrom, EnvValue, Model, OwnClaim, PodSecurity, ProbeKind,
-    Protocol, ServiceType, SpreadKey, VolumeSource, Word, WorkloadKind,
+    Protocol, ServiceType, SpreadKey, Stored, VolumeSource, Word, WorkloadKind,
 };
 
 /// The user and group every pod runs as unless the app says otherwise.
@@ -683,7 +683,7 @@ fn probe(c: &ModelContainer, kind: ProbeKind) -> Option<K8sProbe> {
 }
 
 /// The spec of an own claim: ReadWriteOnce, its size and storage class.
-fn claim_spec(claim: &OwnClaim) -> PersistentVolumeClaimSpec {
+fn claim_spec(claim: &OwnClaim, restore: Option<TypedObjectReference>) -> PersistentVolumeClaimSpec {
     let requests: BTreeMap<String, Quantity> =
         [("storage".to_string(), Quantity(claim.size.value.text.clone()))].into_iter().collect();
     PersistentVolumeClaimSpec {
@@ -693,29 +693,31 @@ fn claim_spec(claim: &OwnClaim) -> PersistentVolumeClaimSpec {
             requests: Some(requests),
             ..VolumeResourceRequirements::default()
         }),
+        data_source_ref: restore,
         ..PersistentVolumeClaimSpec::default()
     }
 }
 
-/// A StatefulSet's claim template for an own volume.
-fn claim_template(_model: &Model, app: &App, volume: &crate::model::Volume, claim: &OwnClaim) -> PersistentVolumeClaim {
+/// A StatefulSet's claim template for an own volume; restored on create from
+/// its backup ([`super::volsync::restore_ref`]).
+fn claim_template(model: &Model, app: &App, volume: &crate::model::Volume, claim: &OwnClaim) -> PersistentVolumeClaim {
     PersistentVolumeClaim {
         metadata: ObjectMeta {
             name: Some(volume.name.value.clone()),
             labels: Some(app_labels(app)),
             ..ObjectMeta::default()
         },
-        spec: Some(claim_spec(claim)),
+        spec: Some(claim_spec(claim, super::volsync::restore_ref(model, &Stored::Own { app, volume, claim }))),
         ..PersistentVolumeClaim::default()
     }
 }
 
 /// The PersistentVolumeClaim of an own volume of a workload that is no
-/// StatefulSet.
-fn own_claim(_model: &Model, app: &App, volume: &crate::model::Volume, claim: &OwnClaim) -> PersistentVolumeClaim {
+/// StatefulSet; restored on create from its backup.
+fn own_claim(model: &Model, app: &App, volume: &crate::model::Volume, claim: &OwnClaim) -> PersistentVolumeClaim {
     PersistentVolumeClaim {
         metadata: meta(&own_claim_name(app, volume), Some(&app.namespace.value), app_labels(app)),
-        spec: Some(claim_spec(claim)),
+        spec: Some(claim_spec(claim, super::volsync::restore_ref(model, &Stored::Own { app, volume, claim }))),
         ..PersistentVolumeClaim::default()
     }
 }

@@ -23,8 +23,10 @@ pub mod pipelines;
 pub mod prometheus;
 pub mod registry;
 pub mod secrets;
+pub mod storage;
 pub mod stores;
 pub mod tunnel;
+pub mod volsync;
 
 mod artifacts;
 
@@ -93,8 +95,10 @@ pub fn emit(whole: &Model, clusters: &[&Model], graph: &Graph) -> Artifacts {
         prometheus::emit(model, &mut cluster);
         registry::emit(model, &mut cluster);
         secrets::emit(model, &mut cluster);
+        storage::emit(model, &mut cluster);
         stores::emit(model, &mut cluster);
         tunnel::emit(model, &mut cluster);
+        volsync::emit(model, &mut cluster);
         gitops::wire(model, graph, &mut cluster);
         out.objects.extend(cluster.objects);
         out.files.extend(cluster.files);

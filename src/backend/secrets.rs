@@ -10,7 +10,7 @@
 //! Each secret sits in the unit of its namespace ([`namespace_home`]), so it
 //! is applied with the Namespace and before the workloads that read it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -88,7 +88,7 @@ fn with_final_newline(text: &str) -> String {
 
 /// `ExternalSecret`: a Secret of the declared name filled from a store.
 #[derive(Debug, Serialize)]
-struct ExternalSecret {
+pub struct ExternalSecret {
     spec: ExternalSecretSpec,
 }
 
@@ -121,12 +121,18 @@ struct Target {
     template: Option<Template>,
 }
 
-/// The blueprint of the Secret: only its type. Without template data,
-/// external-secrets fills the Secret with the properties fetched as they are.
+/// The blueprint of the Secret: its type, and keys added to the properties
+/// fetched (`mergePolicy: Merge`). Without template data, external-secrets
+/// fills the Secret with the properties fetched as they are.
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 struct Template {
-    #[serde(rename = "type")]
-    secret_type: &'static str,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    secret_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    merge_policy: Option<&'static str>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    data: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -145,19 +151,42 @@ struct Extract {
 /// keys the type needs (`.dockerconfigjson`; `tls.crt` and `tls.key`;
 /// `username` and `password`).
 fn external(secret: &Secret, store: &str, key: &str) -> Custom<ExternalSecret> {
-    let metadata = meta(&secret.name.value, Some(&secret.namespace.value), managed_labels());
+    external_secret(secret, &secret.name.value, store, key, BTreeMap::new())
+}
+
+/// A copy of an external `secret` (the same store and key, in its namespace)
+/// that makes the Secret `name` with `data` added to the properties fetched:
+/// a restic repository's credentials with the repository of one volume
+/// ([`super::volsync`]). `None` when the secret is not read from a store.
+pub fn external_with(secret: &Secret, name: &str, data: BTreeMap<String, String>) -> Option<Custom<ExternalSecret>> {
+    match &secret.source {
+        SecretSource::External { store, key } => Some(external_secret(secret, name, &store.value, &key.value, data)),
+        SecretSource::Sops { .. } | SecretSource::Sealed { .. } | SecretSource::Existing => None,
+    }
+}
+
+/// The ExternalSecret making the Secret `name` of `secret`'s namespace and
+/// type from `key` of `store`, with `data` merged over the properties fetched.
+fn external_secret(
+    secret: &Secret,
+    name: &str,
+    store: &str,
+    key: &str,
+    data: BTreeMap<String, String>,
+) -> Custom<ExternalSecret> {
+    let metadata = meta(name, Some(&secret.namespace.value), managed_labels());
+    let secret_type =
+        (secret.secret_type.value != SecretType::Opaque).then(|| secret.secret_type.value.kubernetes_type());
+    let merge_policy = (!data.is_empty()).then_some("Merge");
+    let template =
+        (secret_type.is_some() || merge_policy.is_some()).then_some(Template { secret_type, merge_policy, data });
     Custom::new(
         metadata,
         ExternalSecret {
             spec: ExternalSecretSpec {
                 refresh_interval: "1h",
                 secret_store_ref: StoreRef { kind: "ClusterSecretStore", name: store.to_string() },
-                target: Target {
-                    name: secret.name.value.clone(),
-                    creation_policy: "Owner",
-                    template: (secret.secret_type.value != SecretType::Opaque)
-                        .then(|| Template { secret_type: secret.secret_type.value.kubernetes_type() }),
-                },
+                target: Target { name: name.to_string(), creation_policy: "Owner", template },
                 data_from: vec![DataFrom { extract: Extract { key: key.to_string() } }],
             },
         },

@@ -269,6 +269,9 @@ fn needed(model: &Model) -> Vec<(String, String, BTreeMap<String, ValueKind>)> {
     if let Some(r) = model.registries.iter().find(|r| r.deploy.is_some()) {
         need("registry", format!("registry `{}`", r.name.value));
     }
+    if let Some(volume) = model.stored_volumes().into_iter().find(|v| v.backup().is_some()) {
+        need(crate::model::storage::VOLSYNC_COMPONENT, format!("the backup of {}", volume.describe()));
+    }
     let depends = model.apps.iter().flat_map(|a| &a.depends_on).chain(model.charts.iter().flat_map(|c| &c.depends_on));
     for d in depends {
         if crate::model::COMPONENTS.contains(&d.value.as_str()) {

@@ -22,7 +22,9 @@ const CHART_GROUPS: &[(&str, &[&str])] = &[
     ("kube-prometheus-stack", &["monitoring.coreos.com"]),
     ("metallb", &["metallb.io"]),
     ("sealed-secrets", &["bitnami.com"]),
+    ("snapshot-controller", &["snapshot.storage.k8s.io", "groupsnapshot.storage.k8s.io"]),
     ("tekton-pipeline", &["tekton.dev"]),
+    ("volsync", &["volsync.backube"]),
 ];
 
 /// The API groups whose CRDs an upstream chart installs (empty when unknown).

@@ -11,6 +11,7 @@ pub mod decl;
 pub mod edge;
 pub mod files;
 pub mod observe;
+pub mod storage;
 pub mod values;
 pub mod view;
 
@@ -22,6 +23,7 @@ use ipnet::IpNet;
 pub use cron::Cron;
 pub use decl::{DeclId, DeclKind, Declaration, Scope};
 pub use edge::*;
+pub use storage::{BackedUp, ClassSource, Stored};
 pub use values::*;
 
 use crate::source::{Span, Spanned};
@@ -52,6 +54,7 @@ pub const COMPONENTS: &[&str] = &[
     "registry",
     "sealed-secrets",
     "tekton",
+    "volsync",
     "woodpecker",
 ];
 
@@ -1725,6 +1728,7 @@ impl Model {
         names.extend(self.apps.iter().map(|a| a.namespace.value.clone()));
         names.extend(self.charts.iter().map(|c| c.namespace.value.clone()));
         names.extend(self.secrets.iter().map(|s| s.namespace.value.clone()));
+        names.extend(self.claims.iter().map(|c| c.namespace.value.clone()));
         names.extend(self.secret_stores.iter().filter_map(SecretStore::local_namespace).map(str::to_string));
         names.extend(self.registries.iter().filter_map(|r| r.deploy.as_ref()).map(|d| d.namespace.value.clone()));
         names.extend(
