@@ -3,6 +3,7 @@
 //! module adds diagnostics and never stops early.
 
 mod addressing;
+mod backups;
 mod balancer;
 mod capacity;
 mod components;
@@ -15,6 +16,7 @@ mod refs;
 mod routes;
 mod secrets;
 mod security;
+mod storage;
 mod tls;
 mod workloads;
 
@@ -45,7 +47,8 @@ pub fn whole(model: &Model, diags: &mut Vec<Diagnostic>) {
 /// components it needs, its pipelines, dashboards and alerts, the issuers of
 /// its TLS ingresses and https listeners, what its GitOps agent and secret
 /// stores can read, its load-balancer addresses and BGP peers, its routes
-/// and gateways, its DNS zones and tunnels.
+/// and gateways, its DNS zones and tunnels, and its storage classes, claims
+/// and backups.
 /// With several clusters they run on each cluster's view ([`Model::view`]).
 pub fn cluster(model: &Model, diags: &mut Vec<Diagnostic>) {
     ports::check(model, diags);
@@ -58,4 +61,6 @@ pub fn cluster(model: &Model, diags: &mut Vec<Diagnostic>) {
     balancer::check(model, diags);
     routes::check(model, diags);
     dns::check(model, diags);
+    storage::check(model, diags);
+    backups::check(model, diags);
 }

@@ -656,6 +656,16 @@ fn used_secrets<'a>(model: &'a Model, names: &Names<'a>) -> BTreeSet<(&'a str, &
             mark_all(names, &secret.value, &mut used);
         }
     }
+    // A backup's restic credentials, in each backed-up volume's namespace
+    // (a misspelt `backup=` counts for the backup it probably means).
+    let backups: Vec<&str> = model.backups.iter().map(|b| b.name.value.as_str()).collect();
+    for volume in model.stored_volumes() {
+        let Some(name) = volume.backup() else { continue };
+        let close = || suggest::did_you_mean(&name.value, backups.iter().copied()).and_then(|b| model.backup(b));
+        if let Some(backup) = model.backup(&name.value).or_else(close) {
+            mark_in(names, volume.namespace(), &backup.secret, &mut used);
+        }
+    }
     // A Tekton pipeline's GitOps push credentials, in its namespace.
     for pipeline in &model.pipelines {
         if let (Some(ns), Some(secret)) =

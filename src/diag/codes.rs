@@ -160,6 +160,13 @@ codes! {
     E1002 "unknown-class" Error "an object names a storage or ingress class the cluster does not have";
     E1003 "missing-issuer-or-store" Error "an object names a certificate issuer or secret store nothing makes";
     E1004 "crd-not-installed" Error "an object's kind belongs to an API group whose CRDs nothing installs";
+    // E11xx: storage and backups.
+    E1101 "two-default-classes" Error "two storage classes of one cluster are both the default";
+    E1102 "claim-mounted-by-many-pods" Error "a ReadWriteOncePod claim is mounted by more than one pod";
+    E1103 "read-only-claim-mounted-writable" Error "a ReadOnlyMany claim is mounted without `read-only=#true`";
+    E1104 "shared-restic-repository" Error "one secret would hold the restic repository of several claims";
+    E1105 "copy-method-unsupported" Error "a backup copies with CSI snapshots or clones from storage that has none";
+    E1106 "backup-schedule-refused" Error "a backup's schedule is one VolSync's trigger does not accept";
     // Warnings.
     W0101 "kdl-v1" Warning "the file is written in KDL v1";
     W0102 "unimported-file" Warning "a `.kdl` file below the description's folder is not imported";
@@ -171,6 +178,11 @@ codes! {
     W0703 "no-resource-limits" Warning "an app sets no resources, or no memory limit";
     W0704 "unmatched-toleration" Warning "an app tolerates a taint no node has";
     W0801 "kubectl-deploy-under-gitops" Warning "a pipeline rolls an app with kubectl that a GitOps agent keeps in sync";
+    W1101 "second-default-class" Warning "a declared default storage class sits beside the distribution's own default";
+    W1102 "read-write-once-across-nodes" Warning "a ReadWriteOnce claim is mounted by pods that may run on different nodes";
+    W1103 "nfs-server-off-network" Warning "an NFS server's address is on none of the declared networks";
+    W1104 "volume-without-backup" Warning "a persistent volume has no backup in a cluster that backs volumes up";
+    W1105 "statefulset-backup-partial" Warning "a StatefulSet's backups cannot cover or restore every replica";
 }
 
 impl std::fmt::Display for Code {
