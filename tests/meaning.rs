@@ -15,6 +15,12 @@
 //! - Every route is an HTTPRoute of its host attached to Gateway listeners
 //!   of the tree whose TLS Secrets a Certificate makes, sending to a port of
 //!   its app's Service; every tunnel forwards its apps' hosts, 404 last.
+//! - Every storage class is a StorageClass of its provisioner (the default
+//!   annotated), every claim a PersistentVolumeClaim of its size and access;
+//!   every backed-up claim has a ReplicationSource on the backup's schedule
+//!   whose repository Secret the tree makes or the description declares, a
+//!   repository of its own, and, restored on create, a ReplicationDestination
+//!   its claim's `dataSourceRef` names.
 
 mod common;
 
@@ -344,4 +350,71 @@ fn every_ci_engine_is_installed_and_reachable() {
             }
         }
     }
+}
+
+#[test]
+fn every_storage_class_claim_and_backed_up_volume_has_its_objects() {
+    let mut backed_up = 0;
+    for example in examples() {
+        let built = driver::build(&FsHost::new(&example), "homelab.kdl");
+        let tree = built.tree.expect("no errors").expect("layout");
+        let all = objects(&tree);
+        for model in built.checked.clusters() {
+            let in_cluster = of_cluster(&all, &tree, model.cluster_key(None));
+            let find = |kind: &str, ns: Option<&str>, name: &str| {
+                in_cluster.iter().map(|(_, o)| o).find(|o| {
+                    o["kind"] == kind && o["metadata"]["name"] == name && o["metadata"]["namespace"].as_str() == ns
+                })
+            };
+            let what = |name: &str| format!("{}: {name}", example.display());
+            for class in &model.storage_classes {
+                let object = find("StorageClass", None, &class.name.value)
+                    .unwrap_or_else(|| panic!("{}", what(&class.name.value)));
+                assert_eq!(object["provisioner"], class.provisioner.value.as_str(), "{}", what(&class.name.value));
+                let default =
+                    object["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true";
+                assert_eq!(default, class.default.as_ref().is_some_and(|d| d.value), "{}", what(&class.name.value));
+            }
+            for claim in &model.claims {
+                let (ns, name) = (claim.namespace.value.as_str(), claim.name.value.as_str());
+                let pvc = find("PersistentVolumeClaim", Some(ns), name)
+                    .unwrap_or_else(|| panic!("{} has no PVC", what(name)));
+                assert_eq!(pvc["spec"]["resources"]["requests"]["storage"], claim.size.value.text.as_str());
+                assert_eq!(pvc["spec"]["accessModes"][0], homelabc::model::Word::as_str(claim.access.value));
+            }
+            let mut repositories = BTreeSet::new();
+            for backed in model.backed_up() {
+                let ns = backed.volume.namespace();
+                for claim in backed.volume.claim_names() {
+                    backed_up += 1;
+                    let source = find("ReplicationSource", Some(ns), &claim)
+                        .unwrap_or_else(|| panic!("{} has no ReplicationSource", what(&claim)));
+                    assert_eq!(source["spec"]["sourcePVC"], claim.as_str());
+                    assert_eq!(source["spec"]["trigger"]["schedule"], backed.backup.schedule.value.text.as_str());
+                    let secret = source["spec"]["restic"]["repository"].as_str().unwrap_or_default();
+                    let made = in_cluster.iter().any(|(_, o)| {
+                        o["metadata"]["namespace"] == ns
+                            && ((o["kind"] == "ExternalSecret" && o["spec"]["target"]["name"] == secret)
+                                || (o["kind"] == "Secret" && o["metadata"]["name"] == secret))
+                    });
+                    let declared = model.secrets.iter().any(|s| s.name.value == secret && s.namespace.value == ns);
+                    assert!(made || declared, "{}: repository secret {secret} is made by nothing", what(&claim));
+                    assert!(repositories.insert(backed.repository(&claim)), "{}: repository shared", what(&claim));
+                    if backed.volume.restores_on_create(backed.backup) {
+                        let restore = format!("{claim}-restore");
+                        assert!(find("ReplicationDestination", Some(ns), &restore).is_some(), "{}", what(&restore));
+                        let named = in_cluster.iter().any(|(_, o)| {
+                            let specs = std::iter::once(&o["spec"]).chain(
+                                o["spec"]["volumeClaimTemplates"].as_array().into_iter().flatten().map(|t| &t["spec"]),
+                            );
+                            o["metadata"]["namespace"] == ns
+                                && specs.into_iter().any(|s| s["dataSourceRef"]["name"] == restore.as_str())
+                        });
+                        assert!(named, "{}: no claim is restored from {restore}", what(&claim));
+                    }
+                }
+            }
+        }
+    }
+    assert!(backed_up > 0, "some example backs a volume up");
 }

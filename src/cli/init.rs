@@ -33,6 +33,7 @@ const SUMMARIES: &[(&str, &str)] = &[
     ("pi-k3s-drone", "k3s on two Raspberry Pis, MetalLB L2 pool, registry on NodePort 30500, Gitea, Drone"),
     ("proxmox-k3s-actions", "k3s on Proxmox VMs, external HTTP registry, GitHub Actions with a GitOps tag bump"),
     ("staging-production", "two clusters in one description: a kind staging cluster and a k3s production cluster"),
+    ("storage-backups", "k3s with an NFS storage class, a shared claim, NFS mounts and VolSync backups to S3"),
     ("tekton-rbac", "a Tekton fetch → build → deploy pipeline with the RBAC it needs"),
     ("woodpecker-gitea", "k3s on one machine, Gitea, Woodpecker CI building into an in-cluster registry"),
 ];
