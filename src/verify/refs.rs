@@ -39,6 +39,8 @@ pub enum Class {
     ClusterRole,
     /// A Deployment or StatefulSet (the target of an HPA).
     Workload,
+    /// A VolSync ReplicationDestination (a claim's `dataSourceRef`).
+    ReplicationDestination,
     /// The CRDs of an API group.
     Group,
 }
@@ -62,6 +64,7 @@ impl Class {
             Class::Role => "Role",
             Class::ClusterRole => "ClusterRole",
             Class::Workload => "workload",
+            Class::ReplicationDestination => "ReplicationDestination",
             Class::Group => "API group",
         }
     }
@@ -133,13 +136,24 @@ pub fn seen(object: &Object, value: &Value) -> Seen {
             if kind == "Job" {
                 provides.extend(applied_groups(&value["spec"]["template"]["spec"]));
             }
+            // A StatefulSet makes a claim per template and replica: `<template>-<name>-<ordinal>`.
+            let replicas = value["spec"]["replicas"].as_u64().unwrap_or(1);
             for claim in value["spec"]["volumeClaimTemplates"].as_array().into_iter().flatten() {
                 storage_class(claim.pointer("/spec/storageClassName"), &mut needs);
+                restore(&claim["spec"], &ns, &mut needs);
+                if let Some(template) = claim["metadata"]["name"].as_str() {
+                    let made = (0..replicas).map(|i| format!("{template}-{}-{i}", object.id.name));
+                    provides.extend(made.map(|name| (Class::Claim, ns.clone(), name)));
+                }
             }
         }
         ("batch", "CronJob") => pod(&value["spec"]["jobTemplate"]["spec"]["template"]["spec"], &ns, &mut needs),
         ("", "Pod") => pod(&value["spec"], &ns, &mut needs),
-        ("", "PersistentVolumeClaim") => storage_class(value.pointer("/spec/storageClassName"), &mut needs),
+        ("", "PersistentVolumeClaim") => {
+            storage_class(value.pointer("/spec/storageClassName"), &mut needs);
+            restore(&value["spec"], &ns, &mut needs);
+        }
+        ("volsync.backube", "ReplicationSource" | "ReplicationDestination") => volsync(value, &ns, &mut needs),
         ("networking.k8s.io", "Ingress") => ingress(value, &ns, &mut needs),
         ("gateway.networking.k8s.io", "Gateway") => gateway(value, &ns, &mut needs),
         ("gateway.networking.k8s.io", "HTTPRoute") => route(value, &ns, &mut needs),
@@ -242,6 +256,7 @@ fn own_class(group: &str, kind: &str) -> Option<Class> {
         ("rbac.authorization.k8s.io", "Role") => Class::Role,
         ("rbac.authorization.k8s.io", "ClusterRole") => Class::ClusterRole,
         ("apps", "Deployment" | "StatefulSet") => Class::Workload,
+        ("volsync.backube", "ReplicationDestination") => Class::ReplicationDestination,
         _ => return None,
     })
 }
@@ -311,6 +326,31 @@ fn pod(spec: &Value, ns: &Option<String>, needs: &mut Vec<Need>) {
 fn storage_class(class: Option<&Value>, needs: &mut Vec<Need>) {
     if let Some(name) = class.and_then(Value::as_str).filter(|n| !n.is_empty()) {
         needs.push(Need { key: (Class::StorageClass, None, name.to_string()), at: "storageClassName".into() });
+    }
+}
+
+/// The ReplicationDestination a claim is filled from (VolSync's volume populator).
+fn restore(spec: &Value, ns: &Option<String>, needs: &mut Vec<Need>) {
+    let source = &spec["dataSourceRef"];
+    if source["apiGroup"] == "volsync.backube"
+        && source["kind"] == "ReplicationDestination"
+        && let Some(name) = source["name"].as_str()
+    {
+        needs.push(Need {
+            key: (Class::ReplicationDestination, ns.clone(), name.to_string()),
+            at: "dataSourceRef".into(),
+        });
+    }
+}
+
+/// A VolSync ReplicationSource or ReplicationDestination: the Secret its
+/// restic mover reads the repository from, and the claim a source backs up.
+fn volsync(value: &Value, ns: &Option<String>, needs: &mut Vec<Need>) {
+    if let Some(secret) = value["spec"]["restic"]["repository"].as_str() {
+        needs.push(Need { key: (Class::Secret, ns.clone(), secret.to_string()), at: "restic.repository".into() });
+    }
+    if let Some(claim) = value["spec"]["sourcePVC"].as_str() {
+        needs.push(Need { key: (Class::Claim, ns.clone(), claim.to_string()), at: "sourcePVC".into() });
     }
 }
 

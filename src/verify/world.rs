@@ -27,13 +27,10 @@ impl Given {
             keys.insert((Class::Secret, Some(secret.namespace.value.clone()), secret.name.value.clone()));
         }
         let cluster = model.clusters.first();
-        let distribution = cluster.map(|c| c.distribution.value);
         // The storage class each distribution ships (its default).
-        match distribution {
-            Some(Distribution::K3s) => keys.insert((Class::StorageClass, None, "local-path".into())),
-            Some(Distribution::Kind) => keys.insert((Class::StorageClass, None, "standard".into())),
-            None => false,
-        };
+        if let Some(cluster) = cluster {
+            keys.insert((Class::StorageClass, None, cluster.distribution.value.storage_class().into()));
+        }
         if let Some(cluster) = cluster {
             let traefik = cluster.ingress.value == IngressController::Traefik;
             if traefik && cluster.distribution.value == Distribution::K3s {
@@ -55,6 +52,9 @@ impl Given {
             }
             for class in ingress_classes(&chart.chart.value) {
                 keys.insert((Class::IngressClass, None, class.to_string()));
+            }
+            for class in crate::model::storage::classes_of(&chart.chart.value) {
+                keys.insert((Class::StorageClass, None, class.to_string()));
             }
         }
         let chart_namespaces = model.charts.iter().map(|c| c.namespace.value.clone()).collect();
