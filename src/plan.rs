@@ -102,6 +102,10 @@ pub struct Entry {
     /// When it loses data: why, and the declaration `--allow-destroy` names.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_loss: Option<DataLoss>,
+    /// When the API server refuses the change in place (an immutable field):
+    /// why, and what to do. The GitOps agent's apply of its unit fails until then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 /// Data a change destroys.
@@ -168,7 +172,7 @@ pub fn diff(before: &OutputTree, after: &OutputTree) -> Plan {
         match new.get(key) {
             None => {
                 let data_loss = destroyed_data(key, old_value);
-                entries.push(Entry { key: key.clone(), action: Action::Destroy, data_loss });
+                entries.push(Entry { key: key.clone(), action: Action::Destroy, data_loss, refused: None });
             }
             Some(new_value) if new_value != old_value => {
                 let mut changes = Vec::new();
@@ -177,13 +181,14 @@ pub fn diff(before: &OutputTree, after: &OutputTree) -> Plan {
                     changes.iter_mut().for_each(redact);
                 }
                 let data_loss = lost_claims(key, old_value, new_value);
-                entries.push(Entry { key: key.clone(), action: Action::Change(changes), data_loss });
+                let refused = refused_change(key, &changes);
+                entries.push(Entry { key: key.clone(), action: Action::Change(changes), data_loss, refused });
             }
             Some(_) => {}
         }
     }
     for key in new.keys().filter(|k| !old.contains_key(*k)) {
-        entries.push(Entry { key: key.clone(), action: Action::Create, data_loss: None });
+        entries.push(Entry { key: key.clone(), action: Action::Create, data_loss: None, refused: None });
     }
     entries.sort_by(|a, b| a.key.cmp(&b.key));
     Plan { entries }
@@ -352,6 +357,35 @@ fn lost_claims(key: &Key, before: &Value, after: &Value) -> Option<DataLoss> {
     })
 }
 
+/// Why the API server refuses a change of a claim or of a StatefulSet's
+/// claim templates (adding or removing a backup's restore, `dataSourceRef`,
+/// changes them too), and what to do.
+fn refused_change(key: &Key, changes: &[FieldChange]) -> Option<String> {
+    let Key::Object { kind, name, .. } = key else { return None };
+    let spec = |c: &&FieldChange| c.path.starts_with("spec.") || c.path == "spec";
+    match kind.as_str() {
+        "PersistentVolumeClaim" => {
+            let immutable = changes.iter().filter(spec).any(|c| {
+                !(c.path.starts_with("spec.resources.requests") || c.path.starts_with("spec.volumeAttributesClassName"))
+            });
+            immutable.then(|| {
+                format!(
+                    "a claim's spec is immutable but its size: the apply fails until claim `{name}` is recreated \
+                     (deleting it deletes its data, unless it is restored on create from a backup), or the change is undone"
+                )
+            })
+        }
+        "StatefulSet" => changes.iter().any(|c| c.path.starts_with("spec.volumeClaimTemplates")).then(|| {
+            format!(
+                "a StatefulSet's claim templates are immutable: delete StatefulSet `{name}` with \
+                 `kubectl delete statefulset {name} --cascade=orphan` (its pods and claims stay) for the agent to \
+                 create it anew; claims that exist keep their old spec"
+            )
+        }),
+        _ => None,
+    }
+}
+
 fn claims(statefulset: &Value) -> Vec<String> {
     statefulset["spec"]["volumeClaimTemplates"]
         .as_array()
@@ -437,6 +471,9 @@ fn human(plan: &Plan) -> String {
         if let Some(loss) = &e.data_loss {
             let _ = writeln!(out, "    ! data loss: {} (allow with --allow-destroy {})", loss.reason, loss.declaration);
         }
+        if let Some(refused) = &e.refused {
+            let _ = writeln!(out, "    ! refused by the API server: {refused}");
+        }
     }
     let _ = writeln!(out, "\n{}", summary_line(plan));
     out
@@ -456,6 +493,16 @@ fn markdown(plan: &Plan) -> String {
             if let Some(loss) = &e.data_loss {
                 let _ =
                     writeln!(out, "> - `{}`: {} (`--allow-destroy {}`)", e.key.label(), loss.reason, loss.declaration);
+            }
+        }
+        out.push('\n');
+    }
+    let refused: Vec<&Entry> = plan.entries.iter().filter(|e| e.refused.is_some()).collect();
+    if !refused.is_empty() {
+        out.push_str("> [!CAUTION]\n> The API server refuses these changes in place:\n");
+        for e in refused {
+            if let Some(why) = &e.refused {
+                let _ = writeln!(out, "> - `{}`: {why}", e.key.label());
             }
         }
         out.push('\n');

@@ -201,3 +201,52 @@ fn objects_of_two_clusters_are_planned_apart() {
     assert!(!plan.contains("in cluster production"), "{plan}");
     assert!(plan.contains("Plan: 0 to add, 1 to change, 0 to destroy."), "{plan}");
 }
+
+/// A homelab with a shared claim and a Deployment whose own claim is backed up.
+const STORAGE: &str = r#"homelab "lab"
+
+cluster "lab" distribution="k3s" version="v1.33.6+k3s1"
+
+node "n1" role="server" {
+    address "10.0.0.2"
+    cpu 4; memory "8Gi"; disk "50Gi"
+}
+
+backup "nightly" repository="s3:https://s3.lan/restic" secret="restic" schedule="0 3 * * *" keep-daily=7
+secret "restic" namespace="docs" from="existing"
+
+claim "shared" namespace="docs" size="5Gi" backup="nightly"
+
+app "wiki" namespace="docs" kind="deployment" {
+    image "wiki" tag="1.0.0"
+    port "http" 3000
+    resources cpu="10m" memory="16Mi" cpu-limit="100m" memory-limit="32Mi"
+    volume "files" mount="/files" claim="shared"
+}
+"#;
+
+#[test]
+fn a_volume_whose_backup_is_removed_shows_in_the_plan_and_a_removed_claim_is_data_loss() {
+    let dir = built(STORAGE);
+    let unbacked =
+        STORAGE.replace(" backup=\"nightly\"\n", "\n").replace("backup \"nightly\"", "// backup \"nightly\"");
+    std::fs::write(dir.path().join("homelab.kdl"), &unbacked).expect("write");
+    let out = homelabc(dir.path(), &["plan", "-q", "--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = stdout(&out);
+    assert!(text.contains("- ReplicationSource docs/shared (volsync.backube/v1alpha1)"), "{text}");
+    // The claim keeps its data; VolSync goes with the last backup (its namespace is flagged).
+    assert!(!text.contains("claim `shared`"), "{text}");
+    assert!(text.contains("- HelmChart kube-system/volsync"), "{text}");
+    // The claim itself goes: its volume with it.
+    let gone = STORAGE.replace("claim \"shared\" namespace=\"docs\" size=\"5Gi\" backup=\"nightly\"\n", "").replace(
+        "    volume \"files\" mount=\"/files\" claim=\"shared\"\n",
+        "    volume \"files\" mount=\"/files\" size=\"5Gi\" backup=\"nightly\"\n",
+    );
+    std::fs::write(dir.path().join("homelab.kdl"), &gone).expect("write");
+    let text = stdout(&homelabc(dir.path(), &["plan", "-q"]));
+    assert!(text.contains("! data loss: the volume of claim `shared`"), "{text}");
+    assert!(text.contains("--allow-destroy shared"), "{text}");
+    assert_eq!(homelabc(dir.path(), &["build", "-q"]).status.code(), Some(1));
+    assert_eq!(homelabc(dir.path(), &["build", "-q", "--allow-destroy", "shared"]).status.code(), Some(0));
+}

@@ -131,3 +131,43 @@ fn json_has_the_entries_and_the_summary() {
     assert_eq!(value["entries"][0]["key"]["kind"], "Deployment");
     assert_eq!(value["entries"][0]["action"], "create");
 }
+
+#[test]
+fn destroying_a_claim_or_an_apps_own_claim_is_data_loss_of_its_declaration() {
+    // A `claim` carries only homelabc's label: it is named by its own name;
+    // a Deployment's own claim `<app>-<volume>` by its app.
+    let claim = "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: media-library\n  namespace: media\n  labels:\n    app.kubernetes.io/managed-by: homelabc\n";
+    let own = "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: paperless-data\n  namespace: docs\n  labels:\n    app.kubernetes.io/managed-by: homelabc\n    app.kubernetes.io/name: paperless\n";
+    let plan = diff(&tree(&[("c.yaml", claim), ("o.yaml", own)]), &tree(&[]));
+    let declarations: Vec<&str> =
+        plan.entries.iter().filter_map(|e| e.data_loss.as_ref().map(|d| d.declaration.as_str())).collect();
+    assert_eq!(declarations, ["paperless", "media-library"]);
+    assert!(plan.refused(&["media-library".into()]).len() == 1);
+}
+
+#[test]
+fn a_volume_whose_backup_goes_shows_its_replication_source_destroyed_and_its_claim_refused() {
+    let claim = |restore: &str| {
+        format!(
+            "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: paperless-data\n  namespace: docs\nspec:\n  accessModes:\n    - ReadWriteOnce\n{restore}  resources:\n    requests:\n      storage: 5Gi\n"
+        )
+    };
+    let with = claim(
+        "  dataSourceRef:\n    apiGroup: volsync.backube\n    kind: ReplicationDestination\n    name: paperless-data-restore\n",
+    );
+    let source = "apiVersion: volsync.backube/v1alpha1\nkind: ReplicationSource\nmetadata:\n  name: paperless-data\n  namespace: docs\nspec:\n  sourcePVC: paperless-data\n  trigger:\n    schedule: 0 3 * * *\n";
+    let before = tree(&[("c.yaml", &with), ("s.yaml", source)]);
+    let after = tree(&[("c.yaml", &claim(""))]);
+    let plan = diff(&before, &after);
+    let human = render(&plan, Format::Human);
+    assert!(human.contains("- ReplicationSource docs/paperless-data (volsync.backube/v1alpha1)"), "{human}");
+    assert!(human.contains("- spec.dataSourceRef"), "{human}");
+    assert!(human.contains("! refused by the API server: a claim's spec is immutable"), "{human}");
+    // Losing the backup loses no data: the build is not refused.
+    assert!(plan.refused(&[]).is_empty());
+    // Growing a claim is allowed in place.
+    let bigger = claim("").replace("5Gi", "10Gi");
+    let grown = diff(&tree(&[("c.yaml", &claim(""))]), &tree(&[("c.yaml", &bigger)]));
+    assert!(grown.entries[0].refused.is_none(), "{:?}", grown.entries);
+    assert!(render(&plan, Format::Markdown).contains("> [!CAUTION]"));
+}
