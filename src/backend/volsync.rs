@@ -306,6 +306,50 @@ mod tests {
         assert_eq!(q("2Ti"), "10Gi");
     }
 
+    /// The objects of one VolSync backup of a one-cluster description, by kind and name.
+    fn emitted(body: &str) -> (crate::driver::Checked, Vec<(String, String, serde_json::Value)>) {
+        let text = format!(
+            "homelab \"lab\"\ncluster \"home\" distribution=\"k3s\"\n\
+             backup \"nightly\" repository=\"s3:https://s3.lan/restic\" secret=\"restic\" schedule=\"0 3 * * *\" keep-daily=7 keep-last=3\n\
+             secret \"restic\" namespace=\"apps\" from=\"external\" store=\"vault\" key=\"lab/restic\"\n\
+             secret-store \"vault\" provider=\"vault\" server=\"https://vault.lan\" path=\"secret\" auth-secret=\"vault\"\n\
+             secret \"vault\" namespace=\"external-secrets\" from=\"existing\"\n{body}"
+        );
+        let checked = crate::driver::check(&crate::host::MemHost::with([("homelab.kdl", text)]), "homelab.kdl");
+        let mut out = crate::backend::Artifacts::default();
+        super::emit(&checked.model, &mut out);
+        let objects = out.objects.iter().map(|o| (o.id.kind.clone(), o.id.name.clone(), o.value())).collect();
+        (checked, objects)
+    }
+
+    #[test]
+    fn a_deployments_own_claim_is_backed_up_under_the_name_k8s_gives_it() {
+        let (checked, objects) = emitted(
+            "app \"wiki\" namespace=\"apps\" kind=\"deployment\" {\n\
+             image \"wiki\" tag=\"1\"\n    run-as-user 1000\n    volume \"data\" mount=\"/data\" size=\"5Gi\" backup=\"nightly\"\n}\n",
+        );
+        assert!(
+            checked.diagnostics.iter().all(|d| d.code.severity() != crate::diag::Severity::Error),
+            "{:?}",
+            checked.diagnostics
+        );
+        let app = &checked.model.apps[0];
+        let claim = crate::backend::k8s::own_claim_name(app, &app.volumes[0]);
+        let source = objects.iter().find(|(k, ..)| k == "ReplicationSource").expect("a source");
+        assert_eq!(source.1, claim);
+        assert_eq!(source.2["spec"]["sourcePVC"], claim.as_str());
+        let restic = &source.2["spec"]["restic"];
+        assert_eq!(restic["retain"], serde_json::json!({"daily": 7, "last": 3}));
+        assert_eq!(restic["copyMethod"], "Direct");
+        assert_eq!(restic["repository"], format!("{claim}-restic").as_str());
+        assert_eq!(restic["moverSecurityContext"]["runAsUser"], 1000);
+        // Direct copies are not restored on create: no destination.
+        assert!(!objects.iter().any(|(k, ..)| k == "ReplicationDestination"));
+        let secret = objects.iter().find(|(k, ..)| k == "ExternalSecret").expect("its repository secret");
+        let repository = &secret.2["spec"]["target"]["template"]["data"]["RESTIC_REPOSITORY"];
+        assert_eq!(repository, "s3:https://s3.lan/restic/apps/wiki-data");
+    }
+
     #[test]
     fn restores_are_named_after_their_claims() {
         assert_eq!(restore_name("data-db-0"), "data-db-0-restore");

@@ -2,7 +2,8 @@
 //! `backup=` names something of the cluster (E0201, with a did-you-mean); at
 //! most one default class (E1101, W1101 beside the distribution's); claims
 //! mounted as their access mode allows (E1102, E1103, W1102); NFS servers on
-//! a declared network (W1103); claims something mounts (W0501). The backups'
+//! a declared network (W1103); claims something mounts (W0501); the CSI
+//! drivers of declared classes installed by a declared chart (W1106). The backups'
 //! own checks are in [`super::backups`].
 //!
 //! NFS volumes are mounted by the kubelet, in the node's network namespace:
@@ -28,6 +29,9 @@ pub fn check(model: &Model, diags: &mut Vec<Diagnostic>) {
         }
     }
     defaults(model, distribution, diags);
+    for class in &model.storage_classes {
+        diags.extend(driver(model, class));
+    }
     for app in &model.apps {
         for volume in &app.volumes {
             match &volume.source {
@@ -125,6 +129,28 @@ fn defaults(model: &Model, distribution: Distribution, diags: &mut Vec<Diagnosti
             first.name.value
         )),
     );
+}
+
+/// W1106 for a class whose CSI driver is a known chart the description does
+/// not install.
+fn driver(model: &Model, class: &crate::model::StorageClass) -> Option<Diagnostic> {
+    let provisioner = &class.provisioner;
+    let chart = crate::model::storage::driver_chart(&provisioner.value)?;
+    if model.charts.iter().any(|c| c.chart.value == chart) {
+        return None;
+    }
+    Some(
+        Diagnostic::new(
+            Code::W1106,
+            format!("the CSI driver `{}` of storage class `{}` is installed by nothing in the description", provisioner.value, class.name.value),
+        )
+        .primary(provisioner.span, format!("installed by the `{chart}` chart"))
+        .help(format!(
+            "claims of this class stay Pending until the driver runs: declare its chart (`chart \"{chart}\" namespace=\"...\" \
+             repo=\"...\" chart=\"{chart}\" version=\"...\"`; drivers are not pulled in by need), unless it is installed outside \
+             the description"
+        )),
+    )
 }
 
 /// E0201 for a `claim=` naming no claim of the app's namespace.

@@ -183,6 +183,7 @@ codes! {
     W1103 "nfs-server-off-network" Warning "an NFS server's address is on none of the declared networks";
     W1104 "volume-without-backup" Warning "a persistent volume has no backup in a cluster that backs volumes up";
     W1105 "statefulset-backup-partial" Warning "a StatefulSet's backups cannot cover or restore every replica";
+    W1106 "csi-driver-not-declared" Warning "a storage class's CSI driver is a chart the description does not install";
 }
 
 impl std::fmt::Display for Code {

@@ -40,6 +40,21 @@ pub fn classes_of(chart: &str) -> &'static [&'static str] {
     CHART_CLASSES.iter().find(|(name, _)| *name == chart).map_or(&[], |(_, classes)| classes)
 }
 
+/// CSI drivers (a storage class's provisioner) and the upstream chart that
+/// installs each: a description that declares a class of one declares the
+/// chart too (SPEC §2.5: drivers are not pulled in by need).
+const DRIVER_CHARTS: &[(&str, &str)] = &[
+    ("driver.longhorn.io", "longhorn"),
+    ("nfs.csi.k8s.io", "csi-driver-nfs"),
+    ("openebs.io/local", "openebs"),
+    ("smb.csi.k8s.io", "csi-driver-smb"),
+];
+
+/// The upstream chart that installs a provisioner, when it is a known one.
+pub fn driver_chart(provisioner: &str) -> Option<&'static str> {
+    DRIVER_CHARTS.iter().find(|(p, _)| *p == provisioner).map(|(_, chart)| *chart)
+}
+
 /// Where a storage class a claim names comes from.
 #[derive(Clone, Copy, Debug)]
 pub enum ClassSource<'m> {
@@ -275,5 +290,7 @@ mod tests {
         assert_eq!(Distribution::Kind.storage_class(), "standard");
         assert_eq!(classes_of("longhorn"), ["longhorn"]);
         assert!(classes_of("csi-driver-nfs").is_empty());
+        assert_eq!(driver_chart("nfs.csi.k8s.io"), Some("csi-driver-nfs"));
+        assert_eq!(driver_chart("rancher.io/local-path"), None);
     }
 }
