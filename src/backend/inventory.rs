@@ -30,7 +30,7 @@ use std::net::IpAddr;
 use super::{Artifacts, Content, Origin, host_port};
 use crate::graph::Graph;
 use crate::layout::FilePlace;
-use crate::model::{Distribution, Model, Name, Node, NodeRole, SecretSource};
+use crate::model::{Distribution, Model, Name, Node, SecretSource};
 
 /// Adds `README.md` at the root of the tree (listed by no kustomization),
 /// made for the homelab, its networks (which it alone describes), its
@@ -107,6 +107,7 @@ pub fn render(whole: &Model, clusters: &[&Model], graph: &Graph) -> String {
 
 /// The sections about what runs in one cluster.
 fn cluster_sections(model: &Model, out: &mut String) {
+    infra::talos_bootstrap(model, out);
     bootstrap::section(model, out);
     reach::section(model, out);
     edge::sections(model, out);
@@ -137,7 +138,7 @@ fn on_nodes(model: &Model, cluster: Option<&Name>, port: u16) -> Option<(String,
     let nodes = cluster_nodes(model, cluster);
     let addressed: Vec<(&Node, IpAddr)> =
         nodes.iter().filter_map(|n| Some((*n, n.address.as_ref()?.ip.value))).collect();
-    let first = addressed.iter().find(|(n, _)| n.role.value == NodeRole::Server).or_else(|| addressed.first());
+    let first = addressed.iter().find(|(n, _)| n.role.value.runs_control_plane()).or_else(|| addressed.first());
     if let Some((_, ip)) = first {
         let note = if addressed.len() > 1 { " (any node)" } else { "" };
         return Some((host_port(*ip, port), note));

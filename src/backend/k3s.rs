@@ -11,7 +11,9 @@ use serde::Serialize;
 
 use super::{Artifacts, Content, Origin};
 use crate::layout::FilePlace;
-use crate::model::{Cluster, Distribution, IngressController, LoadBalancer, Model, Node, NodeRole, Registry};
+use crate::model::{Cluster, Distribution, IngressController, LoadBalancer, Model, Node, Registry};
+
+pub use crate::model::API_PORT;
 
 /// Where nodes read the cluster token from.
 pub const TOKEN_FILE: &str = "/etc/rancher/k3s/cluster-token";
@@ -57,15 +59,12 @@ struct Mirror {
     endpoint: Vec<String>,
 }
 
-/// The port of the Kubernetes API on k3s servers.
-pub const API_PORT: u16 = 6443;
-
 /// Emits the node files of every k3s cluster.
 pub fn emit(model: &Model, out: &mut Artifacts) {
     for cluster in model.clusters.iter().filter(|c| c.distribution.value == Distribution::K3s) {
         let scope = model.cluster_key(Some(&cluster.name)).map(str::to_string);
         let nodes: Vec<&Node> = model.nodes_of(cluster).collect();
-        let servers: Vec<&Node> = nodes.iter().copied().filter(|n| n.role.value == NodeRole::Server).collect();
+        let servers: Vec<&Node> = nodes.iter().copied().filter(|n| n.role.value.runs_control_plane()).collect();
         let first = servers.first().copied();
         let mirrored: Vec<&Registry> = model.registries_of(cluster).collect();
         for node in &nodes {
@@ -116,7 +115,7 @@ fn node_config(cluster: &Cluster, node: &Node, first: Option<&Node>, servers: us
         ..Config::default()
     };
     let is_first = first.is_some_and(|f| f.name.value == node.name.value);
-    if node.role.value == NodeRole::Server {
+    if node.role.value.runs_control_plane() {
         // Keys every server must agree on come from the cluster, once.
         config.cluster_cidr = Some(cluster.pod_cidr.value.to_string());
         config.service_cidr = Some(cluster.service_cidr.value.to_string());
@@ -158,11 +157,7 @@ fn registries(registries: &[&Registry]) -> Option<Registries> {
     }
     let mirrors = registries
         .iter()
-        .map(|r| {
-            let host = r.address.value.to_string();
-            let scheme = if r.is_insecure() { "http" } else { "https" };
-            (host.clone(), Mirror { endpoint: vec![format!("{scheme}://{host}")] })
-        })
+        .map(|r| (r.address.value.to_string(), Mirror { endpoint: vec![r.mirror_endpoint()] }))
         .collect();
     Some(Registries { mirrors })
 }
@@ -187,10 +182,7 @@ struct InventoryGroup {
 fn inventory(cluster: &Cluster, nodes: &[&Node], first: Option<&Node>) -> Inventory {
     let mut children: BTreeMap<String, InventoryGroup> = BTreeMap::new();
     for node in nodes {
-        let group = match node.role.value {
-            NodeRole::Server => "server",
-            NodeRole::Agent => "agent",
-        };
+        let group = if node.role.value.runs_control_plane() { "server" } else { "agent" };
         let mut vars = BTreeMap::new();
         if let Some(ip) = address(node) {
             vars.insert("ansible_host".to_string(), ip.to_string());

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::{Artifacts, Content, Origin};
 use crate::layout::FilePlace;
-use crate::model::{Cluster, Distribution, IngressController, Model, NodeRole, Registry};
+use crate::model::{Cluster, Distribution, IngressController, Model, Registry};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -62,18 +62,21 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
 }
 
 fn emit_cluster(model: &Model, cluster: &Cluster, out: &mut Artifacts) {
-    let declared: Vec<NodeRole> = model.nodes_of(cluster).map(|n| n.role.value).collect();
-    // A kind cluster without declared nodes is one control-plane node.
-    let roles = if declared.contains(&NodeRole::Server) { declared } else { vec![NodeRole::Server] };
+    // Whether each node runs the control plane, control planes first; a kind
+    // cluster without declared control-plane nodes is one control-plane node.
+    let mut control_planes: Vec<bool> = model.nodes_of(cluster).map(|n| n.role.value.runs_control_plane()).collect();
+    if !control_planes.contains(&true) {
+        control_planes = vec![true];
+    }
+    control_planes.sort_by_key(|control_plane| !control_plane);
     let image = cluster.version.as_ref().map(|v| format!("kindest/node:{}", v.value));
     let nginx = cluster.ingress.value == IngressController::Nginx;
     let mut first_server = true;
     let mut nodes = Vec::new();
-    for role in roles.iter().filter(|r| **r == NodeRole::Server).chain(roles.iter().filter(|r| **r == NodeRole::Agent))
-    {
-        let ingress_node = nginx && *role == NodeRole::Server && std::mem::take(&mut first_server);
+    for control_plane in control_planes {
+        let ingress_node = nginx && control_plane && std::mem::take(&mut first_server);
         nodes.push(KindNode {
-            role: if *role == NodeRole::Server { "control-plane" } else { "worker" },
+            role: if control_plane { "control-plane" } else { "worker" },
             image: image.clone(),
             kubeadm_config_patches: if ingress_node { vec![INGRESS_READY_PATCH.to_string()] } else { Vec::new() },
             extra_port_mappings: if ingress_node {
@@ -109,8 +112,6 @@ fn networking(cluster: &Cluster) -> Networking {
 /// A containerd CRI mirror for one registry.
 fn mirror_patch(registry: &Registry) -> String {
     let host = registry.address.value.to_string();
-    let scheme = if registry.is_insecure() { "http" } else { "https" };
-    format!(
-        "[plugins.\"io.containerd.grpc.v1.cri\".registry.mirrors.\"{host}\"]\n  endpoint = [\"{scheme}://{host}\"]\n"
-    )
+    let endpoint = registry.mirror_endpoint();
+    format!("[plugins.\"io.containerd.grpc.v1.cri\".registry.mirrors.\"{host}\"]\n  endpoint = [\"{endpoint}\"]\n")
 }

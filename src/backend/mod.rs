@@ -25,6 +25,7 @@ pub mod registry;
 pub mod secrets;
 pub mod storage;
 pub mod stores;
+pub mod talos;
 pub mod tunnel;
 pub mod volsync;
 
@@ -97,6 +98,7 @@ pub fn emit(whole: &Model, clusters: &[&Model], graph: &Graph) -> Artifacts {
         secrets::emit(model, &mut cluster);
         storage::emit(model, &mut cluster);
         stores::emit(model, &mut cluster);
+        talos::emit(model, &mut cluster);
         tunnel::emit(model, &mut cluster);
         volsync::emit(model, &mut cluster);
         gitops::wire(model, graph, &mut cluster);

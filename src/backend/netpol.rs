@@ -227,6 +227,8 @@ pub fn controller_namespace(cluster: &Cluster) -> Option<&'static str> {
     match (cluster.ingress.value, cluster.distribution.value) {
         (IngressController::Traefik, Distribution::K3s) => Some("kube-system"),
         (IngressController::Traefik, Distribution::Kind) => Some("traefik"),
+        // Refused by the checks (E1308): Talos has no traefik to run.
+        (IngressController::Traefik, Distribution::Talos) => None,
         (IngressController::Nginx, _) => Some("ingress-nginx"),
         (IngressController::EnvoyGateway | IngressController::None, _) => None,
     }

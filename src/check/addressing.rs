@@ -284,7 +284,7 @@ fn on_no_network(model: &Model, node: &Node, ip: &Spanned<IpAddr>) -> Option<Dia
 
 /// Which reserved address of `network` `ip` is, where that is declared, and
 /// a label for that place.
-fn reserved_role(network: &Network, ip: IpAddr) -> Option<(&'static str, Span, String)> {
+pub(super) fn reserved_role(network: &Network, ip: IpAddr) -> Option<(&'static str, Span, String)> {
     let cidr = network.cidr.value.trunc();
     let v4 = cidr.addr().is_ipv4();
     let has_own = if v4 { cidr.prefix_len() < 31 } else { cidr.prefix_len() < 127 };
@@ -382,8 +382,8 @@ fn outside_label(cidr: &IpNet, range: &IpRange) -> String {
     }
 }
 
-/// E0304: a pool containing a node address, the gateway or a DNS server of
-/// its network. Each address is reported once.
+/// E0304: a pool containing a node address, a cluster's VIP, the gateway or
+/// a DNS server of its network. Each address is reported once.
 fn check_pool_addresses(model: &Model, pool: &Pool, network: &Network, diags: &mut Vec<Diagnostic>) {
     let mut taken: BTreeMap<IpAddr, (Span, String)> = BTreeMap::new();
     let net = &network.name.value;
@@ -392,6 +392,11 @@ fn check_pool_addresses(model: &Model, pool: &Pool, network: &Network, diags: &m
             taken
                 .entry(address.ip.value)
                 .or_insert((address.ip.span, format!("address of node `{}`", node.name.value)));
+        }
+    }
+    for cluster in &model.clusters {
+        if let Some(vip) = &cluster.vip {
+            taken.entry(vip.value).or_insert((vip.span, format!("VIP of cluster `{}`", cluster.name.value)));
         }
     }
     if let Some(gateway) = &network.gateway {
@@ -503,7 +508,7 @@ fn free_cidr(model: &Model, cluster: &Cluster, taken: &IpNet) -> Option<IpNet> {
 
 /// The addresses of a network that a host may use: all but the network and
 /// broadcast addresses for IPv4 networks larger than a /31.
-fn host_range(net: &IpNet) -> IpRange {
+pub(super) fn host_range(net: &IpNet) -> IpRange {
     let (start, end) = (net.network(), net.broadcast());
     if start.is_ipv4() && net.prefix_len() < 31 {
         IpRange { start: from_bits(to_bits(start) + 1, true), end: from_bits(to_bits(end) - 1, true) }
@@ -518,7 +523,7 @@ fn shared(a: &IpRange, b: &IpRange) -> IpRange {
 }
 
 /// A range in words, for help lines: "between `A` and `B`".
-fn between(range: IpRange) -> String {
+pub(super) fn between(range: IpRange) -> String {
     format!("between `{}` and `{}`", range.start, range.end)
 }
 

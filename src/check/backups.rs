@@ -102,7 +102,8 @@ fn secret_namespaces(model: &Model, backup: &Backup, mine: &[&BackedUp<'_>]) -> 
 
 /// E1105 when the copy method needs CSI snapshots or clones and a volume is
 /// on the distribution's local-path class, which has neither.
-fn copy_method(model: &Model, builtin: &str, backup: &Backup, mine: &[&BackedUp<'_>]) -> Option<Diagnostic> {
+fn copy_method(model: &Model, builtin: Option<&str>, backup: &Backup, mine: &[&BackedUp<'_>]) -> Option<Diagnostic> {
+    let builtin = builtin?;
     let method = backup.copy_method.as_ref().filter(|m| m.value != CopyMethod::Direct)?;
     let local: Vec<&&BackedUp<'_>> = mine.iter().filter(|b| model.class_of(&b.volume) == Some(builtin)).collect();
     if local.is_empty() {

@@ -132,7 +132,7 @@ pub fn node_labels(node: &Node) -> Vec<(String, String)> {
     labels.push((crate::model::HOSTNAME_LABEL.into(), node.name.value.clone()));
     labels.push(("kubernetes.io/arch".into(), node.arch.value.as_str().into()));
     labels.push(("kubernetes.io/os".into(), "linux".into()));
-    if node.role.value == NodeRole::Server {
+    if node.role.value.runs_control_plane() {
         labels.push(("node-role.kubernetes.io/control-plane".into(), "true".into()));
     }
     labels
@@ -383,24 +383,28 @@ fn spread_exceeds_nodes(cluster: &Cluster, nodes: &[&Node], app: &App) -> Option
     )))
 }
 
-/// W0702: a k3s cluster with exactly one server node.
+/// W0702: a k3s or Talos cluster with exactly one control-plane node (a
+/// kind cluster is a throwaway on one machine anyway).
 fn single_server(cluster: &Cluster, nodes: &[&Node]) -> Option<Diagnostic> {
-    if cluster.distribution.value != Distribution::K3s {
+    if cluster.distribution.value == Distribution::Kind {
         return None;
     }
-    let [server] = nodes.iter().filter(|n| n.role.value == NodeRole::Server).collect::<Vec<_>>()[..] else {
+    let [server] = nodes.iter().filter(|n| n.role.value.runs_control_plane()).collect::<Vec<_>>()[..] else {
         return None;
     };
+    let role = server.role.value;
     Some(
         Diagnostic::new(
             Code::W0702,
-            format!("cluster `{}` has a single server node, `{}`", cluster.name.value, server.name.value),
+            format!("cluster `{}` has a single {role} node, `{}`", cluster.name.value, server.name.value),
         )
-        .primary(server.role.span, "the only server")
-        .help(
-            "that is fine for a homelab, but a highly available control plane with embedded etcd needs \
-             three servers (two cannot survive losing either one)",
-        ),
+        .primary(server.role.span, format!("the only {role}"))
+        .help(format!(
+            "that is fine for a homelab, but a highly available control plane with {} needs \
+             three {} (two cannot survive losing either one)",
+            if role == NodeRole::Server { "embedded etcd" } else { "etcd" },
+            if role == NodeRole::Server { "servers" } else { "control planes" },
+        )),
     )
 }
 

@@ -21,8 +21,8 @@ pub fn check(model: &Model, diags: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Charts on a cluster with neither GitOps nor k3s's helm-controller: no
-/// object homelabc could write would install them.
+/// Charts on a cluster with neither GitOps nor k3s's helm-controller (kind,
+/// Talos): no object homelabc could write would install them.
 fn charts_without_installer(model: &Model) -> Option<Diagnostic> {
     let cluster = model.cluster_for(None)?;
     if model.chart_installer().is_some() {
@@ -48,7 +48,7 @@ fn charts_without_installer(model: &Model) -> Option<Diagnostic> {
         Code::W0502,
         format!("cluster `{}` has nothing to install charts: {} will not be installed", cluster.name.value, names.join(", ")),
     )
-    .primary(cluster.name.span, "a kind cluster without `gitops`")
+    .primary(cluster.name.span, format!("a {} cluster without `gitops`", cluster.distribution.value))
     .help(format!(
         "add `gitops \"flux\" repo=\"...\"` to cluster `{}` so that Flux installs the charts, or install them by hand with `helm install`",
         cluster.name.value

@@ -7,6 +7,7 @@ mod backups;
 mod balancer;
 mod capacity;
 mod components;
+mod distribution;
 mod dns;
 mod observe;
 pub mod pipelines;
@@ -30,12 +31,13 @@ pub fn run(model: &Model, diags: &mut Vec<Diagnostic>) {
 }
 
 /// The checks of the whole description: names and references, addresses on
-/// the networks the clusters share, and what is written in the declarations
+/// the networks the clusters share, what each distribution takes, and what is written in the declarations
 /// themselves (plain-text secrets, tags, the types of secret files), which
 /// cluster a `tls-issuer` names. They run once, on the whole model.
 pub fn whole(model: &Model, diags: &mut Vec<Diagnostic>) {
     refs::check(model, diags);
     addressing::check(model, diags);
+    distribution::whole(model, diags);
     security::check(model, diags);
     tls::whole(model, diags);
     secrets::whole(model, diags);
@@ -54,6 +56,7 @@ pub fn cluster(model: &Model, diags: &mut Vec<Diagnostic>) {
     ports::check(model, diags);
     capacity::check(model, diags);
     components::check(model, diags);
+    distribution::cluster(model, diags);
     pipelines::check(model, diags);
     observe::check(model, diags);
     tls::cluster(model, diags);

@@ -7,7 +7,7 @@
 //! Kubernetes metadata, without the Pod Security keys `pod-security=` owns.
 
 use crate::diag::{Code, Diagnostic};
-use crate::model::{App, Model, Namespace, PodSecurity, VolumeSource};
+use crate::model::{App, Distribution, Model, Namespace, PodSecurity, VolumeSource};
 use crate::source::Span;
 
 /// The capabilities Pod Security `baseline` allows to add (the container
@@ -106,29 +106,51 @@ fn refused(app: &App, level: PodSecurity) -> Vec<(Span, String, PodSecurity)> {
 /// E0610 for an app asking for more than its namespace's level allows.
 fn app_level(model: &Model, app: &App, diags: &mut Vec<Diagnostic>) {
     let namespace = &app.namespace.value;
-    let level = model.pod_security(namespace);
+    let declared_level = model.pod_security(namespace);
+    // Talos' API server enforces `baseline` in every namespace without Pod
+    // Security labels but kube-system, and homelabc writes no Namespace
+    // object (no labels) for Kubernetes' own namespaces.
+    let talos = model.cluster_for(app.cluster.as_ref()).is_some_and(|c| c.distribution.value == Distribution::Talos);
+    let capped = talos
+        && Model::is_system_namespace(namespace)
+        && namespace != "kube-system"
+        && declared_level.rank() > PodSecurity::Baseline.rank();
+    let level = if capped { PodSecurity::Baseline } else { declared_level };
     let refused = refused(app, level);
     let Some(needed) = refused.iter().map(|(_, _, least)| *least).max_by_key(|l| l.rank()) else { return };
     let (span, what, least) = &refused[0];
     let declared = model.namespaces.iter().find(|n| &n.name.value == namespace);
+    let help = if capped {
+        format!(
+            "Talos enforces Pod Security `baseline` in `{namespace}`, whose Namespace homelabc does not write: \
+             move the app to a namespace of its own declared `pod-security=\"{needed}\"`"
+        )
+    } else {
+        format!(
+            "declare `namespace \"{namespace}\" pod-security=\"{needed}\"` if this is intended, or drop what the level refuses{}",
+            if refused.iter().any(|(_, what, _)| what.contains("NFS")) {
+                " (an NFS share can also be mounted through a `claim` of an NFS storage class, which `restricted` allows)"
+            } else {
+                ""
+            }
+        )
+    };
     let mut diag = Diagnostic::new(
         Code::E0610,
         format!("app `{}` {what}, which Pod Security `{level}` of namespace `{namespace}` refuses", app.name.value),
     )
     .primary(*span, format!("needs `{least}`"))
-    .help(format!(
-        "declare `namespace \"{namespace}\" pod-security=\"{needed}\"` if this is intended, or drop what the level refuses{}",
-        if refused.iter().any(|(_, what, _)| what.contains("NFS")) {
-            " (an NFS share can also be mounted through a `claim` of an NFS storage class, which `restricted` allows)"
-        } else {
-            ""
-        }
-    ));
+    .help(help);
     for (span, what, least) in &refused[1..] {
         diag = diag.secondary(*span, format!("{what}: needs `{least}`"));
     }
     if let Some(declared) = declared.filter(|n| !n.from_stdlib) {
-        diag = diag.secondary(declared.pod_security.span, format!("namespace `{namespace}` is `{level}` here"));
+        let label = if capped {
+            format!("declared `{declared_level}`, which no Namespace object of the tree carries")
+        } else {
+            format!("namespace `{namespace}` is `{level}` here")
+        };
+        diag = diag.secondary(declared.pod_security.span, label);
     }
     diags.push(diag);
 }

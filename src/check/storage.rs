@@ -66,16 +66,19 @@ fn unknown_class(model: &Model, distribution: Distribution, class: &Name) -> Opt
         return None;
     }
     let known = model.storage_class_names();
-    let builtin = distribution.storage_class();
+    let default = match distribution.storage_class() {
+        Some(builtin) => format!("the cluster's default `{builtin}`"),
+        None => "the cluster's declared default class".to_string(),
+    };
     let help = suggest::help_for(&class.value, &known, "storage classes").map_or_else(
         || {
             format!(
                 "declare it with the CSI driver's name: `storage-class \"{}\" provisioner=\"...\"` (and the driver's chart), \
-                 or leave `storage-class=` out for the cluster's default `{builtin}`",
+                 or leave `storage-class=` out for {default}",
                 class.value
             )
         },
-        |h| format!("{h} (the cluster's own class is `{builtin}`)"),
+        |h| format!("{h} (without `storage-class=`, a claim gets {default})"),
     );
     Some(
         Diagnostic::new(Code::E0201, format!("unknown storage class `{}`", class.value))
@@ -108,8 +111,10 @@ fn defaults(model: &Model, distribution: Distribution, diags: &mut Vec<Diagnosti
             )),
         );
     }
-    let builtin = distribution.storage_class();
+    let Some(builtin) = distribution.storage_class() else { return };
     let how = match distribution {
+        // Talos ships no class: a declared default is the only one.
+        Distribution::Talos => return,
         Distribution::K3s => {
             "start the k3s servers with `--disable local-storage` (claims of `local-path` are then no longer provisioned), or annotate it `storageclass.kubernetes.io/is-default-class: \"false\"`"
         }
@@ -284,7 +289,7 @@ fn access(model: &Model, claim: &Claim, nodes: usize, distribution: Distribution
             // A node-local class (the distribution's local-path) pins every
             // pod to the volume's node, so they share it there.
             let class = model.class_of(&Stored::Shared(claim));
-            let node_local = class == Some(distribution.storage_class());
+            let node_local = class.is_some() && class == distribution.storage_class();
             let mut pinned_to: Vec<Option<&str>> = mounts.iter().map(|(a, _)| pinned(a)).collect();
             pinned_to.dedup();
             let one_node = matches!(pinned_to.as_slice(), [Some(_)]);

@@ -155,6 +155,16 @@ codes! {
     E1203 "duplicate-mount-path" Error "a container mounts two things at one path";
     E1204 "config-file" Error "a config file cannot become the ConfigMap it is declared as";
     E1205 "shared-own-claim" Error "the pods of a Deployment or DaemonSet would share a ReadWriteOnce volume";
+    // E13xx: distributions and Talos.
+    E1301 "role-of-another-distribution" Error "a node's role is not one its cluster's distribution names";
+    E1302 "talos-version" Error "a Talos cluster does not pin its Talos or Kubernetes version, or mistypes one";
+    E1303 "talos-no-endpoint" Error "a Talos cluster has neither `endpoint=` nor `vip`";
+    E1304 "endpoint-off-network" Error "a Talos cluster's endpoint or VIP is not on the network it must be on";
+    E1305 "endpoint-address-taken" Error "a Talos cluster's endpoint or VIP is an address something else uses";
+    E1306 "talos-no-control-plane" Error "a Talos cluster has no control-plane node";
+    E1307 "talos-node-incomplete" Error "a Talos node has no address or no install disk";
+    E1308 "setting-of-another-distribution" Error "a setting belongs to another distribution than its cluster's";
+    E1309 "no-default-storage-class" Error "a claim takes the default storage class of a cluster that has none";
     // E10xx: the closed world of the output.
     E1001 "dangling-reference" Error "an object names a Secret, ConfigMap, ServiceAccount, Service, claim or role nothing makes";
     E1002 "unknown-class" Error "an object names a storage or ingress class the cluster does not have";
@@ -174,7 +184,7 @@ codes! {
     W0502 "no-chart-installer" Warning "charts are declared or needed but nothing in the cluster installs charts";
     W0510 "host-outside-dns-zones" Warning "a host is outside every declared DNS zone";
     W0701 "spread-exceeds-nodes" Warning "more spread replicas than schedulable nodes";
-    W0702 "single-server" Warning "the cluster has a single server node";
+    W0702 "single-server" Warning "the cluster has a single server (or Talos control-plane) node";
     W0703 "no-resource-limits" Warning "an app sets no resources, or no memory limit";
     W0704 "unmatched-toleration" Warning "an app tolerates a taint no node has";
     W0801 "kubectl-deploy-under-gitops" Warning "a pipeline rolls an app with kubectl that a GitOps agent keeps in sync";
@@ -184,6 +194,9 @@ codes! {
     W1104 "volume-without-backup" Warning "a persistent volume has no backup in a cluster that backs volumes up";
     W1105 "statefulset-backup-partial" Warning "a StatefulSet's backups cannot cover or restore every replica";
     W1106 "csi-driver-not-declared" Warning "a storage class's CSI driver is a chart the description does not install";
+    W1301 "even-control-planes" Warning "a Talos cluster has an even number of control planes, which etcd's quorum does not use";
+    W1302 "endpoint-on-one-node" Warning "a Talos cluster's endpoint is the address of one of its several control planes";
+    W1303 "talos-taint-key-twice" Warning "a Talos node has two taints with one key, and talhelper takes one per key";
 }
 
 impl std::fmt::Display for Code {

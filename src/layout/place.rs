@@ -146,7 +146,7 @@ impl Unit {
 
 /// The folders whose second segment is the cluster when there are several.
 const SCOPED: &[&str] =
-    &["apps", "infrastructure", "configs", "pipelines", "dashboards", "alerts", "manifests", "nodes"];
+    &["apps", "infrastructure", "configs", "pipelines", "dashboards", "alerts", "manifests", "nodes", "talos"];
 
 /// The cluster a path of a tree belongs to, given the clusters of the tree
 /// (none for a tree of one cluster): the reverse of [`Unit::path`] and
@@ -197,6 +197,11 @@ pub enum FilePlace {
         /// The cluster, only when there are several.
         scope: Option<String>,
     },
+    /// A Talos cluster's talhelper file, `talos/talconfig.yaml`.
+    TalConfig {
+        /// The cluster, only when there are several.
+        scope: Option<String>,
+    },
     /// Flux's GitRepository and root Kustomization of a cluster, listed by
     /// the kustomization of [`Folder::FluxSystem`].
     FluxSync {
@@ -234,6 +239,7 @@ impl FilePlace {
             FilePlace::NodeInventory { scope } => scoped("nodes", scope.as_deref(), "inventory.yml"),
             FilePlace::KindConfig { scope: None } => "kind-config.yaml".to_string(),
             FilePlace::KindConfig { scope: Some(cluster) } => format!("nodes/{cluster}/kind-config.yaml"),
+            FilePlace::TalConfig { scope } => scoped("talos", scope.as_deref(), "talconfig.yaml"),
             FilePlace::FluxSync { cluster } => format!("{}/{FLUX_SYNC}", flux_system(cluster).path()),
             FilePlace::PipelineRun { scope, pipeline } => {
                 format!("{}/run.yaml", Unit::new(scope.as_deref(), Folder::Pipeline(pipeline.clone())).path())
@@ -256,6 +262,7 @@ impl FilePlace {
             | FilePlace::SopsRules
             | FilePlace::NodeInventory { .. }
             | FilePlace::KindConfig { .. }
+            | FilePlace::TalConfig { .. }
             | FilePlace::FluxSync { .. }
             | FilePlace::PipelineRun { .. }
             | FilePlace::CiFile { .. } => None,
@@ -272,6 +279,7 @@ impl FilePlace {
             | FilePlace::K3sRegistries { .. }
             | FilePlace::NodeInventory { .. }
             | FilePlace::KindConfig { .. }
+            | FilePlace::TalConfig { .. }
             | FilePlace::PipelineRun { .. }
             | FilePlace::CiFile { .. } => None,
         }
@@ -344,6 +352,10 @@ mod tests {
         let node = |scope: Option<&str>| FilePlace::K3sConfig { scope: scope.map(str::to_string), node: "n1".into() };
         assert_eq!(node(None).path(), "nodes/n1/etc/rancher/k3s/config.yaml");
         assert_eq!(node(Some("home")).path(), "nodes/home/n1/etc/rancher/k3s/config.yaml");
+        let talos = |scope: Option<&str>| FilePlace::TalConfig { scope: scope.map(str::to_string) }.path();
+        assert_eq!(talos(None), "talos/talconfig.yaml");
+        assert_eq!(talos(Some("home")), "talos/home/talconfig.yaml");
+        assert_eq!(cluster_of("talos/home/talconfig.yaml", &["home".to_string()]), Some("home"));
     }
 
     #[test]

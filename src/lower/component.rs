@@ -20,7 +20,7 @@ use super::reader::{Cx, Reader, Shape};
 use crate::diag::{Code, Diagnostic};
 use crate::model::{
     Chart, Component, Distribution, Duration, Engine, GitopsEngine, IngressController, LoadBalancer, Model, Quantity,
-    SecretSource, Value, ValueKind, merge_values,
+    SecretSource, Value, ValueKind, Word, merge_values,
 };
 use crate::source::{Origin, SourceMap, Span};
 use crate::stdlib::Library;
@@ -300,11 +300,8 @@ fn implied(model: &Model) -> Vec<(&'static str, BTreeMap<String, ValueKind>)> {
             out.push((component, one("ingress-class", ValueKind::String(class.into()))));
         }
     }
-    let distribution = match cluster.distribution.value {
-        Distribution::K3s => "k3s",
-        Distribution::Kind => "kind",
-    };
-    out.push(("kube-prometheus-stack", one(distribution, ValueKind::Bool(true))));
+    // The component's parameter is named after the distribution.
+    out.push(("kube-prometheus-stack", one(cluster.distribution.value.as_str(), ValueKind::Bool(true))));
     let hosts = webhook_targets(model, cluster);
     if !hosts.is_empty() {
         let list = format!("external,{}", hosts.join(","));

@@ -95,13 +95,16 @@ pub(super) fn cluster(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Cluster> {
         Shape {
             what: "cluster",
             max_args: 1,
-            props: &["distribution", "version"],
-            children: &["pod-cidr", "service-cidr", "ingress", "load-balancer", "gitops", "tls-issuer"],
+            props: &["distribution", "version", "kubernetes", "endpoint"],
+            children: &["pod-cidr", "service-cidr", "ingress", "load-balancer", "gitops", "tls-issuer", "vip"],
         },
     );
     let name = r.name(cx)?;
     let distribution = r.req_word_prop::<Distribution>(cx, "distribution");
     let version = r.prop::<String>(cx, "version");
+    let kubernetes = r.prop::<String>(cx, "kubernetes");
+    let endpoint = r.prop::<HostAddress>(cx, "endpoint");
+    let vip = r.child_once(cx, "vip").and_then(|c| single_value::<IpAddr>(cx, c, "vip", "an IP address"));
     let at = name.span;
     let default_net = |text: &str| Spanned::new(text.parse::<IpNet>().expect("valid default CIDR"), at);
     let pod_cidr = r
@@ -112,15 +115,17 @@ pub(super) fn cluster(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Cluster> {
         .child_once(cx, "service-cidr")
         .and_then(|c| single_value::<IpNet>(cx, c, "service-cidr", "a CIDR"))
         .unwrap_or_else(|| default_net("10.43.0.0/16"));
-    let is_kind = distribution.as_ref().is_some_and(|d| d.value == Distribution::Kind);
+    // Defaults are spanned at the cluster's name; without a distribution the
+    // cluster is dropped below, so k3s' defaults are as good as any.
+    let defaults = distribution.as_ref().map_or(Distribution::K3s, |d| d.value);
     let ingress = r
         .child_once(cx, "ingress")
         .and_then(|c| word_child::<IngressController>(cx, c, "ingress"))
-        .unwrap_or(Spanned::new(if is_kind { IngressController::Nginx } else { IngressController::Traefik }, at));
+        .unwrap_or(Spanned::new(defaults.default_ingress(), at));
     let load_balancer = r
         .child_once(cx, "load-balancer")
         .and_then(|c| word_child::<LoadBalancer>(cx, c, "load-balancer"))
-        .unwrap_or(Spanned::new(if is_kind { LoadBalancer::None } else { LoadBalancer::Servicelb }, at));
+        .unwrap_or(Spanned::new(defaults.default_load_balancer(), at));
     let gitops = r.child_once(cx, "gitops").and_then(|c| gitops(cx, c));
     let tls_issuer = r.child_once(cx, "tls-issuer").and_then(|c| {
         let t = Reader::open(cx, c, Shape { what: "tls-issuer", max_args: 1, props: &[], children: &[] });
@@ -130,6 +135,9 @@ pub(super) fn cluster(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Cluster> {
         name,
         distribution: distribution?,
         version,
+        kubernetes,
+        endpoint,
+        vip,
         pod_cidr,
         service_cidr,
         ingress,
@@ -182,7 +190,18 @@ pub(super) fn node(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Node> {
             what: "node",
             max_args: 1,
             props: &["role", "cluster"],
-            children: &["address", "arch", "cpu", "memory", "disk", "label", "taint", "gpu"],
+            children: &[
+                "address",
+                "arch",
+                "cpu",
+                "memory",
+                "disk",
+                "label",
+                "taint",
+                "gpu",
+                "install-disk",
+                "interface",
+            ],
         },
     );
     let name = r.name(cx);
@@ -219,6 +238,27 @@ pub(super) fn node(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Node> {
         }
     }
     let gpus = r.children_named("gpu").filter_map(|c| super::app::gpu(cx, c)).collect();
+    let install_disk = r
+        .child_once(cx, "install-disk")
+        .and_then(|c| single_value::<String>(cx, c, "install-disk", "a disk such as `/dev/sda`"));
+    if let Some(disk) = install_disk.as_ref().filter(|d| !d.value.starts_with("/dev/")) {
+        cx.report(
+            Diagnostic::new(Code::E0105, format!("install disk `{}` is not a device path", disk.value))
+                .primary(disk.span, "not under `/dev/`")
+                .help("name the disk as Talos lists it (`talosctl get disks`), such as `/dev/sda` or `/dev/nvme0n1`"),
+        );
+    }
+    let interface = r
+        .child_once(cx, "interface")
+        .and_then(|c| single_value::<String>(cx, c, "interface", "a network interface such as `enp1s0`"));
+    let bad_interface = |i: &str| i.is_empty() || i.len() > 15 || i.contains(|c: char| c == '/' || c.is_whitespace());
+    if let Some(i) = interface.as_ref().filter(|i| bad_interface(&i.value)) {
+        cx.report(
+            Diagnostic::new(Code::E0105, format!("`{}` is not a network interface name", i.value))
+                .primary(i.span, "at most 15 characters, without `/` or spaces")
+                .help("name the interface as the machine lists it (`talosctl get links`), such as `enp1s0` or `eth0`"),
+        );
+    }
     Some(Node {
         name: name?,
         cluster,
@@ -231,6 +271,8 @@ pub(super) fn node(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Node> {
         labels,
         taints,
         gpus,
+        install_disk,
+        interface,
         span: r.span(cx),
     })
 }

@@ -230,6 +230,15 @@ impl FromKdl for IpAddr {
     }
 }
 
+impl FromKdl for model::HostAddress {
+    const EXPECTED: &'static str = "an IP address or a DNS name";
+    const ANNOTATIONS: &'static [&'static str] = &["ip", "host"];
+    fn from_kdl(value: &KdlValue) -> Result<model::HostAddress, (Code, String)> {
+        let s = want_string(value, Self::EXPECTED)?;
+        model::HostAddress::parse(&s).map_err(|m| (Code::E0105, format!("invalid host: {m}")))
+    }
+}
+
 impl FromKdl for IpNet {
     const EXPECTED: &'static str = "a CIDR like `10.0.0.0/24`";
     const ANNOTATIONS: &'static [&'static str] = &["cidr"];

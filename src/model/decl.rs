@@ -152,9 +152,11 @@ impl DeclKind {
                 "an IP network: CIDR, gateway, DHCP ranges and DNS servers that addresses are checked against"
             }
             DeclKind::Cluster => {
-                "a Kubernetes cluster: distribution and version, CIDRs, ingress, load balancer, GitOps agent"
+                "a Kubernetes cluster: distribution (k3s, kind, Talos) and versions, CIDRs, ingress, load balancer, GitOps agent, Talos' endpoint and VIP"
             }
-            DeclKind::Node => "a machine of a cluster: role, address, architecture, capacity, labels and taints",
+            DeclKind::Node => {
+                "a machine of a cluster: role, address, architecture, capacity, labels and taints, Talos' install disk"
+            }
             DeclKind::Component => "a stdlib component (Helm charts and namespaces) with its parameters and values",
             DeclKind::Namespace => {
                 "a namespace's Pod Security level (namespaces are also created by what is placed in them)"

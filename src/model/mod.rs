@@ -160,10 +160,17 @@ pub struct Network {
 pub struct Cluster {
     /// Name.
     pub name: Name,
-    /// k3s or kind.
+    /// k3s, kind or Talos.
     pub distribution: Spanned<Distribution>,
-    /// The Kubernetes (k3s / kind node image) version.
+    /// The distribution's version: k3s', the kind node image's, Talos'.
     pub version: Option<Spanned<String>>,
+    /// `kubernetes=`: the Kubernetes version (Talos; k3s and kind versions
+    /// name it themselves).
+    pub kubernetes: Option<Spanned<String>>,
+    /// `endpoint=`: the host the Kubernetes API is reached at (Talos).
+    pub endpoint: Option<Spanned<HostAddress>>,
+    /// `vip`: the shared address the control planes announce (Talos).
+    pub vip: Option<Spanned<IpAddr>>,
     /// Pod CIDR (default 10.42.0.0/16, spanned at the cluster's name).
     pub pod_cidr: Spanned<IpNet>,
     /// Service CIDR (default 10.43.0.0/16).
@@ -179,6 +186,17 @@ pub struct Cluster {
     /// The whole declaration.
     pub span: Span,
 }
+
+impl Cluster {
+    /// Where the Kubernetes API is reached (Talos): `endpoint=`, else the
+    /// VIP (SPEC §2.5: the endpoint defaults to the VIP).
+    pub fn api_endpoint(&self) -> Option<Spanned<HostAddress>> {
+        self.endpoint.clone().or_else(|| self.vip.as_ref().map(|v| Spanned::new(HostAddress::Ip(v.value), v.span)))
+    }
+}
+
+/// The port of the Kubernetes API server (k3s servers, Talos control planes).
+pub const API_PORT: u16 = 6443;
 
 /// `gitops "flux" repo=... branch=... path=... interval=...`.
 #[derive(Clone, Debug)]
@@ -217,7 +235,7 @@ pub struct Node {
     pub name: Name,
     /// The cluster, when several are declared.
     pub cluster: Option<Name>,
-    /// Server or agent.
+    /// Server or agent (k3s, kind), controlplane or worker (Talos).
     pub role: Spanned<NodeRole>,
     /// The node's address and the network it is on (none for kind nodes).
     pub address: Option<NodeAddress>,
@@ -235,6 +253,11 @@ pub struct Node {
     pub taints: Vec<Taint>,
     /// Extended resources (GPUs) the node offers, through a device plugin.
     pub gpus: Vec<Gpu>,
+    /// `install-disk`: the disk Talos installs itself on.
+    pub install_disk: Option<Spanned<String>>,
+    /// `interface`: the network interface holding the address (Talos; by
+    /// default every physical interface).
+    pub interface: Option<Spanned<String>>,
     /// The whole declaration.
     pub span: Span,
 }
@@ -303,6 +326,13 @@ impl Registry {
     /// Whether pulls and pushes use plain HTTP.
     pub fn is_insecure(&self) -> bool {
         self.insecure.as_ref().is_some_and(|i| i.value)
+    }
+
+    /// The endpoint nodes' container runtimes pull through when they mirror
+    /// the registry: `http://host:port` for an insecure one, else `https://`.
+    pub fn mirror_endpoint(&self) -> String {
+        let scheme = if self.is_insecure() { "http" } else { "https" };
+        format!("{scheme}://{}", self.address.value)
     }
 }
 
@@ -1514,14 +1544,14 @@ impl Model {
     }
 
     /// What installs charts on the (only) cluster: its GitOps engine, else
-    /// k3s's built-in helm-controller; `None` on kind without GitOps.
+    /// k3s's built-in helm-controller; `None` on kind and Talos without GitOps.
     pub fn chart_installer(&self) -> Option<ChartInstaller> {
         let cluster = self.cluster_for(None)?;
         match (&cluster.gitops, cluster.distribution.value) {
             (Some(g), _) if g.engine.value == GitopsEngine::Flux => Some(ChartInstaller::Flux),
             (Some(_), _) => Some(ChartInstaller::Argocd),
             (None, Distribution::K3s) => Some(ChartInstaller::K3s),
-            (None, Distribution::Kind) => None,
+            (None, Distribution::Kind | Distribution::Talos) => None,
         }
     }
 
@@ -1587,6 +1617,15 @@ impl Model {
         self.nodes
             .iter()
             .filter(move |n| self.cluster_for(n.cluster.as_ref()).is_some_and(|c| c.name.value == cluster.name.value))
+    }
+
+    /// The network a node's address is on: the one `network=` names, else
+    /// the one containing the address.
+    pub fn node_network(&self, address: &NodeAddress) -> Option<&Network> {
+        match &address.network {
+            Some(name) => self.network(&name.value),
+            None => self.networks.iter().find(|n| n.cidr.value.contains(&address.ip.value)),
+        }
     }
 
     /// The registries a cluster's nodes mirror: those without `cluster=`, and

@@ -8,10 +8,7 @@
 //! (`<volume>-<app>-<ordinal>`, the names Kubernetes gives the claims of a
 //! claim template); any other workload's is one claim `<app>-<volume>`.
 
-use super::{
-    AccessMode, App, Backup, Claim, CopyMethod, Distribution, Model, Name, OwnClaim, Quantity, Volume, Word,
-    WorkloadKind,
-};
+use super::{AccessMode, App, Backup, Claim, CopyMethod, Model, Name, OwnClaim, Quantity, Volume, Word, WorkloadKind};
 use crate::source::Span;
 
 /// The stdlib component that runs VolSync (and the snapshot controller it needs).
@@ -19,18 +16,6 @@ pub const VOLSYNC_COMPONENT: &str = "volsync";
 
 /// The namespace VolSync's controller runs in.
 pub const VOLSYNC_NAMESPACE: &str = "volsync-system";
-
-impl Distribution {
-    /// The storage class the distribution ships as its default: k3s's and
-    /// kind's are both rancher's local-path provisioner, which makes
-    /// node-local volumes and can neither snapshot nor clone them.
-    pub fn storage_class(self) -> &'static str {
-        match self {
-            Distribution::K3s => "local-path",
-            Distribution::Kind => "standard",
-        }
-    }
-}
 
 /// Upstream charts and the storage classes they make by default.
 const CHART_CLASSES: &[(&str, &[&str])] = &[("longhorn", &["longhorn"])];
@@ -236,7 +221,7 @@ impl Model {
             return Some(ClassSource::Declared(declared));
         }
         let cluster = self.cluster_for(None)?;
-        if cluster.distribution.value.storage_class() == name {
+        if cluster.distribution.value.storage_class() == Some(name) {
             return Some(ClassSource::Distribution);
         }
         let chart = self.charts.iter().find(|c| classes_of(&c.chart.value).contains(&name))?;
@@ -247,7 +232,7 @@ impl Model {
     /// distribution's, its charts'. Sorted.
     pub fn storage_class_names(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self.storage_classes.iter().map(|c| c.name.value.as_str()).collect();
-        names.extend(self.cluster_for(None).map(|c| c.distribution.value.storage_class()));
+        names.extend(self.cluster_for(None).and_then(|c| c.distribution.value.storage_class()));
         names.extend(self.charts.iter().flat_map(|c| classes_of(&c.chart.value).iter().copied()));
         names.sort_unstable();
         names.dedup();
@@ -258,9 +243,7 @@ impl Model {
     /// else the distribution's.
     pub fn default_storage_class(&self) -> Option<&str> {
         let declared = self.storage_classes.iter().find(|c| c.default.as_ref().is_some_and(|d| d.value));
-        declared
-            .map(|c| c.name.value.as_str())
-            .or_else(|| Some(self.cluster_for(None)?.distribution.value.storage_class()))
+        declared.map(|c| c.name.value.as_str()).or_else(|| self.cluster_for(None)?.distribution.value.storage_class())
     }
 
     /// The storage class a volume lands on: its own, else the default.
@@ -286,8 +269,9 @@ mod tests {
 
     #[test]
     fn distributions_ship_local_path() {
-        assert_eq!(Distribution::K3s.storage_class(), "local-path");
-        assert_eq!(Distribution::Kind.storage_class(), "standard");
+        assert_eq!(Distribution::K3s.storage_class(), Some("local-path"));
+        assert_eq!(Distribution::Kind.storage_class(), Some("standard"));
+        assert_eq!(Distribution::Talos.storage_class(), None);
         assert_eq!(classes_of("longhorn"), ["longhorn"]);
         assert!(classes_of("csi-driver-nfs").is_empty());
         assert_eq!(driver_chart("nfs.csi.k8s.io"), Some("csi-driver-nfs"));

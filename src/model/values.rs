@@ -51,7 +51,77 @@ macro_rules! words {
 
 words! {
     /// The Kubernetes distribution of a cluster.
-    Distribution "distribution" { K3s = "k3s", Kind = "kind" }
+    Distribution "distribution" { K3s = "k3s", Kind = "kind", Talos = "talos" }
+}
+
+impl Distribution {
+    /// The distribution's name in prose: `k3s`, `kind`, `Talos`.
+    pub fn title(self) -> &'static str {
+        match self {
+            Distribution::K3s => "k3s",
+            Distribution::Kind => "kind",
+            Distribution::Talos => "Talos",
+        }
+    }
+
+    /// The node roles the distribution names (k3s and kind: `server` and
+    /// `agent`; Talos: `controlplane` and `worker`).
+    pub fn roles(self) -> [NodeRole; 2] {
+        match self {
+            Distribution::K3s | Distribution::Kind => [NodeRole::Server, NodeRole::Agent],
+            Distribution::Talos => [NodeRole::Controlplane, NodeRole::Worker],
+        }
+    }
+
+    /// The ingress controller a cluster runs when it does not say: k3s'
+    /// packaged traefik, ingress-nginx as kind's guide installs it, none on
+    /// Talos (which ships no ingress controller).
+    pub fn default_ingress(self) -> IngressController {
+        match self {
+            Distribution::K3s => IngressController::Traefik,
+            Distribution::Kind => IngressController::Nginx,
+            Distribution::Talos => IngressController::None,
+        }
+    }
+
+    /// The load balancer a cluster runs when it does not say: k3s' packaged
+    /// ServiceLB, none on kind and Talos.
+    pub fn default_load_balancer(self) -> LoadBalancer {
+        match self {
+            Distribution::K3s => LoadBalancer::Servicelb,
+            Distribution::Kind | Distribution::Talos => LoadBalancer::None,
+        }
+    }
+
+    /// The storage class the distribution ships as its default (k3s'
+    /// local-path, kind's `standard`); Talos ships none, so claims without a
+    /// class stay pending unless the description declares a default one.
+    pub fn storage_class(self) -> Option<&'static str> {
+        match self {
+            Distribution::K3s => Some("local-path"),
+            Distribution::Kind => Some("standard"),
+            Distribution::Talos => None,
+        }
+    }
+
+    /// Whether a cluster of the distribution can run the ingress controller.
+    /// traefik is k3s' packaged controller: Talos has nothing to enable, and
+    /// no component of the stdlib installs it (kind keeps what it accepted).
+    pub fn runs_ingress(self, ingress: IngressController) -> bool {
+        match (self, ingress) {
+            (Distribution::Talos, IngressController::Traefik) => false,
+            (Distribution::K3s | Distribution::Kind | Distribution::Talos, _) => true,
+        }
+    }
+
+    /// Whether a cluster of the distribution can run the load balancer:
+    /// ServiceLB is part of k3s only.
+    pub fn runs_load_balancer(self, load_balancer: LoadBalancer) -> bool {
+        match (self, load_balancer) {
+            (Distribution::Talos, LoadBalancer::Servicelb) => false,
+            (Distribution::K3s | Distribution::Kind | Distribution::Talos, _) => true,
+        }
+    }
 }
 words! {
     /// The ingress controller of a cluster.
@@ -79,8 +149,41 @@ impl GitopsEngine {
 }
 
 words! {
-    /// The role of a node.
-    NodeRole "node role" { Server = "server", Agent = "agent" }
+    /// The role of a node, in its distribution's words: k3s (and kind)
+    /// `server` and `agent`, Talos `controlplane` and `worker`.
+    NodeRole "node role" {
+        /// A k3s or kind node running the control plane.
+        Server = "server",
+        /// A k3s or kind node running workloads only.
+        Agent = "agent",
+        /// A Talos node running the control plane (and etcd).
+        Controlplane = "controlplane",
+        /// A Talos node running workloads only.
+        Worker = "worker",
+    }
+}
+
+impl NodeRole {
+    /// Whether the node runs the control plane (the API server, and the
+    /// datastore): k3s servers, Talos control planes.
+    pub fn runs_control_plane(self) -> bool {
+        match self {
+            NodeRole::Server | NodeRole::Controlplane => true,
+            NodeRole::Agent | NodeRole::Worker => false,
+        }
+    }
+
+    /// The same role in a distribution's words (`server` on Talos is
+    /// `controlplane`, `worker` on k3s is `agent`).
+    pub fn in_words_of(self, distribution: Distribution) -> NodeRole {
+        let [control_plane, worker] = distribution.roles();
+        if self.runs_control_plane() { control_plane } else { worker }
+    }
+
+    /// Whether the distribution names its nodes' roles so.
+    pub fn fits(self, distribution: Distribution) -> bool {
+        distribution.roles().contains(&self)
+    }
 }
 words! {
     /// A CPU architecture.
@@ -420,6 +523,61 @@ impl fmt::Display for HostPort {
         match self.port {
             Some(p) => write!(f, "{}:{p}", self.host),
             None => f.write_str(&self.host),
+        }
+    }
+}
+
+/// A host: an IP address or a DNS name (a cluster's API `endpoint=`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum HostAddress {
+    /// An address.
+    Ip(IpAddr),
+    /// A DNS name.
+    Name(String),
+}
+
+impl HostAddress {
+    /// Parses an IP address or a DNS name; a URL or a `host:port` is refused
+    /// with the host to write instead.
+    pub fn parse(text: &str) -> Result<HostAddress, String> {
+        if let Ok(ip) = text.parse::<IpAddr>() {
+            return Ok(HostAddress::Ip(ip));
+        }
+        let bare = text.split_once("://").map_or(text, |(_, rest)| rest);
+        let bare = bare.split('/').next().unwrap_or(bare);
+        let bare = match bare.rsplit_once(':') {
+            Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
+            _ => bare,
+        };
+        if bare != text {
+            return Err(format!("`{text}` is not a host: write the address or name alone, `{bare}`"));
+        }
+        check_dns_subdomain(text).map(|()| HostAddress::Name(text.to_string()))
+    }
+
+    /// The address, when the host is one.
+    pub fn ip(&self) -> Option<IpAddr> {
+        match self {
+            HostAddress::Ip(ip) => Some(*ip),
+            HostAddress::Name(_) => None,
+        }
+    }
+
+    /// The host with a port: `192.168.1.10:6443`, `[fd00::1]:6443`, `k8s.lan:6443`.
+    pub fn with_port(&self, port: u16) -> String {
+        match self {
+            HostAddress::Ip(IpAddr::V6(v6)) => format!("[{v6}]:{port}"),
+            HostAddress::Ip(IpAddr::V4(v4)) => format!("{v4}:{port}"),
+            HostAddress::Name(name) => format!("{name}:{port}"),
+        }
+    }
+}
+
+impl fmt::Display for HostAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HostAddress::Ip(ip) => write!(f, "{ip}"),
+            HostAddress::Name(name) => f.write_str(name),
         }
     }
 }

@@ -27,9 +27,10 @@ impl Given {
             keys.insert((Class::Secret, Some(secret.namespace.value.clone()), secret.name.value.clone()));
         }
         let cluster = model.clusters.first();
-        // The storage class each distribution ships (its default).
-        if let Some(cluster) = cluster {
-            keys.insert((Class::StorageClass, None, cluster.distribution.value.storage_class().into()));
+        let distribution = cluster.map(|c| c.distribution.value);
+        // The storage class each distribution ships (its default; Talos none).
+        if let Some(class) = distribution.and_then(Distribution::storage_class) {
+            keys.insert((Class::StorageClass, None, class.into()));
         }
         if let Some(cluster) = cluster {
             let traefik = cluster.ingress.value == IngressController::Traefik;

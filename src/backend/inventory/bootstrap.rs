@@ -56,6 +56,11 @@ fn cluster_steps(model: &Model, cluster: &Cluster, scope: Option<&str>) -> Vec<S
             let config = FilePlace::KindConfig { scope: scope_owned }.path();
             vec![format!("Create the cluster: `kind create cluster --config {config}`.")]
         }
+        Distribution::Talos => vec![format!(
+            "Install the Talos machines and bootstrap Kubernetes with talhelper and talosctl, as the section \
+             \"Talos machines (cluster {})\" above says.",
+            code(&cluster.name.value)
+        )],
         Distribution::K3s => {
             let nodes: Vec<_> = model.nodes_of(cluster).collect();
             if nodes.is_empty() {

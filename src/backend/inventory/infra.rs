@@ -3,7 +3,8 @@
 
 use super::table::{Table, code};
 use super::{heading, values};
-use crate::model::{Cluster, Distribution, Model, Node, NodeRole, Pool, Quantity, Taint, Word};
+use crate::layout::FilePlace;
+use crate::model::{Cluster, Distribution, Model, Node, Pool, Quantity, Taint, Word};
 use crate::source::Spanned;
 
 /// `## Clusters`: distribution, version, ingress, load balancer, CIDRs, GitOps.
@@ -22,7 +23,7 @@ pub fn clusters(model: &Model, out: &mut String) {
         table.row(vec![
             code(&c.name.value),
             c.distribution.value.to_string(),
-            c.version.as_ref().map(|v| v.value.clone()).unwrap_or_default(),
+            version(c),
             c.ingress.value.to_string(),
             c.load_balancer.value.to_string(),
             c.pod_cidr.value.to_string(),
@@ -33,6 +34,17 @@ pub fn clusters(model: &Model, out: &mut String) {
     if !table.is_empty() {
         heading(out, "Clusters");
         table.render(out);
+    }
+}
+
+/// The version cell: the distribution's, and Kubernetes' when it is named
+/// apart (Talos).
+fn version(cluster: &Cluster) -> String {
+    let distribution = cluster.version.as_ref().map(|v| v.value.clone()).unwrap_or_default();
+    match &cluster.kubernetes {
+        Some(k) if distribution.is_empty() => format!("Kubernetes {}", k.value),
+        Some(k) => format!("{distribution}, Kubernetes {}", k.value),
+        None => distribution,
     }
 }
 
@@ -51,9 +63,20 @@ fn gitops(cluster: &Cluster) -> String {
 
 /// `## Nodes`: role, address, architecture, capacity, labels and taints.
 pub fn nodes(model: &Model, out: &mut String) {
-    let mut table =
-        Table::new(&["Node", "Cluster", "Role", "Address", "Arch", "CPU", "Memory", "Disk", "Labels", "Taints"])
-            .optional(&["Disk", "Labels", "Taints"]);
+    let mut table = Table::new(&[
+        "Node",
+        "Cluster",
+        "Role",
+        "Address",
+        "Arch",
+        "CPU",
+        "Memory",
+        "Disk",
+        "Install disk",
+        "Labels",
+        "Taints",
+    ])
+    .optional(&["Disk", "Install disk", "Labels", "Taints"]);
     for n in &model.nodes {
         let text = |q: &Option<Spanned<Quantity>>| q.as_ref().map(|q| q.value.to_string()).unwrap_or_default();
         table.row(vec![
@@ -65,6 +88,7 @@ pub fn nodes(model: &Model, out: &mut String) {
             text(&n.cpu),
             text(&n.memory),
             text(&n.disk),
+            n.install_disk.as_ref().map(|d| code(&d.value)).unwrap_or_default(),
             n.labels.iter().map(|(k, v)| code(&format!("{}={}", k.value, v.value))).collect::<Vec<_>>().join(", "),
             taints(n),
         ]);
@@ -75,13 +99,14 @@ pub fn nodes(model: &Model, out: &mut String) {
     }
 }
 
-/// The role as the node's distribution names it (kind: control-plane / worker).
+/// The role as the node's distribution names it (kind: control-plane /
+/// worker; k3s and Talos: as written).
 fn role(model: &Model, node: &Node) -> &'static str {
     let kind = model.cluster_for(node.cluster.as_ref()).is_some_and(|c| c.distribution.value == Distribution::Kind);
-    match (node.role.value, kind) {
-        (NodeRole::Server, true) => "control-plane",
-        (NodeRole::Agent, true) => "worker",
-        (role, false) => role.as_str(),
+    match (node.role.value.runs_control_plane(), kind) {
+        (true, true) => "control-plane",
+        (false, true) => "worker",
+        (_, false) => node.role.value.as_str(),
     }
 }
 
@@ -198,5 +223,55 @@ pub fn registries(model: &Model, out: &mut String) {
     if !table.is_empty() {
         heading(out, "Registries");
         table.render(out);
+    }
+}
+
+/// `## Bootstrap (Talos)`: how a Talos cluster is made from
+/// `talos/talconfig.yaml` with talhelper and talosctl. The cluster's secrets
+/// are made once by `talhelper gensecret`, kept SOPS-encrypted beside the
+/// description and never in the tree (a build refuses files it did not write).
+pub fn talos_bootstrap(model: &Model, out: &mut String) {
+    for cluster in model.clusters.iter().filter(|c| c.distribution.value == Distribution::Talos) {
+        let scope = model.cluster_key(Some(&cluster.name)).map(str::to_string);
+        // Each cluster of several has secrets and machine files of its own.
+        let (secret, dir) = match &scope {
+            Some(c) => (format!("talsecret-{c}.sops.yaml"), format!("clusterconfig/{c}")),
+            None => ("talsecret.sops.yaml".to_string(), "clusterconfig".to_string()),
+        };
+        let tree = cluster.gitops.as_ref().map_or("deploy", |g| g.path.value.as_str());
+        let config = format!("{tree}/{}", FilePlace::TalConfig { scope }.path());
+        let nodes: Vec<(&Node, String)> =
+            model.nodes_of(cluster).filter_map(|n| Some((n, n.address.as_ref()?.ip.value.to_string()))).collect();
+        let Some((_, first)) = nodes.iter().find(|(n, _)| n.role.value.runs_control_plane()) else { continue };
+        let name = &cluster.name.value;
+        heading(out, &format!("Talos machines (cluster {})", code(name)));
+        out.push_str(&format!(
+            "`{config}` is talhelper's cluster file. The cluster's secrets are never in this tree: make them \
+             once in the folder of `homelab.kdl` (not in `{tree}/`, which a build refuses to share), encrypt \
+             them with SOPS (your age key: `--age age1...` or a creation rule) and commit them; \
+             `{dir}/` holds every machine's secrets in clear, so talhelper git-ignores it: never commit it.\n\n"
+        ));
+        out.push_str("```sh\n");
+        out.push_str(&format!("talhelper gensecret > {secret}\n"));
+        out.push_str(&format!("sops --encrypt --in-place {secret}\n"));
+        out.push_str(&format!("talhelper genconfig --config-file {config} --secret-file {secret} --out-dir {dir}\n"));
+        out.push_str("# first install: each machine booted from the Talos image, in maintenance mode\n");
+        for (node, ip) in &nodes {
+            out.push_str(&format!(
+                "talosctl apply-config --insecure --nodes {ip} --file {dir}/{name}-{}.yaml\n",
+                node.name.value
+            ));
+        }
+        out.push_str(&format!(
+            "talosctl bootstrap --nodes {first} --endpoints {first} --talosconfig {dir}/talosconfig\n"
+        ));
+        out.push_str(&format!(
+            "talosctl kubeconfig --nodes {first} --endpoints {first} --talosconfig {dir}/talosconfig\n"
+        ));
+        out.push_str("```\n\n");
+        out.push_str(&format!(
+            "After a build that changes `{config}`, run the `talhelper genconfig` line again, then apply the \
+             machines with `talhelper gencommand apply --config-file {config} --out-dir {dir} | sh`.\n\n"
+        ));
     }
 }

@@ -10,9 +10,8 @@ use std::collections::BTreeSet;
 
 use super::table::{Table, code};
 use super::{cluster_nodes, heading, host_port, on_nodes, values};
-use crate::backend::k3s::API_PORT;
 use crate::model::{
-    App, Cluster, Distribution, Engine, Expose, IngressController, LoadBalancer, Model, Name, NodeRole, ServiceType,
+    API_PORT, App, Cluster, Distribution, Engine, Expose, IngressController, LoadBalancer, Model, Name, ServiceType,
     Use, Value,
 };
 
@@ -62,21 +61,33 @@ pub fn section(model: &Model, out: &mut String) {
     }
 }
 
-/// The API server of each k3s cluster, on its first server with an address.
+/// The API server of each k3s cluster, on its first server with an address,
+/// and of each Talos cluster, at its endpoint (the VIP by default); kind's
+/// is on the machine running kind.
 fn api_servers(model: &Model) -> Vec<Row> {
-    let k3s = model.clusters.iter().filter(|c| c.distribution.value == Distribution::K3s);
-    k3s.filter_map(|c| {
-        let servers = cluster_nodes(model, Some(&c.name)).into_iter().filter(|n| n.role.value == NodeRole::Server);
-        let ip = servers.filter_map(|n| n.address.as_ref()).next()?.ip.value;
-        Some(Row {
-            what: format!("Kubernetes API of {}", code(&c.name.value)),
-            namespace: String::new(),
-            kind: "API server".into(),
-            address: format!("https://{}", host_port(ip, API_PORT)),
-            port: API_PORT.to_string(),
+    model
+        .clusters
+        .iter()
+        .filter_map(|c| {
+            let address = match c.distribution.value {
+                Distribution::K3s => {
+                    let servers =
+                        cluster_nodes(model, Some(&c.name)).into_iter().filter(|n| n.role.value.runs_control_plane());
+                    let ip = servers.filter_map(|n| n.address.as_ref()).next()?.ip.value;
+                    host_port(ip, API_PORT)
+                }
+                Distribution::Talos => c.api_endpoint()?.value.with_port(API_PORT),
+                Distribution::Kind => return None,
+            };
+            Some(Row {
+                what: format!("Kubernetes API of {}", code(&c.name.value)),
+                namespace: String::new(),
+                kind: "API server".into(),
+                address: format!("https://{address}"),
+                port: API_PORT.to_string(),
+            })
         })
-    })
-    .collect()
+        .collect()
 }
 
 /// An app's ingress URLs, with the host completed by the homelab domain.
@@ -375,7 +386,7 @@ fn ingress_front(model: &Model, cluster: &Cluster) -> String {
         (Distribution::Kind, _) => {
             let node = cluster_nodes(model, Some(&cluster.name))
                 .into_iter()
-                .find(|n| n.role.value == NodeRole::Server)
+                .find(|n| n.role.value.runs_control_plane())
                 .map_or_else(|| format!("{}-control-plane", cluster.name.value), |n| n.name.value.clone());
             format!(
                 "kind maps ports 80 and 443 of the machine running kind to node {}, so the hosts must resolve \

@@ -41,8 +41,9 @@ fn classes(model: &Model, out: &mut String) {
             parameters.join(", "),
         ]);
     }
-    if let Some(cluster) = model.cluster_for(None) {
-        let builtin = cluster.distribution.value.storage_class();
+    if let Some(cluster) = model.cluster_for(None)
+        && let Some(builtin) = cluster.distribution.value.storage_class()
+    {
         if !model.storage_classes.iter().any(|c| c.name.value == builtin) {
             let ships = format!("{}, shipped by {}", code("rancher.io/local-path"), cluster.distribution.value);
             let default = if default == Some(builtin) { "yes" } else { "also (the distribution's)" };
