@@ -21,6 +21,9 @@
 //!   whose repository Secret the tree makes or the description declares, a
 //!   repository of its own, and, restored on create, a ReplicationDestination
 //!   its claim's `dataSourceRef` names.
+//! - Every Talos cluster has its talhelper file: every node with its address,
+//!   role and install disk, the VIP on the control planes only, a mirror for
+//!   every registry, and no secret.
 
 mod common;
 
@@ -417,4 +420,51 @@ fn every_storage_class_claim_and_backed_up_volume_has_its_objects() {
         }
     }
     assert!(backed_up > 0, "some example backs a volume up");
+}
+
+#[test]
+fn every_talos_cluster_has_its_talconfig_with_every_node_and_no_secret() {
+    use homelabc::model::Distribution;
+    let mut seen = 0;
+    for example in examples() {
+        let built = driver::build(&FsHost::new(&example), "homelab.kdl");
+        let tree = built.tree.expect("no errors").expect("layout succeeds");
+        let model = &built.checked.model;
+        for cluster in model.clusters.iter().filter(|c| c.distribution.value == Distribution::Talos) {
+            seen += 1;
+            let scope = model.cluster_key(Some(&cluster.name)).map(str::to_string);
+            let path = homelabc::layout::FilePlace::TalConfig { scope }.path();
+            let text = tree.files().find(|(p, _)| *p == path).map(|(_, b)| String::from_utf8_lossy(b).into_owned());
+            let what = format!("{}: {path}", example.display());
+            let text = text.unwrap_or_else(|| panic!("{what} is missing"));
+            let config = homelabc::yaml::parse_documents(&text).expect("YAML").remove(0);
+            assert_eq!(config["clusterName"], cluster.name.value.as_str(), "{what}");
+            let vip = cluster.vip.as_ref().map(|v| v.value.to_string());
+            for node in model.nodes_of(cluster) {
+                let entry = config["nodes"]
+                    .as_array()
+                    .and_then(|nodes| nodes.iter().find(|n| n["hostname"] == node.name.value.as_str()));
+                let entry = entry.unwrap_or_else(|| panic!("{what}: node {} is missing", node.name.value));
+                let address = node.address.as_ref().expect("Talos nodes have addresses").ip.value.to_string();
+                assert_eq!(entry["ipAddress"], address.as_str(), "{what}");
+                assert_eq!(entry["controlPlane"], node.role.value.runs_control_plane(), "{what}");
+                assert!(entry["installDisk"].is_string(), "{what}");
+                let has_vip = entry["networkInterfaces"][0]["vip"]["ip"].as_str().map(str::to_string);
+                let expected = vip.clone().filter(|_| node.role.value.runs_control_plane());
+                assert_eq!(has_vip, expected, "{what}: the VIP of {}", node.name.value);
+            }
+            let patches = config["patches"].as_array().cloned().unwrap_or_default();
+            for registry in model.registries_of(cluster) {
+                let host = registry.address.value.to_string();
+                assert!(
+                    patches.iter().any(|p| p.as_str().is_some_and(|p| p.contains(&host))),
+                    "{what}: no mirror of {host}"
+                );
+            }
+            for banned in ["secrets:", "token:", "key:", "crt:", "bootstraptoken", "aescbcEncryptionSecret"] {
+                assert!(!text.contains(banned), "{what} holds `{banned}`");
+            }
+        }
+    }
+    assert!(seen > 0, "an example runs Talos");
 }

@@ -34,6 +34,10 @@ const SUMMARIES: &[(&str, &str)] = &[
     ("proxmox-k3s-actions", "k3s on Proxmox VMs, external HTTP registry, GitHub Actions with a GitOps tag bump"),
     ("staging-production", "two clusters in one description: a kind staging cluster and a k3s production cluster"),
     ("storage-backups", "k3s with an NFS storage class, a shared claim, NFS mounts and VolSync backups to S3"),
+    (
+        "talos-home",
+        "Talos: three control planes on a VIP, a worker, talhelper's talconfig.yaml, Flux, MetalLB, ingress-nginx",
+    ),
     ("tekton-rbac", "a Tekton fetch → build → deploy pipeline with the RBAC it needs"),
     ("woodpecker-gitea", "k3s on one machine, Gitea, Woodpecker CI building into an in-cluster registry"),
 ];

@@ -269,6 +269,7 @@ mod tests {
 
     #[test]
     fn distributions_ship_local_path() {
+        use crate::model::Distribution;
         assert_eq!(Distribution::K3s.storage_class(), Some("local-path"));
         assert_eq!(Distribution::Kind.storage_class(), Some("standard"));
         assert_eq!(Distribution::Talos.storage_class(), None);

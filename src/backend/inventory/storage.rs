@@ -43,19 +43,18 @@ fn classes(model: &Model, out: &mut String) {
     }
     if let Some(cluster) = model.cluster_for(None)
         && let Some(builtin) = cluster.distribution.value.storage_class()
+        && !model.storage_classes.iter().any(|c| c.name.value == builtin)
     {
-        if !model.storage_classes.iter().any(|c| c.name.value == builtin) {
-            let ships = format!("{}, shipped by {}", code("rancher.io/local-path"), cluster.distribution.value);
-            let default = if default == Some(builtin) { "yes" } else { "also (the distribution's)" };
-            table.row(vec![
-                code(builtin),
-                ships,
-                default.to_string(),
-                "Delete".into(),
-                "WaitForFirstConsumer".into(),
-                String::new(),
-            ]);
-        }
+        let ships = format!("{}, shipped by {}", code("rancher.io/local-path"), cluster.distribution.value);
+        let default = if default == Some(builtin) { "yes" } else { "also (the distribution's)" };
+        table.row(vec![
+            code(builtin),
+            ships,
+            default.to_string(),
+            "Delete".into(),
+            "WaitForFirstConsumer".into(),
+            String::new(),
+        ]);
     }
     out.push_str("Storage classes:\n\n");
     table.render(out);
