@@ -5,8 +5,9 @@
 //! `kind` is an object keyed by apiVersion/kind/namespace/name, wherever its
 //! file is (a file renamed is no change); every other file is keyed by its
 //! path. The lock is derived and never shown. A change lists just the fields
-//! that differ; lists whose items all have a `name` are matched by name, so
-//! one container more is one `+`, not a shifted list. Values of Secrets are
+//! that differ; lists whose items all have a `name` (or a `hostname`, as
+//! talhelper's nodes) are matched by it, so one container more is one `+`,
+//! not a shifted list. Values of Secrets are
 //! never printed. Destroying what holds data — a PersistentVolumeClaim, a
 //! StatefulSet's volume claims, a Namespace — is flagged as data loss, with
 //! the declaration to name in `--allow-destroy`.
@@ -243,9 +244,10 @@ fn fields(path: String, before: Option<&Value>, after: Option<&Value>, out: &mut
                 fields(join(&path, k), a.get(k), b.get(k), out);
             }
         }
-        (Some(Value::Array(a)), Some(Value::Array(b))) if named(a) && named(b) => {
+        (Some(Value::Array(a)), Some(Value::Array(b))) if named(a).is_some() && named(a) == named(b) => {
+            let key = named(a).unwrap_or("name");
             let by_name = |items: &Vec<Value>| -> BTreeMap<String, Value> {
-                items.iter().map(|i| (i["name"].as_str().unwrap_or_default().to_string(), i.clone())).collect()
+                items.iter().map(|i| (i[key].as_str().unwrap_or_default().to_string(), i.clone())).collect()
             };
             let (a, b) = (by_name(a), by_name(b));
             let names: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
@@ -289,11 +291,15 @@ fn set_differs(a: &[Value], b: &[Value]) -> bool {
     a.iter().any(|i| !b.contains(i)) || b.iter().any(|i| !a.contains(i))
 }
 
-/// A list of mappings that all have a unique string `name`.
-fn named(items: &[Value]) -> bool {
-    let names: Vec<&str> = items.iter().filter_map(|i| i.get("name")?.as_str()).collect();
-    let unique: std::collections::BTreeSet<&&str> = names.iter().collect();
-    !items.is_empty() && names.len() == items.len() && unique.len() == names.len()
+/// The key a list of mappings is matched by: `name` when every item has a
+/// unique string `name` (containers, ports, env), else `hostname` when every
+/// item has a unique one (talhelper's nodes).
+fn named(items: &[Value]) -> Option<&'static str> {
+    ["name", "hostname"].into_iter().find(|key| {
+        let names: Vec<&str> = items.iter().filter_map(|i| i.get(key)?.as_str()).collect();
+        let unique: std::collections::BTreeSet<&&str> = names.iter().collect();
+        !items.is_empty() && names.len() == items.len() && unique.len() == names.len()
+    })
 }
 
 fn is_secret(key: &Key) -> bool {

@@ -250,3 +250,22 @@ fn a_volume_whose_backup_is_removed_shows_in_the_plan_and_a_removed_claim_is_dat
     assert_eq!(homelabc(dir.path(), &["build", "-q"]).status.code(), Some(1));
     assert_eq!(homelabc(dir.path(), &["build", "-q", "--allow-destroy", "shared"]).status.code(), Some(0));
 }
+
+/// A Talos cluster's talconfig.yaml is planned field by field, its nodes
+/// matched by hostname: a worker added and another's install disk changed
+/// read as those two changes, not as a new list of nodes.
+#[test]
+fn talconfig_changes_name_the_nodes() {
+    let dir = common::copy_of("talos-home");
+    let out = homelabc(dir.path(), &["build", "-q"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let root = dir.path().join("homelab.kdl");
+    let text = std::fs::read_to_string(&root).expect("read");
+    let second = "node \"worker-2\" role=\"worker\" {\n    address \"192.168.10.22\" network=\"lan\"\n    install-disk \"/dev/sda\"\n}\n";
+    let after =
+        text.replace("install-disk \"/dev/sda\"\n    interface", "install-disk \"/dev/sdb\"\n    interface") + second;
+    std::fs::write(&root, after).expect("write");
+    let out = homelabc(dir.path(), &["plan", "-q", "--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    insta::assert_snapshot!("talconfig-changed", stdout(&out));
+}
