@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteSpanContents, SourceSpan, SpanContents};
 use serde::Serialize;
 
 use super::{Diagnostic, Label, Severity};
@@ -145,12 +145,67 @@ fn json(diag: &Diagnostic, sources: &SourceMap) -> String {
     line
 }
 
+/// The lines of one file around a diagnostic's labels, given to miette in
+/// place of the whole file: miette finds a label's line by scanning its
+/// source from the start, and copying and scanning a large file once per
+/// diagnostic made many diagnostics quadratic. Labels are shifted to the
+/// excerpt; the line numbers miette shows are shifted back.
+#[derive(Debug, Default)]
+struct Excerpt {
+    name: String,
+    text: String,
+    /// Lines of the file above the excerpt.
+    lines_before: usize,
+}
+
+/// Lines of context kept above and below the labels (miette shows one).
+const EXCERPT_MARGIN: usize = 3;
+
+impl Excerpt {
+    /// The excerpt of `file` covering `spans`, and the byte offset it starts at.
+    fn of(file: &crate::source::SourceFile, spans: impl Iterator<Item = Span>) -> (Excerpt, usize) {
+        let (mut low, mut high) = (usize::MAX, 0);
+        for span in spans {
+            low = low.min(span.start as usize);
+            high = high.max(span.end as usize);
+        }
+        let len = file.text.len();
+        let (low, high) = (low.min(len), high.min(len).max(low.min(len)));
+        let first = file.line_of(low).saturating_sub(EXCERPT_MARGIN).max(1);
+        let last = file.line_of(high) + EXCERPT_MARGIN;
+        let (start, end) = (file.line_start(first), file.line_start(last + 1));
+        let text = file.text.get(start..end).unwrap_or_default().to_string();
+        (Excerpt { name: file.path.clone(), text, lines_before: first - 1 }, start)
+    }
+}
+
+impl miette::SourceCode for Excerpt {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, miette::MietteError> {
+        let inner = self.text.read_span(span, context_lines_before, context_lines_after)?;
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            inner.data(),
+            *inner.span(),
+            inner.line() + self.lines_before,
+            inner.column(),
+            // miette counts lines from the start of the source, and merges
+            // two labels' snippets by that count.
+            inner.line_count() + self.lines_before,
+        )))
+    }
+}
+
 /// A miette report for the labels of one file.
 #[derive(Debug)]
 struct Report {
     message: String,
     severity: miette::Severity,
-    source: NamedSource<String>,
+    source: Excerpt,
     labels: Vec<LabeledSpan>,
     help: Option<String>,
     related: Vec<Report>,
@@ -187,8 +242,9 @@ impl miette::Diagnostic for Report {
     }
 }
 
-fn labeled(label: &Label) -> LabeledSpan {
-    let span = SourceSpan::new((label.span.start as usize).into(), label.span.len());
+fn labeled(label: &Label, excerpt_start: usize) -> LabeledSpan {
+    let start = (label.span.start as usize).saturating_sub(excerpt_start);
+    let span = SourceSpan::new(start.into(), label.span.len());
     let text = (!label.message.is_empty()).then(|| label.message.clone());
     if label.primary { LabeledSpan::new_primary_with_span(text, span) } else { LabeledSpan::new_with_span(text, span) }
 }
@@ -200,8 +256,8 @@ fn human(diag: &Diagnostic, sources: &SourceMap, options: &Options) -> String {
     };
     let primary_file = diag.primary_span().or_else(|| diag.labels.first().map(|l| l.span)).map(|s| s.file);
     let source_of = |file| {
-        let f = sources.get(file);
-        NamedSource::new(f.path.clone(), f.text.to_string())
+        let spans = diag.labels.iter().filter(|l| l.span.file == file).map(|l| l.span);
+        Excerpt::of(sources.get(file), spans)
     };
     let mut help = diag.help.clone();
     for note in &diag.notes {
@@ -211,31 +267,34 @@ fn human(diag: &Diagnostic, sources: &SourceMap, options: &Options) -> String {
         };
         help = Some(joined);
     }
+    let (source, offset) = primary_file.map_or_else(|| (Excerpt::default(), 0), source_of);
     let mut report = Report {
         message: format!("{}[{}]: {}", diag.severity().as_str(), diag.code, diag.message),
         severity,
-        source: primary_file.map_or_else(|| NamedSource::new("", String::new()), source_of),
+        source,
         labels: Vec::new(),
         help,
         related: Vec::new(),
     };
     // Labels in the primary file go on the report; others on related reports,
     // one per further file, in the order they first appear.
-    let mut others: Vec<(crate::source::FileId, Vec<LabeledSpan>, String)> = Vec::new();
+    let mut others: Vec<(crate::source::FileId, Vec<&Label>, String)> = Vec::new();
     for label in &diag.labels {
         if Some(label.span.file) == primary_file {
-            report.labels.push(labeled(label));
+            report.labels.push(labeled(label, offset));
         } else if let Some(entry) = others.iter_mut().find(|(f, _, _)| *f == label.span.file) {
-            entry.1.push(labeled(label));
+            entry.1.push(label);
         } else {
-            others.push((label.span.file, vec![labeled(label)], label.message.clone()));
+            others.push((label.span.file, vec![label], label.message.clone()));
         }
     }
     for (file, labels, message) in others {
+        let (source, offset) = source_of(file);
+        let labels = labels.into_iter().map(|l| labeled(l, offset)).collect();
         report.related.push(Report {
             message,
             severity: miette::Severity::Advice,
-            source: source_of(file),
+            source,
             labels,
             help: None,
             related: Vec::new(),
