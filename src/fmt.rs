@@ -67,11 +67,23 @@ impl fmt::Display for Error {
 
 /// Formats one file's text canonically, checking that the result means the
 /// same, keeps every comment and is formatted already.
+///
+/// The kdl crate judges the result, so the text goes through the parser's
+/// guard first and the work runs on its large stack (see `syntax`); the
+/// layout's own recursion is bounded by the same depth.
 pub fn format(text: &str) -> Result<String, Error> {
-    let (doc, dialect) = match KdlDocument::parse_v2(text) {
-        Ok(doc) => (doc, Dialect::V2),
-        Err(_) => (KdlDocument::parse_v1(text).map_err(|_| Error::Syntax)?, Dialect::V1),
+    let (doc, dialect) = match crate::syntax::with_crate(text) {
+        Ok((doc, crate::syntax::Dialect::V2)) => (doc, Dialect::V2),
+        Ok((doc, crate::syntax::Dialect::V1)) => (doc, Dialect::V1),
+        Err(crate::syntax::Failure::Invalid(_)) => return Err(Error::Syntax),
+        Err(crate::syntax::Failure::Refused(refusal)) => {
+            return Err(Error::Unsupported(refusal.to_string()));
+        }
     };
+    crate::syntax::on_large_stack(|| format_parsed(text, &doc, dialect))
+}
+
+fn format_parsed(text: &str, doc: &KdlDocument, dialect: Dialect) -> Result<String, Error> {
     let tokens = lex::lex(text, dialect).map_err(Error::Internal)?;
     glued(&tokens).map_err(Error::Unsupported)?;
     let layout = layout::format(&tokens, dialect).map_err(Error::Unsupported)?;
@@ -81,7 +93,7 @@ pub fn format(text: &str) -> Result<String, Error> {
         .zip(&layout.respelled)
         .map(|(t, v2)| Token { kind: t.kind, text: v2.as_deref().unwrap_or(t.text) })
         .collect();
-    verify(&doc, &expected, &layout.text).map_err(|why| match dialect {
+    verify(doc, &expected, &layout.text).map_err(|why| match dialect {
         // The crate's v1 parser accepts more than KDL v1 (`a/-1-1.5e3`):
         // converting such a file is refused, not a bug.
         Dialect::V1 => Error::Unsupported(format!("this KDL v1 file cannot be rewritten in v2 ({why})")),

@@ -67,10 +67,11 @@ codes! {
     E0111 "missing-homelab" Error "there is no `homelab` declaration, or more than one";
     E0112 "missing-cluster" Error "a declaration needs a cluster but none (or several) could be chosen";
     E0113 "gitops-path-mismatch" Error "clusters of one description name different `gitops path=` folders";
+    E0114 "nesting-too-deep" Error "blocks or a block comment nest deeper or run longer than homelabc reads";
     // E02xx: references and files.
     E0201 "unknown-reference" Error "a reference names a declaration that does not exist";
     E0202 "duplicate-name" Error "two declarations of one kind share a name in one namespace";
-    E0203 "file-not-found" Error "an imported or referenced file does not exist";
+    E0203 "file-not-found" Error "an imported or referenced file does not exist or is not a regular file";
     E0204 "import-cycle" Error "files import each other in a cycle";
     E0205 "duplicate-import" Error "a file is imported more than once";
     E0206 "path-escapes-root" Error "a path leaves the description's root folder";

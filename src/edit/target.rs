@@ -34,10 +34,8 @@ impl Doc {
     /// Parses a file as KDL v2, else v1; `None` when it is neither (loading
     /// has reported that already).
     pub fn parse(file: FileId, path: &str, text: &str) -> Option<Doc> {
-        let (doc, v1) = match KdlDocument::parse_v2(text) {
-            Ok(doc) => (doc, false),
-            Err(_) => (KdlDocument::parse_v1(text).ok()?, true),
-        };
+        let (doc, dialect) = crate::syntax::with_crate(text).ok()?;
+        let v1 = dialect == crate::syntax::Dialect::V1;
         Some(Doc { file, path: path.to_string(), text: text.to_string(), doc, v1 })
     }
 
