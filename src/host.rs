@@ -51,6 +51,89 @@ pub fn normalize(path: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
+/// The largest file a description may read (its `.kdl` files and the files
+/// they reference): a description of 100,000 apps is about 40 MiB.
+pub const MAX_FILE_SIZE: u64 = 64 << 20;
+
+/// Why a file is not text: its bytes are not UTF-8. Carried inside the
+/// `io::Error` of [`Host::read`] (`InvalidData`), so that the loader can point
+/// at the line of the first bad byte.
+#[derive(Clone, Debug)]
+pub struct NotUtf8 {
+    /// Byte offset of the first byte that is not UTF-8.
+    pub offset: usize,
+    /// The text with every bad sequence replaced by U+FFFD (unchanged before `offset`).
+    pub lossy: String,
+}
+
+impl std::fmt::Display for NotUtf8 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let line = self.lossy.get(..self.offset).map_or(0, |t| t.matches('\n').count()) + 1;
+        write!(f, "the file is not UTF-8 text (a byte on line {line} is not UTF-8)")
+    }
+}
+
+impl std::error::Error for NotUtf8 {}
+
+impl NotUtf8 {
+    /// The `NotUtf8` an error of [`Host::read`] carries, if it does.
+    pub fn of(error: &io::Error) -> Option<&NotUtf8> {
+        error.get_ref().and_then(|e| e.downcast_ref::<NotUtf8>())
+    }
+}
+
+/// Reads a regular file of at most [`MAX_FILE_SIZE`] bytes. Anything else (a
+/// named pipe, a socket, a device) is refused without reading it: opening a
+/// pipe for reading waits for a writer, and a device may never end. On Linux
+/// the file is opened without blocking and checked through its descriptor,
+/// so that nothing swapped in after a check can block the read.
+fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let kind = |meta: &std::fs::Metadata| {
+        let t = meta.file_type();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileTypeExt as _;
+            if t.is_fifo() {
+                return "a named pipe (FIFO)";
+            } else if t.is_socket() {
+                return "a socket";
+            } else if t.is_block_device() || t.is_char_device() {
+                return "a device";
+            }
+        }
+        if t.is_dir() { "a folder" } else { "not a regular file" }
+    };
+    let refuse = |meta: &std::fs::Metadata| {
+        io::Error::new(io::ErrorKind::InvalidInput, format!("it is {}: homelabc reads regular files only", kind(meta)))
+    };
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(refuse(&meta));
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(target_os = "linux")]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(refuse(&meta));
+    }
+    if meta.len() > MAX_FILE_SIZE {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("it is {} MiB; homelabc reads files of at most {} MiB", meta.len() >> 20, MAX_FILE_SIZE >> 20),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(MAX_FILE_SIZE + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "it grew past the largest file homelabc reads"));
+    }
+    Ok(bytes)
+}
+
 /// A host over a real folder.
 #[derive(Clone, Debug)]
 pub struct FsHost {
@@ -87,8 +170,12 @@ impl FsHost {
 impl Host for FsHost {
     fn read(&self, path: &str) -> io::Result<String> {
         let real = self.real(path)?;
-        let bytes = std::fs::read(real)?;
-        String::from_utf8(bytes).map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "the file is not UTF-8"))
+        let bytes = read_regular(&real)?;
+        String::from_utf8(bytes).map_err(|error| {
+            let offset = error.utf8_error().valid_up_to();
+            let lossy = String::from_utf8_lossy(error.as_bytes()).into_owned();
+            io::Error::new(io::ErrorKind::InvalidData, NotUtf8 { offset, lossy })
+        })
     }
 
     fn is_dir(&self, path: &str) -> bool {
@@ -214,6 +301,23 @@ mod tests {
         let host = MemHost::with([("apps/b.kdl", ""), ("apps/a.kdl", ""), ("apps/x.yaml", "")]);
         assert_eq!(host.kdl_files_below("apps/").unwrap(), vec!["apps/a.kdl", "apps/b.kdl"]);
         assert!(host.is_dir("apps"));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn special_files_are_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe.kdl");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a NUL-terminated path that outlives the call.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        let host = FsHost::new(dir.path());
+        let error = host.read("pipe.kdl").unwrap_err();
+        assert!(error.to_string().contains("named pipe"), "{error}");
+        std::fs::write(dir.path().join("bad.kdl"), b"a 1\nb \"\xff\"\n").unwrap();
+        let error = host.read("bad.kdl").unwrap_err();
+        let bad = NotUtf8::of(&error).expect("carries the offset");
+        assert_eq!((bad.offset, error.to_string().contains("line 2")), (7, true));
     }
 
     #[test]

@@ -101,15 +101,22 @@ impl Loader<'_> {
             Some(Ahead { text, doc }) => (text, Some(doc)),
             None => match self.host.read(path) {
                 Ok(text) => (text, None),
+                Err(error) if host::NotUtf8::of(&error).is_some() => {
+                    self.not_utf8(path, via, host::NotUtf8::of(&error).expect("checked"));
+                    return;
+                }
                 Err(error) => {
                     self.complete = false;
                     let message = format!("cannot read `{path}`: {}", error_text(&error));
                     let diag = Diagnostic::new(Code::E0203, message);
+                    let missing = error.kind() == std::io::ErrorKind::NotFound;
                     self.diags.push(match via {
-                        Some(span) => diag
+                        Some(span) if missing => diag
                             .primary(span, "imported here")
                             .help("check the path: it is relative to the file that imports it"),
-                        None => diag.help("give a file, or a folder holding `homelab.kdl`"),
+                        Some(span) => diag.primary(span, "imported here").help("import `.kdl` text files only"),
+                        None if missing => diag.help("give a file, or a folder holding `homelab.kdl`"),
+                        None => diag.help("give the path of a KDL text file, or a folder holding `homelab.kdl`"),
                     });
                     return;
                 }
@@ -148,6 +155,14 @@ impl Loader<'_> {
                             .help("check the path: it is relative to the file that imports it"),
                     ),
                 }
+            } else if !target.ends_with(".kdl") {
+                // A Markdown or YAML file read as KDL would report errors inside it.
+                self.complete = false;
+                self.diags.push(
+                    Diagnostic::new(Code::E0105, format!("`{target}` is not a `.kdl` file"))
+                        .primary(span, "only `.kdl` files and folders are imported")
+                        .help("import a `.kdl` file or a folder; files such as values and manifests are named by `values-file`, `manifest` or `file=`"),
+                );
             } else {
                 self.load_file(&target, Some(span));
             }
@@ -227,6 +242,22 @@ impl Loader<'_> {
         }
     }
 
+    /// A file whose bytes are not UTF-8: its text (bad bytes replaced) is kept
+    /// so that the error points at the line of the first bad byte.
+    fn not_utf8(&mut self, path: &str, via: Option<Span>, bad: &host::NotUtf8) {
+        self.complete = false;
+        self.loaded.insert(path.to_string(), via);
+        let file = self.sources.add(path, bad.lossy.as_str(), Origin::User);
+        let len = bad.lossy[bad.offset..].chars().next().map_or(0, char::len_utf8);
+        let mut diag = Diagnostic::new(Code::E0101, format!("`{path}` is not UTF-8 text"))
+            .primary(Span::new(file, bad.offset, len), "this byte is not UTF-8 (shown as �)")
+            .help("KDL files are UTF-8: save the file as UTF-8, or remove the byte");
+        if let Some(span) = via {
+            diag = diag.secondary(span, "imported here");
+        }
+        self.diags.push(diag);
+    }
+
     fn report_cycle(&mut self, pos: usize, path: &str, via: Option<Span>) {
         let chain: Vec<String> =
             self.stack[pos..].iter().map(|(p, _)| p.clone()).chain(std::iter::once(path.to_string())).collect();
@@ -298,5 +329,44 @@ mod tests {
         assert_eq!(codes(&host).1, [Code::E0206]);
         let host = MemHost::with([("homelab.kdl", "import \"missing.kdl\"\n")]);
         assert_eq!(codes(&host).1, [Code::E0203]);
+    }
+
+    #[test]
+    fn only_kdl_files_are_imported() {
+        let host = MemHost::with([("homelab.kdl", "import \"NOTES.md\"\n"), ("NOTES.md", "# notes {\n")]);
+        let (files, codes) = codes(&host);
+        assert_eq!((files, codes), (1, vec![Code::E0105]));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_named_pipe_is_refused_at_its_import() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("homelab.kdl"), "import \"pipe.kdl\"\nimport \"more/\"\n").unwrap();
+        std::fs::create_dir(dir.path().join("more")).unwrap();
+        for fifo in ["pipe.kdl", "more/fifo.kdl"] {
+            let c = std::ffi::CString::new(dir.path().join(fifo).to_str().unwrap()).unwrap();
+            // SAFETY: a NUL-terminated path that outlives the call.
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        }
+        let host = crate::host::FsHost::new(dir.path());
+        let mut sources = SourceMap::new();
+        let mut diags = Vec::new();
+        load(&host, "homelab.kdl", &mut sources, &mut diags);
+        assert_eq!(diags.iter().map(|d| d.code).collect::<Vec<_>>(), [Code::E0203, Code::E0203]);
+        assert!(diags.iter().all(|d| d.message.contains("named pipe")), "{diags:?}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_utf8_is_pointed_at_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("homelab.kdl"), b"homelab \"lab\"\napp \"\xff\"\n").unwrap();
+        let host = crate::host::FsHost::new(dir.path());
+        let mut sources = SourceMap::new();
+        let mut diags = Vec::new();
+        load(&host, "homelab.kdl", &mut sources, &mut diags);
+        assert_eq!(diags.iter().map(|d| d.code).collect::<Vec<_>>(), [Code::E0101]);
+        let span = diags[0].primary_span().expect("a span");
+        assert_eq!(sources.get(span.file).line_col(span.start), (2, 6));
     }
 }
