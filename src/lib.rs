@@ -15,6 +15,7 @@ pub mod fmt;
 pub mod graph;
 pub mod host;
 pub mod layout;
+pub mod leaks;
 pub mod load;
 pub mod lower;
 pub mod model;

@@ -43,14 +43,7 @@ fn case_name(case: &Path) -> String {
 
 /// Compiles a case and returns (root text, emitted codes, rendered output).
 fn run(case: &Path) -> (String, BTreeSet<String>, String) {
-    // A build, not only a check: the checks of the compiler's own output
-    // (E0209, ...) run after the backends.
-    let checked = if case.is_dir() {
-        driver::build(&FsHost::new(case), "homelab.kdl").checked
-    } else {
-        let text = std::fs::read_to_string(case).expect("readable case");
-        driver::build(&MemHost::with([("homelab.kdl", text)]), "homelab.kdl").checked
-    };
+    let checked = build(case);
     let root = checked
         .sources
         .iter()
@@ -60,6 +53,40 @@ fn run(case: &Path) -> (String, BTreeSet<String>, String) {
     let codes = checked.diagnostics.iter().map(|d| d.code.to_string()).collect();
     let rendered = render::render_all(&checked.diagnostics, &checked.sources, &Options::default());
     (root, codes, rendered)
+}
+
+/// Builds a case in memory: a build, not only a check, so that the checks of
+/// the compiler's own output (E0209, ...) run after the backends.
+fn build(case: &Path) -> driver::Checked {
+    if case.is_dir() {
+        driver::build(&FsHost::new(case), "homelab.kdl").checked
+    } else {
+        let text = std::fs::read_to_string(case).expect("readable case");
+        driver::build(&MemHost::with([("homelab.kdl", text)]), "homelab.kdl").checked
+    }
+}
+
+/// SPEC §3: every diagnostic says what to do. Each code has a UI case
+/// (`every_code_has_a_ui_case`), so this covers every code of the registry.
+#[test]
+fn every_diagnostic_has_a_help_line() {
+    let mut missing = Vec::new();
+    for case in cases() {
+        let checked = build(&case);
+        for diag in checked.diagnostics.iter().filter(|d| d.help.as_deref().is_none_or(|h| h.trim().is_empty())) {
+            missing.push(format!("{}: {} {}", case_name(&case), diag.code, diag.message));
+        }
+        let rendered = render::render_all(&checked.diagnostics, &checked.sources, &Options::default());
+        let helps = rendered.matches("help:").count();
+        if helps < checked.diagnostics.len() {
+            missing.push(format!(
+                "{}: {} diagnostics render {helps} `help:` lines",
+                case_name(&case),
+                checked.diagnostics.len()
+            ));
+        }
+    }
+    assert!(missing.is_empty(), "diagnostics without a help line:\n{}", missing.join("\n"));
 }
 
 #[test]

@@ -113,6 +113,12 @@ impl Diagnostic {
     }
 }
 
+/// A value as a diagnostic may quote it: the password of a URL replaced by
+/// `***` (diagnostics never echo a secret).
+pub fn redact(text: &str) -> String {
+    crate::leaks::redact(text)
+}
+
 /// Sorts diagnostics by file and position and removes exact duplicates.
 pub fn sort(diags: &mut Vec<Diagnostic>) {
     diags.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));

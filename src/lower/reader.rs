@@ -93,6 +93,9 @@ impl FromKdl for String {
     fn from_kdl(value: &KdlValue) -> Result<String, (Code, String)> {
         want_string(value, Self::EXPECTED)
     }
+    fn help(value: &KdlValue) -> Option<String> {
+        Some(format!("write it in quotes: `\"{}\"`", crate::diag::redact(&value.to_string().replace('"', ""))))
+    }
 }
 
 impl FromKdl for bool {
@@ -228,6 +231,13 @@ impl FromKdl for IpAddr {
             (Code::E0105, format!("`{s}` is not an IP address{why}"))
         })
     }
+    fn help(value: &KdlValue) -> Option<String> {
+        let s = value.as_string().unwrap_or_default();
+        Some(match s.split_once('/') {
+            Some((address, _)) => format!("write the address alone: `\"{address}\"`"),
+            None => "write an IPv4 or IPv6 address such as `\"192.168.1.10\"`".to_string(),
+        })
+    }
 }
 
 impl FromKdl for model::HostAddress {
@@ -246,6 +256,9 @@ impl FromKdl for IpNet {
         let s = want_string(value, Self::EXPECTED)?;
         model::parse_cidr(&s).map_err(|m| (Code::E0105, format!("invalid CIDR: {m}")))
     }
+    fn help(_: &KdlValue) -> Option<String> {
+        Some("write an address and a prefix length, at most 32 for IPv4 and 128 for IPv6: `\"10.0.0.0/24\"`".into())
+    }
 }
 
 impl FromKdl for IpRange {
@@ -254,6 +267,12 @@ impl FromKdl for IpRange {
     fn from_kdl(value: &KdlValue) -> Result<IpRange, (Code, String)> {
         let s = want_string(value, Self::EXPECTED)?;
         IpRange::parse(&s).map_err(|m| (Code::E0105, format!("invalid address range: {m}")))
+    }
+    fn help(_: &KdlValue) -> Option<String> {
+        Some(
+            "write `\"FIRST-LAST\"` with FIRST no higher than LAST (`\"192.168.1.200-192.168.1.210\"`), or a CIDR"
+                .into(),
+        )
     }
 }
 
@@ -318,7 +337,10 @@ impl FromKdl for HostPort {
     const ANNOTATIONS: &'static [&'static str] = &["host:port", "address"];
     fn from_kdl(value: &KdlValue) -> Result<HostPort, (Code, String)> {
         let s = want_string(value, Self::EXPECTED)?;
-        HostPort::parse(&s).map_err(|m| (Code::E0105, format!("invalid address: {m}")))
+        HostPort::parse(&s).map_err(|m| (Code::E0105, format!("invalid address: {}", crate::diag::redact(&m))))
+    }
+    fn help(_: &KdlValue) -> Option<String> {
+        Some("write a host and a port from 1 to 65535, `HOST:PORT`: `\"192.168.1.171:5000\"`".into())
     }
 }
 
@@ -340,8 +362,11 @@ impl FromKdl for Url {
         if ok || s.starts_with("git@") {
             Ok(Url(s))
         } else {
-            Err((Code::E0105, format!("`{s}` is not a URL with a scheme such as `https://`")))
+            Err((Code::E0105, format!("`{}` is not a URL with a scheme such as `https://`", crate::diag::redact(&s))))
         }
+    }
+    fn help(_: &KdlValue) -> Option<String> {
+        Some("write the whole URL with its scheme: `\"https://charts.example.com\"`, `\"oci://ghcr.io/...\"`".into())
     }
 }
 
@@ -638,7 +663,8 @@ pub fn parse_entry<T: FromKdl>(cx: &mut Cx<'_>, entry: &KdlEntry) -> Option<Span
     match T::from_kdl(entry.value()) {
         Ok(v) => Some(Spanned::new(v, span)),
         Err((code, message)) => {
-            let help = T::help(entry.value());
+            // Every diagnostic says what to do (SPEC §3): the type's own advice, else what it expects.
+            let help = T::help(entry.value()).or_else(|| Some(format!("write {} here", T::EXPECTED)));
             let label = match code {
                 Code::E0106 => "invalid name".to_string(),
                 Code::E0108 => "unknown value".to_string(),
