@@ -18,7 +18,10 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-pub use disk::{WriteError, WriteOptions, WriteOutcome, pending, read_tree, write};
+pub use disk::{
+    DirLock, Leftover, Pause, WriteError, WriteOptions, WriteOutcome, flushes_on_this_thread, pending, read_tree,
+    write, write_locked,
+};
 
 /// The name of the lock at the root of the output folder.
 pub const LOCK_FILE: &str = "homelab.lock";

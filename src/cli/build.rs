@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{ExitStatus, Printer};
-use crate::output::{self, WriteOptions, WriteOutcome};
+use crate::output::{self, DirLock, Pause, WriteOptions, WriteOutcome};
 
 /// Arguments of `homelabc build`.
 #[derive(Debug, clap::Args)]
@@ -29,7 +29,7 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(args: &Args, printer: &Printer, library: &crate::stdlib::Library) -> ExitStatus {
-    let (location, model, tree) = match super::compile_path(&args.path, printer, library) {
+    let super::Compiled { location, model, tree, read } = match super::compile_path(&args.path, printer, library) {
         Ok(compiled) => compiled,
         Err(status) => return status,
     };
@@ -40,15 +40,29 @@ pub fn run(args: &Args, printer: &Printer, library: &crate::stdlib::Library) -> 
     if args.check {
         return check_tree(&dir, &tree, printer);
     }
+    // One writer of DIR at a time, from reading the old tree (for the
+    // data-loss check) to the swap.
+    let waiting = &mut || {
+        printer.status(&format!(
+            "waiting for another homelabc writing next to {} (it holds the lock of {})",
+            dir.display(),
+            DirLock::folder(&dir).display()
+        ));
+    };
+    let lock = match DirLock::acquire(&dir, waiting) {
+        Ok(lock) => lock,
+        Err(error) => return write_failed(&dir, error, printer),
+    };
     if let Some(status) = refuse_data_loss(&dir, &tree, &args.allow_destroy, printer) {
         return status;
     }
-    match output::write(&dir, &tree, &WriteOptions { force: args.force, ..WriteOptions::default() }) {
+    let options = WriteOptions { force: args.force, protect: read, pause: test_pause(), ..WriteOptions::default() };
+    match output::write_locked(&lock, &tree, &options) {
         Ok(WriteOutcome::Unchanged) => {
             printer.status(&format!("{} is up to date ({} files)", dir.display(), tree.len()));
             ExitStatus::Success
         }
-        Ok(WriteOutcome::Written { added, changed, removed }) => {
+        Ok(WriteOutcome::Written { added, changed, removed, leftover }) => {
             printer.status(&format!(
                 "wrote {} ({} files: {} added, {} changed, {} removed)",
                 dir.display(),
@@ -57,18 +71,51 @@ pub fn run(args: &Args, printer: &Printer, library: &crate::stdlib::Library) -> 
                 changed.len(),
                 removed.len()
             ));
+            if let Some(left) = leftover {
+                let ignored = if left.ignored {
+                    "it holds a `.gitignore` of `*`, so Git leaves it out"
+                } else {
+                    "Git would see it: do not commit it"
+                };
+                printer.warning(&format!(
+                    "the old tree could not be removed ({}); it is left at {} ({ignored}); remove it by hand, \
+                     or the next build retries",
+                    left.error,
+                    left.path.display()
+                ));
+            }
             ExitStatus::Success
         }
-        Err(error) => {
-            printer.error(&format!("{}: {error}", dir.display()));
-            match error {
-                // A refusal to touch what homelabc did not write.
-                output::WriteError::StrayFiles(_) | output::WriteError::Symlink(_) => ExitStatus::Failure,
-                // The file system failed, or DIR is not a folder: an I/O error.
-                _ => ExitStatus::Error,
-            }
-        }
+        Err(error) => write_failed(&dir, error, printer),
     }
+}
+
+/// Reports a write that failed or was refused; its exit status.
+fn write_failed(dir: &Path, error: output::WriteError, printer: &Printer) -> ExitStatus {
+    printer.error(&format!("{}: {error}", dir.display()));
+    match error {
+        // A refusal to touch what homelabc did not write, or the description itself.
+        output::WriteError::StrayFiles(_) | output::WriteError::Symlink(_) | output::WriteError::Protected { .. } => {
+            ExitStatus::Failure
+        }
+        // The file system failed, or DIR is not a folder: an I/O error.
+        _ => ExitStatus::Error,
+    }
+}
+
+/// The writer's pause test hook, from `HOMELABC_TEST_PAUSE=STAGE:MARKER`
+/// (tests/writer.rs kills a build there): never set outside that test.
+fn test_pause() -> Option<(Pause, PathBuf)> {
+    #[allow(clippy::disallowed_methods)] // The CLI edge may read the environment.
+    let value = std::env::var("HOMELABC_TEST_PAUSE").ok()?;
+    let (stage, marker) = value.split_once(':')?;
+    let stage = match stage {
+        "mid-write" => Pause::MidWrite,
+        "before-swap" => Pause::BeforeSwap,
+        "after-swap" => Pause::AfterSwap,
+        _ => return None,
+    };
+    Some((stage, PathBuf::from(marker)))
 }
 
 /// The gitops path of the first cluster that has one, else `deploy`.
@@ -121,7 +168,7 @@ fn check_tree(dir: &Path, tree: &output::OutputTree, printer: &Printer) -> ExitS
             printer.status(&format!("{} is up to date", dir.display()));
             return ExitStatus::Success;
         }
-        Ok(WriteOutcome::Written { added, changed, removed }) => (added, changed, removed),
+        Ok(WriteOutcome::Written { added, changed, removed, .. }) => (added, changed, removed),
         Err(error) => {
             printer.error(&format!("{}: {error}", dir.display()));
             return ExitStatus::Error;

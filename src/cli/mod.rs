@@ -187,13 +187,24 @@ pub fn locate(path: &Path) -> Result<Location, String> {
     Err(format!("{}: no such file or folder", path.display()))
 }
 
+/// A description compiled in memory.
+#[derive(Debug)]
+pub struct Compiled {
+    /// Where it is.
+    pub location: Location,
+    /// Its model.
+    pub model: crate::model::Model,
+    /// Its sealed output tree.
+    pub tree: crate::output::OutputTree,
+    /// The description's folder and every file it read (its `.kdl` files and
+    /// the files they reference), as paths below PATH's folder: the output may
+    /// never hold or replace them.
+    pub read: Vec<PathBuf>,
+}
+
 /// Loads, checks and compiles the description at PATH in memory, printing
 /// its diagnostics. On failure, the exit status to end with (after printing).
-pub fn compile_path(
-    path: &Path,
-    printer: &Printer,
-    library: &Library,
-) -> Result<(Location, crate::model::Model, crate::output::OutputTree), ExitStatus> {
+pub fn compile_path(path: &Path, printer: &Printer, library: &Library) -> Result<Compiled, ExitStatus> {
     let location = locate(path).map_err(|message| {
         printer.error(&message);
         ExitStatus::Error
@@ -202,7 +213,12 @@ pub fn compile_path(
     let built = crate::driver::build_with(&host, &location.file, library);
     printer.diagnostics(&built.checked.diagnostics, &built.checked.sources);
     match built.tree {
-        Some(Ok(tree)) => Ok((location, built.checked.model, tree)),
+        Some(Ok(tree)) => {
+            let sources = built.checked.sources.iter().filter(|(_, f)| f.origin == crate::source::Origin::User);
+            let files = sources.map(|(_, f)| f.path.clone()).chain(built.checked.model.attachments.keys().cloned());
+            let read = std::iter::once(location.root.clone()).chain(files.map(|p| location.root.join(p))).collect();
+            Ok(Compiled { location, model: built.checked.model, tree, read })
+        }
         Some(Err(message)) => {
             printer.error(&format!("internal error while laying out the tree: {message}"));
             Err(ExitStatus::Failure)

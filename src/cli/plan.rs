@@ -45,7 +45,7 @@ pub enum PlanFormat {
 
 /// Runs the command.
 pub fn run(args: &Args, printer: &Printer, library: &crate::stdlib::Library) -> ExitStatus {
-    let (location, model, tree) = match super::compile_path(&args.path, printer, library) {
+    let super::Compiled { location, model, tree, .. } = match super::compile_path(&args.path, printer, library) {
         Ok(compiled) => compiled,
         Err(status) => return status,
     };

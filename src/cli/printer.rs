@@ -59,6 +59,12 @@ impl Printer {
         }
     }
 
+    /// Prints a warning that is no diagnostic of the input (about the output folder) to stderr,
+    /// even when quiet.
+    pub fn warning(&self, text: &str) {
+        eprintln!("warning: {text}");
+    }
+
     /// Prints a usage or I/O error to stderr.
     pub fn error(&self, text: &str) {
         eprintln!("error: {text}");

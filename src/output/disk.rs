@@ -2,11 +2,23 @@
 //! atomically (SPEC §4).
 //!
 //! [`write`] checks the folder first (no links, no file the lock does not
-//! list), writes nothing when the tree on disk is already byte-identical, and
-//! otherwise writes the whole new tree into a fresh sibling folder and swaps it
-//! in, so that a crash leaves the old tree or the new one at DIR, never a mix.
-//! It writes, deletes and follows nothing outside DIR and its own siblings
-//! named `.<name>.homelabc-new-<pid>` and `.<name>.homelabc-old-<pid>`.
+//! list, none of the description's own files), writes nothing when the tree on
+//! disk is already byte-identical, and otherwise writes the whole new tree into
+//! a fresh sibling folder and swaps it in, so that a crash leaves the old tree
+//! or the new one at DIR, never a mix. It writes, deletes and follows nothing
+//! outside DIR and its own siblings named `.<name>.homelabc-new-<pid>` and
+//! `.<name>.homelabc-old-<pid>`.
+//!
+//! Durability costs a constant number of flushes, not one per file: the new
+//! tree is written without flushing, its file system is flushed once
+//! (`syncfs` on Linux; elsewhere each file and folder is synced), then the swap
+//! is made and the parent folder flushed. A crash before the swap leaves the
+//! old tree; after it, the new tree, which was durable before the swap.
+//!
+//! Writers of one DIR take turns: [`DirLock`] is an exclusive lock on DIR's
+//! parent folder (no file is created for it), held from before the tree on
+//! disk is read until the swap is done, so that a build never removes another
+//! build's sibling folder and the result is always one whole tree.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -28,6 +40,28 @@ pub struct WriteOptions {
     /// Test hook: swap with two renames, as where `renameat2` is missing.
     #[doc(hidden)]
     pub portable_swap: bool,
+    /// Files and folders the output may never hold or replace: the
+    /// description's folder and every file it reads.
+    pub protect: Vec<PathBuf>,
+    /// Test hook: removing the old tree after the swap fails.
+    #[doc(hidden)]
+    pub fail_remove_old: bool,
+    /// Test hook (the kill test): at this point the writer creates the file
+    /// `.1` of the path and sleeps until it is killed.
+    #[doc(hidden)]
+    pub pause: Option<(Pause, PathBuf)>,
+}
+
+/// Where the [`WriteOptions::pause`] test hook stops.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pause {
+    /// After half of the new tree's files are written.
+    MidWrite,
+    /// After the new tree is written and flushed, before the swap.
+    BeforeSwap,
+    /// After the swap, before the old tree is removed.
+    AfterSwap,
 }
 
 /// What [`write`] did.
@@ -43,7 +77,22 @@ pub enum WriteOutcome {
         changed: Vec<String>,
         /// Files that are no longer in the tree.
         removed: Vec<String>,
+        /// The old tree, when it could not be removed after the swap.
+        leftover: Option<Leftover>,
     },
+}
+
+/// An old tree left beside DIR because it could not be removed after the
+/// swap: the caller warns about it. A `.gitignore` of `*` is written into it
+/// first, so that a `git add -A` of the work tree does not commit it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Leftover {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Why it could not be removed.
+    pub error: String,
+    /// Whether its `.gitignore` could be written.
+    pub ignored: bool,
 }
 
 /// Why [`write`] or [`read_tree`] refused or failed. Paths inside DIR are relative to it.
@@ -64,6 +113,13 @@ pub enum WriteError {
     },
     /// A name on disk that is not a valid path of a tree.
     InvalidPath(PathError),
+    /// DIR is, or holds, a file or folder of the description (`protected`).
+    Protected {
+        /// DIR.
+        dir: PathBuf,
+        /// The description's file or folder at or below it.
+        protected: PathBuf,
+    },
 }
 
 /// Something found below DIR.
@@ -108,10 +164,21 @@ pub fn pending(dir: &Path, tree: &OutputTree) -> Result<WriteOutcome, WriteError
     Ok(changes(found.as_ref(), tree))
 }
 
-/// Writes the tree to DIR atomically. `tree` is normally sealed: without a
-/// lock in it, a later write will see every file of DIR as stray.
+/// Writes the tree to DIR atomically, taking DIR's [`DirLock`] (waiting for
+/// it silently). `tree` is normally sealed: without a lock in it, a later
+/// write will see every file of DIR as stray.
 pub fn write(dir: &Path, tree: &OutputTree, options: &WriteOptions) -> Result<WriteOutcome, WriteError> {
-    let siblings = Siblings::of(dir)?;
+    let lock = DirLock::acquire(dir, &mut || {})?;
+    write_locked(&lock, tree, options)
+}
+
+/// [`write`] under a lock the caller holds (so that it can read DIR first,
+/// for the data-loss check, and say that it waits).
+pub fn write_locked(lock: &DirLock, tree: &OutputTree, options: &WriteOptions) -> Result<WriteOutcome, WriteError> {
+    let siblings = Siblings::of(&lock.dir)?;
+    if let Some(protected) = protected_inside(&siblings.dir, &options.protect) {
+        return Err(WriteError::Protected { dir: siblings.dir.clone(), protected });
+    }
     let found = load(&siblings.dir)?;
     if let Some(found) = &found {
         let strays = strays(found);
@@ -119,22 +186,127 @@ pub fn write(dir: &Path, tree: &OutputTree, options: &WriteOptions) -> Result<Wr
             return Err(WriteError::StrayFiles(strays));
         }
         if same(found, tree) {
-            siblings.remove_stale();
+            if lock.held() {
+                siblings.remove_stale();
+            }
             return Ok(WriteOutcome::Unchanged);
         }
     }
     let outcome = changes(found.as_ref(), tree);
     fs::create_dir_all(&siblings.parent).map_err(io_at(&siblings.parent))?;
-    siblings.remove_stale();
-    let written = build(&siblings.new, tree, options.fail_after_files)
-        .and_then(|()| swap(&siblings, found.is_some(), options.portable_swap));
-    if let Err(error) = written {
-        // Before the swap `new` holds the new tree; after an exchange, the old
-        // one. DIR holds a whole tree either way, so `new` can go.
-        let _ = fs::remove_dir_all(&siblings.new);
-        return Err(error);
+    // Without the lock (a file system that has none), a sibling may be another
+    // writer's: they are left to a later write that holds it.
+    if lock.held() {
+        siblings.remove_stale();
     }
-    Ok(outcome)
+    let written = build(&siblings.new, tree, options)
+        .and_then(|()| pause(options, Pause::BeforeSwap))
+        .and_then(|()| swap(&siblings, found.is_some(), options));
+    match written {
+        Err(error) => {
+            // Before the swap `new` holds the new tree; after an exchange, the old
+            // one. DIR holds a whole tree either way, so `new` can go.
+            let _ = fs::remove_dir_all(&siblings.new);
+            Err(error)
+        }
+        Ok(leftover) => Ok(match outcome {
+            WriteOutcome::Written { added, changed, removed, .. } => {
+                WriteOutcome::Written { added, changed, removed, leftover }
+            }
+            unchanged => unchanged,
+        }),
+    }
+}
+
+/// The test hook of [`WriteOptions::pause`]: says where it stopped, then waits to be killed.
+fn pause(options: &WriteOptions, here: Pause) -> Result<(), WriteError> {
+    if let Some((at, marker)) = &options.pause
+        && *at == here
+    {
+        fs::write(marker, format!("{here:?}")).map_err(io_at(marker))?;
+        loop {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+    Ok(())
+}
+
+/// An exclusive lock on the folder that holds DIR, for one writer at a time.
+/// It is an advisory lock on the folder itself (`flock`, through std's
+/// `File::lock`): nothing is created for it and the kernel releases it when
+/// the process ends, however it ends. Where folders cannot be locked, the
+/// writer goes on without it and leaves other writers' siblings alone.
+#[derive(Debug)]
+pub struct DirLock {
+    dir: PathBuf,
+    file: Option<fs::File>,
+}
+
+impl DirLock {
+    /// Locks the folder that holds DIR (creating it if needed), calling
+    /// `waiting` once before it blocks because another process holds it.
+    pub fn acquire(dir: &Path, waiting: &mut dyn FnMut()) -> Result<DirLock, WriteError> {
+        let siblings = Siblings::of(dir)?;
+        fs::create_dir_all(&siblings.parent).map_err(io_at(&siblings.parent))?;
+        let Ok(file) = fs::File::open(&siblings.parent) else {
+            return Ok(DirLock { dir: siblings.dir, file: None });
+        };
+        let locked = match file.try_lock() {
+            Ok(()) => true,
+            Err(fs::TryLockError::WouldBlock) => {
+                waiting();
+                file.lock().map_err(io_at(&siblings.parent))?;
+                true
+            }
+            Err(fs::TryLockError::Error(_)) => false,
+        };
+        Ok(DirLock { dir: siblings.dir, file: locked.then_some(file) })
+    }
+
+    /// The folder that is locked (DIR's parent).
+    pub fn folder(dir: &Path) -> PathBuf {
+        Siblings::of(dir).map(|s| s.parent).unwrap_or_else(|_| dir.to_path_buf())
+    }
+
+    /// Whether the lock is held (false where folders cannot be locked).
+    pub fn held(&self) -> bool {
+        self.file.is_some()
+    }
+}
+
+/// The first protected path at or below DIR, compared as real paths (links
+/// resolved, `..` applied) so that no spelling of DIR can hide one.
+fn protected_inside(dir: &Path, protect: &[PathBuf]) -> Option<PathBuf> {
+    let dir = real_path(dir)?;
+    protect.iter().find(|p| real_path(p).is_some_and(|p| p.starts_with(&dir))).cloned()
+}
+
+/// The real, absolute path of `path`: its longest existing prefix
+/// canonicalized, the rest appended with `.` and `..` applied.
+fn real_path(path: &Path) -> Option<PathBuf> {
+    let absolute = if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir().ok()?.join(path) };
+    let mut rest = Vec::new();
+    let mut existing = absolute.as_path();
+    let base = loop {
+        match existing.canonicalize() {
+            Ok(real) => break real,
+            Err(_) => {
+                rest.push(existing.file_name()?.to_os_string());
+                existing = existing.parent()?;
+            }
+        }
+    };
+    let mut real = base;
+    for part in rest.iter().rev() {
+        match part.to_str() {
+            Some("..") => {
+                real.pop();
+            }
+            Some(".") => {}
+            _ => real.push(part),
+        }
+    }
+    Some(real)
 }
 
 /// DIR's path with its own name last, so that a trailing `/` cannot make
@@ -234,7 +406,7 @@ fn changes(found: Option<&Found>, tree: &OutputTree) -> WriteOutcome {
         }
     }
     let removed = found.keys().filter(|p| tree.get(p).is_none()).cloned().collect();
-    WriteOutcome::Written { added, changed, removed }
+    WriteOutcome::Written { added, changed, removed, leftover: None }
 }
 
 /// DIR and the sibling folders a write uses.
@@ -291,15 +463,19 @@ impl Siblings {
     }
 }
 
-/// Writes the whole tree into the fresh folder `root`, every file and folder
-/// synced to disk. `fail_after` is the test hook of [`WriteOptions`].
-fn build(root: &Path, tree: &OutputTree, fail_after: Option<usize>) -> Result<(), WriteError> {
+/// Writes the whole tree into the fresh folder `root`, then makes it durable
+/// with one flush of its file system ([`flush_tree`]). The test hooks of
+/// [`WriteOptions`] fail or pause it part-way.
+fn build(root: &Path, tree: &OutputTree, options: &WriteOptions) -> Result<(), WriteError> {
     make_dir(root).map_err(io_at(root))?;
     let mut folders = BTreeSet::new();
     for (i, (path, contents)) in tree.files().enumerate() {
         let file = native(root, path);
-        if fail_after.is_some_and(|n| i >= n) {
+        if options.fail_after_files.is_some_and(|n| i >= n) {
             return Err(WriteError::Io { path: file, error: io::Error::other("injected failure (test hook)") });
+        }
+        if i == tree.len() / 2 {
+            pause(options, Pause::MidWrite)?;
         }
         for (end, _) in path.match_indices('/') {
             if folders.insert(&path[..end]) {
@@ -309,18 +485,62 @@ fn build(root: &Path, tree: &OutputTree, fail_after: Option<usize>) -> Result<()
         }
         write_file(&file, contents).map_err(io_at(&file))?;
     }
-    for folder in folders.iter().rev().map(|f| native(root, f)).chain([root.to_path_buf()]) {
-        sync_dir(&folder).map_err(io_at(&folder))?;
-    }
-    Ok(())
+    let folders: Vec<PathBuf> = folders.iter().rev().map(|f| native(root, f)).chain([root.to_path_buf()]).collect();
+    flush_tree(root, tree, &folders)
 }
 
-/// Puts the new tree (at `new`) in DIR's place, then deletes the old tree.
-fn swap(s: &Siblings, existed: bool, portable: bool) -> Result<(), WriteError> {
+/// Makes the files and folders just written below `root` durable. On Linux,
+/// one `syncfs` of the file system that holds them; elsewhere, an `fsync`
+/// of every file and folder.
+fn flush_tree(root: &Path, tree: &OutputTree, folders: &[PathBuf]) -> Result<(), WriteError> {
+    #[cfg(target_os = "linux")]
+    {
+        let _ = (tree, folders);
+        let dir = fs::File::open(root).map_err(io_at(root))?;
+        count_flush();
+        // SAFETY: a valid descriptor, open for the duration of the call.
+        if unsafe { libc::syncfs(std::os::fd::AsRawFd::as_raw_fd(&dir)) } != 0 {
+            return Err(WriteError::Io { path: root.to_path_buf(), error: io::Error::last_os_error() });
+        }
+        Ok(())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        for (path, _) in tree.files() {
+            let file = native(root, path);
+            count_flush();
+            fs::File::open(&file).and_then(|f| f.sync_all()).map_err(io_at(&file))?;
+        }
+        for folder in folders {
+            sync_dir(folder).map_err(io_at(folder))?;
+        }
+        Ok(())
+    }
+}
+
+thread_local! {
+    /// Flushes made by writes on this thread (see [`flushes_on_this_thread`]).
+    static FLUSHES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+fn count_flush() {
+    FLUSHES.with(|n| n.set(n.get() + 1));
+}
+
+/// How many flushes (`syncfs`, `fsync`) writes made on this thread so far:
+/// the tests hold the writer to a constant number per write.
+#[doc(hidden)]
+pub fn flushes_on_this_thread() -> usize {
+    FLUSHES.with(std::cell::Cell::get)
+}
+
+/// Puts the new tree (at `new`) in DIR's place, then deletes the old tree;
+/// the old tree when it could not be deleted.
+fn swap(s: &Siblings, existed: bool, options: &WriteOptions) -> Result<Option<Leftover>, WriteError> {
     let leftover = if !existed {
         fs::rename(&s.new, &s.dir).map_err(io_at(&s.dir))?;
         None
-    } else if !portable && exchange(&s.new, &s.dir).map_err(io_at(&s.dir))? {
+    } else if !options.portable_swap && exchange(&s.new, &s.dir).map_err(io_at(&s.dir))? {
         Some(&s.new)
     } else {
         // Between these two renames there is no DIR: a crash here leaves the
@@ -333,13 +553,19 @@ fn swap(s: &Siblings, existed: bool, portable: bool) -> Result<(), WriteError> {
         Some(&s.old)
     };
     // The swap is done and DIR holds the new tree whatever follows, so neither
-    // syncing the parent nor deleting the old tree can fail the write; a
-    // leftover folder is removed by the next write.
+    // syncing the parent nor deleting the old tree can fail the write. An old
+    // tree that cannot be deleted is git-ignored first, reported, and removed
+    // by the next write.
     let _ = sync_dir(&s.parent);
-    if let Some(old) = leftover {
-        let _ = fs::remove_dir_all(old);
-    }
-    Ok(())
+    pause(options, Pause::AfterSwap)?;
+    let Some(old) = leftover else { return Ok(None) };
+    let ignored = fs::write(old.join(".gitignore"), "# an old tree homelabc could not remove\n*\n").is_ok();
+    let removed = if options.fail_remove_old {
+        Err(io::Error::other("injected failure (test hook)"))
+    } else {
+        fs::remove_dir_all(old)
+    };
+    Ok(removed.err().map(|error| Leftover { path: old.clone(), error: error.to_string(), ignored }))
 }
 
 /// Swaps two folders atomically with `renameat2(RENAME_EXCHANGE)`; `false`
@@ -391,19 +617,22 @@ fn make_dir(path: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Creates a new file with mode 0644 (set explicitly), writes it and syncs it.
+/// Creates a new file with mode 0644 (set explicitly) and writes it; the
+/// tree is flushed once, as a whole ([`flush_tree`]).
 fn write_file(path: &Path, contents: &[u8]) -> io::Result<()> {
     let mut file = fs::OpenOptions::new().write(true).create_new(true).open(path)?;
     #[cfg(unix)]
     file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
-    file.write_all(contents)?;
-    file.sync_all()
+    file.write_all(contents)
 }
 
 /// Syncs a folder's entries to disk (where folders can be opened: unix).
 fn sync_dir(path: &Path) -> io::Result<()> {
     #[cfg(unix)]
-    fs::File::open(path)?.sync_all()?;
+    {
+        count_flush();
+        fs::File::open(path)?.sync_all()?;
+    }
     #[cfg(not(unix))]
     let _ = path;
     Ok(())
@@ -439,6 +668,13 @@ impl fmt::Display for WriteError {
             WriteError::NotADirectory(path) => write!(f, "`{}` is not a folder", path.display()),
             WriteError::Io { path, error } => write!(f, "cannot access `{}`: {error}", path.display()),
             WriteError::InvalidPath(error) => error.fmt(f),
+            WriteError::Protected { dir, protected } => write!(
+                f,
+                "the output folder `{}` would replace `{}`, which the description reads; homelabc never writes over \
+                 its own sources (even with --force): choose an output folder beside them, such as `deploy`",
+                dir.display(),
+                protected.display()
+            ),
         }
     }
 }

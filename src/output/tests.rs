@@ -49,7 +49,7 @@ fn names(dir: &Path) -> Vec<String> {
 
 fn written(added: &[&str], changed: &[&str], removed: &[&str]) -> WriteOutcome {
     let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
-    WriteOutcome::Written { added: own(added), changed: own(changed), removed: own(removed) }
+    WriteOutcome::Written { added: own(added), changed: own(changed), removed: own(removed), leftover: None }
 }
 
 #[test]
@@ -301,4 +301,121 @@ fn dir_must_be_a_named_folder() {
     assert_eq!(fs::read_to_string(&file).unwrap(), "a file");
     assert!(matches!(write(&tmp.path().join(".."), &sample(), &WriteOptions::default()), Err(WriteError::Io { .. })));
     assert_eq!(read_tree(&tmp.path().join("absent")).unwrap(), OutputTree::new());
+}
+
+/// A sealed tree of `apps` apps, each a folder of `files` files.
+fn big(apps: usize, files: usize, version: &str) -> OutputTree {
+    let mut tree = OutputTree::new();
+    for app in 0..apps {
+        for file in 0..files {
+            tree.insert(&format!("apps/ns-{}/app-{app}/f-{file}.yaml", app % 7), format!("{version} {app} {file}\n"))
+                .unwrap();
+        }
+    }
+    tree.seal("0.1.0")
+}
+
+#[test]
+fn a_write_flushes_a_constant_number_of_times() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let mut counts = Vec::new();
+    for (apps, version) in [(2, "a"), (64, "b"), (300, "c")] {
+        let before = flushes_on_this_thread();
+        write(&dir, &big(apps, 10, version), &WriteOptions::default()).unwrap();
+        counts.push(flushes_on_this_thread() - before);
+    }
+    // One flush of the new tree's file system, one of the parent after the swap
+    // (per-file fsync where there is no syncfs).
+    if cfg!(target_os = "linux") {
+        assert_eq!(counts, [2, 2, 2]);
+    }
+    let before = flushes_on_this_thread();
+    write(&dir, &big(300, 10, "c"), &WriteOptions::default()).unwrap();
+    assert_eq!(flushes_on_this_thread() - before, 0, "an unchanged tree is not written");
+}
+
+#[test]
+fn an_old_tree_that_cannot_be_removed_is_reported_and_git_ignored() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    write(&dir, &sample(), &WriteOptions::default()).unwrap();
+    let new = tree_of(&[("only.yaml", "1")]);
+    let options = WriteOptions { fail_remove_old: true, ..WriteOptions::default() };
+    let Ok(WriteOutcome::Written { leftover: Some(left), .. }) = write(&dir, &new, &options) else {
+        panic!("the leftover is reported");
+    };
+    assert!(left.ignored && left.error.contains("injected"), "{left:?}");
+    assert_eq!(fs::read_to_string(left.path.join(".gitignore")).unwrap().lines().last(), Some("*"));
+    assert_eq!(read_tree(&dir).unwrap(), new);
+    // The next write removes it.
+    write(&dir, &tree_of(&[("only.yaml", "2")]), &WriteOptions::default()).unwrap();
+    assert_eq!(names(tmp.path()), ["out"]);
+}
+
+#[test]
+fn the_output_never_holds_or_replaces_the_description() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    fs::create_dir_all(src.join("values")).unwrap();
+    fs::write(src.join("homelab.kdl"), "homelab \"lab\"\n").unwrap();
+    fs::write(src.join("values/app.yaml"), "a: 1\n").unwrap();
+    let protect = vec![src.clone(), src.join("homelab.kdl"), src.join("values/app.yaml")];
+    let options = WriteOptions { force: true, protect, ..WriteOptions::default() };
+    let spellings =
+        [src.clone(), src.join("."), src.join("values"), src.join("values/../values"), tmp.path().to_path_buf()];
+    for dir in spellings {
+        let error = write(&dir, &sample(), &options).unwrap_err();
+        assert!(matches!(error, WriteError::Protected { .. }), "{}: {error:?}", dir.display());
+    }
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(&src, tmp.path().join("link")).unwrap();
+        let error = write(&tmp.path().join("link/values"), &sample(), &options).unwrap_err();
+        assert!(matches!(error, WriteError::Protected { .. }), "{error:?}");
+    }
+    assert_eq!(fs::read_to_string(src.join("homelab.kdl")).unwrap(), "homelab \"lab\"\n");
+    assert_eq!(fs::read_to_string(src.join("values/app.yaml")).unwrap(), "a: 1\n");
+    // Beside the sources is fine.
+    assert!(write(&src.join("deploy"), &sample(), &options).is_ok());
+}
+
+#[test]
+fn concurrent_writes_to_one_folder_take_turns_and_leave_one_whole_tree() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let (a, b) = (big(40, 5, "a"), big(30, 6, "b"));
+    for round in 0..10 {
+        std::thread::scope(|scope| {
+            let first = scope.spawn(|| write(&dir, &a, &WriteOptions::default()));
+            let second = scope.spawn(|| write(&dir, &b, &WriteOptions::default()));
+            first.join().unwrap().unwrap_or_else(|e| panic!("round {round}: {e}"));
+            second.join().unwrap().unwrap_or_else(|e| panic!("round {round}: {e}"));
+        });
+        let on_disk = read_tree(&dir).unwrap();
+        assert!(on_disk == a || on_disk == b, "round {round}: a mix");
+        assert_eq!(names(tmp.path()), ["out"], "round {round}");
+    }
+}
+
+#[test]
+fn a_writer_waits_for_the_lock_and_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let held = DirLock::acquire(&dir, &mut || panic!("nobody holds it yet")).unwrap();
+    assert!(held.held());
+    let waited = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            let lock = DirLock::acquire(&dir, &mut || waited.store(true, std::sync::atomic::Ordering::SeqCst)).unwrap();
+            write_locked(&lock, &sample(), &WriteOptions::default()).unwrap()
+        });
+        while !waited.load(std::sync::atomic::Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(!dir.exists(), "nothing is written while the lock is held");
+        drop(held);
+        assert!(matches!(writer.join().unwrap(), WriteOutcome::Written { .. }));
+    });
+    assert_eq!(read_tree(&dir).unwrap(), sample());
 }

@@ -1,0 +1,176 @@
+//! The writer as a user meets it: `homelabc build` killed at every step of a
+//! write leaves the old tree or the new one, builds into one folder take
+//! turns, the output never replaces the description, and a write flushes a
+//! constant number of times whatever the size of the tree.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use homelabc::host::FsHost;
+use homelabc::output::{self, OutputTree, WriteOptions};
+
+/// A description of `apps` apps (about seven files each in the tree), with `tag` as every image tag.
+fn description(apps: usize, tag: &str) -> String {
+    let mut text = String::from(
+        r#"homelab "lab" {
+    domain "lab.example.com"
+}
+network "lan" cidr="10.0.0.0/24" gateway="10.0.0.1"
+cluster "home" distribution="k3s" version="v1.33.6+k3s1" {
+    gitops "flux" repo="https://github.com/me/lab" branch="main" path="deploy"
+}
+node "n1" role="server" {
+    address "10.0.0.2" network="lan"
+    cpu 64; memory "256Gi"; disk "1Ti"
+}
+node "n2" role="agent" {
+    address "10.0.0.3" network="lan"
+    cpu 64; memory "256Gi"; disk "1Ti"
+}
+"#,
+    );
+    for i in 0..apps {
+        text.push_str(&format!(
+            r#"app "app-{i}" namespace="ns-{ns}" {{
+    image "me/app-{i}" tag="{tag}"
+    replicas 2
+    port "http" 8080
+    service {{ expose "http" 80 }}
+    resources cpu="10m" memory="16Mi" cpu-limit="20m" memory-limit="32Mi"
+}}
+"#,
+            ns = i % 4
+        ));
+    }
+    text
+}
+
+/// A folder holding a description.
+fn project(apps: usize, tag: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("homelab.kdl"), description(apps, tag)).unwrap();
+    dir
+}
+
+fn homelabc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_homelabc")).args(args).env("NO_COLOR", "1").output().expect("the binary runs")
+}
+
+/// The tree a description compiles to.
+fn compiled(dir: &Path) -> OutputTree {
+    let built = homelabc::driver::build(&FsHost::new(dir), "homelab.kdl");
+    built.tree.expect("no errors").expect("laid out")
+}
+
+/// The names in a folder, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_build_killed_at_any_step_leaves_the_old_tree_or_the_new_one() {
+    for stage in ["mid-write", "before-swap", "after-swap"] {
+        let src = project(64, "1.0.0");
+        let out = src.path().join("deploy");
+        let src_path = src.path().to_str().unwrap();
+        assert!(homelabc(&["build", src_path, "-q"]).status.success());
+        let old = compiled(src.path());
+        fs::write(src.path().join("homelab.kdl"), description(64, "2.0.0")).unwrap();
+        let new = compiled(src.path());
+        // The build stops at the stage, says so in the marker, and is killed there.
+        let marker = src.path().join("paused");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_homelabc"))
+            .args(["build", src_path, "-q"])
+            .env("HOMELABC_TEST_PAUSE", format!("{stage}:{}", marker.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while !marker.exists() {
+            assert!(started.elapsed() < Duration::from_secs(120), "{stage}: the build never paused");
+            assert!(child.try_wait().unwrap().is_none(), "{stage}: the build ended without pausing");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let on_disk = output::read_tree(&out).unwrap();
+        let expected = if stage == "after-swap" { &new } else { &old };
+        assert!(on_disk == *expected, "{stage}: DIR holds neither whole tree it should");
+        assert!(names(src.path()).len() > 3, "{stage}: the killed write left its sibling folder");
+        // The next build finishes the job and clears what the killed one left.
+        fs::remove_file(&marker).unwrap();
+        let rebuilt = homelabc(&["build", src_path, "-q"]);
+        assert!(rebuilt.status.success(), "{stage}: {}", String::from_utf8_lossy(&rebuilt.stderr));
+        assert!(output::read_tree(&out).unwrap() == new, "{stage}");
+        assert_eq!(names(src.path()), ["deploy", "homelab.kdl"], "{stage}");
+    }
+}
+
+#[test]
+fn a_64_app_build_flushes_a_constant_number_of_times() {
+    let mut counts = Vec::new();
+    for apps in [4, 64] {
+        let src = project(apps, "1.0.0");
+        let tree = compiled(src.path());
+        let before = output::flushes_on_this_thread();
+        output::write(&src.path().join("deploy"), &tree, &WriteOptions::default()).unwrap();
+        counts.push((tree.len(), output::flushes_on_this_thread() - before));
+    }
+    assert!(counts[1].0 > 400, "{counts:?}");
+    if cfg!(target_os = "linux") {
+        // One syncfs of the new tree, one fsync of the parent after the swap.
+        assert_eq!([counts[0].1, counts[1].1], [2, 2], "{counts:?}");
+    }
+}
+
+#[test]
+fn the_output_folder_is_never_the_description_even_with_force() {
+    let src = project(2, "1.0.0");
+    let src_path = src.path().to_str().unwrap();
+    fs::write(src.path().join("db.sops.yaml"), "kept: true\n").unwrap();
+    for args in [vec!["build", src_path, "-o", src_path, "--force"], vec!["build", src_path, "-o", src_path]] {
+        let out = homelabc(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("which the description reads") && !stderr.contains("pass --force"), "{stderr}");
+    }
+    // `-o ..`: the output would hold the description's folder.
+    let parent = src.path().join("..").join(src.path().file_name().unwrap());
+    let out = homelabc(&["build", src_path, "-o", parent.to_str().unwrap(), "--force"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(fs::read_to_string(src.path().join("db.sops.yaml")).unwrap(), "kept: true\n");
+    assert_eq!(fs::read_to_string(src.path().join("homelab.kdl")).unwrap(), description(2, "1.0.0"));
+}
+
+#[test]
+fn concurrent_builds_into_one_folder_end_with_one_whole_tree() {
+    let a = project(16, "1.0.0");
+    let b = project(24, "2.0.0");
+    let out = tempfile::tempdir().unwrap();
+    let dir: PathBuf = out.path().join("deploy");
+    let (tree_a, tree_b) = (compiled(a.path()), compiled(b.path()));
+    for round in 0..8 {
+        let spawn = |src: &Path| {
+            Command::new(env!("CARGO_BIN_EXE_homelabc"))
+                .args(["build", src.to_str().unwrap(), "-o", dir.to_str().unwrap(), "-q"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (first, second) = (spawn(a.path()), spawn(b.path()));
+        for child in [first, second] {
+            let result = child.wait_with_output().unwrap();
+            assert!(result.status.success(), "round {round}: {}", String::from_utf8_lossy(&result.stderr));
+        }
+        let on_disk = output::read_tree(&dir).unwrap();
+        assert!(on_disk == tree_a || on_disk == tree_b, "round {round}: a mix of two trees");
+        assert_eq!(names(out.path()), ["deploy"], "round {round}");
+    }
+}
