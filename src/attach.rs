@@ -54,6 +54,52 @@ pub fn attach(model: &mut Model, sources: &SourceMap, host: &dyn Host, diags: &m
     }
     model.attachments = attachments;
     read_manifests(model, diags);
+    check_values_files(model, diags);
+}
+
+/// E0210 for a values file that is not YAML, or not one mapping: its values
+/// would be dropped or garbled in the chart's release without a word.
+fn check_values_files(model: &Model, diags: &mut Vec<Diagnostic>) {
+    for chart in &model.charts {
+        let Some(file) = &chart.values_file else { continue };
+        let Some(text) = model.attachments.get(&file.value) else { continue };
+        let problem = match crate::yaml::parse_documents(text) {
+            Err(error) => {
+                let at = match (error.line, error.column) {
+                    (Some(line), Some(column)) => format!(" (line {line}, column {column} of the file)"),
+                    _ => String::new(),
+                };
+                format!("is not valid YAML: {}{at}", error.message)
+            }
+            Ok(documents) if documents.len() > 1 => {
+                format!("holds {} YAML documents; Helm reads one", documents.len())
+            }
+            Ok(documents) => match documents.first() {
+                None | Some(serde_json::Value::Object(_)) => continue,
+                Some(other) => format!("is {}, not a mapping of values", yaml_kind(other)),
+            },
+        };
+        diags.push(
+            Diagnostic::new(
+                Code::E0210,
+                format!("values file `{}` of chart `{}` {problem}", file.value, chart.name.value),
+            )
+            .primary(file.span, "read from here")
+            .help("a values file is one YAML mapping of Helm values, such as `primary: {persistence: {size: 8Gi}}`"),
+        );
+    }
+}
+
+/// What a YAML value is, for messages.
+fn yaml_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "a mapping",
+    }
 }
 
 fn error_kind(error: &std::io::Error) -> String {

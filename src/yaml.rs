@@ -99,7 +99,12 @@ pub struct YamlError {
 impl YamlError {
     /// Takes serde_yaml's message apart from its position, which it writes into the text.
     fn from_serde_yaml(error: serde_yaml::Error) -> Self {
-        let text = error.to_string();
+        let mut text = error.to_string();
+        // serde_yaml stops at 128 levels (so that nothing recurses without
+        // bound on a hostile file); say so in words.
+        if text.starts_with("recursion limit exceeded") {
+            text = text.replacen("recursion limit exceeded", "the YAML nests deeper than 128 levels", 1);
+        }
         match error.location() {
             Some(at) => YamlError {
                 message: text.replacen(&format!(" at line {} column {}", at.line(), at.column()), "", 1),

@@ -78,6 +78,7 @@ codes! {
     E0207 "unknown-address" Error "a `homelabc set` address names nothing in the description";
     E0208 "invalid-manifest" Error "a `manifest` file is not YAML, or a document of it is not a Kubernetes object";
     E0209 "object-clash" Error "two objects of the output have the same apiVersion, kind, namespace and name";
+    E0210 "invalid-values-file" Error "a chart's `values-file` is not YAML, or not one mapping";
     // E03xx: addressing.
     E0301 "node-outside-network" Error "a node address is outside its network";
     E0302 "duplicate-address" Error "two nodes have the same address";
