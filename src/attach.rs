@@ -57,10 +57,11 @@ pub fn attach(model: &mut Model, sources: &SourceMap, host: &dyn Host, diags: &m
     check_values_files(model, diags);
 }
 
-/// E0210 for a values file that is not YAML, or not one mapping: its values
-/// would be dropped or garbled in the chart's release without a word.
-fn check_values_files(model: &Model, diags: &mut Vec<Diagnostic>) {
-    for chart in &model.charts {
+/// Reads each chart's values file into `file_values`; E0210 for one that is
+/// not YAML, or not one mapping: its values would be dropped or garbled in
+/// the chart's release without a word.
+fn check_values_files(model: &mut Model, diags: &mut Vec<Diagnostic>) {
+    for chart in &mut model.charts {
         let Some(file) = &chart.values_file else { continue };
         let Some(text) = model.attachments.get(&file.value) else { continue };
         let problem = match crate::yaml::parse_documents(text) {
@@ -75,7 +76,11 @@ fn check_values_files(model: &Model, diags: &mut Vec<Diagnostic>) {
                 format!("holds {} YAML documents; Helm reads one", documents.len())
             }
             Ok(documents) => match documents.first() {
-                None | Some(serde_json::Value::Object(_)) => continue,
+                None => continue,
+                Some(values @ serde_json::Value::Object(_)) => {
+                    chart.file_values = Some(from_json(values, file.span));
+                    continue;
+                }
                 Some(other) => format!("is {}, not a mapping of values", yaml_kind(other)),
             },
         };
@@ -88,6 +93,25 @@ fn check_values_files(model: &Model, diags: &mut Vec<Diagnostic>) {
             .help("a values file is one YAML mapping of Helm values, such as `primary: {persistence: {size: 8Gi}}`"),
         );
     }
+}
+
+/// A parsed YAML document as a values tree, every node at `span`.
+fn from_json(json: &serde_json::Value, span: crate::source::Span) -> crate::model::Value {
+    use crate::model::ValueKind;
+    let kind = match json {
+        serde_json::Value::Null => ValueKind::Null,
+        serde_json::Value::Bool(b) => ValueKind::Bool(*b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => ValueKind::Int(i128::from(i)),
+            None => ValueKind::Float(n.as_f64().unwrap_or_default()),
+        },
+        serde_json::Value::String(s) => ValueKind::String(s.clone()),
+        serde_json::Value::Array(items) => ValueKind::List(items.iter().map(|i| from_json(i, span)).collect()),
+        serde_json::Value::Object(map) => {
+            ValueKind::Map(map.iter().map(|(k, v)| (k.clone(), (span, from_json(v, span)))).collect())
+        }
+    };
+    crate::model::Value { kind, span }
 }
 
 /// What a YAML value is, for messages.

@@ -158,6 +158,40 @@ pub fn is_literal(value: &str) -> bool {
     !(v.is_empty() || v.contains('$') || v.contains("{{") || placeholder)
 }
 
+/// The first string of a JSON value that looks like a credential ([`find`]),
+/// with its path (`spec.template.spec.containers[0].env[2].value`).
+pub fn in_json(value: &serde_json::Value) -> Option<(String, Leak)> {
+    fn walk(value: &serde_json::Value, path: &mut String) -> Option<(String, Leak)> {
+        match value {
+            serde_json::Value::String(s) => find(s).map(|leak| (path.clone(), leak)),
+            serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                let found = walk(item, path);
+                path.truncate(len);
+                found
+            }),
+            serde_json::Value::Object(map) => map.iter().find_map(|(key, item)| {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+                let found = walk(item, path);
+                path.truncate(len);
+                found
+            }),
+            _ => None,
+        }
+    }
+    walk(value, &mut String::new())
+}
+
+/// The first line of a text that holds a credential ([`find`]), 1-based.
+pub fn in_text(text: &str) -> Option<(usize, Leak)> {
+    text.lines().enumerate().find_map(|(i, line)| find(line).map(|leak| (i + 1, leak)))
+}
+
 /// The text with the password of every URL replaced by `***`, for messages.
 pub fn redact(text: &str) -> String {
     static USERINFO: LazyLock<Regex> =

@@ -124,7 +124,7 @@ codes! {
     E0502 "component-disabled" Error "a declaration needs a component the cluster disables";
     // E06xx: security.
     E0601 "plaintext-secret" Error "a secret value is written in plain text";
-    E0602 "sops-not-encrypted" Error "a SOPS secret file is not encrypted";
+    E0602 "sops-not-encrypted" Error "a SOPS file has a value outside `sops:` that is not `ENC[…]`, or a sealed file a document that is no SealedSecret";
     E0603 "mutable-image-tag" Error "an image has the tag `latest` or no tag";
     E0604 "privileged-without-allow" Error "a privileged or host-network pod lacks `allow-privileged #true`";
     E0605 "insecure-registry" Error "a registry is reached over HTTP without `insecure #true`";
@@ -133,6 +133,9 @@ codes! {
     E0608 "gitops-credentials" Error "a GitOps repository's credentials are missing or cannot exist before the first sync";
     E0609 "unsupported-store-provider" Error "a secret store's provider needs settings homelabc cannot write yet";
     E0610 "pod-security-refused" Error "a pod asks for what the Pod Security level of its namespace refuses";
+    E0611 "credential-in-url" Error "a URL that reaches the output holds a password (`scheme://user:password@host`)";
+    E0612 "secret-in-manifest" Error "a `manifest` file holds a plain Secret, or a credential in a ConfigMap or another object";
+    E0613 "credential-in-output" Error "a string the build would write holds a credential that no check of the description caught";
     // E07xx: capacity and scheduling.
     E0701 "capacity-exceeded" Error "requests exceed what the cluster's nodes can hold";
     E0702 "arch-mismatch" Error "an image's architecture matches no node of the cluster";

@@ -60,6 +60,7 @@ pub(super) fn chart(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Chart> {
         version: version?,
         values,
         values_file,
+        file_values: None,
         provides_crds,
         depends_on,
         component: None,

@@ -336,11 +336,35 @@ pub(super) fn registry(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Registry> {
                         .help("write the address as `host:port`; add `insecure #true` for plain HTTP"),
                 );
             }
+            // `user:password@host:port`: refused without quoting it, then read
+            // without the credentials so that the rest of the registry is checked.
+            let rest = match rest.rsplit_once('@') {
+                Some((userinfo, address)) => {
+                    let what = if userinfo.contains(':') { "a password" } else { "a user name" };
+                    cx.report(
+                        Diagnostic::new(
+                            Code::E0611,
+                            format!(
+                                "the address of registry `{}` holds {what}",
+                                name.as_ref().map_or("?", |n| n.value.as_str())
+                            ),
+                        )
+                        .primary(raw.span, "credentials in the address")
+                        .help(
+                            "write the address alone (`host:port`); the credentials go in the registry's \
+                             `pull-secret`, a `type=\"docker-config\"` secret",
+                        )
+                        .note("If the password was ever committed, rotate it: the Git history keeps it."),
+                    );
+                    address
+                }
+                None => rest,
+            };
             match HostPort::parse(rest.trim_end_matches('/')) {
                 Ok(hp) => (scheme, Some(Spanned::new(hp, raw.span))),
                 Err(m) => {
                     cx.report(
-                        Diagnostic::new(Code::E0105, format!("invalid registry address: {m}"))
+                        Diagnostic::new(Code::E0105, format!("invalid registry address: {}", crate::diag::redact(&m)))
                             .primary(raw.span, "expected `host:port`")
                             .help("write the address as `192.168.1.171:5000`"),
                     );

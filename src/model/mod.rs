@@ -924,6 +924,9 @@ pub struct Chart {
     pub values: Option<Value>,
     /// Values file, merged under `values`.
     pub values_file: Option<Spanned<String>>,
+    /// The values of the values file once it is read (every node at the
+    /// span of `values-file`), for the checks.
+    pub file_values: Option<Value>,
     /// Whether the chart installs CRDs others need.
     pub provides_crds: bool,
     /// `pod-security=`: the Pod Security level its pods need (its namespace

@@ -284,7 +284,8 @@ fn protected_inside(dir: &Path, protect: &[PathBuf]) -> Option<PathBuf> {
 /// The real, absolute path of `path`: its longest existing prefix
 /// canonicalized, the rest appended with `.` and `..` applied.
 fn real_path(path: &Path) -> Option<PathBuf> {
-    let absolute = if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir().ok()?.join(path) };
+    // The working directory decides only which folders are compared, never what is written.
+    let absolute = std::path::absolute(path).ok()?;
     let mut rest = Vec::new();
     let mut existing = absolute.as_path();
     let base = loop {

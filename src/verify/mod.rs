@@ -18,21 +18,58 @@ use crate::diag::{Code, Diagnostic};
 use crate::model::{DeclId, Model};
 use crate::source::Span;
 
-/// Checks the artifacts of a build before they are laid out.
+/// Checks the artifacts of a build before they are laid out: clashes, and
+/// credentials in the plain files.
 pub fn verify(model: &Model, artifacts: &Artifacts) -> Vec<Diagnostic> {
     let spans = Spans::new(model);
     let mut diags = Vec::new();
     clashes(&artifacts.objects, &spans, &mut diags);
+    for file in &artifacts.files {
+        let (path, text) = crate::layout::render_file(file);
+        if let Some((line, leak)) = crate::leaks::in_text(&text) {
+            let at = spans.0.get(file.origin.primary()).copied();
+            diags.push(leaked(format!("file `{path}`"), format!("line {line}"), leak, &file.origin, at));
+        }
+    }
     diags
 }
 
 /// The closed-world check over what the layout saw of every object
-/// (`whole`: the description; `clusters`: the models the backends ran on).
+/// (`whole`: the description; `clusters`: the models the backends ran on),
+/// and the credentials seen in them.
 pub fn closed_world(whole: &Model, clusters: &[&Model], seen: &[refs::Seen]) -> Vec<Diagnostic> {
     let spans = Spans::new(whole);
     let mut diags = Vec::new();
     world::check(clusters, seen, &spans, &mut diags);
+    for object in seen {
+        if let (Some((path, leak)), Some(origin)) = (&object.leak, &object.origin) {
+            let at = origin.decls.iter().find_map(|d| spans.0.get(d).copied());
+            diags.push(leaked(object.describe.clone(), format!("`{path}`"), *leak, origin, at));
+        }
+    }
     diags
+}
+
+/// E0613: the net behind the checks of the description, for a credential
+/// that reached the output another way. Names where it is, never what.
+fn leaked(
+    what: String,
+    at: String,
+    leak: crate::leaks::Leak,
+    origin: &crate::backend::Origin,
+    span: Option<Span>,
+) -> Diagnostic {
+    let made_for = origin.primary().describe();
+    let diag = Diagnostic::new(Code::E0613, format!("{what} would hold {} at {at}", leak.what()))
+        .help(format!(
+            "find where {made_for} gets this value and give it through a `secret`: homelabc never writes a \
+             credential into the tree"
+        ))
+        .note("If the value was ever committed, rotate it: the Git history keeps it.");
+    match span {
+        Some(span) => diag.primary(span, format!("{what} is made for {made_for}")),
+        None => diag.note(format!("{what} is made for {made_for}")),
+    }
 }
 
 /// Where each declaration was written, to point diagnostics about objects at.

@@ -93,8 +93,10 @@ pub struct Seen {
     pub needs: Vec<Need>,
     /// `kind namespace/name`, when it names anything.
     pub describe: String,
-    /// The declarations it was made for, when it names anything.
+    /// The declarations it was made for, when it names anything or holds a credential.
     pub origin: Option<crate::backend::Origin>,
+    /// The first string of it that looks like a credential: its path and what it looks like.
+    pub leak: Option<(String, crate::leaks::Leak)>,
 }
 
 /// Reads what an object makes and names.
@@ -179,7 +181,12 @@ pub fn seen(object: &Object, value: &Value) -> Seen {
     if !(group.is_empty() || BUILTIN_GROUPS.contains(&group)) {
         needs.push(Need { key: (Class::Group, None, group.to_string()), at: "apiVersion".into() });
     }
-    let named = !needs.is_empty();
+    // Copied SOPS and sealed files are E0602's: their values are ciphertext.
+    let leak = match object.body {
+        crate::backend::Body::Verbatim(_) => None,
+        _ => crate::leaks::in_json(value),
+    };
+    let named = !needs.is_empty() || leak.is_some();
     let describe = match &ns {
         Some(ns) if named => format!("{kind} `{ns}/{}`", object.id.name),
         None if named => format!("{kind} `{}`", object.id.name),
@@ -191,6 +198,7 @@ pub fn seen(object: &Object, value: &Value) -> Seen {
         needs,
         describe,
         origin: named.then(|| object.origin.clone()),
+        leak,
     }
 }
 
