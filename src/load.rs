@@ -50,7 +50,11 @@ pub fn load(host: &dyn Host, root: &str, sources: &mut SourceMap, diags: &mut Ve
     let mut loader =
         Loader { host, sources, diags, loaded: BTreeMap::new(), stack: Vec::new(), files: Vec::new(), complete: true };
     loader.load_file(root, None);
-    loader.unimported(root);
+    // A file left out is already an error at its import: files it would have
+    // imported are not reported as forgotten too.
+    if loader.complete {
+        loader.unimported(root);
+    }
     Loaded { files: loader.files, complete: loader.complete }
 }
 

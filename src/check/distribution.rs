@@ -1,5 +1,6 @@
 //! What each distribution takes (E13xx, W13xx): node roles in the
-//! distribution's words, settings that belong to another distribution, and
+//! distribution's words, settings that belong to another distribution, the
+//! releases a k3s or kind `version=` names, and
 //! what a Talos cluster needs — pinned Talos and Kubernetes versions, an API
 //! endpoint (a VIP the control planes share, or `endpoint=`) where it can
 //! work, control planes for etcd's quorum, an address and an install disk on
@@ -10,7 +11,7 @@ use std::net::IpAddr;
 use crate::diag::{Code, Diagnostic};
 #[cfg(test)]
 use crate::model::NodeRole;
-use crate::model::{Cluster, Distribution, HostAddress, IpRange, LoadBalancer, Model, Node};
+use crate::model::{Cluster, Distribution, HostAddress, IpRange, LoadBalancer, Model, Node, is_semver};
 use crate::source::{Span, Spanned};
 
 use super::addressing::{between, host_range, reserved_role};
@@ -20,7 +21,9 @@ use super::addressing::{between, host_range, reserved_role};
 pub fn whole(model: &Model, diags: &mut Vec<Diagnostic>) {
     for cluster in &model.clusters {
         settings(cluster, diags);
-        if cluster.distribution.value == Distribution::Talos {
+        if cluster.distribution.value != Distribution::Talos {
+            diags.extend(release(cluster));
+        } else {
             versions(cluster, diags);
             endpoint(model, cluster, diags);
             control_planes(model, cluster, diags);
@@ -103,7 +106,7 @@ fn role(cluster: &Cluster, node: &Node) -> Option<Diagnostic> {
 }
 
 /// E1308 on a cluster's settings of another distribution: Talos' `kubernetes=`,
-/// `endpoint=` and `vip` elsewhere; k3s' traefik and ServiceLB on Talos.
+/// `endpoint=` and `vip` elsewhere; k3s' traefik and ServiceLB on kind and Talos.
 fn settings(cluster: &Cluster, diags: &mut Vec<Diagnostic>) {
     let distribution = cluster.distribution.value;
     let title = distribution.title();
@@ -132,16 +135,16 @@ fn settings(cluster: &Cluster, diags: &mut Vec<Diagnostic>) {
         if let Some(v) = &cluster.vip {
             diags.push(other(v.span, "`vip`", "a Talos setting", api.to_string()));
         }
-        return;
     }
     if !distribution.runs_ingress(cluster.ingress.value) {
         diags.push(other(
             cluster.ingress.span,
             &format!("ingress `{}`", cluster.ingress.value),
             "k3s' packaged ingress controller",
-            "Talos ships no ingress controller: write `ingress \"nginx\"` (homelabc installs ingress-nginx), or \
-             `ingress \"none\"` and install one with a `chart`, naming its class with `class=` on the ingresses"
-                .to_string(),
+            format!(
+                "{title} ships no ingress controller: write `ingress \"nginx\"` (homelabc installs ingress-nginx), or \
+                 `ingress \"none\"` and install one with a `chart`, naming its class with `class=` on the ingresses"
+            ),
         ));
     }
     if !distribution.runs_load_balancer(cluster.load_balancer.value) {
@@ -150,7 +153,7 @@ fn settings(cluster: &Cluster, diags: &mut Vec<Diagnostic>) {
             &format!("load balancer `{}`", cluster.load_balancer.value),
             "k3s' packaged load balancer",
             format!(
-                "Talos ships no load balancer: write `load-balancer \"{}\"` with a `pool` of free addresses, or \
+                "{title} ships no load balancer: write `load-balancer \"{}\"` with a `pool` of free addresses, or \
                  `load-balancer \"none\"`",
                 LoadBalancer::Metallb
             ),
@@ -214,6 +217,57 @@ fn node_settings(cluster: &Cluster, node: &Node, diags: &mut Vec<Diagnostic>) {
                 )),
         );
     }
+}
+
+/// E1302 for a k3s or kind `version=` its distribution does not release: k3s
+/// takes its release tags (`v1.33.6+k3s1`), kind the tags of `kindest/node`
+/// (`v1.33.1`, optionally with an `@sha256:` digest).
+fn release(cluster: &Cluster) -> Option<Diagnostic> {
+    let version = cluster.version.as_ref()?;
+    let v = version.value.as_str();
+    let (core, suffix) = v.split_once('+').map_or((v, None), |(c, s)| (c, Some(s)));
+    let kubernetes = core.starts_with('v') && is_semver(core) && !core.contains('-')
+        || core
+            .strip_prefix('v')
+            .and_then(|c| c.split_once("-rc"))
+            .is_some_and(|(c, rc)| is_semver(c) && !rc.is_empty() && rc.bytes().all(|b| b.is_ascii_digit()));
+    let k3s_build = suffix
+        .and_then(|s| s.strip_prefix("k3s"))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    let (problem, help) = match cluster.distribution.value {
+        Distribution::K3s if kubernetes && k3s_build => return None,
+        Distribution::K3s => (
+            format!("`{v}` is not a k3s release"),
+            "write a k3s release tag: the Kubernetes version and its k3s build, such as `version=\"v1.33.6+k3s1\"`"
+                .to_string(),
+        ),
+        Distribution::Kind => {
+            let (image, digest) = v.split_once('@').map_or((v, None), |(i, d)| (i, Some(d)));
+            let digest_ok = digest.is_none_or(|d| {
+                d.strip_prefix("sha256:").is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+            });
+            let plain = image.starts_with('v') && is_semver(image) && !image.contains(['-', '+']);
+            if plain && digest_ok {
+                return None;
+            }
+            if suffix.is_some_and(|s| s.starts_with("k3s")) {
+                (
+                    format!("`{v}` is a k3s release, and cluster `{}` is kind", cluster.name.value),
+                    format!(
+                        "kind runs `kindest/node` images, tagged with the Kubernetes version alone: write \
+                         `version=\"{core}\"` (the image `kindest/node:{v}` does not exist)"
+                    ),
+                )
+            } else {
+                (
+                    format!("`{v}` is not a `kindest/node` version"),
+                    "write the Kubernetes version of a kind node image, such as `version=\"v1.33.1\"`".to_string(),
+                )
+            }
+        }
+        Distribution::Talos => return None,
+    };
+    Some(Diagnostic::new(Code::E1302, problem).primary(version.span, "not a release of this distribution").help(help))
 }
 
 /// E1302: a Talos cluster must pin its Talos and Kubernetes versions, each

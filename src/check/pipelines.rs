@@ -472,9 +472,16 @@ fn gitops_credentials(model: &Model, pipeline: &Pipeline, diags: &mut Vec<Diagno
     );
 }
 
-/// `https://github.com/OWNER/REPO(.git)` → `OWNER/REPO`.
+/// `https://github.com/OWNER/REPO(.git)` → `OWNER/REPO`; credentials in the
+/// URL (`https://me:…@github.com/…`, E0611 of their own) do not change whose
+/// repository it is.
 pub fn github_repo(url: &str) -> Option<String> {
-    let rest = url.strip_prefix("https://github.com/")?;
+    let rest = url.strip_prefix("https://")?;
+    let rest = match rest.split_once('/') {
+        Some((authority, _)) if authority.contains('@') => rest.split_once('@').map_or(rest, |(_, r)| r),
+        _ => rest,
+    };
+    let rest = rest.strip_prefix("github.com/")?;
     let rest = rest.trim_end_matches('/').trim_end_matches(".git");
     let (owner, repo) = rest.split_once('/')?;
     (!owner.is_empty() && !repo.is_empty() && !repo.contains('/')).then(|| format!("{owner}/{repo}"))

@@ -66,7 +66,7 @@ fn node_ports(model: &Model) -> Vec<NodePortUse> {
         }
     }
     for chart in model.charts.iter().filter(|c| c.component.is_none()) {
-        for np in chart.values.iter().flat_map(Value::node_ports) {
+        for np in chart.values.iter().chain(&chart.file_values).flat_map(Value::node_ports) {
             push(np.number, np.span, format!("chart `{}`", chart.name.value), shared.clone());
         }
     }
@@ -142,7 +142,8 @@ fn undeclared_ports(app: &App, diags: &mut Vec<Diagnostic>) {
     refs.extend(app.routes.iter().map(|r| (&r.port, "routed to")));
     refs.extend(app.metrics.iter().map(|m| (&m.port, "scraped")));
     for (port, what) in refs {
-        if names.contains(&port.value.as_str()) {
+        // A port whose number was wrong is reported there: one mistake, one diagnostic.
+        if names.contains(&port.value.as_str()) || app.containers().any(|c| c.unread_ports.contains(&port.value)) {
             continue;
         }
         diags.push(
@@ -154,7 +155,7 @@ fn undeclared_ports(app: &App, diags: &mut Vec<Diagnostic>) {
     for container in app.containers() {
         let own: Vec<&str> = container.ports.iter().map(|p| p.name.value.as_str()).collect();
         for probe in &container.probes {
-            if own.contains(&probe.port.value.as_str()) {
+            if own.contains(&probe.port.value.as_str()) || container.unread_ports.contains(&probe.port.value) {
                 continue;
             }
             let whose = if container.name.value == app.name.value {

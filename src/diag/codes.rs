@@ -162,7 +162,7 @@ codes! {
     E1205 "shared-own-claim" Error "the pods of a Deployment or DaemonSet would share a ReadWriteOnce volume";
     // E13xx: distributions and Talos.
     E1301 "role-of-another-distribution" Error "a node's role is not one its cluster's distribution names";
-    E1302 "talos-version" Error "a Talos cluster does not pin its Talos or Kubernetes version, or mistypes one";
+    E1302 "cluster-version" Error "a cluster's version is not a release of its distribution, or a Talos cluster does not pin one";
     E1303 "talos-no-endpoint" Error "a Talos cluster has neither `endpoint=` nor `vip`";
     E1304 "endpoint-off-network" Error "a Talos cluster's endpoint or VIP is not on the network it must be on";
     E1305 "endpoint-address-taken" Error "a Talos cluster's endpoint or VIP is an address something else uses";

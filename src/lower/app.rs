@@ -230,7 +230,17 @@ fn container(cx: &mut Cx<'_>, r: &Reader<'_>, name: Name, span: crate::source::S
             None
         }
     };
-    let ports: Vec<Port> = r.children_named("port").filter_map(|c| port(cx, c)).collect();
+    // A port whose number could not be read is reported once: its name stays
+    // known, so that what refers to it is not reported again (E0403).
+    let mut ports: Vec<Port> = Vec::new();
+    let mut unread_ports: Vec<String> = Vec::new();
+    for child in r.children_named("port") {
+        match port(cx, child) {
+            Ok(port) => ports.push(port),
+            Err(Some(name)) => unread_ports.push(name),
+            Err(None) => {}
+        }
+    }
     let probes: Vec<Probe> = r.children_named("probe").filter_map(|c| probe(cx, c)).collect();
     report_duplicates(cx, probes.iter().map(|p| (p.kind.value.as_str(), p.kind.span)), "probe", Code::E0107);
     let resources = r.child_once(cx, "resources").and_then(|c| resources(cx, c));
@@ -249,7 +259,7 @@ fn container(cx: &mut Cx<'_>, r: &Reader<'_>, name: Name, span: crate::source::S
     } else {
         r.children_named("mount").filter_map(|c| mount(cx, c)).collect()
     };
-    Container { name, image, ports, probes, resources, env, env_from, command, args, mounts, span }
+    Container { name, image, ports, unread_ports, probes, resources, env, env_from, command, args, mounts, span }
 }
 
 /// `env-from secret="NAME"` or `env-from config="NAME"`.
@@ -479,13 +489,14 @@ fn image(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Image> {
     Some(Image { repository, registry, tag, digest, arch, span: r.span(cx) })
 }
 
-fn port(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Port> {
+/// A port; when it cannot be read, its name if that could be.
+fn port(cx: &mut Cx<'_>, node: &KdlNode) -> Result<Port, Option<String>> {
     let r = Reader::open(cx, node, Shape { what: "port", max_args: 2, props: &["protocol"], children: &[] });
     let name = r.arg::<Label>(cx, 0, "a port name").map(|l| l.map(|l| l.0));
     let number = r.arg::<PortNumber>(cx, 1, "a port number").map(|p| p.map(|p| p.0));
     let at = r.name_span(cx);
     let protocol = r.word_prop::<Protocol>(cx, "protocol").unwrap_or(Spanned::new(Protocol::Tcp, at));
-    let name = name?;
+    let name = name.ok_or(None)?;
     if name.value.len() > 15 || !name.value.chars().any(|c| c.is_ascii_lowercase()) {
         cx.report(
             Diagnostic::new(Code::E0106, format!("invalid port name `{}`", name.value))
@@ -493,7 +504,10 @@ fn port(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Port> {
                 .help("use a short name such as `http`, `grpc` or `metrics`"),
         );
     }
-    Some(Port { name, number: number?, protocol })
+    match number {
+        Some(number) => Ok(Port { name, number, protocol }),
+        None => Err(Some(name.value)),
+    }
 }
 
 fn service(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Service> {

@@ -27,11 +27,22 @@ pub(super) fn chart(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Chart> {
     let chart = r.req_prop::<String>(cx, "chart");
     let version = r.req_prop::<String>(cx, "version");
     if let Some(v) = &version
-        && (v.value.is_empty() || v.value.contains(['*', '^', '~', '>', '<', ' ', 'x']))
+        && !crate::model::is_semver(&v.value)
     {
+        let range = v.value.is_empty() || v.value.contains(['*', '^', '~', '>', '<', ' ', 'x', '|']);
+        let (message, label) = match v.value.as_str() {
+            "latest" | "stable" | "" => {
+                (format!("chart version `{}` is not pinned", v.value), "moves with every release")
+            }
+            _ if range => (format!("chart version `{}` is not pinned", v.value), "a range, not one version"),
+            _ => (
+                format!("chart version `{}` is not a SemVer version", v.value),
+                "Helm charts are versioned `MAJOR.MINOR.PATCH`",
+            ),
+        };
         cx.report(
-            Diagnostic::new(Code::E0105, format!("chart version `{}` is not pinned", v.value))
-                .primary(v.span, "a range, not one version")
+            Diagnostic::new(Code::E0105, message)
+                .primary(v.span, label)
                 .help("pin one exact version, e.g. `version=\"16.2.1\"`, so every build is the same"),
         );
     }

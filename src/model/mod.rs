@@ -489,6 +489,9 @@ pub struct Container {
     pub image: Option<Image>,
     /// Named container ports.
     pub ports: Vec<Port>,
+    /// Names of ports written with a number that could not be read (reported
+    /// then): what refers to them is not reported again.
+    pub unread_ports: Vec<String>,
     /// Probes.
     pub probes: Vec<Probe>,
     /// Requests and limits.
@@ -1009,17 +1012,37 @@ impl Value {
         })
     }
 
-    /// Every integer `nodePort` key of a values tree, in key order: the one
-    /// rule by which the ports check and the inventory find chart NodePorts.
+    /// Every `nodePort` key of a values tree, and every port under a
+    /// `nodePorts` key (ingress-nginx's `controller.service.nodePorts.http`),
+    /// written as a number or as a string of digits (`"30080"`, which Helm
+    /// templates pass on as the number), in key order: the one rule by which
+    /// the ports check and the inventory find chart NodePorts.
     pub fn node_ports(&self) -> Vec<NodePortValue> {
+        fn number(value: &Value) -> Option<i128> {
+            match &value.kind {
+                ValueKind::Int(number) => Some(*number),
+                ValueKind::String(s) if !s.is_empty() && s.len() < 10 && s.bytes().all(|b| b.is_ascii_digit()) => {
+                    s.parse().ok()
+                }
+                _ => None,
+            }
+        }
         fn walk(value: &Value, path: &str, out: &mut Vec<NodePortValue>) {
             let join = |key: &str| if path.is_empty() { key.to_string() } else { format!("{path}.{key}") };
             match &value.kind {
                 ValueKind::Map(map) => {
                     for (key, (_, child)) in map {
-                        match child.kind {
-                            ValueKind::Int(number) if key == "nodePort" => {
+                        match (key.as_str(), number(child), &child.kind) {
+                            ("nodePort", Some(number), _) => {
                                 out.push(NodePortValue { path: join(key), number, span: child.span });
+                            }
+                            ("nodePorts", _, ValueKind::Map(ports)) => {
+                                for (name, (_, port)) in ports {
+                                    if let Some(number) = number(port) {
+                                        let path = format!("{}.{name}", join(key));
+                                        out.push(NodePortValue { path, number, span: port.span });
+                                    }
+                                }
                             }
                             _ => walk(child, &join(key), out),
                         }

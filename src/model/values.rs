@@ -105,11 +105,11 @@ impl Distribution {
     }
 
     /// Whether a cluster of the distribution can run the ingress controller.
-    /// traefik is k3s' packaged controller: Talos has nothing to enable, and
-    /// no component of the stdlib installs it (kind keeps what it accepted).
+    /// traefik is k3s' packaged controller: kind and Talos have nothing to
+    /// enable, and no component of the stdlib installs it.
     pub fn runs_ingress(self, ingress: IngressController) -> bool {
         match (self, ingress) {
-            (Distribution::Talos, IngressController::Traefik) => false,
+            (Distribution::Kind | Distribution::Talos, IngressController::Traefik) => false,
             (Distribution::K3s | Distribution::Kind | Distribution::Talos, _) => true,
         }
     }
@@ -118,7 +118,7 @@ impl Distribution {
     /// ServiceLB is part of k3s only.
     pub fn runs_load_balancer(self, load_balancer: LoadBalancer) -> bool {
         match (self, load_balancer) {
-            (Distribution::Talos, LoadBalancer::Servicelb) => false,
+            (Distribution::Kind | Distribution::Talos, LoadBalancer::Servicelb) => false,
             (Distribution::K3s | Distribution::Kind | Distribution::Talos, _) => true,
         }
     }
@@ -580,6 +580,28 @@ impl fmt::Display for HostAddress {
             HostAddress::Name(name) => f.write_str(name),
         }
     }
+}
+
+/// Whether a version is one SemVer 2 version (`16.2.1`, `1.0.0-rc.1+build.5`),
+/// with an optional leading `v` (`v1.16.2`, as cert-manager tags its charts).
+pub fn is_semver(version: &str) -> bool {
+    let v = version.strip_prefix('v').unwrap_or(version);
+    let (v, build) = match v.split_once('+') {
+        Some((v, build)) => (v, Some(build)),
+        None => (v, None),
+    };
+    let (core, pre) = match v.split_once('-') {
+        Some((core, pre)) => (core, Some(pre)),
+        None => (v, None),
+    };
+    let numeric = |part: &str| {
+        !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) && (part == "0" || !part.starts_with('0'))
+    };
+    let identifiers = |text: &str| {
+        text.split('.').all(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+    };
+    let parts: Vec<&str> = core.split('.').collect();
+    parts.len() == 3 && parts.iter().all(|p| numeric(p)) && pre.is_none_or(identifiers) && build.is_none_or(identifiers)
 }
 
 /// Checks an RFC 1123 label: lowercase alphanumerics and `-`, starting and
