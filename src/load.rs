@@ -32,6 +32,9 @@ pub struct Loaded {
     pub complete: bool,
 }
 
+/// The longest chain of imports (a file importing a file importing …) that is read.
+const MAX_IMPORT_DEPTH: usize = crate::syntax::MAX_DEPTH;
+
 struct Loader<'a> {
     host: &'a dyn Host,
     sources: &'a mut SourceMap,
@@ -87,6 +90,18 @@ impl Loader<'_> {
     fn load_file_with(&mut self, path: &str, via: Option<Span>, ahead: Option<Ahead>) {
         if let Some(pos) = self.stack.iter().position(|(p, _)| p == path) {
             self.report_cycle(pos, path, via);
+            return;
+        }
+        // Loading recurses once per import in a chain: bounded like blocks are.
+        if self.stack.len() >= MAX_IMPORT_DEPTH
+            && let Some(span) = via
+        {
+            self.complete = false;
+            self.diags.push(
+                Diagnostic::new(Code::E0114, format!("imports nest deeper than {MAX_IMPORT_DEPTH} files"))
+                    .primary(span, "one import too many in the chain")
+                    .help("import the files from fewer levels: a folder import (`import \"apps/\"`) takes every file below it at once"),
+            );
             return;
         }
         if let Some(first) = self.loaded.get(path) {
@@ -333,6 +348,17 @@ mod tests {
         assert_eq!(codes(&host).1, [Code::E0206]);
         let host = MemHost::with([("homelab.kdl", "import \"missing.kdl\"\n")]);
         assert_eq!(codes(&host).1, [Code::E0203]);
+    }
+
+    #[test]
+    fn a_chain_of_imports_is_bounded() {
+        let mut host = MemHost::new();
+        host.insert("homelab.kdl", "import \"f0.kdl\"\n");
+        for i in 0..10_000 {
+            host.insert(format!("f{i}.kdl"), format!("import \"f{}.kdl\"\n", i + 1));
+        }
+        let (files, codes) = codes(&host);
+        assert_eq!((files, codes), (MAX_IMPORT_DEPTH, vec![Code::E0114]));
     }
 
     #[test]

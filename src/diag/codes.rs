@@ -67,7 +67,7 @@ codes! {
     E0111 "missing-homelab" Error "there is no `homelab` declaration, or more than one";
     E0112 "missing-cluster" Error "a declaration needs a cluster but none (or several) could be chosen";
     E0113 "gitops-path-mismatch" Error "clusters of one description name different `gitops path=` folders";
-    E0114 "nesting-too-deep" Error "blocks or a block comment nest deeper or run longer than homelabc reads";
+    E0114 "nesting-too-deep" Error "blocks, a block comment or a chain of imports nest deeper or run longer than homelabc reads";
     // E02xx: references and files.
     E0201 "unknown-reference" Error "a reference names a declaration that does not exist";
     E0202 "duplicate-name" Error "two declarations of one kind share a name in one namespace";
