@@ -29,6 +29,10 @@ const SUMMARIES: &[(&str, &str)] = &[
         "Envoy Gateway routes, wildcard certificates, external-dns, a Cloudflare tunnel, MetalLB over BGP",
     ),
     ("kind-flux-tekton", "kind cluster, Flux, Tekton, in-cluster registry, kube-prometheus-stack, Loki, ingress-nginx"),
+    (
+        "media-server",
+        "k3s with an iGPU: Jellyfin with an init container, a sidecar and config files, DaemonSets, a CronJob, backups",
+    ),
     ("microservices-argocd", "microservices with APISIX, Istio, PostgreSQL, Redis, NATS, Argo CD, HA apps"),
     ("pi-k3s-drone", "k3s on two Raspberry Pis, MetalLB L2 pool, registry on NodePort 30500, Gitea, Drone"),
     ("proxmox-k3s-actions", "k3s on Proxmox VMs, external HTTP registry, GitHub Actions with a GitOps tag bump"),

@@ -177,6 +177,25 @@ impl BackedUp<'_> {
     }
 }
 
+impl Backup {
+    /// The keys of its secret that restic (VolSync's mover) reads: the
+    /// repository and its password, then the credentials its backend takes
+    /// (restic's environment variables, by the repository's scheme).
+    pub fn secret_keys(&self) -> Vec<&'static str> {
+        let repository = self.repository.value.as_str();
+        let scheme = repository.split_once(':').map_or("", |(scheme, _)| scheme);
+        let credentials: &[&'static str] = match scheme {
+            "s3" => &["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"],
+            "b2" => &["B2_ACCOUNT_ID", "B2_ACCOUNT_KEY"],
+            "azure" => &["AZURE_ACCOUNT_NAME", "AZURE_ACCOUNT_KEY"],
+            "gs" => &["GOOGLE_PROJECT_ID", "GOOGLE_APPLICATION_CREDENTIALS"],
+            "swift" => &["OS_AUTH_URL", "OS_USERNAME", "OS_PASSWORD"],
+            _ => &[],
+        };
+        ["RESTIC_REPOSITORY", "RESTIC_PASSWORD"].into_iter().chain(credentials.iter().copied()).collect()
+    }
+}
+
 /// `<base>/<namespace>/<claim>`; a bucket-only `b2:`, `gs:`, `azure:`,
 /// `swift:` or `rclone:` repository (`b2:bucket`) takes the path after a `:`.
 pub fn repository_for(base: &str, namespace: &str, claim: &str) -> String {

@@ -221,6 +221,20 @@ fn recipe(model: &Model, gitops: Option<&Gitops>, secret: &Secret) -> Recipe {
         let reader = Some(format!("the deploy of pipeline {}", code(&pipeline.name.value)));
         return Recipe { reader, ..generic(ns, name, vec![pipelines::PUSH_TOKEN_KEY]) };
     }
+    // A backup's secret made by hand serves one claim (E1104): its
+    // repository is known, the rest is the user's.
+    let backed_up = model.backed_up();
+    let volume = backed_up.iter().find(|v| v.volume.namespace() == ns && v.backup.secret.value == name);
+    if let Some(volume) = volume {
+        let reader = Some(format!("backup {}", code(&volume.backup.name.value)));
+        let mut recipe = generic(ns, name, volume.backup.secret_keys());
+        if let Some(claim) = volume.volume.claim_names().first() {
+            let repository = crate::backend::pipelines::shell_quote(&volume.repository(claim));
+            recipe.command =
+                recipe.command.replace("RESTIC_REPOSITORY=...", &format!("RESTIC_REPOSITORY={repository}"));
+        }
+        return Recipe { reader, ..recipe };
+    }
     by_type(secret.secret_type.value, ns, name)
 }
 
