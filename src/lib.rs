@@ -22,6 +22,7 @@ pub mod model;
 pub mod output;
 pub mod par;
 pub mod plan;
+pub mod renovate;
 pub mod source;
 pub mod stdlib;
 pub mod suggest;

@@ -13,7 +13,13 @@ fn every_example_starts_a_homelab_that_builds() {
         let out = homelabc(temp.path(), &["init", &name, "--example", &name]);
         assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
         let dir = temp.path().join(&name);
-        assert_eq!(files(&dir), files(&example), "{name}: init writes the example, byte for byte");
+        let mut written = files(&dir);
+        // Beside the example, the Renovate configuration: Renovate's base and homelabc's managers.
+        let renovate = written.remove(std::path::Path::new("renovate.json5")).expect("renovate.json5 is written");
+        let renovate = String::from_utf8(renovate).expect("UTF-8");
+        assert!(renovate.contains("\"extends\": [\"config:recommended\"]"), "{renovate}");
+        assert!(renovate.contains("\"customManagers\""), "{renovate}");
+        assert_eq!(written, files(&example), "{name}: init writes the example, byte for byte");
         let built = homelabc(temp.path(), &["build", "-q", &name]);
         assert_eq!(built.status.code(), Some(0), "{name}: {}", stderr(&built));
         assert_eq!(homelabc(temp.path(), &["build", "--check", "-q", &name]).status.code(), Some(0));

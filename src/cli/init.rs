@@ -5,6 +5,7 @@
 //! renamed) into place, so a crash never leaves a half-written file; when a
 //! file cannot be written, the files and folders already created are removed.
 
+use std::borrow::Cow;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -62,7 +63,7 @@ pub struct Args {
 }
 
 /// Runs the command.
-pub fn run(args: &Args, printer: &Printer, _library: &crate::stdlib::Library) -> ExitStatus {
+pub fn run(args: &Args, printer: &Printer, library: &crate::stdlib::Library) -> ExitStatus {
     if args.list {
         printer.out(&listing());
         return ExitStatus::Success;
@@ -84,7 +85,9 @@ pub fn run(args: &Args, printer: &Printer, _library: &crate::stdlib::Library) ->
         printer.error(&format!("{} exists and is not a folder", dir.display()));
         return ExitStatus::Error;
     }
-    let files = files_of(example);
+    let mut files = files_of(example);
+    // Renovate finds the versions the description pins (README.md, "Renovate").
+    files.push((PathBuf::from(RENOVATE_CONFIG), Cow::Owned(crate::renovate::repository_config(library).into_bytes())));
     let conflicts = conflicts(dir, &files);
     if !conflicts.is_empty() {
         let list = conflicts.iter().map(|p| format!("  {}\n", p.display())).collect::<String>();
@@ -131,15 +134,21 @@ fn listing() -> String {
     text
 }
 
+/// The Renovate configuration `init` writes beside the description.
+const RENOVATE_CONFIG: &str = "renovate.json5";
+
+/// A file to write: its path relative to DIR, and its bytes.
+type NewFile = (PathBuf, Cow<'static, [u8]>);
+
 /// Every file of an example: its path relative to the example, and its bytes, sorted by path.
-fn files_of(example: &'static Dir<'static>) -> Vec<(PathBuf, &'static [u8])> {
+fn files_of(example: &'static Dir<'static>) -> Vec<NewFile> {
     let mut files = Vec::new();
     let mut stack = vec![example];
     while let Some(dir) = stack.pop() {
         stack.extend(dir.dirs());
         for file in dir.files() {
             let rel = file.path().strip_prefix(example.path()).unwrap_or(file.path());
-            files.push((rel.to_path_buf(), file.contents()));
+            files.push((rel.to_path_buf(), Cow::Borrowed(file.contents())));
         }
     }
     files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -148,7 +157,7 @@ fn files_of(example: &'static Dir<'static>) -> Vec<(PathBuf, &'static [u8])> {
 
 /// What stands in the way below DIR: a file (or link) where one of the
 /// example's files goes, or something that is not a folder where a folder goes.
-fn conflicts(dir: &Path, files: &[(PathBuf, &[u8])]) -> Vec<PathBuf> {
+fn conflicts(dir: &Path, files: &[NewFile]) -> Vec<PathBuf> {
     let mut found = Vec::new();
     for (rel, _) in files {
         let mut at = dir.to_path_buf();
@@ -169,7 +178,7 @@ fn conflicts(dir: &Path, files: &[(PathBuf, &[u8])]) -> Vec<PathBuf> {
 }
 
 /// Writes every file below DIR, or nothing: on a failure, what was created is removed.
-fn write_all(dir: &Path, files: &[(PathBuf, &[u8])]) -> Result<(), (PathBuf, io::Error)> {
+fn write_all(dir: &Path, files: &[NewFile]) -> Result<(), (PathBuf, io::Error)> {
     let mut created: Vec<PathBuf> = Vec::new();
     let result = files.iter().try_for_each(|(rel, bytes)| {
         let target = dir.join(rel);
@@ -232,7 +241,7 @@ fn place(target: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 /// What init wrote, and what to run next.
-fn report(dir: &Path, example: &str, files: &[(PathBuf, &[u8])]) -> String {
+fn report(dir: &Path, example: &str, files: &[NewFile]) -> String {
     let mut text = format!("wrote {} files from the example `{example}`:\n", files.len());
     for (rel, _) in files {
         text.push_str(&format!("  {}\n", dir.join(rel).display()));
@@ -278,8 +287,10 @@ mod tests {
         let temp = tempfile::tempdir().expect("temp dir");
         let dir = temp.path().to_path_buf();
         // A NUL byte makes the second file's path invalid, after the first was written.
-        let files: Vec<(PathBuf, &[u8])> =
-            vec![(PathBuf::from("a/one.kdl"), b"one"), (PathBuf::from("b/tw\0o.kdl"), b"two")];
+        let files: Vec<NewFile> = vec![
+            (PathBuf::from("a/one.kdl"), Cow::Borrowed(b"one")),
+            (PathBuf::from("b/tw\0o.kdl"), Cow::Borrowed(b"two")),
+        ];
         let failed = write_all(&dir, &files).expect_err("the NUL byte fails");
         assert!(failed.0.ends_with("b/tw\0o.kdl"), "{failed:?}");
         let left: Vec<_> = fs::read_dir(&dir).expect("readable").collect();

@@ -13,6 +13,7 @@ mod graph;
 mod init;
 mod plan;
 mod printer;
+mod renovate;
 mod set;
 
 use std::fs;
@@ -114,6 +115,8 @@ pub enum Command {
     Init(init::Args),
     /// Print a shell completion script.
     Completions(completions::Args),
+    /// Print the Renovate preset that finds every version pinned in `.kdl` files.
+    Renovate(renovate::Args),
 }
 
 /// Parses the command line and runs the command.
@@ -155,6 +158,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Fmt(args) => fmt::run(&args, &printer, &library),
         Command::Init(args) => init::run(&args, &printer, &library),
         Command::Completions(args) => completions::run(&args, &printer, &library),
+        Command::Renovate(args) => renovate::run(&args, &printer, &library),
     }
 }
 

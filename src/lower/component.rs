@@ -560,6 +560,9 @@ pub struct Summary {
     pub params: Vec<(String, String, String)>,
     /// Charts with their defaults bound: release, `repo/chart`, version.
     pub charts: Vec<(String, String, String)>,
+    /// The parameters that are a chart's `version=` (`version="{version}"`):
+    /// parameter, the chart's repository, the chart.
+    pub version_params: Vec<(String, String, String)>,
 }
 
 /// Summarises every component of a library (its problems, if any, are left
@@ -589,7 +592,15 @@ pub fn summarize(library: &Library) -> Vec<Summary> {
             })
             .collect();
         let mut charts = Vec::new();
+        let mut version_params = Vec::new();
         for node in definition.body.iter().filter(|n| n.name().value() == "chart") {
+            let raw = |key: &str| node.entry(key).and_then(|e| e.value().as_string()).map(str::to_string);
+            if let (Some(version), Some(repo), Some(chart)) = (raw("version"), raw("repo"), raw("chart"))
+                && let Some(param) = version.strip_prefix('{').and_then(|v| v.strip_suffix('}'))
+                && definition.params.contains_key(param)
+            {
+                version_params.push((param.to_string(), repo, chart));
+            }
             let Some(node) = instantiate(&mut cx, node, &defaults) else { continue };
             let prop = |key: &str| node.entry(key).and_then(|e| e.value().as_string()).unwrap_or("").to_string();
             let release = node.entries().first().and_then(|e| e.value().as_string()).unwrap_or("").to_string();
@@ -599,7 +610,13 @@ pub fn summarize(library: &Library) -> Vec<Summary> {
                 prop("version"),
             ));
         }
-        out.push(Summary { name: name.to_string(), description: definition.description, params, charts });
+        out.push(Summary {
+            name: name.to_string(),
+            description: definition.description,
+            params,
+            charts,
+            version_params,
+        });
     }
     out
 }
