@@ -136,7 +136,7 @@ pub fn bind(model: &mut Model, library: &Library, sources: &mut SourceMap, diags
         let file = sources.add(format!("stdlib/{name}.kdl"), text.to_string(), Origin::Stdlib);
         let text = sources.get(file).text.clone();
         let Some(doc) = crate::syntax::parse(file, &text, diags) else { continue };
-        let mut cx = Cx { file, text: &text, diags };
+        let mut cx = Cx { file, text: &text, diags, trace: None };
         let Some(definition) = definition(&mut cx, &name, &doc) else { continue };
         let used = model.uses.iter().find(|u| u.component.value == name).cloned();
         let params = bind_params(&mut cx, &definition, &implied, used.as_ref());
@@ -574,7 +574,7 @@ pub fn summarize(library: &Library) -> Vec<Summary> {
         let mut diags = Vec::new();
         let file = crate::source::FileId(u32::MAX);
         let Some(doc) = crate::syntax::parse(file, text, &mut diags) else { continue };
-        let mut cx = Cx { file, text, diags: &mut diags };
+        let mut cx = Cx { file, text, diags: &mut diags, trace: None };
         let Some(definition) = definition(&mut cx, name, &doc) else { continue };
         let defaults: BTreeMap<String, Option<ValueKind>> =
             definition.params.iter().map(|(n, p)| (n.clone(), p.default.clone())).collect();

@@ -11,6 +11,7 @@ mod pipeline;
 mod platform;
 pub mod reader;
 mod storage;
+pub mod trace;
 
 use crate::diag::{Code, Diagnostic};
 use crate::load::Loaded;
@@ -35,7 +36,7 @@ pub fn lower(loaded: &Loaded, sources: &SourceMap, diags: &mut Vec<Diagnostic>) 
     let mut homelabs: Vec<Span> = Vec::new();
     // Files lower independently, on every core; merging in file order keeps
     // the result (first `homelab` wins, diagnostics per file) sequential.
-    let parts = crate::par::map(&loaded.files, |parsed| lower_file(parsed, sources));
+    let parts = crate::par::map(&loaded.files, |parsed| lower_file(parsed, sources, None));
     for part in parts {
         diags.extend(part.diags);
         homelabs.extend(part.homelabs.iter().map(|h| h.name.span));
@@ -81,12 +82,13 @@ struct FilePart {
     diags: Vec<Diagnostic>,
 }
 
-/// Lowers the declarations of one file.
-fn lower_file(parsed: &crate::load::ParsedFile, sources: &SourceMap) -> FilePart {
+/// Lowers the declarations of one file, recording what the readers see in
+/// `trace` when there is one.
+fn lower_file(parsed: &crate::load::ParsedFile, sources: &SourceMap, trace: Option<&mut trace::Trace>) -> FilePart {
     let mut model = Model::default();
     let mut homelabs = Vec::new();
     let mut diags = Vec::new();
-    let mut cx = Cx { file: parsed.file, text: &sources.get(parsed.file).text, diags: &mut diags };
+    let mut cx = Cx { file: parsed.file, text: &sources.get(parsed.file).text, diags: &mut diags, trace };
     for node in parsed.doc.nodes() {
         let keyword = node.name().value();
         let Some(kind) = DeclKind::from_keyword(keyword) else {

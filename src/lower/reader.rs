@@ -25,6 +25,8 @@ pub struct Cx<'a> {
     pub text: &'a str,
     /// Every problem found so far.
     pub diags: &'a mut Vec<Diagnostic>,
+    /// Where to record what the readers see, for tools (`None` when compiling).
+    pub trace: Option<&'a mut super::trace::Trace>,
 }
 
 impl Cx<'_> {
@@ -66,6 +68,14 @@ pub trait FromKdl: Sized {
     /// A `help:` line for a value that failed to parse.
     fn help(_value: &KdlValue) -> Option<String> {
         None
+    }
+    /// What is expected, as tools show it (a word's kind: `node role`).
+    fn noun() -> &'static str {
+        Self::EXPECTED
+    }
+    /// The allowed values, for a value of a closed set of words.
+    fn words() -> Vec<&'static str> {
+        Vec::new()
     }
 }
 
@@ -386,6 +396,12 @@ impl<W: Word> FromKdl for Spanless<W> {
         }
         suggest::help_for(s, &words, &format!("{}s", W::WHAT))
     }
+    fn noun() -> &'static str {
+        W::WHAT
+    }
+    fn words() -> Vec<&'static str> {
+        W::words()
+    }
 }
 
 /// Wrapper through which a [`Word`] enum is read (coherence forbids a blanket
@@ -408,8 +424,29 @@ impl<'n> Reader<'n> {
     /// properties, unknown children, too many arguments.
     pub fn open(cx: &mut Cx<'_>, node: &'n KdlNode, shape: Shape) -> Reader<'n> {
         let reader = Reader { node, shape, file: cx.file };
+        let span = reader.span(cx);
+        if let Some(trace) = cx.trace.as_deref_mut() {
+            trace.open(span, shape);
+        }
         reader.check_shape(cx);
         reader
+    }
+
+    /// Records in the trace, if any, that a getter asked for a slot.
+    fn ask<T: FromKdl>(&self, cx: &mut Cx<'_>, slot: super::trace::Slot) {
+        let span = self.span(cx);
+        if let Some(trace) = cx.trace.as_deref_mut() {
+            let typed = super::trace::Typed { slot, expected: T::noun(), words: T::words(), reference: false };
+            trace.ask(span, typed);
+        }
+    }
+
+    /// Records in the trace, if any, that a property names a declaration.
+    fn ask_reference(&self, cx: &mut Cx<'_>, key: &str) {
+        let span = self.span(cx);
+        if let Some(trace) = cx.trace.as_deref_mut() {
+            trace.reference(span, key);
+        }
     }
 
     fn check_shape(&self, cx: &mut Cx<'_>) {
@@ -533,17 +570,20 @@ impl<'n> Reader<'n> {
 
     /// Every positional argument from `index` on, parsed.
     pub fn rest_args<T: FromKdl>(&self, cx: &mut Cx<'_>, index: usize) -> Vec<Spanned<T>> {
+        self.ask::<T>(cx, super::trace::Slot::Arg(index));
         self.args().skip(index).filter_map(|e| parse_entry(cx, e)).collect()
     }
 
     /// An optional positional argument.
     pub fn opt_arg<T: FromKdl>(&self, cx: &mut Cx<'_>, index: usize) -> Option<Spanned<T>> {
+        self.ask::<T>(cx, super::trace::Slot::Arg(index));
         let entry = self.args().nth(index)?;
         parse_entry(cx, entry)
     }
 
     /// A required positional argument; `what` names it in the message (`a name`).
     pub fn arg<T: FromKdl>(&self, cx: &mut Cx<'_>, index: usize, what: &str) -> Option<Spanned<T>> {
+        self.ask::<T>(cx, super::trace::Slot::Arg(index));
         match self.args().nth(index) {
             Some(entry) => parse_entry(cx, entry),
             None => {
@@ -575,6 +615,7 @@ impl<'n> Reader<'n> {
     /// An optional property.
     pub fn prop<T: FromKdl>(&self, cx: &mut Cx<'_>, key: &str) -> Option<Spanned<T>> {
         debug_assert!(self.shape.props.contains(&key), "{key} not in the shape of {}", self.shape.what);
+        self.ask::<T>(cx, super::trace::Slot::Prop(key.to_string()));
         let entry = self.prop_entry(key)?;
         parse_entry(cx, entry)
     }
@@ -615,12 +656,16 @@ impl<'n> Reader<'n> {
 
     /// A required name-valued (reference) property.
     pub fn req_ref(&self, cx: &mut Cx<'_>, key: &str) -> Option<Spanned<String>> {
-        self.req_prop::<Label>(cx, key).map(|s| s.map(|l| l.0))
+        let value = self.req_prop::<Label>(cx, key).map(|s| s.map(|l| l.0));
+        self.ask_reference(cx, key);
+        value
     }
 
     /// An optional name-valued (reference) property.
     pub fn opt_ref(&self, cx: &mut Cx<'_>, key: &str) -> Option<Spanned<String>> {
-        self.prop::<Label>(cx, key).map(|s| s.map(|l| l.0))
+        let value = self.prop::<Label>(cx, key).map(|s| s.map(|l| l.0));
+        self.ask_reference(cx, key);
+        value
     }
 }
 
