@@ -18,6 +18,7 @@ pub mod layout;
 pub mod leaks;
 pub mod load;
 pub mod lower;
+pub mod lsp;
 pub mod model;
 pub mod output;
 pub mod par;

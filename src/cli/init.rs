@@ -113,6 +113,18 @@ fn names() -> Vec<&'static str> {
     names
 }
 
+/// The text of every `.kdl` file of every embedded example: what the
+/// language server learns the shapes of nodes from when the file being
+/// edited does not show them yet (`homelabc lsp`).
+pub(super) fn example_sources() -> Vec<&'static str> {
+    let examples = names().into_iter().filter_map(|name| EXAMPLES.get_dir(name));
+    let files = examples.flat_map(files_of);
+    files
+        .filter(|(path, _)| path.extension().is_some_and(|e| e == "kdl"))
+        .filter_map(|(_, bytes)| std::str::from_utf8(bytes).ok())
+        .collect()
+}
+
 /// The example called `name`.
 fn find(name: &str) -> Option<&'static Dir<'static>> {
     if !names().contains(&name) {

@@ -11,6 +11,7 @@ mod explain;
 mod fmt;
 mod graph;
 mod init;
+mod lsp;
 mod plan;
 mod printer;
 mod renovate;
@@ -117,6 +118,8 @@ pub enum Command {
     Completions(completions::Args),
     /// Print the Renovate preset that finds every version pinned in `.kdl` files.
     Renovate(renovate::Args),
+    /// Serve editors over the Language Server Protocol on stdin and stdout.
+    Lsp(lsp::Args),
 }
 
 /// Parses the command line and runs the command.
@@ -159,6 +162,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Init(args) => init::run(&args, &printer, &library),
         Command::Completions(args) => completions::run(&args, &printer, &library),
         Command::Renovate(args) => renovate::run(&args, &printer, &library),
+        Command::Lsp(args) => lsp::run(&args, &printer, &library),
     }
 }
 
