@@ -89,7 +89,14 @@ fn reference_at(role: &Role, schema: &Schema<'_>) -> Vec<DeclKind> {
 }
 
 /// Completion items at byte `at` of `text`.
-pub fn completion(text: &str, at: usize, corpus: &[Trace], checked: Option<&Checked>) -> Vec<CompletionItem> {
+/// `components` are the names `use` may take (the stdlib's).
+pub fn completion(
+    text: &str,
+    at: usize,
+    corpus: &[Trace],
+    checked: Option<&Checked>,
+    components: &[&str],
+) -> Vec<CompletionItem> {
     let cursor = context::at(text, at);
     let schema = Schema::new(text, at, corpus);
     let index = LineIndex::new(text);
@@ -152,6 +159,12 @@ pub fn completion(text: &str, at: usize, corpus: &[Trace], checked: Option<&Chec
             }
         }
         Role::Value { path, slot } => {
+            if matches!((path.as_slice(), slot), ([node], Slot::Arg(0)) if node == DeclKind::Component.keyword()) {
+                for name in components {
+                    let detail = "stdlib component".to_string();
+                    items.push(item(name, format!("\"{name}\""), CompletionItemKind::MODULE, detail, None));
+                }
+            }
             let typed = schema.node(path).and_then(|n| n.slot(slot));
             for word in typed.map_or(&[][..], |t| &t.words) {
                 items.push(item(
@@ -224,15 +237,34 @@ fn markdown(value: String) -> MarkupContent {
 }
 
 /// The hover text at byte `at` of `text`: what the token is (a declaration
-/// kind's docs, a property's type, the declaration a reference names), and
-/// the explanation of a diagnostic code under the cursor or of the
-/// diagnostics the cursor is on (`own` are the check's diagnostics of this file).
-pub fn hover(text: &str, at: usize, corpus: &[Trace], own: &[lsp_types::Diagnostic]) -> Option<Hover> {
+/// kind's docs, a property's type, the declaration a reference names in
+/// `checked`), and the explanation of a diagnostic code under the cursor or
+/// of the diagnostics the cursor is on (`own` are the check's diagnostics of
+/// this file).
+pub fn hover(
+    text: &str,
+    at: usize,
+    corpus: &[Trace],
+    checked: Option<&Checked>,
+    own: &[lsp_types::Diagnostic],
+) -> Option<Hover> {
     let cursor = context::at(text, at);
     let schema = Schema::new(text, at, corpus);
     let mut sections = Vec::new();
     if let Some(section) = token_docs(&cursor, &schema) {
         sections.push(section);
+    }
+    let kinds = reference_at(&cursor.role, &schema);
+    if let Some(checked) = checked.filter(|_| !kinds.is_empty()) {
+        let named = checked.model.declarations();
+        let named: Vec<String> = named
+            .iter()
+            .filter(|d| kinds.contains(&d.id.kind) && d.id.name == cursor.value)
+            .map(|d| format!("names the {}: {}", d.id.describe(), d.id.kind.docs()))
+            .collect();
+        if !named.is_empty() {
+            sections.push(named.join("\n\n"));
+        }
     }
     let word = word_at(text, at);
     let index = LineIndex::new(text);
@@ -384,7 +416,7 @@ mod tests {
 
     fn labels(text: &str, marker: &str, checked: Option<&Checked>) -> Vec<String> {
         let at = text.find(marker).expect("marker") + marker.len();
-        completion(text, at, &[], checked).into_iter().map(|i| i.label).collect()
+        completion(text, at, &[], checked, &["cert-manager"]).into_iter().map(|i| i.label).collect()
     }
 
     #[test]
@@ -406,7 +438,7 @@ mod tests {
     fn hover_and_definition() {
         let checked = crate::driver::check(&MemHost::with([("homelab.kdl", LAB)]), "homelab.kdl");
         let at = LAB.find("secret=").unwrap() + 2;
-        let Some(Hover { contents: HoverContents::Markup(text), .. }) = hover(LAB, at, &[], &[]) else {
+        let Some(Hover { contents: HoverContents::Markup(text), .. }) = hover(LAB, at, &[], None, &[]) else {
             panic!("a hover")
         };
         assert!(text.value.contains("`secret=` on `env`"), "{}", text.value);
@@ -419,6 +451,13 @@ mod tests {
         assert_eq!(found[0].uri.as_str(), "file:///lab/homelab.kdl");
         assert_eq!(found[0].range.start.line, 3);
         assert!(definition(LAB, at, &[], &root, "homelab.kdl", &checked).is_empty());
+        let Some(Hover { contents: HoverContents::Markup(text), .. }) =
+            hover(&fixed, at, &[], Some(&checked_fixed), &[])
+        else {
+            panic!("a hover")
+        };
+        assert!(text.value.contains("names the secret `db` in namespace `demo`"), "{}", text.value);
+        assert_eq!(labels("use \"c", "use \"c", None), ["cert-manager"]);
     }
 
     #[test]
@@ -428,8 +467,8 @@ mod tests {
         let root = Root { dir: "/lab".into(), file: "homelab.kdl".into() };
         for text in texts {
             for at in (0..=text.len() + 1).step_by(3) {
-                completion(text, at, &[], Some(&checked));
-                hover(text, at, &[], &[]);
+                completion(text, at, &[], Some(&checked), &[]);
+                hover(text, at, &[], Some(&checked), &[]);
                 definition(text, at, &[], &root, "homelab.kdl", &checked);
             }
             let _ = formatting(text);

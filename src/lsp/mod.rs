@@ -262,13 +262,6 @@ impl<'a> Session<'a> {
         out
     }
 
-    /// The check of a description as the editor shows it now: the last one,
-    /// or a new one if its buffers changed since.
-    fn checked(&mut self, root: &Root) -> &Checkup {
-        self.refresh(root);
-        &self.checkups[root]
-    }
-
     /// Checks a description again if its buffers changed since its last check.
     fn refresh(&mut self, root: &Root) {
         if self.stale.remove(root) || !self.checkups.contains_key(root) {
@@ -296,13 +289,17 @@ impl<'a> Session<'a> {
                 let at = s.at(&p.text_document_position)?;
                 s.refresh(&at.root);
                 let checked = &s.checkups[&at.root].checked;
-                let items = features::completion(&at.text, at.offset, &s.corpus, Some(checked));
+                let components: Vec<&str> = s.library.names().collect();
+                let items = features::completion(&at.text, at.offset, &s.corpus, Some(checked), &components);
                 Ok(serde_json::to_value(CompletionResponse::Array(items)))
             }),
             "textDocument/hover" => self.answer(id, request, |s, p: HoverParams| {
                 let at = s.at(&p.text_document_position_params)?;
-                let own = s.checked(&at.root).diagnostics.get(&at.path).cloned().unwrap_or_default();
-                Ok(serde_json::to_value(features::hover(&at.text, at.offset, &s.corpus, &own)))
+                s.refresh(&at.root);
+                let checkup = &s.checkups[&at.root];
+                let own = checkup.diagnostics.get(&at.path).map_or(&[][..], Vec::as_slice);
+                let hover = features::hover(&at.text, at.offset, &s.corpus, Some(&checkup.checked), own);
+                Ok(serde_json::to_value(hover))
             }),
             "textDocument/definition" => self.answer(id, request, |s, p: GotoDefinitionParams| {
                 let at = s.at(&p.text_document_position_params)?;
