@@ -121,7 +121,10 @@ pub(super) fn example_sources() -> Vec<&'static str> {
     let files = examples.flat_map(files_of);
     files
         .filter(|(path, _)| path.extension().is_some_and(|e| e == "kdl"))
-        .filter_map(|(_, bytes)| std::str::from_utf8(bytes).ok())
+        .filter_map(|(_, bytes)| match bytes {
+            Cow::Borrowed(bytes) => std::str::from_utf8(bytes).ok(),
+            Cow::Owned(_) => None,
+        })
         .collect()
 }
 
