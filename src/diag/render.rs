@@ -277,7 +277,9 @@ fn human(diag: &Diagnostic, sources: &SourceMap, options: &Options) -> String {
         related: Vec::new(),
     };
     // Labels in the primary file go on the report; others on related reports,
-    // one per further file, in the order they first appear.
+    // one per further file, in the order they first appear, nested under the
+    // report (as notes, not under an "Advice:" heading of their own); their
+    // labels say what they point at.
     let mut others: Vec<(crate::source::FileId, Vec<&Label>, String)> = Vec::new();
     for label in &diag.labels {
         if Some(label.span.file) == primary_file {
@@ -285,7 +287,7 @@ fn human(diag: &Diagnostic, sources: &SourceMap, options: &Options) -> String {
         } else if let Some(entry) = others.iter_mut().find(|(f, _, _)| *f == label.span.file) {
             entry.1.push(label);
         } else {
-            others.push((label.span.file, vec![label], label.message.clone()));
+            others.push((label.span.file, vec![label], format!("and in {}", sources.get(label.span.file).path)));
         }
     }
     for (file, labels, message) in others {
@@ -301,7 +303,10 @@ fn human(diag: &Diagnostic, sources: &SourceMap, options: &Options) -> String {
         });
     }
     let theme = if options.color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(options.width).with_links(false);
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(options.width)
+        .with_links(false)
+        .with_show_related_as_nested(true);
     let mut out = String::new();
     if handler.render_report(&mut out, &report).is_err() {
         out = short(diag, sources);
