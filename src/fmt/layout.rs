@@ -11,6 +11,10 @@ use super::lex::{Dialect, Token};
 /// The indentation of one level.
 const INDENT: &str = "    ";
 
+/// The widest line a children block written on one line may make and stay
+/// on one line (`values { enabled #true }`).
+const MAX_WIDTH: usize = 100;
+
 /// A document or a children block: what stands on its lines.
 #[derive(Debug, Default)]
 pub(super) struct Block {
@@ -18,6 +22,8 @@ pub(super) struct Block {
     pub opening: Option<String>,
     /// Its lines.
     pub items: Vec<Item>,
+    /// Whether the author wrote it on one line (`{ a 1; b 2 }`).
+    pub one_line: bool,
 }
 
 /// One line (or more) of a block.
@@ -127,6 +133,8 @@ fn write_node(node: &Node, level: usize, out: &mut String) {
                     out.push('}');
                 } else if block.items.is_empty() {
                     out.push_str("{}");
+                } else if let Some(inline) = inline(block).filter(|i| fits(out, i)) {
+                    out.push_str(&inline);
                 } else {
                     out.push_str("{\n");
                     write_block(block, level + 1, out);
@@ -153,6 +161,57 @@ fn write_node(node: &Node, level: usize, out: &mut String) {
         out.push_str(comment);
     }
     out.push('\n');
+}
+
+/// A block written on one line as `{ a 1; b 2 }`, when its author wrote it
+/// so and it holds only nodes without line comments or continuations
+/// (blocks inside it likewise): short blocks stay short, like rustfmt's
+/// small blocks, and a block that was opened onto lines stays so.
+fn inline(block: &Block) -> Option<String> {
+    if !block.one_line || block.opening.is_some() {
+        return None;
+    }
+    let mut nodes = Vec::new();
+    for item in &block.items {
+        let Item::Node(node) = item else { return None };
+        if node.trailing.is_some() {
+            return None;
+        }
+        let mut text = String::new();
+        for comment in &node.before {
+            text.push_str(comment);
+            text.push(' ');
+        }
+        if let Some(comments) = &node.slashdash {
+            write_slashdash(comments, &mut text);
+        }
+        text.push_str(&node.name);
+        for piece in &node.pieces {
+            text.push(' ');
+            match piece {
+                Piece::Text(t) => text.push_str(t),
+                Piece::Children { slashdash, block } => {
+                    if let Some(comments) = slashdash {
+                        write_slashdash(comments, &mut text);
+                    }
+                    if block.items.is_empty() && block.opening.is_none() {
+                        text.push_str("{}");
+                    } else {
+                        text.push_str(&inline(block)?);
+                    }
+                }
+                Piece::Continuation(_) => return None,
+            }
+        }
+        nodes.push(text);
+    }
+    Some(format!("{{ {} }}", nodes.join("; ")))
+}
+
+/// Whether `text` fits on the line `out` is writing.
+fn fits(out: &str, text: &str) -> bool {
+    let line = out.rsplit('\n').next().unwrap_or(out);
+    line.chars().count() + text.chars().count() <= MAX_WIDTH
 }
 
 /// `/-`, and the block comments after it, each followed by a space.

@@ -57,6 +57,7 @@ impl Reader<'_, '_> {
     /// and with its `}`.
     fn block(&mut self, inner: bool) -> Result<Block, String> {
         let mut block = Block::default();
+        let start = self.at;
         if inner {
             block.opening = self.line_comment_ahead();
         }
@@ -109,6 +110,7 @@ impl Reader<'_, '_> {
         if !comments.is_empty() {
             push(&mut block, &mut breaks, Item::Comment(comments.join(" ")));
         }
+        block.one_line = inner && !self.tokens[start..self.at].iter().any(|t| t.kind == Kind::Newline);
         Ok(block)
     }
 

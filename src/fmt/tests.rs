@@ -34,7 +34,26 @@ fn indentation_and_spacing_become_canonical() {
 
 #[test]
 fn semicolons_become_lines() {
-    assert_eq!(canonical("a 1; b 2;c { d; e }\n"), "a 1\nb 2\nc {\n    d\n    e\n}\n");
+    assert_eq!(canonical("a 1; b 2;c {\n d; e }\n"), "a 1\nb 2\nc {\n    d\n    e\n}\n");
+}
+
+#[test]
+fn short_blocks_written_on_one_line_stay_on_one_line() {
+    // Values-heavy files stay compact (a `values` tree of one-line blocks is
+    // not opened onto five times the lines), spaced canonically.
+    let text =
+        "use \"x\" {\n    values {\n        controller{replicaCount 2;  service {type \"LoadBalancer\"}}\n    }\n}\n";
+    let want = "use \"x\" {\n    values {\n        controller { replicaCount 2; service { type \"LoadBalancer\" } }\n    }\n}\n";
+    assert_eq!(canonical(text), want);
+    assert_eq!(canonical(want), want, "idempotent");
+    // A block opened onto lines by its author stays so, however short.
+    assert_eq!(canonical("a {\n    b 1\n}\n"), "a {\n    b 1\n}\n");
+    // Past the width, or with a comment inside, it is opened.
+    let long = format!("a {{ b \"{}\"; c 1 }}\n", "x".repeat(100));
+    assert_eq!(canonical(&long), format!("a {{\n    b \"{}\"\n    c 1\n}}\n", "x".repeat(100)));
+    assert_eq!(canonical("a { b /* why */ 1 }\n"), "a { b /* why */ 1 }\n");
+    assert_eq!(canonical("a { b 1 } // note\n"), "a { b 1 } // note\n");
+    assert_eq!(canonical("a { b { c; d }; e {} }\n"), "a { b { c; d }; e {} }\n");
 }
 
 #[test]
@@ -61,7 +80,7 @@ fn comments_stay_where_they_were() {
 #[test]
 fn slashdash_nodes_entries_and_children() {
     let text = "/- gone {\n  child\n      }\na /- 1 /-key=2 /-{ x } {\n  /-b\n}\n/-c\nd\n";
-    assert_eq!(canonical(text), "/-gone {\n    child\n}\na /-1 /-key=2 /-{\n    x\n} {\n    /-b\n}\n/-c\nd\n");
+    assert_eq!(canonical(text), "/-gone {\n    child\n}\na /-1 /-key=2 /-{ x } {\n    /-b\n}\n/-c\nd\n");
 }
 
 #[test]
