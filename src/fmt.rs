@@ -5,8 +5,8 @@
 //! that a children block its author wrote on one line stays on one line
 //! (`values { replicas 2; service { type "LoadBalancer" } }`, canonically
 //! spaced) while the line fits in 100 columns and the block holds no line
-//! comment or continuation, like rustfmt's small blocks; one space between a node's name, its entries and its
-//! `{`, `key=value` and `(type)value` without spaces, `\n` line breaks and
+//! comment or continuation, like rustfmt's small blocks; one space between
+//! a node's name, its entries and its `{`, `key=value` and `(type)value` without spaces, `\n` line breaks and
 //! a final one. Beyond it: `{}` for an empty block, a blank line between
 //! nodes is kept (runs of them become one; none at the start or end of a
 //! block), a line comment goes one space after its node or `{` (columns of
