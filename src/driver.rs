@@ -98,6 +98,11 @@ pub fn build(host: &dyn Host, root: &str) -> Built {
 
 /// [`build`] with a given stdlib (`--stdlib DIR`).
 pub fn build_with(host: &dyn Host, root: &str, library: &Library) -> Built {
+    build_with_options(host, root, library, crate::layout::Options::default())
+}
+
+/// [`build_with`], the tree written as `options` say (`--no-schema-comments`).
+pub fn build_with_options(host: &dyn Host, root: &str, library: &Library, options: crate::layout::Options) -> Built {
     let checked = check_with(host, root, library);
     if checked.has_errors() {
         return Built { checked, tree: None };
@@ -110,7 +115,7 @@ pub fn build_with(host: &dyn Host, root: &str, library: &Library) -> Built {
         return Built { checked, tree: None };
     }
     let inspect: &crate::layout::Inspect<'_, crate::verify::refs::Seen> = &crate::verify::refs::seen;
-    let (tree, seen) = match crate::layout::assemble_with(artifacts, Some(inspect)) {
+    let (tree, seen) = match crate::layout::assemble_with(artifacts, Some(inspect), options) {
         Ok(laid) => laid,
         Err(message) => return Built { checked, tree: Some(Err(message)) },
     };

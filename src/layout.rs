@@ -8,6 +8,7 @@
 //! once, here.
 
 mod place;
+pub mod schema;
 
 use std::collections::BTreeMap;
 
@@ -56,6 +57,21 @@ impl Listing {
     }
 }
 
+/// How the tree is written.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Each object file (and unit `kustomization.yaml`) starts with the
+    /// `# yaml-language-server: $schema=` line of its kind, where a public
+    /// schema exists (`schema.rs`); `build --no-schema-comments` leaves it out.
+    pub schema_comments: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { schema_comments: true }
+    }
+}
+
 /// The path of an object in the tree.
 pub fn object_path(object: &Object) -> String {
     unit_object_path(&object.unit, &object.id.kind, &object.id.name)
@@ -64,7 +80,20 @@ pub fn object_path(object: &Object) -> String {
 /// An object's text: serialized (typed) or rendered (parsed) canonically,
 /// or its bytes as they are (verbatim). With `inspect`, the object is shown
 /// to it as JSON first (a verbatim one parsed), and what it returns is kept.
-fn render_object<T>(object: Object, inspect: Option<&Inspect<'_, T>>) -> (String, Option<T>) {
+fn render_object<T>(object: Object, inspect: Option<&Inspect<'_, T>>, options: Options) -> (String, Option<T>) {
+    // Verbatim objects are the user's bytes (SOPS files, manifests): as they are.
+    let header = match &object.body {
+        Body::Verbatim(_) => String::new(),
+        Body::Typed(_) | Body::Parsed(_) if options.schema_comments => {
+            schema::comment(&object.id.api_version, &object.id.kind)
+        }
+        Body::Typed(_) | Body::Parsed(_) => String::new(),
+    };
+    let (text, seen) = render_body(object, inspect);
+    (header + &text, seen)
+}
+
+fn render_body<T>(object: Object, inspect: Option<&Inspect<'_, T>>) -> (String, Option<T>) {
     let Some(inspect) = inspect else {
         let text = match object.body {
             Body::Typed(resource) => yaml::render_json(&resource.to_json()),
@@ -114,7 +143,7 @@ fn file_text(content: Content) -> String {
 /// Lays the artifacts out as a tree. Two artifacts at one path are a bug in a
 /// backend (user-level clashes are caught by the checks), reported as `Err`.
 pub fn assemble(artifacts: Artifacts) -> Result<OutputTree, String> {
-    assemble_with::<()>(artifacts, None).map(|(tree, _)| tree)
+    assemble_with::<()>(artifacts, None, Options::default()).map(|(tree, _)| tree)
 }
 
 /// [`assemble`], showing every object to `inspect` as it is serialized; what
@@ -122,6 +151,7 @@ pub fn assemble(artifacts: Artifacts) -> Result<OutputTree, String> {
 pub fn assemble_with<T: Send>(
     artifacts: Artifacts,
     inspect: Option<&Inspect<'_, T>>,
+    options: Options,
 ) -> Result<(OutputTree, Vec<T>), String> {
     let mut tree = OutputTree::new();
     let mut units = Listing::default();
@@ -131,7 +161,7 @@ pub fn assemble_with<T: Send>(
         let folder = object.unit.path();
         let file = object_file_name(&object.unit, &object.id.kind, &object.id.name);
         let part_of = object.unit.listed_by().map(|_| object.unit.clone());
-        let (text, looked) = render_object(object, inspect);
+        let (text, looked) = render_object(object, inspect, options);
         (folder, part_of, file, text, looked)
     });
     for (folder, part_of, file, text, looked) in rendered {
@@ -165,7 +195,12 @@ pub fn assemble_with<T: Send>(
         let kustomization =
             Kustomization { api_version: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: files };
         let path = format!("{path}/{KUSTOMIZATION}");
-        tree.insert(&path, yaml::render(&kustomization)).map_err(|e| format!("{path}: {e}"))?;
+        let header = if options.schema_comments {
+            schema::comment(kustomization.api_version, kustomization.kind)
+        } else {
+            String::new()
+        };
+        tree.insert(&path, header + &yaml::render(&kustomization)).map_err(|e| format!("{path}: {e}"))?;
     }
     Ok((tree, seen))
 }

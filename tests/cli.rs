@@ -203,3 +203,28 @@ fn the_bash_completion_script_parses() {
         assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stderr));
     }
 }
+
+#[test]
+fn schema_comments_are_written_unless_asked_not_to_and_check_compares_like_for_like() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let (with, without) = (temp.path().join("with"), temp.path().join("without"));
+    let (with, without) = (with.display().to_string(), without.display().to_string());
+    let tekton = example("tekton-rbac");
+    assert_eq!(homelabc(&["build", &tekton, "-o", &with, "-q"]).status.code(), Some(0));
+    assert_eq!(homelabc(&["build", &tekton, "-o", &without, "-q", "--no-schema-comments"]).status.code(), Some(0));
+    let grep = |dir: &str| {
+        walkdir::WalkDir::new(dir)
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+            .filter(|e| {
+                std::fs::read_to_string(e.path()).is_ok_and(|t| t.starts_with("# yaml-language-server: $schema="))
+            })
+            .count()
+    };
+    assert!(grep(&with) > 10, "object files start with their schema");
+    assert_eq!(grep(&without), 0);
+    // A tree is up to date only as it was written.
+    assert_eq!(homelabc(&["build", &tekton, "-o", &without, "--check", "--no-schema-comments"]).status.code(), Some(0));
+    assert_eq!(homelabc(&["build", &tekton, "-o", &without, "--check", "-q"]).status.code(), Some(2));
+}

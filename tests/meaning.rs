@@ -468,3 +468,51 @@ fn every_talos_cluster_has_its_talconfig_with_every_node_and_no_secret() {
     }
     assert!(seen > 0, "an example runs Talos");
 }
+
+#[test]
+fn every_object_file_names_the_schema_of_its_kind_for_editors_unless_asked_not_to() {
+    let mut named = 0;
+    for example in examples() {
+        let built = driver::build(&FsHost::new(&example), "homelab.kdl");
+        let tree = built.tree.expect("no errors").expect("layout succeeds");
+        // Secret files are copied as the user wrote them (SOPS signs their bytes).
+        let attachments = &built.checked.model.attachments;
+        let copied = |text: &str| attachments.values().any(|a| a.trim_end() == text.trim_end());
+        for (path, bytes) in tree.files() {
+            let text = String::from_utf8_lossy(bytes);
+            let first = text.lines().next().unwrap_or_default();
+            // One object per file; files of several documents (Flux's
+            // gotk-sync.yaml) take no file-wide schema.
+            let Some(object) =
+                homelabc::yaml::parse_documents(&text).ok().filter(|d| d.len() == 1).map(|mut d| d.remove(0))
+            else {
+                continue;
+            };
+            let (Some(api_version), Some(kind)) = (object["apiVersion"].as_str(), object["kind"].as_str()) else {
+                continue;
+            };
+            let what = format!("{}: {path}", example.display());
+            if copied(&text) {
+                assert!(!first.contains("yaml-language-server"), "{what}: copied as written");
+                continue;
+            }
+            match homelabc::layout::schema::url(api_version, kind) {
+                Some(url) => {
+                    assert_eq!(first, format!("# yaml-language-server: $schema={url}"), "{what}");
+                    named += 1;
+                }
+                None => assert!(!first.contains("yaml-language-server"), "{what}"),
+            }
+        }
+        // Asked not to, no file names one.
+        let options = homelabc::layout::Options { schema_comments: false };
+        let library = homelabc::stdlib::Library::embedded();
+        let plain = driver::build_with_options(&FsHost::new(&example), "homelab.kdl", &library, options);
+        let plain = plain.tree.expect("no errors").expect("layout succeeds");
+        for (path, bytes) in plain.files() {
+            let text = String::from_utf8_lossy(bytes);
+            assert!(!text.contains("# yaml-language-server"), "{}: {path}", example.display());
+        }
+    }
+    assert!(named > 500, "{named} object files name their schema");
+}

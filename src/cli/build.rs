@@ -25,11 +25,20 @@ pub struct Args {
     /// registry's storage); repeat for several. Without it such a build is refused.
     #[arg(long, value_name = "NAME")]
     pub allow_destroy: Vec<String>,
+    /// Leave out the `# yaml-language-server: $schema=` line that starts each object file whose
+    /// kind has a public JSON Schema (for editors).
+    #[arg(long)]
+    pub no_schema_comments: bool,
 }
 
 /// Runs the command.
 pub fn run(args: &Args, printer: &Printer, library: &crate::stdlib::Library) -> ExitStatus {
-    let super::Compiled { location, model, tree, read } = match super::compile_path(&args.path, printer, library) {
+    let super::Compiled { location, model, tree, read } = match super::compile_path(
+        &args.path,
+        printer,
+        library,
+        crate::layout::Options { schema_comments: !args.no_schema_comments },
+    ) {
         Ok(compiled) => compiled,
         Err(status) => return status,
     };

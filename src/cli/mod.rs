@@ -212,13 +212,18 @@ pub struct Compiled {
 
 /// Loads, checks and compiles the description at PATH in memory, printing
 /// its diagnostics. On failure, the exit status to end with (after printing).
-pub fn compile_path(path: &Path, printer: &Printer, library: &Library) -> Result<Compiled, ExitStatus> {
+pub fn compile_path(
+    path: &Path,
+    printer: &Printer,
+    library: &Library,
+    options: crate::layout::Options,
+) -> Result<Compiled, ExitStatus> {
     let location = locate(path).map_err(|message| {
         printer.error(&message);
         ExitStatus::Error
     })?;
     let host = crate::host::FsHost::new(&location.root);
-    let built = crate::driver::build_with(&host, &location.file, library);
+    let built = crate::driver::build_with_options(&host, &location.file, library, options);
     printer.diagnostics(&built.checked.diagnostics, &built.checked.sources);
     match built.tree {
         Some(Ok(tree)) => {

@@ -30,6 +30,10 @@ pub struct Args {
     /// Exit 0 when nothing changes, 2 when something does, 1 on errors.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Compare trees written without the `# yaml-language-server: $schema=` line (as `build
+    /// --no-schema-comments` writes them).
+    #[arg(long)]
+    pub no_schema_comments: bool,
 }
 
 /// How a plan is printed.
@@ -45,7 +49,12 @@ pub enum PlanFormat {
 
 /// Runs the command.
 pub fn run(args: &Args, printer: &Printer, library: &crate::stdlib::Library) -> ExitStatus {
-    let super::Compiled { location, model, tree, .. } = match super::compile_path(&args.path, printer, library) {
+    let super::Compiled { location, model, tree, .. } = match super::compile_path(
+        &args.path,
+        printer,
+        library,
+        crate::layout::Options { schema_comments: !args.no_schema_comments },
+    ) {
         Ok(compiled) => compiled,
         Err(status) => return status,
     };
