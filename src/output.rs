@@ -19,8 +19,8 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 pub use disk::{
-    DirLock, Leftover, Pause, WriteError, WriteOptions, WriteOutcome, flushes_on_this_thread, pending, read_tree,
-    write, write_locked,
+    DirLock, Leftover, OldTree, Pause, WriteError, WriteOptions, WriteOutcome, flushes_on_this_thread, pending,
+    read_locked, read_tree, write, write_locked, write_read,
 };
 
 /// The name of the lock at the root of the output folder.
@@ -189,7 +189,12 @@ fn tree_digest(hashes: &[(&str, String)]) -> String {
 
 /// The clusters a tree's lock lists (empty for a tree of one cluster).
 pub fn lock_clusters(tree: &OutputTree) -> Vec<String> {
-    let Some(lock) = tree.get(LOCK_FILE).and_then(|b| std::str::from_utf8(b).ok()) else { return Vec::new() };
+    tree.get(LOCK_FILE).map(lock_clusters_of).unwrap_or_default()
+}
+
+/// The clusters the text of a lock lists (see [`lock_clusters`]).
+pub fn lock_clusters_of(lock: &[u8]) -> Vec<String> {
+    let Ok(lock) = std::str::from_utf8(lock) else { return Vec::new() };
     let line = lock.lines().take_while(|l| *l != "files:").find_map(|l| l.strip_prefix("clusters: "));
     line.map(|l| l.split_whitespace().map(str::to_string).collect()).unwrap_or_default()
 }

@@ -166,8 +166,22 @@ impl Plan {
 
 /// Compares the tree before with the tree after.
 pub fn diff(before: &OutputTree, after: &OutputTree) -> Plan {
-    let old = index(before);
-    let new = index(after);
+    let clusters = (crate::output::lock_clusters(before), crate::output::lock_clusters(after));
+    diff_files(before.files(), &clusters.0, after.files(), &clusters.1)
+}
+
+/// [`diff`] over some files of each tree, with the clusters each tree's lock
+/// lists. Files byte-identical in both trees may be left out of both: an
+/// object is in one file of a tree, so theirs are the same on both sides and
+/// make no entry. `build` plans only the files that differ so.
+pub fn diff_files<'a>(
+    before: impl Iterator<Item = (&'a str, &'a [u8])>,
+    before_clusters: &[String],
+    after: impl Iterator<Item = (&'a str, &'a [u8])>,
+    after_clusters: &[String],
+) -> Plan {
+    let old = index(before, before_clusters);
+    let new = index(after, after_clusters);
     let mut entries = Vec::new();
     for (key, old_value) in &old {
         match new.get(key) {
@@ -195,35 +209,38 @@ pub fn diff(before: &OutputTree, after: &OutputTree) -> Plan {
     Plan { entries }
 }
 
-/// Every object and file of a tree, by key. A YAML file whose documents are
-/// all objects gives one key per object; anything else is one file.
-fn index(tree: &OutputTree) -> BTreeMap<Key, Value> {
+/// Every object and file of some files of a tree, by key. A YAML file whose
+/// documents are all objects gives one key per object; anything else is one
+/// file. The files are parsed on every core.
+fn index<'a>(files: impl Iterator<Item = (&'a str, &'a [u8])>, clusters: &[String]) -> BTreeMap<Key, Value> {
+    let files: Vec<(&str, &[u8])> = files.filter(|(path, _)| *path != LOCK).collect();
+    let keyed = crate::par::map(&files, |(path, bytes)| file_keys(path, bytes, clusters));
     let mut all = BTreeMap::new();
-    let clusters = crate::output::lock_clusters(tree);
-    for (path, bytes) in tree.files() {
-        if path == LOCK {
-            continue;
-        }
-        let text = String::from_utf8_lossy(bytes);
-        let docs = (path.ends_with(".yaml") || path.ends_with(".yml"))
-            .then(|| crate::yaml::parse_documents(&text).ok())
-            .flatten()
-            .unwrap_or_default();
-        let cluster = crate::layout::cluster_of(path, &clusters);
-        let keys: Vec<Option<Key>> = docs.iter().map(|doc| object_key(cluster, doc)).collect();
-        if !docs.is_empty() && keys.iter().all(Option::is_some) {
-            all.extend(keys.into_iter().flatten().zip(docs));
-            continue;
-        }
-        // Anything else is one file; a YAML file of one document is compared
-        // field by field too (a kustomization's resources, a CI file's steps).
-        let value = match <[Value; 1]>::try_from(docs) {
-            Ok([doc]) => doc,
-            Err(_) => Value::String(text.into_owned()),
-        };
-        all.insert(Key::File { path: path.to_string() }, value);
+    for keys in keyed {
+        all.extend(keys);
     }
     all
+}
+
+/// The keys and values of one file (see [`index`]).
+fn file_keys(path: &str, bytes: &[u8], clusters: &[String]) -> Vec<(Key, Value)> {
+    let text = String::from_utf8_lossy(bytes);
+    let docs = (path.ends_with(".yaml") || path.ends_with(".yml"))
+        .then(|| crate::yaml::parse_documents(&text).ok())
+        .flatten()
+        .unwrap_or_default();
+    let cluster = crate::layout::cluster_of(path, clusters);
+    let keys: Vec<Option<Key>> = docs.iter().map(|doc| object_key(cluster, doc)).collect();
+    if !docs.is_empty() && keys.iter().all(Option::is_some) {
+        return keys.into_iter().flatten().zip(docs).collect();
+    }
+    // Anything else is one file; a YAML file of one document is compared
+    // field by field too (a kustomization's resources, a CI file's steps).
+    let value = match <[Value; 1]>::try_from(docs) {
+        Ok([doc]) => doc,
+        Err(_) => Value::String(text.into_owned()),
+    };
+    vec![(Key::File { path: path.to_string() }, value)]
 }
 
 fn object_key(cluster: Option<&str>, doc: &Value) -> Option<Key> {

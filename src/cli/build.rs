@@ -62,11 +62,16 @@ pub fn run(args: &Args, printer: &Printer, library: &crate::stdlib::Library) -> 
         Ok(lock) => lock,
         Err(error) => return write_failed(&dir, error, printer),
     };
-    if let Some(status) = refuse_data_loss(&dir, &tree, &args.allow_destroy, printer) {
+    let options = WriteOptions { force: args.force, protect: read, pause: test_pause(), ..WriteOptions::default() };
+    // DIR is read once: the data-loss plan and the writer share it.
+    let old = match output::read_locked(&lock, &tree, &options) {
+        Ok(old) => old,
+        Err(error) => return write_failed(&dir, error, printer),
+    };
+    if let Some(status) = refuse_data_loss(&dir, &old, &tree, &args.allow_destroy, printer) {
         return status;
     }
-    let options = WriteOptions { force: args.force, protect: read, pause: test_pause(), ..WriteOptions::default() };
-    match output::write_locked(&lock, &tree, &options) {
+    match output::write_read(&lock, old, &tree, &options) {
         Ok(WriteOutcome::Unchanged) => {
             printer.status(&format!("{} is up to date ({} files)", dir.display(), tree.len()));
             ExitStatus::Success
@@ -138,18 +143,30 @@ pub(super) fn default_output(model: &crate::model::Model) -> PathBuf {
 
 /// Refuses a build that destroys data no `--allow-destroy` accepts, before
 /// anything is written (SPEC §6). `None` when the build may go on.
+///
+/// Data can be lost only where the old tree differs: nothing is planned when
+/// DIR is absent or byte-identical, and only the files that differ are parsed
+/// (both trees' files that are the same hold the same objects), unless the
+/// two locks list different clusters, which changes what some paths mean.
 fn refuse_data_loss(
     dir: &Path,
+    old: &output::OldTree,
     tree: &output::OutputTree,
     allowed: &[String],
     printer: &Printer,
 ) -> Option<ExitStatus> {
-    let before = match output::read_tree(dir) {
-        Ok(before) => before,
-        // The writer reports an unreadable folder with its own words.
-        Err(_) => return None,
+    if !old.exists() || old.unchanged(tree) {
+        return None;
+    }
+    let old_lock = old.files(tree).find(|(path, _)| *path == output::LOCK_FILE);
+    let old_clusters = old_lock.map(|(_, bytes)| output::lock_clusters_of(bytes)).unwrap_or_default();
+    let new_clusters = output::lock_clusters(tree);
+    let plan = if old_clusters == new_clusters {
+        let after = tree.files().filter(|(path, _)| !old.same_at(path));
+        crate::plan::diff_files(old.differing(), &old_clusters, after, &new_clusters)
+    } else {
+        crate::plan::diff_files(old.files(tree), &old_clusters, tree.files(), &new_clusters)
     };
-    let plan = crate::plan::diff(&before, tree);
     let refused = plan.refused(allowed);
     if refused.is_empty() {
         return None;

@@ -127,6 +127,9 @@ pub enum WriteError {
 enum Entry {
     /// A regular file with a UTF-8 name, and its bytes.
     File(Vec<u8>),
+    /// A regular file with a UTF-8 name whose bytes are those of the new
+    /// tree's file at its path: compared as it was read, then dropped.
+    Same,
     /// Anything else that is not a folder: a fifo, a socket, a device.
     Special,
     /// A name (or a folder name above it) that is not UTF-8; shown lossily.
@@ -140,12 +143,13 @@ type Found = BTreeMap<String, Entry>;
 /// absent DIR is an empty tree.
 pub fn read_tree(dir: &Path) -> Result<OutputTree, WriteError> {
     let mut tree = OutputTree::new();
-    for (path, entry) in load(&normalized(dir))?.unwrap_or_default() {
+    for (path, entry) in load(&normalized(dir), None)?.unwrap_or_default() {
         let problem = match entry {
             Entry::File(bytes) => {
                 tree.insert_any(&path, bytes).map_err(WriteError::InvalidPath)?;
                 continue;
             }
+            Entry::Same => unreachable!("nothing is compared without a new tree"),
             Entry::Special => "not a regular file",
             Entry::BadName => "the name is not UTF-8",
         };
@@ -157,7 +161,7 @@ pub fn read_tree(dir: &Path) -> Result<OutputTree, WriteError> {
 /// What writing `tree` to DIR would change, computed as [`write`] does but
 /// writing nothing (for `build --check`). Stray files count as removed.
 pub fn pending(dir: &Path, tree: &OutputTree) -> Result<WriteOutcome, WriteError> {
-    let found = load(&normalized(dir))?;
+    let found = load(&normalized(dir), Some(tree))?;
     if found.as_ref().is_some_and(|found| same(found, tree)) {
         return Ok(WriteOutcome::Unchanged);
     }
@@ -172,16 +176,79 @@ pub fn write(dir: &Path, tree: &OutputTree, options: &WriteOptions) -> Result<Wr
     write_locked(&lock, tree, options)
 }
 
-/// [`write`] under a lock the caller holds (so that it can read DIR first,
-/// for the data-loss check, and say that it waits).
+/// [`write`] under a lock the caller holds.
 pub fn write_locked(lock: &DirLock, tree: &OutputTree, options: &WriteOptions) -> Result<WriteOutcome, WriteError> {
-    let siblings = Siblings::of(&lock.dir)?;
-    if let Some(protected) = protected_inside(&siblings.dir, &options.protect) {
-        return Err(WriteError::Protected { dir: siblings.dir.clone(), protected });
+    let old = read_locked(lock, tree, options)?;
+    write_read(lock, old, tree, options)
+}
+
+/// DIR as one build reads it, once, under its [`DirLock`]: the data-loss
+/// plan and the writer share it. Each file is compared with the new tree's
+/// file at its path as it is read, and only the bytes of the files that
+/// differ (or that the new tree no longer has) are kept.
+#[derive(Debug)]
+pub struct OldTree {
+    found: Option<Found>,
+}
+
+impl OldTree {
+    /// Whether DIR existed.
+    pub fn exists(&self) -> bool {
+        self.found.is_some()
     }
-    let found = load(&siblings.dir)?;
+
+    /// Whether DIR holds exactly the new tree it was read against, byte for byte.
+    pub fn unchanged(&self, tree: &OutputTree) -> bool {
+        self.found.as_ref().is_some_and(|found| same(found, tree))
+    }
+
+    /// The regular files of DIR that differ from the new tree or that it no
+    /// longer has, with their bytes, in path order.
+    pub fn differing(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.found.iter().flatten().filter_map(|(path, entry)| match entry {
+            Entry::File(bytes) => Some((path.as_str(), bytes.as_slice())),
+            _ => None,
+        })
+    }
+
+    /// Whether the file at `path` of DIR is byte-identical to the new tree's.
+    pub fn same_at(&self, path: &str) -> bool {
+        self.found.as_ref().is_some_and(|found| matches!(found.get(path), Some(Entry::Same)))
+    }
+
+    /// Every regular file of DIR with its bytes, in path order: the files that
+    /// were the same as `tree`'s (the tree this was read against) with its bytes.
+    pub fn files<'a>(&'a self, tree: &'a OutputTree) -> impl Iterator<Item = (&'a str, &'a [u8])> {
+        self.found.iter().flatten().filter_map(move |(path, entry)| match entry {
+            Entry::File(bytes) => Some((path.as_str(), bytes.as_slice())),
+            Entry::Same => tree.get(path).map(|bytes| (path.as_str(), bytes)),
+            Entry::Special | Entry::BadName => None,
+        })
+    }
+}
+
+/// Reads DIR once for a write of `tree` under `lock` (refusing first a DIR
+/// that is or holds the description, [`WriteOptions::protect`]).
+pub fn read_locked(lock: &DirLock, tree: &OutputTree, options: &WriteOptions) -> Result<OldTree, WriteError> {
+    let dir = Siblings::of(&lock.dir)?.dir;
+    if let Some(protected) = protected_inside(&dir, &options.protect) {
+        return Err(WriteError::Protected { dir, protected });
+    }
+    Ok(OldTree { found: load(&dir, Some(tree))? })
+}
+
+/// [`write`] under a lock the caller holds, of DIR as [`read_locked`] read it
+/// (so that the caller can plan the change first, and say that it waits).
+pub fn write_read(
+    lock: &DirLock,
+    old: OldTree,
+    tree: &OutputTree,
+    options: &WriteOptions,
+) -> Result<WriteOutcome, WriteError> {
+    let siblings = Siblings::of(&lock.dir)?;
+    let found = old.found;
     if let Some(found) = &found {
-        let strays = strays(found);
+        let strays = strays(found, tree);
         if !strays.is_empty() && !options.force {
             return Err(WriteError::StrayFiles(strays));
         }
@@ -193,6 +260,9 @@ pub fn write_locked(lock: &DirLock, tree: &OutputTree, options: &WriteOptions) -
         }
     }
     let outcome = changes(found.as_ref(), tree);
+    let existed = found.is_some();
+    // The old bytes are not needed any more: free them before writing.
+    drop(found);
     fs::create_dir_all(&siblings.parent).map_err(io_at(&siblings.parent))?;
     // Without the lock (a file system that has none), a sibling may be another
     // writer's: they are left to a later write that holds it.
@@ -201,7 +271,7 @@ pub fn write_locked(lock: &DirLock, tree: &OutputTree, options: &WriteOptions) -
     }
     let written = build(&siblings.new, tree, options)
         .and_then(|()| pause(options, Pause::BeforeSwap))
-        .and_then(|()| swap(&siblings, found.is_some(), options));
+        .and_then(|()| swap(&siblings, existed, options));
     match written {
         Err(error) => {
             // Before the swap `new` holds the new tree; after an exchange, the old
@@ -319,8 +389,9 @@ fn normalized(dir: &Path) -> PathBuf {
     }
 }
 
-/// Reads DIR: `None` when it does not exist. Refuses links anywhere.
-fn load(dir: &Path) -> Result<Option<Found>, WriteError> {
+/// Reads DIR: `None` when it does not exist. Refuses links anywhere. With
+/// `against`, a file whose bytes are that tree's at its path is [`Entry::Same`].
+fn load(dir: &Path, against: Option<&OutputTree>) -> Result<Option<Found>, WriteError> {
     match fs::symlink_metadata(dir) {
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(error) => return Err(WriteError::Io { path: dir.to_path_buf(), error }),
@@ -329,12 +400,33 @@ fn load(dir: &Path) -> Result<Option<Found>, WriteError> {
         Ok(_) => {}
     }
     let mut found = Found::new();
-    scan(dir, "", true, &mut found)?;
+    let mut files = Vec::new();
+    scan(dir, "", true, &mut found, &mut files)?;
+    // Reading is most of the time of a rebuild: the files are read (and
+    // compared) on every core, then listed in path order.
+    let read = crate::par::map(&files, |(path, native)| {
+        let bytes = read_file(native).map_err(io_at(Path::new(path)))?;
+        Ok(match against.and_then(|tree| tree.get(path)) {
+            Some(new) if new == bytes.as_slice() => Entry::Same,
+            _ => Entry::File(bytes),
+        })
+    });
+    for ((path, _), entry) in files.into_iter().zip(read) {
+        found.insert(path, entry?);
+    }
     Ok(Some(found))
 }
 
-/// Walks the folder `here` (at `rel` below DIR) without following links.
-fn scan(here: &Path, rel: &str, utf8: bool, found: &mut Found) -> Result<(), WriteError> {
+/// Walks the folder `here` (at `rel` below DIR) without following links:
+/// anything but a regular file with a UTF-8 name goes into `found`, the
+/// regular files into `files` (by path, with their native path) to be read.
+fn scan(
+    here: &Path,
+    rel: &str,
+    utf8: bool,
+    found: &mut Found,
+    files: &mut Vec<(String, PathBuf)>,
+) -> Result<(), WriteError> {
     let shown = |rel: &str| if rel.is_empty() { here.to_path_buf() } else { PathBuf::from(rel) };
     let entries = fs::read_dir(here).map_err(io_at(&shown(rel)))?;
     for entry in entries {
@@ -349,12 +441,13 @@ fn scan(here: &Path, rel: &str, utf8: bool, found: &mut Found) -> Result<(), Wri
         let found_entry = if kind.is_symlink() {
             return Err(WriteError::Symlink(path));
         } else if kind.is_dir() {
-            scan(&entry.path(), &path, utf8, found)?;
+            scan(&entry.path(), &path, utf8, found, files)?;
             continue;
         } else if !utf8 {
             Entry::BadName
         } else if kind.is_file() {
-            Entry::File(read_file(&entry.path()).map_err(io_at(Path::new(&path)))?)
+            files.push((path, entry.path()));
+            continue;
         } else {
             Entry::Special
         };
@@ -376,9 +469,11 @@ fn read_file(path: &Path) -> io::Result<Vec<u8>> {
 
 /// The files below DIR that its lock does not list (all of them without a
 /// valid lock, the unparsable lock included), sorted.
-fn strays(found: &Found) -> Vec<String> {
+fn strays(found: &Found, tree: &OutputTree) -> Vec<String> {
     let listed = match found.get(LOCK_FILE) {
         Some(Entry::File(bytes)) => parse_lock(bytes),
+        // The lock on disk is the new tree's, byte for byte.
+        Some(Entry::Same) => tree.get(LOCK_FILE).and_then(parse_lock),
         _ => None,
     };
     let owned = |path: &str, entry: &Entry| match &listed {
@@ -388,10 +483,18 @@ fn strays(found: &Found) -> Vec<String> {
     found.iter().filter(|(path, entry)| !owned(path, entry)).map(|(path, _)| path.clone()).collect()
 }
 
-/// Whether the files below DIR are exactly the tree, byte for byte.
+/// Whether the files below DIR are exactly the tree, byte for byte (every
+/// one found [`Entry::Same`] as it was read against the tree).
 fn same(found: &Found, tree: &OutputTree) -> bool {
     found.len() == tree.len()
-        && found.iter().zip(tree.files()).all(|((p, e), (q, c))| p == q && matches!(e, Entry::File(b) if b == c))
+        && found.iter().zip(tree.files()).all(|((p, e), (q, c))| {
+            p == q
+                && match e {
+                    Entry::Same => true,
+                    Entry::File(b) => b == c,
+                    _ => false,
+                }
+        })
 }
 
 /// The files added, changed and removed by writing `tree` over `found`.
@@ -402,6 +505,7 @@ fn changes(found: Option<&Found>, tree: &OutputTree) -> WriteOutcome {
     for (path, contents) in tree.files() {
         match found.get(path) {
             None => added.push(path.to_string()),
+            Some(Entry::Same) => {}
             Some(Entry::File(bytes)) if bytes == contents => {}
             Some(_) => changed.push(path.to_string()),
         }

@@ -171,3 +171,23 @@ fn a_volume_whose_backup_goes_shows_its_replication_source_destroyed_and_its_cla
     assert!(grown.entries[0].refused.is_none(), "{:?}", grown.entries);
     assert!(render(&plan, Format::Markdown).contains("> [!CAUTION]"));
 }
+
+#[test]
+fn planning_only_the_files_that_differ_gives_the_whole_plan() {
+    let claim = |name: &str| {
+        format!("apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: {name}\n  namespace: demo\n")
+    };
+    let before = tree(&[
+        ("apps/demo/kept.yaml", &claim("kept")),
+        ("apps/demo/gone.yaml", &claim("gone")),
+        ("apps/demo/web.yaml", DEPLOYMENT),
+    ]);
+    let bumped = DEPLOYMENT.replace("reg/web:1", "reg/web:2");
+    let after = tree(&[("apps/demo/kept.yaml", &claim("kept")), ("apps/demo/web.yaml", &bumped)]);
+    let differs = |path: &str| before.get(path) != after.get(path);
+    let planned =
+        diff_files(before.files().filter(|(p, _)| differs(p)), &[], after.files().filter(|(p, _)| differs(p)), &[]);
+    assert_eq!(planned, diff(&before, &after));
+    assert_eq!(planned.summary(), Summary { add: 0, change: 1, destroy: 1 });
+    assert_eq!(planned.refused(&[]).len(), 1, "the claim that goes is data loss");
+}
