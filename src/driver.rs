@@ -40,6 +40,58 @@ impl Checked {
     }
 }
 
+/// A phase of a compilation, as a watcher of it ([`Watch`]) is told.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    /// Reading and parsing the description's files.
+    Load,
+    /// Lowering the KDL into the model, with the files it references.
+    Lower,
+    /// Components, checks and the dependency graph.
+    Check,
+    /// The backends making objects and files.
+    Emit,
+    /// The checks of the compiler's own output (clashes, credentials).
+    Verify,
+    /// Rendering every object to YAML and placing it (with the closed-world check).
+    Layout,
+    /// Hashing every file into the lock.
+    Seal,
+}
+
+impl Phase {
+    /// The phase's name, as `--timings` and the progress line print it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Load => "load",
+            Phase::Lower => "lower",
+            Phase::Check => "check",
+            Phase::Emit => "emit",
+            Phase::Verify => "verify",
+            Phase::Layout => "layout",
+            Phase::Seal => "seal",
+        }
+    }
+
+    /// What the count given with the phase counts.
+    pub fn counts(self) -> &'static str {
+        match self {
+            Phase::Load => "files",
+            Phase::Lower => "files",
+            Phase::Check | Phase::Emit => "declarations",
+            Phase::Verify | Phase::Layout => "objects",
+            Phase::Seal => "files",
+        }
+    }
+}
+
+/// Told when each phase starts, with how many things it works on (for the
+/// progress line and `--timings` of the CLI; the library keeps no clock).
+pub type Watch<'a> = &'a dyn Fn(Phase, usize);
+
+/// A watcher that does nothing.
+fn unwatched(_: Phase, _: usize) {}
+
 /// Loads, lowers and checks the description whose root file is `root`
 /// (a logical path in `host`, usually `homelab.kdl`).
 pub fn check(host: &dyn Host, root: &str) -> Checked {
@@ -48,14 +100,22 @@ pub fn check(host: &dyn Host, root: &str) -> Checked {
 
 /// [`check`] with a given stdlib (`--stdlib DIR`).
 pub fn check_with(host: &dyn Host, root: &str, library: &Library) -> Checked {
+    check_watched(host, root, library, &unwatched)
+}
+
+/// [`check_with`], telling `watch` when each phase starts.
+pub fn check_watched(host: &dyn Host, root: &str, library: &Library, watch: Watch<'_>) -> Checked {
     let mut sources = SourceMap::new();
     let mut diagnostics = Vec::new();
+    watch(Phase::Load, 0);
     let loaded = crate::load::load(host, root, &mut sources, &mut diagnostics);
+    watch(Phase::Lower, loaded.files.len());
     let mut model = crate::lower::lower(&loaded, &sources, &mut diagnostics);
     // The documents are done with: free them now, on every core (they are
     // several times the size of the text).
     crate::par::map_owned(loaded.files, drop);
     crate::attach::attach(&mut model, &sources, host, &mut diagnostics);
+    watch(Phase::Check, model.declarations().len());
     let (views, graph) = if model.clusters.len() > 1 {
         // Several clusters: the whole description is checked once, then each
         // cluster on its own view, with the components it needs.
@@ -103,17 +163,31 @@ pub fn build_with(host: &dyn Host, root: &str, library: &Library) -> Built {
 
 /// [`build_with`], the tree written as `options` say (`--no-schema-comments`).
 pub fn build_with_options(host: &dyn Host, root: &str, library: &Library, options: crate::layout::Options) -> Built {
-    let checked = check_with(host, root, library);
+    build_watched(host, root, library, options, &unwatched)
+}
+
+/// [`build_with_options`], telling `watch` when each phase starts.
+pub fn build_watched(
+    host: &dyn Host,
+    root: &str,
+    library: &Library,
+    options: crate::layout::Options,
+    watch: Watch<'_>,
+) -> Built {
+    let checked = check_watched(host, root, library, watch);
     if checked.has_errors() {
         return Built { checked, tree: None };
     }
     let mut checked = checked;
+    watch(Phase::Emit, checked.model.declarations().len());
     let artifacts = crate::backend::emit(&checked.model, &checked.clusters(), &checked.graph);
+    watch(Phase::Verify, artifacts.objects.len());
     checked.diagnostics.extend(crate::verify::verify(&checked.model, &artifacts));
     diag::sort(&mut checked.diagnostics);
     if checked.has_errors() {
         return Built { checked, tree: None };
     }
+    watch(Phase::Layout, artifacts.objects.len());
     let inspect: &crate::layout::Inspect<'_, crate::verify::refs::Seen> = &crate::verify::refs::seen;
     let (tree, seen) = match crate::layout::assemble_with(artifacts, Some(inspect), options) {
         Ok(laid) => laid,
@@ -126,6 +200,7 @@ pub fn build_with_options(host: &dyn Host, root: &str, library: &Library, option
         return Built { checked, tree: None };
     }
     let clusters: Vec<&str> = checked.views.iter().filter_map(|v| v.scope.as_deref()).collect();
+    watch(Phase::Seal, tree.len());
     let tree = tree.seal_clusters(COMPILER_VERSION, &clusters);
     Built { checked, tree: Some(Ok(tree)) }
 }

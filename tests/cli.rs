@@ -152,6 +152,25 @@ fn build_exit_codes() {
 }
 
 #[test]
+fn timings_print_a_table_of_the_phases_and_no_progress_line_off_a_terminal() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("deploy").display().to_string();
+    // talos-home has no warning: with -q, stderr holds the table alone.
+    let built = homelabc(&["build", "-q", "--timings", &example("talos-home"), "-o", &out]);
+    assert_eq!(built.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&built.stderr);
+    let phases: Vec<&str> = stderr.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    let expected =
+        ["phase", "load", "lower", "check", "emit", "verify", "layout", "seal", "read", "plan", "write", "total"];
+    assert_eq!(phases, expected, "{stderr}");
+    // Standard error is a pipe here: no progress line, even for a slow build.
+    assert!(!stderr.contains('\r') && !stderr.contains("building:"), "{stderr}");
+    // Without the flag, a quiet build prints nothing.
+    let again = homelabc(&["build", "-q", &example("talos-home"), "-o", &out]);
+    assert_eq!((again.status.code(), again.stderr.is_empty()), (Some(0), true));
+}
+
+#[test]
 fn graph_exit_codes() {
     assert_eq!(homelabc(&["graph", &case("e0102-unknown-kind.kdl")]).status.code(), Some(1));
     assert_eq!(homelabc(&["graph", "/nonexistent/homelab"]).status.code(), Some(3));

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::progress::Progress;
 use super::{ExitStatus, Printer};
 use crate::output::{self, DirLock, Pause, WriteOptions, WriteOutcome};
 
@@ -29,15 +30,28 @@ pub struct Args {
     /// kind has a public JSON Schema (for editors).
     #[arg(long)]
     pub no_schema_comments: bool,
+    /// Print how long each phase took, as a table on stderr.
+    #[arg(long)]
+    pub timings: bool,
 }
 
 /// Runs the command.
 pub fn run(args: &Args, printer: &Printer, library: &crate::stdlib::Library) -> ExitStatus {
-    let super::Compiled { location, model, tree, read } = match super::compile_path(
+    let progress = Progress::start(printer, args.timings);
+    let status = build(args, printer, library, &progress);
+    progress.finish();
+    status
+}
+
+/// Compiles and writes (or checks) the tree, telling `progress` each phase.
+fn build(args: &Args, printer: &Printer, library: &crate::stdlib::Library, progress: &Progress) -> ExitStatus {
+    let watch = |phase: crate::driver::Phase, count| progress.phase(phase.name(), count, phase.counts());
+    let super::Compiled { location, model, tree, read } = match super::compile_watched(
         &args.path,
         printer,
         library,
         crate::layout::Options { schema_comments: !args.no_schema_comments },
+        &watch,
     ) {
         Ok(compiled) => compiled,
         Err(status) => return status,
@@ -47,6 +61,7 @@ pub fn run(args: &Args, printer: &Printer, library: &crate::stdlib::Library) -> 
         None => location.root.join(default_output(&model)),
     };
     if args.check {
+        progress.phase("read", tree.len(), "files");
         return check_tree(&dir, &tree, printer);
     }
     // One writer of DIR at a time, from reading the old tree (for the
@@ -64,13 +79,16 @@ pub fn run(args: &Args, printer: &Printer, library: &crate::stdlib::Library) -> 
     };
     let options = WriteOptions { force: args.force, protect: read, pause: test_pause(), ..WriteOptions::default() };
     // DIR is read once: the data-loss plan and the writer share it.
+    progress.phase("read", tree.len(), "files");
     let old = match output::read_locked(&lock, &tree, &options) {
         Ok(old) => old,
         Err(error) => return write_failed(&dir, error, printer),
     };
+    progress.phase("plan", old.differing().count(), "files");
     if let Some(status) = refuse_data_loss(&dir, &old, &tree, &args.allow_destroy, printer) {
         return status;
     }
+    progress.phase("write", tree.len(), "files");
     match output::write_read(&lock, old, &tree, &options) {
         Ok(WriteOutcome::Unchanged) => {
             printer.status(&format!("{} is up to date ({} files)", dir.display(), tree.len()));

@@ -14,6 +14,7 @@ mod init;
 mod lsp;
 mod plan;
 mod printer;
+mod progress;
 mod renovate;
 mod set;
 
@@ -218,12 +219,23 @@ pub fn compile_path(
     library: &Library,
     options: crate::layout::Options,
 ) -> Result<Compiled, ExitStatus> {
+    compile_watched(path, printer, library, options, &|_, _| {})
+}
+
+/// [`compile_path`], telling `watch` when each phase starts.
+pub fn compile_watched(
+    path: &Path,
+    printer: &Printer,
+    library: &Library,
+    options: crate::layout::Options,
+    watch: crate::driver::Watch<'_>,
+) -> Result<Compiled, ExitStatus> {
     let location = locate(path).map_err(|message| {
         printer.error(&message);
         ExitStatus::Error
     })?;
     let host = crate::host::FsHost::new(&location.root);
-    let built = crate::driver::build_with_options(&host, &location.file, library, options);
+    let built = crate::driver::build_watched(&host, &location.file, library, options, watch);
     printer.diagnostics(&built.checked.diagnostics, &built.checked.sources);
     match built.tree {
         Some(Ok(tree)) => {

@@ -69,6 +69,31 @@ impl Printer {
     pub fn error(&self, text: &str) {
         eprintln!("error: {text}");
     }
+
+    /// Whether a progress line may be shown: standard error is a terminal
+    /// and the run is not quiet (SPEC §1).
+    pub fn shows_progress(&self) -> bool {
+        !self.quiet && std::io::stderr().is_terminal()
+    }
+
+    /// Shows `text` as the progress line, over the previous one (the line
+    /// is cleared, then written without a newline).
+    pub fn progress(&self, text: &str) {
+        let mut stderr = std::io::stderr().lock();
+        let _ = write!(stderr, "\r\x1b[2K{text}");
+        let _ = stderr.flush();
+    }
+
+    /// Clears the progress line.
+    pub fn clear_progress(&self) {
+        self.progress("");
+    }
+
+    /// Prints a table or other text the user asked for (`--timings`) to
+    /// stderr, even when quiet.
+    pub fn report(&self, text: &str) {
+        let _ = std::io::stderr().write_all(text.as_bytes());
+    }
 }
 
 fn terminal_width() -> usize {

@@ -1,0 +1,180 @@
+//! The CLI's watch over a build's phases: the progress line on stderr for
+//! builds that take longer than about a second (SPEC §1), and the table of
+//! `--timings`. The library tells which phase starts ([`crate::driver::Watch`]);
+//! only this edge of the program reads the clock.
+
+use std::fmt::Write as _;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::Printer;
+
+/// How long a build runs before the progress line shows.
+const SHOW_AFTER: Duration = Duration::from_secs(1);
+
+/// How often the progress line is redrawn once shown.
+const REDRAW: Duration = Duration::from_millis(100);
+
+/// One phase as it ran: its name, what it counts and how many, when it started.
+#[derive(Clone, Debug)]
+struct Step {
+    name: &'static str,
+    counts: &'static str,
+    count: usize,
+    start: Duration,
+}
+
+/// What the progress thread and the build share.
+#[derive(Debug)]
+struct Shared {
+    start: Instant,
+    steps: Mutex<Vec<Step>>,
+    /// Set when the build is done; the thread waits on it.
+    done: Mutex<bool>,
+    wake: Condvar,
+}
+
+/// The watch over one build: record each phase with [`Progress::phase`], end with [`Progress::finish`].
+#[derive(Debug)]
+pub struct Progress {
+    shared: Arc<Shared>,
+    line: Option<JoinHandle<bool>>,
+    timings: bool,
+    printer: Printer,
+}
+
+impl Progress {
+    /// Starts watching a build; the progress line shows after about a second,
+    /// when the printer may show one. `timings`: print the table at the end.
+    pub fn start(printer: &Printer, timings: bool) -> Progress {
+        let shared = Arc::new(Shared {
+            start: Instant::now(),
+            steps: Mutex::new(Vec::new()),
+            done: Mutex::new(false),
+            wake: Condvar::new(),
+        });
+        let line = printer.shows_progress().then(|| {
+            let (shared, printer) = (Arc::clone(&shared), *printer);
+            std::thread::spawn(move || draw(&shared, &printer))
+        });
+        Progress { shared, line, timings, printer: *printer }
+    }
+
+    /// A phase starts, working on `count` things (`counts` says what they are).
+    pub fn phase(&self, name: &'static str, count: usize, counts: &'static str) {
+        let start = self.shared.start.elapsed();
+        let mut steps = self.shared.steps.lock().unwrap_or_else(PoisonError::into_inner);
+        steps.push(Step { name, counts, count, start });
+    }
+
+    /// The build is done: the line is cleared, and the table printed when asked.
+    pub fn finish(self) {
+        let total = self.shared.start.elapsed();
+        *self.shared.done.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.shared.wake.notify_all();
+        if let Some(line) = self.line
+            && line.join().unwrap_or(false)
+        {
+            self.printer.clear_progress();
+        }
+        if self.timings {
+            let steps = self.shared.steps.lock().unwrap_or_else(PoisonError::into_inner);
+            self.printer.report(&table(&steps, total));
+        }
+    }
+}
+
+/// The progress thread: after [`SHOW_AFTER`], redraws the line every
+/// [`REDRAW`] until the build is done. Whether it drew anything.
+fn draw(shared: &Shared, printer: &Printer) -> bool {
+    let mut drawn = false;
+    let mut done = shared.done.lock().unwrap_or_else(PoisonError::into_inner);
+    loop {
+        let elapsed = shared.start.elapsed();
+        let wait = if elapsed < SHOW_AFTER { SHOW_AFTER - elapsed } else { REDRAW };
+        done = shared.wake.wait_timeout(done, wait).unwrap_or_else(PoisonError::into_inner).0;
+        if *done {
+            return drawn;
+        }
+        let elapsed = shared.start.elapsed();
+        if elapsed < SHOW_AFTER {
+            continue;
+        }
+        let steps = shared.steps.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(step) = steps.last() {
+            printer.progress(&line(step, elapsed));
+            drawn = true;
+        }
+    }
+}
+
+/// The progress line: `building: layout (60,421 objects) 3.2s`.
+fn line(step: &Step, elapsed: Duration) -> String {
+    let count = if step.count > 0 { format!(" ({} {})", thousands(step.count), step.counts) } else { String::new() };
+    format!("building: {}{count} {:.1}s", step.name, elapsed.as_secs_f64())
+}
+
+/// The `--timings` table: each phase's wall time, share of the total and count.
+fn table(steps: &[Step], total: Duration) -> String {
+    let mut out = format!("{:<9} {:>9} {:>7}  count\n", "phase", "time", "share");
+    for (i, step) in steps.iter().enumerate() {
+        let end = steps.get(i + 1).map_or(total, |next| next.start);
+        let took = end.saturating_sub(step.start);
+        let share = if total.is_zero() { 0.0 } else { 100.0 * took.as_secs_f64() / total.as_secs_f64() };
+        let count = if step.count > 0 { format!("{} {}", thousands(step.count), step.counts) } else { String::new() };
+        let line = format!("{:<9} {:>9} {:>6.1}%  {count}", step.name, millis(took), share);
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    let _ = writeln!(out, "{:<9} {:>9} {:>6.1}%", "total", millis(total), 100.0);
+    out
+}
+
+/// A duration in milliseconds, `12.34 ms` below 100 ms, else `1,234 ms`.
+fn millis(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 100.0 { format!("{ms:.2} ms") } else { format!("{} ms", thousands(ms.round() as usize)) }
+}
+
+/// A count with thousands separators: `60,421`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(name: &'static str, count: usize, ms: u64) -> Step {
+        Step { name, counts: "files", count, start: Duration::from_millis(ms) }
+    }
+
+    #[test]
+    fn the_line_names_the_phase_and_its_count() {
+        assert_eq!(
+            line(&step("layout", 60_421, 0), Duration::from_millis(3_240)),
+            "building: layout (60,421 files) 3.2s"
+        );
+        assert_eq!(line(&step("load", 0, 0), Duration::from_millis(1_000)), "building: load 1.0s");
+    }
+
+    #[test]
+    fn the_table_gives_each_phase_the_time_to_the_next() {
+        let table = table(&[step("load", 0, 0), step("seal", 1_000, 40)], Duration::from_millis(200));
+        let lines = [
+            "phase          time   share  count",
+            "load       40.00 ms   20.0%",
+            "seal         160 ms   80.0%  1,000 files",
+            "total        200 ms  100.0%",
+        ];
+        assert_eq!(table, lines.join("\n") + "\n");
+    }
+}
