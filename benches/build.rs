@@ -2,12 +2,17 @@
 //! memory and reports wall time, peak heap and output size per size.
 //!
 //! A size is `NODESxAPPS` (default: `3x4` seed-sized, `10x1000`, `20x10000`).
+//! `--write DIR NODESxAPPS[xNAMESPACES]` writes that homelab's files below DIR
+//! instead and exits (with NAMESPACES, the apps are dealt round-robin into
+//! that many namespaces and each has a volume): `benches/whole.sh` times the
+//! binary on them.
 //! Each size is built once to warm up, then timed over several runs; the
 //! figure is the median. Peak heap is measured by a counting allocator over
 //! one build. The generator writes what a large homelab looks like: one
 //! network, one k3s cluster, N nodes, a MetalLB pool, a registry, and M apps
 //! in M/50 namespaces with ports, services, ingresses, probes, resources,
-//! metrics, secrets and a chain of `depends-on`.
+//! metrics, secrets and a chain of `depends-on`; TLS from a CA issuer, the
+//! secrets from a Vault store.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::fmt::Write as _;
@@ -58,13 +63,27 @@ static ALLOCATOR: Counting = Counting;
 
 /// A synthetic description with `nodes` nodes and `apps` apps.
 fn generate(nodes: usize, apps: usize) -> MemHost {
+    MemHost::with(files(nodes, apps, None))
+}
+
+/// The files of [`generate`]'s description, by path. With `namespaces`, the
+/// apps are dealt round-robin into that many namespaces and each has a
+/// volume of its own (a claim); else they fill namespaces of 50.
+fn files(nodes: usize, apps: usize, namespaces: Option<usize>) -> Vec<(String, String)> {
     let mut root = String::from(
         "homelab \"bench\" { domain \"lab.example.com\" }\n\
          network \"lan\" cidr=\"10.0.0.0/16\" gateway=\"10.0.0.1\" { dhcp \"10.0.200.0-10.0.200.255\" }\n\
-         cluster \"bench\" distribution=\"k3s\" version=\"v1.33.6+k3s1\" { load-balancer \"metallb\" }\n\
+         cluster \"bench\" distribution=\"k3s\" version=\"v1.33.6+k3s1\" {\n\
+             load-balancer \"metallb\"\n\
+             tls-issuer \"bench-ca\"\n\
+         }\n\
          pool \"lb\" network=\"lan\" range=\"10.0.250.0-10.0.250.255\"\n\
+         issuer \"bench-ca\" kind=\"ca\" secret=\"bench-ca\"\n\
+         secret \"bench-ca\" namespace=\"cert-manager\" from=\"existing\" type=\"tls\"\n\
+         secret-store \"vault\" provider=\"vault\" server=\"https://vault.lab.example.com\" path=\"secret\" \
+             auth-secret=\"vault-token\"\n\
+         secret \"vault-token\" namespace=\"external-secrets\" from=\"existing\"\n\
          registry \"local\" address=\"10.0.0.5:5000\" { insecure #true; pull-secret \"registry-auth\" }\n\
-         secret \"registry-auth\" namespace=\"ns-0\" from=\"external\" store=\"vault\" key=\"registry\"\n\
          import \"apps/\"\n",
     );
     for n in 0..nodes {
@@ -76,13 +95,25 @@ fn generate(nodes: usize, apps: usize) -> MemHost {
             2 + n % 250
         );
     }
-    let mut host = MemHost::new();
-    host.insert("homelab.kdl", root);
+    let mut files = vec![("homelab.kdl".to_string(), root)];
     for a in 0..apps {
-        let ns = a / 50;
-        let depends = if a % 50 > 0 { format!("depends-on \"app-{}\"", a - 1) } else { String::new() };
+        let (ns, previous, first) = match namespaces {
+            Some(n) => (a % n, a.checked_sub(n), a < n),
+            None => (a / 50, (a % 50 > 0).then(|| a - 1), a % 50 == 0),
+        };
+        let depends = previous.map(|p| format!("depends-on \"app-{p}\"")).unwrap_or_default();
+        let volume = if namespaces.is_some() { "volume \"data\" mount=\"/data\" size=\"1Gi\"" } else { "" };
+        // The first app of a namespace declares the namespace's pull secret.
+        let pull = if first {
+            format!(
+                "secret \"registry-auth\" namespace=\"ns-{ns}\" from=\"external\" store=\"vault\" key=\"registry\" \
+                 type=\"docker-config\"\n"
+            )
+        } else {
+            String::new()
+        };
         let text = format!(
-            "secret \"db-{a}\" namespace=\"ns-{ns}\" from=\"external\" store=\"vault\" key=\"apps/{a}\"\n\
+            "{pull}secret \"db-{a}\" namespace=\"ns-{ns}\" from=\"external\" store=\"vault\" key=\"apps/{a}\"\n\
              app \"app-{a}\" namespace=\"ns-{ns}\" {{\n\
                  image \"bench/app-{a}\" registry=\"local\" tag=\"1.0.{a}\"\n\
                  replicas 2\n\
@@ -98,11 +129,21 @@ fn generate(nodes: usize, apps: usize) -> MemHost {
                  metrics path=\"/metrics\" port=\"metrics\"\n\
                  spread \"node\"\n\
                  {depends}\n\
+                 {volume}\n\
              }}\n"
         );
-        host.insert(format!("apps/{a:05}.kdl"), text);
+        files.push((format!("apps/{a:05}.kdl"), text));
     }
-    host
+    files
+}
+
+/// Writes [`files`] below `dir` (`--write`).
+fn write(dir: &std::path::Path, nodes: usize, apps: usize, namespaces: Option<usize>) {
+    for (path, text) in files(nodes, apps, namespaces) {
+        let file = dir.join(path);
+        std::fs::create_dir_all(file.parent().expect("a folder")).expect("create the folder");
+        std::fs::write(&file, text).expect("write the file");
+    }
 }
 
 struct Figures {
@@ -187,8 +228,26 @@ fn median_timed(runs: usize, mut f: impl FnMut() -> Duration) -> f64 {
     times[times.len() / 2]
 }
 
+/// `NODESxAPPS` as two numbers.
+fn size(text: &str) -> (usize, usize) {
+    let (n, a) = text.split_once('x').expect("NODESxAPPS");
+    (n.parse().expect("nodes"), a.parse().expect("apps"))
+}
+
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a.contains('x')).collect();
+    let all: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(i) = all.iter().position(|a| a == "--write") {
+        // NODESxAPPS, or NODESxAPPSxNAMESPACES (round-robin, a volume each).
+        let (dir, spec) = (&all[i + 1], &all[i + 2]);
+        let (size_part, namespaces) = match spec.rsplit_once('x') {
+            Some((head, ns)) if head.contains('x') => (head, Some(ns.parse().expect("namespaces"))),
+            _ => (spec.as_str(), None),
+        };
+        let (nodes, apps) = size(size_part);
+        write(std::path::Path::new(dir), nodes, apps, namespaces);
+        return;
+    }
+    let args: Vec<String> = all.into_iter().filter(|a| a.contains('x')).collect();
     let sizes = if args.is_empty() { vec!["3x4".to_string(), "10x1000".into(), "20x10000".into()] } else { args };
     println!(
         "{:>6} {:>7} {:>9} {:>9} {:>8} {:>9} {:>8} {:>9} {:>9} {:>7} {:>11}",
@@ -205,8 +264,7 @@ fn main() {
         "output KiB"
     );
     for size in sizes {
-        let (n, a) = size.split_once('x').expect("NODESxAPPS");
-        let (nodes, apps): (usize, usize) = (n.parse().expect("nodes"), a.parse().expect("apps"));
+        let (nodes, apps) = self::size(&size);
         let host = generate(nodes, apps);
         let runs = if apps >= 10_000 {
             5
