@@ -61,7 +61,7 @@ PY
 # Runs for a size: fewer for the big ones.
 runs() {
   local n=$1
-  if [ "$n" -ge 10000 ]; then echo 3; elif [ "$n" -ge 1000 ]; then echo 5; else echo 10; fi
+  if [ "$n" -ge 20000 ]; then echo 2; elif [ "$n" -ge 10000 ]; then echo 3; elif [ "$n" -ge 1000 ]; then echo 5; else echo 10; fi
 }
 
 summary=$out/summary.txt
