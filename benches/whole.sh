@@ -18,7 +18,8 @@
 # /usr/bin/time -v. Each timed run writes to a folder of its own; the folders
 # are removed after each measurement, never between runs (on ext4 without a
 # journal, creating files right after a large `rm -rf` is 10-50x slower).
-# Results: $OUT (default target/whole-bench), hyperfine JSON and a summary.
+# PLACES=tmpfs (or disk) measures one place only; SKIP_SMALL=1 skips the small
+# homelabs. Results: $OUT (default target/whole-bench), hyperfine JSON and a summary.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,6 +27,7 @@ disk=${DISK:-/work/perf-bench}
 shm=${SHM:-/dev/shm/homelabc-bench}
 out=${OUT:-$here/target/whole-bench}
 jsonnet=${JSONNET:-}
+places=${PLACES:-disk tmpfs}
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(100 1000 5000 10000 20000)
 
@@ -101,8 +103,8 @@ for n in "${sizes[@]}"; do
   tar -cf "$shm/tree-$n.tar" -C "$shm/ref-$n" .
   rm -rf "$shm/ref-$n"
   echo "== $n apps: $files files, $((bytes / 1024 / 1024)) MiB" | tee -a "$summary"
-  for place in "$disk" "$shm"; do
-    where=disk; [ "$place" = "$shm" ] && where=tmpfs
+  for where in $places; do
+    place=$disk; [ "$where" = tmpfs ] && place=$shm
     runs_dir=$place/runs-$n
     rm -rf "$runs_dir" "$place/noop-$n"
     mkdir -p "$runs_dir"

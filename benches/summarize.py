@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Markdown tables from the hyperfine JSON files of benches/whole.sh.
+
+    python3 benches/summarize.py target/whole-bench
+
+Prints the small homelabs (check, first build, no-op rebuild), the scaling
+table (first build and write floor on disk and tmpfs, their ratio, no-op
+rebuilds) and the compute against the peers, each figure the median of the
+runs (hyperfine's mean ± σ is in the JSON).
+"""
+import glob
+import json
+import os
+import re
+import sys
+
+
+def medians(path):
+    with open(path) as f:
+        return {r["command"]: r["median"] for r in json.load(f)["results"]}
+
+
+def ms(seconds):
+    v = seconds * 1000
+    return f"{v:,.1f} ms" if v < 100 else f"{v:,.0f} ms"
+
+
+def main(out):
+    small = {}
+    for path in sorted(glob.glob(os.path.join(out, "small-*.json"))):
+        for command, median in medians(path).items():
+            what, name = re.match(r"(check|no-op rebuild|build) (\S+)", command).groups()
+            small.setdefault(name, {})[what] = median
+    if small:
+        print("| homelab | check | first build (disk) | no-op rebuild (disk) |")
+        print("|---|---:|---:|---:|")
+        for name, f in small.items():
+            print(f"| {name} | {ms(f['check'])} | {ms(f['build'])} | {ms(f['no-op rebuild'])} |")
+        print()
+    sizes = sorted({int(m) for m in re.findall(r"whole-tmpfs-(\d+)\.json", " ".join(os.listdir(out)))})
+    # Files, output size and peak RSS from the summary that whole.sh writes.
+    facts, n = {}, None
+    for line in open(os.path.join(out, "summary.txt")):
+        m = re.match(r"== (\d+) apps: (\d+) files, (\d+) MiB", line)
+        if m:
+            n = int(m.group(1))
+            facts[n] = {"files": int(m.group(2)), "mib": int(m.group(3))}
+        m = re.match(r"rss \((\w+), (first build|no-op rebuild)\): (\d+) KiB", line)
+        if m and n is not None:
+            facts[n][(m.group(1), m.group(2))] = int(m.group(3)) / 1024
+    if facts:
+        print("| apps | files | output | peak RSS, first build (disk / tmpfs) | peak RSS, no-op rebuild (disk / tmpfs) |")
+        print("|---:|---:|---:|---:|---:|")
+        for n, f in sorted(facts.items()):
+            rss = lambda what: " / ".join(f"{f[(w, what)]:,.0f} MiB" for w in ("disk", "tmpfs") if (w, what) in f)
+            print(f"| {n:,} | {f['files']:,} | {f['mib']:,} MiB | {rss('first build')} | {rss('no-op rebuild')} |")
+        print()
+    if sizes:
+        print("| apps | build (disk) | floor (disk) | ratio | build (tmpfs) | floor (tmpfs) | ratio "
+              "| no-op (disk) | no-op (tmpfs) | jrsonnet -m (disk) | jrsonnet -m (tmpfs) |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for n in sizes:
+            disk = os.path.join(out, f"whole-disk-{n}.json")
+            d = medians(disk) if os.path.exists(disk) else {}
+            t = medians(os.path.join(out, f"whole-tmpfs-{n}.json"))
+            get = lambda f, key: ms(f[key]) if key in f else "—"
+            ratio = lambda f, w: (f"{f[f'build ({w})'] / f[f'write floor ({w})']:.2f}×"
+                                  if f"build ({w})" in f else "—")
+            row = [f"{n:,}",
+                   get(d, "build (disk)"), get(d, "write floor (disk)"), ratio(d, "disk"),
+                   get(t, "build (tmpfs)"), get(t, "write floor (tmpfs)"), ratio(t, "tmpfs"),
+                   get(d, "no-op rebuild (disk)"), get(t, "no-op rebuild (tmpfs)"),
+                   get(d, "jrsonnet -m (disk)"), get(t, "jrsonnet -m (tmpfs)")]
+            print("| " + " | ".join(row) + " |")
+        print()
+        print("| apps | homelabc (compute) | jrsonnet (compute) | ratio |")
+        print("|---:|---:|---:|---:|")
+        for n in sizes:
+            path = os.path.join(out, f"compute-{n}.json")
+            if not os.path.exists(path):
+                continue
+            c = medians(path)
+            h, j = c["homelabc (compute)"], c.get("jrsonnet (compute)")
+            ratio = f"{j / h:.1f}×" if j else "—"
+            print(f"| {n:,} | {ms(h)} | {ms(j) if j else '—'} | {ratio} |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "target/whole-bench")
