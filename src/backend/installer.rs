@@ -14,14 +14,14 @@
 
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{Container, EnvVar, PodSpec, PodTemplateSpec, ResourceRequirements, ServiceAccount};
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use sha2::{Digest, Sha256};
 
 use super::k8s::{restricted_container, restricted_pod, tmp_volume};
 use super::pipelines::DEFAULT_KUBECTL;
-use super::{Artifacts, Origin, managed_labels, meta};
+use super::{Artifacts, Origin, managed_labels, meta, policy_rule};
 use crate::layout::Unit;
 use crate::model::crds::{TEKTON_DASHBOARD_RELEASES, TEKTON_TRIGGERS_RELEASES};
 use crate::model::{Component, Model};
@@ -143,17 +143,6 @@ fn account(namespace: &str) -> ServiceAccount {
     }
 }
 
-/// A rule granting `verbs` on `resources` of one API group.
-fn rule(group: &str, resources: &[&str], verbs: &[&str]) -> PolicyRule {
-    let strings = |words: &[&str]| words.iter().map(|w| w.to_string()).collect::<Vec<_>>();
-    PolicyRule {
-        api_groups: Some(vec![group.to_string()]),
-        resources: Some(strings(resources)),
-        verbs: strings(verbs),
-        ..PolicyRule::default()
-    }
-}
-
 /// What server-side apply needs to create or update an object.
 const APPLY: &[&str] = &["get", "create", "patch"];
 
@@ -166,16 +155,20 @@ const APPLY_RBAC: &[&str] = &["get", "create", "patch", "escalate", "bind"];
 /// and Triggers' ClusterInterceptors.
 fn cluster_role(triggers: bool) -> ClusterRole {
     let mut rules = vec![
-        rule("apiextensions.k8s.io", &["customresourcedefinitions"], &["get", "list", "watch", "create", "patch"]),
-        rule("rbac.authorization.k8s.io", &["clusterroles", "clusterrolebindings"], APPLY_RBAC),
+        policy_rule(
+            "apiextensions.k8s.io",
+            &["customresourcedefinitions"],
+            &["get", "list", "watch", "create", "patch"],
+        ),
+        policy_rule("rbac.authorization.k8s.io", &["clusterroles", "clusterrolebindings"], APPLY_RBAC),
     ];
     if triggers {
-        rules.push(rule(
+        rules.push(policy_rule(
             "admissionregistration.k8s.io",
             &["mutatingwebhookconfigurations", "validatingwebhookconfigurations"],
             APPLY,
         ));
-        rules.push(rule("triggers.tekton.dev", &["clusterinterceptors"], APPLY));
+        rules.push(policy_rule("triggers.tekton.dev", &["clusterinterceptors"], APPLY));
     }
     ClusterRole { metadata: meta(ACCOUNT, None, managed_labels()), rules: Some(rules), aggregation_rule: None }
 }
@@ -186,9 +179,9 @@ fn role(namespace: &str) -> Role {
     Role {
         metadata: meta(ACCOUNT, Some(namespace), managed_labels()),
         rules: Some(vec![
-            rule("", &["configmaps", "secrets", "serviceaccounts", "services"], APPLY),
-            rule("apps", &["deployments"], &["get", "list", "watch", "create", "patch"]),
-            rule("rbac.authorization.k8s.io", &["roles", "rolebindings"], APPLY_RBAC),
+            policy_rule("", &["configmaps", "secrets", "serviceaccounts", "services"], APPLY),
+            policy_rule("apps", &["deployments"], &["get", "list", "watch", "create", "patch"]),
+            policy_rule("rbac.authorization.k8s.io", &["roles", "rolebindings"], APPLY_RBAC),
         ]),
     }
 }

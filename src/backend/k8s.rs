@@ -488,6 +488,20 @@ pub fn restricted_container(read_only_root: bool) -> SecurityContext {
     }
 }
 
+/// A probe of the components homelabc runs itself (the registry,
+/// cloudflared): an HTTP GET of `path` on the named port every 10 seconds.
+pub fn http_probe(path: &str, port: &str) -> K8sProbe {
+    K8sProbe {
+        http_get: Some(HTTPGetAction {
+            path: Some(path.into()),
+            port: IntOrString::String(port.into()),
+            ..HTTPGetAction::default()
+        }),
+        period_seconds: Some(10),
+        ..K8sProbe::default()
+    }
+}
+
 /// The emptyDir mounted on `/tmp` of containers with a read-only root.
 pub fn tmp_volume() -> (K8sVolume, VolumeMount) {
     let volume =

@@ -33,6 +33,8 @@ mod artifacts;
 
 pub use artifacts::{Artifacts, Body, Content, Custom, CustomKind, File, Object, ObjectId, Origin, Render, Resource};
 
+use k8s_openapi::api::rbac::v1::PolicyRule;
+
 use crate::graph::Graph;
 use crate::model::Model;
 
@@ -66,6 +68,17 @@ const EXTERNAL_DNS_CONTROLLER: &str = "external-dns.alpha.kubernetes.io/controll
 /// naming who keeps its records instead.
 pub fn external_dns_skips(owner: &str) -> std::collections::BTreeMap<String, String> {
     [(EXTERNAL_DNS_CONTROLLER.to_string(), owner.to_string())].into_iter().collect()
+}
+
+/// A role rule granting `verbs` on `resources` of one API group (`""` is the core group).
+pub fn policy_rule(group: &str, resources: &[&str], verbs: &[&str]) -> PolicyRule {
+    let strings = |words: &[&str]| words.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+    PolicyRule {
+        api_groups: Some(vec![group.to_string()]),
+        resources: Some(strings(resources)),
+        verbs: strings(verbs),
+        ..Default::default()
+    }
 }
 
 /// The labels every object homelabc writes carries.

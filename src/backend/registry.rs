@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, EnvVar, HTTPGetAction, PersistentVolumeClaim, PersistentVolumeClaimSpec,
-    PersistentVolumeClaimVolumeSource, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, Service, ServiceAccount,
+    Container, ContainerPort, EnvVar, PersistentVolumeClaim, PersistentVolumeClaimSpec,
+    PersistentVolumeClaimVolumeSource, PodSpec, PodTemplateSpec, ResourceRequirements, Service, ServiceAccount,
     ServicePort, ServiceSpec, Volume, VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPort, NetworkPolicySpec};
@@ -20,7 +20,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::k8s::{DEFAULT_USER, meta, restricted_container, restricted_pod, tmp_volume};
+use super::k8s::{DEFAULT_USER, http_probe, meta, restricted_container, restricted_pod, tmp_volume};
 use super::{Artifacts, Origin, managed_labels};
 use crate::layout::{Folder, Unit};
 use crate::model::{Model, Registry, RegistryDeploy};
@@ -135,15 +135,7 @@ fn deployment(registry: &Registry, deploy: &RegistryDeploy, image: &str) -> Depl
         }),
         ..Volume::default()
     };
-    let probe = || Probe {
-        http_get: Some(HTTPGetAction {
-            path: Some("/".into()),
-            port: IntOrString::String("registry".into()),
-            ..HTTPGetAction::default()
-        }),
-        period_seconds: Some(10),
-        ..Probe::default()
-    };
+    let probe = || http_probe("/", "registry");
     let container = Container {
         name: "registry".into(),
         image: Some(image.into()),

@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::ServiceAccount;
-use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding, RoleRef, Subject};
 use serde::Serialize;
 
 use super::secrets::EXTERNAL_SECRETS_API;
@@ -245,12 +245,7 @@ fn reader(store: &SecretStore, namespace: &str, origin: &Origin, unit: &Unit, ou
     out.object(origin, unit, account);
     let role = Role {
         metadata: meta(&name, Some(namespace), managed_labels()),
-        rules: Some(vec![PolicyRule {
-            api_groups: Some(vec![String::new()]),
-            resources: Some(vec!["secrets".into()]),
-            verbs: vec!["get".into(), "list".into(), "watch".into()],
-            ..PolicyRule::default()
-        }]),
+        rules: Some(vec![super::policy_rule("", &["secrets"], &["get", "list", "watch"])]),
     };
     out.object(origin, unit, role);
     let binding = RoleBinding {

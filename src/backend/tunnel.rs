@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction, PodSpec,
-    PodTemplateSpec, Probe, ResourceRequirements, SecretKeySelector, ServiceAccount, Volume, VolumeMount,
+    ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EnvVar, EnvVarSource, PodSpec, PodTemplateSpec,
+    ResourceRequirements, SecretKeySelector, ServiceAccount, Volume, VolumeMount,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -25,7 +25,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::k8s::{DEFAULT_USER, restricted_container, restricted_pod, tmp_volume};
+use super::k8s::{DEFAULT_USER, http_probe, restricted_container, restricted_pod, tmp_volume};
 use super::{Artifacts, Custom, CustomKind, Origin, managed_labels, meta};
 use crate::layout::{Folder, Unit};
 use crate::model::{CLOUDFLARED_NAMESPACE, EXTERNAL_DNS_NAMESPACE, Model, Tunnel};
@@ -220,15 +220,7 @@ fn deployment(tunnel: &Tunnel, image: &str, config: &str) -> Deployment {
         config_map: Some(ConfigMapVolumeSource { name: config.to_string(), ..ConfigMapVolumeSource::default() }),
         ..Volume::default()
     };
-    let probe = || Probe {
-        http_get: Some(HTTPGetAction {
-            path: Some("/ready".into()),
-            port: IntOrString::String("metrics".into()),
-            ..HTTPGetAction::default()
-        }),
-        period_seconds: Some(10),
-        ..Probe::default()
-    };
+    let probe = || http_probe("/ready", "metrics");
     let token = EnvVar {
         name: "TUNNEL_TOKEN".into(),
         value_from: Some(EnvVarSource {

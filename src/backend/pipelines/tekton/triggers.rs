@@ -11,7 +11,7 @@ use k8s_openapi::api::networking::v1::{
     NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
     NetworkPolicySpec, ServiceBackendPort,
 };
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
@@ -19,7 +19,7 @@ use serde::Serialize;
 use super::types::{Param, PipelineRun};
 use super::{LISTENER_PORT, metadata, run_template};
 use crate::backend::pipelines::{HooksPlan, Plan, labels};
-use crate::backend::{Artifacts, Custom, CustomKind, meta};
+use crate::backend::{Artifacts, Custom, CustomKind, meta, policy_rule};
 use crate::model::Trigger;
 
 /// The API version of the Tekton Triggers kinds.
@@ -218,13 +218,13 @@ fn listener_access(plan: &Plan<'_>, ns: &str, account: &str, out: &mut Artifacts
     let role = Role {
         metadata: metadata(plan, account, ns),
         rules: Some(vec![
-            rule(
+            policy_rule(
                 "triggers.tekton.dev",
                 &["eventlisteners", "triggerbindings", "triggertemplates", "triggers", "interceptors"],
                 &reads,
             ),
-            rule("", &["configmaps"], &reads),
-            rule("tekton.dev", &["pipelineruns"], &["create"]),
+            policy_rule("", &["configmaps"], &reads),
+            policy_rule("tekton.dev", &["pipelineruns"], &["create"]),
         ]),
     };
     out.object(&plan.origin, &unit, role);
@@ -237,7 +237,11 @@ fn listener_access(plan: &Plan<'_>, ns: &str, account: &str, out: &mut Artifacts
     let cluster_name = format!("{ns}-{account}");
     let cluster_role = ClusterRole {
         metadata: meta(&cluster_name, None, labels(plan)),
-        rules: Some(vec![rule("triggers.tekton.dev", &["clustertriggerbindings", "clusterinterceptors"], &reads)]),
+        rules: Some(vec![policy_rule(
+            "triggers.tekton.dev",
+            &["clustertriggerbindings", "clusterinterceptors"],
+            &reads,
+        )]),
         aggregation_rule: None,
     };
     out.object(&plan.origin, &unit, cluster_role);
@@ -248,17 +252,6 @@ fn listener_access(plan: &Plan<'_>, ns: &str, account: &str, out: &mut Artifacts
     };
     out.object(&plan.origin, &unit, cluster_binding);
     out.object(&plan.origin, &unit, listener_policy(plan, ns));
-}
-
-/// A rule granting `verbs` on `resources` of one API group.
-fn rule(group: &str, resources: &[&str], verbs: &[&str]) -> PolicyRule {
-    let strings = |words: &[&str]| words.iter().map(|w| w.to_string()).collect::<Vec<_>>();
-    PolicyRule {
-        api_groups: Some(vec![group.to_string()]),
-        resources: Some(strings(resources)),
-        verbs: strings(verbs),
-        ..PolicyRule::default()
-    }
 }
 
 /// A reference to the Role or ClusterRole `name`.
