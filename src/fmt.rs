@@ -37,6 +37,8 @@ mod lex;
 mod read;
 mod v1;
 
+pub(crate) use lex::block_comment;
+
 use std::fmt;
 
 use kdl::{KdlDocument, KdlEntry, KdlNode, KdlValue};

@@ -112,8 +112,9 @@ fn next(rest: &str, dialect: Dialect) -> Option<(Kind, usize)> {
     }
 }
 
-/// The length of a nested block comment.
-fn block_comment(rest: &str) -> Option<usize> {
+/// The length of a nested block comment at the start of `rest`, `None`
+/// when it is not closed (the language server reads this too).
+pub(crate) fn block_comment(rest: &str) -> Option<usize> {
     let bytes = rest.as_bytes();
     let mut depth = 0usize;
     let mut i = 0;

@@ -231,7 +231,9 @@ fn scan(text: &str) -> Vec<Token> {
             b'\\' => (Some(Kind::Escline), 1),
             b'(' => (Some(Kind::Other), rest.find(')').map_or(rest.len(), |e| e + 1)),
             b'/' if rest.starts_with("//") => (Some(Kind::Comment), rest.find(['\n', '\r']).unwrap_or(rest.len())),
-            b'/' if rest.starts_with("/*") => (Some(Kind::Comment), block_comment(rest)),
+            b'/' if rest.starts_with("/*") => {
+                (Some(Kind::Comment), crate::fmt::block_comment(rest).unwrap_or(rest.len()))
+            }
             b'/' if rest.starts_with("/-") => (Some(Kind::Other), 2),
             b'"' => (Some(Kind::Str), string(rest, 0)),
             b'#' if rest.trim_start_matches('#').starts_with('"') => {
@@ -262,30 +264,6 @@ fn scan(text: &str) -> Vec<Token> {
         i = end;
     }
     tokens
-}
-
-/// The length of a (nested) block comment at the start of `rest`.
-fn block_comment(rest: &str) -> usize {
-    let bytes = rest.as_bytes();
-    let mut depth = 0usize;
-    let mut i = 0;
-    while i + 1 < bytes.len() {
-        match (bytes[i], bytes[i + 1]) {
-            (b'/', b'*') => {
-                depth += 1;
-                i += 2;
-            }
-            (b'*', b'/') => {
-                depth = depth.saturating_sub(1);
-                i += 2;
-                if depth == 0 {
-                    return i;
-                }
-            }
-            _ => i += 1,
-        }
-    }
-    rest.len()
 }
 
 /// The length of a string at the start of `rest` whose opening quote
