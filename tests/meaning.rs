@@ -83,6 +83,13 @@ fn silent_declarations(host: &dyn Host) -> Vec<String> {
         .collect()
 }
 
+/// An example built, with its tree (every example builds without errors).
+fn built(example: &Path) -> (driver::Built, homelabc::output::OutputTree) {
+    let mut built = driver::build(&FsHost::new(example), "homelab.kdl");
+    let tree = built.tree.take().expect("no errors").expect("layout succeeds");
+    (built, tree)
+}
+
 #[test]
 fn every_declaration_of_every_example_produces_something() {
     for example in examples() {
@@ -151,8 +158,7 @@ fn of_cluster(all: &[(String, Json)], tree: &homelabc::output::OutputTree, scope
 #[test]
 fn every_tls_ingress_names_a_cluster_issuer_of_its_cluster() {
     for example in examples() {
-        let built = driver::build(&FsHost::new(&example), "homelab.kdl");
-        let tree = built.tree.expect("no errors").expect("layout");
+        let (built, tree) = built(&example);
         let all = objects(&tree);
         for model in built.checked.clusters() {
             let in_cluster = of_cluster(&all, &tree, model.cluster_key(None));
@@ -175,8 +181,7 @@ fn every_tls_ingress_names_a_cluster_issuer_of_its_cluster() {
 #[test]
 fn every_route_reaches_a_gateway_of_its_cluster_whose_listener_has_a_certificate() {
     for example in examples() {
-        let built = driver::build(&FsHost::new(&example), "homelab.kdl");
-        let tree = built.tree.expect("no errors").expect("layout");
+        let (built, tree) = built(&example);
         let all = objects(&tree);
         for model in built.checked.clusters() {
             let in_cluster = of_cluster(&all, &tree, model.cluster_key(None));
@@ -247,8 +252,7 @@ fn every_route_reaches_a_gateway_of_its_cluster_whose_listener_has_a_certificate
 #[test]
 fn every_app_has_its_workload_service_and_policy_and_every_manifest_object_is_written() {
     for example in examples() {
-        let built = driver::build(&FsHost::new(&example), "homelab.kdl");
-        let tree = built.tree.expect("no errors").expect("layout");
+        let (built, tree) = built(&example);
         let all = objects(&tree);
         for model in built.checked.clusters() {
             let in_cluster = of_cluster(&all, &tree, model.cluster_key(None));
@@ -283,8 +287,7 @@ fn every_app_has_its_workload_service_and_policy_and_every_manifest_object_is_wr
 #[test]
 fn every_unit_is_applied_by_its_clusters_gitops_entry() {
     for example in examples() {
-        let built = driver::build(&FsHost::new(&example), "homelab.kdl");
-        let tree = built.tree.expect("no errors").expect("layout");
+        let (built, tree) = built(&example);
         let all = objects(&tree);
         let folders: BTreeSet<&str> = (tree.files().map(|(p, _)| p))
             .filter_map(|p| p.strip_suffix(&format!("/{}", layout::KUSTOMIZATION)))
@@ -317,8 +320,7 @@ fn every_unit_is_applied_by_its_clusters_gitops_entry() {
 #[test]
 fn every_ci_engine_is_installed_and_reachable() {
     for example in examples() {
-        let built = driver::build(&FsHost::new(&example), "homelab.kdl");
-        let tree = built.tree.expect("no errors").expect("layout");
+        let (built, tree) = built(&example);
         let all = objects(&tree);
         for model in built.checked.clusters() {
             let in_cluster = of_cluster(&all, &tree, model.cluster_key(None));
@@ -359,8 +361,7 @@ fn every_ci_engine_is_installed_and_reachable() {
 fn every_storage_class_claim_and_backed_up_volume_has_its_objects() {
     let mut backed_up = 0;
     for example in examples() {
-        let built = driver::build(&FsHost::new(&example), "homelab.kdl");
-        let tree = built.tree.expect("no errors").expect("layout");
+        let (built, tree) = built(&example);
         let all = objects(&tree);
         for model in built.checked.clusters() {
             let in_cluster = of_cluster(&all, &tree, model.cluster_key(None));
@@ -427,8 +428,7 @@ fn every_talos_cluster_has_its_talconfig_with_every_node_and_no_secret() {
     use homelabc::model::Distribution;
     let mut seen = 0;
     for example in examples() {
-        let built = driver::build(&FsHost::new(&example), "homelab.kdl");
-        let tree = built.tree.expect("no errors").expect("layout succeeds");
+        let (built, tree) = built(&example);
         let model = &built.checked.model;
         for cluster in model.clusters.iter().filter(|c| c.distribution.value == Distribution::Talos) {
             seen += 1;
@@ -473,8 +473,7 @@ fn every_talos_cluster_has_its_talconfig_with_every_node_and_no_secret() {
 fn every_object_file_names_the_schema_of_its_kind_for_editors_unless_asked_not_to() {
     let mut named = 0;
     for example in examples() {
-        let built = driver::build(&FsHost::new(&example), "homelab.kdl");
-        let tree = built.tree.expect("no errors").expect("layout succeeds");
+        let (built, tree) = built(&example);
         // Secret files are copied as the user wrote them (SOPS signs their bytes).
         let attachments = &built.checked.model.attachments;
         let copied = |text: &str| attachments.values().any(|a| a.trim_end() == text.trim_end());
