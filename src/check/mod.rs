@@ -26,6 +26,16 @@ mod workloads;
 use crate::diag::Diagnostic;
 use crate::model::Model;
 
+/// How a message names a container: the app for its own, else the sidecar or
+/// init container of the app.
+pub(crate) fn container_of(app: &crate::model::App, container: &crate::model::Container) -> String {
+    if container.name.value == app.name.value {
+        format!("app `{}`", app.name.value)
+    } else {
+        format!("container `{}` of app `{}`", container.name.value, app.name.value)
+    }
+}
+
 /// Runs every check on a description of one cluster (or none).
 pub fn run(model: &Model, diags: &mut Vec<Diagnostic>) {
     whole(model, diags);

@@ -10,9 +10,10 @@
 //! `values key auth.password`), never quoted: diagnostics never echo a secret.
 //! `crate::leaks` says what a credential looks like.
 
+use super::container_of;
 use crate::diag::{Code, Diagnostic};
 use crate::leaks::{self, Leak};
-use crate::model::{App, Container, EnvValue, Model, Value, ValueKind};
+use crate::model::{App, EnvValue, Model, Value, ValueKind};
 use crate::source::{Span, Spanned};
 
 /// Runs the checks.
@@ -153,16 +154,6 @@ fn plaintext_env(app: &App, diags: &mut Vec<Diagnostic>) {
                     .note(ROTATE),
             );
         }
-    }
-}
-
-/// How a message names a container: the app for its own, else the sidecar or
-/// init container of the app.
-fn container_of(app: &App, container: &Container) -> String {
-    if container.name.value == app.name.value {
-        format!("app `{}`", app.name.value)
-    } else {
-        format!("container `{}` of app `{}`", container.name.value, app.name.value)
     }
 }
 

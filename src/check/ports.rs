@@ -158,11 +158,7 @@ fn undeclared_ports(app: &App, diags: &mut Vec<Diagnostic>) {
             if own.contains(&probe.port.value.as_str()) || container.unread_ports.contains(&probe.port.value) {
                 continue;
             }
-            let whose = if container.name.value == app.name.value {
-                format!("app `{}`", app.name.value)
-            } else {
-                format!("container `{}` of app `{}`", container.name.value, app.name.value)
-            };
+            let whose = super::container_of(app, container);
             diags.push(
                 Diagnostic::new(Code::E0403, format!("{whose} has no port named `{}`", probe.port.value))
                     .primary(probe.port.span, "probed here, but not declared by this container")
