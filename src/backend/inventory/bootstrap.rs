@@ -223,7 +223,9 @@ fn recipe(model: &Model, gitops: Option<&Gitops>, secret: &Secret) -> Recipe {
     }
     // A backup's secret made by hand serves one claim (E1104): its
     // repository is known, the rest is the user's.
-    let backed_up = model.backed_up();
+    // (Only a backup's own secret pays for listing the backed-up volumes.)
+    let backs_up = model.backups.iter().any(|b| b.secret.value == name);
+    let backed_up = if backs_up { model.backed_up() } else { Vec::new() };
     let volume = backed_up.iter().find(|v| v.volume.namespace() == ns && v.backup.secret.value == name);
     if let Some(volume) = volume {
         let reader = Some(format!("backup {}", code(&volume.backup.name.value)));
