@@ -1,6 +1,7 @@
 //! Dashboards and alerts of the examples: each dashboard ConfigMap holds one
 //! JSON model that parses, uids are unique across a tree, every app with
-//! `metrics` has its default dashboard, and the PrometheusRules and
+//! `metrics` is on the shared apps dashboard (and on one of its own when it
+//! asks with `dashboard=#true`), and the PrometheusRules and
 //! dashboards of each seed example are snapshots of their own (the whole
 //! trees are in `build.rs`'s snapshots too; these keep the monitoring
 //! output readable on its own).
@@ -70,9 +71,26 @@ fn every_dashboard_parses_and_uids_are_unique() {
             assert!(dashboard["panels"].as_array().is_some_and(|p| !p.is_empty()), "{path}");
         }
         for model in monitored {
-            for app in model.apps.iter().filter(|a| a.metrics.is_some()) {
+            let metered: Vec<_> = model.apps.iter().filter(|a| a.metrics.is_some()).collect();
+            let apps = dashboard_path(model, "apps", "apps");
+            let shared = all.iter().find(|(p, _, _)| *p == apps);
+            assert_eq!(shared.is_some(), !metered.is_empty(), "{}: {apps}", name_of(&example));
+            if let Some((_, _, dashboard)) = shared {
+                // Its namespace variable offers every namespace of an app with metrics.
+                let offered = dashboard["templating"]["list"][1]["query"].as_str().expect("custom values");
+                for app in &metered {
+                    assert!(offered.split(',').any(|ns| ns == app.namespace.value), "{apps}: {offered}");
+                }
+            }
+            for app in &metered {
                 let path = dashboard_path(model, &app.namespace.value, &app.name.value);
-                assert!(all.iter().any(|(p, _, _)| *p == path), "{}: no default dashboard {path}", name_of(&example));
+                let own = app.metrics.as_ref().is_some_and(|m| m.dashboard);
+                assert_eq!(
+                    all.iter().any(|(p, _, _)| *p == path),
+                    own,
+                    "{}: {path} is written exactly when the app asks for its own dashboard",
+                    name_of(&example)
+                );
             }
             let nodes = dashboard_path(model, "nodes", "nodes");
             assert!(all.iter().any(|(p, _, _)| *p == nodes), "{}: no {nodes}", name_of(&example));

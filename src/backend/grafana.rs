@@ -49,10 +49,17 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
     let Some(namespace) = model.monitoring_namespace() else { return };
     let scope = model.cluster_key(None);
     let monitoring = model.component_id(scope, crate::model::observe::MONITORING_COMPONENT);
-    // One dashboard per app can be thousands of JSON models: render them on every core.
+    // The apps that ask for a dashboard of their own can be many: render them on every core.
+    // A default dashboard of several apps is made for all of them.
+    let made_for = |apps: &mut dyn Iterator<Item = &crate::model::App>| {
+        let mut ids = apps.map(|a| a.id(model));
+        let first = ids.next().unwrap_or_else(|| monitoring.clone());
+        ids.fold(Origin::default_for(first), Origin::and)
+    };
     let objects = crate::par::map(&model.shipped_dashboards(), |shipped| {
         let (rows, variables): (Cow<'_, [Row]>, _) = match shipped.source {
             DashboardSource::Declared(d) => (Cow::Borrowed(&d.rows), Vec::new()),
+            DashboardSource::Apps => (Cow::Owned(defaults::apps(model)), defaults::apps_variables(model)),
             DashboardSource::App(app) => (Cow::Owned(defaults::app(app)), Vec::new()),
             DashboardSource::Nodes => (Cow::Owned(defaults::nodes(model)), vec![defaults::instance_variable()]),
             DashboardSource::Workloads => (Cow::Owned(defaults::workloads(model)), Vec::new()),
@@ -65,11 +72,8 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
                 let cluster = model.cluster_for(None).map(|c| c.id(model));
                 Origin::default_for(cluster.unwrap_or_else(|| monitoring.clone()))
             }
-            DashboardSource::Workloads => {
-                let mut apps = model.apps.iter().filter(|a| !a.workload().scales()).map(|a| a.id(model));
-                let first = apps.next().unwrap_or_else(|| monitoring.clone());
-                apps.fold(Origin::default_for(first), Origin::and)
-            }
+            DashboardSource::Apps => made_for(&mut model.apps.iter().filter(|a| a.metrics.is_some())),
+            DashboardSource::Workloads => made_for(&mut model.apps.iter().filter(|a| !a.workload().scales())),
         };
         let unit = Unit::new(scope, Folder::Dashboards(shipped.folder.clone()));
         Object::new(origin, unit, config_map(namespace, shipped, &dashboard))

@@ -9,7 +9,7 @@ mod capacity;
 mod components;
 mod distribution;
 mod dns;
-mod observe;
+pub(crate) mod observe;
 pub mod pipelines;
 mod plaintext;
 mod podsecurity;

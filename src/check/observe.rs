@@ -3,7 +3,7 @@
 //! panel units Grafana does not know (E0903).
 
 mod hints;
-mod promql;
+pub(crate) mod promql;
 mod units;
 
 use std::collections::BTreeMap;
@@ -115,8 +115,8 @@ fn duplicate_titles(shipped: &[ShippedDashboard<'_>], diags: &mut Vec<Diagnostic
                     let at = app.metrics.as_ref().map_or(app.name.span, |m| m.span);
                     d.secondary(at, format!("first used by the default dashboard of app `{}`", app.name))
                         .note(format!(
-                            "Every app with `metrics` gets a default dashboard, titled after the app, in the folder \
-                             of its namespace (`{}`).",
+                            "An app with `metrics dashboard=#true` gets a default dashboard of its own, titled after \
+                             the app, in the folder of its namespace (`{}`).",
                             app.namespace
                         ))
                         .help(format!(
@@ -125,6 +125,14 @@ fn duplicate_titles(shipped: &[ShippedDashboard<'_>], diags: &mut Vec<Diagnostic
                             app.name, app.name
                         ))
                 }
+                DashboardSource::Apps => d
+                    .note(format!(
+                        "The default dashboard of the apps with `metrics` is titled `{title}`, in folder `{folder}`."
+                    ))
+                    .help(
+                        "give this dashboard another `title=`, or name it `apps` to replace the default dashboard of \
+                         the apps",
+                    ),
                 DashboardSource::Nodes => d
                     .note(format!("The default dashboard of the nodes is titled `{title}`, in folder `{folder}`."))
                     .help(
@@ -151,7 +159,7 @@ fn written_at(dashboard: &ShippedDashboard<'_>) -> (bool, Span) {
     match dashboard.source {
         DashboardSource::Declared(d) => (true, d.title.span),
         DashboardSource::App(a) => (false, a.name.span),
-        DashboardSource::Nodes | DashboardSource::Workloads => (false, Span::default()),
+        DashboardSource::Apps | DashboardSource::Nodes | DashboardSource::Workloads => (false, Span::default()),
     }
 }
 
@@ -200,7 +208,7 @@ mod tests {
             image "me/web" tag="1.0.0"
             resources cpu="100m" memory="64Mi" cpu-limit="200m" memory-limit="128Mi"
             port "http" 8080
-            metrics port="http"
+            metrics port="http" dashboard=#true
         }"#;
 
     #[test]
@@ -217,9 +225,10 @@ mod tests {
         let text = format!(
             r#"{MONITORED}
             dashboard "web-overview" folder="demo" title="web" {{ panel "up" {{ query "up" }} }}
-            dashboard "pi" folder="nodes" title="Nodes" {{ panel "up" {{ query "up" }} }}"#
+            dashboard "pi" folder="nodes" title="Nodes" {{ panel "up" {{ query "up" }} }}
+            dashboard "mine" folder="apps" title="Apps" {{ panel "up" {{ query "up" }} }}"#
         );
-        assert_eq!(codes(&text), ["E0902", "E0902"]);
+        assert_eq!(codes(&text), ["E0902", "E0902", "E0902"]);
     }
 
     #[test]

@@ -807,14 +807,15 @@ fn metrics(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Metrics> {
     let r = Reader::open(
         cx,
         node,
-        Shape { what: "metrics", max_args: 0, props: &["path", "port", "interval"], children: &[] },
+        Shape { what: "metrics", max_args: 0, props: &["path", "port", "interval", "dashboard"], children: &[] },
     );
     let at = r.name_span(cx);
     let path = r.prop::<String>(cx, "path").unwrap_or(Spanned::new("/metrics".into(), at));
     let port = r.req_ref(cx, "port");
     let interval =
         r.prop::<Duration>(cx, "interval").unwrap_or(Spanned::new(Duration::parse("30s").expect("valid"), at));
-    Some(Metrics { path, port: port?, interval, span: r.span(cx) })
+    let dashboard = r.prop::<bool>(cx, "dashboard").is_some_and(|d| d.value);
+    Some(Metrics { path, port: port?, interval, dashboard, span: r.span(cx) })
 }
 
 fn autoscale(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Autoscale> {

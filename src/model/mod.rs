@@ -882,7 +882,7 @@ pub struct Backup {
     pub span: Span,
 }
 
-/// `metrics path=... port=... interval=...`.
+/// `metrics path=... port=... interval=... dashboard=#true`.
 #[derive(Clone, Debug)]
 pub struct Metrics {
     /// Scrape path (default `/metrics`).
@@ -891,6 +891,10 @@ pub struct Metrics {
     pub port: Name,
     /// Scrape interval (default 30s).
     pub interval: Spanned<Duration>,
+    /// `dashboard=#true`: the app gets a default dashboard of its own (with
+    /// its requests and limits as thresholds) besides the shared apps
+    /// dashboard every app with `metrics` is on.
+    pub dashboard: bool,
     /// The whole child.
     pub span: Span,
 }

@@ -10,12 +10,19 @@ pub const MONITORING_COMPONENT: &str = "kube-prometheus-stack";
 /// The folder of the default node dashboard.
 pub const NODES_FOLDER: &str = "nodes";
 
+/// The folder of the default dashboard of the apps.
+pub const APPS_FOLDER: &str = "apps";
+
 /// Where a shipped dashboard comes from.
 #[derive(Clone, Copy, Debug)]
 pub enum DashboardSource<'a> {
     /// A `dashboard` declaration.
     Declared(&'a Dashboard),
-    /// The default dashboard of an app with `metrics`.
+    /// The default dashboard of every app with `metrics`, one app at a time
+    /// (Grafana variables choose the namespace and the app).
+    Apps,
+    /// The default dashboard of its own that an app asks for with
+    /// `metrics dashboard=#true`.
     App(&'a App),
     /// The default dashboard of the cluster's nodes.
     Nodes,
@@ -43,6 +50,7 @@ impl ShippedDashboard<'_> {
         match self.source {
             DashboardSource::Declared(d) => format!("dashboard:{}", d.name.value),
             DashboardSource::App(a) => format!("app:{}/{}", a.namespace.value, a.name.value),
+            DashboardSource::Apps => "apps".to_string(),
             DashboardSource::Nodes => "nodes".to_string(),
             DashboardSource::Workloads => "workloads".to_string(),
         }
@@ -61,11 +69,14 @@ impl Model {
     }
 
     /// Every dashboard the build ships, sorted by folder and name: the
-    /// declared ones, and when the monitoring stack is included, one per app
-    /// with `metrics` (folder: the app's namespace, name: the app's), one
-    /// for the nodes (`nodes/nodes`) and, when the cluster runs CronJobs,
-    /// Jobs or DaemonSets, one for them (`nodes/workloads`). A declared dashboard with the same
-    /// folder and name as a default one replaces it.
+    /// declared ones, and when the monitoring stack is included: one for all
+    /// the apps with `metrics` (`apps/apps`, templated by namespace and app,
+    /// so that its size does not grow with the apps), one of its own per app
+    /// that asks with `metrics dashboard=#true` (folder: the app's namespace,
+    /// name: the app's), one for the nodes (`nodes/nodes`) and, when the
+    /// cluster runs CronJobs, Jobs or DaemonSets, one for them
+    /// (`nodes/workloads`). A declared dashboard with the same folder and
+    /// name as a default one replaces it.
     pub fn shipped_dashboards(&self) -> Vec<ShippedDashboard<'_>> {
         let mut shipped: Vec<ShippedDashboard<'_>> = self
             .dashboards
@@ -81,13 +92,22 @@ impl Model {
             let defaults = self
                 .apps
                 .iter()
-                .filter(|a| a.metrics.is_some())
-                .map(|a| ShippedDashboard {
-                    folder: a.namespace.value.clone(),
-                    name: a.name.value.clone(),
-                    title: a.name.value.clone(),
-                    source: DashboardSource::App(a),
+                .any(|a| a.metrics.is_some())
+                .then(|| ShippedDashboard {
+                    folder: APPS_FOLDER.to_string(),
+                    name: "apps".to_string(),
+                    title: "Apps".to_string(),
+                    source: DashboardSource::Apps,
                 })
+                .into_iter()
+                .chain(self.apps.iter().filter(|a| a.metrics.as_ref().is_some_and(|m| m.dashboard)).map(|a| {
+                    ShippedDashboard {
+                        folder: a.namespace.value.clone(),
+                        name: a.name.value.clone(),
+                        title: a.name.value.clone(),
+                        source: DashboardSource::App(a),
+                    }
+                }))
                 .chain(std::iter::once(ShippedDashboard {
                     folder: NODES_FOLDER.to_string(),
                     name: "nodes".to_string(),

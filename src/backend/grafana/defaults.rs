@@ -1,4 +1,5 @@
-//! The default dashboards: one per app with `metrics`, one for the nodes.
+//! The default dashboards: one for the apps with `metrics` (templated by
+//! namespace and app), one per app that asks for its own, one for the nodes.
 //!
 //! They are written as the same rows and panels a `dashboard` declaration
 //! lowers to, so they go through the one renderer and layout. Queries follow
@@ -13,15 +14,155 @@ use crate::backend::prometheus::{Availability, NODE_FILESYSTEMS, availability, c
 use crate::model::{App, Model, Panel, PanelKind, Quantity, Query, Row, Threshold, WorkloadKind};
 use crate::source::{Span, Spanned};
 
-/// The rows of an app's default dashboard: traffic (request rate, errors,
-/// latency percentiles), health (unavailable replicas, restarts) and
-/// resources (CPU and memory per pod, with the declared requests and limits
-/// as threshold lines).
+/// What the app rows show: one app, or the app the variables choose.
+struct Subject {
+    /// The selector of its scrape job.
+    job: String,
+    /// The selector of its containers.
+    container: String,
+    /// The pods it wants, and its available pods (each one number).
+    desired: String,
+    ready: String,
+    /// Its CPU and memory requests and limits.
+    cpu: Bounds,
+    memory: Bounds,
+}
+
+/// How a resource panel shows requests and limits: as threshold steps (an
+/// app's declared ones), or as queries (those kube-state-metrics reports, for
+/// an app a variable chooses).
+struct Bounds {
+    steps: Vec<(f64, &'static str)>,
+    queries: Vec<(String, &'static str)>,
+}
+
+/// The rows of the dashboard of the app a variable chooses (`$namespace`,
+/// `$app`): every app with `metrics` of `model`, one at a time, like
+/// kube-prometheus-stack's workload dashboards. Its size does not grow with
+/// the apps.
+pub(super) fn apps(model: &Model) -> Vec<Row> {
+    let job = "namespace=\"$namespace\", job=\"$app\"".to_string();
+    let container = "namespace=\"$namespace\", container=\"$app\"".to_string();
+    // The workload kinds of the apps, each once: a sum over one kind is
+    // empty for an app of another kind, so `or` picks the app's own.
+    let mut kinds: Vec<Availability> = Vec::new();
+    for a in model.apps.iter().filter(|a| a.metrics.is_some()).filter_map(|a| availability(a.workload())) {
+        if !kinds.iter().any(|k| k.label == a.label) {
+            kinds.push(a);
+        }
+    }
+    kinds.sort_by_key(|k| k.label);
+    let count = |metric: fn(&Availability) -> &'static str| {
+        let sums: Vec<String> = kinds
+            .iter()
+            .map(|k| format!("sum({}{{namespace=\"$namespace\", {}=\"$app\"}})", metric(k), k.label))
+            .collect();
+        match sums.len() {
+            1 => sums.concat(),
+            _ => format!("({})", sums.join(" or ")),
+        }
+    };
+    let declared = |metric: &str, resource: &str, legend: &'static str| {
+        (format!("max({metric}{{{container}, resource=\"{resource}\"}})"), legend)
+    };
+    let subject = Subject {
+        desired: count(|k| k.desired),
+        ready: count(|k| k.ready),
+        cpu: Bounds {
+            steps: Vec::new(),
+            queries: vec![
+                declared("kube_pod_container_resource_requests", "cpu", "request"),
+                declared("kube_pod_container_resource_limits", "cpu", "limit"),
+            ],
+        },
+        memory: Bounds {
+            steps: Vec::new(),
+            queries: vec![
+                declared("kube_pod_container_resource_requests", "memory", "request"),
+                declared("kube_pod_container_resource_limits", "memory", "limit"),
+            ],
+        },
+        job,
+        container,
+    };
+    rows(&subject)
+}
+
+/// The variables of the apps' dashboard: the namespace (those of the apps
+/// with `metrics`), then the app (the scrape jobs of that namespace).
+pub(super) fn apps_variables(model: &Model) -> Vec<Variable> {
+    let namespaces: std::collections::BTreeSet<&str> =
+        model.apps.iter().filter(|a| a.metrics.is_some()).map(|a| a.namespace.value.as_str()).collect();
+    let query = "label_values(up{namespace=\"$namespace\"}, job)";
+    vec![
+        Variable {
+            current: EmptyObject {},
+            datasource: None,
+            definition: None,
+            hide: 0,
+            include_all: false,
+            label: "Namespace",
+            multi: false,
+            name: "namespace",
+            options: EmptyList,
+            query: VariableQuery::Custom(namespaces.into_iter().collect::<Vec<_>>().join(",")),
+            refresh: 0,
+            regex: "",
+            sort: None,
+            kind: "custom",
+        },
+        Variable {
+            current: EmptyObject {},
+            datasource: Some(PROMETHEUS),
+            definition: Some(query),
+            hide: 0,
+            include_all: false,
+            label: "App",
+            multi: false,
+            name: "app",
+            options: EmptyList,
+            query: VariableQuery::Prometheus(PrometheusQuery { query, ref_id: "app" }),
+            refresh: 2,
+            regex: "",
+            sort: Some(1),
+            kind: "query",
+        },
+    ]
+}
+
+/// The rows of the dashboard of its own that an app asks for with
+/// `metrics dashboard=#true`: the rows of [`apps`] for this one app, with its
+/// declared requests and limits as threshold lines.
 pub(super) fn app(app: &App) -> Vec<Row> {
     let ns = &app.namespace.value;
     let name = &app.name.value;
-    let job = format!("namespace=\"{ns}\", job=\"{name}\"");
-    let container = format!("namespace=\"{ns}\", container=\"{name}\"");
+    // Only long-running workloads have `metrics` (E1201); a Job's runs are
+    // on the workloads dashboard.
+    let a = availability(app.workload()).unwrap_or(Availability {
+        label: "deployment",
+        desired: "kube_deployment_spec_replicas",
+        ready: "kube_deployment_status_replicas_available",
+    });
+    let owner = format!("namespace=\"{ns}\", {}=\"{name}\"", a.label);
+    let resources = app.container.resources.as_ref();
+    let cpu_steps = steps(resources.and_then(|r| r.cpu.as_ref()), resources.and_then(|r| r.cpu_limit.as_ref()));
+    let memory_steps =
+        steps(resources.and_then(|r| r.memory.as_ref()), resources.and_then(|r| r.memory_limit.as_ref()));
+    rows(&Subject {
+        job: format!("namespace=\"{ns}\", job=\"{name}\""),
+        container: format!("namespace=\"{ns}\", container=\"{name}\""),
+        desired: format!("sum({}{{{owner}}})", a.desired),
+        ready: format!("sum({}{{{owner}}})", a.ready),
+        cpu: Bounds { steps: cpu_steps, queries: Vec::new() },
+        memory: Bounds { steps: memory_steps, queries: Vec::new() },
+    })
+}
+
+/// The rows of an app dashboard: traffic (request rate, errors, latency
+/// percentiles), health (unavailable replicas, restarts) and resources (CPU
+/// and memory per pod, with requests and limits).
+fn rows(s: &Subject) -> Vec<Row> {
+    let (job, container) = (&s.job, &s.container);
     let requests = format!("rate(http_requests_total{{{job}}}[$__rate_interval])");
     let errors = format!(
         "sum(rate(http_requests_total{{{job}, code=~\"5..\"}}[$__rate_interval]) \
@@ -33,19 +174,10 @@ pub(super) fn app(app: &App) -> Vec<Row> {
         );
         (expr, legend)
     };
-    // Only long-running workloads have `metrics` (E1201); a Job's runs are
-    // on the workloads dashboard.
-    let a = availability(app.workload()).unwrap_or(Availability {
-        label: "deployment",
-        desired: "kube_deployment_spec_replicas",
-        ready: "kube_deployment_status_replicas_available",
-    });
-    let (workload, desired, ready) = (a.label, a.desired, a.ready);
-    let owner = format!("namespace=\"{ns}\", {workload}=\"{name}\"");
-    let resources = app.container.resources.as_ref();
-    let cpu_steps = steps(resources.and_then(|r| r.cpu.as_ref()), resources.and_then(|r| r.cpu_limit.as_ref()));
-    let memory_steps =
-        steps(resources.and_then(|r| r.memory.as_ref()), resources.and_then(|r| r.memory_limit.as_ref()));
+    let with_declared = |mut queries: Vec<(String, &'static str)>, declared: &[(String, &'static str)]| {
+        queries.extend(declared.iter().cloned());
+        queries
+    };
     vec![
         row(
             "Traffic",
@@ -76,7 +208,7 @@ pub(super) fn app(app: &App) -> Vec<Row> {
                         "Unavailable replicas",
                         PanelKind::Stat,
                         "none",
-                        vec![(format!("sum({desired}{{{owner}}}) - sum({ready}{{{owner}}})"), "")],
+                        vec![(format!("{} - {}", s.desired, s.ready), "")],
                     ),
                     &[(1.0, "red")],
                 ),
@@ -102,23 +234,32 @@ pub(super) fn app(app: &App) -> Vec<Row> {
                         "CPU (cores)",
                         PanelKind::Timeseries,
                         "short",
-                        vec![(
-                            format!(
-                                "sum by (pod) (rate(container_cpu_usage_seconds_total{{{container}}}[$__rate_interval]))"
-                            ),
-                            "{{pod}}",
-                        )],
+                        with_declared(
+                            vec![(
+                                format!(
+                                    "sum by (pod) (rate(container_cpu_usage_seconds_total{{{container}}}[$__rate_interval]))"
+                                ),
+                                "{{pod}}",
+                            )],
+                            &s.cpu.queries,
+                        ),
                     ),
-                    &cpu_steps,
+                    &s.cpu.steps,
                 ),
                 with_steps(
                     panel(
                         "Memory",
                         PanelKind::Timeseries,
                         "bytes",
-                        vec![(format!("sum by (pod) (container_memory_working_set_bytes{{{container}}})"), "{{pod}}")],
+                        with_declared(
+                            vec![(
+                                format!("sum by (pod) (container_memory_working_set_bytes{{{container}}})"),
+                                "{{pod}}",
+                            )],
+                            &s.memory.queries,
+                        ),
                     ),
-                    &memory_steps,
+                    &s.memory.steps,
                 ),
             ],
         ),

@@ -99,7 +99,7 @@ pub(super) struct Variable {
     pub multi: bool,
     /// The name panels refer to it by (`$name`).
     pub name: &'static str,
-    /// Fixed options: none, they come from the query.
+    /// Fixed options: none, they come from the query (or the custom values).
     pub options: EmptyList,
     /// What lists the values.
     pub query: VariableQuery,
@@ -110,7 +110,7 @@ pub(super) struct Variable {
     /// How the values are sorted (1: alphabetically), for a query variable.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<u32>,
-    /// `datasource` or `query`.
+    /// `datasource`, `query` or `custom`.
     #[serde(rename = "type")]
     pub kind: &'static str,
 }
@@ -123,6 +123,8 @@ pub(super) enum VariableQuery {
     Plugin(&'static str),
     /// A Prometheus query.
     Prometheus(PrometheusQuery),
+    /// The values of a custom variable, separated by commas.
+    Custom(String),
 }
 
 /// The query of a Prometheus query variable.

@@ -41,26 +41,115 @@ fn find<'a>(all: &'a [(String, Json, Json)], path: &str) -> &'a (String, Json, J
     all.iter().find(|(p, _, _)| p == path).unwrap_or_else(|| panic!("no {path} among {all:#?}"))
 }
 
+/// An app in BASE's namespace that asks for a dashboard of its own.
+const OWN: &str = r#"app "api" namespace="web" {
+    image "api" tag="1.0.0"
+    port "http" 8080
+    resources cpu="100m" memory="64Mi" cpu-limit="500m" memory-limit="128Mi"
+    metrics port="http" dashboard=#true
+}
+"#;
+
+/// The expressions of a panel's queries.
+fn exprs<'a>(json: &'a Json, title: &str) -> Vec<&'a str> {
+    let panel = json["panels"].as_array().unwrap().iter().find(|p| p["title"] == title).unwrap();
+    panel["targets"].as_array().unwrap().iter().map(|t| t["expr"].as_str().unwrap()).collect()
+}
+
 #[test]
-fn an_app_with_metrics_and_the_nodes_get_default_dashboards() {
+fn the_apps_with_metrics_share_one_dashboard_templated_by_namespace_and_app() {
     let all = dashboards("");
     let paths: Vec<&str> = all.iter().map(|(p, _, _)| p.as_str()).collect();
-    assert_eq!(paths, ["dashboards/nodes/nodes.yaml", "dashboards/web/web.yaml"]);
-    let (_, map, json) = find(&all, "dashboards/web/web.yaml");
+    assert_eq!(paths, ["dashboards/apps/apps.yaml", "dashboards/nodes/nodes.yaml"]);
+    let (_, map, json) = find(&all, "dashboards/apps/apps.yaml");
     assert_eq!(map["metadata"]["labels"]["grafana_dashboard"], "1");
-    assert_eq!(map["metadata"]["annotations"]["grafana_folder"], "web");
+    assert_eq!(map["metadata"]["annotations"]["grafana_folder"], "apps");
     assert_eq!(map["metadata"]["namespace"], "monitoring");
     assert_eq!(json["schemaVersion"], SCHEMA_VERSION);
+    let variables = json["templating"]["list"].as_array().unwrap();
+    let names: Vec<&str> = variables.iter().map(|v| v["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["datasource", "namespace", "app"]);
+    assert_eq!(variables[1]["type"], "custom");
+    assert_eq!(variables[1]["query"], "web", "the namespaces of the apps with metrics");
+    assert_eq!(variables[2]["query"]["query"], "label_values(up{namespace=\"$namespace\"}, job)");
     let titles: Vec<&str> = json["panels"].as_array().unwrap().iter().filter_map(|p| p["title"].as_str()).collect();
-    for wanted in ["Requests", "Errors", "Latency", "Restarts", "CPU (cores)", "Memory"] {
+    for wanted in ["Requests", "Errors", "Latency", "Unavailable replicas", "Restarts", "CPU (cores)", "Memory"] {
         assert!(titles.contains(&wanted), "{wanted} missing from {titles:?}");
+    }
+    for title in ["Requests", "Restarts", "Memory"] {
+        for expr in exprs(json, title) {
+            assert!(expr.contains("namespace=\"$namespace\"") && expr.contains("\"$app\""), "{title}: {expr}");
+            assert!(!expr.contains("\"web\""), "{title} names an app: {expr}");
+        }
+    }
+    // Requests and limits come from kube-state-metrics, not from one app's declaration.
+    let memory = exprs(json, "Memory");
+    assert!(memory.iter().any(|e| e.starts_with("max(kube_pod_container_resource_requests{")), "{memory:?}");
+    assert!(memory.iter().any(|e| e.starts_with("max(kube_pod_container_resource_limits{")), "{memory:?}");
+    // A Deployment only: no `or` over the kinds of workloads.
+    assert_eq!(
+        exprs(json, "Unavailable replicas"),
+        ["sum(kube_deployment_spec_replicas{namespace=\"$namespace\", deployment=\"$app\"}) - \
+          sum(kube_deployment_status_replicas_available{namespace=\"$namespace\", deployment=\"$app\"})"]
+    );
+}
+
+#[test]
+fn the_shared_dashboard_does_not_grow_with_the_apps() {
+    let apps = |n: usize| {
+        (0..n)
+            .map(|i| {
+                format!(
+                    "app \"a{i}\" namespace=\"web\" {{ image \"a\" tag=\"1\"; port \"http\" 80; \
+                     resources cpu=\"1m\" memory=\"1Mi\"; metrics port=\"http\"; }}\n"
+                )
+            })
+            .collect::<String>()
+    };
+    let size = |extra: &str| {
+        let all = dashboards(extra);
+        assert_eq!(all.len(), 2, "one shared dashboard and the nodes'");
+        find(&all, "dashboards/apps/apps.yaml").2.to_string().len()
+    };
+    assert_eq!(size(&apps(1)), size(&apps(40)));
+}
+
+#[test]
+fn a_workload_kind_of_its_own_joins_the_availability_query() {
+    let all = dashboards(
+        "app \"db\" namespace=\"data\" { image \"db\" tag=\"1\"; port \"sql\" 5432; \
+         resources cpu=\"1m\" memory=\"1Mi\"; volume \"data\" mount=\"/data\" size=\"1Gi\"; metrics port=\"sql\"; }\n",
+    );
+    let (_, _, json) = find(&all, "dashboards/apps/apps.yaml");
+    let [unavailable] = exprs(json, "Unavailable replicas")[..] else { panic!("one query") };
+    assert!(
+        unavailable.starts_with("(sum(kube_deployment_spec_replicas{")
+            && unavailable.contains(" or sum(kube_statefulset_replicas{"),
+        "{unavailable}"
+    );
+    assert_eq!(json["templating"]["list"][1]["query"], "data,web");
+}
+
+#[test]
+fn an_app_asking_for_its_own_dashboard_gets_one_in_its_namespace_folder() {
+    let all = dashboards(OWN);
+    let paths: Vec<&str> = all.iter().map(|(p, _, _)| p.as_str()).collect();
+    assert_eq!(paths, ["dashboards/apps/apps.yaml", "dashboards/nodes/nodes.yaml", "dashboards/web/api.yaml"]);
+    let (_, map, json) = find(&all, "dashboards/web/api.yaml");
+    assert_eq!(map["metadata"]["annotations"]["grafana_folder"], "web");
+    assert_eq!(json["title"], "api");
+    let names: Vec<&str> =
+        json["templating"]["list"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["datasource"], "its queries name the app");
+    for expr in exprs(json, "Requests") {
+        assert!(expr.contains("namespace=\"web\", job=\"api\""), "{expr}");
     }
 }
 
 #[test]
 fn declared_requests_and_limits_become_threshold_lines() {
-    let all = dashboards("");
-    let (_, _, json) = find(&all, "dashboards/web/web.yaml");
+    let all = dashboards(OWN);
+    let (_, _, json) = find(&all, "dashboards/web/api.yaml");
     let memory = json["panels"].as_array().unwrap().iter().find(|p| p["title"] == "Memory").unwrap();
     let steps = &memory["fieldConfig"]["defaults"]["thresholds"]["steps"];
     assert_eq!(steps[1]["value"], 64.0 * 1024.0 * 1024.0);
@@ -103,10 +192,17 @@ fn uids_are_unique_short_and_stable() {
 
 #[test]
 fn a_declared_dashboard_replaces_the_default_one_of_the_same_folder_and_name() {
-    let all = dashboards("dashboard \"web\" folder=\"web\" title=\"Mine\" { panel \"up\" { query \"up\" } }\n");
-    let web: Vec<_> = all.iter().filter(|(p, _, _)| p.starts_with("dashboards/web/")).collect();
+    let own = format!("{OWN}dashboard \"api\" folder=\"web\" title=\"Mine\" {{ panel \"up\" {{ query \"up\" }} }}\n");
+    let web: Vec<_> = dashboards(&own).into_iter().filter(|(p, _, _)| p.starts_with("dashboards/web/")).collect();
     assert_eq!(web.len(), 1);
     assert_eq!(web[0].2["title"], "Mine");
+    let apps: Vec<_> =
+        dashboards("dashboard \"apps\" folder=\"apps\" title=\"Ours\" { panel \"up\" { query \"up\" } }\n")
+            .into_iter()
+            .filter(|(p, _, _)| p.starts_with("dashboards/apps/"))
+            .collect();
+    assert_eq!(apps.len(), 1);
+    assert_eq!(apps[0].2["title"], "Ours");
 }
 
 /// The rectangles of a dashboard's panels: (x, y, w, h).
@@ -249,4 +345,22 @@ fn keys_come_out_sorted() {
         assert_keys_sorted(variable, "a variable");
     }
     assert_keys_sorted(&dashboard, "the dashboard");
+}
+
+#[test]
+fn every_query_of_the_default_dashboards_is_promql() {
+    use crate::check::observe::promql::{Purpose, check};
+    let statefulset = "app \"db\" namespace=\"data\" { image \"db\" tag=\"1\"; port \"sql\" 5432; \
+         resources cpu=\"1m\" memory=\"1Mi\"; volume \"data\" mount=\"/data\" size=\"1Gi\"; metrics port=\"sql\"; }\n";
+    let mut seen = 0;
+    for (path, _, json) in dashboards(&format!("{OWN}{statefulset}")) {
+        for panel in json["panels"].as_array().unwrap().iter().filter(|p| p["type"] != "row") {
+            for target in panel["targets"].as_array().unwrap() {
+                let expr = target["expr"].as_str().unwrap();
+                assert_eq!(check(expr, Purpose::Panel), Ok(()), "{path}: {expr}");
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen > 30, "{seen} queries");
 }

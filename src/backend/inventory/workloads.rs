@@ -171,6 +171,7 @@ pub fn observability(model: &Model, out: &mut String) {
     for d in model.shipped_dashboards() {
         let from = match d.source {
             DashboardSource::Declared(decl) => format!("dashboard {}", code(&decl.name.value)),
+            DashboardSource::Apps => "default, for the metrics of every app (choose namespace and app)".to_string(),
             DashboardSource::App(app) => format!("default, for the metrics of app {}", code(&app.name.value)),
             DashboardSource::Nodes => "default, for the nodes".to_string(),
             DashboardSource::Workloads => "default, for the CronJobs, Jobs and DaemonSets".to_string(),

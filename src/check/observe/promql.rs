@@ -10,7 +10,7 @@ use super::hints::{syntax_problem, tokens};
 /// Where a PromQL text is used: it decides which variables the text may hold
 /// and which types its result may have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Purpose {
+pub(crate) enum Purpose {
     /// A dashboard panel's query, run by Grafana: `$__rate_interval` and the
     /// dashboard's variables are replaced before Prometheus sees it.
     Panel,
@@ -20,7 +20,7 @@ pub(super) enum Purpose {
 
 /// Why a PromQL text is refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) enum Problem {
+pub(crate) enum Problem {
     /// It does not parse: what the parser says, and what to do.
     Syntax { label: String, help: String },
     /// An alert expression parses, but to a range vector or a string.
@@ -36,7 +36,7 @@ const MAX_DEPTH: usize = 64;
 const MAX_LEN: usize = 16 * 1024;
 
 /// Checks one PromQL text.
-pub(super) fn check(text: &str, purpose: Purpose) -> Result<(), Problem> {
+pub(crate) fn check(text: &str, purpose: Purpose) -> Result<(), Problem> {
     if let Some(problem) = too_big(text) {
         return Err(problem);
     }
