@@ -110,10 +110,8 @@ pub fn check_watched(host: &dyn Host, root: &str, library: &Library, watch: Watc
     watch(Phase::Load, 0);
     let loaded = crate::load::load(host, root, &mut sources, &mut diagnostics);
     watch(Phase::Lower, loaded.files.len());
-    let mut model = crate::lower::lower(&loaded, &sources, &mut diagnostics);
-    // The documents are done with: free them now, on every core (they are
-    // several times the size of the text).
-    crate::par::map_owned(loaded.files, drop);
+    // Lowering frees each document as it is done with it.
+    let mut model = crate::lower::lower(loaded, &sources, &mut diagnostics);
     crate::attach::attach(&mut model, &sources, host, &mut diagnostics);
     watch(Phase::Check, model.declarations().len());
     let (views, graph) = if model.clusters.len() > 1 {
@@ -188,8 +186,7 @@ pub fn build_watched(
         return Built { checked, tree: None };
     }
     watch(Phase::Layout, artifacts.objects.len());
-    let inspect: &crate::layout::Inspect<'_, crate::verify::refs::Seen> = &crate::verify::refs::seen;
-    let (tree, seen) = match crate::layout::assemble_with(artifacts, Some(inspect), options) {
+    let (tree, seen) = match crate::layout::assemble_with(artifacts, true, options) {
         Ok(laid) => laid,
         Err(message) => return Built { checked, tree: Some(Err(message)) },
     };

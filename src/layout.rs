@@ -22,6 +22,7 @@ pub use place::{
 use crate::backend::{Artifacts, Body, Content, File, Object};
 use crate::output::OutputTree;
 use crate::par;
+use crate::verify::refs::{self, Seen};
 use crate::yaml;
 
 /// The name of the kustomization file of a unit folder.
@@ -78,47 +79,52 @@ pub fn object_path(object: &Object) -> String {
 }
 
 /// An object's text: serialized (typed) or rendered (parsed) canonically,
-/// or its bytes as they are (verbatim). With `inspect`, the object is shown
-/// to it as JSON first (a verbatim one parsed), and what it returns is kept.
-fn render_object<T>(object: Object, inspect: Option<&Inspect<'_, T>>, options: Options) -> (String, Option<T>) {
+/// its YAML as it was rendered early ([`Object::rendered`]), or its bytes as
+/// they are (verbatim). With `inspect`, what the output checks see of it
+/// ([`refs::seen`]) comes back too: read from its JSON (a verbatim one
+/// parsed), or kept from when it was rendered.
+fn render_object(object: Object, inspect: bool, options: Options) -> (String, Option<Seen>) {
     // Verbatim objects are the user's bytes (SOPS files, manifests): as they are.
     let header = match &object.body {
         Body::Verbatim(_) => String::new(),
-        Body::Typed(_) | Body::Parsed(_) if options.schema_comments => {
+        Body::Typed(_) | Body::Parsed(_) | Body::Rendered { .. } if options.schema_comments => {
             schema::comment(&object.id.api_version, &object.id.kind)
         }
-        Body::Typed(_) | Body::Parsed(_) => String::new(),
+        Body::Typed(_) | Body::Parsed(_) | Body::Rendered { .. } => String::new(),
     };
     let (text, seen) = render_body(object, inspect);
+    if header.is_empty() {
+        return (text, seen);
+    }
     (header + &text, seen)
 }
 
-fn render_body<T>(object: Object, inspect: Option<&Inspect<'_, T>>) -> (String, Option<T>) {
-    let Some(inspect) = inspect else {
+fn render_body(object: Object, inspect: bool) -> (String, Option<Seen>) {
+    if !inspect {
         let text = match object.body {
             Body::Typed(resource) => yaml::render_json(&resource.to_json()),
             Body::Parsed(value) => yaml::render_json(&value),
-            Body::Verbatim(text) => text,
+            Body::Verbatim(text) | Body::Rendered { yaml: text, .. } => text,
         };
         return (text, None);
-    };
+    }
     match &object.body {
         Body::Typed(resource) => {
             let value = resource.to_json();
-            let seen = inspect(&object, &value);
+            let seen = refs::seen(&object, &value);
             (yaml::render_json(&value), Some(seen))
         }
-        Body::Parsed(value) => (yaml::render_json(value), Some(inspect(&object, value))),
+        Body::Parsed(value) => (yaml::render_json(value), Some(refs::seen(&object, value))),
         Body::Verbatim(text) => {
             let value = object.value();
-            (text.clone(), Some(inspect(&object, &value)))
+            (text.clone(), Some(refs::seen(&object, &value)))
         }
+        Body::Rendered { .. } => match object.body {
+            Body::Rendered { yaml, seen } => (yaml, Some(*seen)),
+            _ => unreachable!("matched as rendered above"),
+        },
     }
 }
-
-/// A look at every object as the layout serializes it (the checks of the
-/// output read objects this way, without a second serialization).
-pub type Inspect<'a, T> = dyn Fn(&Object, &serde_json::Value) -> T + Sync + 'a;
 
 /// A plain file's path and text (for tests and checks; the layout renders
 /// files as it moves them into the tree).
@@ -143,16 +149,12 @@ fn file_text(content: Content) -> String {
 /// Lays the artifacts out as a tree. Two artifacts at one path are a bug in a
 /// backend (user-level clashes are caught by the checks), reported as `Err`.
 pub fn assemble(artifacts: Artifacts) -> Result<OutputTree, String> {
-    assemble_with::<()>(artifacts, None, Options::default()).map(|(tree, _)| tree)
+    assemble_with(artifacts, false, Options::default()).map(|(tree, _)| tree)
 }
 
-/// [`assemble`], showing every object to `inspect` as it is serialized; what
-/// `inspect` returns comes back in the objects' order.
-pub fn assemble_with<T: Send>(
-    artifacts: Artifacts,
-    inspect: Option<&Inspect<'_, T>>,
-    options: Options,
-) -> Result<(OutputTree, Vec<T>), String> {
+/// [`assemble`], and with `inspect`, what the output checks see of every
+/// object ([`refs::seen`]), in the objects' order.
+pub fn assemble_with(artifacts: Artifacts, inspect: bool, options: Options) -> Result<(OutputTree, Vec<Seen>), String> {
     let mut tree = OutputTree::new();
     let mut units = Listing::default();
     let mut seen = Vec::new();

@@ -1,10 +1,13 @@
 //! What backends produce: Kubernetes objects that know the declaration they
 //! were made for and their own identity, and the plain files of the tree.
 //!
-//! **Architecture Invariant:** an object is typed until the layout serializes
-//! it, once ([`Object::value`]): core kinds are k8s-openapi types, custom
-//! resources small `#[derive(Serialize)]` bodies wrapped in [`Custom`], which
-//! writes their `apiVersion` and `kind`. Backends say *what* an artifact is
+//! **Architecture Invariant:** an object is built typed and serialized once:
+//! core kinds are k8s-openapi types, custom resources small
+//! `#[derive(Serialize)]` bodies wrapped in [`Custom`], which writes their
+//! `apiVersion` and `kind`. A backend that makes many objects renders each
+//! one as soon as it is made ([`Object::rendered`]: its canonical YAML and what
+//! the output checks see of it, [`crate::verify::refs::Seen`]), so that a large
+//! homelab never holds every typed object at once; the layout renders the rest. Backends say *what* an artifact is
 //! and which [`Unit`] or [`FilePlace`] it belongs to; [`crate::layout`] alone
 //! turns those into paths.
 
@@ -165,6 +168,15 @@ pub enum Body {
     /// An object whose bytes are copied as they are (an encrypted SOPS or
     /// sealed secret), with LF endings and a final newline.
     Verbatim(String),
+    /// A typed object already serialized ([`Object::rendered`]): its canonical
+    /// YAML (without the schema comment, which the layout adds) and what the
+    /// output checks see of it.
+    Rendered {
+        /// The YAML document.
+        yaml: String,
+        /// What [`crate::verify::refs::seen`] read of it.
+        seen: Box<crate::verify::refs::Seen>,
+    },
 }
 
 /// A Kubernetes object of the tree.
@@ -187,13 +199,23 @@ impl Object {
         Object { origin, unit, id, body: Body::Typed(Box::new(resource)) }
     }
 
+    /// The object with a typed body serialized now, once: its canonical YAML
+    /// and what the output checks see of it, which are all the layout and
+    /// the checks need of it later. Other bodies are left as they are.
+    pub fn rendered(self) -> Object {
+        let Body::Typed(resource) = &self.body else { return self };
+        let value = resource.to_json();
+        let seen = Box::new(crate::verify::refs::seen(&self, &value));
+        Object { body: Body::Rendered { yaml: crate::yaml::render_json(&value), seen }, ..self }
+    }
+
     /// An object as JSON, for checks and tests (the layout renders it from this).
-    /// A verbatim object is parsed; `Null` when its text is not YAML.
+    /// A verbatim or rendered object is parsed; `Null` when its text is not YAML.
     pub fn value(&self) -> serde_json::Value {
         match &self.body {
             Body::Typed(resource) => resource.to_json(),
             Body::Parsed(value) => value.clone(),
-            Body::Verbatim(text) => crate::yaml::parse_documents(text)
+            Body::Verbatim(text) | Body::Rendered { yaml: text, .. } => crate::yaml::parse_documents(text)
                 .ok()
                 .and_then(|docs| docs.into_iter().next())
                 .unwrap_or(serde_json::Value::Null),
@@ -252,6 +274,15 @@ impl Artifacts {
     /// Adds a typed object.
     pub fn object(&mut self, origin: &Origin, unit: &Unit, resource: impl Resource) {
         self.objects.push(Object::new(origin.clone(), unit.clone(), resource));
+    }
+
+    /// Serializes the objects from index `from` on, on every core
+    /// ([`Object::rendered`]).
+    pub fn render_from(&mut self, from: usize) {
+        if from < self.objects.len() {
+            let made = self.objects.split_off(from);
+            self.objects.extend(crate::par::map_owned(made, Object::rendered));
+        }
     }
 
     /// Adds a plain file.

@@ -32,7 +32,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
 use sha2::Digest;
 
-use super::{Artifacts, Custom, CustomKind, Origin, managed_labels};
+use super::{Artifacts, Custom, CustomKind, Object, Origin, managed_labels};
 use crate::layout::Unit;
 use crate::model::{
     App, Concurrency, Container as ModelContainer, EnvFrom, EnvValue, Model, OwnClaim, PodSecurity, ProbeKind,
@@ -60,7 +60,8 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
     let per_app = crate::par::map(&model.apps, |app| {
         let mut objects = Artifacts::default();
         emit_app(model, app, &mut objects);
-        objects.objects
+        // Serialized here, app by app, rather than all at once later.
+        objects.objects.into_iter().map(Object::rendered).collect::<Vec<_>>()
     });
     out.objects.extend(per_app.into_iter().flatten());
 }

@@ -94,26 +94,35 @@ pub fn emit(whole: &Model, clusters: &[&Model], graph: &Graph) -> Artifacts {
     let mut out = Artifacts::default();
     for model in clusters {
         let mut cluster = Artifacts::default();
-        charts::emit(model, &mut cluster);
-        gateway::emit(model, &mut cluster);
-        grafana::emit(model, &mut cluster);
-        issuers::emit(model, &mut cluster);
-        k3s::emit(model, &mut cluster);
-        installer::emit(model, &mut cluster);
-        k8s::emit(model, &mut cluster);
-        kind::emit(model, &mut cluster);
-        manifests::emit(model, &mut cluster);
-        metallb::emit(model, &mut cluster);
-        netpol::emit(model, &mut cluster);
-        pipelines::emit(model, &mut cluster);
-        prometheus::emit(model, &mut cluster);
-        registry::emit(model, &mut cluster);
-        secrets::emit(model, &mut cluster);
-        storage::emit(model, &mut cluster);
-        stores::emit(model, &mut cluster);
-        talos::emit(model, &mut cluster);
-        tunnel::emit(model, &mut cluster);
-        volsync::emit(model, &mut cluster);
+        let backends: [fn(&Model, &mut Artifacts); 20] = [
+            charts::emit,
+            gateway::emit,
+            grafana::emit,
+            issuers::emit,
+            k3s::emit,
+            installer::emit,
+            k8s::emit,
+            kind::emit,
+            manifests::emit,
+            metallb::emit,
+            netpol::emit,
+            pipelines::emit,
+            prometheus::emit,
+            registry::emit,
+            secrets::emit,
+            storage::emit,
+            stores::emit,
+            talos::emit,
+            tunnel::emit,
+            volsync::emit,
+        ];
+        for emit in backends {
+            let made = cluster.objects.len();
+            emit(model, &mut cluster);
+            // Serialize what this backend made now, so that a large homelab
+            // never holds all its typed objects at once.
+            cluster.render_from(made);
+        }
         gitops::wire(model, graph, &mut cluster);
         out.objects.extend(cluster.objects);
         out.files.extend(cluster.files);

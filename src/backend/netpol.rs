@@ -44,7 +44,7 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
     }
     let index = Index::new(model);
     let policies = crate::par::map(&model.apps, |app| {
-        Object::new(Origin::of(app.id(model)), Unit::app(model, app), app_policy(model, &index, app))
+        Object::new(Origin::of(app.id(model)), Unit::app(model, app), app_policy(model, &index, app)).rendered()
     });
     out.objects.extend(policies);
     let unit = Unit::new(model.cluster_key(None), Folder::Component(super::tunnel::COMPONENT.into()));

@@ -16,13 +16,34 @@ const SHOW_AFTER: Duration = Duration::from_secs(1);
 /// How often the progress line is redrawn once shown.
 const REDRAW: Duration = Duration::from_millis(100);
 
-/// One phase as it ran: its name, what it counts and how many, when it started.
+/// One phase as it ran: its name, what it counts and how many, when it
+/// started, and the process's resident memory then (with `--timings`).
 #[derive(Clone, Debug)]
 struct Step {
     name: &'static str,
     counts: &'static str,
     count: usize,
     start: Duration,
+    memory: Option<Memory>,
+}
+
+/// The process's resident memory and its peak so far, in KiB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Memory {
+    resident: u64,
+    peak: u64,
+}
+
+impl Memory {
+    /// Read from `/proc/self/status` (`VmRSS`, `VmHWM`); `None` where there is none.
+    fn now() -> Option<Memory> {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let field = |name: &str| {
+            let line = status.lines().find(|l| l.starts_with(name))?;
+            line[name.len()..].trim().trim_end_matches("kB").trim().parse::<u64>().ok()
+        };
+        Some(Memory { resident: field("VmRSS:")?, peak: field("VmHWM:")? })
+    }
 }
 
 /// What the progress thread and the build share.
@@ -64,13 +85,15 @@ impl Progress {
     /// A phase starts, working on `count` things (`counts` says what they are).
     pub fn phase(&self, name: &'static str, count: usize, counts: &'static str) {
         let start = self.shared.start.elapsed();
+        let memory = if self.timings { Memory::now() } else { None };
         let mut steps = self.shared.steps.lock().unwrap_or_else(PoisonError::into_inner);
-        steps.push(Step { name, counts, count, start });
+        steps.push(Step { name, counts, count, start, memory });
     }
 
     /// The build is done: the line is cleared, and the table printed when asked.
     pub fn finish(self) {
         let total = self.shared.start.elapsed();
+        let memory = if self.timings { Memory::now() } else { None };
         *self.shared.done.lock().unwrap_or_else(PoisonError::into_inner) = true;
         self.shared.wake.notify_all();
         if let Some(line) = self.line
@@ -80,7 +103,7 @@ impl Progress {
         }
         if self.timings {
             let steps = self.shared.steps.lock().unwrap_or_else(PoisonError::into_inner);
-            self.printer.report(&table(&steps, total));
+            self.printer.report(&table(&steps, total, memory));
         }
     }
 }
@@ -115,19 +138,30 @@ fn line(step: &Step, elapsed: Duration) -> String {
     format!("building: {}{count} {:.1}s", step.name, elapsed.as_secs_f64())
 }
 
-/// The `--timings` table: each phase's wall time, share of the total and count.
-fn table(steps: &[Step], total: Duration) -> String {
-    let mut out = format!("{:<9} {:>9} {:>7}  count\n", "phase", "time", "share");
+/// The `--timings` table: each phase's wall time, share of the total, the
+/// resident memory at its end (where the system says it) and its count; the
+/// last line gives the peak resident memory of the whole build.
+fn table(steps: &[Step], total: Duration, at_end: Option<Memory>) -> String {
+    let mut out = format!("{:<9} {:>9} {:>7} {:>9}  count\n", "phase", "time", "share", "memory");
     for (i, step) in steps.iter().enumerate() {
-        let end = steps.get(i + 1).map_or(total, |next| next.start);
+        let next = steps.get(i + 1);
+        let end = next.map_or(total, |next| next.start);
         let took = end.saturating_sub(step.start);
         let share = if total.is_zero() { 0.0 } else { 100.0 * took.as_secs_f64() / total.as_secs_f64() };
+        let memory = next.map_or(at_end, |next| next.memory).map_or(String::new(), |m| mebibytes(m.resident));
         let count = if step.count > 0 { format!("{} {}", thousands(step.count), step.counts) } else { String::new() };
-        let line = format!("{:<9} {:>9} {:>6.1}%  {count}", step.name, millis(took), share);
+        let line = format!("{:<9} {:>9} {:>6.1}% {memory:>9}  {count}", step.name, millis(took), share);
         let _ = writeln!(out, "{}", line.trim_end());
     }
-    let _ = writeln!(out, "{:<9} {:>9} {:>6.1}%", "total", millis(total), 100.0);
+    let peak = at_end.map_or(String::new(), |m| format!("{} peak", mebibytes(m.peak)));
+    let line = format!("{:<9} {:>9} {:>6.1}% {peak:>9}", "total", millis(total), 100.0);
+    let _ = writeln!(out, "{}", line.trim_end());
     out
+}
+
+/// KiB as whole MiB: `512 MiB`.
+fn mebibytes(kib: u64) -> String {
+    format!("{} MiB", thousands(kib.div_ceil(1024) as usize))
 }
 
 /// A duration in milliseconds, `12.34 ms` below 100 ms, else `1,234 ms`.
@@ -154,7 +188,7 @@ mod tests {
     use super::*;
 
     fn step(name: &'static str, count: usize, ms: u64) -> Step {
-        Step { name, counts: "files", count, start: Duration::from_millis(ms) }
+        Step { name, counts: "files", count, start: Duration::from_millis(ms), memory: None }
     }
 
     #[test]
@@ -168,13 +202,36 @@ mod tests {
 
     #[test]
     fn the_table_gives_each_phase_the_time_to_the_next() {
-        let table = table(&[step("load", 0, 0), step("seal", 1_000, 40)], Duration::from_millis(200));
+        let table = table(&[step("load", 0, 0), step("seal", 1_000, 40)], Duration::from_millis(200), None);
         let lines = [
-            "phase          time   share  count",
+            "phase          time   share    memory  count",
             "load       40.00 ms   20.0%",
-            "seal         160 ms   80.0%  1,000 files",
+            "seal         160 ms   80.0%            1,000 files",
             "total        200 ms  100.0%",
         ];
         assert_eq!(table, lines.join("\n") + "\n");
+    }
+
+    #[test]
+    fn the_table_gives_the_memory_at_each_phase_end_and_the_peak() {
+        let mut seal = step("seal", 1_000, 40);
+        seal.memory = Some(Memory { resident: 10 * 1024, peak: 12 * 1024 });
+        let end = Memory { resident: 1_500 * 1024 + 1, peak: 2_048 * 1024 };
+        let table = table(&[step("load", 0, 0), seal], Duration::from_millis(200), Some(end));
+        let lines = [
+            "phase          time   share    memory  count",
+            "load       40.00 ms   20.0%    10 MiB",
+            "seal         160 ms   80.0% 1,501 MiB  1,000 files",
+            "total        200 ms  100.0% 2,048 MiB peak",
+        ];
+        assert_eq!(table, lines.join("\n") + "\n");
+    }
+
+    #[test]
+    fn this_process_memory_is_read_on_linux() {
+        if cfg!(target_os = "linux") {
+            let memory = Memory::now().expect("/proc/self/status");
+            assert!(memory.resident > 0 && memory.peak >= memory.resident, "{memory:?}");
+        }
     }
 }

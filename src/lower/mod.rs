@@ -31,12 +31,15 @@ pub fn keywords() -> impl Iterator<Item = &'static str> {
 
 /// Lowers every loaded file into one model. The model's lists come out sorted
 /// by name, so the order of declarations and files does not matter.
-pub fn lower(loaded: &Loaded, sources: &SourceMap, diags: &mut Vec<Diagnostic>) -> Model {
+pub fn lower(loaded: Loaded, sources: &SourceMap, diags: &mut Vec<Diagnostic>) -> Model {
     let mut model = Model::default();
     let mut homelabs: Vec<Span> = Vec::new();
+    let root = loaded.files.first().map(|f| f.file);
     // Files lower independently, on every core; merging in file order keeps
     // the result (first `homelab` wins, diagnostics per file) sequential.
-    let parts = crate::par::map(&loaded.files, |parsed| lower_file(parsed, sources, None));
+    // Each document is freed as soon as it is lowered: they are several
+    // times the size of their text, and of what they lower to.
+    let parts = crate::par::map_owned(loaded.files, |parsed| lower_file(&parsed, sources, None));
     for part in parts {
         diags.extend(part.diags);
         homelabs.extend(part.homelabs.iter().map(|h| h.name.span));
@@ -51,8 +54,8 @@ pub fn lower(loaded: &Loaded, sources: &SourceMap, diags: &mut Vec<Diagnostic>) 
             let diag = Diagnostic::new(Code::E0111, "the description has no `homelab` declaration")
                 .help("add `homelab \"name\" { domain \"lab.example.com\" }` to homelab.kdl");
             // Point at the root file's start when there is one.
-            let diag = match loaded.files.first() {
-                Some(f) => diag.primary(Span::new(f.file, 0, 0), "in this description"),
+            let diag = match root {
+                Some(file) => diag.primary(Span::new(file, 0, 0), "in this description"),
                 None => diag,
             };
             diags.push(diag);
