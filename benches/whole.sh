@@ -135,6 +135,7 @@ for n in "${sizes[@]}"; do
   input=$disk/in-$n
   peer=$disk/peer-$n
   r=$(runs "$n")
+  rm -f "$out"/*-"$n"-kustomize.json # an earlier run's, which summarize.py would take for this one's
   # The reference tree, its size, and its tar for the write floor.
   rm -rf "$shm/ref-$n"
   "$homelabc" -q build "$input" -o "$shm/ref-$n"
