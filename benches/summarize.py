@@ -5,8 +5,10 @@
 
 Prints the small homelabs (check, first build, no-op rebuild), the scaling
 table (first build and write floor on disk and tmpfs, their ratio, no-op
-rebuilds) and the compute against the peers, each figure the median of the
-runs (hyperfine's mean ± σ is in the JSON).
+rebuilds, the peers writing one file per object) and the compute against
+each peer that ran (jrsonnet, helm template, kubectl kustomize) with the
+peer's time divided by homelabc's from the same run, each figure the median
+of the runs (hyperfine's mean ± σ is in the JSON).
 """
 import glob
 import json
@@ -15,9 +17,18 @@ import re
 import sys
 
 
+# The peers of benches/whole.sh, as its hyperfine commands name them.
+PEERS = ["jrsonnet", "helm template", "kubectl kustomize"]
+WRITERS = ["jrsonnet -m", "kustomize -o"]
+
+
 def medians(path):
-    with open(path) as f:
-        return {r["command"]: r["median"] for r in json.load(f)["results"]}
+    """The medians of a hyperfine JSON file and of its companions (`whole.sh` times kustomize apart: NAME-kustomize.json)."""
+    result = {}
+    for p in [path] + sorted(glob.glob(path[:-len(".json")] + "-*.json")):
+        with open(p) as f:
+            result.update({r["command"]: r["median"] for r in json.load(f)["results"]})
+    return result
 
 
 def ms(seconds):
@@ -56,33 +67,43 @@ def main(out):
             print(f"| {n:,} | {f['files']:,} | {f['mib']:,} MiB | {rss('first build')} | {rss('no-op rebuild')} |")
         print()
     if sizes:
-        print("| apps | build (disk) | floor (disk) | ratio | build (tmpfs) | floor (tmpfs) | ratio "
-              "| no-op (disk) | no-op (tmpfs) | jrsonnet -m (disk) | jrsonnet -m (tmpfs) |")
-        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        whole = {}
         for n in sizes:
             disk = os.path.join(out, f"whole-disk-{n}.json")
-            d = medians(disk) if os.path.exists(disk) else {}
-            t = medians(os.path.join(out, f"whole-tmpfs-{n}.json"))
+            whole[n] = (medians(disk) if os.path.exists(disk) else {},
+                        medians(os.path.join(out, f"whole-tmpfs-{n}.json")))
+        # The peers writing one file per object, those that ran.
+        writers = [w for w in WRITERS if any(f"{w} ({p})" in f for d, t in whole.values() for p, f in
+                                             (("disk", d), ("tmpfs", t)))]
+        print("| apps | build (disk) | floor (disk) | ratio | build (tmpfs) | floor (tmpfs) | ratio "
+              "| no-op (disk) | no-op (tmpfs) |" + "".join(f" {w} (disk) | {w} (tmpfs) |" for w in writers))
+        print("|---:" * (9 + 2 * len(writers)) + "|")
+        for n in sizes:
+            d, t = whole[n]
             get = lambda f, key: ms(f[key]) if key in f else "—"
             ratio = lambda f, w: (f"{f[f'build ({w})'] / f[f'write floor ({w})']:.2f}×"
                                   if f"build ({w})" in f else "—")
             row = [f"{n:,}",
                    get(d, "build (disk)"), get(d, "write floor (disk)"), ratio(d, "disk"),
                    get(t, "build (tmpfs)"), get(t, "write floor (tmpfs)"), ratio(t, "tmpfs"),
-                   get(d, "no-op rebuild (disk)"), get(t, "no-op rebuild (tmpfs)"),
-                   get(d, "jrsonnet -m (disk)"), get(t, "jrsonnet -m (tmpfs)")]
+                   get(d, "no-op rebuild (disk)"), get(t, "no-op rebuild (tmpfs)")]
+            for w in writers:
+                row += [get(d, f"{w} (disk)"), get(t, f"{w} (tmpfs)")]
             print("| " + " | ".join(row) + " |")
         print()
-        print("| apps | homelabc (compute) | jrsonnet (compute) | ratio |")
-        print("|---:|---:|---:|---:|")
-        for n in sizes:
-            path = os.path.join(out, f"compute-{n}.json")
-            if not os.path.exists(path):
-                continue
-            c = medians(path)
-            h, j = c["homelabc (compute)"], c.get("jrsonnet (compute)")
-            ratio = f"{j / h:.1f}×" if j else "—"
-            print(f"| {n:,} | {ms(h)} | {ms(j) if j else '—'} | {ratio} |")
+        # The compute against each peer that ran: its time, and how many times homelabc's.
+        compute = {n: medians(os.path.join(out, f"compute-{n}.json")) for n in sizes
+                   if os.path.exists(os.path.join(out, f"compute-{n}.json"))}
+        peers = [p for p in PEERS if any(f"{p} (compute)" in c for c in compute.values())]
+        print("| apps | homelabc (compute) |" + "".join(f" {p} (compute) | {p} ÷ homelabc |" for p in peers))
+        print("|---:" * (2 + 2 * len(peers)) + "|")
+        for n, c in compute.items():
+            h = c["homelabc (compute)"]
+            row = [f"{n:,}", ms(h)]
+            for p in peers:
+                t = c.get(f"{p} (compute)")
+                row += [ms(t), f"{t / h:.1f}×"] if t else ["—", "—"]
+            print("| " + " | ".join(row) + " |")
 
 
 if __name__ == "__main__":

@@ -12,9 +12,19 @@
 #   - a no-op rebuild (the tree is already there),
 # and, on tmpfs only, the compute alone: `homelabc build --check` against an
 # absent folder (it renders everything, reads and writes nothing, exits 2)
-# beside the peers rendering the same objects to stdout (jrsonnet, when
-# JSONNET names its binary: benches/peers/; on disk and tmpfs it also writes
-# them, one file per object, with `-m`). Peak RSS comes from
+# beside the peers rendering the same objects to stdout (benches/peers/, each
+# when its variable names its binary: JSONNET for jrsonnet, HELM for
+# `helm template`, KUBECTL for `kubectl kustomize`; `bash
+# benches/peers/install.sh` installs helm and kubectl and prints their
+# folder). On disk and tmpfs jrsonnet (`-m`) and kustomize (`-o DIR`) also
+# write them, one file per object (helm writes one file per template, so it
+# is not timed writing). Before timing, each peer's output is counted: it
+# must hold the objects expected for N apps. The peers make one shared
+# dashboard for all apps; PER_APP_DASHBOARDS=1 makes them one per app
+# (homelabc's default dashboards before issue 19). kustomize's time grows with
+# the square of the objects (about 5 minutes at 1,000 apps), so it is timed
+# in a hyperfine of its own, with fewer runs and no warmup (the count was
+# one), and only up to KUSTOMIZE_MAX_APPS (default 1000). Peak RSS comes from
 # /usr/bin/time -v. Each timed run writes to a folder of its own; the folders
 # are removed after each measurement, never between runs (on ext4 without a
 # journal, creating files right after a large `rm -rf` is 10-50x slower).
@@ -27,7 +37,16 @@ disk=${DISK:-/work/perf-bench}
 shm=${SHM:-/dev/shm/homelabc-bench}
 out=${OUT:-$here/target/whole-bench}
 jsonnet=${JSONNET:-}
+helm=${HELM:-}
+kubectl=${KUBECTL:-}
+kustomize_max=${KUSTOMIZE_MAX_APPS:-1000}
 places=${PLACES:-disk tmpfs}
+# The peers' switch between one shared dashboard and one per app.
+if [ -n "${PER_APP_DASHBOARDS:-}" ]; then
+  jsonnet_args="--tla-code perAppDashboards=true" helm_args="--set perAppDashboards=true" kustomize_root=per-app
+else
+  jsonnet_args="" helm_args="" kustomize_root=shared
+fi
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(100 1000 5000 10000 20000)
 
@@ -44,20 +63,37 @@ generate() {
   if [ ! -f "$disk/in-$n/homelab.kdl" ]; then
     cargo bench --quiet --bench build -- --write "$disk/in-$n" "${nodes}x$n" >/dev/null
   fi
-  if [ ! -f "$disk/peer-$n/apps.json" ]; then
-    mkdir -p "$disk/peer-$n"
-    cp benches/peers/*.jsonnet "$disk/peer-$n/"
-    python3 - "$n" >"$disk/peer-$n/apps.json" <<'PY'
-import json, sys
-n = int(sys.argv[1])
-def app(a):
-    last = a % 50 == 49 or a + 1 == n
-    return {"name": f"app-{a}", "ns": f"ns-{a // 50}", "index": a,
-            "depends": f"app-{a - 1}" if a % 50 else None,
-            "dependent": None if last else f"app-{a + 1}"}
-json.dump([app(a) for a in range(n)], sys.stdout)
-PY
+  # The peers' inputs (benches/peers/generate.py), again whenever benches/peers/ changed.
+  local stamp=$disk/peer-$n/.generated
+  if [ ! -f "$stamp" ] || [ -n "$(find benches/peers -newer "$stamp" -print -quit)" ]; then
+    python3 benches/peers/generate.py "$n" "$disk/peer-$n"
+    touch "$stamp"
   fi
+}
+
+# Each peer's output must hold the objects expected for N apps: per app 8
+# (Deployment, Service, Ingress, NetworkPolicy, PodDisruptionBudget,
+# ServiceAccount, ServiceMonitor, ExternalSecret; jrsonnet also writes a
+# Kustomization per app), per namespace 2 (Namespace, pull secret), and the
+# dashboards (one, or one per app).
+count_objects() { # NAME EXPECTED COMMAND...
+  local name=$1 expected=$2 got
+  shift 2
+  got=$("$@" | grep -c '^kind:' || true)
+  echo "$name: $got objects (expected $expected)" | tee -a "$summary"
+  [ "$got" -eq "$expected" ] || { echo "$name: wrong number of objects" >&2; exit 1; }
+}
+check_peers() {
+  local n=$1
+  local peer=$disk/peer-$n namespaces=$(((n + 49) / 50)) dashboards=1
+  [ -n "${PER_APP_DASHBOARDS:-}" ] && dashboards=$n
+  local objects=$((8 * n + 2 * namespaces + dashboards))
+  # shellcheck disable=SC2086 # the peers' arguments are words
+  {
+    [ -z "$jsonnet" ] || count_objects jrsonnet $((objects + n)) sh -c "cd $peer && $jsonnet -S $jsonnet_args stream.jsonnet"
+    [ -z "$helm" ] || count_objects helm "$objects" "$helm" template bench "$peer/chart" -f "$peer/values.yaml" $helm_args
+    ! kustomize_at "$n" || count_objects kustomize "$objects" "$kubectl" kustomize "$peer/kustomize/$kustomize_root"
+  }
 }
 
 # Runs for a size: fewer for the big ones.
@@ -65,6 +101,9 @@ runs() {
   local n=$1
   if [ "$n" -ge 20000 ]; then echo 2; elif [ "$n" -ge 10000 ]; then echo 3; elif [ "$n" -ge 1000 ]; then echo 5; else echo 10; fi
 }
+# Runs of kustomize for a size: 1 from 1,000 apps; and whether it runs at all.
+kustomize_runs() { if [ "$1" -ge 1000 ]; then echo 1; else echo 3; fi; }
+kustomize_at() { [ -n "$kubectl" ] && [ "$1" -le "$kustomize_max" ]; }
 
 summary=$out/summary.txt
 : >"$summary"
@@ -94,7 +133,9 @@ fi
 for n in "${sizes[@]}"; do
   generate "$n"
   input=$disk/in-$n
+  peer=$disk/peer-$n
   r=$(runs "$n")
+  rm -f "$out"/*-"$n"-kustomize.json # an earlier run's, which summarize.py would take for this one's
   # The reference tree, its size, and its tar for the write floor.
   rm -rf "$shm/ref-$n"
   "$homelabc" -q build "$input" -o "$shm/ref-$n"
@@ -103,6 +144,7 @@ for n in "${sizes[@]}"; do
   tar -cf "$shm/tree-$n.tar" -C "$shm/ref-$n" .
   rm -rf "$shm/ref-$n"
   echo "== $n apps: $files files, $((bytes / 1024 / 1024)) MiB" | tee -a "$summary"
+  check_peers "$n"
   for where in $places; do
     place=$disk; [ "$where" = tmpfs ] && place=$shm
     runs_dir=$place/runs-$n
@@ -117,10 +159,16 @@ for n in "${sizes[@]}"; do
     )
     if [ -n "$jsonnet" ]; then
       commands+=(-n "jrsonnet -m ($where)"
-        "d=\$(mktemp -d -p $runs_dir) && cd $disk/peer-$n && $jsonnet -S -c -m \$d homelab.jsonnet >/dev/null && sync -f \$d")
+        "d=\$(mktemp -d -p $runs_dir) && cd $peer && $jsonnet -S $jsonnet_args -c -m \$d homelab.jsonnet >/dev/null && sync -f \$d")
     fi
     hyperfine --style basic --runs "$r" --warmup 1 --export-json "$out/whole-$where-$n.json" "${commands[@]}" |
       tee -a "$summary"
+    if kustomize_at "$n"; then
+      hyperfine --style basic --runs "$(kustomize_runs "$n")" --export-json "$out/whole-$where-$n-kustomize.json" \
+        -n "kustomize -o ($where)" \
+        "d=\$(mktemp -d -p $runs_dir) && $kubectl kustomize $peer/kustomize/$kustomize_root -o \$d && sync -f \$d" |
+        tee -a "$summary"
+    fi
     rm -rf "$runs_dir"
     # Peak RSS of a first build and of a no-op rebuild.
     /usr/bin/time -f "rss ($where, first build): %M KiB" "$homelabc" -q build "$input" -o "$place/rss-$n" 2>&1 | tail -1 | tee -a "$summary"
@@ -130,9 +178,16 @@ for n in "${sizes[@]}"; do
   # Compute: render everything in memory, write nothing.
   peers=(-n "homelabc (compute)" "$homelabc -q build --check $input -o $shm/absent-$n")
   if [ -n "$jsonnet" ]; then
-    peers+=(-n "jrsonnet (compute)" "cd $disk/peer-$n && $jsonnet -S stream.jsonnet >/dev/null")
+    peers+=(-n "jrsonnet (compute)" "cd $peer && $jsonnet -S $jsonnet_args stream.jsonnet >/dev/null")
+  fi
+  if [ -n "$helm" ]; then
+    peers+=(-n "helm template (compute)" "$helm template bench $peer/chart -f $peer/values.yaml $helm_args >/dev/null")
   fi
   hyperfine --style basic --runs "$r" --warmup 1 -i --export-json "$out/compute-$n.json" "${peers[@]}" | tee -a "$summary"
+  if kustomize_at "$n"; then
+    hyperfine --style basic --runs "$(kustomize_runs "$n")" --export-json "$out/compute-$n-kustomize.json" \
+      -n "kubectl kustomize (compute)" "$kubectl kustomize $peer/kustomize/$kustomize_root >/dev/null" | tee -a "$summary"
+  fi
   rm -f "$shm/tree-$n.tar"
 done
 echo "summary: $summary"

@@ -2,6 +2,11 @@
 // the generated homelab (benches/build.rs), written the way a Jsonnet user
 // would (Tanka-style functions over a list of apps), one YAML file per
 // object, keyed by path. `apps.json` is the generated list of apps.
+//
+// The dashboards: one templated dashboard for all apps (Grafana variables
+// namespace and app), or with `--tla-code perAppDashboards=true` one per
+// app, as homelabc made before.
+function(perAppDashboards=false)
 local apps = import 'apps.json';
 
 local labels(app) = {
@@ -190,9 +195,21 @@ local panel(id, title, type, unit, expr, x, y, w) = {
 };
 local row(id, title, y) = { collapsed: false, gridPos: { h: 1, w: 24, x: 0, y: y }, id: id, panels: [], title: title, type: 'row' };
 
+// One app's dashboard, or with `app` null the templated one of all apps.
+local variable(name, query) = {
+  name: name,
+  type: 'query',
+  datasource: { type: 'prometheus', uid: '${datasource}' },
+  query: { query: query, refId: name },
+  refresh: 2,
+  sort: 1,
+  current: {},
+};
 local dashboard(app) = {
-  local sel = 'namespace="%s", job="%s"' % [app.ns, app.name],
-  local pod = 'namespace="%s", pod=~"%s-.*"' % [app.ns, app.name],
+  local ns = if app == null then '$namespace' else app.ns,
+  local name = if app == null then '$app' else app.name,
+  local sel = 'namespace="%s", job="%s"' % [ns, name],
+  local pod = 'namespace="%s", pod=~"%s-.*"' % [ns, name],
   annotations: { list: [] },
   editable: false,
   graphTooltip: 1,
@@ -203,7 +220,7 @@ local dashboard(app) = {
     panel(3, 'Errors', 'timeseries', 'percentunit', 'sum by (pod) (rate(http_requests_total{%s, code=~"5.."}[$__rate_interval])) / sum by (pod) (rate(http_requests_total{%s}[$__rate_interval]))' % [sel, sel], 8, 1, 8),
     panel(4, 'Latency p95', 'timeseries', 's', 'histogram_quantile(0.95, sum by (le, pod) (rate(http_request_duration_seconds_bucket{%s}[$__rate_interval])))' % sel, 16, 1, 8),
     row(5, 'Availability', 9),
-    panel(6, 'Ready replicas', 'stat', 'none', 'kube_deployment_status_replicas_ready{namespace="%s", deployment="%s"}' % [app.ns, app.name], 0, 10, 12),
+    panel(6, 'Ready replicas', 'stat', 'none', 'kube_deployment_status_replicas_ready{namespace="%s", deployment="%s"}' % [ns, name], 0, 10, 12),
     panel(7, 'Restarts', 'stat', 'none', 'sum(increase(kube_pod_container_status_restarts_total{%s}[1h]))' % pod, 12, 10, 12),
     row(8, 'Resources', 18),
     panel(9, 'CPU', 'timeseries', 'short', 'sum by (pod) (rate(container_cpu_usage_seconds_total{%s, container!=""}[$__rate_interval]))' % pod, 0, 19, 12),
@@ -211,12 +228,17 @@ local dashboard(app) = {
   ],
   refresh: '30s',
   schemaVersion: 39,
-  tags: ['homelabc', app.ns],
-  templating: { list: [{ name: 'datasource', type: 'datasource', query: 'prometheus', current: {} }] },
+  tags: ['homelabc'] + (if app == null then [] else [app.ns]),
+  templating: { list: [{ name: 'datasource', type: 'datasource', query: 'prometheus', current: {} }] + (
+    if app == null then [
+      variable('namespace', 'label_values(kube_deployment_labels{label_app_kubernetes_io_managed_by="homelabc"}, namespace)'),
+      variable('app', 'label_values(kube_deployment_labels{label_app_kubernetes_io_managed_by="homelabc", namespace="$namespace"}, deployment)'),
+    ] else []
+  ) },
   time: { from: 'now-6h', to: 'now' },
   timezone: 'browser',
-  title: app.name,
-  uid: std.md5('app:%s/%s' % [app.ns, app.name])[0:16],
+  title: if app == null then 'Apps' else app.name,
+  uid: if app == null then 'homelabc-apps' else std.md5('app:%s/%s' % [app.ns, app.name])[0:16],
   version: 1,
 };
 
@@ -224,13 +246,14 @@ local dashboardMap(app) = {
   apiVersion: 'v1',
   kind: 'ConfigMap',
   metadata: {
-    name: 'dashboard-%s-%s' % [app.ns, app.name],
-    annotations: { grafana_folder: app.ns },
+    name: if app == null then 'dashboard-apps' else 'dashboard-%s-%s' % [app.ns, app.name],
+    [if app != null then 'annotations']: { grafana_folder: app.ns },
     labels: { 'app.kubernetes.io/managed-by': 'homelabc', grafana_dashboard: '1' },
     namespace: 'monitoring',
   },
-  data: { [app.name + '.json']: std.manifestJsonEx(dashboard(app), '  ') },
+  data: { [(if app == null then 'apps' else app.name) + '.json']: std.manifestJsonEx(dashboard(app), '  ') },
 };
+local yaml(object) = std.manifestYamlDoc(object, indent_array_in_object=true, quote_keys=false) + '\n';
 
 local kustomization(resources) = {
   apiVersion: 'kustomize.config.k8s.io/v1beta1',
@@ -256,8 +279,7 @@ local appFiles(app) = {
     [dir + 'kustomization.yaml']: std.manifestYamlDoc(kustomization(std.objectFields(objects)), indent_array_in_object=true, quote_keys=false) + '\n',
     ['apps/%s/externalsecret-db-%d.yaml' % [app.ns, app.index]]:
       std.manifestYamlDoc(externalSecret(app.ns, 'db-%d' % app.index, 'apps/%d' % app.index), indent_array_in_object=true, quote_keys=false) + '\n',
-    ['dashboards/%s/%s.yaml' % [app.ns, app.name]]: std.manifestYamlDoc(dashboardMap(app), indent_array_in_object=true, quote_keys=false) + '\n',
-  },
+  } + (if perAppDashboards then { ['dashboards/%s/%s.yaml' % [app.ns, app.name]]: yaml(dashboardMap(app)) } else {}),
 };
 
 local namespaces = std.set([a.ns for a in apps]);
@@ -270,8 +292,9 @@ local nsFiles(ns) = {
   ['apps/%s/externalsecret-registry-auth.yaml' % ns]: std.manifestYamlDoc(externalSecret(ns, 'registry-auth', 'registry'), indent_array_in_object=true, quote_keys=false) + '\n',
 };
 
+local shared = if perAppDashboards then {} else { 'dashboards/apps.yaml': yaml(dashboardMap(null)) };
 local pairs = std.flattenArrays([
   [[path, files[path]] for path in std.objectFields(files)]
-  for files in [appFiles(a).files for a in apps] + [nsFiles(ns) for ns in namespaces]
+  for files in [appFiles(a).files for a in apps] + [nsFiles(ns) for ns in namespaces] + [shared]
 ]);
 { [pair[0]]: pair[1] for pair in pairs }
