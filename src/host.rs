@@ -12,8 +12,9 @@ use std::path::{Path, PathBuf};
 /// The root file of a description held in a folder.
 pub const ROOT_FILE: &str = "homelab.kdl";
 
-/// Read access to the files of a description.
-pub trait Host {
+/// Read access to the files of a description, from several threads at once
+/// (the files of a folder import are read on every core).
+pub trait Host: Sync {
     /// The text of a file.
     fn read(&self, path: &str) -> io::Result<String>;
     /// Whether the path is a folder.

@@ -77,10 +77,11 @@ impl Loader<'_> {
     /// warning, is parsed again in its turn so that its diagnostics carry its
     /// [`FileId`]. Files loaded already are skipped (their turn reports them).
     fn parse_ahead(&self, paths: &[String]) -> Vec<Option<Ahead>> {
-        let texts: Vec<Option<String>> =
-            paths.iter().map(|p| (!self.loaded.contains_key(p)).then(|| self.host.read(p).ok()).flatten()).collect();
-        crate::par::map_owned(texts, |text| {
-            let text = text?;
+        let wanted: Vec<Option<&String>> = paths.iter().map(|p| (!self.loaded.contains_key(p)).then_some(p)).collect();
+        let host = self.host;
+        // Read on every core too: a large homelab is thousands of small files.
+        crate::par::map_owned(wanted, |path| {
+            let text = host.read(path?).ok()?;
             let mut diags = Vec::new();
             let doc = crate::syntax::parse(FileId(u32::MAX), &text, &mut diags)?;
             diags.is_empty().then_some(Ahead { text, doc })

@@ -142,6 +142,18 @@ const RESERVED: &[&str] = &[
     "On", "ON", "off", "Off", "OFF", "null", "Null", "NULL", "~", "<<", "=",
 ];
 
+/// The length of the longest [`RESERVED`] word: longer texts skip the lookup.
+const RESERVED_MAX: usize = {
+    let (mut i, mut max) = (0, 0);
+    while i < RESERVED.len() {
+        if RESERVED[i].len() > max {
+            max = RESERVED[i].len();
+        }
+        i += 1;
+    }
+    max
+};
+
 /// Renders one JSON value as a canonical document.
 fn render_value(value: &Value) -> String {
     let mut emitter = Emitter::default();
@@ -335,13 +347,30 @@ fn is_plain_safe(text: &str) -> bool {
         || last.is_whitespace()
         || INDICATORS.contains(&first)
         || text.starts_with("...")
-        || text.contains(": ")
-        || text.contains(" #")
         || text.ends_with(':')
-        || text.chars().any(needs_escape)
-        || RESERVED.contains(&text)
+        || breaks_plain(text)
+        || (text.len() <= RESERVED_MAX && RESERVED.contains(&text))
         || looks_numeric(text)
         || looks_like_timestamp(text))
+}
+
+/// Whether `text` holds `: `, ` #` or a character [`needs_escape`] picks: one
+/// pass over its bytes (every string of every object goes through here). The
+/// bytes of a UTF-8 sequence are all above ASCII, so `:`, `#` and space are
+/// found bytewise; only a text that is not ASCII is also read by characters.
+fn breaks_plain(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut ascii = true;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b':' if bytes.get(i + 1) == Some(&b' ') => return true,
+            b'#' if i > 0 && bytes[i - 1] == b' ' => return true,
+            0..=0x1f | 0x7f => return true,
+            0x80.. => ascii = false,
+            _ => {}
+        }
+    }
+    !ascii && text.chars().any(needs_escape)
 }
 
 /// Whether a character must be escaped in a double-quoted scalar: control characters (tab, line
