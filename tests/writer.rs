@@ -1,11 +1,13 @@
 //! The writer as a user meets it: `homelabc build` killed at every step of a
-//! write leaves the old tree or the new one, builds into one folder take
+//! write leaves the old tree or the new one, a rebuild keeps the very files it
+//! leaves unchanged (linked, not rewritten), builds into one folder take
 //! turns, the output never replaces the description, and a write flushes a
 //! constant number of times whatever the size of the tree.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use homelabc::host::FsHost;
@@ -47,6 +49,14 @@ node "n2" role="agent" {
     text
 }
 
+/// [`description`] with every tag `1.0.0` but app `changed`'s, `2.0.0`.
+fn one_tag_changed(apps: usize, changed: usize) -> String {
+    let old = format!("image \"me/app-{changed}\" tag=\"1.0.0\"");
+    let text = description(apps, "1.0.0");
+    assert!(text.contains(&old));
+    text.replace(&old, &format!("image \"me/app-{changed}\" tag=\"2.0.0\""))
+}
+
 /// A folder holding a description.
 fn project(apps: usize, tag: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -72,6 +82,25 @@ fn names(dir: &Path) -> Vec<String> {
     names
 }
 
+/// Builds `src` with the writer paused at `stage` (`HOMELABC_TEST_PAUSE`),
+/// and returns the running build once it says so in `marker`.
+fn paused_build(src: &Path, stage: &str, marker: &Path) -> Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_homelabc"))
+        .args(["build", src.to_str().unwrap(), "-q"])
+        .env("HOMELABC_TEST_PAUSE", format!("{stage}:{}", marker.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !marker.exists() {
+        assert!(started.elapsed() < Duration::from_secs(120), "{stage}: the build never paused");
+        assert!(child.try_wait().unwrap().is_none(), "{stage}: the build ended without pausing");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
 #[test]
 fn a_build_killed_at_any_step_leaves_the_old_tree_or_the_new_one() {
     for stage in ["mid-write", "before-swap", "after-swap"] {
@@ -84,19 +113,7 @@ fn a_build_killed_at_any_step_leaves_the_old_tree_or_the_new_one() {
         let new = compiled(src.path());
         // The build stops at the stage, says so in the marker, and is killed there.
         let marker = src.path().join("paused");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_homelabc"))
-            .args(["build", src_path, "-q"])
-            .env("HOMELABC_TEST_PAUSE", format!("{stage}:{}", marker.display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let started = Instant::now();
-        while !marker.exists() {
-            assert!(started.elapsed() < Duration::from_secs(120), "{stage}: the build never paused");
-            assert!(child.try_wait().unwrap().is_none(), "{stage}: the build ended without pausing");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let mut child = paused_build(src.path(), stage, &marker);
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         let on_disk = output::read_tree(&out).unwrap();
@@ -172,5 +189,79 @@ fn concurrent_builds_into_one_folder_end_with_one_whole_tree() {
         let on_disk = output::read_tree(&dir).unwrap();
         assert!(on_disk == tree_a || on_disk == tree_b, "round {round}: a mix of two trees");
         assert_eq!(names(out.path()), ["deploy"], "round {round}");
+    }
+}
+
+/// The inode of every file of `tree` in `dir`, and how many names it has.
+#[cfg(unix)]
+fn inodes(dir: &Path, tree: &OutputTree) -> BTreeMap<String, (u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let inode = |path: &str| {
+        let meta = fs::symlink_metadata(dir.join(path)).unwrap();
+        (meta.ino(), meta.nlink())
+    };
+    tree.files().map(|(path, _)| (path.to_string(), inode(path))).collect()
+}
+
+#[cfg(unix)]
+#[test]
+fn a_rebuild_keeps_the_files_it_leaves_unchanged_and_writes_the_rest() {
+    let src = project(64, "1.0.0");
+    let out = src.path().join("deploy");
+    let src_path = src.path().to_str().unwrap();
+    assert!(homelabc(&["build", src_path, "-q"]).status.success());
+    let old = compiled(src.path());
+    let before = inodes(&out, &old);
+    fs::write(src.path().join("homelab.kdl"), one_tag_changed(64, 7)).unwrap();
+    let new = compiled(src.path());
+    let built = homelabc(&["build", src_path, "-q"]);
+    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    assert!(output::read_tree(&out).unwrap() == new);
+    let after = inodes(&out, &new);
+    let (mut kept, mut changed) = (0, Vec::new());
+    for (path, contents) in new.files() {
+        if old.get(path) == Some(contents) {
+            // The very file DIR held, and its only name: the old tree is gone.
+            assert_eq!(after[path], (before[path].0, 1), "{path} is unchanged");
+            kept += 1;
+        } else {
+            assert_ne!(Some(after[path].0), before.get(path).map(|b| b.0), "{path} changed");
+            changed.push(path);
+        }
+    }
+    assert!(changed.iter().any(|p| p.contains("app-7")) && changed.contains(&"homelab.lock"), "{changed:?}");
+    assert!(kept > 400 && changed.len() < 10, "{kept} kept, {changed:?} changed");
+    assert_eq!(names(src.path()), ["deploy", "homelab.kdl"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_rebuild_of_one_app_killed_before_its_swap_leaves_the_old_tree_untouched() {
+    for stage in ["mid-write", "before-swap"] {
+        let src = project(64, "1.0.0");
+        let out = src.path().join("deploy");
+        let src_path = src.path().to_str().unwrap();
+        assert!(homelabc(&["build", src_path, "-q"]).status.success());
+        let old = compiled(src.path());
+        let before = inodes(&out, &old);
+        fs::write(src.path().join("homelab.kdl"), one_tag_changed(64, 7)).unwrap();
+        let new = compiled(src.path());
+        let marker = src.path().join("paused");
+        let mut child = paused_build(src.path(), stage, &marker);
+        // The unchanged files written so far are DIR's own, with a second name
+        // in the new tree's folder.
+        let linked = inodes(&out, &old).values().filter(|(_, names)| *names == 2).count();
+        assert!(linked > 100, "{stage}: {linked} files linked");
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        assert!(output::read_tree(&out).unwrap() == old, "{stage}: DIR is not the old tree byte for byte");
+        let same_files = inodes(&out, &old).into_iter().all(|(path, (ino, _))| ino == before[&path].0);
+        assert!(same_files, "{stage}: DIR's files were replaced");
+        fs::remove_file(&marker).unwrap();
+        let rebuilt = homelabc(&["build", src_path, "-q"]);
+        assert!(rebuilt.status.success(), "{stage}: {}", String::from_utf8_lossy(&rebuilt.stderr));
+        assert!(output::read_tree(&out).unwrap() == new, "{stage}");
+        assert!(inodes(&out, &new).values().all(|(_, names)| *names == 1), "{stage}: the killed tree is gone");
+        assert_eq!(names(src.path()), ["deploy", "homelab.kdl"], "{stage}");
     }
 }

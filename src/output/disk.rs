@@ -3,17 +3,27 @@
 //!
 //! [`write`] checks the folder first (no links, no file the lock does not
 //! list, none of the description's own files), writes nothing when the tree on
-//! disk is already byte-identical, and otherwise writes the whole new tree into
+//! disk is already byte-identical, and otherwise makes the whole new tree in
 //! a fresh sibling folder and swaps it in, so that a crash leaves the old tree
 //! or the new one at DIR, never a mix. It writes, deletes and follows nothing
 //! outside DIR and its own siblings named `.<name>.homelabc-new-<pid>` and
 //! `.<name>.homelabc-old-<pid>`.
 //!
+//! Only the files that changed are written: on Unix, a file of DIR that the
+//! lock lists, byte for byte the new tree's, with the mode and owner a write
+//! would give it, is hard-linked into the sibling folder instead ([`build`]).
+//! A link adds a name and changes no byte, so the old tree stays whole until
+//! the swap, and removing it afterwards leaves the file to DIR. Nothing is
+//! ever written through a link: every other file is created afresh. Where a
+//! link fails (another device, a file system without links), the rest of the
+//! tree is written.
+//!
 //! Durability costs a constant number of flushes, not one per file: the new
 //! tree is written without flushing, its file system is flushed once
-//! (`syncfs` on Linux; elsewhere each file and folder is synced), then the swap
-//! is made and the parent folder flushed. A crash before the swap leaves the
-//! old tree; after it, the new tree, which was durable before the swap.
+//! (`syncfs` on Linux; elsewhere each file written and each folder is synced),
+//! then the swap is made and the parent folder flushed. A crash before the
+//! swap leaves the old tree; after it, the new tree, which was durable before
+//! the swap.
 //!
 //! Writers of one DIR take turns: [`DirLock`] is an exclusive lock on DIR's
 //! parent folder (no file is created for it), held from before the tree on
@@ -128,8 +138,9 @@ enum Entry {
     /// A regular file with a UTF-8 name, and its bytes.
     File(Vec<u8>),
     /// A regular file with a UTF-8 name whose bytes are those of the new
-    /// tree's file at its path: compared as it was read, then dropped.
-    Same,
+    /// tree's file at its path: compared as it was read, then dropped. With
+    /// what it was as it was read, where the writer may link it ([`Seen`]).
+    Same(Option<Seen>),
     /// Anything else that is not a folder: a fifo, a socket, a device.
     Special,
     /// A name (or a folder name above it) that is not UTF-8; shown lossily.
@@ -149,7 +160,7 @@ pub fn read_tree(dir: &Path) -> Result<OutputTree, WriteError> {
                 tree.insert_any(&path, bytes).map_err(WriteError::InvalidPath)?;
                 continue;
             }
-            Entry::Same => unreachable!("nothing is compared without a new tree"),
+            Entry::Same(_) => unreachable!("nothing is compared without a new tree"),
             Entry::Special => "not a regular file",
             Entry::BadName => "the name is not UTF-8",
         };
@@ -213,7 +224,7 @@ impl OldTree {
 
     /// Whether the file at `path` of DIR is byte-identical to the new tree's.
     pub fn same_at(&self, path: &str) -> bool {
-        self.found.as_ref().is_some_and(|found| matches!(found.get(path), Some(Entry::Same)))
+        self.found.as_ref().is_some_and(|found| matches!(found.get(path), Some(Entry::Same(_))))
     }
 
     /// Every regular file of DIR with its bytes, in path order: the files that
@@ -221,7 +232,7 @@ impl OldTree {
     pub fn files<'a>(&'a self, tree: &'a OutputTree) -> impl Iterator<Item = (&'a str, &'a [u8])> {
         self.found.iter().flatten().filter_map(move |(path, entry)| match entry {
             Entry::File(bytes) => Some((path.as_str(), bytes.as_slice())),
-            Entry::Same => tree.get(path).map(|bytes| (path.as_str(), bytes)),
+            Entry::Same(_) => tree.get(path).map(|bytes| (path.as_str(), bytes)),
             Entry::Special | Entry::BadName => None,
         })
     }
@@ -247,10 +258,11 @@ pub fn write_read(
 ) -> Result<WriteOutcome, WriteError> {
     let siblings = Siblings::of(&lock.dir)?;
     let found = old.found;
+    let mut unlisted = Vec::new();
     if let Some(found) = &found {
-        let strays = strays(found, tree);
-        if !strays.is_empty() && !options.force {
-            return Err(WriteError::StrayFiles(strays));
+        unlisted = strays(found, tree);
+        if !unlisted.is_empty() && !options.force {
+            return Err(WriteError::StrayFiles(unlisted));
         }
         if same(found, tree) {
             if lock.held() {
@@ -261,15 +273,24 @@ pub fn write_read(
     }
     let outcome = changes(found.as_ref(), tree);
     let existed = found.is_some();
-    // The old bytes are not needed any more: free them before writing.
-    drop(found);
+    // The old bytes are not needed any more: free them before writing, and
+    // keep what the links need. Only files the lock on disk lists are linked:
+    // a build wrote them, and made them durable before its swap.
+    let links: Links = found
+        .into_iter()
+        .flatten()
+        .filter_map(|(path, entry)| match entry {
+            Entry::Same(Some(seen)) if unlisted.binary_search(&path).is_err() => Some((path, seen)),
+            _ => None,
+        })
+        .collect();
     fs::create_dir_all(&siblings.parent).map_err(io_at(&siblings.parent))?;
     // Without the lock (a file system that has none), a sibling may be another
     // writer's: they are left to a later write that holds it.
     if lock.held() {
         siblings.remove_stale();
     }
-    let written = build(&siblings.new, tree, options)
+    let written = build(&siblings.new, tree, &siblings.dir, &links, options)
         .and_then(|()| pause(options, Pause::BeforeSwap))
         .and_then(|()| swap(&siblings, existed, options));
     match written {
@@ -405,9 +426,10 @@ fn load(dir: &Path, against: Option<&OutputTree>) -> Result<Option<Found>, Write
     // Reading is most of the time of a rebuild: the files are read (and
     // compared) on every core, then listed in path order.
     let read = crate::par::map(&files, |(path, native)| {
-        let bytes = read_file(native).map_err(io_at(Path::new(path)))?;
-        Ok(match against.and_then(|tree| tree.get(path)) {
-            Some(new) if new == bytes.as_slice() => Entry::Same,
+        let new = against.and_then(|tree| tree.get(path));
+        let (bytes, seen) = read_file(native, new.is_some()).map_err(io_at(Path::new(path)))?;
+        Ok(match new {
+            Some(new) if new == bytes.as_slice() => Entry::Same(seen),
             _ => Entry::File(bytes),
         })
     });
@@ -456,15 +478,65 @@ fn scan(
     Ok(())
 }
 
-/// Reads a regular file, refusing (on Linux) a link swapped in since the scan.
-fn read_file(path: &Path) -> io::Result<Vec<u8>> {
+/// Reads a regular file, refusing (on Linux) a link swapped in since the scan;
+/// with `seen`, also what the file was before it was read ([`Seen`]), so that a
+/// change while or after it is read shows.
+fn read_file(path: &Path, seen: bool) -> io::Result<(Vec<u8>, Option<Seen>)> {
     let mut options = fs::OpenOptions::new();
     options.read(true);
     #[cfg(target_os = "linux")]
     std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+    let mut file = options.open(path)?;
+    let seen = if seen { Seen::of(&file.metadata()?) } else { None };
     let mut bytes = Vec::new();
-    options.open(path)?.read_to_end(&mut bytes)?;
-    Ok(bytes)
+    file.read_to_end(&mut bytes)?;
+    Ok((bytes, seen))
+}
+
+/// A file of DIR as it was before it was read: which file it is, its length,
+/// time of change, mode and owner. The writer links a file of the old tree
+/// into the new one only when the link still shows the same ([`link_same`]):
+/// the same inode, unchanged since its bytes were found to be the new tree's.
+/// Hard links are used on Unix only; elsewhere every file is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Seen {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: (i64, i64),
+    mode: u32,
+    uid: u32,
+}
+
+impl Seen {
+    /// What `meta` says of a regular file (`None` off Unix, or for anything else).
+    fn of(meta: &fs::Metadata) -> Option<Seen> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            meta.is_file().then(|| Seen {
+                dev: meta.dev(),
+                ino: meta.ino(),
+                len: meta.len(),
+                mtime: (meta.mtime(), meta.mtime_nsec()),
+                mode: meta.mode(),
+                uid: meta.uid(),
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = meta;
+            None
+        }
+    }
+
+    /// Whether the file is as the writer would make it: mode 0644 (what
+    /// [`write_file`] sets) and owned by `uid`, the owner of the files the
+    /// writer creates. Any other file is written, so that a link never gives
+    /// the new tree a mode or owner a write would not.
+    fn as_written(&self, uid: u32) -> bool {
+        self.mode & 0o7777 == 0o644 && self.uid == uid
+    }
 }
 
 /// The files below DIR that its lock does not list (all of them without a
@@ -473,7 +545,7 @@ fn strays(found: &Found, tree: &OutputTree) -> Vec<String> {
     let listed = match found.get(LOCK_FILE) {
         Some(Entry::File(bytes)) => parse_lock(bytes),
         // The lock on disk is the new tree's, byte for byte.
-        Some(Entry::Same) => tree.get(LOCK_FILE).and_then(parse_lock),
+        Some(Entry::Same(_)) => tree.get(LOCK_FILE).and_then(parse_lock),
         _ => None,
     };
     let owned = |path: &str, entry: &Entry| match &listed {
@@ -490,7 +562,7 @@ fn same(found: &Found, tree: &OutputTree) -> bool {
         && found.iter().zip(tree.files()).all(|((p, e), (q, c))| {
             p == q
                 && match e {
-                    Entry::Same => true,
+                    Entry::Same(_) => true,
                     Entry::File(b) => b == c,
                     _ => false,
                 }
@@ -505,7 +577,7 @@ fn changes(found: Option<&Found>, tree: &OutputTree) -> WriteOutcome {
     for (path, contents) in tree.files() {
         match found.get(path) {
             None => added.push(path.to_string()),
-            Some(Entry::Same) => {}
+            Some(Entry::Same(_)) => {}
             Some(Entry::File(bytes)) if bytes == contents => {}
             Some(_) => changed.push(path.to_string()),
         }
@@ -568,11 +640,24 @@ impl Siblings {
     }
 }
 
-/// Writes the whole tree into the fresh folder `root`, then makes it durable
-/// with one flush of its file system ([`flush_tree`]). The test hooks of
+/// The files of the old tree that the new one may share by a hard link: byte
+/// for byte the new tree's, listed by the lock on disk, with what they were
+/// as they were read.
+type Links = BTreeMap<String, Seen>;
+
+/// Makes the whole tree in the fresh folder `root`, then makes it durable
+/// with one flush of its file system ([`flush_tree`]). Each folder is created
+/// once. A file of the old tree (in `dir`, DIR) that is the new tree's and
+/// as the writer would make it (in `links`) is hard-linked instead of written;
+/// at the first link that fails (a file system without links, another
+/// device, too many links), the rest are written. The test hooks of
 /// [`WriteOptions`] fail or pause it part-way.
-fn build(root: &Path, tree: &OutputTree, options: &WriteOptions) -> Result<(), WriteError> {
+fn build(root: &Path, tree: &OutputTree, dir: &Path, links: &Links, options: &WriteOptions) -> Result<(), WriteError> {
     make_dir(root).map_err(io_at(root))?;
+    // The owner of what the writer creates: that of the folder just made.
+    let owner = owner_of(root).map_err(io_at(root))?;
+    let mut linking = owner.is_some() && !links.is_empty();
+    let mut written = Vec::new();
     let mut folders = BTreeSet::new();
     for (i, (path, contents)) in tree.files().enumerate() {
         let file = native(root, path);
@@ -588,19 +673,61 @@ fn build(root: &Path, tree: &OutputTree, options: &WriteOptions) -> Result<(), W
                 make_dir(&folder).map_err(io_at(&folder))?;
             }
         }
+        let seen = links.get(path).filter(|seen| linking && owner.is_some_and(|uid| seen.as_written(uid)));
+        if let Some(seen) = seen {
+            match link_same(&native(dir, path), &file, seen) {
+                Ok(true) => continue,
+                // Not the file that was read any more: it is written.
+                Ok(false) => {}
+                Err(_) => linking = false,
+            }
+        }
         write_file(&file, contents).map_err(io_at(&file))?;
+        written.push(file);
     }
     let folders: Vec<PathBuf> = folders.iter().rev().map(|f| native(root, f)).chain([root.to_path_buf()]).collect();
-    flush_tree(root, tree, &folders)
+    flush_tree(root, &written, &folders)
 }
 
-/// Makes the files and folders just written below `root` durable. On Linux,
-/// one `syncfs` of the file system that holds them; elsewhere, an `fsync`
-/// of every file and folder.
-fn flush_tree(root: &Path, tree: &OutputTree, folders: &[PathBuf]) -> Result<(), WriteError> {
+/// Links the old tree's file `from` at `to`, when the link is still the file
+/// `seen` describes (the same inode, length, time of change, mode and owner);
+/// `Ok(false)`, the link removed, when it is not. The file is shared with DIR
+/// from then on, so nothing ever writes through it: the writer creates every
+/// other file afresh (`create_new`).
+///
+/// A file changed in place within the clock tick it was read in keeps its time
+/// of change and is not caught; DIR is homelabc's alone (SPEC §4) and its
+/// writers take turns ([`DirLock`]).
+fn link_same(from: &Path, to: &Path, seen: &Seen) -> io::Result<bool> {
+    fs::hard_link(from, to)?;
+    let linked = fs::symlink_metadata(to).map(|meta| Seen::of(&meta));
+    if matches!(linked, Ok(Some(now)) if now == *seen) {
+        return Ok(true);
+    }
+    // `to` holds the link, whatever it is: it goes before the file is written.
+    fs::remove_file(to)?;
+    linked.map(|_| false)
+}
+
+/// The owner of `path` on Unix; `None` elsewhere, where nothing is linked.
+fn owner_of(path: &Path) -> io::Result<Option<u32>> {
+    #[cfg(unix)]
+    return Ok(Some(std::os::unix::fs::MetadataExt::uid(&fs::metadata(path)?)));
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(None)
+    }
+}
+
+/// Makes the files written (`files`, not those linked) and the folders made
+/// below `root` durable. On Linux, one `syncfs` of the file system that holds
+/// them; elsewhere, an `fsync` of every file written and every folder (a
+/// linked file's data was flushed by the build that wrote it, before its swap).
+fn flush_tree(root: &Path, files: &[PathBuf], folders: &[PathBuf]) -> Result<(), WriteError> {
     #[cfg(target_os = "linux")]
     {
-        let _ = (tree, folders);
+        let _ = (files, folders);
         let dir = fs::File::open(root).map_err(io_at(root))?;
         count_flush();
         // SAFETY: a valid descriptor, open for the duration of the call.
@@ -611,10 +738,9 @@ fn flush_tree(root: &Path, tree: &OutputTree, folders: &[PathBuf]) -> Result<(),
     }
     #[cfg(not(target_os = "linux"))]
     {
-        for (path, _) in tree.files() {
-            let file = native(root, path);
+        for file in files {
             count_flush();
-            fs::File::open(&file).and_then(|f| f.sync_all()).map_err(io_at(&file))?;
+            fs::File::open(file).and_then(|f| f.sync_all()).map_err(io_at(file))?;
         }
         for folder in folders {
             sync_dir(folder).map_err(io_at(folder))?;
@@ -664,13 +790,25 @@ fn swap(s: &Siblings, existed: bool, options: &WriteOptions) -> Result<Option<Le
     let _ = sync_dir(&s.parent);
     pause(options, Pause::AfterSwap)?;
     let Some(old) = leftover else { return Ok(None) };
-    let ignored = fs::write(old.join(".gitignore"), "# an old tree homelabc could not remove\n*\n").is_ok();
+    let ignored = ignore(old).is_ok();
     let removed = if options.fail_remove_old {
         Err(io::Error::other("injected failure (test hook)"))
     } else {
         fs::remove_dir_all(old)
     };
     Ok(removed.err().map(|error| Leftover { path: old.clone(), error: error.to_string(), ignored }))
+}
+
+/// Writes a `.gitignore` of `*` into an old tree left beside DIR. A file of
+/// that name there may be a link to DIR's own: it is removed, never written
+/// through.
+fn ignore(old: &Path) -> io::Result<()> {
+    let path = old.join(".gitignore");
+    match fs::remove_file(&path) {
+        Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(error),
+        _ => {}
+    }
+    write_file(&path, b"# an old tree homelabc could not remove\n*\n")
 }
 
 /// Swaps two folders atomically with `renameat2(RENAME_EXCHANGE)`; `false`

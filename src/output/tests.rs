@@ -419,3 +419,95 @@ fn a_writer_waits_for_the_lock_and_says_so() {
     });
     assert_eq!(read_tree(&dir).unwrap(), sample());
 }
+
+/// The inode of a file, and how many names it has.
+#[cfg(unix)]
+fn inode(path: &Path) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::symlink_metadata(path).unwrap();
+    (meta.ino(), meta.nlink())
+}
+
+#[cfg(unix)]
+#[test]
+fn unchanged_files_are_linked_from_the_old_tree_and_the_rest_written() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let old = tree_of(&[("a.yaml", "a"), ("b/c.yaml", "c1"), ("b/d.yaml", "d"), ("private.yaml", "p")]);
+    write(&dir, &old, &WriteOptions::default()).unwrap();
+    // A mode the writer would not give it: the file is written, with its own mode.
+    fs::set_permissions(dir.join("private.yaml"), fs::Permissions::from_mode(0o600)).unwrap();
+    let before = |p: &str| inode(&dir.join(p)).0;
+    let was = ["a.yaml", "b/c.yaml", "b/d.yaml", "private.yaml"].map(before);
+    let new =
+        tree_of(&[("a.yaml", "a"), ("b/c.yaml", "c2"), ("b/d.yaml", "d"), ("e/f.yaml", "f"), ("private.yaml", "p")]);
+    let outcome = write(&dir, &new, &WriteOptions::default()).unwrap();
+    assert_eq!(outcome, written(&["e/f.yaml"], &["b/c.yaml", LOCK_FILE], &[]));
+    assert_eq!(read_tree(&dir).unwrap(), new);
+    // The same files, with one name each: the old tree's names are gone.
+    assert_eq!(inode(&dir.join("a.yaml")), (was[0], 1));
+    assert_eq!(inode(&dir.join("b/d.yaml")), (was[2], 1));
+    assert_ne!(inode(&dir.join("b/c.yaml")).0, was[1]);
+    assert_ne!(inode(&dir.join("private.yaml")).0, was[3]);
+    assert_eq!(fs::metadata(dir.join("private.yaml")).unwrap().permissions().mode() & 0o7777, 0o644);
+    assert_eq!(names(tmp.path()), ["out"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_file_replaced_since_it_was_read_is_written_and_a_failed_link_ends_linking() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let files = [("a.yaml", "a"), ("b.yaml", "b"), ("c.yaml", "c"), ("d.yaml", "d1")];
+    write(&dir, &tree_of(&files), &WriteOptions::default()).unwrap();
+    let c = inode(&dir.join("c.yaml")).0;
+    let new = tree_of(&[("a.yaml", "a"), ("b.yaml", "b"), ("c.yaml", "c"), ("d.yaml", "d2")]);
+    let lock = DirLock::acquire(&dir, &mut || {}).unwrap();
+    let read = read_locked(&lock, &new, &WriteOptions::default()).unwrap();
+    // After the read, `a.yaml` is replaced by other bytes (another inode):
+    // linking it would give the new tree the wrong bytes. `b.yaml` goes, so
+    // that its link fails: `c.yaml`, after it, is written too.
+    fs::write(tmp.path().join("a.new"), "A!").unwrap();
+    fs::rename(tmp.path().join("a.new"), dir.join("a.yaml")).unwrap();
+    fs::remove_file(dir.join("b.yaml")).unwrap();
+    write_read(&lock, read, &new, &WriteOptions::default()).unwrap();
+    assert_eq!(read_tree(&dir).unwrap(), new);
+    assert_ne!(inode(&dir.join("c.yaml")).0, c, "no link is tried after one failed");
+    assert_eq!(names(tmp.path()), ["out"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn files_the_lock_does_not_list_are_written_even_when_identical() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    fs::create_dir_all(dir.join("apps/web")).unwrap();
+    let tree = sample();
+    for (path, contents) in tree.files().filter(|(p, _)| *p != LOCK_FILE) {
+        fs::write(dir.join(path), contents).unwrap();
+        let mode = std::os::unix::fs::PermissionsExt::from_mode(0o644);
+        fs::set_permissions(dir.join(path), mode).unwrap();
+    }
+    let readme = inode(&dir.join("README.md")).0;
+    let force = WriteOptions { force: true, ..WriteOptions::default() };
+    write(&dir, &tree, &force).unwrap();
+    assert_eq!(read_tree(&dir).unwrap(), tree);
+    assert_ne!(inode(&dir.join("README.md")).0, readme, "an adopted file is written");
+}
+
+#[cfg(unix)]
+#[test]
+fn the_leftover_old_tree_is_git_ignored_without_touching_a_linked_gitignore() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    write(&dir, &tree_of(&[(".gitignore", "mine\n"), ("x.yaml", "1")]), &WriteOptions::default()).unwrap();
+    let new = tree_of(&[(".gitignore", "mine\n"), ("x.yaml", "2")]);
+    let options = WriteOptions { fail_remove_old: true, ..WriteOptions::default() };
+    let Ok(WriteOutcome::Written { leftover: Some(left), .. }) = write(&dir, &new, &options) else {
+        panic!("the leftover is reported");
+    };
+    assert!(left.ignored, "{left:?}");
+    assert_eq!(fs::read_to_string(left.path.join(".gitignore")).unwrap().lines().last(), Some("*"));
+    assert_eq!(read_tree(&dir).unwrap(), new, "DIR's `.gitignore` shared the old tree's inode");
+}
