@@ -51,8 +51,10 @@ sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(100 1000 5000 10000 20000)
 
 cd "$here"
-cargo build --release --quiet
-homelabc=$here/target/release/homelabc
+# The binary users run: the release profile without debug information,
+# stripped (`[profile.dist]`, what the Dockerfile and release.yml ship).
+cargo build --profile dist --quiet
+homelabc=$here/target/dist/homelabc
 mkdir -p "$disk" "$shm" "$out"
 
 # The generated description and the peers' input for N apps, in $disk/in-N.
