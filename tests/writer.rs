@@ -203,17 +203,34 @@ fn inodes(dir: &Path, tree: &OutputTree) -> BTreeMap<String, (u64, u64)> {
     tree.files().map(|(path, _)| (path.to_string(), inode(path))).collect()
 }
 
+/// A 64-app project built once into `out`, then one app's tag changed in
+/// its description: the trees before and after, and DIR's inodes before.
 #[cfg(unix)]
-#[test]
-fn a_rebuild_keeps_the_files_it_leaves_unchanged_and_writes_the_rest() {
+struct OneAppChanged {
+    src: tempfile::TempDir,
+    out: PathBuf,
+    old: OutputTree,
+    new: OutputTree,
+    before: BTreeMap<String, (u64, u64)>,
+}
+
+#[cfg(unix)]
+fn one_app_changed() -> OneAppChanged {
     let src = project(64, "1.0.0");
     let out = src.path().join("deploy");
-    let src_path = src.path().to_str().unwrap();
-    assert!(homelabc(&["build", src_path, "-q"]).status.success());
+    assert!(homelabc(&["build", src.path().to_str().unwrap(), "-q"]).status.success());
     let old = compiled(src.path());
     let before = inodes(&out, &old);
     fs::write(src.path().join("homelab.kdl"), one_tag_changed(64, 7)).unwrap();
     let new = compiled(src.path());
+    OneAppChanged { src, out, old, new, before }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_rebuild_keeps_the_files_it_leaves_unchanged_and_writes_the_rest() {
+    let OneAppChanged { src, out, old, new, before } = one_app_changed();
+    let src_path = src.path().to_str().unwrap();
     let built = homelabc(&["build", src_path, "-q"]);
     assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
     assert!(output::read_tree(&out).unwrap() == new);
@@ -238,14 +255,8 @@ fn a_rebuild_keeps_the_files_it_leaves_unchanged_and_writes_the_rest() {
 #[test]
 fn a_rebuild_of_one_app_killed_before_its_swap_leaves_the_old_tree_untouched() {
     for stage in ["mid-write", "before-swap"] {
-        let src = project(64, "1.0.0");
-        let out = src.path().join("deploy");
+        let OneAppChanged { src, out, old, new, before } = one_app_changed();
         let src_path = src.path().to_str().unwrap();
-        assert!(homelabc(&["build", src_path, "-q"]).status.success());
-        let old = compiled(src.path());
-        let before = inodes(&out, &old);
-        fs::write(src.path().join("homelab.kdl"), one_tag_changed(64, 7)).unwrap();
-        let new = compiled(src.path());
         let marker = src.path().join("paused");
         let mut child = paused_build(src.path(), stage, &marker);
         // The unchanged files written so far are DIR's own, with a second name

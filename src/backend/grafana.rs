@@ -133,20 +133,8 @@ const PROMETHEUS: Datasource = Datasource { kind: "prometheus", uid: DATASOURCE 
 /// The variable choosing the Prometheus datasource.
 fn datasource_variable() -> Variable {
     Variable {
-        current: EmptyObject {},
-        datasource: None,
-        definition: None,
-        hide: 0,
-        include_all: false,
-        label: "Data source",
-        multi: false,
-        name: "datasource",
-        options: EmptyList,
-        query: VariableQuery::Plugin("prometheus"),
         refresh: 1,
-        regex: "",
-        sort: None,
-        kind: "datasource",
+        ..Variable::new("datasource", "datasource", "Data source", VariableQuery::Plugin("prometheus"))
     }
 }
 

@@ -8,8 +8,7 @@
 //! node-exporter as kube-prometheus-stack scrapes them (node-exporter's
 //! `instance` label is the node name).
 
-use super::PROMETHEUS;
-use super::json::{EmptyList, EmptyObject, PrometheusQuery, Variable, VariableQuery};
+use super::json::{Variable, VariableQuery};
 use crate::backend::prometheus::{Availability, NODE_FILESYSTEMS, availability, cronjob_jobs};
 use crate::model::{App, Model, Panel, PanelKind, Quantity, Query, Row, Threshold, WorkloadKind};
 use crate::source::{Span, Spanned};
@@ -93,40 +92,10 @@ pub(super) fn apps(model: &Model) -> Vec<Row> {
 pub(super) fn apps_variables(model: &Model) -> Vec<Variable> {
     let namespaces: std::collections::BTreeSet<&str> =
         model.apps.iter().filter(|a| a.metrics.is_some()).map(|a| a.namespace.value.as_str()).collect();
-    let query = "label_values(up{namespace=\"$namespace\"}, job)";
+    let listed = namespaces.into_iter().collect::<Vec<_>>().join(",");
     vec![
-        Variable {
-            current: EmptyObject {},
-            datasource: None,
-            definition: None,
-            hide: 0,
-            include_all: false,
-            label: "Namespace",
-            multi: false,
-            name: "namespace",
-            options: EmptyList,
-            query: VariableQuery::Custom(namespaces.into_iter().collect::<Vec<_>>().join(",")),
-            refresh: 0,
-            regex: "",
-            sort: None,
-            kind: "custom",
-        },
-        Variable {
-            current: EmptyObject {},
-            datasource: Some(PROMETHEUS),
-            definition: Some(query),
-            hide: 0,
-            include_all: false,
-            label: "App",
-            multi: false,
-            name: "app",
-            options: EmptyList,
-            query: VariableQuery::Prometheus(PrometheusQuery { query, ref_id: "app" }),
-            refresh: 2,
-            regex: "",
-            sort: Some(1),
-            kind: "query",
-        },
+        Variable::new("custom", "namespace", "Namespace", VariableQuery::Custom(listed)),
+        Variable::prometheus("app", "App", "label_values(up{namespace=\"$namespace\"}, job)"),
     ]
 }
 
@@ -483,22 +452,10 @@ pub(super) fn nodes(model: &Model) -> Vec<Row> {
 
 /// The `instance` variable of the nodes' dashboard: one, several or all nodes.
 pub(super) fn instance_variable() -> Variable {
-    let query = "label_values(node_uname_info, instance)";
     Variable {
-        current: EmptyObject {},
-        datasource: Some(PROMETHEUS),
-        definition: Some(query),
-        hide: 0,
         include_all: true,
-        label: "Node",
         multi: true,
-        name: "instance",
-        options: EmptyList,
-        query: VariableQuery::Prometheus(PrometheusQuery { query, ref_id: "instance" }),
-        refresh: 2,
-        regex: "",
-        sort: Some(1),
-        kind: "query",
+        ..Variable::prometheus("instance", "Node", "label_values(node_uname_info, instance)")
     }
 }
 

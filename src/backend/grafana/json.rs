@@ -115,6 +115,41 @@ pub(super) struct Variable {
     pub kind: &'static str,
 }
 
+impl Variable {
+    /// A variable of `kind` listed by `query`: nothing chosen (Grafana picks
+    /// the first value), shown with its label, one value at a time, unfiltered.
+    pub(super) fn new(kind: &'static str, name: &'static str, label: &'static str, query: VariableQuery) -> Variable {
+        Variable {
+            current: EmptyObject {},
+            datasource: None,
+            definition: None,
+            hide: 0,
+            include_all: false,
+            label,
+            multi: false,
+            name,
+            options: EmptyList,
+            query,
+            refresh: 0,
+            regex: "",
+            sort: None,
+            kind,
+        }
+    }
+
+    /// A variable listing what a Prometheus `query` returns (through the
+    /// datasource variable), again whenever the time range changes, sorted.
+    pub(super) fn prometheus(name: &'static str, label: &'static str, query: &'static str) -> Variable {
+        Variable {
+            datasource: Some(super::PROMETHEUS),
+            definition: Some(query),
+            refresh: 2,
+            sort: Some(1),
+            ..Variable::new("query", name, label, VariableQuery::Prometheus(PrometheusQuery { query, ref_id: name }))
+        }
+    }
+}
+
 /// What lists a variable's values.
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
