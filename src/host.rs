@@ -140,12 +140,14 @@ fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
 #[derive(Clone, Debug)]
 pub struct FsHost {
     root: PathBuf,
+    /// The root's real path, resolved once (every file read checks against it).
+    real_root: std::sync::OnceLock<PathBuf>,
 }
 
 impl FsHost {
     /// A host whose logical root is `root`.
     pub fn new(root: impl Into<PathBuf>) -> FsHost {
-        FsHost { root: root.into() }
+        FsHost { root: root.into(), real_root: std::sync::OnceLock::new() }
     }
 
     /// The root folder.
@@ -157,8 +159,14 @@ impl FsHost {
         let joined = self.root.join(path);
         // Links may point anywhere: the real path must stay below the real root.
         let real = joined.canonicalize()?;
-        let root = self.root.canonicalize()?;
-        if real.starts_with(&root) {
+        let root = match self.real_root.get() {
+            Some(root) => root,
+            None => {
+                let root = self.root.canonicalize()?;
+                self.real_root.get_or_init(|| root)
+            }
+        };
+        if real.starts_with(root) {
             Ok(real)
         } else {
             Err(io::Error::new(

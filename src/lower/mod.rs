@@ -40,6 +40,9 @@ pub fn lower(loaded: Loaded, sources: &SourceMap, diags: &mut Vec<Diagnostic>) -
     // Each document is freed as soon as it is lowered: they are several
     // times the size of their text, and of what they lower to.
     let parts = crate::par::map_owned(loaded.files, |parsed| lower_file(&parsed, sources, None));
+    // Apps are the many large declarations: room for all of them at once,
+    // rather than a vector regrown (and copied) as files are merged.
+    model.apps.reserve(parts.iter().map(|p| p.model.apps.len()).sum());
     for part in parts {
         diags.extend(part.diags);
         homelabs.extend(part.homelabs.iter().map(|h| h.name.span));

@@ -1604,8 +1604,10 @@ impl Model {
     /// Sorts every list of declarations by (namespace, name), so that the order
     /// of declarations and files never reaches later phases.
     pub fn sort(&mut self) {
+        // Each key built once per item (they own their strings), not twice
+        // per comparison; equal keys keep their order.
         fn by<T, K: Ord>(items: &mut [T], key: impl Fn(&T) -> K) {
-            items.sort_by_key(|a| key(a));
+            items.sort_by_cached_key(|a| key(a));
         }
         by(&mut self.networks, |d| d.name.value.clone());
         by(&mut self.clusters, |d| d.name.value.clone());
@@ -1782,11 +1784,15 @@ impl Model {
         if let Some(level) = charts.filter_map(|c| c.pod_security.as_ref()).map(|l| l.value).max_by_key(|l| l.rank()) {
             return level;
         }
-        let only_pipelines = !self.apps.iter().any(|a| a.namespace.value == namespace)
-            && !self.registries.iter().filter_map(|r| r.deploy.as_ref()).any(|d| d.namespace.value == namespace);
+        // Asked once per app: the scan over every app runs only for a
+        // namespace that Tekton pipelines run in (a few).
         let pipelines =
-            self.pipelines.iter().any(|p| p.engine.value == Engine::Tekton && p.namespace() == Some(namespace));
-        if pipelines && only_pipelines { PodSecurity::Baseline } else { PodSecurity::Restricted }
+            || self.pipelines.iter().any(|p| p.engine.value == Engine::Tekton && p.namespace() == Some(namespace));
+        let only_pipelines = || {
+            !self.apps.iter().any(|a| a.namespace.value == namespace)
+                && !self.registries.iter().filter_map(|r| r.deploy.as_ref()).any(|d| d.namespace.value == namespace)
+        };
+        if pipelines() && only_pipelines() { PodSecurity::Baseline } else { PodSecurity::Restricted }
     }
 
     /// Every namespace the description uses: declared ones and the ones things
