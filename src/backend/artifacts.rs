@@ -42,6 +42,15 @@ impl Origin {
         Origin { decls: vec![decl], by_default: true }
     }
 
+    /// Made by default for every one of `decls`, each once, in order (a
+    /// dashboard of every app): linear, where folding [`Origin::and`] over
+    /// thousands would not be. `None` when there are none.
+    pub fn default_for_all(decls: impl IntoIterator<Item = DeclId>) -> Option<Origin> {
+        let mut seen = std::collections::BTreeSet::new();
+        let decls: Vec<DeclId> = decls.into_iter().filter(|d| seen.insert(d.clone())).collect();
+        (!decls.is_empty()).then_some(Origin { decls, by_default: true })
+    }
+
     /// Made for one more declaration too.
     pub fn and(mut self, decl: DeclId) -> Origin {
         if !self.decls.contains(&decl) {

@@ -52,9 +52,7 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
     // The apps that ask for a dashboard of their own can be many: render them on every core.
     // A default dashboard of several apps is made for all of them.
     let made_for = |apps: &mut dyn Iterator<Item = &crate::model::App>| {
-        let mut ids = apps.map(|a| a.id(model));
-        let first = ids.next().unwrap_or_else(|| monitoring.clone());
-        ids.fold(Origin::default_for(first), Origin::and)
+        Origin::default_for_all(apps.map(|a| a.id(model))).unwrap_or_else(|| Origin::default_for(monitoring.clone()))
     };
     let objects = crate::par::map(&model.shipped_dashboards(), |shipped| {
         let (rows, variables): (Cow<'_, [Row]>, _) = match shipped.source {
