@@ -5,7 +5,7 @@
 //! one object per file, and every unit folder gets a `kustomization.yaml`
 //! listing its files, so `kubectl kustomize` builds each unit on its own.
 //! Everything is rendered through [`crate::yaml`], each object serialized
-//! once, here.
+//! once: here, or by its backend as soon as it made it ([`Object::rendered`]).
 
 mod place;
 pub mod schema;
@@ -108,6 +108,10 @@ fn render_body(object: Object, inspect: bool) -> (String, Option<Seen>) {
         };
         return (text, None);
     }
+    let object = match object.body {
+        Body::Rendered { yaml, seen } => return (yaml, Some(*seen)),
+        body => Object { body, ..object },
+    };
     match &object.body {
         Body::Typed(resource) => {
             let value = resource.to_json();
@@ -119,10 +123,7 @@ fn render_body(object: Object, inspect: bool) -> (String, Option<Seen>) {
             let value = object.value();
             (text.clone(), Some(refs::seen(&object, &value)))
         }
-        Body::Rendered { .. } => match object.body {
-            Body::Rendered { yaml, seen } => (yaml, Some(*seen)),
-            _ => unreachable!("matched as rendered above"),
-        },
+        Body::Rendered { .. } => unreachable!("returned above"),
     }
 }
 

@@ -4,12 +4,12 @@
 //! **Architecture Invariant:** an object is built typed and serialized once:
 //! core kinds are k8s-openapi types, custom resources small
 //! `#[derive(Serialize)]` bodies wrapped in [`Custom`], which writes their
-//! `apiVersion` and `kind`. A backend that makes many objects renders each
-//! one as soon as it is made ([`Object::rendered`]: its canonical YAML and what
-//! the output checks see of it, [`crate::verify::refs::Seen`]), so that a large
-//! homelab never holds every typed object at once; the layout renders the rest. Backends say *what* an artifact is
-//! and which [`Unit`] or [`FilePlace`] it belongs to; [`crate::layout`] alone
-//! turns those into paths.
+//! `apiVersion` and `kind`. Objects are rendered as soon as their backend made
+//! them ([`Object::rendered`]: the canonical YAML and what the output checks
+//! see of it, [`crate::verify::refs::Seen`]), so that a large homelab never
+//! holds every typed object at once; the layout renders the rest. Backends
+//! say *what* an artifact is and which [`Unit`] or [`FilePlace`] it belongs
+//! to; [`crate::layout`] alone turns those into paths.
 
 use std::fmt::Debug;
 
