@@ -57,13 +57,17 @@ def per_app_dashboard(shared, app):
 
 # The base of an app: every object named `app`, its image bench/app, its
 # secret `db`; the overlays rename and patch.
-BASE_APP = {
-    "kustomization.yaml": """\
+# The head of every base's kustomization: the managed-by label on its objects.
+LABELLED = """\
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 labels:
   - pairs:
       app.kubernetes.io/managed-by: homelabc
+"""
+
+BASE_APP = {
+    "kustomization.yaml": LABELLED + """\
     includeTemplates: true
 resources:
   - deployment.yaml
@@ -282,12 +286,7 @@ spec:
 }
 
 BASE_NAMESPACE = {
-    "kustomization.yaml": """\
-apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-labels:
-  - pairs:
-      app.kubernetes.io/managed-by: homelabc
+    "kustomization.yaml": LABELLED + """\
 resources:
   - namespace.yaml
   - externalsecret-registry-auth.yaml
