@@ -49,11 +49,11 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
     let Some(namespace) = model.monitoring_namespace() else { return };
     let scope = model.cluster_key(None);
     let monitoring = model.component_id(scope, crate::model::observe::MONITORING_COMPONENT);
-    // The apps that ask for a dashboard of their own can be many: render them on every core.
     // A default dashboard of several apps is made for all of them.
     let made_for = |apps: &mut dyn Iterator<Item = &crate::model::App>| {
         Origin::default_for_all(apps.map(|a| a.id(model))).unwrap_or_else(|| Origin::default_for(monitoring.clone()))
     };
+    // The apps that ask for a dashboard of their own can be many: render them on every core.
     let objects = crate::par::map(&model.shipped_dashboards(), |shipped| {
         let (rows, variables): (Cow<'_, [Row]>, _) = match shipped.source {
             DashboardSource::Declared(d) => (Cow::Borrowed(&d.rows), Vec::new()),

@@ -120,17 +120,13 @@ fn origin(model: &Model, ns: &str) -> Origin {
     if let Some((first, rest)) = declared.split_first() {
         return rest.iter().cloned().fold(Origin::of(first.clone()), Origin::and);
     }
-    let mut apps = model.apps.iter().filter(|a| a.namespace.value == ns).map(|a| a.id(model));
-    match apps.next() {
-        Some(first) => apps.fold(Origin::default_for(first), Origin::and),
-        None => {
-            let cluster = model.cluster_for(None).map(|c| c.id(model));
-            let nodes = model.nodes.iter().map(|n| n.id(model));
-            let mut decls = cluster.into_iter().chain(nodes);
-            let first = decls.next().unwrap_or_else(|| model.namespace_id(None, ns));
-            decls.fold(Origin::default_for(first), Origin::and)
-        }
-    }
+    let apps = model.apps.iter().filter(|a| a.namespace.value == ns).map(|a| a.id(model));
+    Origin::default_for_all(apps).unwrap_or_else(|| {
+        let cluster = model.cluster_for(None).map(|c| c.id(model));
+        let nodes = model.nodes.iter().map(|n| n.id(model));
+        Origin::default_for_all(cluster.into_iter().chain(nodes))
+            .unwrap_or_else(|| Origin::default_for(model.namespace_id(None, ns)))
+    })
 }
 
 /// A rule group.
