@@ -49,11 +49,12 @@ pub enum Phase {
     Lower,
     /// Components, checks and the dependency graph.
     Check,
-    /// The backends making objects and files.
+    /// The backends making objects and files (serializing most objects as
+    /// they are made, `Object::rendered`).
     Emit,
     /// The checks of the compiler's own output (clashes, credentials).
     Verify,
-    /// Rendering every object to YAML and placing it (with the closed-world check).
+    /// Placing every object (rendering those still typed) and the closed-world check.
     Layout,
     /// Hashing every file into the lock.
     Seal,
