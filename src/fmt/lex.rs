@@ -181,7 +181,7 @@ fn multi_line(rest: &str, open: usize) -> Option<usize> {
     while i < bytes.len() {
         if bytes[i] == b'\\' {
             i += 2;
-        } else if rest[i..].starts_with("\"\"\"") {
+        } else if bytes[i..].starts_with(b"\"\"\"") {
             return Some(i + 3);
         } else {
             i += 1;

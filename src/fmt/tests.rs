@@ -444,3 +444,17 @@ fn a_text_the_parser_guard_refuses_is_not_formatted_and_nothing_aborts() {
     let deep = format!("{}{}", "a{".repeat(1280), "}".repeat(1280));
     assert!(matches!(format(&deep), Err(Error::Unsupported(_))));
 }
+
+#[test]
+fn an_escape_before_a_multi_byte_character_in_a_multi_line_string_does_not_panic() {
+    // Found by the fuzzer: the lexer stepped over `\` and one byte, into the
+    // middle of `é`, then sliced the text there.
+    for text in [
+        "a \"\"\"\n    \\é\n    \"\"\"\n",
+        "a \"\"\"\\é",
+        // A v1 string over several lines with a multi-byte character, as the fuzzer found it.
+        "node \"pi-2\" role=\"ser expect\n// KDL\u{fffd}\nhome\"\nimport \"NOTES.md\"\n",
+    ] {
+        let _ = format(text);
+    }
+}
