@@ -19,6 +19,7 @@ pub mod leaks;
 pub mod load;
 pub mod lower;
 pub mod lsp;
+pub mod memo;
 pub mod model;
 pub mod output;
 pub mod par;

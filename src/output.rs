@@ -19,8 +19,8 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 pub use disk::{
-    DirLock, Leftover, OldTree, Pause, WriteError, WriteOptions, WriteOutcome, flushes_on_this_thread, pending,
-    read_locked, read_tree, write, write_locked, write_read,
+    DirLock, Leftover, OldTree, Pause, WriteError, WriteOptions, WriteOutcome, flushes_on_this_thread, holds,
+    holds_locked, pending, read_locked, read_tree, write, write_locked, write_read,
 };
 
 /// The name of the lock at the root of the output folder.
@@ -213,11 +213,17 @@ pub fn read_lock(dir: &Path) -> io::Result<Option<BTreeSet<String>>> {
 
 /// The files a lock lists, or `None` when the text is not a lock.
 fn parse_lock(bytes: &[u8]) -> Option<BTreeSet<String>> {
+    parse_lock_hashes(bytes).map(BTreeMap::into_keys).map(Iterator::collect)
+}
+
+/// The files a lock lists with the hex sha256 it gives each, or `None` when
+/// the text is not a lock.
+fn parse_lock_hashes(bytes: &[u8]) -> Option<BTreeMap<String, &str>> {
     let text = std::str::from_utf8(bytes).ok()?;
-    let mut listed = None::<BTreeSet<String>>;
+    let mut listed = None::<BTreeMap<String, &str>>;
     for line in text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
         match (&mut listed, line.strip_prefix("  ")) {
-            (None, None) if line == "files:" || line == "files: {}" => listed = Some(BTreeSet::new()),
+            (None, None) if line == "files:" || line == "files: {}" => listed = Some(BTreeMap::new()),
             (None, None) => {
                 line.split_once(": ")?;
             }
@@ -226,7 +232,7 @@ fn parse_lock(bytes: &[u8]) -> Option<BTreeSet<String>> {
                 let key =
                     if key.starts_with('"') { serde_json::from_str::<String>(key).ok()? } else { key.to_string() };
                 let hex_ok = hash.len() == 64 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-                if !hex_ok || check_path(&key).is_err() || key == LOCK_FILE || !files.insert(key) {
+                if !hex_ok || check_path(&key).is_err() || key == LOCK_FILE || files.insert(key, hash).is_some() {
                     return None;
                 }
             }
@@ -269,7 +275,7 @@ fn lock_key(path: &str) -> String {
 }
 
 /// The lowercase hex sha256 of some bytes.
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 

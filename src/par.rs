@@ -45,8 +45,18 @@ pub fn map_owned<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> 
 /// The items per worker, or `None` when a loop of `len` items should stay on
 /// the calling thread (one core, or too few items to pay for spawning).
 fn chunk_size(len: usize) -> Option<usize> {
-    let threads = std::thread::available_parallelism().map_or(1, NonZeroUsize::get).min(MAX_THREADS);
-    (threads >= 2 && len >= MIN_PARALLEL).then(|| len.div_ceil(threads))
+    if len < MIN_PARALLEL {
+        return None;
+    }
+    let threads = threads();
+    (threads >= 2).then(|| len.div_ceil(threads))
+}
+
+/// The threads a loop may use: the cores this process may run on (asked
+/// once: the standard library reads the cgroup's CPU quota from files to know).
+fn threads() -> usize {
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get).min(MAX_THREADS))
 }
 
 /// The workers' results in spawn order; a worker's panic goes on in the caller.

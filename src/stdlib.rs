@@ -56,6 +56,18 @@ impl Library {
         Ok(library)
     }
 
+    /// The hex sha256 of every component's name and source: two libraries
+    /// with one digest compile every description the same.
+    pub fn digest(&self) -> String {
+        let mut all = Vec::new();
+        for (name, text) in &self.files {
+            for part in [name.as_bytes(), b"\0", text.as_bytes(), b"\0"] {
+                all.extend_from_slice(part);
+            }
+        }
+        crate::output::sha256_hex(&all)
+    }
+
     /// The source of a component.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.files.get(name).map(String::as_str)

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::examples;
+use common::{MEMOS, examples};
 
 use std::path::Path;
 use std::process::Command;
@@ -160,6 +160,7 @@ fn timezone_locale_and_working_directory_do_not_matter() {
             .arg(example)
             .arg("-o")
             .arg(out.path().join("tree"))
+            .env("HOMELABC_CACHE_DIR", MEMOS)
             .env("TZ", tz)
             .env("LANG", lang)
             .env("LC_ALL", lang)
@@ -181,6 +182,7 @@ fn build_check_reports_a_stale_tree_with_exit_code_2() {
     let run = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_homelabc"))
             .args(args)
+            .env("HOMELABC_CACHE_DIR", MEMOS)
             .arg(&example)
             .arg("-o")
             .arg(&dir)

@@ -1,10 +1,18 @@
 //! The command line as a user runs it: exit codes and output streams.
 
+mod common;
+
+use common::MEMOS;
 use std::path::Path;
 use std::process::{Command, Output};
 
 fn homelabc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_homelabc")).args(args).env("NO_COLOR", "1").output().expect("the binary runs")
+    Command::new(env!("CARGO_BIN_EXE_homelabc"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("HOMELABC_CACHE_DIR", MEMOS)
+        .output()
+        .expect("the binary runs")
 }
 
 fn example(name: &str) -> String {
@@ -246,4 +254,110 @@ fn schema_comments_are_written_unless_asked_not_to_and_check_compares_like_for_l
     // A tree is up to date only as it was written.
     assert_eq!(homelabc(&["build", &tekton, "-o", &without, "--check", "--no-schema-comments"]).status.code(), Some(0));
     assert_eq!(homelabc(&["build", &tekton, "-o", &without, "--check", "-q"]).status.code(), Some(2));
+}
+
+/// The phases of the `--timings` table at the end of standard error.
+fn phases(out: &Output) -> Vec<String> {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let table = stderr.lines().skip_while(|l| !l.starts_with("phase ")).skip(1);
+    table.filter_map(|l| l.split_whitespace().next()).filter(|p| *p != "total").map(str::to_string).collect()
+}
+
+#[test]
+fn a_rebuild_of_unchanged_inputs_recalls_the_last_build_instead_of_compiling() {
+    // media-server prints two warnings: a recalled build prints them too.
+    let src = common::copy_of("media-server");
+    let out = tempfile::tempdir().expect("temp dir");
+    let dir = out.path().join("deploy");
+    let memos = tempfile::tempdir().expect("temp dir");
+    let run = |memos: &Path, args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_homelabc"))
+            .args(args)
+            .arg(src.path())
+            .arg("-o")
+            .arg(&dir)
+            .env("NO_COLOR", "1")
+            .env("HOMELABC_CACHE_DIR", memos)
+            .output()
+            .expect("the binary runs")
+    };
+    let compiled = ["load", "lower", "check", "emit", "verify", "layout", "seal", "read", "plan", "write"];
+    let recalled = ["recall", "read"];
+    let first = run(memos.path(), &["build", "--timings"]);
+    assert_eq!((first.status.code(), phases(&first)), (Some(0), compiled.map(String::from).to_vec()));
+    // Compiled again (memos off) and recalled, the build says the same.
+    let off = run(Path::new(""), &["build"]);
+    let on = run(memos.path(), &["build"]);
+    assert_eq!(String::from_utf8_lossy(&on.stderr), String::from_utf8_lossy(&off.stderr));
+    assert!(String::from_utf8_lossy(&on.stderr).contains("warning[W0702]"));
+    assert_eq!(run(memos.path(), &["build", "--timings"]).status.code(), Some(0));
+    assert_eq!(phases(&run(memos.path(), &["build", "--timings"])), recalled);
+    assert_eq!(phases(&run(Path::new(""), &["build", "--timings"])), compiled, "an empty HOMELABC_CACHE_DIR");
+    let check = run(memos.path(), &["build", "--check", "--timings"]);
+    assert_eq!((check.status.code(), phases(&check)), (Some(0), recalled.map(String::from).to_vec()));
+    // A changed description is compiled (here to the same tree), and remembered anew.
+    let root = src.path().join("homelab.kdl");
+    let text = std::fs::read_to_string(&root).expect("readable");
+    std::fs::write(&root, format!("{text}// a comment changes no object\n")).expect("writable");
+    let changed = phases(&run(memos.path(), &["build", "--timings"]));
+    assert_eq!(changed[..3], ["recall", "load", "lower"], "the memo is asked, then the description compiled");
+    assert_eq!(phases(&run(memos.path(), &["build", "--timings"])), recalled);
+    // A file of DIR edited by hand is written again, by a build that compiles.
+    std::fs::write(dir.join("README.md"), "edited\n").expect("writable");
+    let repaired = run(memos.path(), &["build"]);
+    assert!(String::from_utf8_lossy(&repaired.stderr).contains("0 added, 1 changed, 0 removed"));
+    // A file homelabc did not write is refused, as without memos.
+    std::fs::write(dir.join("notes.txt"), "mine\n").expect("writable");
+    let refused = run(memos.path(), &["build"]);
+    assert_eq!(refused.status.code(), Some(1), "{}", String::from_utf8_lossy(&refused.stderr));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("notes.txt"));
+}
+
+#[test]
+fn memos_live_in_the_users_cache_folder() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    let out = tempfile::tempdir().expect("temp dir");
+    let built = Command::new(env!("CARGO_BIN_EXE_homelabc"))
+        .args(["build", "-q", &example("talos-home"), "-o"])
+        .arg(out.path().join("deploy"))
+        .env_remove("HOMELABC_CACHE_DIR")
+        .env("XDG_CACHE_HOME", cache.path())
+        .output()
+        .expect("the binary runs");
+    assert_eq!(built.status.code(), Some(0));
+    let memos = std::fs::read_dir(cache.path().join("homelabc/memos")).expect("a memo folder");
+    assert_eq!(memos.count(), 1);
+    assert_eq!(std::fs::read_dir(out.path()).expect("readable").count(), 1, "nothing but DIR beside DIR");
+}
+
+#[test]
+fn a_check_of_unchanged_inputs_recalls_its_verdict() {
+    let src = common::copy_of("pi-k3s-drone");
+    let memos = tempfile::tempdir().expect("temp dir");
+    let run = |memos: &Path, args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_homelabc"))
+            .arg("check")
+            .args(args)
+            .arg(src.path())
+            .env("NO_COLOR", "1")
+            .env("HOMELABC_CACHE_DIR", memos)
+            .output()
+            .expect("the binary runs")
+    };
+    let said = |out: &Output| (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned());
+    let fresh = said(&run(Path::new(""), &[]));
+    assert!(fresh.1.contains("warning[W0702]") && fresh.1.contains("no errors"), "{}", fresh.1);
+    assert_eq!(said(&run(memos.path(), &[])), fresh, "checked, and remembered");
+    assert_eq!(said(&run(memos.path(), &[])), fresh, "recalled");
+    // The verdict is remembered per option: warnings denied, the same check fails.
+    assert_eq!(run(memos.path(), &["--deny-warnings"]).status.code(), Some(1));
+    assert_eq!(run(memos.path(), &["--deny-warnings"]).status.code(), Some(1));
+    // An error written into the description is found, not recalled away.
+    let root = src.path().join("homelab.kdl");
+    let text = std::fs::read_to_string(&root).expect("readable");
+    std::fs::write(&root, format!("{text}\nfrobnicate \"x\"\n")).expect("writable");
+    let broken = run(memos.path(), &[]);
+    assert_eq!(broken.status.code(), Some(1), "{}", String::from_utf8_lossy(&broken.stderr));
+    std::fs::write(&root, text).expect("writable");
+    assert_eq!(said(&run(memos.path(), &[])), fresh);
 }

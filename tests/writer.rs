@@ -4,6 +4,9 @@
 //! turns, the output never replaces the description, and a write flushes a
 //! constant number of times whatever the size of the tree.
 
+mod common;
+
+use common::MEMOS;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -65,7 +68,12 @@ fn project(apps: usize, tag: &str) -> tempfile::TempDir {
 }
 
 fn homelabc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_homelabc")).args(args).env("NO_COLOR", "1").output().expect("the binary runs")
+    Command::new(env!("CARGO_BIN_EXE_homelabc"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("HOMELABC_CACHE_DIR", MEMOS)
+        .output()
+        .expect("the binary runs")
 }
 
 /// The tree a description compiles to.
@@ -87,6 +95,7 @@ fn names(dir: &Path) -> Vec<String> {
 fn paused_build(src: &Path, stage: &str, marker: &Path) -> Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_homelabc"))
         .args(["build", src.to_str().unwrap(), "-q"])
+        .env("HOMELABC_CACHE_DIR", MEMOS)
         .env("HOMELABC_TEST_PAUSE", format!("{stage}:{}", marker.display()))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -176,6 +185,7 @@ fn concurrent_builds_into_one_folder_end_with_one_whole_tree() {
         let spawn = |src: &Path| {
             Command::new(env!("CARGO_BIN_EXE_homelabc"))
                 .args(["build", src.to_str().unwrap(), "-o", dir.to_str().unwrap(), "-q"])
+                .env("HOMELABC_CACHE_DIR", MEMOS)
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
                 .spawn()

@@ -2,8 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
+use super::memo::Memos;
 use super::progress::Progress;
 use super::{ExitStatus, Printer};
+use crate::memo::{Made, Recording};
 use crate::output::{self, DirLock, Pause, WriteOptions, WriteOutcome};
 
 /// Arguments of `homelabc build`.
@@ -43,53 +45,127 @@ pub fn run(args: &Args, printer: &Printer, library: &crate::stdlib::Library) -> 
     status
 }
 
-/// Compiles and writes (or checks) the tree, telling `progress` each phase.
+/// Compiles and writes (or checks) the tree, telling `progress` each phase;
+/// or, when a memo of the last build holds, only checks that DIR holds its tree.
 fn build(args: &Args, printer: &Printer, library: &crate::stdlib::Library, progress: &Progress) -> ExitStatus {
+    let location = match super::located(&args.path, printer) {
+        Ok(location) => location,
+        Err(status) => return status,
+    };
+    let options = crate::layout::Options { schema_comments: !args.no_schema_comments };
+    let host = crate::host::FsHost::new(&location.root);
+    let memos = Memos::of_build(&location, args.output.as_deref(), options, printer, library);
+    if let Some(status) = memos.as_ref().and_then(|memos| remembered(memos, &host, &location, args, printer, progress))
+    {
+        return status;
+    }
+    let recording = Recording::new(&host);
     let watch = |phase: crate::driver::Phase, count| progress.phase(phase.name(), count, phase.counts());
-    let super::Compiled { location, model, tree, read } = match super::compile_watched(
-        &args.path,
-        printer,
-        library,
-        crate::layout::Options { schema_comments: !args.no_schema_comments },
-        &watch,
-    ) {
+    let compiled = match super::compile_at(location, &recording, printer, library, options, &watch) {
         Ok(compiled) => compiled,
         Err(status) => return status,
     };
-    let dir = match &args.output {
-        Some(dir) => dir.clone(),
-        None => location.root.join(default_output(&model)),
-    };
-    if args.check {
-        progress.phase("read", tree.len(), "files");
-        return check_tree(&dir, &tree, printer);
+    let status = write_compiled(&compiled, args, printer, progress);
+    // Only a build that ended well is remembered (a stale tree found by
+    // `--check` too: the memo names the tree to make, not the tree found).
+    if matches!(status, ExitStatus::Success | ExitStatus::Pending)
+        && let Some(memos) = &memos
+        && let Some(asked) = recording.asked()
+        && let Some(made) = made(&compiled)
+    {
+        memos.save(&memos.memo(asked, &compiled.shown, made));
     }
-    // One writer of DIR at a time, from reading the old tree (for the
-    // data-loss check) to the swap.
-    let waiting = &mut || {
+    status
+}
+
+/// The build as its memo remembers it, when the description answers every
+/// question as it did and DIR holds the tree that build made: its
+/// diagnostics are printed again and nothing is compiled or written.
+/// `None` when the description must be compiled.
+fn remembered(
+    memos: &Memos,
+    host: &crate::host::FsHost,
+    location: &super::Location,
+    args: &Args,
+    printer: &Printer,
+    progress: &Progress,
+) -> Option<ExitStatus> {
+    let memo = memos.load()?;
+    let Made::Tree { output, lock: lock_sha, files } = &memo.made else { return None };
+    progress.phase("recall", memo.asked.len(), "inputs");
+    if !memo.holds(host) {
+        return None;
+    }
+    let dir = args.output.clone().unwrap_or_else(|| location.root.join(output));
+    progress.phase("read", *files, "files");
+    if args.check {
+        if !output::holds(&dir, lock_sha) {
+            return None;
+        }
+        printer.shown(&memo.shown);
+        printer.status(&format!("{} is up to date", dir.display()));
+        return Some(ExitStatus::Success);
+    }
+    let lock = acquire(&dir, printer).ok()?;
+    if !output::holds_locked(&lock, lock_sha) {
+        return None;
+    }
+    printer.shown(&memo.shown);
+    printer.status(&format!("{} is up to date ({files} files)", dir.display()));
+    Some(ExitStatus::Success)
+}
+
+/// What a compiled build made, as its memo remembers it.
+fn made(compiled: &super::Compiled) -> Option<Made> {
+    Some(Made::Tree {
+        output: default_output(&compiled.model).to_str()?.to_string(),
+        lock: crate::output::sha256_hex(compiled.tree.get(output::LOCK_FILE)?),
+        files: compiled.tree.len(),
+    })
+}
+
+/// Takes DIR's [`DirLock`], saying so when another build holds it.
+fn acquire(dir: &Path, printer: &Printer) -> Result<DirLock, output::WriteError> {
+    DirLock::acquire(dir, &mut || {
         printer.status(&format!(
             "waiting for another homelabc writing next to {} (it holds the lock of {})",
             dir.display(),
-            DirLock::folder(&dir).display()
+            DirLock::folder(dir).display()
         ));
+    })
+}
+
+/// Writes (or with `--check`, compares) a compiled tree.
+fn write_compiled(compiled: &super::Compiled, args: &Args, printer: &Printer, progress: &Progress) -> ExitStatus {
+    let super::Compiled { location, model, tree, read, .. } = compiled;
+    let dir = match &args.output {
+        Some(dir) => dir.clone(),
+        None => location.root.join(default_output(model)),
     };
-    let lock = match DirLock::acquire(&dir, waiting) {
+    if args.check {
+        progress.phase("read", tree.len(), "files");
+        return check_tree(&dir, tree, printer);
+    }
+    // One writer of DIR at a time, from reading the old tree (for the
+    // data-loss check) to the swap.
+    let lock = match acquire(&dir, printer) {
         Ok(lock) => lock,
         Err(error) => return write_failed(&dir, error, printer),
     };
-    let options = WriteOptions { force: args.force, protect: read, pause: test_pause(), ..WriteOptions::default() };
+    let options =
+        WriteOptions { force: args.force, protect: read.clone(), pause: test_pause(), ..WriteOptions::default() };
     // DIR is read once: the data-loss plan and the writer share it.
     progress.phase("read", tree.len(), "files");
-    let old = match output::read_locked(&lock, &tree, &options) {
+    let old = match output::read_locked(&lock, tree, &options) {
         Ok(old) => old,
         Err(error) => return write_failed(&dir, error, printer),
     };
     progress.phase("plan", old.differing().count(), "files");
-    if let Some(status) = refuse_data_loss(&dir, &old, &tree, &args.allow_destroy, printer) {
+    if let Some(status) = refuse_data_loss(&dir, &old, tree, &args.allow_destroy, printer) {
         return status;
     }
     progress.phase("write", tree.len(), "files");
-    match output::write_read(&lock, old, &tree, &options) {
+    match output::write_read(&lock, old, tree, &options) {
         Ok(WriteOutcome::Unchanged) => {
             printer.status(&format!("{} is up to date ({} files)", dir.display(), tree.len()));
             ExitStatus::Success

@@ -12,6 +12,7 @@ mod fmt;
 mod graph;
 mod init;
 mod lsp;
+mod memo;
 mod plan;
 mod printer;
 mod progress;
@@ -196,6 +197,14 @@ pub fn locate(path: &Path) -> Result<Location, String> {
     Err(format!("{}: no such file or folder", path.display()))
 }
 
+/// [`locate`], the error printed: the exit status to end with on failure.
+pub fn located(path: &Path, printer: &Printer) -> Result<Location, ExitStatus> {
+    locate(path).map_err(|message| {
+        printer.error(&message);
+        ExitStatus::Error
+    })
+}
+
 /// A description compiled in memory.
 #[derive(Debug)]
 pub struct Compiled {
@@ -209,6 +218,8 @@ pub struct Compiled {
     /// the files they reference), as paths below PATH's folder: the output may
     /// never hold or replace them.
     pub read: Vec<PathBuf>,
+    /// Its diagnostics, as printed.
+    pub shown: String,
 }
 
 /// Loads, checks and compiles the description at PATH in memory, printing
@@ -230,19 +241,30 @@ pub fn compile_watched(
     options: crate::layout::Options,
     watch: crate::driver::Watch<'_>,
 ) -> Result<Compiled, ExitStatus> {
-    let location = locate(path).map_err(|message| {
-        printer.error(&message);
-        ExitStatus::Error
-    })?;
+    let location = located(path, printer)?;
     let host = crate::host::FsHost::new(&location.root);
-    let built = crate::driver::build_watched(&host, &location.file, library, options, watch);
-    printer.diagnostics(&built.checked.diagnostics, &built.checked.sources);
+    compile_at(location, &host, printer, library, options, watch)
+}
+
+/// [`compile_watched`] of a located description, read through `host` (a
+/// host over `location.root`).
+pub fn compile_at(
+    location: Location,
+    host: &dyn crate::host::Host,
+    printer: &Printer,
+    library: &Library,
+    options: crate::layout::Options,
+    watch: crate::driver::Watch<'_>,
+) -> Result<Compiled, ExitStatus> {
+    let built = crate::driver::build_watched(host, &location.file, library, options, watch);
+    let shown = printer.render(&built.checked.diagnostics, &built.checked.sources);
+    printer.shown(&shown);
     match built.tree {
         Some(Ok(tree)) => {
             let sources = built.checked.sources.iter().filter(|(_, f)| f.origin == crate::source::Origin::User);
             let files = sources.map(|(_, f)| f.path.clone()).chain(built.checked.model.attachments.keys().cloned());
             let read = std::iter::once(location.root.clone()).chain(files.map(|p| location.root.join(p))).collect();
-            Ok(Compiled { location, model: built.checked.model, tree, read })
+            Ok(Compiled { location, model: built.checked.model, tree, read, shown })
         }
         Some(Err(message)) => {
             printer.error(&format!("internal error while laying out the tree: {message}"));
@@ -255,13 +277,7 @@ pub fn compile_watched(
 /// Loads and checks the description at PATH, printing its diagnostics.
 /// Returns `None` (after printing) on an I/O error.
 pub fn check_path(path: &Path, printer: &Printer, library: &Library) -> Option<crate::driver::Checked> {
-    let location = match locate(path) {
-        Ok(l) => l,
-        Err(message) => {
-            printer.error(&message);
-            return None;
-        }
-    };
+    let location = located(path, printer).ok()?;
     let host = crate::host::FsHost::new(&location.root);
     let checked = crate::driver::check_with(&host, &location.file, library);
     printer.diagnostics(&checked.diagnostics, &checked.sources);

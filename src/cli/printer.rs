@@ -36,13 +36,30 @@ impl Printer {
 
     /// Prints diagnostics to stderr, with the summary line for humans.
     pub fn diagnostics(&self, diags: &[Diagnostic], sources: &SourceMap) {
+        self.shown(&self.render(diags, sources));
+    }
+
+    /// Diagnostics as [`Printer::diagnostics`] prints them.
+    pub fn render(&self, diags: &[Diagnostic], sources: &SourceMap) -> String {
         let mut text = render::render_all(diags, sources, &self.options);
         if self.quiet && self.options.format == Format::Human {
             // Keep the reports, drop the summary line.
             let summary = render::summary(diags);
             text.truncate(text.len() - summary.len());
         }
+        text
+    }
+
+    /// Prints diagnostics rendered by [`Printer::render`] (by this process or,
+    /// remembered, by an earlier one with the same [`Printer::style`]).
+    pub fn shown(&self, text: &str) {
         let _ = std::io::stderr().write_all(text.as_bytes());
+    }
+
+    /// Everything that decides how [`Printer::render`] renders, in words.
+    pub fn style(&self) -> String {
+        let Options { format, color, width } = self.options;
+        format!("{format:?} color={color} width={width} quiet={}", self.quiet)
     }
 
     /// Prints a result to stdout.

@@ -36,7 +36,7 @@ use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-use super::{LOCK_FILE, OutputTree, PathError, parse_lock};
+use super::{LOCK_FILE, OutputTree, PathError, parse_lock, parse_lock_hashes, sha256_hex};
 
 /// How [`write`] treats the output folder.
 #[derive(Clone, Debug, Default)]
@@ -236,6 +236,49 @@ impl OldTree {
             Entry::Special | Entry::BadName => None,
         })
     }
+}
+
+/// Whether DIR holds exactly the tree whose `homelab.lock` has the hex
+/// sha256 `lock_sha`: that lock, every file it lists with the sha256 it gives,
+/// and nothing else (a remembered build, [`crate::memo`], knows the lock of
+/// the tree it would make, not the tree). Every file is read and hashed on
+/// every core and none is kept. Anything a write would refuse or report (a
+/// link, a file that is not regular, a name that is not UTF-8, an error) makes
+/// it `false`: the caller compiles, and the write says what it is.
+pub fn holds(dir: &Path, lock_sha: &str) -> bool {
+    let dir = normalized(dir);
+    if !fs::symlink_metadata(&dir).is_ok_and(|meta| meta.is_dir()) {
+        return false;
+    }
+    let (mut others, mut files) = (Found::new(), Vec::new());
+    if scan(&dir, "", true, &mut others, &mut files).is_err() || !others.is_empty() {
+        return false;
+    }
+    let Ok((lock, _)) = read_file(&dir.join(LOCK_FILE), false) else { return false };
+    if sha256_hex(&lock) != lock_sha {
+        return false;
+    }
+    let Some(listed) = parse_lock_hashes(&lock) else { return false };
+    files.retain(|(path, _)| path != LOCK_FILE);
+    if files.len() != listed.len() || !files.iter().all(|(path, _)| listed.contains_key(path)) {
+        return false;
+    }
+    let same = crate::par::map(&files, |(path, native)| {
+        read_file(native, false).is_ok_and(|(bytes, _)| listed.get(path) == Some(&sha256_hex(&bytes).as_str()))
+    });
+    same.into_iter().all(|same| same)
+}
+
+/// [`holds`] under a lock the caller holds; when DIR holds the tree, the
+/// siblings a killed build left are removed, as a write that finds DIR
+/// unchanged does.
+pub fn holds_locked(lock: &DirLock, lock_sha: &str) -> bool {
+    let Ok(siblings) = Siblings::of(&lock.dir) else { return false };
+    let holds = holds(&siblings.dir, lock_sha);
+    if holds && lock.held() {
+        siblings.remove_stale();
+    }
+    holds
 }
 
 /// Reads DIR once for a write of `tree` under `lock` (refusing first a DIR

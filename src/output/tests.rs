@@ -511,3 +511,57 @@ fn the_leftover_old_tree_is_git_ignored_without_touching_a_linked_gitignore() {
     assert_eq!(fs::read_to_string(left.path.join(".gitignore")).unwrap().lines().last(), Some("*"));
     assert_eq!(read_tree(&dir).unwrap(), new, "DIR's `.gitignore` shared the old tree's inode");
 }
+
+/// The hex sha256 of a tree's lock.
+fn lock_sha(tree: &OutputTree) -> String {
+    sha256_hex(tree.get(LOCK_FILE).unwrap())
+}
+
+#[test]
+fn a_folder_holds_the_tree_of_a_lock_only_when_every_file_is_that_trees() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let tree = sample();
+    let sha = lock_sha(&tree);
+    assert!(!holds(&dir, &sha), "an absent folder holds nothing");
+    write(&dir, &tree, &WriteOptions::default()).unwrap();
+    assert!(holds(&dir, &sha));
+    assert!(!holds(&dir, &lock_sha(&tree_of(&[("README.md", "# other\n")]))), "another lock");
+    // A file edited by hand, a file gone, a file added: no longer that tree.
+    fs::write(dir.join("README.md"), "# edited\n").unwrap();
+    assert!(!holds(&dir, &sha));
+    fs::write(dir.join("README.md"), "# homelab\n").unwrap();
+    assert!(holds(&dir, &sha), "the same bytes again");
+    fs::remove_file(dir.join("apps/web/namespace-web.yaml")).unwrap();
+    assert!(!holds(&dir, &sha));
+    write(&dir, &tree, &WriteOptions::default()).unwrap();
+    fs::write(dir.join("apps/web/extra.yaml"), "kind: Secret\n").unwrap();
+    assert!(!holds(&dir, &sha), "a stray file");
+    fs::remove_file(dir.join("apps/web/extra.yaml")).unwrap();
+    // Empty folders are no files: a write leaves them too.
+    fs::create_dir(dir.join("empty")).unwrap();
+    assert!(holds(&dir, &sha));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_link_in_the_folder_is_left_to_the_writer_to_refuse() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let tree = sample();
+    write(&dir, &tree, &WriteOptions::default()).unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", dir.join("apps/link")).unwrap();
+    assert!(!holds(&dir, &lock_sha(&tree)));
+}
+
+#[test]
+fn a_folder_found_holding_its_tree_under_the_lock_loses_stale_siblings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let tree = sample();
+    write(&dir, &tree, &WriteOptions::default()).unwrap();
+    fs::create_dir(tmp.path().join(".out.homelabc-new-4242")).unwrap();
+    let lock = DirLock::acquire(&dir, &mut || {}).unwrap();
+    assert!(holds_locked(&lock, &lock_sha(&tree)));
+    assert_eq!(names(tmp.path()), ["out"]);
+}

@@ -5,6 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
+/// Where the binaries run by the tests keep their memos (`HOMELABC_CACHE_DIR`),
+/// so that tests leave the user's cache folder alone.
+pub const MEMOS: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/memos");
+
 /// Every example folder (one holding a `homelab.kdl`), sorted.
 pub fn examples() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
@@ -23,6 +27,7 @@ pub fn homelabc(dir: &Path, args: &[&str]) -> std::process::Output {
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
+        .env("HOMELABC_CACHE_DIR", MEMOS)
         .output()
         .expect("the binary runs")
 }
