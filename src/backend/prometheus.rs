@@ -1,7 +1,10 @@
 //! Prometheus alerting rules (SPEC §5): one PrometheusRule per namespace in
 //! `alerts/<namespace>/`, holding the declared `alert`s of that namespace and
 //! the default alerts the description implies:
-//! - per app: no available replica, crash looping, a volume filling up;
+//! - for the apps, one rule per kind of alert and namespace (not per app:
+//!   the selector names the apps in a regex): no available replica (per
+//!   workload kind), crash looping, a volume filling up; per CronJob or Job,
+//!   a failed or late run;
 //! - for the nodes (in the monitoring namespace): a node not ready, fewer
 //!   nodes than declared, a filesystem filling up.
 //!
@@ -9,7 +12,7 @@
 //! release, so its Prometheus selects them even with the chart's default
 //! rule selector (the stdlib component also selects unlabelled rules).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -88,12 +91,14 @@ struct RuleAnnotations {
 pub fn emit(model: &Model, out: &mut Artifacts) {
     let Some(monitoring) = model.monitoring_namespace() else { return };
     let mut groups: BTreeMap<&str, Vec<RuleGroup>> = BTreeMap::new();
-    let mut apps: BTreeMap<&str, Vec<Rule>> = BTreeMap::new();
+    let mut apps: BTreeMap<&str, Vec<&App>> = BTreeMap::new();
     for app in &model.apps {
-        apps.entry(&app.namespace.value).or_default().extend(app_rules(app));
+        apps.entry(&app.namespace.value).or_default().push(app);
     }
-    for (ns, rules) in apps {
-        groups.entry(ns).or_default().push(group("homelabc.apps", rules));
+    for (ns, mut apps) in apps {
+        // By name, so that the output does not depend on the declarations' order.
+        apps.sort_by(|a, b| a.name.value.cmp(&b.name.value));
+        groups.entry(ns).or_default().push(group("homelabc.apps", app_rules(ns, &apps)));
     }
     groups.entry(monitoring).or_default().push(group("homelabc.nodes", node_rules(model)));
     let mut declared: BTreeMap<&str, Vec<&Alert>> = BTreeMap::new();
@@ -198,136 +203,209 @@ pub fn cronjob_jobs(ns: &str, name: &str) -> String {
     format!("namespace=\"{ns}\", job_name=~\"{name}-[0-9]+\"")
 }
 
-/// The default alerts of an app: unavailable (or, for Jobs, failed and
-/// late runs), crash looping, volumes filling up.
-fn app_rules(app: &App) -> Vec<Rule> {
-    let (ns, name) = (&app.namespace.value, &app.name.value);
-    let kind = app.workload();
+/// The default alerts of a namespace's apps, one rule per kind of alert
+/// however many apps the namespace holds: the rule's selector names the apps
+/// in a regex, and the series that fires carries the workload's, pod's or
+/// claim's label (the way kube-prometheus-stack templates its own rules). In
+/// order: unavailable per workload kind, DaemonSet pods missing, the runs of
+/// each CronJob and Job (per app: they depend on its schedule and latest
+/// run), crash looping, volumes filling up.
+fn app_rules(ns: &str, apps: &[&App]) -> Vec<Rule> {
+    let mut rules = unavailable_rules(ns, apps);
+    rules.extend(apps.iter().flat_map(|app| run_rules(app)));
+    rules.push(crash_looping_rule(ns, apps));
+    rules.extend(volume_rules(ns, apps));
+    rules
+}
+
+/// No available replica, one rule per workload kind of the namespace's
+/// long-running apps, and a DaemonSet missing pods on some nodes.
+fn unavailable_rules(ns: &str, apps: &[&App]) -> Vec<Rule> {
+    let mut by_kind: BTreeMap<WorkloadKind, BTreeSet<&str>> = BTreeMap::new();
+    for app in apps {
+        by_kind.entry(app.workload()).or_default().insert(&app.name.value);
+    }
     let mut rules = Vec::new();
-    if let Some(a) = availability(kind) {
+    for (&kind, names) in &by_kind {
+        let Some(a) = availability(kind) else { continue };
+        let workload = format!("{{{{ $labels.{} }}}}", a.label);
         let what = match kind {
-            WorkloadKind::Daemonset => "one pod per selected node".to_string(),
-            _ => format!("{} declared", app.replicas.value),
+            WorkloadKind::Daemonset => ", one pod per selected node",
+            _ => "",
         };
         rules.push(rule(
             "AppUnavailable",
-            format!("{}{{namespace=\"{ns}\", {}=\"{name}\"}} == 0", a.ready, a.label),
+            format!("{}{{namespace=\"{ns}\", {}}} == 0", a.ready, matcher(a.label, names)),
             "5m",
             "critical",
-            format!("{name} in {ns} has no available replica"),
-            format!("No pod of {name} ({kind} in namespace {ns}, {what}) has been ready for 5 minutes."),
+            format!("{workload} in {ns} has no available replica"),
+            format!("No pod of {workload} ({kind} in namespace {ns}{what}) has been ready for 5 minutes."),
         ));
     }
-    if kind == WorkloadKind::Daemonset {
+    if let Some(names) = by_kind.get(&WorkloadKind::Daemonset) {
         rules.push(rule(
             "DaemonSetPodsUnavailable",
-            format!("kube_daemonset_status_number_unavailable{{namespace=\"{ns}\", daemonset=\"{name}\"}} > 0"),
+            format!("kube_daemonset_status_number_unavailable{{namespace=\"{ns}\", {}}} > 0", matcher("daemonset", names)),
             "15m",
             "warning",
-            format!("{name} in {ns} is missing pods on some nodes"),
-            format!(
-                "{{{{ $value }}}} of the nodes {name} should run on have had no available pod of it for 15 minutes."
-            ),
+            format!("{{{{ $labels.daemonset }}}} in {ns} is missing pods on some nodes"),
+            "{{ $value }} of the nodes {{ $labels.daemonset }} should run on have had no available pod of it for 15 minutes."
+                .to_string(),
         ));
     }
-    if kind == WorkloadKind::Cronjob {
-        let jobs = cronjob_jobs(ns, name);
-        // The latest run (the Job that started last) failed.
-        rules.push(rule(
-            "CronJobFailed",
-            format!(
-                "(kube_job_status_failed{{{jobs}}} > 0) and on (namespace, job_name) \
-                 (kube_job_status_start_time{{{jobs}}} == on (namespace) group_left () \
-                 max by (namespace) (kube_job_status_start_time{{{jobs}}}))"
-            ),
-            "1m",
-            "warning",
-            format!("The last run of {name} in {ns} failed"),
-            format!(
-                "Job {{{{ $labels.job_name }}}} of CronJob {name} failed; `kubectl -n {ns} logs job/{{{{ $labels.job_name }}}}` shows why."
-            ),
-        ));
-        if let Some(schedule) = &app.schedule {
-            let late = schedule.value.longest_gap_seconds() + 3600;
+    rules
+}
+
+/// The runs of a CronJob (the latest failed, none succeeded on schedule) or
+/// of a Job (it failed); nothing for another workload.
+fn run_rules(app: &App) -> Vec<Rule> {
+    let (ns, name) = (&app.namespace.value, &app.name.value);
+    let mut rules = Vec::new();
+    match app.workload() {
+        WorkloadKind::Cronjob => {
+            let jobs = cronjob_jobs(ns, name);
+            // The latest run (the Job that started last) failed.
             rules.push(rule(
-                "CronJobLate",
+                "CronJobFailed",
                 format!(
-                    "time() - kube_cronjob_status_last_successful_time{{namespace=\"{ns}\", cronjob=\"{name}\"}} > {late}"
+                    "(kube_job_status_failed{{{jobs}}} > 0) and on (namespace, job_name) \
+                     (kube_job_status_start_time{{{jobs}}} == on (namespace) group_left () \
+                     max by (namespace) (kube_job_status_start_time{{{jobs}}}))"
                 ),
-                "5m",
+                "1m",
                 "warning",
-                format!("{name} in {ns} has not succeeded on schedule"),
+                format!("The last run of {name} in {ns} failed"),
                 format!(
-                    "CronJob {name} (`{}`) last succeeded {{{{ $value | humanizeDuration }}}} ago, more than its schedule allows.",
-                    schedule.value
+                    "Job {{{{ $labels.job_name }}}} of CronJob {name} failed; `kubectl -n {ns} logs job/{{{{ $labels.job_name }}}}` shows why."
                 ),
             ));
+            if let Some(schedule) = &app.schedule {
+                let late = schedule.value.longest_gap_seconds() + 3600;
+                rules.push(rule(
+                    "CronJobLate",
+                    format!(
+                        "time() - kube_cronjob_status_last_successful_time{{namespace=\"{ns}\", cronjob=\"{name}\"}} > {late}"
+                    ),
+                    "5m",
+                    "warning",
+                    format!("{name} in {ns} has not succeeded on schedule"),
+                    format!(
+                        "CronJob {name} (`{}`) last succeeded {{{{ $value | humanizeDuration }}}} ago, more than its schedule allows.",
+                        schedule.value
+                    ),
+                ));
+            }
         }
-    }
-    if kind == WorkloadKind::Job {
-        rules.push(rule(
+        WorkloadKind::Job => rules.push(rule(
             "JobFailed",
             format!("kube_job_status_failed{{namespace=\"{ns}\", job_name=\"{name}\"}} > 0"),
             "1m",
             "warning",
             format!("Job {name} in {ns} failed"),
             format!("Job {name} failed; `kubectl -n {ns} logs job/{name}` shows why."),
-        ));
+        )),
+        WorkloadKind::Deployment | WorkloadKind::Statefulset | WorkloadKind::Daemonset => {}
     }
-    let containers: Vec<&str> = app.containers().map(|c| c.name.value.as_str()).collect();
-    let container = if containers.len() == 1 {
-        format!("container=\"{name}\"")
-    } else {
-        format!("container=~\"{}\"", containers.join("|"))
-    };
-    rules.push(rule(
+    rules
+}
+
+/// A container of one of the namespace's apps crash looping: one rule
+/// naming every container of every app (its own, sidecars, init containers).
+fn crash_looping_rule(ns: &str, apps: &[&App]) -> Rule {
+    let containers: BTreeSet<&str> = apps.iter().flat_map(|a| a.containers()).map(|c| c.name.value.as_str()).collect();
+    rule(
         "AppCrashLooping",
         format!(
-            "max_over_time(kube_pod_container_status_waiting_reason{{namespace=\"{ns}\", {container}, \
-             reason=\"CrashLoopBackOff\"}}[5m]) >= 1"
+            "max_over_time(kube_pod_container_status_waiting_reason{{namespace=\"{ns}\", {}, \
+             reason=\"CrashLoopBackOff\"}}[5m]) >= 1",
+            matcher("container", &containers)
         ),
         "15m",
         "warning",
-        format!("{name} in {ns} is crash looping"),
+        format!("{{{{ $labels.pod }}}} in {ns} is crash looping"),
         format!(
-            "Container {{{{ $labels.container }}}} of pod {{{{ $labels.pod }}}} of {name} has been restarting for 15 minutes; \
+            "Container {{{{ $labels.container }}}} of pod {{{{ $labels.pod }}}} has been restarting for 15 minutes; \
              `kubectl -n {ns} logs {{{{ $labels.pod }}}} -c {{{{ $labels.container }}}} --previous` shows why."
         ),
-    ));
-    if let Some(claims) = own_claims_selector(app) {
-        let claims = format!("namespace=\"{ns}\", persistentvolumeclaim=~\"{claims}\"");
-        let free = format!(
-            "kubelet_volume_stats_available_bytes{{{claims}}} / kubelet_volume_stats_capacity_bytes{{{claims}}}"
-        );
-        for (left, severity) in [(15, "warning"), (5, "critical")] {
-            rules.push(rule(
+    )
+}
+
+/// A volume of one of the namespace's apps filling up (a warning, then a
+/// critical alert): one pair matching every app's own claims; none when no
+/// app has a volume of its own.
+fn volume_rules(ns: &str, apps: &[&App]) -> Vec<Rule> {
+    // Each app's regex has no `|` outside parentheses, so joined by `|`
+    // they stay one alternative each.
+    let claims: Vec<String> = apps.iter().filter_map(|a| own_claims_selector(a)).collect();
+    if claims.is_empty() {
+        return Vec::new();
+    }
+    let claims = format!("namespace=\"{ns}\", persistentvolumeclaim=~\"{}\"", quoted(&claims.join("|")));
+    let free =
+        format!("kubelet_volume_stats_available_bytes{{{claims}}} / kubelet_volume_stats_capacity_bytes{{{claims}}}");
+    [(15, "warning"), (5, "critical")]
+        .into_iter()
+        .map(|(left, severity)| {
+            rule(
                 "AppVolumeFillingUp",
                 format!("{free} < {}", f64::from(left) / 100.0),
                 "15m",
                 severity,
-                format!("A volume of {name} in {ns} is almost full"),
+                format!("Volume {{{{ $labels.persistentvolumeclaim }}}} in {ns} is almost full"),
                 format!(
-                    "Volume {{{{ $labels.persistentvolumeclaim }}}} of {name} has less than {left}% free space \
+                    "Volume {{{{ $labels.persistentvolumeclaim }}}} has less than {left}% free space \
                      ({{{{ $value | humanizePercentage }}}} left)."
                 ),
-            ));
-        }
-    }
-    rules
+            )
+        })
+        .collect()
 }
 
 /// The regular expression matching the claims of an app's own volumes: a
 /// StatefulSet's `<volume>-<app>-<ordinal>`, another workload's `<app>-<volume>`.
 fn own_claims_selector(app: &App) -> Option<String> {
-    let volumes: Vec<&str> = app.own_claims().map(|(v, _)| v.name.value.as_str()).collect();
+    let volumes: Vec<String> = app.own_claims().map(|(v, _)| literal(&v.name.value)).collect();
     if volumes.is_empty() {
         return None;
     }
-    let name = &app.name.value;
+    let name = literal(&app.name.value);
     Some(match app.workload() {
         WorkloadKind::Statefulset => format!("({})-{name}-[0-9]+", volumes.join("|")),
         _ => format!("{name}-({})", volumes.join("|")),
     })
+}
+
+/// The label matcher selecting `names` (sorted, at least one): `label="a"`
+/// for one, `label=~"a|b"` for several.
+fn matcher(label: &str, names: &BTreeSet<&str>) -> String {
+    match names.iter().collect::<Vec<_>>().as_slice() {
+        [one] => format!("{label}=\"{}\"", quoted(one)),
+        all => {
+            let alternatives: Vec<String> = all.iter().map(|n| literal(n)).collect();
+            format!("{label}=~\"{}\"", quoted(&alternatives.join("|")))
+        }
+    }
+}
+
+/// A regular expression matching exactly `text`: its RE2 metacharacters
+/// escaped. The names put in selectors are RFC 1123 labels (lowercase
+/// letters, digits and `-`), which hold none; this keeps each name one
+/// alternative of the regex should a name ever hold a `.`.
+fn literal(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// `text` inside a PromQL double-quoted string: backslashes (those that
+/// escape a regex metacharacter too) and quotes escaped.
+fn quoted(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
 /// The default node alerts: not ready, fewer nodes than declared, a

@@ -271,6 +271,33 @@ app "db" namespace="data" {
     volume "data" mount="/data" size="1Gi"
     metrics port="pg"
 }
+app "cache" namespace="data" kind="deployment" {
+    image "redis" tag="7.4.0"
+    resources cpu="100m" memory="64Mi"
+    volume "dump" mount="/dump" size="1Gi"
+    container "exporter" { image "redis-exporter" tag="1.0.0"; resources cpu="10m" memory="16Mi"; }
+    init "wait" { image "busybox" tag="1.37.0"; resources cpu="10m" memory="16Mi"; }
+}
+app "api" namespace="web" {
+    image "api" tag="1.0.0"
+    resources cpu="100m" memory="64Mi"
+}
+app "agent" namespace="agents" kind="daemonset" {
+    image "agent" tag="1.0.0"
+    resources cpu="10m" memory="16Mi"
+}
+app "exporter" namespace="agents" kind="daemonset" {
+    image "exporter" tag="1.0.0"
+    resources cpu="10m" memory="16Mi"
+}
+app "nightly" namespace="jobs" kind="cronjob" schedule="0 3 * * *" {
+    image "busybox" tag="1.37.0"
+    resources cpu="10m" memory="16Mi"
+}
+app "migrate" namespace="jobs" kind="job" {
+    image "busybox" tag="1.37.0"
+    resources cpu="10m" memory="16Mi"
+}
 "#;
         let checked = driver::check(&MemHost::with([("homelab.kdl", text.to_string())]), "homelab.kdl");
         assert!(!checked.has_errors(), "{:#?}", checked.diagnostics);

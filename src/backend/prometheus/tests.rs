@@ -3,6 +3,7 @@
 use serde_json::Value as Json;
 
 use super::*;
+use crate::check::observe::promql::{self, Purpose};
 use crate::driver;
 use crate::host::MemHost;
 
@@ -82,11 +83,131 @@ fn apps_get_unavailable_and_crash_looping_alerts_and_volumes_filling_up() {
     assert_eq!(names, ["AppUnavailable", "AppCrashLooping", "AppVolumeFillingUp", "AppVolumeFillingUp"]);
     let rules = &all["data"]["spec"]["groups"][0]["rules"];
     // A StatefulSet: ready replicas, and its claims `<volume>-<app>-<ordinal>`.
-    assert!(rules[0]["expr"].as_str().unwrap().contains("kube_statefulset_status_replicas_ready"));
+    assert_eq!(rules[0]["expr"], "kube_statefulset_status_replicas_ready{namespace=\"data\", statefulset=\"db\"} == 0");
+    assert_eq!(rules[0]["annotations"]["summary"], "{{ $labels.statefulset }} in data has no available replica");
     assert!(rules[2]["expr"].as_str().unwrap().contains("persistentvolumeclaim=~\"(data|wal)-db-[0-9]+\""));
     let web = &all["web"]["spec"]["groups"][0]["rules"];
-    assert!(web[0]["expr"].as_str().unwrap().contains("kube_deployment_status_replicas_available"));
+    assert_eq!(web[0]["expr"], "kube_deployment_status_replicas_available{namespace=\"web\", deployment=\"web\"} == 0");
+    assert!(web[1]["expr"].as_str().unwrap().contains("container=\"web\""), "{}", web[1]["expr"]);
     assert_eq!(web.as_array().unwrap().len(), 2, "no volume alert without volumes");
+}
+
+/// The resources every container of these tests asks for.
+const RESOURCES: &str = "resources cpu=\"10m\" memory=\"16Mi\" cpu-limit=\"50m\" memory-limit=\"32Mi\"";
+
+/// An app named `name` in namespace `ns`, with the properties `props`
+/// (`kind=...`) and the children `body`.
+fn app(name: &str, ns: &str, props: &str, body: &str) -> String {
+    format!(
+        "app \"{name}\" namespace=\"{ns}\" {props} {{\n    image \"{name}\" tag=\"1.0.0\"\n    {RESOURCES}\n{body}}}\n"
+    )
+}
+
+#[test]
+fn two_apps_of_one_kind_share_one_rule_naming_both_in_a_regex() {
+    // Declared front first: the regex is sorted all the same.
+    let all = rules(&format!("{}{}", app("front", "shop", "", ""), app("api", "shop", "", "")));
+    let names: Vec<String> = alerts(&all["shop"]).into_iter().map(|(_, a, _)| a).collect();
+    assert_eq!(names, ["AppUnavailable", "AppCrashLooping"]);
+    let shop = &all["shop"]["spec"]["groups"][0]["rules"];
+    assert_eq!(
+        shop[0]["expr"],
+        "kube_deployment_status_replicas_available{namespace=\"shop\", deployment=~\"api|front\"} == 0"
+    );
+    assert_eq!(shop[0]["annotations"]["summary"], "{{ $labels.deployment }} in shop has no available replica");
+    assert!(shop[1]["expr"].as_str().unwrap().contains("container=~\"api|front\""), "{}", shop[1]["expr"]);
+    let swapped = rules(&format!("{}{}", app("api", "shop", "", ""), app("front", "shop", "", "")));
+    assert_eq!(all["shop"], swapped["shop"], "the declarations' order does not show");
+}
+
+#[test]
+fn the_rules_of_a_namespace_do_not_grow_with_its_apps() {
+    let many = |n: usize| {
+        let apps: String = (0..n)
+            .map(|i| {
+                app(
+                    &format!("app-{i}"),
+                    "many",
+                    "kind=\"deployment\"",
+                    "    volume \"data\" mount=\"/data\" size=\"1Gi\"\n",
+                )
+            })
+            .collect();
+        alerts(&rules(&apps)["many"])
+    };
+    let (one, fifty) = (many(1), many(50));
+    assert_eq!(one.len(), fifty.len(), "{one:?}\n{fifty:?}");
+    assert_eq!(
+        fifty.iter().map(|(_, a, _)| a.as_str()).collect::<Vec<_>>(),
+        ["AppUnavailable", "AppCrashLooping", "AppVolumeFillingUp", "AppVolumeFillingUp"]
+    );
+}
+
+#[test]
+fn every_kind_of_workload_in_one_namespace_gets_its_rules_in_order() {
+    let sidecar = format!("    container \"proxy\" {{ image \"proxy\" tag=\"1.0.0\"; {RESOURCES}; }}\n");
+    let init = format!("    init \"wait\" {{ image \"wait\" tag=\"1.0.0\"; {RESOURCES}; }}\n");
+    let extra = [
+        app(
+            "web",
+            "mixed",
+            "kind=\"deployment\"",
+            &format!("{sidecar}    volume \"cache\" mount=\"/cache\" size=\"1Gi\"\n"),
+        ),
+        app(
+            "store",
+            "mixed",
+            "",
+            "    volume \"data\" mount=\"/data\" size=\"1Gi\"\n    volume \"wal\" mount=\"/wal\" size=\"1Gi\"\n",
+        ),
+        app("agent", "mixed", "kind=\"daemonset\"", ""),
+        app("exporter", "mixed", "kind=\"daemonset\"", ""),
+        app("nightly", "mixed", "kind=\"cronjob\" schedule=\"0 3 * * *\"", ""),
+        app("migrate", "mixed", "kind=\"job\"", &init),
+    ]
+    .concat();
+    let all = rules(&extra);
+    let names: Vec<String> = alerts(&all["mixed"]).into_iter().map(|(_, a, _)| a).collect();
+    assert_eq!(
+        names,
+        [
+            "AppUnavailable",
+            "AppUnavailable",
+            "AppUnavailable",
+            "DaemonSetPodsUnavailable",
+            "JobFailed",
+            "CronJobFailed",
+            "CronJobLate",
+            "AppCrashLooping",
+            "AppVolumeFillingUp",
+            "AppVolumeFillingUp",
+        ]
+    );
+    let mixed = &all["mixed"]["spec"]["groups"][0]["rules"];
+    let expr = |i: usize| mixed[i]["expr"].as_str().unwrap().to_string();
+    assert!(expr(0).contains("deployment=\"web\""), "{}", expr(0));
+    assert!(expr(1).contains("statefulset=\"store\""), "{}", expr(1));
+    assert!(expr(2).contains("daemonset=~\"agent|exporter\""), "{}", expr(2));
+    assert!(expr(3).contains("daemonset=~\"agent|exporter\""), "{}", expr(3));
+    assert!(expr(4).contains("job_name=\"migrate\""), "{}", expr(4));
+    assert!(expr(5).contains("job_name=~\"nightly-[0-9]+\""), "{}", expr(5));
+    assert!(expr(7).contains("container=~\"agent|exporter|migrate|nightly|proxy|store|wait|web\""), "{}", expr(7));
+    assert!(expr(8).contains("persistentvolumeclaim=~\"(data|wal)-store-[0-9]+|web-(cache)\""), "{}", expr(8));
+    for i in 0..names.len() {
+        assert_eq!(promql::check(&expr(i), Purpose::Alert), Ok(()), "{}", expr(i));
+    }
+}
+
+#[test]
+fn names_are_regex_literals_in_a_promql_string() {
+    let names = BTreeSet::from(["a.b", "c"]);
+    let selector = matcher("deployment", &names);
+    assert_eq!(selector, r#"deployment=~"a\\.b|c""#);
+    assert_eq!(matcher("deployment", &BTreeSet::from(["a.b"])), r#"deployment="a.b""#);
+    assert_eq!(literal("a.b(c)|d"), r"a\.b\(c\)\|d");
+    assert_eq!(quoted(r#"x\"y"#), r#"x\\\"y"#);
+    let expr = format!("kube_deployment_status_replicas_available{{{selector}}} == 0");
+    assert_eq!(promql::check(&expr, Purpose::Alert), Ok(()), "{expr}");
 }
 
 #[test]
