@@ -40,13 +40,18 @@ def main(out):
     small = {}
     for path in sorted(glob.glob(os.path.join(out, "small-*.json"))):
         for command, median in medians(path).items():
-            what, name = re.match(r"(check|no-op rebuild|build) (\S+)", command).groups()
-            small.setdefault(name, {})[what] = median
+            what, name, how = re.match(r"(check|no-op rebuild|build) (\S+)(?: \((?:disk, )?(\w+)\))?", command).groups()
+            # `check` runs with memos off unless recalled; a no-op rebuild recalls unless compiled.
+            how = how if how in ("recalled", "compiled") else ""
+            small.setdefault(name, {})[f"{what} {how}".strip()] = median
     if small:
-        print("| homelab | check | first build (disk) | no-op rebuild (disk) |")
-        print("|---|---:|---:|---:|")
+        print("| homelab | check | check, recalled | first build (disk) | no-op rebuild (disk) "
+              "| no-op rebuild, compiled (disk) |")
+        print("|---|---:|---:|---:|---:|---:|")
+        get = lambda f, key: ms(f[key]) if key in f else "—"
         for name, f in small.items():
-            print(f"| {name} | {ms(f['check'])} | {ms(f['build'])} | {ms(f['no-op rebuild'])} |")
+            print(f"| {name} | {get(f, 'check')} | {get(f, 'check recalled')} | {get(f, 'build')} "
+                  f"| {get(f, 'no-op rebuild')} | {get(f, 'no-op rebuild compiled')} |")
         print()
     sizes = sorted({int(m) for m in re.findall(r"whole-tmpfs-(\d+)\.json", " ".join(os.listdir(out)))})
     # Files, output size and peak RSS from the summary that whole.sh writes.
@@ -56,15 +61,17 @@ def main(out):
         if m:
             n = int(m.group(1))
             facts[n] = {"files": int(m.group(2)), "mib": int(m.group(3))}
-        m = re.match(r"rss \((\w+), (first build|no-op rebuild)\): (\d+) KiB", line)
+        m = re.match(r"rss \((\w+), (first build|no-op rebuild|no-op rebuild, compiled)\): (\d+) KiB", line)
         if m and n is not None:
             facts[n][(m.group(1), m.group(2))] = int(m.group(3)) / 1024
     if facts:
-        print("| apps | files | output | peak RSS, first build (disk / tmpfs) | peak RSS, no-op rebuild (disk / tmpfs) |")
-        print("|---:|---:|---:|---:|---:|")
+        print("| apps | files | output | peak RSS, first build (disk / tmpfs) | peak RSS, no-op rebuild (disk / tmpfs) "
+              "| compiled |")
+        print("|---:|---:|---:|---:|---:|---:|")
         for n, f in sorted(facts.items()):
             rss = lambda what: " / ".join(f"{f[(w, what)]:,.0f} MiB" for w in ("disk", "tmpfs") if (w, what) in f)
-            print(f"| {n:,} | {f['files']:,} | {f['mib']:,} MiB | {rss('first build')} | {rss('no-op rebuild')} |")
+            print(f"| {n:,} | {f['files']:,} | {f['mib']:,} MiB | {rss('first build')} | {rss('no-op rebuild')} "
+                  f"| {rss('no-op rebuild, compiled')} |")
         print()
     if sizes:
         whole = {}
@@ -76,8 +83,9 @@ def main(out):
         writers = [w for w in WRITERS if any(f"{w} ({p})" in f for d, t in whole.values() for p, f in
                                              (("disk", d), ("tmpfs", t)))]
         print("| apps | build (disk) | floor (disk) | ratio | build (tmpfs) | floor (tmpfs) | ratio "
-              "| no-op (disk) | no-op (tmpfs) |" + "".join(f" {w} (disk) | {w} (tmpfs) |" for w in writers))
-        print("|---:" * (9 + 2 * len(writers)) + "|")
+              "| no-op (disk) | no-op (tmpfs) | no-op, compiled (disk) | no-op, compiled (tmpfs) |"
+              + "".join(f" {w} (disk) | {w} (tmpfs) |" for w in writers))
+        print("|---:" * (11 + 2 * len(writers)) + "|")
         for n in sizes:
             d, t = whole[n]
             get = lambda f, key: ms(f[key]) if key in f else "—"
@@ -86,7 +94,8 @@ def main(out):
             row = [f"{n:,}",
                    get(d, "build (disk)"), get(d, "write floor (disk)"), ratio(d, "disk"),
                    get(t, "build (tmpfs)"), get(t, "write floor (tmpfs)"), ratio(t, "tmpfs"),
-                   get(d, "no-op rebuild (disk)"), get(t, "no-op rebuild (tmpfs)")]
+                   get(d, "no-op rebuild (disk)"), get(t, "no-op rebuild (tmpfs)"),
+                   get(d, "no-op rebuild (disk, compiled)"), get(t, "no-op rebuild (tmpfs, compiled)")]
             for w in writers:
                 row += [get(d, f"{w} (disk)"), get(t, f"{w} (tmpfs)")]
             print("| " + " | ".join(row) + " |")

@@ -9,7 +9,8 @@
 #   - `homelabc build` into a fresh folder (a first build),
 #   - the write floor: `tar -x` of the same tree (held on tmpfs) into a fresh
 #     folder, then `sync -f`, as homelabc flushes once (`syncfs`),
-#   - a no-op rebuild (the tree is already there),
+#   - a no-op rebuild (the tree is already there): recalled from the memo of
+#     the build before, and compiled (memos off, `HOMELABC_CACHE_DIR=`),
 # and, on tmpfs only, the compute alone: `homelabc build --check` against an
 # absent folder (it renders everything, reads and writes nothing, exits 2)
 # beside the peers rendering the same objects to stdout (benches/peers/, each
@@ -28,6 +29,8 @@
 # /usr/bin/time -v. Each timed run writes to a folder of its own; the folders
 # are removed after each measurement, never between runs (on ext4 without a
 # journal, creating files right after a large `rm -rf` is 10-50x slower).
+# Memos go to a folder of the run's own ($SHM/memos), removed at the end;
+# the compute is timed with memos off, as a build that must compile.
 # PLACES=tmpfs (or disk) measures one place only; SKIP_SMALL=1 skips the small
 # homelabs. Results: $OUT (default target/whole-bench), hyperfine JSON and a summary.
 set -euo pipefail
@@ -56,6 +59,10 @@ cd "$here"
 cargo build --profile dist --quiet
 homelabc=$here/target/dist/homelabc
 mkdir -p "$disk" "$shm" "$out"
+export HOMELABC_CACHE_DIR=$shm/memos
+rm -rf "$HOMELABC_CACHE_DIR"
+# A command run with memos off.
+compiling="env HOMELABC_CACHE_DIR="
 
 # The generated description and the peers' input for N apps, in $disk/in-N.
 generate() {
@@ -122,8 +129,11 @@ if [ -z "${SKIP_SMALL:-}" ]; then
     mkdir -p "$runs_dir"
     "$homelabc" -q build "$input" -o "$disk/noop-small"
     hyperfine --style basic -N --runs 30 --warmup 3 --export-json "$out/small-check-$name.json" \
-      -n "check $name" "$homelabc -q check $input" \
-      -n "no-op rebuild $name (disk)" "$homelabc -q build $input -o $disk/noop-small" | tee -a "$summary"
+      -n "check $name" "$compiling $homelabc -q check $input" \
+      -n "check $name (recalled)" "$homelabc -q check $input" \
+      -n "no-op rebuild $name (disk)" "$homelabc -q build $input -o $disk/noop-small" \
+      -n "no-op rebuild $name (disk, compiled)" "$compiling $homelabc -q build $input -o $disk/noop-small" |
+      tee -a "$summary"
     # A first build each run: the last run's tree is moved aside (a rename), never deleted between runs.
     hyperfine --style basic -N --runs 30 --warmup 3 --export-json "$out/small-build-$name.json" \
       --prepare "sh -c 'mv $runs_dir/out $runs_dir/old-\$\$-\$(date +%s%N) 2>/dev/null; true'" \
@@ -158,6 +168,7 @@ for n in "${sizes[@]}"; do
       -n "build ($where)" "$homelabc -q build $input -o \$(mktemp -u -d -p $runs_dir)"
       -n "write floor ($where)" "d=\$(mktemp -d -p $runs_dir) && tar -xf $shm/tree-$n.tar -C \$d && sync -f \$d"
       -n "no-op rebuild ($where)" "$homelabc -q build $input -o $place/noop-$n"
+      -n "no-op rebuild ($where, compiled)" "$compiling $homelabc -q build $input -o $place/noop-$n"
     )
     if [ -n "$jsonnet" ]; then
       commands+=(-n "jrsonnet -m ($where)"
@@ -175,10 +186,11 @@ for n in "${sizes[@]}"; do
     # Peak RSS of a first build and of a no-op rebuild.
     /usr/bin/time -f "rss ($where, first build): %M KiB" "$homelabc" -q build "$input" -o "$place/rss-$n" 2>&1 | tail -1 | tee -a "$summary"
     /usr/bin/time -f "rss ($where, no-op rebuild): %M KiB" "$homelabc" -q build "$input" -o "$place/noop-$n" 2>&1 | tail -1 | tee -a "$summary"
+    /usr/bin/time -f "rss ($where, no-op rebuild, compiled): %M KiB" env HOMELABC_CACHE_DIR= "$homelabc" -q build "$input" -o "$place/noop-$n" 2>&1 | tail -1 | tee -a "$summary"
     rm -rf "$place/rss-$n" "$place/noop-$n"
   done
   # Compute: render everything in memory, write nothing.
-  peers=(-n "homelabc (compute)" "$homelabc -q build --check $input -o $shm/absent-$n")
+  peers=(-n "homelabc (compute)" "$compiling $homelabc -q build --check $input -o $shm/absent-$n")
   if [ -n "$jsonnet" ]; then
     peers+=(-n "jrsonnet (compute)" "cd $peer && $jsonnet -S $jsonnet_args stream.jsonnet >/dev/null")
   fi
@@ -192,4 +204,5 @@ for n in "${sizes[@]}"; do
   fi
   rm -f "$shm/tree-$n.tar"
 done
+rm -rf "$HOMELABC_CACHE_DIR"
 echo "summary: $summary"

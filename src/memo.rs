@@ -17,6 +17,7 @@
 
 use std::io;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -145,9 +146,20 @@ pub enum Made {
 
 impl Memo {
     /// Whether `host` answers every question as it did for the build: then
-    /// compiling again would make the same tree. Asked on every core.
+    /// compiling again would make the same tree. Asked on every core; the
+    /// first answer that differs stops the asking (the build compiles, and
+    /// reads every file anyway).
     pub fn holds(&self, host: &dyn Host) -> bool {
-        crate::par::map(&self.asked, |(question, answer)| question.ask(host) == *answer).into_iter().all(|same| same)
+        let differs = AtomicBool::new(false);
+        crate::par::map(&self.asked, |(question, answer)| {
+            if differs.load(Ordering::Relaxed) {
+                return;
+            }
+            if question.ask(host) != *answer {
+                differs.store(true, Ordering::Relaxed);
+            }
+        });
+        !differs.into_inner()
     }
 
     /// The memo as saved.

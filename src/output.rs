@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 
 pub use disk::{
     DirLock, Leftover, OldTree, Pause, WriteError, WriteOptions, WriteOutcome, flushes_on_this_thread, holds,
-    holds_locked, pending, read_locked, read_tree, write, write_locked, write_read,
+    holds_lock, holds_locked, pending, read_locked, read_tree, write, write_locked, write_read,
 };
 
 /// The name of the lock at the root of the output folder.

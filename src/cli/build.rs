@@ -92,11 +92,12 @@ fn remembered(
 ) -> Option<ExitStatus> {
     let memo = memos.load()?;
     let Made::Tree { output, lock: lock_sha, files } = &memo.made else { return None };
+    let dir = args.output.clone().unwrap_or_else(|| location.root.join(output));
     progress.phase("recall", memo.asked.len(), "inputs");
-    if !memo.holds(host) {
+    // Cheapest first: DIR's lock, then the description, then every file of DIR.
+    if !output::holds_lock(&dir, lock_sha) || !memo.holds(host) {
         return None;
     }
-    let dir = args.output.clone().unwrap_or_else(|| location.root.join(output));
     progress.phase("read", *files, "files");
     if args.check {
         if !output::holds(&dir, lock_sha) {

@@ -3,7 +3,7 @@
 //! A memo lives in the user's cache folder (`$HOMELABC_CACHE_DIR`, else
 //! `$XDG_CACHE_HOME/homelabc`, else `~/.cache/homelabc`; an empty
 //! `HOMELABC_CACHE_DIR` turns memos off), never in the description's folder or
-//! DIR, in `memos/<hash of the key>.json`. The key names everything a tree
+//! DIR, in `memos/<hash of the run>.json`. The key names everything a tree
 //! depends on besides the files the build reads: the compiler binary (its
 //! version, and which file it is and when it was made), the component
 //! library, where the description and the output are, the layout options and
@@ -54,19 +54,24 @@ impl Memos {
     }
 
     /// The memos of `command` (the command and its options, in words).
+    /// The file is named after the run (the description, the command, the
+    /// printer), not the compiler: a new compiler replaces the memos of the
+    /// one before instead of leaving them behind.
     fn of(location: &Location, command: &str, printer: &Printer, library: &crate::stdlib::Library) -> Option<Memos> {
         let folder = cache_folder()?;
+        let run = format!(
+            "description: {} {}\ncommand: {command}\ndiagnostics: {}\n",
+            absolute(&location.root)?,
+            location.file,
+            printer.style()
+        );
+        let name = crate::output::sha256_hex(run.as_bytes());
         let key = format!(
-            "homelabc memo 2\ncompiler: homelabc {} {}\nlibrary: {}\ndescription: {} {}\ncommand: {command}\n\
-             diagnostics: {}\n",
+            "homelabc memo 2\ncompiler: homelabc {} {}\nlibrary: {}\n{run}",
             env!("CARGO_PKG_VERSION"),
             binary()?,
             library.digest(),
-            absolute(&location.root)?,
-            location.file,
-            printer.style(),
         );
-        let name = crate::output::sha256_hex(key.as_bytes());
         Some(Memos { path: folder.join("memos").join(format!("{}.json", &name[..32])), key })
     }
 

@@ -254,10 +254,7 @@ pub fn holds(dir: &Path, lock_sha: &str) -> bool {
     if scan(&dir, "", true, &mut others, &mut files).is_err() || !others.is_empty() {
         return false;
     }
-    let Ok((lock, _)) = read_file(&dir.join(LOCK_FILE), false) else { return false };
-    if sha256_hex(&lock) != lock_sha {
-        return false;
-    }
+    let Some(lock) = lock_with(&dir, lock_sha) else { return false };
     let Some(listed) = parse_lock_hashes(&lock) else { return false };
     files.retain(|(path, _)| path != LOCK_FILE);
     if files.len() != listed.len() || !files.iter().all(|(path, _)| listed.contains_key(path)) {
@@ -267,6 +264,19 @@ pub fn holds(dir: &Path, lock_sha: &str) -> bool {
         read_file(native, false).is_ok_and(|(bytes, _)| listed.get(path) == Some(&sha256_hex(&bytes).as_str()))
     });
     same.into_iter().all(|same| same)
+}
+
+/// Whether DIR's `homelab.lock` has the hex sha256 `lock_sha`: the first,
+/// cheap look of [`holds`], which says no at once to a DIR gone or holding
+/// another tree.
+pub fn holds_lock(dir: &Path, lock_sha: &str) -> bool {
+    lock_with(&normalized(dir), lock_sha).is_some()
+}
+
+/// The bytes of DIR's lock, when their sha256 is `lock_sha`.
+fn lock_with(dir: &Path, lock_sha: &str) -> Option<Vec<u8>> {
+    let (lock, _) = read_file(&dir.join(LOCK_FILE), false).ok()?;
+    (sha256_hex(&lock) == lock_sha).then_some(lock)
 }
 
 /// [`holds`] under a lock the caller holds; when DIR holds the tree, the

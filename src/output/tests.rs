@@ -523,10 +523,11 @@ fn a_folder_holds_the_tree_of_a_lock_only_when_every_file_is_that_trees() {
     let dir = tmp.path().join("out");
     let tree = sample();
     let sha = lock_sha(&tree);
-    assert!(!holds(&dir, &sha), "an absent folder holds nothing");
+    assert!(!holds(&dir, &sha) && !holds_lock(&dir, &sha), "an absent folder holds nothing");
     write(&dir, &tree, &WriteOptions::default()).unwrap();
-    assert!(holds(&dir, &sha));
-    assert!(!holds(&dir, &lock_sha(&tree_of(&[("README.md", "# other\n")]))), "another lock");
+    assert!(holds(&dir, &sha) && holds_lock(&dir, &sha));
+    let other = lock_sha(&tree_of(&[("README.md", "# other\n")]));
+    assert!(!holds(&dir, &other) && !holds_lock(&dir, &other), "another lock");
     // A file edited by hand, a file gone, a file added: no longer that tree.
     fs::write(dir.join("README.md"), "# edited\n").unwrap();
     assert!(!holds(&dir, &sha));
