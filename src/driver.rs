@@ -43,9 +43,10 @@ impl Checked {
 /// A phase of a compilation, as a watcher of it ([`Watch`]) is told.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Phase {
-    /// Reading and parsing the description's files.
+    /// Reading and parsing the description's files, and lowering each into
+    /// its declarations as soon as its imports are read.
     Load,
-    /// Lowering the KDL into the model, with the files it references.
+    /// Merging the files' declarations into the model, with the files it references.
     Lower,
     /// Components, checks and the dependency graph.
     Check,
@@ -109,10 +110,11 @@ pub fn check_watched(host: &dyn Host, root: &str, library: &Library, watch: Watc
     let mut sources = SourceMap::new();
     let mut diagnostics = Vec::new();
     watch(Phase::Load, 0);
-    let loaded = crate::load::load(host, root, &mut sources, &mut diagnostics);
+    // Each file is lowered as soon as its imports are read, and its document
+    // freed: a description's documents never all live at once.
+    let loaded = crate::load::load_then(host, root, &mut sources, &mut diagnostics, &crate::lower::lower_document);
     watch(Phase::Lower, loaded.files.len());
-    // Lowering frees each document as it is done with it.
-    let mut model = crate::lower::lower(loaded, &sources, &mut diagnostics);
+    let mut model = crate::lower::merge(loaded, &mut diagnostics);
     crate::attach::attach(&mut model, &sources, host, &mut diagnostics);
     watch(Phase::Check, model.declarations().len());
     let (views, graph) = if model.clusters.len() > 1 {

@@ -4,6 +4,12 @@
 //! root folder; a folder import takes every `.kdl` file below it in sorted path
 //! order. A cycle or a file imported twice is an error. The result lists
 //! every parsed file once; lowering then ignores `import` nodes.
+//!
+//! [`load_then`] hands each document to a function as soon as its imports
+//! are read, on every core, and keeps what it returns instead: the driver
+//! lowers each file there, so that a large description's documents (several
+//! times the size of their text) never all live at once. The files of a
+//! folder import are read and parsed [`CHUNK`] at a time for the same reason.
 
 use std::collections::BTreeMap;
 
@@ -13,20 +19,21 @@ use crate::diag::{Code, Diagnostic};
 use crate::host::{self, Host};
 use crate::source::{FileId, Origin, SourceMap, Span};
 
-/// One parsed file of the description.
+/// One parsed file of the description: its document, or what [`load_then`]'s
+/// function made of it.
 #[derive(Debug)]
-pub struct ParsedFile {
+pub struct ParsedFile<T = KdlDocument> {
     /// The file.
     pub file: FileId,
     /// Its document.
-    pub doc: KdlDocument,
+    pub doc: T,
 }
 
 /// The loaded description: every file, parsed.
-#[derive(Debug, Default)]
-pub struct Loaded {
+#[derive(Debug)]
+pub struct Loaded<T = KdlDocument> {
     /// Parsed files, root first, then in import order.
-    pub files: Vec<ParsedFile>,
+    pub files: Vec<ParsedFile<T>>,
     /// Whether every file could be read and parsed: checks that need the whole
     /// description (such as "no `homelab` declared") stay quiet otherwise.
     pub complete: bool,
@@ -35,30 +42,70 @@ pub struct Loaded {
 /// The longest chain of imports (a file importing a file importing …) that is read.
 const MAX_IMPORT_DEPTH: usize = crate::syntax::MAX_DEPTH;
 
-struct Loader<'a> {
+/// How many files of a folder import are read and parsed at once: enough for
+/// every core, few enough that their documents stay small beside the rest.
+pub const CHUNK: usize = 2048;
+
+/// What [`load_then`] does with each document: given the file, the sources
+/// (the file's text among them) and its document.
+pub type Then<'a, T> = &'a (dyn Fn(FileId, &SourceMap, KdlDocument) -> T + Sync);
+
+struct Loader<'a, T> {
     host: &'a dyn Host,
     sources: &'a mut SourceMap,
     diags: &'a mut Vec<Diagnostic>,
+    then: Then<'a, T>,
     /// Logical paths loaded so far, with the span of the import that loaded them.
     loaded: BTreeMap<String, Option<Span>>,
     /// The chain of files being loaded, for cycle detection: (path, import span).
     stack: Vec<(String, Option<Span>)>,
-    files: Vec<ParsedFile>,
+    files: Vec<(FileId, Stage<T>)>,
     complete: bool,
+}
+
+/// A file's document, until [`Loader::then`] has made it a `T`.
+enum Stage<T> {
+    Parsed(KdlDocument),
+    Done(T),
 }
 
 /// Loads the description whose root file is `root` (a logical path).
 /// A file that could not be read or parsed is reported and left out.
 pub fn load(host: &dyn Host, root: &str, sources: &mut SourceMap, diags: &mut Vec<Diagnostic>) -> Loaded {
-    let mut loader =
-        Loader { host, sources, diags, loaded: BTreeMap::new(), stack: Vec::new(), files: Vec::new(), complete: true };
+    load_then(host, root, sources, diags, &|_, _, doc| doc)
+}
+
+/// [`load`], giving each document to `then` as soon as its imports are read
+/// and keeping what it returns (in file order, whatever the order it ran in).
+pub fn load_then<T: Send>(
+    host: &dyn Host,
+    root: &str,
+    sources: &mut SourceMap,
+    diags: &mut Vec<Diagnostic>,
+    then: Then<'_, T>,
+) -> Loaded<T> {
+    let mut loader = Loader {
+        host,
+        sources,
+        diags,
+        then,
+        loaded: BTreeMap::new(),
+        stack: Vec::new(),
+        files: Vec::new(),
+        complete: true,
+    };
     loader.load_file(root, None);
     // A file left out is already an error at its import: files it would have
     // imported are not reported as forgotten too.
     if loader.complete {
         loader.unimported(root);
     }
-    Loaded { files: loader.files, complete: loader.complete }
+    loader.finish(0);
+    let files = loader.files.into_iter().map(|(file, stage)| match stage {
+        Stage::Done(doc) => ParsedFile { file, doc },
+        Stage::Parsed(_) => unreachable!("every file was finished"),
+    });
+    Loaded { files: files.collect(), complete: loader.complete }
 }
 
 /// A file read and parsed ahead of its turn (see [`Loader::parse_ahead`]).
@@ -67,7 +114,7 @@ struct Ahead {
     doc: KdlDocument,
 }
 
-impl Loader<'_> {
+impl<T: Send> Loader<'_, T> {
     fn load_file(&mut self, path: &str, via: Option<Span>) {
         self.load_file_with(path, via, None);
     }
@@ -158,15 +205,19 @@ impl Loader<'_> {
             .filter(|n| n.name().value() == "import")
             .filter_map(|n| self.import_target(file, path, n))
             .collect();
-        self.files.push(ParsedFile { file, doc });
+        self.files.push((file, Stage::Parsed(doc)));
         self.stack.push((path.to_string(), via));
         for (target, span) in imports {
             if self.host.is_dir(&target) || target.ends_with('/') || target.is_empty() {
                 match self.host.kdl_files_below(&target) {
                     Ok(found) => {
-                        let ahead = self.parse_ahead(&found);
-                        for (f, ahead) in found.iter().zip(ahead) {
-                            self.load_file_with(f, Some(span), ahead);
+                        for chunk in found.chunks(CHUNK) {
+                            let start = self.files.len();
+                            let ahead = self.parse_ahead(chunk);
+                            for (f, ahead) in chunk.iter().zip(ahead) {
+                                self.load_file_with(f, Some(span), ahead);
+                            }
+                            self.finish(start);
                         }
                     }
                     Err(error) => self.diags.push(
@@ -190,6 +241,17 @@ impl Loader<'_> {
         self.stack.pop();
     }
 
+    /// Gives the documents of the files from `start` on, whose imports are
+    /// read, to [`Loader::then`], on every core.
+    fn finish(&mut self, start: usize) {
+        let parsed = self.files.split_off(start);
+        let (sources, then) = (&*self.sources, self.then);
+        self.files.extend(crate::par::map_owned(parsed, |(file, stage)| match stage {
+            Stage::Parsed(doc) => (file, Stage::Done(then(file, sources, doc))),
+            done => (file, done),
+        }));
+    }
+
     /// W0102 for every `.kdl` file below the root's folder that no import
     /// reached: `check` and `fmt` would ignore it silently. The help names the
     /// import, relative to the root file, that would include it. Only for a
@@ -199,7 +261,7 @@ impl Loader<'_> {
         if root.rsplit('/').next() != Some(crate::host::ROOT_FILE) {
             return;
         }
-        let Some(root_file) = self.files.first().map(|f| f.file) else { return };
+        let Some(root_file) = self.files.first().map(|(file, _)| *file) else { return };
         let dir = root.rfind('/').map_or("", |i| &root[..i]);
         let Ok(found) = self.host.kdl_files_below(dir) else { return };
         for path in found.iter().filter(|p| !self.loaded.contains_key(p.as_str())) {
@@ -312,6 +374,35 @@ mod tests {
         let mut diags = Vec::new();
         let loaded = load(host, "homelab.kdl", &mut sources, &mut diags);
         (loaded.files.len(), diags.iter().map(|d| d.code).collect())
+    }
+
+    #[test]
+    fn each_document_is_handed_on_once_in_file_order_whatever_the_chunks() {
+        // More files than a chunk, one of them importing a file of its own.
+        let mut host = MemHost::new();
+        host.insert("homelab.kdl", "homelab \"lab\"\nimport \"apps/\"\n");
+        for i in 0..CHUNK + 3 {
+            host.insert(format!("apps/{i:05}.kdl"), format!("app \"a{i}\"\n"));
+        }
+        host.insert("apps/00007.kdl", "import \"../more/x.kdl\"\napp \"a7\"\n");
+        host.insert("more/x.kdl", "app \"x\"\n");
+        let mut sources = SourceMap::new();
+        let mut diags = Vec::new();
+        let plain = load(&host, "homelab.kdl", &mut sources, &mut diags);
+        let order: Vec<FileId> = plain.files.iter().map(|f| f.file).collect();
+        let mut sources = SourceMap::new();
+        let then = |file: FileId, sources: &SourceMap, doc: KdlDocument| {
+            (file, sources.get(file).path.clone(), doc.nodes().len())
+        };
+        let handed = load_then(&host, "homelab.kdl", &mut sources, &mut Vec::new(), &then);
+        assert_eq!(handed.files.len(), CHUNK + 5);
+        assert_eq!(handed.files.iter().map(|f| f.file).collect::<Vec<_>>(), order);
+        assert!(handed.files.iter().all(|f| f.doc.0 == f.file), "each file's own document");
+        let paths: Vec<&str> = handed.files.iter().map(|f| f.doc.1.as_str()).take(4).collect();
+        assert_eq!(paths, ["homelab.kdl", "apps/00000.kdl", "apps/00001.kdl", "apps/00002.kdl"]);
+        let x = handed.files.iter().position(|f| f.doc.1 == "more/x.kdl").unwrap();
+        assert_eq!(handed.files[x - 1].doc.1, "apps/00007.kdl", "an import right after its importer");
+        assert_eq!(handed.files[x].doc.2, 1);
     }
 
     #[test]

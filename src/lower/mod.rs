@@ -14,9 +14,9 @@ mod storage;
 pub mod trace;
 
 use crate::diag::{Code, Diagnostic};
-use crate::load::Loaded;
+use crate::load::{Loaded, ParsedFile};
 use crate::model::{DeclKind, Model};
-use crate::source::{SourceMap, Span};
+use crate::source::{FileId, SourceMap, Span};
 use crate::suggest;
 use reader::Cx;
 
@@ -32,14 +32,30 @@ pub fn keywords() -> impl Iterator<Item = &'static str> {
 /// Lowers every loaded file into one model. The model's lists come out sorted
 /// by name, so the order of declarations and files does not matter.
 pub fn lower(loaded: Loaded, sources: &SourceMap, diags: &mut Vec<Diagnostic>) -> Model {
+    // Files lower independently, on every core. Each document is freed as
+    // soon as it is lowered: they are several times the size of their text,
+    // and of what they lower to.
+    let files = crate::par::map_owned(loaded.files, |parsed| ParsedFile {
+        file: parsed.file,
+        doc: lower_document(parsed.file, sources, parsed.doc),
+    });
+    merge(Loaded { files, complete: loaded.complete }, diags)
+}
+
+/// Lowers one file's document (freed when done): what [`merge`] takes. The
+/// driver lowers each file with it as soon as the loader has read its
+/// imports ([`crate::load::load_then`]).
+pub fn lower_document(file: FileId, sources: &SourceMap, doc: kdl::KdlDocument) -> FilePart {
+    lower_file(file, &doc, sources, None)
+}
+
+/// Merges the files' lowered parts into one model, in file order (the first
+/// `homelab` wins, diagnostics per file), then completes and sorts it.
+pub fn merge(loaded: Loaded<FilePart>, diags: &mut Vec<Diagnostic>) -> Model {
     let mut model = Model::default();
     let mut homelabs: Vec<Span> = Vec::new();
     let root = loaded.files.first().map(|f| f.file);
-    // Files lower independently, on every core; merging in file order keeps
-    // the result (first `homelab` wins, diagnostics per file) sequential.
-    // Each document is freed as soon as it is lowered: they are several
-    // times the size of their text, and of what they lower to.
-    let parts = crate::par::map_owned(loaded.files, |parsed| lower_file(&parsed, sources, None));
+    let parts: Vec<FilePart> = loaded.files.into_iter().map(|f| f.doc).collect();
     // Apps are the many large declarations: room for all of them at once,
     // rather than a vector regrown (and copied) as files are merged.
     model.apps.reserve(parts.iter().map(|p| p.model.apps.len()).sum());
@@ -81,7 +97,8 @@ pub fn lower(loaded: Loaded, sources: &SourceMap, diags: &mut Vec<Diagnostic>) -
 }
 
 /// What one file lowers to.
-struct FilePart {
+#[derive(Debug)]
+pub struct FilePart {
     model: Model,
     /// Every `homelab` declaration of the file, in order.
     homelabs: Vec<crate::model::Homelab>,
@@ -90,12 +107,12 @@ struct FilePart {
 
 /// Lowers the declarations of one file, recording what the readers see in
 /// `trace` when there is one.
-fn lower_file(parsed: &crate::load::ParsedFile, sources: &SourceMap, trace: Option<&mut trace::Trace>) -> FilePart {
+fn lower_file(file: FileId, doc: &kdl::KdlDocument, sources: &SourceMap, trace: Option<&mut trace::Trace>) -> FilePart {
     let mut model = Model::default();
     let mut homelabs = Vec::new();
     let mut diags = Vec::new();
-    let mut cx = Cx { file: parsed.file, text: &sources.get(parsed.file).text, diags: &mut diags, trace };
-    for node in parsed.doc.nodes() {
+    let mut cx = Cx { file, text: &sources.get(file).text, diags: &mut diags, trace };
+    for node in doc.nodes() {
         let keyword = node.name().value();
         let Some(kind) = DeclKind::from_keyword(keyword) else {
             if keyword != IMPORT {

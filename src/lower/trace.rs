@@ -100,11 +100,10 @@ pub fn file(text: &str) -> Option<Trace> {
     let file = sources.add("trace.kdl", text, crate::source::Origin::User);
     let mut diags = Vec::new();
     let doc = crate::syntax::parse(file, text, &mut diags)?;
-    let parsed = crate::load::ParsedFile { file, doc };
     let mut trace = Trace::default();
-    super::lower_file(&parsed, &sources, Some(&mut trace));
+    super::lower_file(file, &doc, &sources, Some(&mut trace));
     let mut paths = Vec::new();
-    collect_paths(file, parsed.doc.nodes(), &mut Vec::new(), &mut paths);
+    collect_paths(file, doc.nodes(), &mut Vec::new(), &mut paths);
     for node in &mut trace.nodes {
         if let Some((_, path)) = paths.iter().find(|(span, _)| *span == node.span) {
             node.path = path.clone();
