@@ -61,49 +61,60 @@ fn list_digest(answer: &io::Result<Vec<String>>) -> String {
     }
 }
 
-/// A host that notes what is asked of the host it wraps.
+/// A host that notes what is asked of the host it wraps (or, made with
+/// [`Recording::off`], only passes the questions on).
 pub struct Recording<'a> {
     inner: &'a dyn Host,
-    asked: Mutex<Vec<(Question, String)>>,
+    asked: Option<Mutex<Vec<(Question, String)>>>,
 }
 
 impl<'a> Recording<'a> {
     /// Records the questions asked of `inner`.
     pub fn new(inner: &'a dyn Host) -> Recording<'a> {
-        Recording { inner, asked: Mutex::new(Vec::new()) }
+        Recording { inner, asked: Some(Mutex::new(Vec::new())) }
+    }
+
+    /// Asks `inner` and records nothing (no digest is computed): a run that
+    /// keeps no memo.
+    pub fn off(inner: &'a dyn Host) -> Recording<'a> {
+        Recording { inner, asked: None }
     }
 
     /// Every question asked, once, with its answer, sorted; `None` when one
     /// question was answered twice differently (a file changed during the
-    /// build), which no memo may remember.
+    /// build), which no memo may remember, or when nothing was recorded.
     pub fn asked(self) -> Option<Vec<(Question, String)>> {
-        let mut asked = self.asked.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut asked = self.asked?.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
         asked.sort();
         asked.dedup();
         asked.windows(2).all(|pair| pair[0].0 != pair[1].0).then_some(asked)
     }
 
-    fn note(&self, question: Question, answer: String) {
-        self.asked.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((question, answer));
+    /// Records a question and the digest of its answer, when recording.
+    fn note(&self, asked: impl FnOnce() -> (Question, String)) {
+        if let Some(log) = &self.asked {
+            let entry = asked();
+            log.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(entry);
+        }
     }
 }
 
 impl Host for Recording<'_> {
     fn read(&self, path: &str) -> io::Result<String> {
         let answer = self.inner.read(path);
-        self.note(Question::Read(path.to_string()), read_digest(&answer));
+        self.note(|| (Question::Read(path.to_string()), read_digest(&answer)));
         answer
     }
 
     fn is_dir(&self, path: &str) -> bool {
         let answer = self.inner.is_dir(path);
-        self.note(Question::IsDir(path.to_string()), answer.to_string());
+        self.note(|| (Question::IsDir(path.to_string()), answer.to_string()));
         answer
     }
 
     fn kdl_files_below(&self, dir: &str) -> io::Result<Vec<String>> {
         let answer = self.inner.kdl_files_below(dir);
-        self.note(Question::KdlFilesBelow(dir.to_string()), list_digest(&answer));
+        self.note(|| (Question::KdlFilesBelow(dir.to_string()), list_digest(&answer)));
         answer
     }
 }
@@ -230,8 +241,16 @@ mod tests {
     fn two_answers_to_one_question_leave_nothing_to_remember() {
         let host = MemHost::new();
         let recording = Recording::new(&host);
-        recording.note(Question::Read("a.kdl".into()), "1".into());
-        recording.note(Question::Read("a.kdl".into()), "2".into());
+        recording.note(|| (Question::Read("a.kdl".into()), "1".into()));
+        recording.note(|| (Question::Read("a.kdl".into()), "2".into()));
+        assert_eq!(recording.asked(), None);
+    }
+
+    #[test]
+    fn a_recording_that_is_off_passes_questions_on_and_remembers_nothing() {
+        let host = host();
+        let recording = Recording::off(&host);
+        assert_eq!(recording.read("apps/a.kdl").unwrap(), "app \"a\"\n");
         assert_eq!(recording.asked(), None);
     }
 

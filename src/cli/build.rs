@@ -59,7 +59,7 @@ fn build(args: &Args, printer: &Printer, library: &crate::stdlib::Library, progr
     {
         return status;
     }
-    let recording = Recording::new(&host);
+    let recording = if memos.is_some() { Recording::new(&host) } else { Recording::off(&host) };
     let watch = |phase: crate::driver::Phase, count| progress.phase(phase.name(), count, phase.counts());
     let compiled = match super::compile_at(location, &recording, printer, library, options, &watch) {
         Ok(compiled) => compiled,

@@ -33,7 +33,7 @@ pub fn run(args: &Args, printer: &Printer, library: &crate::stdlib::Library) -> 
     {
         return verdict(printer, &memo.shown, *failed, said.as_deref());
     }
-    let recording = Recording::new(&host);
+    let recording = if memos.is_some() { Recording::new(&host) } else { Recording::off(&host) };
     let checked = crate::driver::check_with(&recording, &location.file, library);
     let shown = printer.render(&checked.diagnostics, &checked.sources);
     let warnings = checked.diagnostics.iter().any(|d| !d.is_error());
