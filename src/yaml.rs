@@ -156,10 +156,17 @@ const RESERVED_MAX: usize = {
 
 /// Renders one JSON value as a canonical document.
 fn render_value(value: &Value) -> String {
-    let mut emitter = Emitter::default();
+    // Most documents are objects of a few hundred bytes to a few KiB: room
+    // for one at once rather than a string regrown from empty (a build
+    // renders tens of thousands), then no more than it holds.
+    let mut emitter = Emitter { out: String::with_capacity(DOCUMENT_CAPACITY) };
     emitter.document(value);
+    emitter.out.shrink_to_fit();
     emitter.out
 }
+
+/// The room a rendered document starts with.
+const DOCUMENT_CAPACITY: usize = 2048;
 
 /// Where a value goes: after `key:` on its key's line, or in place (after `- `, after `: ` of an
 /// explicit key, or at the start of a document).
@@ -181,7 +188,6 @@ enum KeyOrder {
 }
 
 /// The block-style writer; `out` grows line by line.
-#[derive(Default)]
 struct Emitter {
     out: String,
 }
@@ -238,9 +244,8 @@ impl Emitter {
     /// Writes a non-empty mapping in canonical key order; the first line's indent is already
     /// written (by `- ` or `: `) unless `first_padded`.
     fn mapping(&mut self, map: &Map<String, Value>, indent: usize, order: KeyOrder, first_padded: bool, at_end: bool) {
-        let entries = ordered_entries(map, order);
-        let last = entries.len().saturating_sub(1);
-        for (i, (key, value)) in entries.into_iter().enumerate() {
+        let last = map.len().saturating_sub(1);
+        for (i, (key, value)) in ordered_entries(map, order).enumerate() {
             if i > 0 || first_padded {
                 self.pad(indent);
             }
@@ -287,27 +292,26 @@ impl Emitter {
 
     /// Writes `indent` spaces.
     fn pad(&mut self, indent: usize) {
-        self.out.extend(std::iter::repeat_n(' ', indent));
+        const SPACES: &str = "                                                                ";
+        let mut left = indent;
+        while left > 0 {
+            let step = left.min(SPACES.len());
+            self.out.push_str(&SPACES[..step]);
+            left -= step;
+        }
     }
 }
 
 /// The entries of a mapping in canonical order: the keys `order` puts first, then by bytes.
-fn ordered_entries(map: &Map<String, Value>, order: KeyOrder) -> Vec<(&String, &Value)> {
-    let rank = |key: &str| match order {
-        KeyOrder::TopLevel => match key {
-            "apiVersion" => 0,
-            "kind" => 1,
-            "metadata" => 2,
-            _ => 3,
-        },
-        KeyOrder::Nested => usize::from(key != "name"),
+/// The map iterates by key already (serde_json without `preserve_order`), so the keys put
+/// first are taken out of it by name and the rest follow in the map's order.
+fn ordered_entries(map: &Map<String, Value>, order: KeyOrder) -> impl Iterator<Item = (&String, &Value)> {
+    let first: &'static [&'static str] = match order {
+        KeyOrder::TopLevel => &["apiVersion", "kind", "metadata"],
+        KeyOrder::Nested => &["name"],
     };
-    let mut entries: Vec<_> = map.iter().collect();
-    // The map iterates by key already (serde_json without `preserve_order`), so
-    // a stable sort by rank alone gives rank, then bytes.
-    entries.sort_by_key(|(key, _)| rank(key));
-    debug_assert!(entries.windows(2).all(|w| (rank(w[0].0), w[0].0.as_bytes()) < (rank(w[1].0), w[1].0.as_bytes())));
-    entries
+    let firsts = first.iter().filter_map(|key| map.get_key_value(*key));
+    firsts.chain(map.iter().filter(move |(key, _)| !first.contains(&key.as_str())))
 }
 
 /// A scalar on one line: null, boolean, number, string, or an empty collection.
