@@ -61,8 +61,6 @@ homelabc=$here/target/dist/homelabc
 mkdir -p "$disk" "$shm" "$out"
 export HOMELABC_CACHE_DIR=$shm/memos
 rm -rf "$HOMELABC_CACHE_DIR"
-# A command run with memos off.
-compiling="env HOMELABC_CACHE_DIR="
 
 # The generated description and the peers' input for N apps, in $disk/in-N.
 generate() {
@@ -128,12 +126,14 @@ if [ -z "${SKIP_SMALL:-}" ]; then
     rm -rf "$runs_dir" "$disk/noop-small"
     mkdir -p "$runs_dir"
     "$homelabc" -q build "$input" -o "$disk/noop-small"
+    # Memos off for a whole hyperfine (an `env` per run would add its own exec to the time).
+    HOMELABC_CACHE_DIR='' hyperfine --style basic -N --runs 30 --warmup 3 \
+      --export-json "$out/small-compiled-$name.json" \
+      -n "check $name" "$homelabc -q check $input" \
+      -n "no-op rebuild $name (disk, compiled)" "$homelabc -q build $input -o $disk/noop-small" | tee -a "$summary"
     hyperfine --style basic -N --runs 30 --warmup 3 --export-json "$out/small-check-$name.json" \
-      -n "check $name" "$compiling $homelabc -q check $input" \
       -n "check $name (recalled)" "$homelabc -q check $input" \
-      -n "no-op rebuild $name (disk)" "$homelabc -q build $input -o $disk/noop-small" \
-      -n "no-op rebuild $name (disk, compiled)" "$compiling $homelabc -q build $input -o $disk/noop-small" |
-      tee -a "$summary"
+      -n "no-op rebuild $name (disk)" "$homelabc -q build $input -o $disk/noop-small" | tee -a "$summary"
     # A first build each run: the last run's tree is moved aside (a rename), never deleted between runs.
     hyperfine --style basic -N --runs 30 --warmup 3 --export-json "$out/small-build-$name.json" \
       --prepare "sh -c 'mv $runs_dir/out $runs_dir/old-\$\$-\$(date +%s%N) 2>/dev/null; true'" \
@@ -168,7 +168,6 @@ for n in "${sizes[@]}"; do
       -n "build ($where)" "$homelabc -q build $input -o \$(mktemp -u -d -p $runs_dir)"
       -n "write floor ($where)" "d=\$(mktemp -d -p $runs_dir) && tar -xf $shm/tree-$n.tar -C \$d && sync -f \$d"
       -n "no-op rebuild ($where)" "$homelabc -q build $input -o $place/noop-$n"
-      -n "no-op rebuild ($where, compiled)" "$compiling $homelabc -q build $input -o $place/noop-$n"
     )
     if [ -n "$jsonnet" ]; then
       commands+=(-n "jrsonnet -m ($where)"
@@ -176,6 +175,8 @@ for n in "${sizes[@]}"; do
     fi
     hyperfine --style basic --runs "$r" --warmup 1 --export-json "$out/whole-$where-$n.json" "${commands[@]}" |
       tee -a "$summary"
+    HOMELABC_CACHE_DIR='' hyperfine --style basic --runs "$r" --warmup 1 --export-json "$out/whole-$where-$n-compiled.json" \
+      -n "no-op rebuild ($where, compiled)" "$homelabc -q build $input -o $place/noop-$n" | tee -a "$summary"
     if kustomize_at "$n"; then
       hyperfine --style basic --runs "$(kustomize_runs "$n")" --export-json "$out/whole-$where-$n-kustomize.json" \
         -n "kustomize -o ($where)" \
@@ -186,18 +187,19 @@ for n in "${sizes[@]}"; do
     # Peak RSS of a first build and of a no-op rebuild.
     /usr/bin/time -f "rss ($where, first build): %M KiB" "$homelabc" -q build "$input" -o "$place/rss-$n" 2>&1 | tail -1 | tee -a "$summary"
     /usr/bin/time -f "rss ($where, no-op rebuild): %M KiB" "$homelabc" -q build "$input" -o "$place/noop-$n" 2>&1 | tail -1 | tee -a "$summary"
-    /usr/bin/time -f "rss ($where, no-op rebuild, compiled): %M KiB" env HOMELABC_CACHE_DIR= "$homelabc" -q build "$input" -o "$place/noop-$n" 2>&1 | tail -1 | tee -a "$summary"
+    HOMELABC_CACHE_DIR='' /usr/bin/time -f "rss ($where, no-op rebuild, compiled): %M KiB" "$homelabc" -q build "$input" -o "$place/noop-$n" 2>&1 | tail -1 | tee -a "$summary"
     rm -rf "$place/rss-$n" "$place/noop-$n"
   done
   # Compute: render everything in memory, write nothing.
-  peers=(-n "homelabc (compute)" "$compiling $homelabc -q build --check $input -o $shm/absent-$n")
+  peers=(-n "homelabc (compute)" "$homelabc -q build --check $input -o $shm/absent-$n")
   if [ -n "$jsonnet" ]; then
     peers+=(-n "jrsonnet (compute)" "cd $peer && $jsonnet -S $jsonnet_args stream.jsonnet >/dev/null")
   fi
   if [ -n "$helm" ]; then
     peers+=(-n "helm template (compute)" "$helm template bench $peer/chart -f $peer/values.yaml $helm_args >/dev/null")
   fi
-  hyperfine --style basic --runs "$r" --warmup 1 -i --export-json "$out/compute-$n.json" "${peers[@]}" | tee -a "$summary"
+  HOMELABC_CACHE_DIR='' hyperfine --style basic --runs "$r" --warmup 1 -i --export-json "$out/compute-$n.json" \
+    "${peers[@]}" | tee -a "$summary"
   if kustomize_at "$n"; then
     hyperfine --style basic --runs "$(kustomize_runs "$n")" --export-json "$out/compute-$n-kustomize.json" \
       -n "kubectl kustomize (compute)" "$kubectl kustomize $peer/kustomize/$kustomize_root >/dev/null" | tee -a "$summary"
