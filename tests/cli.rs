@@ -2,17 +2,11 @@
 
 mod common;
 
-use common::MEMOS;
 use std::path::Path;
 use std::process::{Command, Output};
 
 fn homelabc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_homelabc"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env("HOMELABC_CACHE_DIR", MEMOS)
-        .output()
-        .expect("the binary runs")
+    common::homelabc(Path::new("."), args)
 }
 
 fn example(name: &str) -> String {

@@ -68,12 +68,7 @@ fn project(apps: usize, tag: &str) -> tempfile::TempDir {
 }
 
 fn homelabc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_homelabc"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env("HOMELABC_CACHE_DIR", MEMOS)
-        .output()
-        .expect("the binary runs")
+    common::homelabc(Path::new("."), args)
 }
 
 /// The tree a description compiles to.
