@@ -36,6 +36,8 @@ use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
+use sha2::{Digest, Sha256};
+
 use super::{LOCK_FILE, OutputTree, PathError, parse_lock, parse_lock_hashes, sha256_hex};
 
 /// How [`write`] treats the output folder.
@@ -261,7 +263,7 @@ pub fn holds(dir: &Path, lock_sha: &str) -> bool {
         return false;
     }
     let same = crate::par::map(&files, |(path, native)| {
-        read_file(native, false).is_ok_and(|(bytes, _)| listed.get(path) == Some(&sha256_hex(&bytes).as_str()))
+        hash_file(native).is_ok_and(|hash| listed.get(path) == Some(&hash.as_str()))
     });
     same.into_iter().all(|same| same)
 }
@@ -535,15 +537,44 @@ fn scan(
 /// with `seen`, also what the file was before it was read ([`Seen`]), so that a
 /// change while or after it is read shows.
 fn read_file(path: &Path, seen: bool) -> io::Result<(Vec<u8>, Option<Seen>)> {
+    let mut file = open_file(path)?;
+    let seen = if seen { Seen::of(&file.metadata()?) } else { None };
+    let mut bytes = Vec::with_capacity(seen.map_or(0, |s| usize::try_from(s.len).unwrap_or(0)));
+    read_blocks(&mut file, |block| bytes.extend_from_slice(block))?;
+    Ok((bytes, seen))
+}
+
+/// The hex sha256 of a regular file of DIR (refusing a link, as [`read_file`]),
+/// read in blocks and kept nowhere.
+fn hash_file(path: &Path) -> io::Result<String> {
+    let mut file = open_file(path)?;
+    let mut hasher = Sha256::new();
+    read_blocks(&mut file, |block| hasher.update(block))?;
+    Ok(super::hex(&hasher.finalize()))
+}
+
+/// Opens a file of DIR to read it, refusing (on Linux) a link swapped in since the scan.
+fn open_file(path: &Path) -> io::Result<fs::File> {
     let mut options = fs::OpenOptions::new();
     options.read(true);
     #[cfg(target_os = "linux")]
     std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
-    let mut file = options.open(path)?;
-    let seen = if seen { Seen::of(&file.metadata()?) } else { None };
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)?;
-    Ok((bytes, seen))
+    options.open(path)
+}
+
+/// Reads a file to its end in blocks, giving each to `take`: two reads for a
+/// file of DIR (`read_to_end` also asks for the file's size and position
+/// first, two more system calls per file of a tree of tens of thousands).
+fn read_blocks(file: &mut fs::File, mut take: impl FnMut(&[u8])) -> io::Result<()> {
+    let mut block = [0u8; 64 * 1024];
+    loop {
+        match file.read(&mut block) {
+            Ok(0) => return Ok(()),
+            Ok(n) => take(&block[..n]),
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
 }
 
 /// A file of DIR as it was before it was read: which file it is, its length,
