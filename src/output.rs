@@ -19,8 +19,8 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 pub use disk::{
-    DirLock, Leftover, OldTree, Pause, WriteError, WriteOptions, WriteOutcome, flushes_on_this_thread, holds,
-    holds_lock, holds_locked, pending, read_locked, read_tree, write, write_locked, write_read,
+    DirLock, Leftover, Listed, OldTree, Pause, WriteError, WriteOptions, WriteOutcome, flushes_on_this_thread, holds,
+    holds_locked, listed, pending, read_locked, read_tree, write, write_locked, write_read,
 };
 
 /// The name of the lock at the root of the output folder.

@@ -94,26 +94,34 @@ fn remembered(
     let Made::Tree { output, lock: lock_sha, files } = &memo.made else { return None };
     let dir = args.output.clone().unwrap_or_else(|| location.root.join(output));
     progress.phase("recall", memo.asked.len(), "inputs");
+    // A build reads DIR under its lock, from the first look to the last;
+    // `--check` writes nothing and takes none.
+    let lock = if args.check { None } else { Some(acquire(&dir, printer).ok()?) };
     // Cheapest first: DIR's lock, then the description, then every file of DIR.
-    if !output::holds_lock(&dir, lock_sha) || !memo.holds(host) {
+    let listed = output::listed(&dir, lock_sha)?;
+    if !memo.holds(host) {
         return None;
     }
     progress.phase("read", *files, "files");
-    if args.check {
-        if !output::holds(&dir, lock_sha) {
-            return None;
-        }
-        printer.shown(&memo.shown);
-        printer.status(&format!("{} is up to date", dir.display()));
-        return Some(ExitStatus::Success);
-    }
-    let lock = acquire(&dir, printer).ok()?;
-    if !output::holds_locked(&lock, lock_sha) {
+    let holds = match &lock {
+        Some(lock) => output::holds_locked(lock, &listed),
+        None => output::holds(&dir, &listed),
+    };
+    if !holds {
         return None;
     }
     printer.shown(&memo.shown);
-    printer.status(&format!("{} is up to date ({files} files)", dir.display()));
+    up_to_date(printer, &dir, (!args.check).then_some(*files));
     Some(ExitStatus::Success)
+}
+
+/// Says that DIR already holds the tree: one line, whether the build compiled
+/// or recalled it (`--check` gives no count of files).
+fn up_to_date(printer: &Printer, dir: &Path, files: Option<usize>) {
+    match files {
+        Some(files) => printer.status(&format!("{} is up to date ({files} files)", dir.display())),
+        None => printer.status(&format!("{} is up to date", dir.display())),
+    }
 }
 
 /// What a compiled build made, as its memo remembers it.
@@ -168,7 +176,7 @@ fn write_compiled(compiled: &super::Compiled, args: &Args, printer: &Printer, pr
     progress.phase("write", tree.len(), "files");
     match output::write_read(&lock, old, tree, &options) {
         Ok(WriteOutcome::Unchanged) => {
-            printer.status(&format!("{} is up to date ({} files)", dir.display(), tree.len()));
+            up_to_date(printer, &dir, Some(tree.len()));
             ExitStatus::Success
         }
         Ok(WriteOutcome::Written { added, changed, removed, leftover }) => {
@@ -286,7 +294,7 @@ fn refuse_data_loss(
 fn check_tree(dir: &Path, tree: &output::OutputTree, printer: &Printer) -> ExitStatus {
     let (added, changed, removed) = match output::pending(dir, tree) {
         Ok(WriteOutcome::Unchanged) => {
-            printer.status(&format!("{} is up to date", dir.display()));
+            up_to_date(printer, dir, None);
             return ExitStatus::Success;
         }
         Ok(WriteOutcome::Written { added, changed, removed, .. }) => (added, changed, removed),

@@ -240,14 +240,34 @@ impl OldTree {
     }
 }
 
-/// Whether DIR holds exactly the tree whose `homelab.lock` has the hex
-/// sha256 `lock_sha`: that lock, every file it lists with the sha256 it gives,
-/// and nothing else (a remembered build, [`crate::memo`], knows the lock of
-/// the tree it would make, not the tree). Every file is read and hashed on
-/// every core and none is kept. Anything a write would refuse or report (a
-/// link, a file that is not regular, a name that is not UTF-8, an error) makes
-/// it `false`: the caller compiles, and the write says what it is.
-pub fn holds(dir: &Path, lock_sha: &str) -> bool {
+/// The lock a remembered build ([`crate::memo`]) expects at DIR, as
+/// [`listed`] found it there.
+#[derive(Debug)]
+pub struct Listed {
+    lock: Vec<u8>,
+}
+
+/// DIR's `homelab.lock`, when DIR is a folder (not a link) and the lock's hex
+/// sha256 is `lock_sha`: the first, cheap look of a remembered build (which
+/// knows the lock of the tree it would make, not the tree), saying no at
+/// once to a DIR gone or holding another tree. A writer reads it under the
+/// [`DirLock`] it then checks the rest with ([`holds_locked`]).
+pub fn listed(dir: &Path, lock_sha: &str) -> Option<Listed> {
+    let dir = normalized(dir);
+    if !fs::symlink_metadata(&dir).is_ok_and(|meta| meta.is_dir()) {
+        return None;
+    }
+    let (lock, _) = read_file(&dir.join(LOCK_FILE), false).ok()?;
+    (sha256_hex(&lock) == lock_sha).then_some(Listed { lock })
+}
+
+/// Whether DIR holds exactly the tree of the lock [`listed`] found there:
+/// that lock, every file it lists with the sha256 it gives, and nothing else.
+/// Every other file is read and hashed on every core and none is kept.
+/// Anything a write would refuse or report (a link, a file that is not
+/// regular, a name that is not UTF-8, an error) makes it `false`: the caller
+/// compiles, and the write says what it is.
+pub fn holds(dir: &Path, listed: &Listed) -> bool {
     let dir = normalized(dir);
     if !fs::symlink_metadata(&dir).is_ok_and(|meta| meta.is_dir()) {
         return false;
@@ -256,37 +276,25 @@ pub fn holds(dir: &Path, lock_sha: &str) -> bool {
     if scan(&dir, "", true, &mut others, &mut files).is_err() || !others.is_empty() {
         return false;
     }
-    let Some(lock) = lock_with(&dir, lock_sha) else { return false };
-    let Some(listed) = parse_lock_hashes(&lock) else { return false };
-    files.retain(|(path, _)| path != LOCK_FILE);
-    if files.len() != listed.len() || !files.iter().all(|(path, _)| listed.contains_key(path)) {
+    let Some(hashes) = parse_lock_hashes(&listed.lock) else { return false };
+    // The lock is still there; its bytes are the ones `listed` read.
+    let Some(lock) = files.iter().position(|(path, _)| path == LOCK_FILE) else { return false };
+    files.swap_remove(lock);
+    if files.len() != hashes.len() || !files.iter().all(|(path, _)| hashes.contains_key(path)) {
         return false;
     }
     let same = crate::par::map(&files, |(path, native)| {
-        hash_file(native).is_ok_and(|hash| listed.get(path) == Some(&hash.as_str()))
+        hash_file(native).is_ok_and(|hash| hashes.get(path) == Some(&hash.as_str()))
     });
     same.into_iter().all(|same| same)
 }
 
-/// Whether DIR's `homelab.lock` has the hex sha256 `lock_sha`: the first,
-/// cheap look of [`holds`], which says no at once to a DIR gone or holding
-/// another tree.
-pub fn holds_lock(dir: &Path, lock_sha: &str) -> bool {
-    lock_with(&normalized(dir), lock_sha).is_some()
-}
-
-/// The bytes of DIR's lock, when their sha256 is `lock_sha`.
-fn lock_with(dir: &Path, lock_sha: &str) -> Option<Vec<u8>> {
-    let (lock, _) = read_file(&dir.join(LOCK_FILE), false).ok()?;
-    (sha256_hex(&lock) == lock_sha).then_some(lock)
-}
-
-/// [`holds`] under a lock the caller holds; when DIR holds the tree, the
-/// siblings a killed build left are removed, as a write that finds DIR
-/// unchanged does.
-pub fn holds_locked(lock: &DirLock, lock_sha: &str) -> bool {
+/// [`holds`] under a lock the caller holds (and held when it read `listed`);
+/// when DIR holds the tree, the siblings a killed build left are removed, as
+/// a write that finds DIR unchanged does.
+pub fn holds_locked(lock: &DirLock, listed: &Listed) -> bool {
     let Ok(siblings) = Siblings::of(&lock.dir) else { return false };
-    let holds = holds(&siblings.dir, lock_sha);
+    let holds = holds(&siblings.dir, listed);
     if holds && lock.held() {
         siblings.remove_stale();
     }

@@ -523,25 +523,27 @@ fn a_folder_holds_the_tree_of_a_lock_only_when_every_file_is_that_trees() {
     let dir = tmp.path().join("out");
     let tree = sample();
     let sha = lock_sha(&tree);
-    assert!(!holds(&dir, &sha) && !holds_lock(&dir, &sha), "an absent folder holds nothing");
+    assert!(listed(&dir, &sha).is_none(), "an absent folder holds nothing");
     write(&dir, &tree, &WriteOptions::default()).unwrap();
-    assert!(holds(&dir, &sha) && holds_lock(&dir, &sha));
-    let other = lock_sha(&tree_of(&[("README.md", "# other\n")]));
-    assert!(!holds(&dir, &other) && !holds_lock(&dir, &other), "another lock");
+    let found = listed(&dir, &sha).expect("its lock");
+    assert!(holds(&dir, &found));
+    assert!(listed(&dir, &lock_sha(&tree_of(&[("README.md", "# other\n")]))).is_none(), "another lock");
     // A file edited by hand, a file gone, a file added: no longer that tree.
     fs::write(dir.join("README.md"), "# edited\n").unwrap();
-    assert!(!holds(&dir, &sha));
+    assert!(!holds(&dir, &found));
     fs::write(dir.join("README.md"), "# homelab\n").unwrap();
-    assert!(holds(&dir, &sha), "the same bytes again");
+    assert!(holds(&dir, &found), "the same bytes again");
     fs::remove_file(dir.join("apps/web/namespace-web.yaml")).unwrap();
-    assert!(!holds(&dir, &sha));
+    assert!(!holds(&dir, &found));
     write(&dir, &tree, &WriteOptions::default()).unwrap();
     fs::write(dir.join("apps/web/extra.yaml"), "kind: Secret\n").unwrap();
-    assert!(!holds(&dir, &sha), "a stray file");
+    assert!(!holds(&dir, &found), "a stray file");
     fs::remove_file(dir.join("apps/web/extra.yaml")).unwrap();
     // Empty folders are no files: a write leaves them too.
     fs::create_dir(dir.join("empty")).unwrap();
-    assert!(holds(&dir, &sha));
+    assert!(holds(&dir, &found));
+    fs::remove_file(dir.join(LOCK_FILE)).unwrap();
+    assert!(!holds(&dir, &found), "the lock gone since it was read");
 }
 
 #[cfg(unix)]
@@ -551,8 +553,11 @@ fn a_link_in_the_folder_is_left_to_the_writer_to_refuse() {
     let dir = tmp.path().join("out");
     let tree = sample();
     write(&dir, &tree, &WriteOptions::default()).unwrap();
+    let found = listed(&dir, &lock_sha(&tree)).expect("its lock");
     std::os::unix::fs::symlink("/etc/hostname", dir.join("apps/link")).unwrap();
-    assert!(!holds(&dir, &lock_sha(&tree)));
+    assert!(!holds(&dir, &found));
+    std::os::unix::fs::symlink(&dir, tmp.path().join("via-link")).unwrap();
+    assert!(listed(&tmp.path().join("via-link"), &lock_sha(&tree)).is_none(), "DIR itself a link");
 }
 
 #[test]
@@ -563,6 +568,7 @@ fn a_folder_found_holding_its_tree_under_the_lock_loses_stale_siblings() {
     write(&dir, &tree, &WriteOptions::default()).unwrap();
     fs::create_dir(tmp.path().join(".out.homelabc-new-4242")).unwrap();
     let lock = DirLock::acquire(&dir, &mut || {}).unwrap();
-    assert!(holds_locked(&lock, &lock_sha(&tree)));
+    let found = listed(&dir, &lock_sha(&tree)).expect("its lock");
+    assert!(holds_locked(&lock, &found));
     assert_eq!(names(tmp.path()), ["out"]);
 }
