@@ -90,7 +90,19 @@ impl NotUtf8 {
 /// the file is opened without blocking and checked through its descriptor,
 /// so that nothing swapped in after a check can block the read.
 fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
-    use std::io::Read as _;
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(refuse(&meta));
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(target_os = "linux")]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    read_opened(options.open(path)?)
+}
+
+/// Why a file that is not a regular one is not read.
+fn refuse(meta: &std::fs::Metadata) -> io::Error {
     let kind = |meta: &std::fs::Metadata| {
         let t = meta.file_type();
         #[cfg(unix)]
@@ -106,18 +118,14 @@ fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
         }
         if t.is_dir() { "a folder" } else { "not a regular file" }
     };
-    let refuse = |meta: &std::fs::Metadata| {
-        io::Error::new(io::ErrorKind::InvalidInput, format!("it is {}: homelabc reads regular files only", kind(meta)))
-    };
-    let meta = std::fs::metadata(path)?;
-    if !meta.is_file() {
-        return Err(refuse(&meta));
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(target_os = "linux")]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
-    let file = options.open(path)?;
+    io::Error::new(io::ErrorKind::InvalidInput, format!("it is {}: homelabc reads regular files only", kind(meta)))
+}
+
+/// The bytes of a file [`read_regular`] opened (or [`FsHost`]'s quicker way
+/// did): a regular file of at most [`MAX_FILE_SIZE`] bytes, checked through
+/// its descriptor.
+fn read_opened(file: std::fs::File) -> io::Result<Vec<u8>> {
+    use std::io::Read as _;
     let meta = file.metadata()?;
     if !meta.is_file() {
         return Err(refuse(&meta));
@@ -142,12 +150,62 @@ pub struct FsHost {
     root: PathBuf,
     /// The root's real path, resolved once (every file read checks against it).
     real_root: std::sync::OnceLock<PathBuf>,
+    /// The root folder, opened once, for [`FsHost::read_beneath`] (`None`
+    /// where it could not be opened).
+    #[cfg(target_os = "linux")]
+    root_dir: std::sync::OnceLock<Option<std::sync::Arc<std::os::fd::OwnedFd>>>,
 }
 
 impl FsHost {
     /// A host whose logical root is `root`.
     pub fn new(root: impl Into<PathBuf>) -> FsHost {
-        FsHost { root: root.into(), real_root: std::sync::OnceLock::new() }
+        FsHost {
+            root: root.into(),
+            real_root: std::sync::OnceLock::new(),
+            #[cfg(target_os = "linux")]
+            root_dir: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The bytes of a file, read the quick way: the kernel resolves the path
+    /// below the root folder and refuses any step (a link, `..`) that leaves
+    /// it (`openat2` with `RESOLVE_BENEATH`), one system call where
+    /// [`FsHost::real`] makes one per folder of the path. `None` whenever
+    /// that way does not end in the file's bytes, for whatever reason (an
+    /// absolute link, an older kernel, a missing file, a pipe): the careful
+    /// way ([`FsHost::real`], [`read_regular`]) then reads it or says why not,
+    /// so both ways give one answer.
+    #[cfg(target_os = "linux")]
+    fn read_beneath(&self, path: &str) -> Option<Vec<u8>> {
+        use std::os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd};
+        let root = self
+            .root_dir
+            .get_or_init(|| std::fs::File::open(&self.root).ok().map(|dir| std::sync::Arc::new(OwnedFd::from(dir))))
+            .as_ref()?;
+        // What is not a regular file is not opened (a device may act on open).
+        if !std::fs::metadata(self.root.join(path)).ok()?.is_file() {
+            return None;
+        }
+        let name = std::ffi::CString::new(path).ok()?;
+        // SAFETY: `open_how` is plain integers, for which zero is a value.
+        let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+        how.flags = (libc::O_RDONLY | libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY) as u64;
+        how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS;
+        // SAFETY: `openat2` reads the NUL-terminated `name` and `how` (of the
+        // size given) and returns a new descriptor or -1; both outlive the call.
+        let fd = unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                root.as_raw_fd(),
+                name.as_ptr(),
+                &raw const how,
+                std::mem::size_of::<libc::open_how>(),
+            )
+        };
+        let fd = i32::try_from(fd).ok().filter(|fd| *fd >= 0)?;
+        // SAFETY: `fd` is a descriptor `openat2` just opened, owned by nothing else.
+        let file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+        read_opened(file).ok()
     }
 
     /// The root folder.
@@ -179,8 +237,14 @@ impl FsHost {
 
 impl Host for FsHost {
     fn read(&self, path: &str) -> io::Result<String> {
-        let real = self.real(path)?;
-        let bytes = read_regular(&real)?;
+        #[cfg(target_os = "linux")]
+        let quick = self.read_beneath(path);
+        #[cfg(not(target_os = "linux"))]
+        let quick = None;
+        let bytes = match quick {
+            Some(bytes) => bytes,
+            None => read_regular(&self.real(path)?)?,
+        };
         String::from_utf8(bytes).map_err(|error| {
             let offset = error.utf8_error().valid_up_to();
             let lossy = String::from_utf8_lossy(error.as_bytes()).into_owned();
@@ -328,6 +392,42 @@ mod tests {
         let error = host.read("bad.kdl").unwrap_err();
         let bad = NotUtf8::of(&error).expect("carries the offset");
         assert_eq!((bad.offset, error.to_string().contains("line 2")), (7, true));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_are_followed_inside_the_root_only() {
+        use std::os::unix::fs::symlink;
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.kdl"), "secret").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("lab");
+        std::fs::create_dir_all(root.join("apps")).unwrap();
+        std::fs::write(root.join("apps/a.kdl"), "a").unwrap();
+        symlink("apps/a.kdl", root.join("relative.kdl")).unwrap();
+        symlink(root.join("apps/a.kdl"), root.join("absolute.kdl")).unwrap();
+        symlink("apps", root.join("linked")).unwrap();
+        symlink(outside.path().join("secret.kdl"), root.join("out-absolute.kdl")).unwrap();
+        std::fs::write(dir.path().join("beside.kdl"), "beside").unwrap();
+        symlink("../beside.kdl", root.join("out-relative.kdl")).unwrap();
+        let host = FsHost::new(&root);
+        for inside in ["apps/a.kdl", "relative.kdl", "absolute.kdl", "linked/a.kdl"] {
+            assert_eq!(host.read(inside).unwrap(), "a", "{inside}");
+        }
+        for leaving in ["out-absolute.kdl", "out-relative.kdl"] {
+            let error = host.read(leaving).unwrap_err();
+            assert!(error.to_string().contains("leads outside"), "{leaving}: {error}");
+        }
+        assert_eq!(host.read("missing.kdl").unwrap_err().kind(), io::ErrorKind::NotFound);
+        // The quick way reads what stays below the root by relative steps, and
+        // leaves the rest to the careful way.
+        #[cfg(target_os = "linux")]
+        {
+            assert_eq!(host.read_beneath("relative.kdl").as_deref(), Some(&b"a"[..]));
+            for other in ["absolute.kdl", "out-absolute.kdl", "out-relative.kdl", "missing.kdl"] {
+                assert_eq!(host.read_beneath(other), None, "{other}");
+            }
+        }
     }
 
     #[test]

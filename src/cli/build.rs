@@ -307,9 +307,12 @@ fn check_tree(dir: &Path, tree: &output::OutputTree, printer: &Printer) -> ExitS
     stale.extend(changed.into_iter().map(|p| (p, '~')));
     stale.extend(removed.into_iter().map(|p| (p, '-')));
     stale.sort();
-    printer.status(&format!("{} is stale; `homelabc build` would change:", dir.display()));
+    // One write for the whole list (standard error is not buffered: a line
+    // each was two system calls a file, 180,000 at 10,000 apps).
+    let mut listing = format!("{} is stale; `homelabc build` would change:", dir.display());
     for (path, mark) in &stale {
-        printer.status(&format!("  {mark} {path}"));
+        listing.push_str(&format!("\n  {mark} {path}"));
     }
+    printer.status(&listing);
     ExitStatus::Pending
 }

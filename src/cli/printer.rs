@@ -72,7 +72,8 @@ impl Printer {
     /// Prints a status line to stderr unless quiet.
     pub fn status(&self, text: &str) {
         if !self.quiet {
-            eprintln!("{text}");
+            // One write, the line break with it.
+            let _ = std::io::stderr().write_all(format!("{text}\n").as_bytes());
         }
     }
 
