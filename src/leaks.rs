@@ -210,7 +210,20 @@ fn key_from(bytes: &[u8], from: usize) -> Option<(usize, Leak)> {
 fn token_from(bytes: &[u8], from: usize) -> Option<(usize, Leak)> {
     let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     let body = |b: u8| word(b) || b == b'.' || b == b'-';
+    // The bytes a token starts with.
+    const FIRST: [bool; 256] = {
+        let mut first = [false; 256];
+        let mut i = 0;
+        while i < TOKENS.len() {
+            first[TOKENS[i].0.as_bytes()[0] as usize] = true;
+            i += 1;
+        }
+        first
+    };
     for at in from..bytes.len() {
+        if !FIRST[bytes[at] as usize] {
+            continue;
+        }
         let start = match at {
             0 => 0,
             _ if word(bytes[at - 1]) => continue,
@@ -233,7 +246,7 @@ fn token_from(bytes: &[u8], from: usize) -> Option<(usize, Leak)> {
 
 /// Where `needle` first occurs in `haystack`.
 fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|window| window == needle)
+    memchr::memmem::find(haystack, needle)
 }
 
 /// The first credential in a command line: [`find`], or a literal password
