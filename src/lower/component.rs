@@ -95,11 +95,12 @@ struct Param {
 }
 
 /// A parsed component definition.
-struct Definition {
+struct Definition<'d> {
     description: String,
     params: BTreeMap<String, Param>,
-    /// The body: every child but `description` and `param`.
-    body: Vec<KdlNode>,
+    /// The body: every child but `description` and `param` (each copied
+    /// once, when it is instantiated).
+    body: Vec<&'d KdlNode>,
 }
 
 /// Includes every component the description uses or needs, binds its
@@ -141,7 +142,7 @@ pub fn bind(model: &mut Model, library: &Library, sources: &mut SourceMap, diags
         let used = model.uses.iter().find(|u| u.component.value == name).cloned();
         let params = bind_params(&mut cx, &definition, &implied, used.as_ref());
         let mut charts: Vec<Chart> = Vec::new();
-        for node in &definition.body {
+        for &node in &definition.body {
             let Some(node) = instantiate(&mut cx, node, &params) else { continue };
             match node.name().value() {
                 "namespace" => {
@@ -158,7 +159,7 @@ pub fn bind(model: &mut Model, library: &Library, sources: &mut SourceMap, diags
                         }
                     }
                 }
-                "chart" => charts.extend(component_chart(&mut cx, &node, &name)),
+                "chart" => charts.extend(component_chart(&mut cx, node, &name)),
                 other => cx.report(
                     Diagnostic::new(Code::E0103, format!("unknown node `{other}` in component `{name}`"))
                         .primary(cx.span(node.name().span()), "not a component node")
@@ -331,7 +332,7 @@ fn webhook_targets(model: &Model, cluster: &crate::model::Cluster) -> Vec<String
 }
 
 /// Reads the `component` node of a library file.
-fn definition(cx: &mut Cx<'_>, name: &str, doc: &KdlDocument) -> Option<Definition> {
+fn definition<'d>(cx: &mut Cx<'_>, name: &str, doc: &'d KdlDocument) -> Option<Definition<'d>> {
     let Some(node) = doc.nodes().iter().find(|n| n.name().value() == "component") else {
         cx.report(
             Diagnostic::new(Code::E0104, format!("stdlib file of `{name}` holds no `component` node"))
@@ -381,7 +382,7 @@ fn definition(cx: &mut Cx<'_>, name: &str, doc: &KdlDocument) -> Option<Definiti
                 }
                 params.insert(pname.value, Param { ty, default });
             }
-            _ => body.push(child.clone()),
+            _ => body.push(child),
         }
     }
     Some(Definition { description, params, body })
@@ -391,7 +392,7 @@ fn definition(cx: &mut Cx<'_>, name: &str, doc: &KdlDocument) -> Option<Definiti
 /// then the user's `use` (which wins), each checked against its type.
 fn bind_params(
     cx: &mut Cx<'_>,
-    definition: &Definition,
+    definition: &Definition<'_>,
     implied: &BTreeMap<String, ValueKind>,
     used: Option<&crate::model::Use>,
 ) -> BTreeMap<String, Option<ValueKind>> {
@@ -446,12 +447,19 @@ fn bind_params(
 /// A copy of a body node with `when=` resolved and `{param}` replaced; `None`
 /// when the node's `when` parameter is unset (or false).
 fn instantiate(cx: &mut Cx<'_>, node: &KdlNode, params: &BTreeMap<String, Option<ValueKind>>) -> Option<KdlNode> {
+    // One copy of the whole node, then worked on in place (a copy per level
+    // copied each subtree once per node above it).
     let mut node = node.clone();
+    instantiate_in_place(cx, &mut node, params).then_some(node)
+}
+
+/// [`instantiate`] on a node of its own: whether the node stays.
+fn instantiate_in_place(cx: &mut Cx<'_>, node: &mut KdlNode, params: &BTreeMap<String, Option<ValueKind>>) -> bool {
     if let Some(pos) = node.entries().iter().position(|e| e.name().is_some_and(|n| n.value() == "when")) {
         let entry = node.entries_mut().remove(pos);
         let param = entry.value().as_string().unwrap_or_default().to_string();
         match params.get(&param) {
-            Some(Some(ValueKind::Bool(false)) | None) => return None,
+            Some(Some(ValueKind::Bool(false)) | None) => return false,
             Some(Some(_)) => {}
             None => {
                 cx.report(
@@ -459,7 +467,7 @@ fn instantiate(cx: &mut Cx<'_>, node: &KdlNode, params: &BTreeMap<String, Option
                         .primary(cx.span(entry.span()), "no such parameter")
                         .help("declare it with `param` at the top of the component"),
                 );
-                return None;
+                return false;
             }
         }
     }
@@ -472,10 +480,9 @@ fn instantiate(cx: &mut Cx<'_>, node: &KdlNode, params: &BTreeMap<String, Option
         }
     }
     if let Some(children) = node.children_mut() {
-        let kept: Vec<KdlNode> = children.nodes().iter().filter_map(|c| instantiate(cx, c, params)).collect();
-        *children.nodes_mut() = kept;
+        children.nodes_mut().retain_mut(|child| instantiate_in_place(cx, child, params));
     }
-    Some(node)
+    true
 }
 
 /// `{param}` replaced in a string; `None` when there is nothing to replace.
@@ -526,12 +533,11 @@ fn interpolate(
 }
 
 /// A component's chart: its `values` blocks deep-merged in order.
-fn component_chart(cx: &mut Cx<'_>, node: &KdlNode, component: &str) -> Option<Chart> {
-    let mut node = node.clone();
+fn component_chart(cx: &mut Cx<'_>, mut node: KdlNode, component: &str) -> Option<Chart> {
     let mut blocks = Vec::new();
     if let Some(children) = node.children_mut() {
         let (values, rest): (Vec<KdlNode>, Vec<KdlNode>) =
-            children.nodes().iter().cloned().partition(|c| c.name().value() == "values");
+            std::mem::take(children.nodes_mut()).into_iter().partition(|c| c.name().value() == "values");
         blocks = values;
         *children.nodes_mut() = rest;
     }
