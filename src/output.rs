@@ -33,6 +33,10 @@ const LOCK_HEADER: &str = "# homelab.lock — written by homelabc; every file be
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OutputTree {
     files: BTreeMap<String, Vec<u8>>,
+    /// Every folder that holds a file, at any depth (derived from `files`:
+    /// a path found here is a folder, so neither it nor a folder above it
+    /// can be a file).
+    folders: BTreeSet<String>,
 }
 
 /// A path that [`OutputTree::insert`] refuses, and why.
@@ -96,17 +100,23 @@ impl OutputTree {
         if self.files.contains_key(path) {
             return refuse(PathProblem::Duplicate);
         }
-        // A file may not sit where a folder of this path would be...
-        for (i, _) in path.match_indices('/') {
+        // A file may not sit where a folder of this path would be (the
+        // folders already known, and those above them, hold no file)...
+        let above: Vec<usize> = path.match_indices('/').map(|(i, _)| i).collect();
+        let new_folders = above.iter().rev().take_while(|&&i| !self.folders.contains(&path[..i])).count();
+        let new_folders = &above[above.len() - new_folders..];
+        for &i in new_folders {
             if self.files.contains_key(&path[..i]) {
                 return refuse(PathProblem::Clash { other: path[..i].to_string() });
             }
         }
         // ...nor may this path be a folder of a file already in the tree.
-        let folder = format!("{path}/");
-        if let Some((other, _)) = self.files.range(folder.clone()..).next().filter(|(k, _)| k.starts_with(&folder)) {
-            return refuse(PathProblem::Clash { other: other.clone() });
+        if self.folders.contains(path) {
+            let folder = format!("{path}/");
+            let other = self.files.range(folder.clone()..).next().map(|(k, _)| k.clone()).unwrap_or(folder);
+            return refuse(PathProblem::Clash { other });
         }
+        self.folders.extend(new_folders.iter().map(|&i| path[..i].to_string()));
         self.files.insert(path.to_string(), contents);
         Ok(())
     }

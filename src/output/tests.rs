@@ -572,3 +572,38 @@ fn a_folder_found_holding_its_tree_under_the_lock_loses_stale_siblings() {
     assert!(holds_locked(&lock, &found));
     assert_eq!(names(tmp.path()), ["out"]);
 }
+
+/// What [`OutputTree::insert`] answers, worked out the plain way: every
+/// folder of the path looked up among the files, and the files below it.
+fn naive_insert(files: &mut BTreeMap<String, ()>, path: &str) -> Result<(), PathProblem> {
+    if files.contains_key(path) {
+        return Err(PathProblem::Duplicate);
+    }
+    for (i, _) in path.match_indices('/') {
+        if files.contains_key(&path[..i]) {
+            return Err(PathProblem::Clash { other: path[..i].to_string() });
+        }
+    }
+    let folder = format!("{path}/");
+    if let Some(other) = files.keys().find(|k| k.starts_with(&folder)) {
+        return Err(PathProblem::Clash { other: other.clone() });
+    }
+    files.insert(path.to_string(), ());
+    Ok(())
+}
+
+proptest::proptest! {
+    #[test]
+    fn refuses_clashes_as_the_plain_way_does(
+        paths in proptest::collection::vec(proptest::collection::vec(proptest::sample::select(vec!["a", "b", "c.yaml"]), 1..5), 0..40)
+    ) {
+        let mut tree = OutputTree::new();
+        let mut naive = BTreeMap::new();
+        for segments in paths {
+            let path = segments.join("/");
+            let got = tree.insert(&path, path.as_bytes()).map_err(|e| e.problem);
+            proptest::prop_assert_eq!(&got, &naive_insert(&mut naive, &path), "{}", path);
+        }
+        proptest::prop_assert!(tree.files().map(|(p, _)| p).eq(naive.keys().map(String::as_str)));
+    }
+}
