@@ -31,6 +31,7 @@
 # journal, creating files right after a large `rm -rf` is 10-50x slower).
 # Memos go to a folder of the run's own ($SHM/memos), removed at the end;
 # the compute is timed with memos off, as a build that must compile.
+# HOMELABC_BIN times that binary instead of building target/dist/homelabc.
 # PLACES=tmpfs (or disk) measures one place only; SKIP_SMALL=1 skips the small
 # homelabs. Results: $OUT (default target/whole-bench), hyperfine JSON and a summary.
 set -euo pipefail
@@ -54,10 +55,16 @@ sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(100 1000 5000 10000 20000)
 
 cd "$here"
-# The binary users run: the release profile without debug information,
-# stripped (`[profile.dist]`, what the Dockerfile and release.yml ship).
-cargo build --profile dist --quiet
-homelabc=$here/target/dist/homelabc
+# The release profile without debug information, stripped (`[profile.dist]`),
+# linked as this machine links (glibc, position-independent); HOMELABC_BIN
+# names another binary, such as the static musl one the Dockerfile and
+# release.yml ship (`.ci/run` builds it: target/x86_64-unknown-linux-musl/dist).
+if [ -n "${HOMELABC_BIN:-}" ]; then
+  homelabc=$HOMELABC_BIN
+else
+  cargo build --profile dist --quiet
+  homelabc=$here/target/dist/homelabc
+fi
 mkdir -p "$disk" "$shm" "$out"
 export HOMELABC_CACHE_DIR=$shm/memos
 rm -rf "$HOMELABC_CACHE_DIR"
