@@ -1,5 +1,6 @@
 //! `homelabc build [PATH] [-o DIR] [--check] [--force]`: render the tree.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::memo::Memos;
@@ -311,7 +312,7 @@ fn check_tree(dir: &Path, tree: &output::OutputTree, printer: &Printer) -> ExitS
     // each was two system calls a file, 180,000 at 10,000 apps).
     let mut listing = format!("{} is stale; `homelabc build` would change:", dir.display());
     for (path, mark) in &stale {
-        listing.push_str(&format!("\n  {mark} {path}"));
+        let _ = write!(listing, "\n  {mark} {path}");
     }
     printer.status(&listing);
     ExitStatus::Pending

@@ -32,7 +32,7 @@ pub fn section(graph: &Graph, out: &mut String) {
             graph.order.len(),
             edges.len()
         );
-        match namespaces_flowchart(graph) {
+        match namespaces_flowchart(graph, &edges) {
             Some(chart) => (
                 format!(
                     "{size}: here each namespace is one box, and an arrow says how many of its declarations \
@@ -54,7 +54,7 @@ pub fn section(graph: &Graph, out: &mut String) {
 
 /// The graph with one node per namespace (and one for the cluster-wide
 /// declarations), edges counted; `None` when that is still too large.
-fn namespaces_flowchart(graph: &Graph) -> Option<String> {
+fn namespaces_flowchart(graph: &Graph, decl_edges: &[(&Decl, &Decl, &'static str)]) -> Option<String> {
     const CLUSTER_WIDE: &str = "cluster-wide";
     let group = |d: &Decl| namespace_of(d).map_or_else(|| CLUSTER_WIDE.to_string(), |ns| format!("namespace {ns}"));
     let mut sizes: BTreeMap<String, usize> = BTreeMap::new();
@@ -62,7 +62,7 @@ fn namespaces_flowchart(graph: &Graph) -> Option<String> {
         *sizes.entry(group(d)).or_default() += 1;
     }
     let mut edges: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for (from, to, _) in edge_list(graph) {
+    for (from, to, _) in decl_edges {
         let (a, b) = (group(from), group(to));
         if a != b {
             *edges.entry((a, b)).or_default() += 1;
