@@ -76,6 +76,7 @@ fn build(args: &Args, printer: &Printer, library: &crate::stdlib::Library, progr
     {
         memos.save(&memos.memo(asked, &compiled.shown, made));
     }
+    super::left_to_exit(compiled);
     status
 }
 

@@ -45,6 +45,7 @@ pub fn run(args: &Args, printer: &Printer, library: &crate::stdlib::Library) -> 
     {
         memos.save(&memos.memo(asked, &shown, Made::Verdict { failed, said: said.clone() }));
     }
+    super::left_to_exit(checked);
     verdict(printer, &shown, failed, said.as_deref())
 }
 
