@@ -102,28 +102,22 @@ fn render_object(object: Object, inspect: bool, options: Options) -> (String, Op
 fn render_body(object: Object, inspect: bool) -> (String, Option<Seen>) {
     if !inspect {
         let text = match object.body {
-            Body::Typed(resource) => yaml::render_json(&resource.to_json()),
+            Body::Typed(resource) => resource.to_canonical(),
             Body::Parsed(value) => yaml::render_json(&value),
             Body::Verbatim(text) | Body::Rendered { yaml: text, .. } => text,
         };
         return (text, None);
     }
-    let object = match object.body {
-        Body::Rendered { yaml, seen } => return (yaml, Some(*seen)),
-        body => Object { body, ..object },
-    };
     match &object.body {
-        Body::Typed(resource) => {
-            let value = resource.to_json();
-            let seen = refs::seen(&object, &value);
-            (yaml::render_json(&value), Some(seen))
-        }
         Body::Parsed(value) => (yaml::render_json(value), Some(refs::seen(&object, value))),
         Body::Verbatim(text) => {
             let value = object.value();
             (text.clone(), Some(refs::seen(&object, &value)))
         }
-        Body::Rendered { .. } => unreachable!("returned above"),
+        Body::Typed(_) | Body::Rendered { .. } => match object.rendered().body {
+            Body::Rendered { yaml, seen } => (yaml, Some(*seen)),
+            _ => unreachable!("a typed object is rendered"),
+        },
     }
 }
 
@@ -131,7 +125,7 @@ fn render_body(object: Object, inspect: bool) -> (String, Option<Seen>) {
 /// files as it moves them into the tree).
 pub fn render_file(file: &File) -> (String, String) {
     let text = match &file.content {
-        Content::Yaml { header, body } => format!("{header}{}", yaml::render_json(&body.to_json())),
+        Content::Yaml { header, body } => format!("{header}{}", body.to_canonical()),
         Content::Documents(documents) => yaml::render_all(&documents.iter().map(|d| d.to_json()).collect::<Vec<_>>()),
         Content::Text(text) => text.clone(),
     };
@@ -141,7 +135,7 @@ pub fn render_file(file: &File) -> (String, String) {
 /// A plain file's text.
 fn file_text(content: Content) -> String {
     match content {
-        Content::Yaml { header, body } => header + &yaml::render_json(&body.to_json()),
+        Content::Yaml { header, body } => header + &body.to_canonical(),
         Content::Documents(documents) => yaml::render_all(&documents.iter().map(|d| d.to_json()).collect::<Vec<_>>()),
         Content::Text(text) => text,
     }

@@ -49,11 +49,28 @@ use serde::Deserialize as _;
 use serde::de::{self, DeserializeSeed, EnumAccess, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
-/// Renders a value as one canonical YAML document (no leading `---`), LF endings, final newline.
+mod straight;
+
+/// Renders a value as one canonical YAML document (no leading `---`), LF endings, final newline:
+/// written straight from the value ([`render_straight`]), or through its JSON where that declines.
 pub fn render<T: serde::Serialize + ?Sized>(value: &T) -> String {
-    let value = serde_json::to_value(value)
-        .expect("a rendered value must serialize to JSON: string-like map keys and no failing Serialize impl");
-    render_value(&value)
+    render_straight(value, |_| false).unwrap_or_else(|| {
+        let value = serde_json::to_value(value)
+            .expect("a rendered value must serialize to JSON: string-like map keys and no failing Serialize impl");
+        render_value(&value)
+    })
+}
+
+/// The canonical document of a value written straight from its `Serialize`, without the
+/// `serde_json::Value` tree [`render_json`] reads: byte for byte what `render_json` writes of the
+/// value's JSON. `None` (and nothing else is lost) where it declines, and the caller takes the way
+/// through JSON: when `refuse` says so of a string of the value (the credential scan, which then
+/// needs the JSON to say where the string is), when a string's literal block would depend on
+/// being last in the document (a `|+` block), and when serde_json would take the value otherwise
+/// than a document (a key that is not a string or an integer, a key given twice, a number beyond
+/// 64 bits, a failing `Serialize`).
+pub fn render_straight<T: serde::Serialize + ?Sized>(value: &T, refuse: impl Fn(&str) -> bool) -> Option<String> {
+    straight::render(value, &refuse)
 }
 
 /// Renders a JSON value as one canonical YAML document, without the copy
@@ -187,6 +204,16 @@ enum KeyOrder {
     Nested,
 }
 
+impl KeyOrder {
+    /// The keys put first, in this order.
+    fn firsts(self) -> &'static [&'static str] {
+        match self {
+            KeyOrder::TopLevel => &["apiVersion", "kind", "metadata"],
+            KeyOrder::Nested => &["name"],
+        }
+    }
+}
+
 /// The block-style writer; `out` grows line by line.
 struct Emitter {
     out: String,
@@ -278,27 +305,37 @@ impl Emitter {
         }
     }
 
-    /// Writes the lines of a literal block; the chomping indicator restores the final newlines.
+    /// Writes the lines of a literal block.
     fn literal_lines(&mut self, text: &str, indent: usize) {
-        let body = text.strip_suffix('\n').unwrap_or(text);
-        for line in body.split('\n') {
-            if !line.is_empty() {
-                self.pad(indent);
-                self.out.push_str(line);
-            }
-            self.out.push('\n');
-        }
+        literal_lines(&mut self.out, text, indent);
     }
 
     /// Writes `indent` spaces.
     fn pad(&mut self, indent: usize) {
-        const SPACES: &str = "                                                                ";
-        let mut left = indent;
-        while left > 0 {
-            let step = left.min(SPACES.len());
-            self.out.push_str(&SPACES[..step]);
-            left -= step;
+        pad(&mut self.out, indent);
+    }
+}
+
+/// Writes the lines of a literal block; the chomping indicator restores the final newlines.
+fn literal_lines(out: &mut String, text: &str, indent: usize) {
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    for line in body.split('\n') {
+        if !line.is_empty() {
+            pad(out, indent);
+            out.push_str(line);
         }
+        out.push('\n');
+    }
+}
+
+/// Writes `indent` spaces.
+fn pad(out: &mut String, indent: usize) {
+    const SPACES: &str = "                                                                ";
+    let mut left = indent;
+    while left > 0 {
+        let step = left.min(SPACES.len());
+        out.push_str(&SPACES[..step]);
+        left -= step;
     }
 }
 
@@ -306,10 +343,7 @@ impl Emitter {
 /// The map iterates by key already (serde_json without `preserve_order`), so the keys put
 /// first are taken out of it by name and the rest follow in the map's order.
 fn ordered_entries(map: &Map<String, Value>, order: KeyOrder) -> impl Iterator<Item = (&String, &Value)> {
-    let first: &'static [&'static str] = match order {
-        KeyOrder::TopLevel => &["apiVersion", "kind", "metadata"],
-        KeyOrder::Nested => &["name"],
-    };
+    let first = order.firsts();
     let firsts = first.iter().filter_map(|key| map.get_key_value(*key));
     firsts.chain(map.iter().filter(move |(key, _)| !first.contains(&key.as_str())))
 }

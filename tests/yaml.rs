@@ -3,9 +3,10 @@
 
 use std::sync::LazyLock;
 
-use homelabc::yaml::{parse_documents, render, render_all};
+use homelabc::yaml::{parse_documents, render, render_all, render_json, render_straight};
 use proptest::prelude::*;
 use regex::Regex;
+use serde::Serialize;
 use serde_json::{Number, Value, json};
 
 /// Strings that YAML 1.1 or 1.2 would read as something else when written plain.
@@ -466,4 +467,140 @@ proptest! {
         let text = render_all(&values);
         prop_assert_eq!(parse_documents(&text), Ok(values), "text:\n{}", text);
     }
+}
+
+/// Keys as objects have them: the ones put first, a long one, and arbitrary text.
+fn key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::sample::select(vec!["name", "apiVersion", "kind", "metadata", "spec", "Name", "a", "z", "_", "名"])
+            .prop_map(str::to_owned),
+        Just("k".repeat(1001)),
+        text().prop_filter("merge key", |k| k != "<<"),
+    ]
+}
+
+/// Arbitrary JSON trees with object-like keys, and tails of new lines (a
+/// literal block `|+`, which must not end a document).
+fn object_like() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>().prop_filter_map("finite", |f| Number::from_f64(f).map(Value::Number)),
+        any::<f32>().prop_map(Value::from),
+        text().prop_map(Value::String),
+        (text(), "\n{0,3}").prop_map(|(a, b)| Value::String(a + &b)),
+    ];
+    leaf.prop_recursive(5, 64, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::btree_map(key(), inner, 0..7).prop_map(|map| Value::Object(map.into_iter().collect())),
+        ]
+    })
+}
+
+/// Whether a string of `value` ends in two line breaks or more: the one
+/// shape written straight declines (its block's form depends on being last).
+fn keeps_final_newlines(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.ends_with("\n\n"),
+        Value::Array(items) => items.iter().any(keeps_final_newlines),
+        Value::Object(map) => map.values().any(keeps_final_newlines),
+        _ => false,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4096))]
+
+    /// Written straight from `Serialize`, a value is the bytes its JSON is rendered to.
+    #[test]
+    fn written_straight_is_written_through_json(value in object_like()) {
+        let through = render_json(&value);
+        match render_straight(&value, |_| false) {
+            Some(straight) => prop_assert_eq!(straight, through),
+            None => prop_assert!(keeps_final_newlines(&value), "declined:\n{}", through),
+        }
+    }
+}
+
+/// Typed values the way backends make them: fields out of canonical order,
+/// skipped options, enums, flattened bodies, integer keys, bytes.
+#[test]
+fn typed_values_written_straight_are_written_through_json() {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    enum Mode {
+        Plain,
+        Tagged(u8),
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Port {
+        container_port: u16,
+        name: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        protocol: Option<&'static str>,
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Body {
+        spec: Vec<Port>,
+        data: std::collections::BTreeMap<u32, Vec<u8>>,
+        modes: Vec<Mode>,
+        ratio: f32,
+        nothing: Option<()>,
+        empty: Vec<u8>,
+        unit: (),
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Wire {
+        metadata: Value,
+        kind: &'static str,
+        #[serde(flatten)]
+        body: Body,
+        api_version: &'static str,
+    }
+    let wire = Wire {
+        metadata: json!({ "namespace": "n", "name": "x", "labels": {} }),
+        kind: "Thing",
+        body: Body {
+            spec: vec![
+                Port { container_port: 80, name: "http", protocol: None },
+                Port { container_port: 443, name: "https", protocol: Some("TCP") },
+            ],
+            data: [(10, vec![1, 2]), (2, vec![])].into_iter().collect(),
+            modes: vec![Mode::Plain, Mode::Tagged(3)],
+            ratio: 0.1,
+            nothing: None,
+            empty: Vec::new(),
+            unit: (),
+        },
+        api_version: "example.com/v1",
+    };
+    let through = render_json(&serde_json::to_value(&wire).unwrap());
+    assert_eq!(render_straight(&wire, |_| false).as_deref(), Some(&*through));
+    assert!(through.starts_with("apiVersion: example.com/v1\nkind: Thing\nmetadata:\n  name: x\n"), "{through}");
+}
+
+#[test]
+fn written_straight_declines_a_refused_string_and_a_repeated_key() {
+    let value = json!({ "a": ["fine", { "b": "secret" }] });
+    assert_eq!(render_straight(&value, |s| s == "secret"), None);
+    assert_eq!(render_straight(&value, |s| s == "other").as_deref(), Some(&*render_json(&value)));
+    struct Twice;
+    impl Serialize for Twice {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeMap;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("k", &1)?;
+            map.serialize_entry("k", &2)?;
+            map.end()
+        }
+    }
+    assert_eq!(render_straight(&Twice, |_| false), None);
+    // What `render` writes then is serde_json's: the last one.
+    assert_eq!(render(&Twice), "k: 2\n");
 }

@@ -95,11 +95,25 @@ impl ObjectId {
 pub trait Render: Debug + Send + Sync {
     /// The value as JSON.
     fn to_json(&self) -> serde_json::Value;
+
+    /// The value's canonical YAML, written straight from it: what
+    /// `yaml::render_json(&self.to_json())` writes, or `None` where
+    /// [`crate::yaml::render_straight`] declines (`refuse` said so of a string).
+    fn to_yaml(&self, refuse: &dyn Fn(&str) -> bool) -> Option<String>;
+
+    /// The value's canonical YAML: written straight, else through its JSON.
+    fn to_canonical(&self) -> String {
+        self.to_yaml(&|_| false).unwrap_or_else(|| crate::yaml::render_json(&self.to_json()))
+    }
 }
 
 impl<T: Serialize + Debug + Send + Sync> Render for T {
     fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).expect("backend values serialize to JSON: string keys, no failing Serialize")
+    }
+
+    fn to_yaml(&self, refuse: &dyn Fn(&str) -> bool) -> Option<String> {
+        crate::yaml::render_straight(self, refuse)
     }
 }
 
@@ -213,6 +227,16 @@ impl Object {
     /// the checks need of it later. Other bodies are left as they are.
     pub fn rendered(self) -> Object {
         let Body::Typed(resource) = &self.body else { return self };
+        // Most kinds name nothing in their body: written straight, their
+        // strings scanned for credentials on the way, they need no JSON. A
+        // credential found is then located in the JSON, like the names of
+        // the kinds that are read.
+        if !crate::verify::refs::reads_body(&self.id)
+            && let Some(yaml) = resource.to_yaml(&|text| crate::leaks::find(text).is_some())
+        {
+            let seen = Box::new(crate::verify::refs::seen_clean(&self));
+            return Object { body: Body::Rendered { yaml, seen }, ..self };
+        }
         let value = resource.to_json();
         let seen = Box::new(crate::verify::refs::seen(&self, &value));
         Object { body: Body::Rendered { yaml: crate::yaml::render_json(&value), seen }, ..self }

@@ -99,92 +99,157 @@ pub struct Seen {
     pub leak: Option<(String, crate::leaks::Leak)>,
 }
 
-/// Reads what an object makes and names.
+/// Reads what an object makes and names, from its JSON.
 pub fn seen(object: &Object, value: &Value) -> Seen {
-    let ns = object.id.namespace.clone();
-    let mut provides = Vec::new();
-    let mut needs = Vec::new();
-    let kind = object.id.kind.as_str();
-    let group = object.id.api_version.rsplit_once('/').map_or("", |(g, _)| g);
-    if let Some(class) = own_class(group, kind) {
-        provides.push((class, if cluster_scoped(class) { None } else { ns.clone() }, object.id.name.clone()));
+    seen_from(object, Some(value))
+}
+
+/// What an object makes and names when [`reads_body`] says nothing of it
+/// but its strings is read, and none of them looks like a credential (they
+/// were scanned as it was written, [`crate::yaml::render_straight`]): all
+/// of it comes from its identity, without its JSON.
+pub fn seen_clean(object: &Object) -> Seen {
+    debug_assert!(!reads_body(&object.id), "{} {} is read from its JSON", object.id.api_version, object.id.kind);
+    seen_from(object, None)
+}
+
+/// Whether what an object makes or names is read from its body (beyond
+/// the credentials its strings may hold): the kinds [`reader`] knows.
+pub fn reads_body(id: &crate::backend::ObjectId) -> bool {
+    reader(group_of(&id.api_version), &id.kind).is_some()
+}
+
+/// The API group of an `apiVersion` (the core group is `""`).
+fn group_of(api_version: &str) -> &str {
+    api_version.rsplit_once('/').map_or("", |(group, _)| group)
+}
+
+/// An object's body as a [`Reader`] sees it, and what it found so far.
+struct Reading<'a> {
+    object: &'a Object,
+    value: &'a Value,
+    ns: &'a Option<String>,
+    provides: &'a mut Vec<Key>,
+    needs: &'a mut Vec<Need>,
+}
+
+impl Reading<'_> {
+    /// The string at a JSON pointer.
+    fn text(&self, pointer: &str) -> Option<String> {
+        self.value.pointer(pointer).and_then(Value::as_str).map(str::to_string)
     }
-    let text = |v: &Value, pointer: &str| v.pointer(pointer).and_then(Value::as_str).map(str::to_string);
-    match (group, kind) {
-        ("external-secrets.io", "ExternalSecret") => {
-            let target = text(value, "/spec/target/name").unwrap_or_else(|| object.id.name.clone());
-            provides.push((Class::Secret, ns.clone(), target));
-            let store_kind = text(value, "/spec/secretStoreRef/kind").unwrap_or_else(|| "SecretStore".into());
-            if let Some(store) = text(value, "/spec/secretStoreRef/name") {
+}
+
+/// Reads what an object of one kind makes and names in its body.
+type Reader = fn(&mut Reading<'_>);
+
+/// How an object of a group and kind is read, for the kinds whose body
+/// makes or names something (the one list of them).
+fn reader(group: &str, kind: &str) -> Option<Reader> {
+    Some(match (group, kind) {
+        ("external-secrets.io", "ExternalSecret") => |r| {
+            let target = r.text("/spec/target/name").unwrap_or_else(|| r.object.id.name.clone());
+            r.provides.push((Class::Secret, r.ns.clone(), target));
+            let store_kind = r.text("/spec/secretStoreRef/kind").unwrap_or_else(|| "SecretStore".into());
+            if let Some(store) = r.text("/spec/secretStoreRef/name") {
                 let key = match store_kind.as_str() {
                     "ClusterSecretStore" => (Class::ClusterSecretStore, None, store),
-                    _ => (Class::SecretStore, ns.clone(), store),
+                    _ => (Class::SecretStore, r.ns.clone(), store),
                 };
-                needs.push(Need { key, at: "secretStoreRef".into() });
+                r.needs.push(Need { key, at: "secretStoreRef".into() });
             }
-        }
-        ("bitnami.com", "SealedSecret") => provides.push((Class::Secret, ns.clone(), object.id.name.clone())),
+        },
+        ("bitnami.com", "SealedSecret") => |r| r.provides.push((Class::Secret, r.ns.clone(), r.object.id.name.clone())),
         // Tekton Triggers serves an EventListener through the Service `el-<name>` it makes.
         ("triggers.tekton.dev", "EventListener") => {
-            provides.push((Class::Service, ns.clone(), format!("el-{}", object.id.name)));
+            |r| r.provides.push((Class::Service, r.ns.clone(), format!("el-{}", r.object.id.name)))
         }
-        ("apiextensions.k8s.io", "CustomResourceDefinition") => {
-            if let Some(g) = text(value, "/spec/group") {
-                provides.push((Class::Group, None, g));
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => |r| {
+            if let Some(g) = r.text("/spec/group") {
+                r.provides.push((Class::Group, None, g));
             }
-        }
-        ("apps", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") | ("batch", "Job") => {
-            pod(&value["spec"]["template"]["spec"], &ns, &mut needs);
-            if kind == "Job" {
-                provides.extend(applied_groups(&value["spec"]["template"]["spec"]));
+        },
+        ("apps", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") | ("batch", "Job") => |r| {
+            let value = r.value;
+            pod(&value["spec"]["template"]["spec"], r.ns, r.needs);
+            if r.object.id.kind == "Job" {
+                r.provides.extend(applied_groups(&value["spec"]["template"]["spec"]));
             }
             // A StatefulSet makes a claim per template and replica: `<template>-<name>-<ordinal>`.
             let replicas = value["spec"]["replicas"].as_u64().unwrap_or(1);
             for claim in value["spec"]["volumeClaimTemplates"].as_array().into_iter().flatten() {
-                storage_class(claim.pointer("/spec/storageClassName"), &mut needs);
-                restore(&claim["spec"], &ns, &mut needs);
+                storage_class(claim.pointer("/spec/storageClassName"), r.needs);
+                restore(&claim["spec"], r.ns, r.needs);
                 if let Some(template) = claim["metadata"]["name"].as_str() {
-                    let made = (0..replicas).map(|i| format!("{template}-{}-{i}", object.id.name));
-                    provides.extend(made.map(|name| (Class::Claim, ns.clone(), name)));
+                    let made = (0..replicas).map(|i| format!("{template}-{}-{i}", r.object.id.name));
+                    r.provides.extend(made.map(|name| (Class::Claim, r.ns.clone(), name)));
                 }
             }
-        }
-        ("batch", "CronJob") => pod(&value["spec"]["jobTemplate"]["spec"]["template"]["spec"], &ns, &mut needs),
-        ("", "Pod") => pod(&value["spec"], &ns, &mut needs),
-        ("", "PersistentVolumeClaim") => {
-            storage_class(value.pointer("/spec/storageClassName"), &mut needs);
-            restore(&value["spec"], &ns, &mut needs);
-        }
-        ("volsync.backube", "ReplicationSource" | "ReplicationDestination") => volsync(value, &ns, &mut needs),
-        ("networking.k8s.io", "Ingress") => ingress(value, &ns, &mut needs),
-        ("gateway.networking.k8s.io", "Gateway") => gateway(value, &ns, &mut needs),
-        ("gateway.networking.k8s.io", "HTTPRoute") => route(value, &ns, &mut needs),
-        ("cert-manager.io", "Certificate") => {
-            if let Some(secret) = text(value, "/spec/secretName") {
-                provides.push((Class::Secret, ns.clone(), secret));
+        },
+        ("batch", "CronJob") => |r| pod(&r.value["spec"]["jobTemplate"]["spec"]["template"]["spec"], r.ns, r.needs),
+        ("", "Pod") => |r| pod(&r.value["spec"], r.ns, r.needs),
+        ("", "PersistentVolumeClaim") => |r| {
+            storage_class(r.value.pointer("/spec/storageClassName"), r.needs);
+            restore(&r.value["spec"], r.ns, r.needs);
+        },
+        ("volsync.backube", "ReplicationSource" | "ReplicationDestination") => |r| volsync(r.value, r.ns, r.needs),
+        ("networking.k8s.io", "Ingress") => |r| ingress(r.value, r.ns, r.needs),
+        ("gateway.networking.k8s.io", "Gateway") => |r| gateway(r.value, r.ns, r.needs),
+        ("gateway.networking.k8s.io", "HTTPRoute") => |r| route(r.value, r.ns, r.needs),
+        ("cert-manager.io", "Certificate") => |r| {
+            if let Some(secret) = r.text("/spec/secretName") {
+                r.provides.push((Class::Secret, r.ns.clone(), secret));
             }
-            if text(value, "/spec/issuerRef/kind").as_deref() == Some("ClusterIssuer")
-                && let Some(issuer) = text(value, "/spec/issuerRef/name")
+            if r.text("/spec/issuerRef/kind").as_deref() == Some("ClusterIssuer")
+                && let Some(issuer) = r.text("/spec/issuerRef/name")
             {
-                needs.push(Need { key: (Class::ClusterIssuer, None, issuer), at: "issuerRef".into() });
+                r.needs.push(Need { key: (Class::ClusterIssuer, None, issuer), at: "issuerRef".into() });
             }
-        }
-        ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => binding(value, &ns, &mut needs),
-        ("autoscaling", "HorizontalPodAutoscaler") => {
-            if let Some(name) = text(value, "/spec/scaleTargetRef/name") {
-                needs.push(Need { key: (Class::Workload, ns.clone(), name), at: "scaleTargetRef".into() });
+        },
+        ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => |r| binding(r.value, r.ns, r.needs),
+        ("autoscaling", "HorizontalPodAutoscaler") => |r| {
+            if let Some(name) = r.text("/spec/scaleTargetRef/name") {
+                r.needs.push(Need { key: (Class::Workload, r.ns.clone(), name), at: "scaleTargetRef".into() });
             }
-        }
-        _ => {}
+        },
+        ("helm.toolkit.fluxcd.io", "HelmRelease") => |r| {
+            let values = r.value["spec"]["values"].clone();
+            chart_values(values, r.value["spec"]["targetNamespace"].as_str(), r.ns, r.needs);
+        },
+        ("helm.cattle.io", "HelmChart") => |r| {
+            let text = r.value["spec"]["valuesContent"].as_str().unwrap_or_default();
+            let parsed = crate::yaml::parse_documents(text).ok().and_then(|d| d.into_iter().next());
+            chart_values(parsed.unwrap_or(Value::Null), r.value["spec"]["targetNamespace"].as_str(), r.ns, r.needs);
+        },
+        ("argoproj.io", "Application") => |r| {
+            let values = r.value["spec"]["source"]["helm"]["valuesObject"].clone();
+            chart_values(values, r.value["spec"]["destination"]["namespace"].as_str(), r.ns, r.needs);
+        },
+        _ => return None,
+    })
+}
+
+/// What an object makes and names: from its identity, and from its JSON
+/// when there is one (else it is known to name nothing and hold no credential).
+fn seen_from(object: &Object, value: Option<&Value>) -> Seen {
+    let ns = object.id.namespace.clone();
+    let mut provides = Vec::new();
+    let mut needs = Vec::new();
+    let kind = object.id.kind.as_str();
+    let group = group_of(&object.id.api_version);
+    if let Some(class) = own_class(group, kind) {
+        provides.push((class, if cluster_scoped(class) { None } else { ns.clone() }, object.id.name.clone()));
     }
-    chart_values(group, kind, value, &ns, &mut needs);
+    if let (Some(value), Some(read)) = (value, reader(group, kind)) {
+        read(&mut Reading { object, value, ns: &ns, provides: &mut provides, needs: &mut needs });
+    }
     if !(group.is_empty() || BUILTIN_GROUPS.contains(&group)) {
         needs.push(Need { key: (Class::Group, None, group.to_string()), at: "apiVersion".into() });
     }
     // Copied SOPS and sealed files are E0602's: their values are ciphertext.
-    let leak = match object.body {
-        crate::backend::Body::Verbatim(_) => None,
-        _ => crate::leaks::in_json(value),
+    let leak = match (&object.body, value) {
+        (crate::backend::Body::Verbatim(_), _) | (_, None) => None,
+        (_, Some(value)) => crate::leaks::in_json(value),
     };
     let named = !needs.is_empty() || leak.is_some();
     let describe = match &ns {
@@ -465,24 +530,10 @@ fn binding(value: &Value, ns: &Option<String>, needs: &mut Vec<Need>) {
 /// Keys of Helm values that name a Secret of the release's namespace.
 const SECRET_KEYS: &[&str] = &["existingSecret", "existingSecretName", "extraSecretNamesForEnvFrom"];
 
-/// The Secrets a chart's values name (Flux HelmRelease, k3s HelmChart, Argo CD Application).
-fn chart_values(group: &str, kind: &str, value: &Value, ns: &Option<String>, needs: &mut Vec<Need>) {
-    let (values, release_ns) = match (group, kind) {
-        ("helm.toolkit.fluxcd.io", "HelmRelease") => {
-            (value["spec"]["values"].clone(), value["spec"]["targetNamespace"].as_str().map(str::to_string))
-        }
-        ("helm.cattle.io", "HelmChart") => {
-            let text = value["spec"]["valuesContent"].as_str().unwrap_or_default();
-            let parsed = crate::yaml::parse_documents(text).ok().and_then(|d| d.into_iter().next());
-            (parsed.unwrap_or(Value::Null), value["spec"]["targetNamespace"].as_str().map(str::to_string))
-        }
-        ("argoproj.io", "Application") => (
-            value["spec"]["source"]["helm"]["valuesObject"].clone(),
-            value["spec"]["destination"]["namespace"].as_str().map(str::to_string),
-        ),
-        _ => return,
-    };
-    let ns = release_ns.or_else(|| ns.clone());
+/// The Secrets a chart's values name (Flux HelmRelease, k3s HelmChart, Argo CD
+/// Application), in the release's namespace (else the object's).
+fn chart_values(values: Value, release_ns: Option<&str>, ns: &Option<String>, needs: &mut Vec<Need>) {
+    let ns = release_ns.map(str::to_string).or_else(|| ns.clone());
     let mut found = Vec::new();
     walk(&values, &mut Vec::new(), &mut found);
     for (path, name) in found {
