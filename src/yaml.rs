@@ -377,38 +377,99 @@ fn string_scalar(text: &str) -> Cow<'_, str> {
 }
 
 /// Whether every YAML 1.1 and 1.2 reader takes `text`, written plain, as exactly this string.
+/// Every key and string of every object comes here: the bytes are read once ([`scan`]), and the
+/// numeric spellings looked for only when every byte may be part of one.
 fn is_plain_safe(text: &str) -> bool {
     let (Some(first), Some(last)) = (text.chars().next(), text.chars().next_back()) else {
         return false;
     };
+    let scanned = scan(text);
     !(first.is_whitespace()
         || last.is_whitespace()
-        || INDICATORS.contains(&first)
+        || (first.is_ascii() && BYTE_CLASS[first as usize] & INDICATOR != 0)
         || text.starts_with("...")
         || text.ends_with(':')
-        || breaks_plain(text)
+        || scanned.breaks
         || (text.len() <= RESERVED_MAX && RESERVED.contains(&text))
-        || looks_numeric(text)
+        || (scanned.numeric_bytes && looks_numeric(text))
         || looks_like_timestamp(text))
 }
 
-/// Whether `text` holds `: `, ` #` or a character [`needs_escape`] picks: one
-/// pass over its bytes (every string of every object goes through here). The
-/// bytes of a UTF-8 sequence are all above ASCII, so `:`, `#` and space are
-/// found bytewise; only a text that is not ASCII is also read by characters.
-fn breaks_plain(text: &str) -> bool {
+/// What one pass over a text's bytes says of it.
+struct Scanned {
+    /// It holds `: `, ` #` or a character [`needs_escape`] picks.
+    breaks: bool,
+    /// Each of its bytes may be part of a spelling [`looks_numeric`] takes.
+    numeric_bytes: bool,
+}
+
+/// Bits of [`BYTE_CLASS`]: a control byte (C0 or DEL).
+const CONTROL: u8 = 1;
+/// A byte of a character beyond ASCII.
+const NON_ASCII: u8 = 2;
+/// `:` or `#`, which break a plain scalar next to a space.
+const COLON_OR_HASH: u8 = 4;
+/// A byte of the numeric spellings: digits, signs, `.`, `:`, `_`, exponents, radix prefixes, hex
+/// digits and the letters of `.inf` and `.nan`.
+const NUMERIC: u8 = 8;
+/// A first character that makes a plain scalar mean something else ([`INDICATORS`]).
+const INDICATOR: u8 = 16;
+
+/// The class of every byte, from the lists above (and [`INDICATORS`]).
+const BYTE_CLASS: [u8; 256] = {
+    let mut class = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        if b < 0x20 || b == 0x7f {
+            class[b] |= CONTROL;
+        }
+        if b >= 0x80 {
+            class[b] |= NON_ASCII;
+        }
+        b += 1;
+    }
+    class[b':' as usize] |= COLON_OR_HASH;
+    class[b'#' as usize] |= COLON_OR_HASH;
+    let numeric = b"0123456789+-.:_eExXoObBabcdefABCDEFiInNfF";
+    let mut i = 0;
+    while i < numeric.len() {
+        class[numeric[i] as usize] |= NUMERIC;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < INDICATORS.len() {
+        class[INDICATORS[i] as usize] |= INDICATOR;
+        i += 1;
+    }
+    class
+};
+
+/// One pass over the bytes of `text` ([`Scanned`]). The bytes of a UTF-8 sequence are all above
+/// ASCII, so `:`, `#` and space are found bytewise; only a text that is not ASCII is also read by
+/// characters.
+fn scan(text: &str) -> Scanned {
     let bytes = text.as_bytes();
+    let mut all = NUMERIC;
     let mut ascii = true;
     for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b':' if bytes.get(i + 1) == Some(&b' ') => return true,
-            b'#' if i > 0 && bytes[i - 1] == b' ' => return true,
-            0..=0x1f | 0x7f => return true,
-            0x80.. => ascii = false,
-            _ => {}
+        let class = BYTE_CLASS[b as usize];
+        all &= class;
+        if class & (CONTROL | NON_ASCII | COLON_OR_HASH) != 0 {
+            let breaks = match b {
+                b':' => bytes.get(i + 1) == Some(&b' '),
+                b'#' => i > 0 && bytes[i - 1] == b' ',
+                0x80.. => {
+                    ascii = false;
+                    false
+                }
+                _ => true,
+            };
+            if breaks {
+                return Scanned { breaks: true, numeric_bytes: false };
+            }
         }
     }
-    !ascii && text.chars().any(needs_escape)
+    Scanned { breaks: !ascii && text.chars().any(needs_escape), numeric_bytes: all != 0 }
 }
 
 /// Whether a character must be escaped in a double-quoted scalar: control characters (tab, line
@@ -489,6 +550,8 @@ fn looks_like_timestamp(text: &str) -> bool {
 
 /// The literal block header for `text`, or `None` when it is written double-quoted instead.
 fn literal_header(text: &str, at_end: bool) -> Option<&'static str> {
+    // Most strings are one line.
+    memchr::memchr(b'\n', text.as_bytes())?;
     let body = text.trim_end_matches('\n');
     let trailing = text.len() - body.len();
     if !text.contains('\n') || body.is_empty() || (trailing >= 2 && at_end) {
@@ -650,5 +713,59 @@ impl<'de> Visitor<'de> for KeySeed<'_> {
             return Err(E::custom(format!("duplicate key `{v}`")));
         }
         Ok(v.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The plain-scalar test as it was written before [`scan`]: each condition on its own.
+    fn plain_safe_reference(text: &str) -> bool {
+        fn breaks_plain(text: &str) -> bool {
+            text.contains(": ") || text.contains(" #") || text.chars().any(needs_escape)
+        }
+        let (Some(first), Some(last)) = (text.chars().next(), text.chars().next_back()) else {
+            return false;
+        };
+        !(first.is_whitespace()
+            || last.is_whitespace()
+            || INDICATORS.contains(&first)
+            || text.starts_with("...")
+            || text.ends_with(':')
+            || breaks_plain(text)
+            || RESERVED.contains(&text)
+            || looks_numeric(text)
+            || looks_like_timestamp(text))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(8192))]
+
+        #[test]
+        fn the_one_pass_test_of_plain_scalars_is_the_plain_one(
+            text in prop_oneof![
+                "[-+0-9a-fA-FxXoObBiInN.:_eE ]{0,8}",
+                "[ -~]{0,12}",
+                "[a-z0-9 :#\\t\\n\\r\\x{85}\\x{a0}\\x{2028}\\x{feff}\\x{0}\\x{7f}é日-]{0,10}",
+                "\\PC{0,10}",
+                "\\p{Any}{0,6}",
+            ]
+        ) {
+            prop_assert_eq!(is_plain_safe(&text), plain_safe_reference(&text), "{:?}", text);
+        }
+    }
+
+    #[test]
+    fn every_byte_class_is_the_plain_one() {
+        for b in 0..=0x7fu8 {
+            let text = format!("a{}b", b as char);
+            assert_eq!(is_plain_safe(&text), plain_safe_reference(&text), "{text:?}");
+            for text in [(b as char).to_string(), format!("{}1", b as char), format!("1{}", b as char)] {
+                assert_eq!(is_plain_safe(&text), plain_safe_reference(&text), "{text:?}");
+            }
+        }
     }
 }
