@@ -64,6 +64,28 @@ const TOKENS: &[(&str, usize, &str)] = &[
     ("SG.", 40, "a SendGrid key"),
 ];
 
+/// The fewest bytes a JSON Web Token takes: `eyJ` and eight, `.eyJ` and
+/// eight, `.` and eight ([`jwt_from`]).
+const SHORTEST_JWT: usize = 3 + 8 + 4 + 8 + 1 + 8;
+
+/// The fewest bytes a private key's first line takes ([`key_from`]).
+const SHORTEST_KEY: usize = "-----BEGIN PRIVATE KEY-----".len();
+
+/// The fewest bytes any shape but a URL takes: a token's prefix and its
+/// shortest body, a JSON Web Token, a private key's first line.
+const SHORTEST_BUT_URL: usize = {
+    let mut shortest = if SHORTEST_JWT < SHORTEST_KEY { SHORTEST_JWT } else { SHORTEST_KEY };
+    let mut i = 0;
+    while i < TOKENS.len() {
+        let token = TOKENS[i].0.len() + TOKENS[i].1;
+        if token < shortest {
+            shortest = token;
+        }
+        i += 1;
+    }
+    shortest
+};
+
 /// The first credential in a string, if any.
 ///
 /// One pass from left to right, as a regular expression with the four
@@ -73,7 +95,12 @@ const TOKENS: &[(&str, usize, &str)] = &[
 /// A URL whose password is a reference (`$(DB_PASSWORD)`) is passed over
 /// whole, and the search goes on after it.
 pub fn find(text: &str) -> Option<Leak> {
-    // Most strings hold nothing of the sort.
+    // Most strings hold nothing of the sort: most are shorter than any shape
+    // but a URL, which needs an `@`; of the others, most have none of the
+    // characters the shapes are made of.
+    if text.len() < SHORTEST_BUT_URL && memchr::memchr(b'@', text.as_bytes()).is_none() {
+        return None;
+    }
     if !text.contains([':', '.', '-', '_'])
         && !text.contains("AKIA")
         && !text.contains("ASIA")
@@ -366,6 +393,23 @@ pub fn redact(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_shortest_of_each_shape_is_found_and_one_byte_less_is_not() {
+        for (prefix, min, what) in TOKENS {
+            let token = format!("{prefix}{}", "a".repeat(*min));
+            assert_eq!(find(&token), Some(Leak::Token(what)), "{token}");
+            assert_eq!(find(&token[..token.len() - 1]), None, "{token}");
+        }
+        let jwt = "eyJaaaaaaaa.eyJaaaaaaaa.aaaaaaaa";
+        assert_eq!((jwt.len(), find(jwt)), (SHORTEST_JWT, Some(Leak::Jwt)));
+        assert_eq!(find(&jwt[..jwt.len() - 1]), None);
+        let key = "-----BEGIN PRIVATE KEY-----";
+        assert_eq!((key.len(), find(key)), (SHORTEST_KEY, Some(Leak::PrivateKey)));
+        assert_eq!(find(&key[1..]), None);
+        assert_eq!(find("a://:p@"), Some(Leak::UrlPassword));
+        assert_eq!(find("a://:p"), None);
+    }
 
     #[test]
     fn finds_credentials_anywhere_in_a_string() {
