@@ -8,6 +8,8 @@
 //! object and file the build writes, and [`crate::diag::redact`] to what a
 //! diagnostic quotes. A finding says what was found and never holds the value.
 
+use std::fmt::Write as _;
+
 /// A kind of credential found in a string.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Leak {
@@ -331,7 +333,7 @@ pub fn in_json(value: &serde_json::Value) -> Option<(String, Leak)> {
             serde_json::Value::String(s) => find(s).map(|leak| (path.clone(), leak)),
             serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
                 let len = path.len();
-                path.push_str(&format!("[{i}]"));
+                let _ = write!(path, "[{i}]");
                 let found = walk(item, path);
                 path.truncate(len);
                 found
