@@ -1,6 +1,6 @@
 //! The canonical document written straight from a value's `Serialize`, as [`super::render_value`]
-//! writes the value's JSON, without building that JSON (a `serde_json::Value` per object was a
-//! third of what serializing an object cost, and its tree as much again to free).
+//! writes the value's JSON, without building that JSON (building a `serde_json::Value` per object
+//! was a third of what serializing it cost, and freeing the tree more than building it).
 //!
 //! # How the same bytes come out
 //! Every value is written as a *block* at an indent: its lines, the first one included, start with
