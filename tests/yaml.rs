@@ -428,17 +428,21 @@ fn text() -> impl Strategy<Value = String> {
     ]
 }
 
-/// Arbitrary JSON trees; keys avoid `<<`, which the parser reads as a merge key.
-fn json_value() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
+/// Arbitrary JSON scalars.
+fn json_scalar() -> impl Strategy<Value = Value> {
+    prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
         any::<f64>().prop_filter_map("finite", |f| Number::from_f64(f).map(Value::Number)),
         text().prop_map(Value::String),
-    ];
-    leaf.prop_recursive(4, 48, 6, |inner| {
+    ]
+}
+
+/// Arbitrary JSON trees; keys avoid `<<`, which the parser reads as a merge key.
+fn json_value() -> impl Strategy<Value = Value> {
+    json_scalar().prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
             prop::collection::btree_map(text().prop_filter("merge key", |k| k != "<<"), inner, 0..6)
@@ -483,13 +487,8 @@ fn key() -> impl Strategy<Value = String> {
 /// literal block `|+`, which must not end a document).
 fn object_like() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_filter_map("finite", |f| Number::from_f64(f).map(Value::Number)),
+        json_scalar(),
         any::<f32>().prop_map(Value::from),
-        text().prop_map(Value::String),
         (text(), "\n{0,3}").prop_map(|(a, b)| Value::String(a + &b)),
     ];
     leaf.prop_recursive(5, 64, 6, |inner| {

@@ -276,6 +276,16 @@ impl Sequence<'_, '_> {
     }
 }
 
+/// Integers written in decimal, as serde_json writes them, by `$write`
+/// (a scalar of the document, or a key's text).
+macro_rules! integers {
+    ($ok:ty, $write:ident; $($method:ident: $int:ty),*) => {$(
+        fn $method(self, v: $int) -> Result<$ok, Decline> {
+            self.$write(itoa::Buffer::new().format(v))
+        }
+    )*};
+}
+
 impl<'a, 'r> ser::Serializer for Place<'a, 'r> {
     type Ok = ();
     type Error = Decline;
@@ -291,21 +301,8 @@ impl<'a, 'r> ser::Serializer for Place<'a, 'r> {
         self.scalar(if v { "true" } else { "false" })
     }
 
-    fn serialize_i8(self, v: i8) -> Result<(), Decline> {
-        self.serialize_i64(i64::from(v))
-    }
-
-    fn serialize_i16(self, v: i16) -> Result<(), Decline> {
-        self.serialize_i64(i64::from(v))
-    }
-
-    fn serialize_i32(self, v: i32) -> Result<(), Decline> {
-        self.serialize_i64(i64::from(v))
-    }
-
-    fn serialize_i64(self, v: i64) -> Result<(), Decline> {
-        self.scalar(itoa::Buffer::new().format(v))
-    }
+    integers!((), scalar; serialize_i8: i8, serialize_i16: i16, serialize_i32: i32, serialize_i64: i64);
+    integers!((), scalar; serialize_u8: u8, serialize_u16: u16, serialize_u32: u32, serialize_u64: u64);
 
     fn serialize_i128(self, v: i128) -> Result<(), Decline> {
         match (i64::try_from(v), u64::try_from(v)) {
@@ -313,22 +310,6 @@ impl<'a, 'r> ser::Serializer for Place<'a, 'r> {
             (_, Ok(v)) => self.serialize_u64(v),
             _ => Err(Decline::NotJson("a number beyond 64 bits".into())),
         }
-    }
-
-    fn serialize_u8(self, v: u8) -> Result<(), Decline> {
-        self.serialize_u64(u64::from(v))
-    }
-
-    fn serialize_u16(self, v: u16) -> Result<(), Decline> {
-        self.serialize_u64(u64::from(v))
-    }
-
-    fn serialize_u32(self, v: u32) -> Result<(), Decline> {
-        self.serialize_u64(u64::from(v))
-    }
-
-    fn serialize_u64(self, v: u64) -> Result<(), Decline> {
-        self.scalar(itoa::Buffer::new().format(v))
     }
 
     fn serialize_u128(self, v: u128) -> Result<(), Decline> {
@@ -452,44 +433,25 @@ impl Place<'_, '_> {
     }
 }
 
-impl ser::SerializeSeq for Sequence<'_, '_> {
-    type Ok = ();
-    type Error = Decline;
+/// A sequence takes the items of serde's three kinds of sequence alike.
+macro_rules! sequence_of {
+    ($($kind:ident :: $item:ident),*) => {$(
+        impl ser::$kind for Sequence<'_, '_> {
+            type Ok = ();
+            type Error = Decline;
 
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Decline> {
-        self.item(value)
-    }
+            fn $item<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Decline> {
+                self.item(value)
+            }
 
-    fn end(self) -> Result<(), Decline> {
-        Sequence::end(self)
-    }
+            fn end(self) -> Result<(), Decline> {
+                Sequence::end(self)
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for Sequence<'_, '_> {
-    type Ok = ();
-    type Error = Decline;
-
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Decline> {
-        self.item(value)
-    }
-
-    fn end(self) -> Result<(), Decline> {
-        Sequence::end(self)
-    }
-}
-
-impl ser::SerializeTupleStruct for Sequence<'_, '_> {
-    type Ok = ();
-    type Error = Decline;
-
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Decline> {
-        self.item(value)
-    }
-
-    fn end(self) -> Result<(), Decline> {
-        Sequence::end(self)
-    }
-}
+sequence_of!(SerializeSeq::serialize_element, SerializeTuple::serialize_element, SerializeTupleStruct::serialize_field);
 
 impl ser::SerializeMap for Mapping<'_, '_> {
     type Ok = ();
@@ -533,6 +495,13 @@ fn not_a_key<T>() -> Result<T, Decline> {
     Err(Decline::NotJson("a map key that is not a string or an integer".into()))
 }
 
+impl KeyText {
+    /// An integer key, in decimal.
+    fn text(self, text: &str) -> Result<String, Decline> {
+        Ok(text.to_string())
+    }
+}
+
 impl ser::Serializer for KeyText {
     type Ok = String;
     type Error = Decline;
@@ -552,38 +521,8 @@ impl ser::Serializer for KeyText {
         Ok(v.to_string())
     }
 
-    fn serialize_i8(self, v: i8) -> Result<String, Decline> {
-        Ok(itoa::Buffer::new().format(v).to_string())
-    }
-
-    fn serialize_i16(self, v: i16) -> Result<String, Decline> {
-        Ok(itoa::Buffer::new().format(v).to_string())
-    }
-
-    fn serialize_i32(self, v: i32) -> Result<String, Decline> {
-        Ok(itoa::Buffer::new().format(v).to_string())
-    }
-
-    fn serialize_i64(self, v: i64) -> Result<String, Decline> {
-        Ok(itoa::Buffer::new().format(v).to_string())
-    }
-
-    fn serialize_u8(self, v: u8) -> Result<String, Decline> {
-        Ok(itoa::Buffer::new().format(v).to_string())
-    }
-
-    fn serialize_u16(self, v: u16) -> Result<String, Decline> {
-        Ok(itoa::Buffer::new().format(v).to_string())
-    }
-
-    fn serialize_u32(self, v: u32) -> Result<String, Decline> {
-        Ok(itoa::Buffer::new().format(v).to_string())
-    }
-
-    fn serialize_u64(self, v: u64) -> Result<String, Decline> {
-        Ok(itoa::Buffer::new().format(v).to_string())
-    }
-
+    integers!(String, text; serialize_i8: i8, serialize_i16: i16, serialize_i32: i32, serialize_i64: i64);
+    integers!(String, text; serialize_u8: u8, serialize_u16: u16, serialize_u32: u32, serialize_u64: u64);
     fn serialize_unit_variant(
         self,
         _name: &'static str,
