@@ -560,13 +560,22 @@ fn literal_header(text: &str, at_end: bool) -> Option<&'static str> {
     let first = body.split('\n').find(|line| !line.is_empty()).unwrap_or_default();
     let blocked = first.starts_with([' ', '\t'])
         || body.split('\n').any(|line| line.ends_with([' ', '\t']))
-        || body.chars().any(|c| c != '\n' && c != '\t' && needs_escape(c));
+        || escapes_in_block(body);
     match (blocked, trailing) {
         (true, _) => None,
         (false, 0) => Some("|-"),
         (false, 1) => Some("|"),
         (false, _) => Some("|+"),
     }
+}
+
+/// Whether a block's text holds a character [`needs_escape`] picks other than its line feeds and
+/// tabs. Blocks are the long texts of a tree (dashboards, configuration files): their bytes are read
+/// as bytes, and only a text that is not ASCII by characters as well (the bytes of a UTF-8 sequence
+/// are all above ASCII, where no control character is).
+fn escapes_in_block(body: &str) -> bool {
+    body.bytes().any(|b| (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7f)
+        || (!body.is_ascii() && body.chars().any(|c| !c.is_ascii() && needs_escape(c)))
 }
 
 /// The key under which YAML merges another mapping into this one.
@@ -755,6 +764,18 @@ mod tests {
             ]
         ) {
             prop_assert_eq!(is_plain_safe(&text), plain_safe_reference(&text), "{:?}", text);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        #[test]
+        fn a_block_escapes_what_the_plain_test_of_its_characters_escapes(
+            text in "[a-z \\t\\n\\r\\x{0}\\x{7f}\\x{85}\\x{a0}\\x{2028}\\x{feff}é日]{0,12}"
+        ) {
+            let by_chars = text.chars().any(|c| c != '\n' && c != '\t' && needs_escape(c));
+            prop_assert_eq!(escapes_in_block(&text), by_chars, "{:?}", text);
         }
     }
 
