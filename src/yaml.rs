@@ -1,10 +1,12 @@
 //! Canonical YAML: the one module that writes and reads YAML, and the only user of serde_yaml.
 //!
 //! # Writing: the determinism contract
-//! [`render`] turns a value into `serde_json::Value` (through `serde_json::to_value`) and writes it
-//! with the small block-style emitter below, not with `serde_yaml::to_string`. The emitter is ours so
-//! that we decide, and tests pin down, every byte: key order, which strings are quoted and how. Its
-//! output cannot drift when serde_yaml (frozen upstream) is swapped for a fork; serde_yaml only parses.
+//! [`render_json`] writes a `serde_json::Value` with the small block-style emitter below, not with
+//! `serde_yaml::to_string`; [`render`] and [`render_straight`] write the same bytes straight from a
+//! value's `Serialize` (`straight.rs`, held to the emitter by property tests), going through
+//! `serde_json::to_value` and the emitter only where that declines. The writers are ours so that we
+//! decide, and tests pin down, every byte: key order, which strings are quoted and how. Their output
+//! cannot drift when serde_yaml (frozen upstream) is swapped for a fork; serde_yaml only parses.
 //! The canonical form:
 //! - **Key order.** At the top level of a document `apiVersion`, `kind`, `metadata` come first, then
 //!   the other keys sorted by bytes; in every nested mapping `name` comes first (Kubernetes readers

@@ -114,7 +114,7 @@ pub fn seen_clean(object: &Object) -> Seen {
 }
 
 /// Whether what an object makes or names is read from its body (beyond
-/// the credentials its strings may hold): the kinds [`reader`] knows.
+/// the credentials its strings may hold): the kinds its `reader` knows.
 pub fn reads_body(id: &crate::backend::ObjectId) -> bool {
     reader(group_of(&id.api_version), &id.kind).is_some()
 }
