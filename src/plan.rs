@@ -18,10 +18,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::output::OutputTree;
-
-/// The file homelabc writes the lock to; derived, so never part of a plan.
-const LOCK: &str = "homelab.lock";
+use crate::output::{LOCK_FILE, OutputTree};
 
 /// What a thing in the tree is: an object, or a plain file.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -213,7 +210,8 @@ pub fn diff_files<'a>(
 /// documents are all objects gives one key per object; anything else is one
 /// file. The files are parsed on every core.
 fn index<'a>(files: impl Iterator<Item = (&'a str, &'a [u8])>, clusters: &[String]) -> BTreeMap<Key, Value> {
-    let files: Vec<(&str, &[u8])> = files.filter(|(path, _)| *path != LOCK).collect();
+    // The lock is derived from the rest, so never part of a plan.
+    let files: Vec<(&str, &[u8])> = files.filter(|(path, _)| *path != LOCK_FILE).collect();
     let keyed = crate::par::map(&files, |(path, bytes)| file_keys(path, bytes, clusters));
     let mut all = BTreeMap::new();
     for keys in keyed {

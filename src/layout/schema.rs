@@ -3,8 +3,11 @@
 //! repositories write it): where a public JSON Schema of the object's kind
 //! exists. Kubernetes' own kinds come from yannh/kubernetes-json-schema (what
 //! kubeconform reads), custom resources from datreeio/CRDs-catalog, each
-//! group listed here only with the kinds homelabc writes checked in it.
-//! Tekton's groups have no public schema, and get no line.
+//! group listed here only with the kinds homelabc writes checked in it, and
+//! kustomize's `kustomization.yaml` from SchemaStore (as home-ops repositories
+//! point at it; the catalog's copy has an address twice as long, written in
+//! every folder of the tree). Tekton's groups have no public schema, and get
+//! no line.
 
 /// Kubernetes' own kinds, strict (unknown fields are errors).
 const KUBERNETES: &str =
@@ -12,6 +15,9 @@ const KUBERNETES: &str =
 
 /// Custom resources, `<group>/<kind>_<version>.json`.
 const CATALOG: &str = "https://raw.githubusercontent.com/datreeio/CRDs-catalog/main";
+
+/// kustomize's own file, `kustomize.config.k8s.io` `Kustomization`, in SchemaStore.
+const KUSTOMIZATION: &str = "https://json.schemastore.org/kustomization.json";
 
 /// The API groups of Kubernetes itself (`""` is the core group).
 const BUILT_IN: &[&str] = &[
@@ -39,7 +45,6 @@ const CATALOGUED: &[&str] = &[
     "gateway.networking.k8s.io",
     "helm.cattle.io",
     "helm.toolkit.fluxcd.io",
-    "kustomize.config.k8s.io",
     "kustomize.toolkit.fluxcd.io",
     "metallb.io",
     "monitoring.coreos.com",
@@ -59,6 +64,9 @@ pub fn url(api_version: &str, kind: &str) -> Option<String> {
             "" => format!("{KUBERNETES}/{kind}-{version}.json"),
             group => format!("{KUBERNETES}/{kind}-{group}-{version}.json"),
         });
+    }
+    if (group, kind.as_str()) == ("kustomize.config.k8s.io", "kustomization") {
+        return Some(KUSTOMIZATION.to_string());
     }
     CATALOGUED.contains(&group).then(|| format!("{CATALOG}/{group}/{kind}_{version}.json"))
 }
@@ -87,6 +95,7 @@ mod tests {
             url("helm.toolkit.fluxcd.io/v2", "HelmRelease").as_deref(),
             Some(&*format!("{CATALOG}/helm.toolkit.fluxcd.io/helmrelease_v2.json"))
         );
+        assert_eq!(url("kustomize.config.k8s.io/v1beta1", "Kustomization").as_deref(), Some(KUSTOMIZATION));
         assert_eq!(url("tekton.dev/v1", "Pipeline"), None);
         assert_eq!(comment("tekton.dev/v1", "Task"), "");
     }

@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::{LOCK_FILE, OutputTree, PathError, parse_lock, parse_lock_hashes, sha256_hex};
+use super::{FileDigest, LOCK_FILE, OutputTree, PathError, parse_lock, parse_lock_hashes, sha256_hex};
 
 /// How [`write`] treats the output folder.
 #[derive(Clone, Debug, Default)]
@@ -283,9 +283,8 @@ pub fn holds(dir: &Path, listed: &Listed) -> bool {
     if files.len() != hashes.len() || !files.iter().all(|(path, _)| hashes.contains_key(path)) {
         return false;
     }
-    let same = crate::par::map(&files, |(path, native)| {
-        hash_file(native).is_ok_and(|hash| hashes.get(path) == Some(&hash.as_str()))
-    });
+    let same =
+        crate::par::map(&files, |(path, native)| hash_file(native).is_ok_and(|hash| hashes.get(path) == Some(&hash)));
     same.into_iter().all(|same| same)
 }
 
@@ -552,13 +551,13 @@ fn read_file(path: &Path, seen: bool) -> io::Result<(Vec<u8>, Option<Seen>)> {
     Ok((bytes, seen))
 }
 
-/// The hex sha256 of a regular file of DIR (refusing a link, as [`read_file`]),
+/// The sha256 of a regular file of DIR (refusing a link, as [`read_file`]),
 /// read in blocks and kept nowhere.
-fn hash_file(path: &Path) -> io::Result<String> {
+fn hash_file(path: &Path) -> io::Result<FileDigest> {
     let mut file = open_file(path)?;
     let mut hasher = Sha256::new();
     read_blocks(&mut file, |block| hasher.update(block))?;
-    Ok(super::hex(&hasher.finalize()))
+    Ok(hasher.finalize().into())
 }
 
 /// Opens a file of DIR to read it, refusing (on Linux) a link swapped in since the scan.

@@ -59,9 +59,11 @@ fn lock_text_and_digest_are_stable() {
 # homelab.lock — written by homelabc; every file below is owned by it.
 compiler: homelabc 0.1.0
 tree: sha256:3d03a178f4480ff0ab441eb5be1712ea66c7ac18c422d2e47634e1e4227e390b
+digests: sha256 of each file, in base64
 files:
-  README.md: sha256:1bd0604d3f520ed2c607fa708e20228a77e056cb6dbe5b0016842128f3a08924
-  apps/web/namespace-web.yaml: sha256:e25209b6e6c1f782b78132b008b475de169b9153540f2d59a52d4c0e44d15571
+  README.md: G9BgTT9SDtLGB/pwjiAiinfgVsttvlsAFoQhKPOgiSQ=
+  apps/web/:
+    namespace-web.yaml: 4lIJtubB94K3gTKwCLR13habkVNUDy1ZpS1MDkTRVXE=
 ";
     assert_eq!(std::str::from_utf8(tree.get(LOCK_FILE).unwrap()).unwrap(), expected);
     assert_eq!(tree.digest(), "sha256:3d03a178f4480ff0ab441eb5be1712ea66c7ac18c422d2e47634e1e4227e390b");
@@ -103,16 +105,77 @@ fn insert_refuses_bad_paths() {
 fn read_lock_lists_the_files_and_refuses_garbage() {
     let tmp = tempfile::tempdir().unwrap();
     assert_eq!(read_lock(tmp.path()).unwrap(), None);
-    let tree = tree_of(&[("my notes.md", "n\n"), ("a/b.yaml", "b\n"), ("-x", "x")]);
+    let tree = tree_of(&[("my notes.md", "n\n"), ("a/b.yaml", "b\n"), ("-x", "x"), ("odd: dir/c.yaml", "c")]);
     let lock = std::str::from_utf8(tree.get(LOCK_FILE).unwrap()).unwrap();
-    assert!(lock.contains("  \"my notes.md\": sha256:"), "{lock}");
+    assert!(lock.contains("\n  \"my notes.md\": "), "{lock}");
+    assert!(lock.contains("\n  \"odd: dir/\":\n    c.yaml: "), "{lock}");
     fs::write(tmp.path().join(LOCK_FILE), lock).unwrap();
     let listed = read_lock(tmp.path()).unwrap().unwrap();
-    assert_eq!(listed.into_iter().collect::<Vec<_>>(), ["-x", "a/b.yaml", "my notes.md"]);
-    for garbage in ["", "hello", "files:\n  ../x: sha256:00\n", &lock.replace("sha256:", "md5:"), "files:\nzzz\n"] {
+    assert_eq!(listed.into_iter().collect::<Vec<_>>(), ["-x", "a/b.yaml", "my notes.md", "odd: dir/c.yaml"]);
+    let digest = lock.lines().find_map(|l| l.strip_prefix("    b.yaml: ")).unwrap();
+    for garbage in [
+        "",
+        "hello",
+        "files:\n  ../x: sha256:00\n",
+        "files:\nzzz\n",
+        &format!("files:\n  ../x: {digest}\n"),
+        // A file of no folder, a folder not ending in `/`, a name with a `/`.
+        &format!("files:\n    b.yaml: {digest}\n"),
+        &format!("files:\n  a:\n    b.yaml: {digest}\n"),
+        &format!("files:\n  a/:\n    b/c.yaml: {digest}\n"),
+        &format!("files:\n  /:\n    b.yaml: {digest}\n"),
+        // A file listed twice, by its folder and by its path.
+        &format!("files:\n  a/:\n    b.yaml: {digest}\n  a/b.yaml: {digest}\n"),
+        // Digests that are not 32 bytes of base64, or are not hex after `sha256:`.
+        &lock.replace(digest, &digest[4..]),
+        &lock.replace(digest, &digest.replace('=', "A")),
+        &lock.replace(digest, &format!("{}!", &digest[..43])),
+        &format!("files:\n  a/b.yaml: sha256:{}\n", "AB".repeat(32)),
+        &format!("files:\n  a/b.yaml: md5:{}\n", "ab".repeat(32)),
+    ] {
         fs::write(tmp.path().join(LOCK_FILE), garbage).unwrap();
         assert_eq!(read_lock(tmp.path()).unwrap(), None, "{garbage:?}");
     }
+}
+
+#[test]
+fn a_folder_is_listed_once_whatever_sorts_between_its_files() {
+    // `a/b.yaml` < `a/b/c.yaml` < `a/c.yaml` by bytes: `a/`'s files are not
+    // next to each other in path order, and the lock still lists `a/` once.
+    let tree = tree_of(&[("a/b.yaml", "1"), ("a/b/c.yaml", "2"), ("a/c.yaml", "3"), ("z.md", "4")]);
+    let lock = std::str::from_utf8(tree.get(LOCK_FILE).unwrap()).unwrap();
+    let files = lock.split_once("files:\n").unwrap().1;
+    let keys: Vec<&str> = files.lines().map(|l| l.split_once(':').unwrap().0).collect();
+    assert_eq!(keys, ["  z.md", "  a/", "    b.yaml", "    c.yaml", "  a/b/", "    c.yaml"]);
+    let hashes = parse_lock_hashes(lock.as_bytes()).unwrap();
+    assert_eq!(hashes.keys().collect::<Vec<_>>(), ["a/b.yaml", "a/b/c.yaml", "a/c.yaml", "z.md"]);
+    assert_eq!(hashes["a/b/c.yaml"], <[u8; 32]>::from(Sha256::digest(b"2")));
+}
+
+#[test]
+fn a_lock_that_lists_whole_paths_in_hex_is_still_read() {
+    // The lock homelabc wrote before it listed files by folder: a tree it
+    // wrote is still owned (an upgrade rewrites it rather than refusing it).
+    let old = "\
+# homelab.lock — written by homelabc; every file below is owned by it.
+compiler: homelabc 0.1.0
+tree: sha256:3d03a178f4480ff0ab441eb5be1712ea66c7ac18c422d2e47634e1e4227e390b
+files:
+  README.md: sha256:1bd0604d3f520ed2c607fa708e20228a77e056cb6dbe5b0016842128f3a08924
+  apps/web/namespace-web.yaml: sha256:e25209b6e6c1f782b78132b008b475de169b9153540f2d59a52d4c0e44d15571
+";
+    let tree = sample();
+    let new = parse_lock_hashes(tree.get(LOCK_FILE).unwrap()).unwrap();
+    assert_eq!(parse_lock_hashes(old.as_bytes()).unwrap(), new);
+    assert_eq!(new["README.md"], <[u8; 32]>::from(Sha256::digest(b"# homelab\n")));
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    fs::create_dir_all(dir.join("apps/web")).unwrap();
+    fs::write(dir.join("README.md"), "# homelab\n").unwrap();
+    fs::write(dir.join("apps/web/namespace-web.yaml"), "kind: Namespace\n").unwrap();
+    fs::write(dir.join(LOCK_FILE), old).unwrap();
+    assert_eq!(write(&dir, &tree, &WriteOptions::default()).unwrap(), written(&[], &[LOCK_FILE], &[]));
+    assert_eq!(read_tree(&dir).unwrap(), tree);
 }
 
 #[test]
