@@ -95,12 +95,12 @@ struct Param {
 }
 
 /// A parsed component definition.
-struct Definition<'d> {
+struct Definition {
     description: String,
     params: BTreeMap<String, Param>,
-    /// The body: every child but `description` and `param` (each copied
-    /// once, when it is instantiated).
-    body: Vec<&'d KdlNode>,
+    /// The body: every child but `description` and `param`, taken out of the
+    /// parsed file (each instantiated where it is, not copied).
+    body: Vec<KdlNode>,
 }
 
 /// Includes every component the description uses or needs, binds its
@@ -138,11 +138,11 @@ pub fn bind(model: &mut Model, library: &Library, sources: &mut SourceMap, diags
         let text = sources.get(file).text.clone();
         let Some(doc) = crate::syntax::parse(file, &text, diags) else { continue };
         let mut cx = Cx { file, text: &text, diags, trace: None };
-        let Some(definition) = definition(&mut cx, &name, &doc) else { continue };
+        let Some(definition) = definition(&mut cx, &name, doc) else { continue };
         let used = model.uses.iter().find(|u| u.component.value == name).cloned();
         let params = bind_params(&mut cx, &definition, &implied, used.as_ref());
         let mut charts: Vec<Chart> = Vec::new();
-        for &node in &definition.body {
+        for node in definition.body {
             let Some(node) = instantiate(&mut cx, node, &params) else { continue };
             match node.name().value() {
                 "namespace" => {
@@ -332,8 +332,8 @@ fn webhook_targets(model: &Model, cluster: &crate::model::Cluster) -> Vec<String
 }
 
 /// Reads the `component` node of a library file.
-fn definition<'d>(cx: &mut Cx<'_>, name: &str, doc: &'d KdlDocument) -> Option<Definition<'d>> {
-    let Some(node) = doc.nodes().iter().find(|n| n.name().value() == "component") else {
+fn definition(cx: &mut Cx<'_>, name: &str, mut doc: KdlDocument) -> Option<Definition> {
+    let Some(index) = doc.nodes().iter().position(|n| n.name().value() == "component") else {
         cx.report(
             Diagnostic::new(Code::E0104, format!("stdlib file of `{name}` holds no `component` node"))
                 .primary(Span::new(cx.file, 0, 0), "in this file")
@@ -341,10 +341,10 @@ fn definition<'d>(cx: &mut Cx<'_>, name: &str, doc: &'d KdlDocument) -> Option<D
         );
         return None;
     };
+    let node = &doc.nodes()[index];
     let r = Reader::open(cx, node, Shape { what: "component", max_args: 1, props: &[], children: &["*"] });
     let mut description = String::new();
     let mut params = BTreeMap::new();
-    let mut body = Vec::new();
     for child in r.children() {
         match child.name().value() {
             "description" => {
@@ -382,9 +382,12 @@ fn definition<'d>(cx: &mut Cx<'_>, name: &str, doc: &'d KdlDocument) -> Option<D
                 }
                 params.insert(pname.value, Param { ty, default });
             }
-            _ => body.push(child),
+            _ => {}
         }
     }
+    let children = doc.nodes_mut()[index].children_mut().take().map(|mut c| std::mem::take(c.nodes_mut()));
+    let body =
+        children.into_iter().flatten().filter(|c| !matches!(c.name().value(), "description" | "param")).collect();
     Some(Definition { description, params, body })
 }
 
@@ -392,7 +395,7 @@ fn definition<'d>(cx: &mut Cx<'_>, name: &str, doc: &'d KdlDocument) -> Option<D
 /// then the user's `use` (which wins), each checked against its type.
 fn bind_params(
     cx: &mut Cx<'_>,
-    definition: &Definition<'_>,
+    definition: &Definition,
     implied: &BTreeMap<String, ValueKind>,
     used: Option<&crate::model::Use>,
 ) -> BTreeMap<String, Option<ValueKind>> {
@@ -444,12 +447,9 @@ fn bind_params(
     bound
 }
 
-/// A copy of a body node with `when=` resolved and `{param}` replaced; `None`
-/// when the node's `when` parameter is unset (or false).
-fn instantiate(cx: &mut Cx<'_>, node: &KdlNode, params: &BTreeMap<String, Option<ValueKind>>) -> Option<KdlNode> {
-    // One copy of the whole node, then worked on in place (a copy per level
-    // copied each subtree once per node above it).
-    let mut node = node.clone();
+/// A body node with `when=` resolved and `{param}` replaced; `None` when the
+/// node's `when` parameter is unset (or false).
+fn instantiate(cx: &mut Cx<'_>, mut node: KdlNode, params: &BTreeMap<String, Option<ValueKind>>) -> Option<KdlNode> {
     instantiate_in_place(cx, &mut node, params).then_some(node)
 }
 
@@ -581,7 +581,7 @@ pub fn summarize(library: &Library) -> Vec<Summary> {
         let file = crate::source::FileId(u32::MAX);
         let Some(doc) = crate::syntax::parse(file, text, &mut diags) else { continue };
         let mut cx = Cx { file, text, diags: &mut diags, trace: None };
-        let Some(definition) = definition(&mut cx, name, &doc) else { continue };
+        let Some(definition) = definition(&mut cx, name, doc) else { continue };
         let defaults: BTreeMap<String, Option<ValueKind>> =
             definition.params.iter().map(|(n, p)| (n.clone(), p.default.clone())).collect();
         let params = definition
@@ -599,7 +599,7 @@ pub fn summarize(library: &Library) -> Vec<Summary> {
             .collect();
         let mut charts = Vec::new();
         let mut version_params = Vec::new();
-        for node in definition.body.iter().filter(|n| n.name().value() == "chart") {
+        for node in definition.body.into_iter().filter(|n| n.name().value() == "chart") {
             let raw = |key: &str| node.entry(key).and_then(|e| e.value().as_string()).map(str::to_string);
             if let (Some(version), Some(repo), Some(chart)) = (raw("version"), raw("repo"), raw("chart"))
                 && let Some(param) = version.strip_prefix('{').and_then(|v| v.strip_suffix('}'))
