@@ -151,3 +151,48 @@ fn dashboards_and_rules_of_each_example_match_their_snapshots() {
         insta::assert_snapshot!(format!("{name}-dashboards"), outline);
     }
 }
+
+#[test]
+fn an_app_named_as_a_shared_dashboard_keeps_its_own_and_the_shared_one() {
+    // The app `apps` in the namespace `apps` and the app `nodes` in the
+    // namespace `nodes` ask for dashboards of their own, named after them in
+    // their namespace's folder: where the shared `Apps` and `Nodes` are.
+    let app = |name: &str| {
+        format!(
+            r#"app "{name}" namespace="{name}" {{
+    image "ghcr.io/example/{name}" tag="1.0.0"
+    resources cpu="10m" memory="16Mi" cpu-limit="50m" memory-limit="32Mi"
+    port "http" 8080
+    port "metrics" 9090
+    metrics port="metrics" dashboard=#true
+}}
+"#
+        )
+    };
+    let text = format!(
+        r#"homelab "h" {{ domain "lab.example.com" }}
+cluster "home" distribution="k3s" version="v1.33.6+k3s1"
+network "lan" cidr="192.168.1.0/24" gateway="192.168.1.1"
+node "a" role="server" {{ address "192.168.1.20" network="lan" }}
+namespace "apps"
+namespace "nodes"
+{}{}"#,
+        app("apps"),
+        app("nodes")
+    );
+    let built = driver::build(&homelabc::host::MemHost::with([("homelab.kdl", text)]), "homelab.kdl");
+    assert!(!built.checked.has_errors(), "{:?}", built.checked.diagnostics);
+    let tree = built.tree.expect("no errors").expect("layout succeeds");
+    let titles: Vec<(String, String)> = dashboards(&tree)
+        .into_iter()
+        .map(|(path, _, dashboard)| (path, dashboard["title"].as_str().expect("a title").to_string()))
+        .collect();
+    let expected = [
+        ("dashboards/apps/apps-app.yaml", "apps"),
+        ("dashboards/apps/apps.yaml", "Apps"),
+        ("dashboards/nodes/nodes-app.yaml", "nodes"),
+        ("dashboards/nodes/nodes.yaml", "Nodes"),
+    ];
+    let expected: Vec<(String, String)> = expected.iter().map(|(p, t)| (p.to_string(), t.to_string())).collect();
+    assert_eq!(titles, expected);
+}

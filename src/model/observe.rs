@@ -76,7 +76,8 @@ impl Model {
     /// name: the app's), one for the nodes (`nodes/nodes`) and, when the
     /// cluster runs CronJobs, Jobs or DaemonSets, one for them
     /// (`nodes/workloads`). A declared dashboard with the same folder and
-    /// name as a default one replaces it.
+    /// name as a default one replaces it; an app's own dashboard that has the
+    /// name of a shared one is renamed rather than lost.
     pub fn shipped_dashboards(&self) -> Vec<ShippedDashboard<'_>> {
         let mut shipped: Vec<ShippedDashboard<'_>> = self
             .dashboards
@@ -89,7 +90,7 @@ impl Model {
             })
             .collect();
         if self.monitoring_namespace().is_some() {
-            let defaults = self
+            let shared = self
                 .apps
                 .iter()
                 .any(|a| a.metrics.is_some())
@@ -100,14 +101,6 @@ impl Model {
                     source: DashboardSource::Apps,
                 })
                 .into_iter()
-                .chain(self.apps.iter().filter(|a| a.metrics.as_ref().is_some_and(|m| m.dashboard)).map(|a| {
-                    ShippedDashboard {
-                        folder: a.namespace.value.clone(),
-                        name: a.name.value.clone(),
-                        title: a.name.value.clone(),
-                        source: DashboardSource::App(a),
-                    }
-                }))
                 .chain(std::iter::once(ShippedDashboard {
                     folder: NODES_FOLDER.to_string(),
                     name: "nodes".to_string(),
@@ -120,12 +113,34 @@ impl Model {
                     title: "Jobs and DaemonSets".to_string(),
                     source: DashboardSource::Workloads,
                 }));
-            let mut taken: std::collections::BTreeSet<(String, String)> =
+            let declared: std::collections::BTreeSet<(String, String)> =
                 shipped.iter().map(|s| (s.folder.clone(), s.name.clone())).collect();
-            for default in defaults {
+            let mut taken = declared.clone();
+            for default in shared {
                 if taken.insert((default.folder.clone(), default.name.clone())) {
                     shipped.push(default);
                 }
+            }
+            // An app's own dashboard is named after the app in its namespace's
+            // folder, and a declared dashboard of that name replaces it; where a
+            // shared one has that name (the app `apps` in the namespace `apps`),
+            // `-app` is added to it until it is free, so that it is not lost.
+            for app in self.apps.iter().filter(|a| a.metrics.as_ref().is_some_and(|m| m.dashboard)) {
+                let folder = app.namespace.value.clone();
+                let mut name = app.name.value.clone();
+                if declared.contains(&(folder.clone(), name.clone())) {
+                    continue;
+                }
+                while taken.contains(&(folder.clone(), name.clone())) {
+                    name.push_str("-app");
+                }
+                taken.insert((folder.clone(), name.clone()));
+                shipped.push(ShippedDashboard {
+                    folder,
+                    name,
+                    title: app.name.value.clone(),
+                    source: DashboardSource::App(app),
+                });
             }
         }
         shipped.sort_by(|a, b| (&a.folder, &a.name).cmp(&(&b.folder, &b.name)));
