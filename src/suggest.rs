@@ -9,9 +9,10 @@ where
     I: IntoIterator<Item = &'a str>,
 {
     let limit = (word.chars().count() / 3).max(1);
+    let word = word.to_lowercase();
     let mut best: Option<(usize, &'a str)> = None;
     for candidate in candidates {
-        let distance = distance(&word.to_lowercase(), &candidate.to_lowercase());
+        let distance = distance(&word, &candidate.to_lowercase());
         if distance <= limit && best.is_none_or(|(d, c)| (distance, candidate) < (d, c)) {
             best = Some((distance, candidate));
         }
