@@ -213,16 +213,16 @@ fn reader(group: &str, kind: &str) -> Option<Reader> {
             }
         },
         ("helm.toolkit.fluxcd.io", "HelmRelease") => |r| {
-            let values = r.value["spec"]["values"].clone();
-            chart_values(values, r.value["spec"]["targetNamespace"].as_str(), r.ns, r.needs);
+            chart_values(&r.value["spec"]["values"], r.value["spec"]["targetNamespace"].as_str(), r.ns, r.needs);
         },
         ("helm.cattle.io", "HelmChart") => |r| {
             let text = r.value["spec"]["valuesContent"].as_str().unwrap_or_default();
             let parsed = crate::yaml::parse_documents(text).ok().and_then(|d| d.into_iter().next());
-            chart_values(parsed.unwrap_or(Value::Null), r.value["spec"]["targetNamespace"].as_str(), r.ns, r.needs);
+            let values = parsed.unwrap_or(Value::Null);
+            chart_values(&values, r.value["spec"]["targetNamespace"].as_str(), r.ns, r.needs);
         },
         ("argoproj.io", "Application") => |r| {
-            let values = r.value["spec"]["source"]["helm"]["valuesObject"].clone();
+            let values = &r.value["spec"]["source"]["helm"]["valuesObject"];
             chart_values(values, r.value["spec"]["destination"]["namespace"].as_str(), r.ns, r.needs);
         },
         _ => return None,
@@ -532,10 +532,10 @@ const SECRET_KEYS: &[&str] = &["existingSecret", "existingSecretName", "extraSec
 
 /// The Secrets a chart's values name (Flux HelmRelease, k3s HelmChart, Argo CD
 /// Application), in the release's namespace (else the object's).
-fn chart_values(values: Value, release_ns: Option<&str>, ns: &Option<String>, needs: &mut Vec<Need>) {
+fn chart_values(values: &Value, release_ns: Option<&str>, ns: &Option<String>, needs: &mut Vec<Need>) {
     let ns = release_ns.map(str::to_string).or_else(|| ns.clone());
     let mut found = Vec::new();
-    walk(&values, &mut Vec::new(), &mut found);
+    walk(values, &mut Vec::new(), &mut found);
     for (path, name) in found {
         needs.push(Need { key: (Class::Secret, ns.clone(), name), at: format!("values {path}") });
     }
