@@ -252,6 +252,9 @@ fn unmatched_tolerations(nodes: &[&Node], app: &App) -> Vec<Diagnostic> {
         .collect()
 }
 
+/// How many apps E0701's note lists by name, largest request first.
+const LISTED_REQUESTS: usize = 10;
+
 /// E0701: the apps of a cluster request more of a resource than its nodes
 /// declare. Skipped when some node does not declare the resource.
 fn over_capacity(cluster: &Cluster, nodes: &[&Node], apps: &[&App], resource: Resource<'_>) -> Option<Diagnostic> {
@@ -285,12 +288,20 @@ fn over_capacity(cluster: &Cluster, nodes: &[&Node], apps: &[&App], resource: Re
         Resource::Cpu | Resource::Gpu(_) => "",
         Resource::Memory => " of memory",
     };
-    let breakdown: Vec<String> = demands
+    // The largest requests first, and a count of the rest: a note of
+    // thousands of apps would bury what can be lowered.
+    let mut listed: Vec<_> = demands.iter().collect();
+    listed.sort_by(|a, b| b.4.cmp(&a.4));
+    let mut breakdown: Vec<String> = listed
         .iter()
+        .take(LISTED_REQUESTS)
         .map(|(a, _, per_pod, pods, total)| {
             format!("`{}` {pods} × {} = {}", a.name.value, resource.show(*per_pod), resource.show(*total))
         })
         .collect();
+    if listed.len() > LISTED_REQUESTS {
+        breakdown.push(format!("and {} more", listed.len() - LISTED_REQUESTS));
+    }
     let diag = Diagnostic::new(
         Code::E0701,
         format!(
@@ -509,6 +520,24 @@ mod tests {
         // A node without memory makes the memory capacity unknown.
         let partial = NODES.replacen("memory \"8Gi\";", "", 1);
         assert!(codes(&format!("{partial}{}", app(2, "1", "9Gi", ""))).is_empty());
+    }
+
+    #[test]
+    fn many_requests_are_counted_not_listed() {
+        // Twelve apps over capacity, `big` the largest: the note names the
+        // largest ten, that one first, and counts the rest.
+        let mut body = NODES.to_string();
+        for i in 0..11 {
+            body += &(app(1, "1", "1Gi", "").replace("\"web\"", &format!("\"web-{i}\"")) + "\n");
+        }
+        body += &(app(2, "1", "1Gi", "").replace("\"web\"", "\"big\"") + "\n");
+        let text = format!("homelab \"lab\"\ncluster \"home\" distribution=\"k3s\"\n{body}");
+        let checked = crate::driver::check(&MemHost::with([("homelab.kdl", text)]), "homelab.kdl");
+        let diag = checked.diagnostics.iter().find(|d| d.code.to_string() == "E0701").expect("E0701");
+        let note = diag.notes.join("\n");
+        assert!(note.starts_with("requests: `big` 2 × 1 CPU = 2 CPUs, `web-0`"), "{note}");
+        assert_eq!(note.matches('`').count(), 20, "{note}");
+        assert!(note.ends_with(", and 2 more"), "{note}");
     }
 
     #[test]
