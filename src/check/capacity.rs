@@ -145,13 +145,16 @@ fn fits(app: &App, node: &Node) -> Result<(), String> {
     {
         return Err(format!("`node=\"{}\"`", pinned.value));
     }
-    let labels = node_labels(node);
-    for (key, value) in &app.node_selector {
-        let has = labels.iter().find(|(k, _)| *k == key.value);
-        match has {
-            Some((_, v)) if *v == value.value => {}
-            Some((_, v)) => return Err(format!("`{}` is `{v}`, not `{}`", key.value, value.value)),
-            None => return Err(format!("no label `{}`", key.value)),
+    // Asked for every app on every node: the labels are built only for an
+    // app that selects by them.
+    if !app.node_selector.is_empty() {
+        let labels = node_labels(node);
+        for (key, value) in &app.node_selector {
+            match labels.iter().find(|(k, _)| *k == key.value) {
+                Some((_, v)) if *v == value.value => {}
+                Some((_, v)) => return Err(format!("`{}` is `{v}`, not `{}`", key.value, value.value)),
+                None => return Err(format!("no label `{}`", key.value)),
+            }
         }
     }
     let blocking =
@@ -291,7 +294,7 @@ fn over_capacity(cluster: &Cluster, nodes: &[&Node], apps: &[&App], resource: Re
     // The largest requests first, and a count of the rest: a note of
     // thousands of apps would bury what can be lowered.
     let mut listed: Vec<_> = demands.iter().collect();
-    listed.sort_by(|a, b| b.4.cmp(&a.4));
+    listed.sort_by_key(|d| std::cmp::Reverse(d.4));
     let mut breakdown: Vec<String> = listed
         .iter()
         .take(LISTED_REQUESTS)
