@@ -21,7 +21,8 @@ pub struct Checked {
     /// With several clusters, one view of the model per cluster, each with
     /// its own stdlib components ([`Model::view`]); empty otherwise.
     pub views: Vec<Model>,
-    /// The dependency graph.
+    /// The dependency graph; empty in a [`Built`], whose backends were its
+    /// last readers.
     pub graph: Graph,
     /// Every diagnostic, sorted by file and position.
     pub diagnostics: Vec<Diagnostic>,
@@ -182,6 +183,8 @@ pub fn build_watched(
     let mut checked = checked;
     watch(Phase::Emit, checked.model.declarations().len());
     let artifacts = crate::backend::emit(&checked.model, &checked.clusters(), &checked.graph);
+    // Nothing after the backends reads the graph: its memory goes to the layout.
+    checked.graph = Graph::default();
     watch(Phase::Verify, artifacts.objects.len());
     checked.diagnostics.extend(crate::verify::verify(&checked.model, &artifacts));
     diag::sort(&mut checked.diagnostics);

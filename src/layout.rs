@@ -44,13 +44,16 @@ impl Listing {
     /// Lists a file or folder (relative to the unit's folder) in a unit.
     fn list(&mut self, unit: &Unit, entry: String) {
         let part_of = unit.listed_by().map(|_| unit.clone());
-        self.list_at(unit.path(), part_of, entry);
+        self.list_at(&unit.path(), part_of, entry);
     }
 
     /// Lists a file in the unit at `folder`; `part_of` is the unit when it is
     /// part of another unit's folder (the others need not be kept).
-    fn list_at(&mut self, folder: String, part_of: Option<Unit>, entry: String) {
-        let slot = self.0.entry(folder).or_insert_with(|| (None, Vec::new()));
+    fn list_at(&mut self, folder: &str, part_of: Option<Unit>, entry: String) {
+        if !self.0.contains_key(folder) {
+            self.0.insert(folder.to_string(), (None, Vec::new()));
+        }
+        let Some(slot) = self.0.get_mut(folder) else { return };
         if slot.0.is_none() {
             slot.0 = part_of;
         }
@@ -83,7 +86,7 @@ pub fn object_path(object: &Object) -> String {
 /// they are (verbatim). With `inspect`, what the output checks see of it
 /// ([`refs::seen`]) comes back too: read from its JSON (a verbatim one
 /// parsed), or kept from when it was rendered.
-fn render_object(object: Object, inspect: bool, options: Options) -> (String, Option<Seen>) {
+fn render_object(object: Object, inspect: bool, options: Options) -> (String, Option<Box<Seen>>) {
     // Verbatim objects are the user's bytes (SOPS files, manifests): as they are.
     let header = match &object.body {
         Body::Verbatim(_) => String::new(),
@@ -99,7 +102,7 @@ fn render_object(object: Object, inspect: bool, options: Options) -> (String, Op
     (header + &text, seen)
 }
 
-fn render_body(object: Object, inspect: bool) -> (String, Option<Seen>) {
+fn render_body(object: Object, inspect: bool) -> (String, Option<Box<Seen>>) {
     if !inspect {
         let text = match object.body {
             Body::Typed(resource) => resource.to_canonical(),
@@ -109,13 +112,13 @@ fn render_body(object: Object, inspect: bool) -> (String, Option<Seen>) {
         return (text, None);
     }
     match &object.body {
-        Body::Parsed(value) => (yaml::render_json(value), Some(refs::seen(&object, value))),
+        Body::Parsed(value) => (yaml::render_json(value), Some(Box::new(refs::seen(&object, value)))),
         Body::Verbatim(text) => {
             let value = object.value();
-            (text.clone(), Some(refs::seen(&object, &value)))
+            (text.clone(), Some(Box::new(refs::seen(&object, &value))))
         }
         Body::Typed(_) | Body::Rendered { .. } => match object.rendered().body {
-            Body::Rendered { yaml, seen } => (yaml, Some(*seen)),
+            Body::Rendered { yaml, seen } => (yaml, Some(seen)),
             _ => unreachable!("a typed object is rendered"),
         },
     }
@@ -147,25 +150,46 @@ pub fn assemble(artifacts: Artifacts) -> Result<OutputTree, String> {
     assemble_with(artifacts, false, Options::default()).map(|(tree, _)| tree)
 }
 
+/// An object as a layout worker leaves it: small, since every object of the
+/// tree waits in this form until all are rendered.
+struct Laid {
+    /// Its path in the tree.
+    path: String,
+    /// The length of its folder's part of `path`.
+    folder: usize,
+    /// Its unit, when that is part of another unit's folder.
+    part_of: Option<Box<Unit>>,
+    /// Its file's text.
+    text: String,
+    /// What the output checks see of it.
+    seen: Option<Box<Seen>>,
+}
+
 /// [`assemble`], and with `inspect`, what the output checks see of every
 /// object ([`refs::seen`]), in the objects' order.
-pub fn assemble_with(artifacts: Artifacts, inspect: bool, options: Options) -> Result<(OutputTree, Vec<Seen>), String> {
+pub fn assemble_with(
+    artifacts: Artifacts,
+    inspect: bool,
+    options: Options,
+) -> Result<(OutputTree, Vec<Box<Seen>>), String> {
     let mut tree = OutputTree::new();
     let mut units = Listing::default();
-    let mut seen = Vec::new();
     // Each object is rendered and freed by the worker that renders it.
     let rendered = par::map_owned(artifacts.objects, |object| {
-        let folder = object.unit.path();
-        let file = object_file_name(&object.unit, &object.id.kind, &object.id.name);
-        let part_of = object.unit.listed_by().map(|_| object.unit.clone());
-        let (text, looked) = render_object(object, inspect, options);
-        (folder, part_of, file, text, looked)
+        let mut path = object.unit.path();
+        let folder = path.len();
+        path.push('/');
+        path.push_str(&object_file_name(&object.unit, &object.id.kind, &object.id.name));
+        let part_of = object.unit.listed_by().map(|_| Box::new(object.unit.clone()));
+        let (text, seen) = render_object(object, inspect, options);
+        Laid { path, folder, part_of, text, seen }
     });
-    for (folder, part_of, file, text, looked) in rendered {
-        seen.extend(looked);
-        let path = format!("{folder}/{file}");
-        tree.insert(&path, text).map_err(|e| format!("{path}: {e}"))?;
-        units.list_at(folder, part_of, file);
+    let mut seen = Vec::with_capacity(if inspect { rendered.len() } else { 0 });
+    for laid in rendered {
+        seen.extend(laid.seen);
+        let (folder, file) = (&laid.path[..laid.folder], &laid.path[laid.folder + 1..]);
+        units.list_at(folder, laid.part_of.map(|unit| *unit), file.to_string());
+        tree.insert(&laid.path, laid.text).map_err(|e| format!("{}: {e}", laid.path))?;
     }
     for file in artifacts.files {
         if let Some(unit) = file.place.listed_by() {

@@ -60,13 +60,19 @@ fn threads() -> usize {
 }
 
 /// The workers' results in spawn order; a worker's panic goes on in the caller.
+/// The first worker's vector takes the others' items, grown once to hold
+/// them all: results can be most of a build's memory.
 fn join<R>(handles: Vec<std::thread::ScopedJoinHandle<'_, Vec<R>>>) -> Vec<R> {
-    let mut out = Vec::new();
-    for handle in handles {
-        match handle.join() {
-            Ok(part) => out.extend(part),
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
+    let parts: Vec<Vec<R>> = handles
+        .into_iter()
+        .map(|handle| handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        .collect();
+    let total: usize = parts.iter().map(Vec::len).sum();
+    let mut parts = parts.into_iter();
+    let mut out = parts.next().unwrap_or_default();
+    out.reserve_exact(total - out.len());
+    for part in parts {
+        out.extend(part);
     }
     out
 }

@@ -318,6 +318,18 @@ impl Artifacts {
         }
     }
 
+    /// Adds another cluster's artifacts after these; the first is moved, not
+    /// copied (its objects are most of a build's memory).
+    pub fn take(&mut self, other: Artifacts) {
+        if self.objects.is_empty() && self.files.is_empty() && self.needs.is_empty() {
+            *self = other;
+            return;
+        }
+        self.objects.extend(other.objects);
+        self.files.extend(other.files);
+        self.needs.extend(other.needs);
+    }
+
     /// Adds a plain file.
     pub fn file(&mut self, origin: &Origin, place: FilePlace, content: Content) {
         self.files.push(File { origin: origin.clone(), place, content });

@@ -124,9 +124,7 @@ pub fn emit(whole: &Model, clusters: &[&Model], graph: &Graph) -> Artifacts {
             cluster.render_from(made);
         }
         gitops::wire(model, graph, &mut cluster);
-        out.objects.extend(cluster.objects);
-        out.files.extend(cluster.files);
-        out.needs.extend(cluster.needs);
+        out.take(cluster);
     }
     inventory::emit(whole, clusters, graph, &mut out);
     secrets::rules(whole, &mut out);

@@ -37,7 +37,7 @@ pub fn verify(model: &Model, artifacts: &Artifacts) -> Vec<Diagnostic> {
 /// The closed-world check over what the layout saw of every object
 /// (`whole`: the description; `clusters`: the models the backends ran on),
 /// and the credentials seen in them.
-pub fn closed_world(whole: &Model, clusters: &[&Model], seen: &[refs::Seen]) -> Vec<Diagnostic> {
+pub fn closed_world(whole: &Model, clusters: &[&Model], seen: &[Box<refs::Seen>]) -> Vec<Diagnostic> {
     let spans = Spans::new(whole);
     let mut diags = Vec::new();
     world::check(clusters, seen, &spans, &mut diags);

@@ -91,7 +91,7 @@ fn ingress_classes(chart: &str) -> &'static [&'static str] {
 }
 
 /// E100x for every name an object uses that nothing makes.
-pub fn check(clusters: &[&Model], seen: &[Seen], spans: &Spans, diags: &mut Vec<Diagnostic>) {
+pub fn check(clusters: &[&Model], seen: &[Box<Seen>], spans: &Spans, diags: &mut Vec<Diagnostic>) {
     let given: BTreeMap<Option<&str>, Given> = clusters.iter().map(|m| (m.scope.as_deref(), Given::new(m))).collect();
     let mut made: BTreeSet<(Option<&str>, &Key)> = BTreeSet::new();
     for object in seen {
