@@ -238,7 +238,7 @@ pub fn controller_namespace(cluster: &Cluster) -> Option<&'static str> {
 /// the ingress controller that routes its challenges, when cert-manager will
 /// run a solver pod in it.
 fn http01_solved<'m>(model: &'m Model, namespace: &str) -> Option<(&'m Issuer, &'static str)> {
-    model.apps.iter().filter(|a| a.namespace.value == namespace).find_map(|app| {
+    model.apps_in(namespace).iter().find_map(|app| {
         app.ingresses.iter().find(|i| i.tls.value)?;
         let issuer = model.tls_issuer_of(app)?;
         let http01 = issuer.solver.as_ref().is_some_and(|s| s.value == AcmeSolver::Http01);

@@ -121,11 +121,11 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
 /// What the PrometheusRule of a namespace is made for: the alerts declared
 /// in it, else (rules made by default) its apps, else the cluster's nodes.
 fn origin(model: &Model, ns: &str) -> Origin {
-    let declared: Vec<_> = model.alerts.iter().filter(|a| a.namespace.value == ns).map(|a| a.id(model)).collect();
+    let declared: Vec<_> = model.alerts_in(ns).iter().map(|a| a.id(model)).collect();
     if let Some((first, rest)) = declared.split_first() {
         return rest.iter().cloned().fold(Origin::of(first.clone()), Origin::and);
     }
-    let apps = model.apps.iter().filter(|a| a.namespace.value == ns).map(|a| a.id(model));
+    let apps = model.apps_in(ns).iter().map(|a| a.id(model));
     Origin::default_for_all(apps).unwrap_or_else(|| {
         let cluster = model.cluster_for(None).map(|c| c.id(model));
         let nodes = model.nodes.iter().map(|n| n.id(model));

@@ -1591,6 +1591,28 @@ impl Model {
         matches!(namespace, "default" | "kube-system" | "kube-public" | "kube-node-lease")
     }
 
+    /// The apps of a namespace: a range of [`Model::apps`], which
+    /// [`Model::sort`] orders by namespace first (found by bisection: asked
+    /// once per namespace, a scan would cost namespaces × apps).
+    pub fn apps_in(&self, namespace: &str) -> &[App] {
+        in_namespace(&self.apps, namespace, |a| &a.namespace.value)
+    }
+
+    /// The charts of a namespace (see [`Model::apps_in`]).
+    pub fn charts_in(&self, namespace: &str) -> &[Chart] {
+        in_namespace(&self.charts, namespace, |c| &c.namespace.value)
+    }
+
+    /// The secrets of a namespace (see [`Model::apps_in`]).
+    pub fn secrets_in(&self, namespace: &str) -> &[Secret] {
+        in_namespace(&self.secrets, namespace, |s| &s.namespace.value)
+    }
+
+    /// The alerts of a namespace (see [`Model::apps_in`]).
+    pub fn alerts_in(&self, namespace: &str) -> &[Alert] {
+        in_namespace(&self.alerts, namespace, |a| &a.namespace.value)
+    }
+
     /// The component that owns a namespace (declares it), if any.
     pub fn namespace_owner(&self, namespace: &str) -> Option<&str> {
         self.namespaces.iter().find(|n| n.name.value == namespace).and_then(|n| n.component.as_deref())
@@ -1780,7 +1802,7 @@ impl Model {
         if let Some(declared) = self.namespaces.iter().find(|n| n.name.value == namespace) {
             return declared.pod_security.value;
         }
-        let charts = self.charts.iter().filter(|c| c.namespace.value == namespace);
+        let charts = self.charts_in(namespace).iter();
         if let Some(level) = charts.filter_map(|c| c.pod_security.as_ref()).map(|l| l.value).max_by_key(|l| l.rank()) {
             return level;
         }
@@ -1789,7 +1811,7 @@ impl Model {
         let pipelines =
             || self.pipelines.iter().any(|p| p.engine.value == Engine::Tekton && p.namespace() == Some(namespace));
         let only_pipelines = || {
-            !self.apps.iter().any(|a| a.namespace.value == namespace)
+            self.apps_in(namespace).is_empty()
                 && !self.registries.iter().filter_map(|r| r.deploy.as_ref()).any(|d| d.namespace.value == namespace)
         };
         if pipelines() && only_pipelines() { PodSecurity::Baseline } else { PodSecurity::Restricted }
@@ -1837,10 +1859,30 @@ impl Model {
     }
 }
 
+/// The items of `items` in `namespace`, for a list [`Model::sort`] orders by
+/// namespace first.
+fn in_namespace<'a, T>(items: &'a [T], namespace: &str, of: impl Fn(&T) -> &str) -> &'a [T] {
+    debug_assert!(items.is_sorted_by(|a, b| of(a) <= of(b)), "a list sorted by namespace");
+    let start = items.partition_point(|item| of(item) < namespace);
+    let len = items[start..].partition_point(|item| of(item) == namespace);
+    &items[start..start + len]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::source::{FileId, Span};
+
+    #[test]
+    fn a_namespace_is_a_range_of_a_sorted_list() {
+        let items = [("a", 1), ("b", 2), ("b", 3), ("d", 4)];
+        let of = |ns: &str| in_namespace(&items, ns, |i| i.0).iter().map(|i| i.1).collect::<Vec<_>>();
+        assert_eq!(of("a"), [1]);
+        assert_eq!(of("b"), [2, 3]);
+        assert_eq!(of("d"), [4]);
+        assert!(of("").is_empty() && of("c").is_empty() && of("e").is_empty() && of("bb").is_empty());
+        assert!(in_namespace(&[] as &[(&str, i32)], "a", |i| i.0).is_empty());
+    }
 
     #[test]
     fn ingress_hosts_are_completed_with_the_domain() {

@@ -29,8 +29,8 @@ pub fn namespaces(model: &Model, out: &mut String) {
 fn contents(model: &Model, ns: &str) -> Vec<String> {
     let tagged = |kind: &str, name: &str| format!("{kind} {}", code(name));
     let mut items: Vec<String> = Vec::new();
-    items.extend(model.apps.iter().filter(|a| a.namespace.value == ns).map(|a| tagged("app", &a.name.value)));
-    items.extend(model.charts.iter().filter(|c| c.namespace.value == ns).map(|c| tagged("chart", &c.name.value)));
+    items.extend(model.apps_in(ns).iter().map(|a| tagged("app", &a.name.value)));
+    items.extend(model.charts_in(ns).iter().map(|c| tagged("chart", &c.name.value)));
     let registries = model.registries.iter().filter(|r| r.deploy.as_ref().is_some_and(|d| d.namespace.value == ns));
     items.extend(registries.map(|r| tagged("registry", &r.name.value)));
     items.extend(
@@ -42,8 +42,8 @@ fn contents(model: &Model, ns: &str) -> Vec<String> {
     if ns == crate::model::CLOUDFLARED_NAMESPACE {
         items.extend(model.tunnels.iter().map(|t| tagged("tunnel", &t.name.value)));
     }
-    items.extend(model.secrets.iter().filter(|s| s.namespace.value == ns).map(|s| tagged("secret", &s.name.value)));
-    items.extend(model.alerts.iter().filter(|a| a.namespace.value == ns).map(|a| tagged("alert", &a.name.value)));
+    items.extend(model.secrets_in(ns).iter().map(|s| tagged("secret", &s.name.value)));
+    items.extend(model.alerts_in(ns).iter().map(|a| tagged("alert", &a.name.value)));
     items
 }
 
