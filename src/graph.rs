@@ -89,7 +89,9 @@ impl Graph {
 #[derive(Default)]
 struct Builder {
     nodes: BTreeSet<Decl>,
-    edges: BTreeSet<(Decl, Decl, Edge)>,
+    /// Sorted and deduplicated once, when all are in ([`Builder::sorted_edges`]):
+    /// a sorted set's inserts cost most of the graph at 100,000 apps.
+    edges: Vec<(Decl, Decl, Edge)>,
 }
 
 impl Builder {
@@ -100,9 +102,19 @@ impl Builder {
 
     fn edge(&mut self, from: &Decl, to: Decl, reason: &'static str, span: Option<Span>) {
         if from != &to || span.is_some() {
-            self.nodes.insert(to.clone());
-            self.edges.insert((from.clone(), to, Edge { reason, span }));
+            if !self.nodes.contains(&to) {
+                self.nodes.insert(to.clone());
+            }
+            self.edges.push((from.clone(), to, Edge { reason, span }));
         }
+    }
+
+    /// The edges, sorted, each once.
+    fn sorted_edges(&mut self) -> Vec<(Decl, Decl, Edge)> {
+        let mut edges = std::mem::take(&mut self.edges);
+        edges.sort_unstable();
+        edges.dedup();
+        edges
     }
 
     /// An edge to a declaration only when it exists (unknown references are
@@ -140,7 +152,7 @@ pub fn build_all(models: &[&Model], diags: &mut Vec<Diagnostic>) -> Graph {
     for decl in &b.nodes {
         graph.add(decl.clone());
     }
-    for (from, to, edge) in b.edges {
+    for (from, to, edge) in b.sorted_edges() {
         let (f, t) = (graph.add(from), graph.add(to));
         graph.graph.add_edge(f, t, edge);
     }
@@ -612,26 +624,27 @@ fn report_cycles(graph: &Graph, model: &Model, diags: &mut Vec<Diagnostic>) -> B
 /// order; members of cycles come last, in sorted order.
 fn compute_order(graph: &mut Graph, cyclic: &BTreeSet<Decl>) {
     let g = &graph.graph;
-    let mut remaining: BTreeMap<NodeIndex, usize> =
-        g.node_indices().map(|n| (n, g.neighbors(n).collect::<BTreeSet<_>>().len())).collect();
-    let mut ready: BTreeSet<(Decl, NodeIndex)> =
-        remaining.iter().filter(|(_, c)| **c == 0).map(|(n, _)| (g[*n].clone(), *n)).collect();
+    // By node index: the walk looks a node up once per edge.
+    let mut remaining: Vec<usize> = g.node_indices().map(|n| g.neighbors(n).collect::<BTreeSet<_>>().len()).collect();
+    let mut depths: Vec<Option<usize>> = vec![None; g.node_count()];
+    let mut ready: BTreeSet<(&Decl, NodeIndex)> =
+        g.node_indices().filter(|n| remaining[n.index()] == 0).map(|n| (&g[n], n)).collect();
     let mut order = Vec::new();
-    let mut depth: BTreeMap<Decl, usize> = BTreeMap::new();
     while let Some((decl, n)) = ready.pop_first() {
-        let d = g.neighbors(n).filter_map(|m| depth.get(&g[m])).map(|d| d + 1).max().unwrap_or(0);
-        depth.insert(decl.clone(), d);
-        order.push(decl);
+        let d = g.neighbors(n).filter_map(|m| depths[m.index()]).map(|d| d + 1).max().unwrap_or(0);
+        depths[n.index()] = Some(d);
+        order.push(decl.clone());
         let dependents: BTreeSet<NodeIndex> = g.neighbors_directed(n, petgraph::Direction::Incoming).collect();
         for m in dependents {
-            if let Some(c) = remaining.get_mut(&m) {
-                *c -= 1;
-                if *c == 0 {
-                    ready.insert((g[m].clone(), m));
-                }
+            let count = &mut remaining[m.index()];
+            *count -= 1;
+            if *count == 0 {
+                ready.insert((&g[m], m));
             }
         }
     }
+    let mut depth: BTreeMap<Decl, usize> =
+        g.node_indices().filter_map(|n| Some((g[n].clone(), depths[n.index()]?))).collect();
     for decl in cyclic {
         if !depth.contains_key(decl) {
             depth.insert(decl.clone(), 0);
