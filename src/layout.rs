@@ -112,13 +112,13 @@ fn render_body(object: Object, inspect: bool) -> (String, Option<Box<Seen>>) {
         return (text, None);
     }
     match &object.body {
-        Body::Parsed(value) => (yaml::render_json(value), Some(Box::new(refs::seen(&object, value)))),
+        Body::Parsed(value) => (yaml::render_json(value), refs::seen(&object, value).kept()),
         Body::Verbatim(text) => {
             let value = object.value();
-            (text.clone(), Some(Box::new(refs::seen(&object, &value))))
+            (text.clone(), refs::seen(&object, &value).kept())
         }
         Body::Typed(_) | Body::Rendered { .. } => match object.rendered().body {
-            Body::Rendered { yaml, seen } => (yaml, Some(seen)),
+            Body::Rendered { yaml, seen } => (yaml, seen),
             _ => unreachable!("a typed object is rendered"),
         },
     }

@@ -70,8 +70,8 @@ fn reports(diag: &Diagnostic, decl: &Declaration) -> bool {
 /// reported, as `kind name` lines.
 fn silent_declarations(host: &dyn Host) -> Vec<String> {
     let (checked, artifacts) = emitted(host);
-    let made: Vec<&DeclId> = (artifacts.objects.iter().flat_map(|o| &o.origin.decls))
-        .chain(artifacts.files.iter().flat_map(|f| &f.origin.decls))
+    let made: Vec<&DeclId> = (artifacts.objects.iter().flat_map(|o| o.origin.decls.iter()))
+        .chain(artifacts.files.iter().flat_map(|f| f.origin.decls.iter()))
         .collect();
     checked
         .model

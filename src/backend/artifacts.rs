@@ -23,8 +23,9 @@ use crate::model::DeclId;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Origin {
     /// The declarations, never empty; the first is the one a diagnostic about
-    /// the artifact points at.
-    pub decls: Vec<DeclId>,
+    /// the artifact points at. Shared: an app's objects, and what the output
+    /// checks keep of them, all have one origin.
+    pub decls: std::sync::Arc<[DeclId]>,
     /// Made by default (a shipped dashboard, a default alert) rather than
     /// because the declarations asked for it: its unit is ordered by
     /// [`Artifacts::needs`], not by the dependencies of `decls`.
@@ -34,12 +35,12 @@ pub struct Origin {
 impl Origin {
     /// Made for one declaration.
     pub fn of(decl: DeclId) -> Origin {
-        Origin { decls: vec![decl], by_default: false }
+        Origin { decls: [decl].into(), by_default: false }
     }
 
     /// Made by default on behalf of a declaration.
     pub fn default_for(decl: DeclId) -> Origin {
-        Origin { decls: vec![decl], by_default: true }
+        Origin { decls: [decl].into(), by_default: true }
     }
 
     /// Made by default for every one of `decls`, each once, in order (a
@@ -48,15 +49,16 @@ impl Origin {
     pub fn default_for_all(decls: impl IntoIterator<Item = DeclId>) -> Option<Origin> {
         let mut seen = std::collections::BTreeSet::new();
         let decls: Vec<DeclId> = decls.into_iter().filter(|d| seen.insert(d.clone())).collect();
-        (!decls.is_empty()).then_some(Origin { decls, by_default: true })
+        (!decls.is_empty()).then(|| Origin { decls: decls.into(), by_default: true })
     }
 
     /// Made for one more declaration too.
-    pub fn and(mut self, decl: DeclId) -> Origin {
-        if !self.decls.contains(&decl) {
-            self.decls.push(decl);
+    pub fn and(self, decl: DeclId) -> Origin {
+        if self.decls.contains(&decl) {
+            return self;
         }
-        self
+        let decls: Vec<DeclId> = self.decls.iter().cloned().chain([decl]).collect();
+        Origin { decls: decls.into(), ..self }
     }
 
     /// The declaration a diagnostic about the artifact points at.
@@ -197,8 +199,9 @@ pub enum Body {
     Rendered {
         /// The YAML document.
         yaml: String,
-        /// What [`crate::verify::refs::seen`] read of it.
-        seen: Box<crate::verify::refs::Seen>,
+        /// What [`crate::verify::refs::seen`] read of it; `None` when that is
+        /// nothing (it makes, names and leaks nothing the checks follow).
+        seen: Option<Box<crate::verify::refs::Seen>>,
     },
 }
 
@@ -234,11 +237,11 @@ impl Object {
         if !crate::verify::refs::reads_body(&self.id)
             && let Some(yaml) = resource.to_yaml(&|text| crate::leaks::find(text).is_some())
         {
-            let seen = Box::new(crate::verify::refs::seen_clean(&self));
+            let seen = crate::verify::refs::seen_clean(&self).kept();
             return Object { body: Body::Rendered { yaml, seen }, ..self };
         }
         let value = resource.to_json();
-        let seen = Box::new(crate::verify::refs::seen(&self, &value));
+        let seen = crate::verify::refs::seen(&self, &value).kept();
         Object { body: Body::Rendered { yaml: crate::yaml::render_json(&value), seen }, ..self }
     }
 

@@ -88,7 +88,7 @@ impl Units {
             };
             last = Some((&object.unit, path.clone()));
             if !object.origin.by_default {
-                for decl in &object.origin.decls {
+                for decl in object.origin.decls.iter() {
                     landed.entry(decl).or_default().insert(path.clone());
                 }
             }

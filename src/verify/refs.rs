@@ -99,6 +99,16 @@ pub struct Seen {
     pub leak: Option<(String, crate::leaks::Leak)>,
 }
 
+impl Seen {
+    /// What is worth keeping until the closed-world check: boxed, and
+    /// nothing when the object makes, names and leaks nothing (a
+    /// NetworkPolicy, a PodDisruptionBudget), which the check would skip.
+    pub fn kept(self) -> Option<Box<Seen>> {
+        let empty = self.provides.is_empty() && self.needs.is_empty() && self.leak.is_none();
+        (!empty).then(|| Box::new(self))
+    }
+}
+
 /// Reads what an object makes and names, from its JSON.
 pub fn seen(object: &Object, value: &Value) -> Seen {
     seen_from(object, Some(value))
@@ -251,6 +261,9 @@ fn seen_from(object: &Object, value: Option<&Value>) -> Seen {
         (crate::backend::Body::Verbatim(_), _) | (_, None) => None,
         (_, Some(value)) => crate::leaks::in_json(value),
     };
+    // Kept for every object of the tree: no room to grow.
+    provides.shrink_to_fit();
+    needs.shrink_to_fit();
     let named = !needs.is_empty() || leak.is_some();
     let describe = match &ns {
         Some(ns) if named => format!("{kind} `{ns}/{}`", object.id.name),
