@@ -24,6 +24,23 @@ pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
     })
 }
 
+/// `items.iter_mut().for_each(f)`, split over the machine's cores: the items
+/// change where they are, nothing is moved or collected.
+pub fn for_each_mut<T: Send>(items: &mut [T], f: impl Fn(&mut T) + Sync) {
+    let Some(chunk) = chunk_size(items.len()) else { return items.iter_mut().for_each(f) };
+    let f = &f;
+    std::thread::scope(|scope| {
+        let workers: Vec<_> =
+            items.chunks_mut(chunk).map(|part| scope.spawn(move || part.iter_mut().for_each(f))).collect();
+        // A worker's panic goes on in the caller, as in `join`.
+        for worker in workers {
+            if let Err(panic) = worker.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+    });
+}
+
 /// `items.into_iter().map(f).collect()`, split over the machine's cores: the
 /// items are moved into the workers, so dropping them is parallel too.
 pub fn map_owned<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
@@ -87,6 +104,9 @@ mod tests {
             let items: Vec<usize> = (0..n).collect();
             let doubled: Vec<usize> = items.iter().map(|i| i * 2).collect();
             assert_eq!(map(&items, |i| i * 2), doubled);
+            let mut changed = items.clone();
+            for_each_mut(&mut changed, |i| *i *= 2);
+            assert_eq!(changed, doubled);
             assert_eq!(map_owned(items, |i| i * 2), doubled);
         }
     }

@@ -225,24 +225,34 @@ impl Object {
         Object { origin, unit, id, body: Body::Typed(Box::new(resource)) }
     }
 
-    /// The object with a typed body serialized now, once: its canonical YAML
-    /// and what the output checks see of it, which are all the layout and
-    /// the checks need of it later. Other bodies are left as they are.
-    pub fn rendered(self) -> Object {
-        let Body::Typed(resource) = &self.body else { return self };
+    /// The object with a typed body serialized now, once ([`Object::render`]).
+    pub fn rendered(mut self) -> Object {
+        self.render();
+        self
+    }
+
+    /// Serializes a typed body now, once, in place: its canonical YAML and
+    /// what the output checks see of it, which are all the layout and the
+    /// checks need of it later. Other bodies are left as they are.
+    pub fn render(&mut self) {
+        let Body::Typed(resource) = &self.body else { return };
         // Most kinds name nothing in their body: written straight, their
         // strings scanned for credentials on the way, they need no JSON. A
         // credential found is then located in the JSON, like the names of
         // the kinds that are read.
-        if !crate::verify::refs::reads_body(&self.id)
-            && let Some(yaml) = resource.to_yaml(&|text| crate::leaks::find(text).is_some())
-        {
-            let seen = crate::verify::refs::seen_clean(&self).kept();
-            return Object { body: Body::Rendered { yaml, seen }, ..self };
-        }
-        let value = resource.to_json();
-        let seen = crate::verify::refs::seen(&self, &value).kept();
-        Object { body: Body::Rendered { yaml: crate::yaml::render_json(&value), seen }, ..self }
+        let straight = match crate::verify::refs::reads_body(&self.id) {
+            false => resource.to_yaml(&|text| crate::leaks::find(text).is_some()),
+            true => None,
+        };
+        let body = match straight {
+            Some(yaml) => Body::Rendered { yaml, seen: crate::verify::refs::seen_clean(self).kept() },
+            None => {
+                let value = resource.to_json();
+                let seen = crate::verify::refs::seen(self, &value).kept();
+                Body::Rendered { yaml: crate::yaml::render_json(&value), seen }
+            }
+        };
+        self.body = body;
     }
 
     /// An object as JSON, for checks and tests (the layout renders it from this).
@@ -315,9 +325,8 @@ impl Artifacts {
     /// Serializes the objects from index `from` on, on every core
     /// ([`Object::rendered`]).
     pub fn render_from(&mut self, from: usize) {
-        if from < self.objects.len() {
-            let made = self.objects.split_off(from);
-            self.objects.extend(crate::par::map_owned(made, Object::rendered));
+        if let Some(made) = self.objects.get_mut(from..) {
+            crate::par::for_each_mut(made, Object::render);
         }
     }
 

@@ -63,6 +63,9 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
         // Serialized here, app by app, rather than all at once later.
         objects.objects.into_iter().map(Object::rendered).collect::<Vec<_>>()
     });
+    // Room for them all at once: a vector of every object regrown by
+    // doubling would hold two copies of it for a moment.
+    out.objects.reserve_exact(per_app.iter().map(Vec::len).sum());
     out.objects.extend(per_app.into_iter().flatten());
 }
 
