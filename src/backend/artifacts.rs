@@ -123,6 +123,9 @@ impl<T: Serialize + Debug + Send + Sync> Render for T {
 pub trait Resource: Render + 'static {
     /// Its apiVersion, kind, namespace and name.
     fn object_id(&self) -> ObjectId;
+
+    /// Itself, for the readers that know its type (`refs::seen_typed`).
+    fn as_any(&self) -> &dyn std::any::Any;
 }
 
 impl<T> Resource for T
@@ -131,6 +134,10 @@ where
 {
     fn object_id(&self) -> ObjectId {
         ObjectId::from_meta(T::API_VERSION, T::KIND, self.metadata())
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }
 
@@ -180,6 +187,10 @@ impl<B: CustomKind> Serialize for Custom<B> {
 impl<B: CustomKind> Resource for Custom<B> {
     fn object_id(&self) -> ObjectId {
         ObjectId::from_meta(B::API_VERSION, B::KIND, &self.metadata)
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }
 
@@ -236,16 +247,26 @@ impl Object {
     /// checks need of it later. Other bodies are left as they are.
     pub fn render(&mut self) {
         let Body::Typed(resource) = &self.body else { return };
-        // Most kinds name nothing in their body: written straight, their
-        // strings scanned for credentials on the way, they need no JSON. A
-        // credential found is then located in the JSON, like the names of
-        // the kinds that are read.
-        let straight = match crate::verify::refs::reads_body(&self.id) {
-            false => resource.to_yaml(&|text| crate::leaks::find(text).is_some()),
-            true => None,
+        // Most objects are written straight, their strings scanned for
+        // credentials on the way: the kinds whose body names nothing the
+        // closed world follows, and those it reads from their typed body.
+        // The others, and an object holding a string that looks like a
+        // credential (located in the JSON), go through their JSON.
+        let refuse = |text: &str| crate::leaks::find(text).is_some();
+        let straight = if !crate::verify::refs::reads_body(&self.id) {
+            resource.to_yaml(&refuse).map(|yaml| (yaml, crate::verify::refs::seen_clean(self)))
+        } else {
+            crate::verify::refs::seen_typed(self, resource.as_any())
+                .and_then(|seen| Some((resource.to_yaml(&refuse)?, seen)))
         };
         let body = match straight {
-            Some(yaml) => Body::Rendered { yaml, seen: crate::verify::refs::seen_clean(self).kept() },
+            Some((yaml, seen)) => {
+                if cfg!(debug_assertions) {
+                    let json = crate::verify::refs::seen(self, &resource.to_json());
+                    debug_assert_eq!((&seen.provides, &seen.needs), (&json.provides, &json.needs), "{:?}", self.id);
+                }
+                Body::Rendered { yaml, seen: seen.kept() }
+            }
             None => {
                 let value = resource.to_json();
                 let seen = crate::verify::refs::seen(self, &value).kept();

@@ -6,6 +6,8 @@ use serde_json::Value;
 
 use crate::backend::Object;
 
+mod typed;
+
 /// The kinds of things an object may name or make.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Class {
@@ -74,7 +76,7 @@ impl Class {
 pub type Key = (Class, Option<String>, String);
 
 /// One name an object uses.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Need {
     /// What it names.
     pub key: Key,
@@ -109,9 +111,30 @@ impl Seen {
     }
 }
 
+/// What [`seen_from`] reads an object's body from.
+#[derive(Clone, Copy)]
+enum Read<'a> {
+    /// Nothing: the object is known by its identity.
+    Identity,
+    /// Its JSON, with a [`reader`] for its kind.
+    Json(&'a Value),
+    /// Its typed body, of a kind [`typed::reads`] knows.
+    Typed(&'a dyn std::any::Any),
+}
+
 /// Reads what an object makes and names, from its JSON.
 pub fn seen(object: &Object, value: &Value) -> Seen {
-    seen_from(object, Some(value))
+    seen_from(object, Read::Json(value))
+}
+
+/// What an object makes and names, read from its typed body where its kind
+/// has a typed reader (workloads that run one pod template, Ingresses: the
+/// most of an app), so that it needs no JSON; `None` for other kinds. As
+/// with [`seen_clean`], its strings were scanned for credentials as it was
+/// written, and none was found. The same as [`seen`] would read (checked
+/// on every object in debug builds, `Object::render`).
+pub fn seen_typed(object: &Object, body: &dyn std::any::Any) -> Option<Seen> {
+    typed::reads(body).then(|| seen_from(object, Read::Typed(body)))
 }
 
 /// What an object makes and names when [`reads_body`] says nothing of it
@@ -120,7 +143,7 @@ pub fn seen(object: &Object, value: &Value) -> Seen {
 /// of it comes from its identity, without its JSON.
 pub fn seen_clean(object: &Object) -> Seen {
     debug_assert!(!reads_body(&object.id), "{} {} is read from its JSON", object.id.api_version, object.id.kind);
-    seen_from(object, None)
+    seen_from(object, Read::Identity)
 }
 
 /// Whether what an object makes or names is read from its body (beyond
@@ -241,7 +264,7 @@ fn reader(group: &str, kind: &str) -> Option<Reader> {
 
 /// What an object makes and names: from its identity, and from its JSON
 /// when there is one (else it is known to name nothing and hold no credential).
-fn seen_from(object: &Object, value: Option<&Value>) -> Seen {
+fn seen_from(object: &Object, read: Read<'_>) -> Seen {
     let ns = object.id.namespace.clone();
     let mut provides = Vec::new();
     let mut needs = Vec::new();
@@ -250,16 +273,22 @@ fn seen_from(object: &Object, value: Option<&Value>) -> Seen {
     if let Some(class) = own_class(group, kind) {
         provides.push((class, if cluster_scoped(class) { None } else { ns.clone() }, object.id.name.clone()));
     }
-    if let (Some(value), Some(read)) = (value, reader(group, kind)) {
-        read(&mut Reading { object, value, ns: &ns, provides: &mut provides, needs: &mut needs });
+    match read {
+        Read::Json(value) => {
+            if let Some(read) = reader(group, kind) {
+                read(&mut Reading { object, value, ns: &ns, provides: &mut provides, needs: &mut needs });
+            }
+        }
+        Read::Typed(body) => typed::read(body, &ns, &mut needs),
+        Read::Identity => {}
     }
     if !(group.is_empty() || BUILTIN_GROUPS.contains(&group)) {
         needs.push(Need { key: (Class::Group, None, group.to_string()), at: "apiVersion".into() });
     }
     // Copied SOPS and sealed files are E0602's: their values are ciphertext.
-    let leak = match (&object.body, value) {
-        (crate::backend::Body::Verbatim(_), _) | (_, None) => None,
-        (_, Some(value)) => crate::leaks::in_json(value),
+    let leak = match (&object.body, read) {
+        (crate::backend::Body::Verbatim(_), _) | (_, Read::Identity | Read::Typed(_)) => None,
+        (_, Read::Json(value)) => crate::leaks::in_json(value),
     };
     // Kept for every object of the tree: no room to grow.
     provides.shrink_to_fit();
