@@ -11,6 +11,7 @@
 //! say *what* an artifact is and which [`Unit`] or [`FilePlace`] it belongs
 //! to; [`crate::layout`] alone turns those into paths.
 
+use std::borrow::Cow;
 use std::fmt::Debug;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -70,10 +71,10 @@ impl Origin {
 /// The identity of a Kubernetes object, as the API server keys it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ObjectId {
-    /// `apiVersion`.
-    pub api_version: String,
-    /// `kind`.
-    pub kind: String,
+    /// `apiVersion`: the type's own for a typed object (no copy per object).
+    pub api_version: Cow<'static, str>,
+    /// `kind`, likewise.
+    pub kind: Cow<'static, str>,
     /// `metadata.namespace`, for namespaced objects.
     pub namespace: Option<String>,
     /// `metadata.name`.
@@ -82,10 +83,10 @@ pub struct ObjectId {
 
 impl ObjectId {
     /// The identity from a group-qualified API version, a kind and metadata.
-    pub fn from_meta(api_version: &str, kind: &str, metadata: &ObjectMeta) -> ObjectId {
+    pub fn from_meta(api_version: &'static str, kind: &'static str, metadata: &ObjectMeta) -> ObjectId {
         ObjectId {
-            api_version: api_version.to_string(),
-            kind: kind.to_string(),
+            api_version: Cow::Borrowed(api_version),
+            kind: Cow::Borrowed(kind),
             namespace: metadata.namespace.clone(),
             name: metadata.name.clone().unwrap_or_default(),
         }

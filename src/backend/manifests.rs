@@ -22,8 +22,8 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
                 None => Unit::new(scope, Folder::Manifests(manifest.stem())),
             };
             let id = ObjectId {
-                api_version: object.api_version.clone(),
-                kind: object.kind.clone(),
+                api_version: object.api_version.clone().into(),
+                kind: object.kind.clone().into(),
                 namespace: object.namespace.clone(),
                 name: object.name.clone(),
             };

@@ -49,12 +49,12 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
         let origin = Origin::of(secret.id(model));
         let scope = model.cluster_key(secret.cluster.as_ref());
         let unit = Unit::namespace_home(model, scope, &secret.namespace.value);
-        let verbatim = |api_version: &str, kind: &str, text: &str| Object {
+        let verbatim = |api_version: &'static str, kind: &'static str, text: &str| Object {
             origin: origin.clone(),
             unit: unit.clone(),
             id: ObjectId {
-                api_version: api_version.to_string(),
-                kind: kind.to_string(),
+                api_version: api_version.into(),
+                kind: kind.into(),
                 namespace: Some(secret.namespace.value.clone()),
                 name: secret.name.value.clone(),
             },

@@ -318,7 +318,7 @@ mod tests {
         let checked = crate::driver::check(&crate::host::MemHost::with([("homelab.kdl", text)]), "homelab.kdl");
         let mut out = crate::backend::Artifacts::default();
         super::emit(&checked.model, &mut out);
-        let objects = out.objects.iter().map(|o| (o.id.kind.clone(), o.id.name.clone(), o.value())).collect();
+        let objects = out.objects.iter().map(|o| (o.id.kind.to_string(), o.id.name.clone(), o.value())).collect();
         (checked, objects)
     }
 

@@ -268,7 +268,7 @@ fn seen_from(object: &Object, read: Read<'_>) -> Seen {
     let ns = object.id.namespace.clone();
     let mut provides = Vec::new();
     let mut needs = Vec::new();
-    let kind = object.id.kind.as_str();
+    let kind = &*object.id.kind;
     let group = group_of(&object.id.api_version);
     if let Some(class) = own_class(group, kind) {
         provides.push((class, if cluster_scoped(class) { None } else { ns.clone() }, object.id.name.clone()));
