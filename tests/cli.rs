@@ -325,6 +325,39 @@ fn memos_live_in_the_users_cache_folder() {
 }
 
 #[test]
+fn memos_no_build_saved_for_a_month_are_removed() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    let folder = cache.path().join("memos");
+    std::fs::create_dir_all(&folder).expect("a memo folder");
+    let day = std::time::Duration::from_secs(24 * 60 * 60);
+    #[allow(clippy::disallowed_methods)] // Files made to look a month old.
+    let now = std::time::SystemTime::now();
+    for (name, age) in [("old.json", 31), ("recent.json", 29), ("interrupted.tmp", 40)] {
+        let path = folder.join(name);
+        std::fs::write(&path, "{}").expect("written");
+        std::fs::File::options().write(true).open(&path).unwrap().set_modified(now - day * age).unwrap();
+    }
+    let out = tempfile::tempdir().expect("temp dir");
+    let build = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_homelabc"))
+            .args(args)
+            .arg(out.path().join("deploy"))
+            .env("HOMELABC_CACHE_DIR", cache.path())
+            .output()
+            .expect("the binary runs")
+    };
+    // The build compiles and saves its memo: the memos older than a month
+    // go, with the file of a save that was interrupted.
+    assert_eq!(build(&["build", "-q", &example("talos-home"), "-o"]).status.code(), Some(0));
+    let mut left: Vec<String> =
+        std::fs::read_dir(&folder).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    left.sort();
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(left.contains(&"recent.json".to_string()), "{left:?}");
+    assert!(!left.iter().any(|name| name == "old.json" || name == "interrupted.tmp"), "{left:?}");
+}
+
+#[test]
 fn a_check_of_unchanged_inputs_recalls_its_verdict() {
     let src = common::copy_of("pi-k3s-drone");
     let memos = tempfile::tempdir().expect("temp dir");

@@ -8,7 +8,8 @@
 //! version, and which file it is and when it was made), the component
 //! library, where the description and the output are, the layout options and
 //! how diagnostics are printed. Memos are a cache: one that cannot be read or
-//! written is ignored, and the build compiles.
+//! written is ignored, and the build compiles; one no build saved for 30
+//! days is removed when another is saved.
 
 use std::fs;
 use std::io::Write as _;
@@ -96,7 +97,30 @@ impl Memos {
                 file.persist(&self.path).map_err(|e| e.error)?;
                 Ok(())
             });
-        drop(saved);
+        if saved.is_ok() {
+            prune(folder, &self.path);
+        }
+    }
+}
+
+/// How long a memo no build saved stays: one of a description moved,
+/// removed or built elsewhere is never asked for again.
+const MEMO_LIFETIME: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 60 * 60);
+
+/// Removes the memos (and temporary files of an interrupted save) no build
+/// saved for [`MEMO_LIFETIME`], but `kept`, the one just saved: without it,
+/// the cache would grow with every folder ever built. As a cache, what
+/// cannot be read or removed is left.
+fn prune(folder: &Path, kept: &Path) {
+    #[allow(clippy::disallowed_methods)] // The CLI edge may read the clock.
+    let Some(before) = std::time::SystemTime::now().checked_sub(MEMO_LIFETIME) else { return };
+    let Ok(entries) = fs::read_dir(folder) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let stale = entry.metadata().and_then(|meta| meta.modified()).is_ok_and(|changed| changed < before);
+        if stale && path != kept && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = fs::remove_file(&path);
+        }
     }
 }
 
