@@ -345,7 +345,7 @@ impl Artifacts {
     }
 
     /// Serializes the objects from index `from` on, on every core
-    /// ([`Object::rendered`]).
+    /// ([`Object::render`]), in place.
     pub fn render_from(&mut self, from: usize) {
         if let Some(made) = self.objects.get_mut(from..) {
             crate::par::for_each_mut(made, Object::render);

@@ -262,8 +262,10 @@ fn reader(group: &str, kind: &str) -> Option<Reader> {
     })
 }
 
-/// What an object makes and names: from its identity, and from its JSON
-/// when there is one (else it is known to name nothing and hold no credential).
+/// What an object makes and names: from its identity, and from its body as
+/// `read` gives it (its JSON, or its typed body; with neither, it is known
+/// to name nothing), and the credential its JSON holds (read from its
+/// typed body or its identity alone, it was scanned and holds none).
 fn seen_from(object: &Object, read: Read<'_>) -> Seen {
     let ns = object.id.namespace.clone();
     let mut provides = Vec::new();
