@@ -112,14 +112,13 @@ impl Seen {
 }
 
 /// What [`seen_from`] reads an object's body from.
-#[derive(Clone, Copy)]
 enum Read<'a> {
     /// Nothing: the object is known by its identity.
     Identity,
     /// Its JSON, with a [`reader`] for its kind.
     Json(&'a Value),
-    /// Its typed body, of a kind [`typed::reads`] knows.
-    Typed(&'a dyn std::any::Any),
+    /// What [`typed::read`] read of its typed body.
+    Typed(Vec<Need>),
 }
 
 /// Reads what an object makes and names, from its JSON.
@@ -134,7 +133,8 @@ pub fn seen(object: &Object, value: &Value) -> Seen {
 /// written, and none was found. The same as [`seen`] would read (checked
 /// on every object in debug builds, `Object::render`).
 pub fn seen_typed(object: &Object, body: &dyn std::any::Any) -> Option<Seen> {
-    typed::reads(body).then(|| seen_from(object, Read::Typed(body)))
+    let mut needs = Vec::new();
+    typed::read(body, &object.id.namespace, &mut needs).then(|| seen_from(object, Read::Typed(needs)))
 }
 
 /// What an object makes and names when [`reads_body`] says nothing of it
@@ -269,28 +269,29 @@ fn reader(group: &str, kind: &str) -> Option<Reader> {
 fn seen_from(object: &Object, read: Read<'_>) -> Seen {
     let ns = object.id.namespace.clone();
     let mut provides = Vec::new();
-    let mut needs = Vec::new();
     let kind = &*object.id.kind;
     let group = group_of(&object.id.api_version);
     if let Some(class) = own_class(group, kind) {
         provides.push((class, if cluster_scoped(class) { None } else { ns.clone() }, object.id.name.clone()));
     }
-    match read {
+    let (mut needs, value) = match read {
         Read::Json(value) => {
+            let mut needs = Vec::new();
             if let Some(read) = reader(group, kind) {
                 read(&mut Reading { object, value, ns: &ns, provides: &mut provides, needs: &mut needs });
             }
+            (needs, Some(value))
         }
-        Read::Typed(body) => typed::read(body, &ns, &mut needs),
-        Read::Identity => {}
-    }
+        Read::Typed(needs) => (needs, None),
+        Read::Identity => (Vec::new(), None),
+    };
     if !(group.is_empty() || BUILTIN_GROUPS.contains(&group)) {
         needs.push(Need { key: (Class::Group, None, group.to_string()), at: "apiVersion".into() });
     }
     // Copied SOPS and sealed files are E0602's: their values are ciphertext.
-    let leak = match (&object.body, read) {
-        (crate::backend::Body::Verbatim(_), _) | (_, Read::Identity | Read::Typed(_)) => None,
-        (_, Read::Json(value)) => crate::leaks::in_json(value),
+    let leak = match (&object.body, value) {
+        (crate::backend::Body::Verbatim(_), _) | (_, None) => None,
+        (_, Some(value)) => crate::leaks::in_json(value),
     };
     // Kept for every object of the tree: no room to grow.
     provides.shrink_to_fit();

@@ -14,13 +14,10 @@ use k8s_openapi::api::networking::v1::Ingress;
 
 use super::{Class, Need};
 
-/// Whether `body` is of a kind this module reads.
-pub(super) fn reads(body: &dyn Any) -> bool {
-    body.is::<Deployment>() || body.is::<DaemonSet>() || body.is::<CronJob>() || body.is::<Ingress>()
-}
-
-/// The names `body` uses, onto `needs` (nothing for a kind [`reads`] does not know).
-pub(super) fn read(body: &dyn Any, ns: &Option<String>, needs: &mut Vec<Need>) {
+/// The names `body` uses, onto `needs`; `false` (and nothing read) for a
+/// kind this module does not know, whose JSON is read instead. The one list
+/// of the kinds read typed.
+pub(super) fn read(body: &dyn Any, ns: &Option<String>, needs: &mut Vec<Need>) -> bool {
     if let Some(deployment) = body.downcast_ref::<Deployment>() {
         pod(deployment.spec.as_ref().and_then(|s| s.template.spec.as_ref()), ns, needs);
     } else if let Some(daemon_set) = body.downcast_ref::<DaemonSet>() {
@@ -30,7 +27,10 @@ pub(super) fn read(body: &dyn Any, ns: &Option<String>, needs: &mut Vec<Need>) {
         pod(job.and_then(|j| j.template.spec.as_ref()), ns, needs);
     } else if let Some(ingress) = body.downcast_ref::<Ingress>() {
         self::ingress(ingress, ns, needs);
+    } else {
+        return false;
     }
+    true
 }
 
 /// A pod's service account, pull secrets, and the Secrets, ConfigMaps and
@@ -181,7 +181,7 @@ mod tests {
         let written = serde_json::to_value(&typed).expect("serializes");
         let (mut from_json, mut from_type) = (Vec::new(), Vec::new());
         json_reader(&written, &ns, &mut from_json);
-        read(&typed, &ns, &mut from_type);
+        assert!(read(&typed, &ns, &mut from_type), "a kind read typed");
         (from_json, from_type)
     }
 
@@ -268,11 +268,9 @@ mod tests {
 
     #[test]
     fn only_the_kinds_it_reads() {
-        let service = k8s_openapi::api::core::v1::Service::default();
-        assert!(!reads(&service));
         let mut needs = Vec::new();
-        read(&service, &None, &mut needs);
+        assert!(!read(&k8s_openapi::api::core::v1::Service::default(), &None, &mut needs));
         assert!(needs.is_empty());
-        assert!(reads(&Deployment::default()) && reads(&Ingress::default()));
+        assert!(read(&Deployment::default(), &None, &mut needs) && read(&Ingress::default(), &None, &mut needs));
     }
 }
