@@ -68,7 +68,7 @@ pub(super) fn resolve_in(
     let secret = &name.value;
     let label = format!("no secret named `{secret}` in namespace `{namespace}`");
     if decls.is_empty() {
-        let here = model.secrets.iter().filter(|s| s.namespace.value == namespace).map(|s| s.name.value.as_str());
+        let here = model.secrets_in(namespace).iter().map(|s| s.name.value.as_str());
         let here: Vec<&str> = here.collect();
         let help =
             suggest::help_for(secret, &here, &format!("secrets of namespace `{namespace}`")).unwrap_or_else(declare);

@@ -50,7 +50,7 @@ pub fn check(model: &Model, diags: &mut Vec<Diagnostic>) {
 /// The apps of a claim's namespace that mount it, with the volume that does.
 fn mounts<'m>(model: &'m Model, claim: &Claim) -> Vec<(&'m App, &'m crate::model::Volume)> {
     let mut found = Vec::new();
-    for app in model.apps.iter().filter(|a| a.namespace.value == claim.namespace.value) {
+    for app in model.apps_in(&claim.namespace.value) {
         for volume in &app.volumes {
             if matches!(&volume.source, VolumeSource::Claim(c) if c.value == claim.name.value) {
                 found.push((app, volume));

@@ -257,8 +257,7 @@ fn unknown_secret(model: &Model, reference: &Name, decls: &[&crate::model::Secre
     let (name, ns) = (&reference.value, CERT_MANAGER_NAMESPACE);
     let label = format!("no secret named `{name}` in namespace `{ns}`");
     if decls.is_empty() {
-        let here: Vec<&str> =
-            model.secrets.iter().filter(|s| s.namespace.value == ns).map(|s| s.name.value.as_str()).collect();
+        let here: Vec<&str> = model.secrets_in(ns).iter().map(|s| s.name.value.as_str()).collect();
         let help = suggest::did_you_mean(name, here.iter().copied())
             .map(|close| format!("did you mean `{close}`?"))
             .unwrap_or_else(|| {
