@@ -79,9 +79,8 @@ pub(super) fn app(cx: &mut Cx<'_>, node: &KdlNode) -> Option<App> {
     let at = r.name_span(cx);
     let container_name = name.clone().unwrap_or_else(|| Spanned::new(String::new(), at));
     let container = container(cx, &r, container_name, r.span(cx), ContainerRole::Main);
-    let sidecars =
-        r.children_named("container").filter_map(|c| other_container(cx, c, ContainerRole::Sidecar)).collect();
-    let inits = r.children_named("init").filter_map(|c| other_container(cx, c, ContainerRole::Init)).collect();
+    let sidecars = r.lower_each(cx, "container", |cx, c| other_container(cx, c, ContainerRole::Sidecar));
+    let inits = r.lower_each(cx, "init", |cx, c| other_container(cx, c, ContainerRole::Init));
     // Not written: the default, at the app's name (see `App::replicas`).
     let default_at = name.as_ref().map_or(at, |n| n.span);
     let replicas = r
@@ -89,11 +88,11 @@ pub(super) fn app(cx: &mut Cx<'_>, node: &KdlNode) -> Option<App> {
         .and_then(|c| single_value::<u32>(cx, c, "replicas", "a replica count"))
         .unwrap_or(Spanned::new(1, default_at));
     let service = r.child_once(cx, "service").and_then(|c| service(cx, c));
-    let ingresses = r.children_named("ingress").filter_map(|c| ingress(cx, c)).collect();
-    let volumes: Vec<Volume> = r.children_named("volume").filter_map(|c| volume(cx, c)).collect();
-    let configs: Vec<ConfigFile> = r.children_named("config").filter_map(|c| config(cx, c)).collect();
-    let secret_files: Vec<SecretFile> = r.children_named("secret-file").filter_map(|c| secret_file(cx, c)).collect();
-    let routes = r.children_named("route").filter_map(|c| route(cx, c)).collect();
+    let ingresses = r.lower_each(cx, "ingress", ingress);
+    let volumes: Vec<Volume> = r.lower_each(cx, "volume", volume);
+    let configs: Vec<ConfigFile> = r.lower_each(cx, "config", config);
+    let secret_files: Vec<SecretFile> = r.lower_each(cx, "secret-file", secret_file);
+    let routes = r.lower_each(cx, "route", route);
     report_duplicates(
         cx,
         volumes
@@ -118,21 +117,19 @@ pub(super) fn app(cx: &mut Cx<'_>, node: &KdlNode) -> Option<App> {
     let concurrency = r.child_once(cx, "concurrency").and_then(|c| word_child::<Concurrency>(cx, c, "concurrency"));
     let backoff_limit =
         r.child_once(cx, "backoff-limit").and_then(|c| single_value::<u32>(cx, c, "backoff-limit", "a retry count"));
-    let mut node_selector = Vec::new();
-    for c in r.children_named("node-selector") {
+    let node_selector: Vec<(Spanned<String>, Spanned<String>)> = r.lower_each(cx, "node-selector", |cx, c| {
         let l = Reader::open(cx, c, Shape { what: "node-selector", max_args: 2, props: &[], children: &[] });
-        if let (Some(k), Some(v)) = (l.arg::<String>(cx, 0, "a label key"), l.arg::<String>(cx, 1, "a label value")) {
-            node_selector.push((k, v));
-        }
-    }
+        let (key, value) = (l.arg::<String>(cx, 0, "a label key"), l.arg::<String>(cx, 1, "a label value"));
+        Some((key?, value?))
+    });
     report_duplicates(
         cx,
         node_selector.iter().map(|(k, _)| (k.value.as_str(), k.span)),
         "node-selector key",
         Code::E0107,
     );
-    let tolerations = r.children_named("tolerate").filter_map(|c| toleration(cx, c)).collect();
-    let gpus: Vec<Gpu> = r.children_named("gpu").filter_map(|c| gpu(cx, c)).collect();
+    let tolerations = r.lower_each(cx, "tolerate", toleration);
+    let gpus: Vec<Gpu> = r.lower_each(cx, "gpu", gpu);
     report_duplicates(
         cx,
         gpus.iter().map(|g| (g.resource.value.as_str(), g.resource.span)),
@@ -148,7 +145,7 @@ pub(super) fn app(cx: &mut Cx<'_>, node: &KdlNode) -> Option<App> {
     let run_as_group =
         r.child_once(cx, "run-as-group").and_then(|c| single_value::<i64>(cx, c, "run-as-group", "a group id"));
     let capabilities = r.child_once(cx, "capabilities").map(|c| strings(cx, c, "capabilities")).unwrap_or_default();
-    let egress = r.children_named("egress").filter_map(|c| egress(cx, c)).collect();
+    let egress = r.lower_each(cx, "egress", egress);
     let privileged = r.child_once(cx, "privileged").and_then(|c| flag_child(cx, c, "privileged"));
     let host_network = r.child_once(cx, "host-network").and_then(|c| flag_child(cx, c, "host-network"));
     let allow_privileged = r.child_once(cx, "allow-privileged").and_then(|c| flag_child(cx, c, "allow-privileged"));
@@ -232,7 +229,7 @@ fn container(cx: &mut Cx<'_>, r: &Reader<'_>, name: Name, span: crate::source::S
     };
     // A port whose number could not be read is reported once: its name stays
     // known, so that what refers to it is not reported again (E0403).
-    let mut ports: Vec<Port> = Vec::new();
+    let mut ports: Vec<Port> = Vec::with_capacity(r.children_named("port").count());
     let mut unread_ports: Vec<String> = Vec::new();
     for child in r.children_named("port") {
         match port(cx, child) {
@@ -241,24 +238,20 @@ fn container(cx: &mut Cx<'_>, r: &Reader<'_>, name: Name, span: crate::source::S
             Err(None) => {}
         }
     }
-    let probes: Vec<Probe> = r.children_named("probe").filter_map(|c| probe(cx, c)).collect();
+    let probes: Vec<Probe> = r.lower_each(cx, "probe", probe);
     report_duplicates(cx, probes.iter().map(|p| (p.kind.value.as_str(), p.kind.span)), "probe", Code::E0107);
     let resources = r.child_once(cx, "resources").and_then(|c| resources(cx, c));
-    let env: Vec<Env> = r.children_named("env").filter_map(|c| env(cx, c)).collect();
+    let env: Vec<Env> = r.lower_each(cx, "env", env);
     report_duplicates(
         cx,
         env.iter().map(|e| (e.name.value.as_str(), e.name.span)),
         "environment variable",
         Code::E0107,
     );
-    let env_from = r.children_named("env-from").filter_map(|c| env_from(cx, c)).collect();
+    let env_from = r.lower_each(cx, "env-from", env_from);
     let command = r.child_once(cx, "command").map(|c| strings(cx, c, "command")).unwrap_or_default();
     let args = r.child_once(cx, "args").map(|c| strings(cx, c, "args")).unwrap_or_default();
-    let mounts = if role == ContainerRole::Main {
-        Vec::new()
-    } else {
-        r.children_named("mount").filter_map(|c| mount(cx, c)).collect()
-    };
+    let mounts = if role == ContainerRole::Main { Vec::new() } else { r.lower_each(cx, "mount", mount) };
     Container { name, image, ports, unread_ports, probes, resources, env, env_from, command, args, mounts, span }
 }
 
@@ -520,16 +513,13 @@ fn service(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Service> {
     let kind = r.word_prop::<ServiceType>(cx, "type").unwrap_or(Spanned::new(ServiceType::ClusterIp, at));
     let pool = r.opt_ref(cx, "pool");
     let address = r.prop::<std::net::IpAddr>(cx, "address");
-    let mut exposes = Vec::new();
-    for c in r.children_named("expose") {
+    let exposes: Vec<Expose> = r.lower_each(cx, "expose", |cx, c| {
         let e = Reader::open(cx, c, Shape { what: "expose", max_args: 2, props: &["node-port"], children: &[] });
         let port = e.arg::<Label>(cx, 0, "a port name").map(|l| l.map(|l| l.0));
         let number = e.arg::<PortNumber>(cx, 1, "a service port number").map(|p| p.map(|p| p.0));
         let node_port = e.prop::<PortNumber>(cx, "node-port").map(|p| p.map(|p| p.0));
-        if let (Some(port), Some(number)) = (port, number) {
-            exposes.push(Expose { port, number, node_port, span: e.span(cx) });
-        }
-    }
+        Some(Expose { port: port?, number: number?, node_port, span: e.span(cx) })
+    });
     if exposes.is_empty() {
         cx.report(
             Diagnostic::new(Code::E0104, "service exposes no port")
@@ -870,5 +860,41 @@ mod tests {
             assert!(APP_CHILDREN.contains(child), "{child}");
         }
         assert!(!APP_CHILDREN.contains(&"mount"));
+    }
+
+    /// An app's lists have room for what it declares and no more: the model
+    /// lives for the whole build (four probes' room for two would be half an
+    /// app's memory at 100,000 apps).
+    #[test]
+    fn an_apps_lists_hold_no_spare_room() {
+        let text = r#"
+            app "web" namespace="shop" {
+                image "nginx" tag="1.27"
+                port "http" 8080
+                port "metrics" 9090
+                service { expose "http" 80; expose "metrics" 9090 }
+                ingress host="web.example.com" port="http"
+                probe "liveness" http="/healthz" port="http"
+                probe "readiness" http="/ready" port="http"
+                env "MODE" "production"
+                node-selector "disk" "ssd"
+            }
+        "#;
+        let checked = crate::driver::check(&crate::host::MemHost::with([("homelab.kdl", text)]), "homelab.kdl");
+        let app = &checked.model.apps[0];
+        let container = &app.container;
+        let exposes = &app.service.as_ref().expect("a service").exposes;
+        let lists = [
+            ("ports", container.ports.len(), container.ports.capacity()),
+            ("probes", container.probes.len(), container.probes.capacity()),
+            ("env", container.env.len(), container.env.capacity()),
+            ("exposes", exposes.len(), exposes.capacity()),
+            ("ingresses", app.ingresses.len(), app.ingresses.capacity()),
+            ("node-selector", app.node_selector.len(), app.node_selector.capacity()),
+        ];
+        assert_eq!(lists.map(|(_, len, _)| len), [2, 2, 1, 2, 1, 1]);
+        for (name, len, capacity) in lists {
+            assert_eq!(capacity, len, "{name}");
+        }
     }
 }

@@ -24,7 +24,7 @@ pub(super) fn gateway(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Gateway> {
     let pool = r.opt_ref(cx, "pool");
     let address = r.prop::<IpAddr>(cx, "address");
     let cluster = r.opt_ref(cx, "cluster");
-    let listeners: Vec<Listener> = r.children_named("listener").filter_map(|c| listener(cx, c)).collect();
+    let listeners: Vec<Listener> = r.lower_each(cx, "listener", listener);
     report_duplicates(cx, listeners.iter().map(|l| (l.name.value.as_str(), l.name.span)), "listener", Code::E0417);
     Some(Gateway { name: name?, pool, address, listeners, implicit: false, cluster, span: r.span(cx) })
 }

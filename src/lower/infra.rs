@@ -74,8 +74,7 @@ pub(super) fn network(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Network> {
     let name = r.name(cx);
     let cidr = r.req_prop::<IpNet>(cx, "cidr");
     let gateway = r.prop::<IpAddr>(cx, "gateway");
-    let dhcp =
-        r.children_named("dhcp").filter_map(|c| single_value::<IpRange>(cx, c, "dhcp", "an address range")).collect();
+    let dhcp = r.lower_each(cx, "dhcp", |cx, c| single_value::<IpRange>(cx, c, "dhcp", "an address range"));
     let mut dns = Vec::new();
     for c in r.children_named("dns") {
         let d = Reader::open(cx, c, Shape { what: "dns", max_args: 8, props: &[], children: &[] });
@@ -237,7 +236,7 @@ pub(super) fn node(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Node> {
             taints.push(Taint { key, value, effect });
         }
     }
-    let gpus = r.children_named("gpu").filter_map(|c| super::app::gpu(cx, c)).collect();
+    let gpus = r.lower_each(cx, "gpu", super::app::gpu);
     let install_disk = r
         .child_once(cx, "install-disk")
         .and_then(|c| single_value::<String>(cx, c, "install-disk", "a disk such as `/dev/sda`"));
@@ -289,7 +288,7 @@ pub(super) fn pool(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Pool> {
     let at = r.name_span(cx);
     let advertise = r.word_prop::<Advertise>(cx, "advertise").unwrap_or(Spanned::new(Advertise::L2, at));
     let cluster = r.opt_ref(cx, "cluster");
-    let peers = r.children_named("peer").filter_map(|c| peer(cx, c)).collect();
+    let peers = r.lower_each(cx, "peer", peer);
     Some(Pool { name: name?, cluster, network: network?, range: range?, advertise, peers, span: r.span(cx) })
 }
 

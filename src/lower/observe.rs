@@ -24,14 +24,14 @@ pub(super) fn dashboard(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Dashboard> {
         );
     }
     let mut rows = Vec::new();
-    let loose: Vec<Panel> = r.children_named("panel").filter_map(|c| panel(cx, c)).collect();
+    let loose: Vec<Panel> = r.lower_each(cx, "panel", panel);
     if !loose.is_empty() {
         rows.push(Row { title: None, panels: loose });
     }
     for c in r.children_named("row") {
         let row = Reader::open(cx, c, Shape { what: "row", max_args: 1, props: &[], children: &["panel"] });
         let title = row.arg::<String>(cx, 0, "a title");
-        let panels = row.children_named("panel").filter_map(|p| panel(cx, p)).collect();
+        let panels = row.lower_each(cx, "panel", panel);
         rows.push(Row { title, panels });
     }
     let cluster = r.opt_ref(cx, "cluster");

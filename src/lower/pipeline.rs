@@ -40,7 +40,7 @@ pub(super) fn pipeline(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Pipeline> {
         triggers.extend(words.into_iter().map(|w| w.map(|w| w.0)));
     }
     report_duplicates(cx, triggers.iter().map(|t| (t.value.as_str(), t.span)), "trigger", Code::E0107);
-    let steps: Vec<Step> = r.children_named("step").filter_map(|c| step(cx, c)).collect();
+    let steps: Vec<Step> = r.lower_each(cx, "step", step);
     report_duplicates(cx, steps.iter().map(|s| (s.name.value.as_str(), s.name.span)), "step", Code::E0202);
     let build = r.child_once(cx, "build").and_then(|c| {
         let b = Reader::open(
@@ -96,8 +96,7 @@ fn step(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Step> {
     let r = Reader::open(cx, node, Shape { what: "step", max_args: 1, props: &["image"], children: &["run"] });
     let name = r.arg::<Label>(cx, 0, "a name").map(|l| l.map(|l| l.0));
     let image = r.req_prop::<String>(cx, "image");
-    let run: Vec<Spanned<String>> =
-        r.children_named("run").filter_map(|c| single_value::<String>(cx, c, "run", "a command")).collect();
+    let run: Vec<Spanned<String>> = r.lower_each(cx, "run", |cx, c| single_value::<String>(cx, c, "run", "a command"));
     if run.is_empty() {
         let at = r.name_span(cx);
         cx.report(

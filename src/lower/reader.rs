@@ -549,6 +549,20 @@ impl<'n> Reader<'n> {
         self.children().iter().filter(move |c| c.name().value() == name)
     }
 
+    /// Each child with this name lowered by `lower`, those it could read, in
+    /// a vector with room for them all and no more: the model holds its lists
+    /// for the whole build, and a vector grown by pushing has room for four.
+    pub fn lower_each<'c, T>(
+        &self,
+        cx: &mut Cx<'c>,
+        name: &'n str,
+        mut lower: impl FnMut(&mut Cx<'c>, &'n KdlNode) -> Option<T>,
+    ) -> Vec<T> {
+        let mut lowered = Vec::with_capacity(self.children_named(name).count());
+        lowered.extend(self.children_named(name).filter_map(|child| lower(cx, child)));
+        lowered
+    }
+
     /// The one child with this name; a second is reported.
     pub fn child_once(&self, cx: &mut Cx<'_>, name: &str) -> Option<&'n KdlNode> {
         let mut found = self.children().iter().filter(|c| c.name().value() == name);
