@@ -46,19 +46,33 @@ pub struct Edge {
 /// The dependency graph and its deterministic order.
 #[derive(Debug, Default)]
 pub struct Graph {
-    /// The petgraph graph.
+    /// The petgraph graph; its nodes were added in [`Decl`] order, so a
+    /// node's index is its rank (found by bisection, with no map beside).
     pub graph: DiGraph<Decl, Edge>,
-    index: BTreeMap<Decl, NodeIndex>,
-    /// Declarations in dependency order (dependencies first), ties by [`Decl`].
-    pub order: Vec<Decl>,
-    /// Length of the longest dependency chain below each declaration.
-    pub depth: BTreeMap<Decl, usize>,
+    /// The nodes in dependency order (dependencies first), ties by [`Decl`].
+    order: Vec<NodeIndex>,
+    /// By node: the length of the longest dependency chain below it (none
+    /// for a node that depends on a cycle).
+    depth: Vec<Option<usize>>,
 }
 
 impl Graph {
     /// The node of a declaration.
     pub fn node(&self, decl: &Decl) -> Option<NodeIndex> {
-        self.index.get(decl).copied()
+        let nodes = self.graph.raw_nodes();
+        nodes.binary_search_by(|n| n.weight.cmp(decl)).ok().map(NodeIndex::new)
+    }
+
+    /// The declarations in dependency order (dependencies first), ties by
+    /// [`Decl`]; those that need a cycle are left out, its members come last.
+    pub fn order(&self) -> impl ExactSizeIterator<Item = &Decl> + Clone {
+        self.order.iter().map(|&n| &self.graph[n])
+    }
+
+    /// The length of the longest dependency chain below a declaration (0 when
+    /// it has none, or needs a cycle).
+    pub fn depth(&self, decl: &Decl) -> usize {
+        self.node(decl).and_then(|n| self.depth[n.index()]).unwrap_or(0)
     }
 
     /// The declarations `decl` needs directly, sorted.
@@ -72,16 +86,7 @@ impl Graph {
 
     /// The stdlib components the description needs, sorted.
     pub fn components(&self) -> Vec<&str> {
-        self.index.keys().filter(|d| d.kind == DeclKind::Component).map(|d| d.name.as_str()).collect()
-    }
-
-    fn add(&mut self, decl: Decl) -> NodeIndex {
-        if let Some(n) = self.index.get(&decl) {
-            return *n;
-        }
-        let n = self.graph.add_node(decl.clone());
-        self.index.insert(decl, n);
-        n
+        self.graph.node_weights().filter(|d| d.kind == DeclKind::Component).map(|d| d.name.as_str()).collect()
     }
 }
 
@@ -102,6 +107,9 @@ impl Builder {
 
     fn edge(&mut self, from: &Decl, to: Decl, reason: &'static str, span: Option<Span>) {
         if from != &to || span.is_some() {
+            if !self.nodes.contains(from) {
+                self.nodes.insert(from.clone());
+            }
             if !self.nodes.contains(&to) {
                 self.nodes.insert(to.clone());
             }
@@ -148,13 +156,16 @@ pub fn build_all(models: &[&Model], diags: &mut Vec<Diagnostic>) -> Graph {
         storage_edges(model, &mut b);
         workload_edges(model, &mut b);
     }
+    let edges = b.sorted_edges();
     let mut graph = Graph::default();
-    for decl in &b.nodes {
-        graph.add(decl.clone());
+    // In order: a node's index is its rank ([`Graph::node`]).
+    for decl in b.nodes {
+        graph.graph.add_node(decl);
     }
-    for (from, to, edge) in b.sorted_edges() {
-        let (f, t) = (graph.add(from), graph.add(to));
-        graph.graph.add_edge(f, t, edge);
+    for (from, to, edge) in edges {
+        if let (Some(f), Some(t)) = (graph.node(&from), graph.node(&to)) {
+            graph.graph.add_edge(f, t, edge);
+        }
     }
     let cyclic = match models.first() {
         Some(model) => report_cycles(&graph, model, diags),
@@ -627,32 +638,31 @@ fn compute_order(graph: &mut Graph, cyclic: &BTreeSet<Decl>) {
     // By node index: the walk looks a node up once per edge.
     let mut remaining: Vec<usize> = g.node_indices().map(|n| g.neighbors(n).collect::<BTreeSet<_>>().len()).collect();
     let mut depths: Vec<Option<usize>> = vec![None; g.node_count()];
-    let mut ready: BTreeSet<(&Decl, NodeIndex)> =
-        g.node_indices().filter(|n| remaining[n.index()] == 0).map(|n| (&g[n], n)).collect();
-    let mut order = Vec::new();
-    while let Some((decl, n)) = ready.pop_first() {
+    // A node's index is its declaration's rank: the lowest ready index is
+    // the first ready declaration.
+    let mut ready: BTreeSet<NodeIndex> = g.node_indices().filter(|n| remaining[n.index()] == 0).collect();
+    let mut order = Vec::with_capacity(g.node_count());
+    while let Some(n) = ready.pop_first() {
         let d = g.neighbors(n).filter_map(|m| depths[m.index()]).map(|d| d + 1).max().unwrap_or(0);
         depths[n.index()] = Some(d);
-        order.push(decl.clone());
+        order.push(n);
         let dependents: BTreeSet<NodeIndex> = g.neighbors_directed(n, petgraph::Direction::Incoming).collect();
         for m in dependents {
             let count = &mut remaining[m.index()];
             *count -= 1;
             if *count == 0 {
-                ready.insert((&g[m], m));
+                ready.insert(m);
             }
         }
     }
-    let mut depth: BTreeMap<Decl, usize> =
-        g.node_indices().filter_map(|n| Some((g[n].clone(), depths[n.index()]?))).collect();
     for decl in cyclic {
-        if !depth.contains_key(decl) {
-            depth.insert(decl.clone(), 0);
-            order.push(decl.clone());
+        if let Some(n) = graph.node(decl).filter(|n| depths[n.index()].is_none()) {
+            depths[n.index()] = Some(0);
+            order.push(n);
         }
     }
     graph.order = order;
-    graph.depth = depth;
+    graph.depth = depths;
 }
 
 /// The edges as sorted (from, to, reason) triples.
@@ -673,7 +683,7 @@ pub fn to_mermaid(graph: &Graph) -> String {
     let mut out = String::from("flowchart TD\n");
     let id = |d: &Decl| d.id().replace(['/', '.'], "_").replace('-', "_");
     let mut groups: BTreeMap<Option<&str>, Vec<&Decl>> = BTreeMap::new();
-    for d in &graph.order {
+    for d in graph.order() {
         let group = match d.kind {
             DeclKind::Namespace => Some(d.name.as_str()),
             _ => d.namespace.as_deref(),
@@ -701,7 +711,7 @@ pub fn to_mermaid(graph: &Graph) -> String {
 /// A Graphviz digraph.
 pub fn to_dot(graph: &Graph) -> String {
     let mut out = String::from("digraph homelab {\n  rankdir=BT;\n  node [shape=box];\n");
-    for d in &graph.order {
+    for d in graph.order() {
         let _ = writeln!(out, "  \"{}\" [label=\"{}\"];", d.id(), d.label());
     }
     for (from, to, reason) in edge_list(graph) {
@@ -737,14 +747,13 @@ struct JsonGraph<'a> {
 pub fn to_json(graph: &Graph) -> String {
     let value = JsonGraph {
         nodes: graph
-            .order
-            .iter()
+            .order()
             .map(|d| JsonNode {
                 id: d.id(),
                 kind: d.kind,
                 namespace: d.namespace.as_deref(),
                 name: &d.name,
-                depth: graph.depth.get(d).copied().unwrap_or(0),
+                depth: graph.depth(d),
             })
             .collect(),
         edges: edge_list(graph)
@@ -781,7 +790,7 @@ mod tests {
              app \"web\" namespace=\"data\" {{ image \"x/web\" tag=\"1\"; depends-on \"pg\" }}\n"
         );
         let (graph, _) = graph_of(&text);
-        let pos = |kind, name: &str| graph.order.iter().position(|d| d.kind == kind && d.name == name).unwrap();
+        let pos = |kind, name: &str| graph.order().position(|d| d.kind == kind && d.name == name).unwrap();
         assert!(pos(DeclKind::Component, "metallb") < pos(DeclKind::Pool, "lb"));
         assert!(pos(DeclKind::Chart, "pg") < pos(DeclKind::App, "web"));
         assert!(pos(DeclKind::Namespace, "data") < pos(DeclKind::Chart, "pg"));
@@ -796,7 +805,7 @@ mod tests {
         );
         let (graph, codes) = graph_of(&text);
         assert_eq!(codes.iter().filter(|c| **c == Code::E0501).count(), 1);
-        assert_eq!(graph.order.len(), graph.graph.node_count());
+        assert_eq!(graph.order().len(), graph.graph.node_count());
     }
 
     #[test]

@@ -16,7 +16,7 @@ const MAX_EDGES: usize = 500;
 /// mermaid is drawn one node per namespace; when even that is too large, the
 /// section says so and points at `homelabc graph`.
 pub fn section(graph: &Graph, out: &mut String) {
-    if graph.order.is_empty() {
+    if graph.order().len() == 0 {
         return;
     }
     heading(out, "Dependency graph");
@@ -29,7 +29,7 @@ pub fn section(graph: &Graph, out: &mut String) {
     } else {
         let size = format!(
             "The graph has {} declarations and {} edges, more than mermaid draws",
-            graph.order.len(),
+            graph.order().len(),
             edges.len()
         );
         match namespaces_flowchart(graph, &edges) {
@@ -58,7 +58,7 @@ fn namespaces_flowchart(graph: &Graph, decl_edges: &[(&Decl, &Decl, &'static str
     const CLUSTER_WIDE: &str = "cluster-wide";
     let group = |d: &Decl| namespace_of(d).map_or_else(|| CLUSTER_WIDE.to_string(), |ns| format!("namespace {ns}"));
     let mut sizes: BTreeMap<String, usize> = BTreeMap::new();
-    for d in &graph.order {
+    for d in graph.order() {
         *sizes.entry(group(d)).or_default() += 1;
     }
     let mut edges: BTreeMap<(String, String), usize> = BTreeMap::new();
@@ -83,7 +83,7 @@ pub fn flowchart(graph: &Graph) -> String {
     let ids = node_ids(graph);
     let id = |d: &Decl| ids.get(d).map_or("", String::as_str);
     let mut groups: BTreeMap<Option<&str>, Vec<&Decl>> = BTreeMap::new();
-    for d in &graph.order {
+    for d in graph.order() {
         groups.entry(namespace_of(d)).or_default().push(d);
     }
     let mut out = String::from("flowchart LR\n");
@@ -119,7 +119,7 @@ fn namespace_of(decl: &Decl) -> Option<&str> {
 fn node_ids(graph: &Graph) -> BTreeMap<&Decl, String> {
     let mut taken: BTreeSet<String> = BTreeSet::new();
     let mut ids = BTreeMap::new();
-    let mut sorted: Vec<&Decl> = graph.order.iter().collect();
+    let mut sorted: Vec<&Decl> = graph.order().collect();
     sorted.sort();
     for d in sorted {
         let mut base = d.kind.noun().to_string();
