@@ -176,34 +176,107 @@ pub fn build_watched(
     options: crate::layout::Options,
     watch: Watch<'_>,
 ) -> Built {
-    let checked = check_watched(host, root, library, watch);
+    let mut checked = check_watched(host, root, library, watch);
+    let tree = lay_out(&mut checked, options, watch, false);
+    Built { checked, tree }
+}
+
+/// A build whose tree is to be written ([`build_lean`]): what is left of it
+/// once its model was freed.
+#[derive(Debug)]
+pub struct Lean {
+    /// Every source file read.
+    pub sources: SourceMap,
+    /// Every diagnostic, sorted by file and position.
+    pub diagnostics: Vec<Diagnostic>,
+    /// As [`Built::tree`].
+    pub tree: Option<Result<crate::output::OutputTree, String>>,
+    /// The folder the GitOps engine reads (the first cluster's `gitops
+    /// path=`), when there is one: where the tree goes by default.
+    pub gitops_path: Option<String>,
+    /// The files the description references, below its root.
+    pub attachments: Vec<String>,
+}
+
+/// [`build_watched`] for a tree about to be written: the model, its views and
+/// the graph are freed as soon as the backends made the objects, before the
+/// layout (a build's peak of memory, where the whole tree is text); only
+/// what writing needs of them is kept. The same tree and diagnostics.
+pub fn build_lean(
+    host: &dyn Host,
+    root: &str,
+    library: &Library,
+    options: crate::layout::Options,
+    watch: Watch<'_>,
+) -> Lean {
+    let mut checked = check_watched(host, root, library, watch);
+    let gitops = checked.model.clusters.iter().find_map(|c| c.gitops.as_ref());
+    let gitops_path = gitops.map(|g| g.path.value.clone());
+    let attachments = checked.model.attachments.keys().cloned().collect();
+    let tree = lay_out(&mut checked, options, watch, true);
+    let Checked { sources, diagnostics, .. } = checked;
+    Lean { sources, diagnostics, tree, gitops_path, attachments }
+}
+
+/// The phases after the checks, when they found no error: backends, checks
+/// of the output, layout, seal. With `free`, the model, its views and the
+/// graph are dropped (on a thread of their own) once the backends ran.
+fn lay_out(
+    checked: &mut Checked,
+    options: crate::layout::Options,
+    watch: Watch<'_>,
+    free: bool,
+) -> Option<Result<crate::output::OutputTree, String>> {
     if checked.has_errors() {
-        return Built { checked, tree: None };
+        return None;
     }
-    let mut checked = checked;
     watch(Phase::Emit, checked.model.declarations().len());
     let artifacts = crate::backend::emit(&checked.model, &checked.clusters(), &checked.graph);
-    // Nothing after the backends reads the graph: its memory goes to the layout.
+    // Nothing after the backends reads the graph, nor the model but through
+    // `world`: their memory goes to the layout.
     checked.graph = Graph::default();
+    let world = crate::verify::World::new(&checked.model, &checked.clusters());
+    let clusters: Vec<String> = checked.views.iter().filter_map(|v| v.scope.clone()).collect();
+    let freeing = free.then(|| {
+        let model = (std::mem::take(&mut checked.model), std::mem::take(&mut checked.views));
+        // Where no thread can start, the model is dropped here, with the closure.
+        std::thread::Builder::new().spawn(move || drop(model)).ok()
+    });
+    let tree = check_and_lay_out(artifacts, &world, &mut checked.diagnostics, options, watch);
+    drop(world);
+    if let Some(Err(panic)) = freeing.flatten().map(std::thread::JoinHandle::join) {
+        std::panic::resume_unwind(panic);
+    }
+    let tree = match tree? {
+        Ok(tree) => tree,
+        Err(message) => return Some(Err(message)),
+    };
+    let clusters: Vec<&str> = clusters.iter().map(String::as_str).collect();
+    watch(Phase::Seal, tree.len());
+    Some(Ok(tree.seal_clusters(COMPILER_VERSION, &clusters)))
+}
+
+/// The checks of the backends' output, the layout and the closed world:
+/// the unsealed tree, `None` when a check found an error.
+fn check_and_lay_out(
+    artifacts: crate::backend::Artifacts,
+    world: &crate::verify::World,
+    diagnostics: &mut Vec<Diagnostic>,
+    options: crate::layout::Options,
+    watch: Watch<'_>,
+) -> Option<Result<crate::output::OutputTree, String>> {
     watch(Phase::Verify, artifacts.objects.len());
-    checked.diagnostics.extend(crate::verify::verify(&checked.model, &artifacts));
-    diag::sort(&mut checked.diagnostics);
-    if checked.has_errors() {
-        return Built { checked, tree: None };
+    diagnostics.extend(crate::verify::verify(world, &artifacts));
+    diag::sort(diagnostics);
+    if diag::has_errors(diagnostics) {
+        return None;
     }
     watch(Phase::Layout, artifacts.objects.len());
     let (tree, seen) = match crate::layout::assemble_with(artifacts, true, options) {
         Ok(laid) => laid,
-        Err(message) => return Built { checked, tree: Some(Err(message)) },
+        Err(message) => return Some(Err(message)),
     };
-    let closed = crate::verify::closed_world(&checked.model, &checked.clusters(), &seen);
-    checked.diagnostics.extend(closed);
-    diag::sort(&mut checked.diagnostics);
-    if checked.has_errors() {
-        return Built { checked, tree: None };
-    }
-    let clusters: Vec<&str> = checked.views.iter().filter_map(|v| v.scope.as_deref()).collect();
-    watch(Phase::Seal, tree.len());
-    let tree = tree.seal_clusters(COMPILER_VERSION, &clusters);
-    Built { checked, tree: Some(Ok(tree)) }
+    diagnostics.extend(crate::verify::closed_world(world, &seen));
+    diag::sort(diagnostics);
+    (!diag::has_errors(diagnostics)).then_some(Ok(tree))
 }

@@ -204,3 +204,37 @@ fn build_check_reports_a_stale_tree_with_exit_code_2() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("notes.txt"));
     assert_eq!(std::fs::read_to_string(dir.join("notes.txt")).expect("kept"), "mine\n");
 }
+
+/// The build the CLI runs, which frees the model before the layout
+/// (`driver::build_lean`), gives what `driver::build` gives: the same tree,
+/// diagnostics and output folder, for every example and for descriptions the
+/// checks of the output refuse (E1001, E1003) or that clash (E0209).
+#[test]
+fn a_lean_build_gives_what_a_build_gives() {
+    let ui = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui");
+    let refused = ["e1001-chart-values-name-a-missing-secret.kdl", "e1003-manifest-reads-a-missing-store"]
+        .into_iter()
+        .chain(["e0209-manifest-clashes-with-namespace"]);
+    let hosts = examples().into_iter().map(|e| (e.display().to_string(), FsHost::new(&e), "homelab.kdl".to_string()));
+    let hosts = hosts.chain(refused.map(|case| {
+        let path = ui.join(case);
+        match path.is_dir() {
+            true => (case.to_string(), FsHost::new(&path), "homelab.kdl".to_string()),
+            false => (case.to_string(), FsHost::new(&ui), case.to_string()),
+        }
+    }));
+    let mut refusals = 0;
+    for (name, host, root) in hosts {
+        let library = homelabc::stdlib::Library::embedded();
+        let options = homelabc::layout::Options::default();
+        let built = driver::build_with_options(&host, &root, &library, options);
+        let lean = driver::build_lean(&host, &root, &library, options, &|_, _| {});
+        assert_eq!(lean.diagnostics, built.checked.diagnostics, "{name}");
+        assert_eq!(lean.tree, built.tree, "{name}");
+        let gitops = built.checked.model.clusters.iter().find_map(|c| c.gitops.as_ref());
+        assert_eq!(lean.gitops_path.as_deref(), gitops.map(|g| g.path.value.as_str()), "{name}");
+        assert_eq!(lean.attachments, built.checked.model.attachments.keys().cloned().collect::<Vec<_>>(), "{name}");
+        refusals += usize::from(lean.tree.is_none());
+    }
+    assert_eq!(refusals, 3, "the three refused descriptions are refused");
+}

@@ -129,7 +129,7 @@ fn up_to_date(printer: &Printer, dir: &Path, files: Option<usize>) {
 /// What a compiled build made, as its memo remembers it.
 fn made(compiled: &super::Compiled) -> Option<Made> {
     Some(Made::Tree {
-        output: default_output(&compiled.model).to_str()?.to_string(),
+        output: compiled.output.to_str()?.to_string(),
         lock: crate::output::sha256_hex(compiled.tree.get(output::LOCK_FILE)?),
         files: compiled.tree.len(),
     })
@@ -148,10 +148,10 @@ fn acquire(dir: &Path, printer: &Printer) -> Result<DirLock, output::WriteError>
 
 /// Writes (or with `--check`, compares) a compiled tree.
 fn write_compiled(compiled: &super::Compiled, args: &Args, printer: &Printer, progress: &Progress) -> ExitStatus {
-    let super::Compiled { location, model, tree, read, .. } = compiled;
+    let super::Compiled { location, output, tree, read, .. } = compiled;
     let dir = match &args.output {
         Some(dir) => dir.clone(),
-        None => location.root.join(default_output(model)),
+        None => location.root.join(output),
     };
     if args.check {
         progress.phase("read", tree.len(), "files");
@@ -237,13 +237,10 @@ fn test_pause() -> Option<(Pause, PathBuf)> {
     Some((stage, PathBuf::from(marker)))
 }
 
-/// The gitops path of the first cluster that has one, else `deploy`.
-pub(super) fn default_output(model: &crate::model::Model) -> PathBuf {
-    model
-        .clusters
-        .iter()
-        .find_map(|c| c.gitops.as_ref())
-        .map_or_else(|| PathBuf::from("deploy"), |g| PathBuf::from(&g.path.value))
+/// Where a tree goes without `-o DIR`: the gitops path of the first cluster
+/// that has one ([`crate::driver::Lean::gitops_path`]), else `deploy`.
+pub(super) fn default_output(gitops_path: Option<&str>) -> PathBuf {
+    PathBuf::from(gitops_path.unwrap_or("deploy"))
 }
 
 /// Refuses a build that destroys data no `--allow-destroy` accepts, before

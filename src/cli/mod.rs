@@ -220,8 +220,9 @@ pub fn located(path: &Path, printer: &Printer) -> Result<Location, ExitStatus> {
 pub struct Compiled {
     /// Where it is.
     pub location: Location,
-    /// Its model.
-    pub model: crate::model::Model,
+    /// Where its tree goes when no `-o DIR` says: the folder the GitOps
+    /// engine reads (the first cluster's `gitops path=`), or `deploy`.
+    pub output: PathBuf,
     /// Its sealed output tree.
     pub tree: crate::output::OutputTree,
     /// The description's folder and every file it read (its `.kdl` files and
@@ -266,17 +267,17 @@ pub fn compile_at(
     options: crate::layout::Options,
     watch: crate::driver::Watch<'_>,
 ) -> Result<Compiled, ExitStatus> {
-    let built = crate::driver::build_watched(host, &location.file, library, options, watch);
-    let shown = printer.render(&built.checked.diagnostics, &built.checked.sources);
+    let built = crate::driver::build_lean(host, &location.file, library, options, watch);
+    let shown = printer.render(&built.diagnostics, &built.sources);
     printer.shown(&shown);
     match built.tree {
         Some(Ok(tree)) => {
-            let sources = built.checked.sources.iter().filter(|(_, f)| f.origin == crate::source::Origin::User);
-            let files = sources.map(|(_, f)| f.path.clone()).chain(built.checked.model.attachments.keys().cloned());
+            let sources = built.sources.iter().filter(|(_, f)| f.origin == crate::source::Origin::User);
+            let files = sources.map(|(_, f)| f.path.clone()).chain(built.attachments);
             let read = std::iter::once(location.root.clone()).chain(files.map(|p| location.root.join(p))).collect();
-            let crate::driver::Checked { sources, model, views, graph, diagnostics } = built.checked;
-            left_to_exit((sources, views, graph, diagnostics));
-            Ok(Compiled { location, model, tree, read, shown })
+            let output = build::default_output(built.gitops_path.as_deref());
+            left_to_exit((built.sources, built.diagnostics));
+            Ok(Compiled { location, output, tree, read, shown })
         }
         Some(Err(message)) => {
             printer.error(&format!("internal error while laying out the tree: {message}"));

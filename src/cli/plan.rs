@@ -49,7 +49,7 @@ pub enum PlanFormat {
 
 /// Runs the command.
 pub fn run(args: &Args, printer: &Printer, library: &crate::stdlib::Library) -> ExitStatus {
-    let super::Compiled { location, model, tree, .. } = match super::compile_path(
+    let super::Compiled { location, output, tree, .. } = match super::compile_path(
         &args.path,
         printer,
         library,
@@ -58,7 +58,7 @@ pub fn run(args: &Args, printer: &Printer, library: &crate::stdlib::Library) -> 
         Ok(compiled) => compiled,
         Err(status) => return status,
     };
-    let dir = args.output.clone().unwrap_or_else(|| location.root.join(super::build::default_output(&model)));
+    let dir = args.output.clone().unwrap_or_else(|| location.root.join(output));
     let before = match &args.against {
         Some(reference) => git_tree(&location.root, &dir, reference),
         None => crate::output::read_tree(&dir).map_err(|e| format!("{}: {e}", dir.display())),

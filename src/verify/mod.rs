@@ -18,12 +18,28 @@ use crate::diag::{Code, Diagnostic};
 use crate::model::{DeclId, Model};
 use crate::source::Span;
 
+/// What the checks of the output need of the description, taken from it
+/// before the layout: where each declaration was written, and what each
+/// cluster has besides its objects. A build that writes its tree frees the
+/// model once the backends ran (`driver::build_lean`); this stays.
+pub struct World {
+    spans: Spans,
+    given: world::Given,
+}
+
+impl World {
+    /// `whole`: the description; `clusters`: the models the backends ran on.
+    pub fn new(whole: &Model, clusters: &[&Model]) -> World {
+        World { spans: Spans::new(whole), given: world::Given::of(clusters) }
+    }
+}
+
 /// Checks the artifacts of a build before they are laid out: clashes, and
 /// credentials in the plain files.
-pub fn verify(model: &Model, artifacts: &Artifacts) -> Vec<Diagnostic> {
-    let spans = Spans::new(model);
+pub fn verify(world: &World, artifacts: &Artifacts) -> Vec<Diagnostic> {
+    let spans = &world.spans;
     let mut diags = Vec::new();
-    clashes(&artifacts.objects, &spans, &mut diags);
+    clashes(&artifacts.objects, spans, &mut diags);
     for file in &artifacts.files {
         let (path, text) = crate::layout::render_file(file);
         if let Some((line, leak)) = crate::leaks::in_text(&text) {
@@ -34,13 +50,12 @@ pub fn verify(model: &Model, artifacts: &Artifacts) -> Vec<Diagnostic> {
     diags
 }
 
-/// The closed-world check over what the layout saw of every object
-/// (`whole`: the description; `clusters`: the models the backends ran on),
-/// and the credentials seen in them.
-pub fn closed_world(whole: &Model, clusters: &[&Model], seen: &[Box<refs::Seen>]) -> Vec<Diagnostic> {
-    let spans = Spans::new(whole);
+/// The closed-world check over what the layout saw of every object, and the
+/// credentials seen in them.
+pub fn closed_world(world: &World, seen: &[Box<refs::Seen>]) -> Vec<Diagnostic> {
+    let spans = &world.spans;
     let mut diags = Vec::new();
-    world::check(clusters, seen, &spans, &mut diags);
+    world::check(&world.given, seen, spans, &mut diags);
     for object in seen {
         if let (Some((path, leak)), Some(origin)) = (&object.leak, &object.origin) {
             let at = origin.decls.iter().find_map(|d| spans.0.get(d).copied());
@@ -96,14 +111,17 @@ fn describe(id: &ObjectId) -> String {
 
 /// E0209 for objects that share an identity, or a file of the tree.
 fn clashes(objects: &[Object], spans: &Spans, diags: &mut Vec<Diagnostic>) {
-    // Objects of different clusters live on different API servers.
-    let mut by_id: BTreeMap<(Option<&str>, &ObjectId), Vec<&Object>> = BTreeMap::new();
-    for object in objects {
-        by_id.entry((object.unit.cluster(), &object.id)).or_default().push(object);
+    // Objects of different clusters live on different API servers. Sorted
+    // by identity, the objects that share one are neighbours (a sorted list,
+    // not a map of lists: one allocation, however many objects).
+    let mut by_id: Vec<(Option<&str>, &ObjectId, usize)> =
+        objects.iter().enumerate().map(|(i, o)| (o.unit.cluster(), &o.id, i)).collect();
+    by_id.sort_unstable();
+    for group in by_id.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)).filter(|g| g.len() > 1) {
+        let group: Vec<&Object> = group.iter().map(|&(_, _, i)| &objects[i]).collect();
+        diags.push(clash(format!("two objects are {}", describe(&group[0].id)), &group, spans));
     }
-    for ((_, id), group) in by_id.iter().filter(|(_, g)| g.len() > 1) {
-        diags.push(clash(format!("two objects are {}", describe(id)), group, spans));
-    }
+    drop(by_id);
     // The compiler's own objects of one unit differ in kind or name; only a
     // manifest's (another API group's kind, another namespace of a
     // component's unit) can land on the file of an object of another identity.

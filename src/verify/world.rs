@@ -12,16 +12,26 @@ use super::refs::{Class, Key, Seen};
 use crate::diag::{Code, Diagnostic};
 use crate::model::{Distribution, GitopsEngine, IngressController, Model, SecretSource};
 
+/// What each cluster has besides what its objects make, by cluster.
+pub(super) struct Given(BTreeMap<Option<String>, Has>);
+
+impl Given {
+    /// `clusters`: the models the backends ran on.
+    pub(super) fn of(clusters: &[&Model]) -> Given {
+        Given(clusters.iter().map(|m| (m.scope.clone(), Has::new(m))).collect())
+    }
+}
+
 /// What one cluster has, besides what its objects make.
-struct Given {
+struct Has {
     /// Made outside the tree but declared, or provided by the cluster.
     keys: BTreeSet<Key>,
     /// Namespaces charts are released into: their Services are not in the tree.
     chart_namespaces: BTreeSet<String>,
 }
 
-impl Given {
-    fn new(model: &Model) -> Given {
+impl Has {
+    fn new(model: &Model) -> Has {
         let mut keys = BTreeSet::new();
         for secret in model.secrets.iter().filter(|s| matches!(s.source, SecretSource::Existing)) {
             keys.insert((Class::Secret, Some(secret.namespace.value.clone()), secret.name.value.clone()));
@@ -59,7 +69,7 @@ impl Given {
             }
         }
         let chart_namespaces = model.charts.iter().map(|c| c.namespace.value.clone()).collect();
-        Given { keys, chart_namespaces }
+        Has { keys, chart_namespaces }
     }
 
     /// Whether a name resolves without an object of the tree.
@@ -91,8 +101,7 @@ fn ingress_classes(chart: &str) -> &'static [&'static str] {
 }
 
 /// E100x for every name an object uses that nothing makes.
-pub fn check(clusters: &[&Model], seen: &[Box<Seen>], spans: &Spans, diags: &mut Vec<Diagnostic>) {
-    let given: BTreeMap<Option<&str>, Given> = clusters.iter().map(|m| (m.scope.as_deref(), Given::new(m))).collect();
+pub(super) fn check(given: &Given, seen: &[Box<Seen>], spans: &Spans, diags: &mut Vec<Diagnostic>) {
     let mut made: BTreeSet<(Option<&str>, &Key)> = BTreeSet::new();
     for object in seen {
         for key in &object.provides {
@@ -104,7 +113,7 @@ pub fn check(clusters: &[&Model], seen: &[Box<Seen>], spans: &Spans, diags: &mut
         let cluster = object.cluster.as_deref();
         for need in &object.needs {
             let resolved =
-                made.contains(&(cluster, &need.key)) || given.get(&cluster).is_some_and(|g| g.has(&need.key));
+                made.contains(&(cluster, &need.key)) || given.0.get(&object.cluster).is_some_and(|g| g.has(&need.key));
             if !resolved && reported.insert((cluster, &need.key, &object.describe)) {
                 diags.push(dangling(object, need, spans));
             }
