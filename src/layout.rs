@@ -11,6 +11,7 @@ mod place;
 pub mod schema;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -158,7 +159,7 @@ struct Laid {
     /// The length of its folder's part of `path`.
     folder: usize,
     /// Its unit, when that is part of another unit's folder.
-    part_of: Option<Box<Unit>>,
+    part_of: Option<Arc<Unit>>,
     /// Its file's text.
     text: String,
     /// What the output checks see of it.
@@ -180,7 +181,7 @@ pub fn assemble_with(
         let folder = path.len();
         path.push('/');
         path.push_str(&object_file_name(&object.unit, &object.id.kind, &object.id.name));
-        let part_of = object.unit.listed_by().map(|_| Box::new(object.unit.clone()));
+        let part_of = object.unit.listed_by().map(|_| Arc::clone(&object.unit));
         let (text, seen) = render_object(object, inspect, options);
         Laid { path, folder, part_of, text, seen }
     });
@@ -188,7 +189,7 @@ pub fn assemble_with(
     for laid in rendered {
         seen.extend(laid.seen);
         let (folder, file) = (&laid.path[..laid.folder], &laid.path[laid.folder + 1..]);
-        units.list_at(folder, laid.part_of.map(|unit| *unit), file.to_string());
+        units.list_at(folder, laid.part_of.map(Arc::unwrap_or_clone), file.to_string());
         tree.insert(&laid.path, laid.text).map_err(|e| format!("{}: {e}", laid.path))?;
     }
     for file in artifacts.files {

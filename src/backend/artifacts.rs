@@ -13,6 +13,7 @@
 
 use std::borrow::Cow;
 use std::fmt::Debug;
+use std::sync::Arc;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
@@ -222,8 +223,9 @@ pub enum Body {
 pub struct Object {
     /// The declarations it was made for.
     pub origin: Origin,
-    /// The GitOps unit it is applied with.
-    pub unit: Unit,
+    /// The GitOps unit it is applied with, shared by the objects made one
+    /// after the other for it (an app's: [`Artifacts::object`]).
+    pub unit: Arc<Unit>,
     /// Its apiVersion, kind, namespace and name.
     pub id: ObjectId,
     /// The object itself.
@@ -232,9 +234,9 @@ pub struct Object {
 
 impl Object {
     /// A typed object.
-    pub fn new(origin: Origin, unit: Unit, resource: impl Resource) -> Object {
+    pub fn new(origin: Origin, unit: impl Into<Arc<Unit>>, resource: impl Resource) -> Object {
         let id = resource.object_id();
-        Object { origin, unit, id, body: Body::Typed(Box::new(resource)) }
+        Object { origin, unit: unit.into(), id, body: Body::Typed(Box::new(resource)) }
     }
 
     /// The object with a typed body serialized now, once ([`Object::render`]).
@@ -336,12 +338,18 @@ pub struct Artifacts {
     /// Orderings no declaration's edge gives, for objects the compiler adds
     /// by default: the unit is applied after the units of the declaration.
     pub needs: Vec<(Unit, DeclId)>,
+    /// The unit of the last object added, which the next one likely shares.
+    last_unit: Option<Arc<Unit>>,
 }
 
 impl Artifacts {
     /// Adds a typed object.
     pub fn object(&mut self, origin: &Origin, unit: &Unit, resource: impl Resource) {
-        self.objects.push(Object::new(origin.clone(), unit.clone(), resource));
+        let unit = match &self.last_unit {
+            Some(last) if **last == *unit => Arc::clone(last),
+            _ => self.last_unit.insert(Arc::new(unit.clone())).clone(),
+        };
+        self.objects.push(Object::new(origin.clone(), unit, resource));
     }
 
     /// Serializes the objects from index `from` on, on every core

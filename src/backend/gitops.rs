@@ -83,7 +83,7 @@ impl Units {
         let mut last: Option<(&Unit, String)> = None;
         for object in out.objects.iter().filter(|o| !o.unit.is_entry()) {
             let path = match &last {
-                Some((unit, path)) if *unit == &object.unit => path.clone(),
+                Some((unit, path)) if **unit == *object.unit => path.clone(),
                 _ => object.unit.path(),
             };
             last = Some((&object.unit, path.clone()));
@@ -92,7 +92,7 @@ impl Units {
                     landed.entry(decl).or_default().insert(path.clone());
                 }
             }
-            units.entry(path).or_insert_with(|| object.unit.clone());
+            units.entry(path).or_insert_with(|| Unit::clone(&object.unit));
         }
         let units_of = |decl: &DeclId| landed.get(decl).into_iter().flatten();
         // Every edge between declarations of two different units is an edge

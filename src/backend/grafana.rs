@@ -76,7 +76,7 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
         let unit = Unit::new(scope, Folder::Dashboards(shipped.folder.clone()));
         Object::new(origin, unit, config_map(namespace, shipped, &dashboard))
     });
-    let units: std::collections::BTreeSet<Unit> = objects.iter().map(|o| o.unit.clone()).collect();
+    let units: std::collections::BTreeSet<Unit> = objects.iter().map(|o| Unit::clone(&o.unit)).collect();
     out.needs.extend(units.into_iter().map(|unit| (unit, monitoring.clone())));
     out.objects.extend(objects);
 }

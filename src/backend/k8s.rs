@@ -57,17 +57,32 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
             out.object(&origin, &unit, namespace_object(model, &namespace));
         }
     }
-    let per_app = crate::par::map(&model.apps, |app| {
-        let mut objects = Artifacts::default();
-        emit_app(model, app, &mut objects);
-        // Serialized here, app by app, rather than all at once later.
-        objects.objects.into_iter().map(Object::rendered).collect::<Vec<_>>()
-    });
-    // Room for them all at once: a vector of every object regrown by
-    // doubling would hold two copies of it for a moment.
-    out.objects.reserve_exact(per_app.iter().map(Vec::len).sum());
-    out.objects.extend(per_app.into_iter().flatten());
+    // The apps a batch at a time, each batch's objects moved into `out` as
+    // it is done: the apps' objects never all wait in a second list.
+    let start = out.objects.len();
+    for (done, batch) in (0..).step_by(APPS_PER_BATCH).zip(model.apps.chunks(APPS_PER_BATCH)) {
+        let per_app = crate::par::map(batch, |app| {
+            let mut objects = Artifacts::default();
+            emit_app(model, app, &mut objects);
+            // Serialized here, app by app, rather than all at once later.
+            objects.objects.into_iter().map(Object::rendered).collect::<Vec<_>>()
+        });
+        let count: usize = per_app.iter().map(Vec::len).sum();
+        if out.objects.capacity() - out.objects.len() < count {
+            // Room for this batch and the apps left, as many objects each as
+            // so far and a little more: a vector regrown by doubling would
+            // hold its objects twice for a moment, and keep up to twice the
+            // room they need.
+            let (apps, made) = (done + batch.len(), out.objects.len() - start + count);
+            let left = (made * (model.apps.len() - apps)).div_ceil(apps);
+            out.objects.reserve_exact(count + left + left / 32);
+        }
+        out.objects.extend(per_app.into_iter().flatten());
+    }
 }
+
+/// How many apps [`emit`] makes at once.
+const APPS_PER_BATCH: usize = 2048;
 
 pub use super::meta;
 
@@ -949,4 +964,36 @@ fn service_monitor(app: &App) -> Option<Custom<ServiceMonitor>> {
             },
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// More apps than a batch: every app's objects, in the apps' order, one
+    /// unit shared by each app's objects, and little room left over.
+    #[test]
+    fn apps_in_batches_keep_their_order_and_share_their_unit() {
+        let apps = APPS_PER_BATCH + 3;
+        let mut text = String::from("homelab \"lab\"\ncluster \"lab\" distribution=\"k3s\"\n");
+        for i in 0..apps {
+            text.push_str(&format!("app \"a{i:05}\" namespace=\"shop\" {{ image \"nginx\" tag=\"1.27\" }}\n"));
+        }
+        let checked =
+            crate::driver::check(&crate::host::MemHost::with([("homelab.kdl", text.as_str())]), "homelab.kdl");
+        assert!(!checked.has_errors(), "{:?}", checked.diagnostics.first());
+        let mut out = Artifacts::default();
+        emit(&checked.model, &mut out);
+        let deployments: Vec<&str> =
+            out.objects.iter().filter(|o| o.id.kind == "Deployment").map(|o| o.id.name.as_str()).collect();
+        let expected: Vec<String> = (0..apps).map(|i| format!("a{i:05}")).collect();
+        assert_eq!(deployments, expected);
+        assert!(out.objects.capacity() - out.objects.len() <= out.objects.len() / 16, "little room left");
+        let first = out.objects.iter().position(|o| o.id.name == "a00001").expect("made");
+        let of_app: Vec<&Object> =
+            out.objects[first..].iter().take_while(|o| o.unit == out.objects[first].unit).collect();
+        assert!(of_app.len() > 1 && of_app.iter().all(|o| Arc::ptr_eq(&o.unit, &of_app[0].unit)));
+    }
 }

@@ -27,7 +27,12 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
                 namespace: object.namespace.clone(),
                 name: object.name.clone(),
             };
-            out.objects.push(Object { origin: origin.clone(), unit, id, body: Body::Parsed(object.value.clone()) });
+            out.objects.push(Object {
+                origin: origin.clone(),
+                unit: unit.into(),
+                id,
+                body: Body::Parsed(object.value.clone()),
+            });
         }
     }
 }

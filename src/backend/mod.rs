@@ -91,6 +91,12 @@ pub fn managed_labels() -> std::collections::BTreeMap<String, String> {
 /// in the graph's order, then adds the files of the whole description (the
 /// inventory, SOPS creation rules).
 pub fn emit(whole: &Model, clusters: &[&Model], graph: &Graph) -> Artifacts {
+    // The inventory is written first, while no object is made yet: its tables
+    // and the graph's edge list are the largest passing allocations of a
+    // build, kept out of its peak (every object's text). It comes after the
+    // clusters' artifacts, as it reads none of them.
+    let mut inventory = Artifacts::default();
+    inventory::emit(whole, clusters, graph, &mut inventory);
     let mut out = Artifacts::default();
     for model in clusters {
         let mut cluster = Artifacts::default();
@@ -126,7 +132,7 @@ pub fn emit(whole: &Model, clusters: &[&Model], graph: &Graph) -> Artifacts {
         gitops::wire(model, graph, &mut cluster);
         out.take(cluster);
     }
-    inventory::emit(whole, clusters, graph, &mut out);
+    out.take(inventory);
     secrets::rules(whole, &mut out);
     out
 }

@@ -51,7 +51,7 @@ pub fn emit(model: &Model, out: &mut Artifacts) {
         let unit = Unit::namespace_home(model, scope, &secret.namespace.value);
         let verbatim = |api_version: &'static str, kind: &'static str, text: &str| Object {
             origin: origin.clone(),
-            unit: unit.clone(),
+            unit: unit.clone().into(),
             id: ObjectId {
                 api_version: api_version.into(),
                 kind: kind.into(),
