@@ -340,7 +340,14 @@ pub struct Artifacts {
     pub needs: Vec<(Unit, DeclId)>,
     /// The unit of the last object added, which the next one likely shares.
     last_unit: Option<Arc<Unit>>,
+    /// The objects before this index are serialized (or were never typed).
+    typed_from: usize,
 }
+
+/// How many typed objects [`Artifacts::object`] lets wait before it
+/// serializes them: a backend making one per app (an ExternalSecret each)
+/// never holds them all typed.
+const TYPED_AT_MOST: usize = 4096;
 
 impl Artifacts {
     /// Adds a typed object.
@@ -350,6 +357,9 @@ impl Artifacts {
             _ => self.last_unit.insert(Arc::new(unit.clone())).clone(),
         };
         self.objects.push(Object::new(origin.clone(), unit, resource));
+        if self.objects.len() - self.typed_from >= TYPED_AT_MOST {
+            self.render_from(self.typed_from);
+        }
     }
 
     /// Serializes the objects from index `from` on, on every core
@@ -357,6 +367,9 @@ impl Artifacts {
     pub fn render_from(&mut self, from: usize) {
         if let Some(made) = self.objects.get_mut(from..) {
             crate::par::for_each_mut(made, Object::render);
+        }
+        if from <= self.typed_from {
+            self.typed_from = self.objects.len();
         }
     }
 
@@ -375,5 +388,33 @@ impl Artifacts {
     /// Adds a plain file.
     pub fn file(&mut self, origin: &Origin, place: FilePlace, content: Content) {
         self.files.push(File { origin: origin.clone(), place, content });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::api::core::v1::ConfigMap;
+
+    use super::*;
+    use crate::model::DeclKind;
+
+    /// A backend making thousands of objects has them serialized as it goes,
+    /// a batch at a time; the last, short batch waits for `render_from`.
+    #[test]
+    fn typed_objects_wait_a_batch_at_most() {
+        let origin = Origin::of(DeclId::new(DeclKind::Namespace, None, None, "shop"));
+        let unit = Unit { scope: None, folder: crate::layout::Folder::Namespace("shop".into()) };
+        let mut out = Artifacts::default();
+        let typed = |out: &Artifacts| out.objects.iter().filter(|o| matches!(o.body, Body::Typed(_))).count();
+        for i in 0..TYPED_AT_MOST + 10 {
+            let metadata =
+                ObjectMeta { name: Some(format!("c{i}")), namespace: Some("shop".into()), ..ObjectMeta::default() };
+            out.object(&origin, &unit, ConfigMap { metadata, ..ConfigMap::default() });
+            assert!(typed(&out) < TYPED_AT_MOST, "at most a batch waits");
+        }
+        assert_eq!(typed(&out), 10);
+        out.render_from(TYPED_AT_MOST);
+        assert_eq!(typed(&out), 0);
+        assert!(out.objects.iter().all(|o| Arc::ptr_eq(&o.unit, &out.objects[0].unit)), "one unit, shared");
     }
 }
