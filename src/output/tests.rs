@@ -670,3 +670,23 @@ proptest::proptest! {
         proptest::prop_assert!(tree.files().map(|(p, _)| p).eq(naive.keys().map(String::as_str)));
     }
 }
+
+/// Files larger than a read's block, read and hashed one after the other on
+/// a thread that reuses its block: each is read whole, and a change past the
+/// first block shows.
+#[test]
+fn files_larger_than_a_block_are_read_and_hashed_whole() {
+    let large: String = (0..200_000u32).map(|i| char::from(b'a' + (i % 23) as u8)).collect();
+    let tree = tree_of(&[("a/large.txt", &large), ("b/small.txt", "small\n"), ("c/large.txt", &large[7..])]);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    write(&dir, &tree, &WriteOptions::default()).unwrap();
+    assert_eq!(read_tree(&dir).unwrap(), tree);
+    let found = listed(&dir, &lock_sha(&tree)).expect("its lock");
+    assert!(holds(&dir, &found));
+    let mut edited = large.clone().into_bytes();
+    edited[150_000] = b'!';
+    fs::write(dir.join("a/large.txt"), edited).unwrap();
+    assert!(!holds(&dir, &found), "a byte past the first block changed");
+    assert_ne!(read_tree(&dir).unwrap(), tree);
+}
