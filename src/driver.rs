@@ -191,9 +191,8 @@ pub struct Lean {
     pub diagnostics: Vec<Diagnostic>,
     /// As [`Built::tree`].
     pub tree: Option<Result<crate::output::OutputTree, String>>,
-    /// The folder the GitOps engine reads (the first cluster's `gitops
-    /// path=`), when there is one: where the tree goes by default.
-    pub gitops_path: Option<String>,
+    /// Where the tree goes without `-o DIR` ([`Model::output_folder`]).
+    pub output: String,
     /// The files the description references, below its root.
     pub attachments: Vec<String>,
 }
@@ -210,12 +209,11 @@ pub fn build_lean(
     watch: Watch<'_>,
 ) -> Lean {
     let mut checked = check_watched(host, root, library, watch);
-    let gitops = checked.model.clusters.iter().find_map(|c| c.gitops.as_ref());
-    let gitops_path = gitops.map(|g| g.path.value.clone());
+    let output = checked.model.output_folder().to_string();
     let attachments = checked.model.attachments.keys().cloned().collect();
     let tree = lay_out(&mut checked, options, watch, true);
     let Checked { sources, diagnostics, .. } = checked;
-    Lean { sources, diagnostics, tree, gitops_path, attachments }
+    Lean { sources, diagnostics, tree, output, attachments }
 }
 
 /// The phases after the checks, when they found no error: backends, checks

@@ -232,7 +232,7 @@ fn a_lean_build_gives_what_a_build_gives() {
         assert_eq!(lean.diagnostics, built.checked.diagnostics, "{name}");
         assert_eq!(lean.tree, built.tree, "{name}");
         let gitops = built.checked.model.clusters.iter().find_map(|c| c.gitops.as_ref());
-        assert_eq!(lean.gitops_path.as_deref(), gitops.map(|g| g.path.value.as_str()), "{name}");
+        assert_eq!(lean.output, gitops.map_or("deploy", |g| g.path.value.as_str()), "{name}");
         assert_eq!(lean.attachments, built.checked.model.attachments.keys().cloned().collect::<Vec<_>>(), "{name}");
         refusals += usize::from(lean.tree.is_none());
     }

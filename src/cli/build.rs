@@ -237,12 +237,6 @@ fn test_pause() -> Option<(Pause, PathBuf)> {
     Some((stage, PathBuf::from(marker)))
 }
 
-/// Where a tree goes without `-o DIR`: the gitops path of the first cluster
-/// that has one ([`crate::driver::Lean::gitops_path`]), else `deploy`.
-pub(super) fn default_output(gitops_path: Option<&str>) -> PathBuf {
-    PathBuf::from(gitops_path.unwrap_or("deploy"))
-}
-
 /// Refuses a build that destroys data no `--allow-destroy` accepts, before
 /// anything is written (SPEC §6). `None` when the build may go on.
 ///

@@ -220,8 +220,7 @@ pub fn located(path: &Path, printer: &Printer) -> Result<Location, ExitStatus> {
 pub struct Compiled {
     /// Where it is.
     pub location: Location,
-    /// Where its tree goes when no `-o DIR` says: the folder the GitOps
-    /// engine reads (the first cluster's `gitops path=`), or `deploy`.
+    /// Where its tree goes when no `-o DIR` says ([`crate::model::Model::output_folder`]).
     pub output: PathBuf,
     /// Its sealed output tree.
     pub tree: crate::output::OutputTree,
@@ -275,7 +274,7 @@ pub fn compile_at(
             let sources = built.sources.iter().filter(|(_, f)| f.origin == crate::source::Origin::User);
             let files = sources.map(|(_, f)| f.path.clone()).chain(built.attachments);
             let read = std::iter::once(location.root.clone()).chain(files.map(|p| location.root.join(p))).collect();
-            let output = build::default_output(built.gitops_path.as_deref());
+            let output = PathBuf::from(built.output);
             left_to_exit((built.sources, built.diagnostics));
             Ok(Compiled { location, output, tree, read, shown })
         }

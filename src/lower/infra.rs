@@ -163,7 +163,7 @@ fn gitops(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Gitops> {
     let repo = r.req_prop::<Url>(cx, "repo").map(|u| u.map(|u| u.0));
     let at = r.name_span(cx);
     let branch = r.prop::<String>(cx, "branch").unwrap_or(Spanned::new("main".into(), at));
-    let path = r.prop::<String>(cx, "path").unwrap_or(Spanned::new("deploy".into(), at));
+    let path = r.prop::<String>(cx, "path").unwrap_or(Spanned::new(crate::model::DEFAULT_TREE.into(), at));
     let path = match crate::host::normalize(&path.value) {
         Some(p) if !path.value.starts_with('/') => Spanned::new(p, path.span),
         _ => {

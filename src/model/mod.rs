@@ -198,6 +198,11 @@ impl Cluster {
 /// The port of the Kubernetes API server (k3s servers, Talos control planes).
 pub const API_PORT: u16 = 6443;
 
+/// The folder of the output tree when no `gitops path=` gives one: the
+/// default of `path=`, and where `homelabc build` writes without `-o DIR`
+/// when no cluster has a GitOps engine.
+pub const DEFAULT_TREE: &str = "deploy";
+
 /// `gitops "flux" repo=... branch=... path=... interval=...`.
 #[derive(Clone, Debug)]
 pub struct Gitops {
@@ -1516,6 +1521,12 @@ pub struct Use {
 }
 
 impl Model {
+    /// Where the output tree goes: the `gitops path=` of the first cluster
+    /// that has one, else [`DEFAULT_TREE`].
+    pub fn output_folder(&self) -> &str {
+        self.clusters.iter().find_map(|c| c.gitops.as_ref()).map_or(DEFAULT_TREE, |g| g.path.value.as_str())
+    }
+
     /// Moves every declaration of `other` into this model (the homelab and
     /// attachments of `other` are ignored: lowering merges them itself).
     pub fn append(&mut self, other: Model) {

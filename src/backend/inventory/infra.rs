@@ -238,7 +238,7 @@ pub fn talos_bootstrap(model: &Model, out: &mut String) {
             Some(c) => (format!("talsecret-{c}.sops.yaml"), format!("clusterconfig/{c}")),
             None => ("talsecret.sops.yaml".to_string(), "clusterconfig".to_string()),
         };
-        let tree = cluster.gitops.as_ref().map_or("deploy", |g| g.path.value.as_str());
+        let tree = cluster.gitops.as_ref().map_or(crate::model::DEFAULT_TREE, |g| g.path.value.as_str());
         let config = format!("{tree}/{}", FilePlace::TalConfig { scope }.path());
         let nodes: Vec<(&Node, String)> =
             model.nodes_of(cluster).filter_map(|n| Some((n, n.address.as_ref()?.ip.value.to_string()))).collect();
