@@ -150,6 +150,48 @@ fn a_64_app_build_flushes_a_constant_number_of_times() {
     }
 }
 
+/// The modes of everything below `dir` that are not `want_file` (files) or
+/// `want_dir` (folders, `dir` itself included).
+#[cfg(unix)]
+fn odd_modes(dir: &Path, want_file: u32, want_dir: u32) -> Vec<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut odd = Vec::new();
+    for entry in walkdir::WalkDir::new(dir) {
+        let entry = entry.unwrap();
+        let mode = entry.metadata().unwrap().permissions().mode() & 0o7777;
+        let want = if entry.file_type().is_dir() { want_dir } else { want_file };
+        if mode != want {
+            odd.push(format!("{} {mode:o}", entry.path().display()));
+        }
+    }
+    odd
+}
+
+#[test]
+#[cfg(unix)]
+fn every_file_and_folder_has_its_fixed_mode_whatever_the_umask() {
+    use std::os::unix::process::CommandExt;
+    // 077 takes bits the writer wants (it sets them again after creating);
+    // 002 and 022 take none (the modes asked at creation are kept as they are).
+    for mask in [0o077, 0o002, 0o022] {
+        let src = project(4, "1.0.0");
+        let out = src.path().join("deploy");
+        let mut build = Command::new(env!("CARGO_BIN_EXE_homelabc"));
+        build.args(["build", src.path().to_str().unwrap(), "-q"]).env("HOMELABC_CACHE_DIR", MEMOS);
+        // SAFETY: `umask` is async-signal-safe; it runs in the child before exec.
+        unsafe {
+            build.pre_exec(move || {
+                libc::umask(mask);
+                Ok(())
+            });
+        }
+        let status = build.status().unwrap();
+        assert!(status.success(), "umask {mask:o}: {status}");
+        assert!(walkdir::WalkDir::new(&out).into_iter().count() > 10, "umask {mask:o}: a tree is written");
+        assert_eq!(odd_modes(&out, 0o644, 0o755), Vec::<String>::new(), "umask {mask:o}");
+    }
+}
+
 #[test]
 fn the_output_folder_is_never_the_description_even_with_force() {
     let src = project(2, "1.0.0");

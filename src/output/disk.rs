@@ -632,7 +632,7 @@ impl Seen {
     /// writer creates. Any other file is written, so that a link never gives
     /// the new tree a mode or owner a write would not.
     fn as_written(&self, uid: u32) -> bool {
-        self.mode & 0o7777 == 0o644 && self.uid == uid
+        self.mode & 0o7777 == FILE_MODE && self.uid == uid
     }
 }
 
@@ -949,21 +949,68 @@ fn exchange(_: &Path, _: &Path) -> io::Result<bool> {
     Ok(false)
 }
 
-/// Creates a new folder with mode 0755 (set explicitly, whatever the umask).
+/// The mode of every folder the writer creates.
+const DIR_MODE: u32 = 0o755;
+
+/// The mode of every file the writer creates.
+const FILE_MODE: u32 = 0o644;
+
+/// Creates a new folder with mode 0755, whatever the umask: asked for at its
+/// creation, and set again only when the umask takes some of its bits.
 fn make_dir(path: &Path) -> io::Result<()> {
-    fs::create_dir(path)?;
     #[cfg(unix)]
-    fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+    {
+        std::os::unix::fs::DirBuilderExt::mode(&mut fs::DirBuilder::new(), DIR_MODE).create(path)?;
+        if !umask_keeps_modes() {
+            fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(DIR_MODE))?;
+        }
+    }
+    #[cfg(not(unix))]
+    fs::create_dir(path)?;
     Ok(())
 }
 
-/// Creates a new file with mode 0644 (set explicitly) and writes it; the
-/// tree is flushed once, as a whole ([`flush_tree`]).
+/// Creates a new file with mode 0644, whatever the umask (as [`make_dir`]),
+/// and writes it; the tree is flushed once, as a whole ([`flush_tree`]).
 fn write_file(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let mut file = fs::OpenOptions::new().write(true).create_new(true).open(path)?;
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
     #[cfg(unix)]
-    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, FILE_MODE);
+    let mut file = options.open(path)?;
+    #[cfg(unix)]
+    if !umask_keeps_modes() {
+        file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(FILE_MODE))?;
+    }
     file.write_all(contents)
+}
+
+/// Whether the process's umask leaves the writer's modes whole, so that a
+/// file or folder created with its mode has it without a `chmod` (two system
+/// calls of the four a small file costs). Read once, from the kernel's own
+/// report (`/proc/self/status`, Linux 4.7 on): `umask(2)` can only be read by
+/// changing it, which another thread creating a file at that moment would
+/// see. Where it cannot be read, the modes are set after every creation.
+fn umask_keeps_modes() -> bool {
+    static KEEPS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *KEEPS.get_or_init(|| umask().is_some_and(|mask| mask & (DIR_MODE | FILE_MODE) == 0))
+}
+
+/// The process's umask, where the system reports it.
+fn umask() -> Option<u32> {
+    #[cfg(target_os = "linux")]
+    {
+        let status = fs::read_to_string("/proc/self/status").ok()?;
+        umask_in(&status)
+    }
+    #[cfg(not(target_os = "linux"))]
+    None
+}
+
+/// The `Umask:` line of a `/proc/<pid>/status` text (octal).
+fn umask_in(status: &str) -> Option<u32> {
+    let line = status.lines().find_map(|line| line.strip_prefix("Umask:"))?;
+    u32::from_str_radix(line.trim(), 8).ok()
 }
 
 /// Syncs a folder's entries to disk (where folders can be opened: unix).
@@ -1026,5 +1073,20 @@ impl std::error::Error for WriteError {
             WriteError::InvalidPath(error) => Some(error),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_umask_is_read_from_the_status_text() {
+        let status = "Name:\thomelabc\nUmask:\t0022\nState:\tR (running)\n";
+        assert_eq!(umask_in(status), Some(0o022));
+        assert_eq!(umask_in("Name:\tx\nUmask:\t0077\n"), Some(0o077));
+        // Kernels before 4.7 have no such line; a line that is not octal is no umask.
+        assert_eq!(umask_in("Name:\tx\nState:\tR\n"), None);
+        assert_eq!(umask_in("Umask:\t0089\n"), None);
     }
 }
