@@ -2,11 +2,18 @@
 //! rendering objects, hashing files), on scoped threads of the standard
 //! library.
 //!
+//! A loop's items are handed out in blocks, each worker taking the next
+//! block when it is done with one (the calling thread is one of the workers):
+//! a worker slowed down, by another thread of the build ([`both`]) or another
+//! process on its core, leaves the rest of the items to the others instead of
+//! holding up the loop with a fixed share.
+//!
 //! **Architecture Invariant:** results come back in input order, so a
 //! parallel loop gives byte-identical output to a sequential one; small inputs
 //! (a seed-sized homelab) run on the calling thread.
 
 use std::num::NonZeroUsize;
+use std::sync::{Mutex, PoisonError};
 
 /// Below this many items a loop runs on the calling thread: spawning costs
 /// more than it saves.
@@ -15,58 +22,96 @@ const MIN_PARALLEL: usize = 512;
 /// The most threads a loop uses.
 const MAX_THREADS: usize = 8;
 
+/// How many blocks each worker takes on average: enough that the workers
+/// end together, few enough that taking one costs nothing beside its items.
+const BLOCKS_PER_WORKER: usize = 16;
+
 /// `items.iter().map(f).collect()`, split over the machine's cores.
 pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let Some(chunk) = chunk_size(items.len()) else { return items.iter().map(f).collect() };
-    let f = &f;
-    std::thread::scope(|scope| {
-        join(items.chunks(chunk).map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>())).collect())
-    })
+    spread(items.iter(), items.len(), f)
 }
 
 /// `items.iter_mut().for_each(f)`, split over the machine's cores: the items
 /// change where they are, nothing is moved or collected.
 pub fn for_each_mut<T: Send>(items: &mut [T], f: impl Fn(&mut T) + Sync) {
-    let Some(chunk) = chunk_size(items.len()) else { return items.iter_mut().for_each(f) };
-    let f = &f;
-    std::thread::scope(|scope| {
-        let workers: Vec<_> =
-            items.chunks_mut(chunk).map(|part| scope.spawn(move || part.iter_mut().for_each(f))).collect();
-        // A worker's panic goes on in the caller, as in `join`.
-        for worker in workers {
-            if let Err(panic) = worker.join() {
-                std::panic::resume_unwind(panic);
-            }
-        }
-    });
+    let len = items.len();
+    spread(items.iter_mut(), len, f);
 }
 
 /// `items.into_iter().map(f).collect()`, split over the machine's cores: the
 /// items are moved into the workers, so dropping them is parallel too.
 pub fn map_owned<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
-    let Some(chunk) = chunk_size(items.len()) else { return items.into_iter().map(f).collect() };
-    let mut parts: Vec<Vec<T>> = Vec::new();
-    let mut rest = items;
-    while rest.len() > chunk {
-        let tail = rest.split_off(chunk);
-        parts.push(rest);
-        rest = tail;
+    let len = items.len();
+    spread(items.into_iter(), len, f)
+}
+
+/// `(a(), b())`, the two at once: `a` on a thread of its own while `b` runs
+/// on the calling thread, when `len` (how many things they work on) pays for
+/// a thread and there are two cores; otherwise `a`, then `b`, here. For two
+/// phases that read the same data and write nothing the other reads (the
+/// checks and the dependency graph; the inventory and the clusters' backends).
+pub fn both<A: Send, B>(len: usize, a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B) -> (A, B) {
+    if workers(len).is_none() {
+        let a = a();
+        return (a, b());
     }
-    parts.push(rest);
-    let f = &f;
     std::thread::scope(|scope| {
-        join(parts.into_iter().map(|part| scope.spawn(move || part.into_iter().map(f).collect::<Vec<R>>())).collect())
+        let first = scope.spawn(a);
+        let second = b();
+        (join(first), second)
     })
 }
 
-/// The items per worker, or `None` when a loop of `len` items should stay on
-/// the calling thread (one core, or too few items to pay for spawning).
-fn chunk_size(len: usize) -> Option<usize> {
-    if len < MIN_PARALLEL {
-        return None;
+/// `items.map(f).collect()` for the `len` items of `items`: blocks of them
+/// are taken in turn by the workers (the calling thread and the others), and
+/// each block's results put back in its place.
+fn spread<I, R>(items: I, len: usize, f: impl Fn(I::Item) -> R + Sync) -> Vec<R>
+where
+    I: Iterator + Send,
+    I::Item: Send,
+    R: Send,
+{
+    let Some(workers) = workers(len) else { return items.map(f).collect() };
+    let size = len.div_ceil(workers * BLOCKS_PER_WORKER);
+    // The next block's number, and the items not taken yet.
+    let source = Mutex::new((0, items));
+    let take = || {
+        let mut source = source.lock().unwrap_or_else(PoisonError::into_inner);
+        let block: Vec<I::Item> = source.1.by_ref().take(size).collect();
+        source.0 += 1;
+        (!block.is_empty()).then_some((source.0 - 1, block))
+    };
+    let work = || {
+        let mut done: Vec<(usize, Vec<R>)> = Vec::new();
+        while let Some((number, block)) = take() {
+            done.push((number, block.into_iter().map(&f).collect()));
+        }
+        done
+    };
+    let mut blocks = std::thread::scope(|scope| {
+        let others: Vec<_> = (1..workers).map(|_| scope.spawn(work)).collect();
+        let mut blocks = work();
+        for other in others {
+            blocks.extend(join(other));
+        }
+        blocks
+    });
+    blocks.sort_unstable_by_key(|(number, _)| *number);
+    // Results can be most of a build's memory: one vector, grown once, and
+    // each block freed as soon as it is moved in.
+    let mut out = Vec::with_capacity(len);
+    for (_, block) in blocks {
+        out.extend(block);
     }
+    out
+}
+
+/// The workers of a loop of `len` items (the calling thread among them), or
+/// `None` when it should stay on the calling thread (one core, or too few
+/// items to pay for a thread).
+fn workers(len: usize) -> Option<usize> {
     let threads = threads();
-    (threads >= 2).then(|| len.div_ceil(threads))
+    (len >= MIN_PARALLEL && threads >= 2).then_some(threads)
 }
 
 /// The threads a loop may use: the cores this process may run on (asked
@@ -76,22 +121,9 @@ fn threads() -> usize {
     *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get).min(MAX_THREADS))
 }
 
-/// The workers' results in spawn order; a worker's panic goes on in the caller.
-/// The first worker's vector takes the others' items, grown once to hold
-/// them all: results can be most of a build's memory.
-fn join<R>(handles: Vec<std::thread::ScopedJoinHandle<'_, Vec<R>>>) -> Vec<R> {
-    let parts: Vec<Vec<R>> = handles
-        .into_iter()
-        .map(|handle| handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-        .collect();
-    let total: usize = parts.iter().map(Vec::len).sum();
-    let mut parts = parts.into_iter();
-    let mut out = parts.next().unwrap_or_default();
-    out.reserve_exact(total - out.len());
-    for part in parts {
-        out.extend(part);
-    }
-    out
+/// A worker's result; its panic goes on in the caller.
+fn join<R>(handle: std::thread::ScopedJoinHandle<'_, R>) -> R {
+    handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 #[cfg(test)]
@@ -109,5 +141,45 @@ mod tests {
             assert_eq!(changed, doubled);
             assert_eq!(map_owned(items, |i| i * 2), doubled);
         }
+    }
+
+    #[test]
+    fn both_gives_each_result_small_and_large() {
+        for n in [0, MIN_PARALLEL - 1, MIN_PARALLEL, 10_000] {
+            let items: Vec<usize> = (0..n).collect();
+            let mut seen = Vec::new();
+            let (sum, ()) = both(n, || items.iter().sum::<usize>(), || seen.push(items.len()));
+            assert_eq!((sum, seen), (n * n.saturating_sub(1) / 2, vec![n]));
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "from the thread")]
+    fn a_panic_in_both_goes_on_in_the_caller() {
+        both(MIN_PARALLEL * 4, || panic!("from the thread"), || ());
+    }
+
+    #[test]
+    fn a_slow_worker_leaves_its_share_to_the_others() {
+        // The calling thread is slowed down (as by another thread on its
+        // core): a fixed half of the items each would wait for it; handed out
+        // in blocks, the other workers take what it has not started.
+        if threads() < 2 {
+            return;
+        }
+        let n = MIN_PARALLEL * 4;
+        let items: Vec<usize> = (0..n).collect();
+        let caller = std::thread::current().id();
+        let made = map(&items, |&i| {
+            let here = std::thread::current().id() == caller;
+            if here {
+                std::thread::sleep(std::time::Duration::from_micros(100));
+            }
+            (i, here)
+        });
+        assert_eq!(made.iter().map(|(i, _)| *i).collect::<Vec<_>>(), items, "in input order");
+        let on_caller = made.iter().filter(|(_, here)| *here).count();
+        assert!(on_caller > 0, "the calling thread is a worker");
+        assert!(on_caller < n / 4, "the slow worker made {on_caller} of {n} items");
     }
 }
