@@ -117,24 +117,41 @@ pub fn check_watched(host: &dyn Host, root: &str, library: &Library, watch: Watc
     watch(Phase::Lower, loaded.files.len());
     let mut model = crate::lower::merge(loaded, &mut diagnostics);
     crate::attach::attach(&mut model, &sources, host, &mut diagnostics);
-    watch(Phase::Check, model.declarations().len());
-    let (views, graph) = if model.clusters.len() > 1 {
+    let declarations = model.declarations().len();
+    watch(Phase::Check, declarations);
+    // The checks and the graph read the bound model and write only their own
+    // diagnostics: a large description builds its graph during its checks.
+    let graph_of = |models: &[&Model]| {
+        let mut found = Vec::new();
+        (graph::build_all(models, &mut found), found)
+    };
+    let (views, (graph, found)) = if model.clusters.len() > 1 {
         // Several clusters: the whole description is checked once, then each
         // cluster on its own view, with the components it needs.
-        crate::check::whole(&model, &mut diagnostics);
         let mut views: Vec<Model> = model.clusters.iter().map(|c| model.view(&c.name.value)).collect();
         for view in &mut views {
             crate::lower::component::bind(view, library, &mut sources, &mut diagnostics);
-            crate::check::cluster(view, &mut diagnostics);
         }
-        let graph = graph::build_all(&views.iter().collect::<Vec<_>>(), &mut diagnostics);
-        (views, graph)
+        let bound: Vec<&Model> = views.iter().collect();
+        let built = crate::par::both(
+            declarations,
+            || graph_of(&bound),
+            || {
+                crate::check::whole(&model, &mut diagnostics);
+                for view in &bound {
+                    crate::check::cluster(view, &mut diagnostics);
+                }
+            },
+        )
+        .0;
+        (views, built)
     } else {
         crate::lower::component::bind(&mut model, library, &mut sources, &mut diagnostics);
-        crate::check::run(&model, &mut diagnostics);
-        let graph = graph::build(&model, &mut diagnostics);
-        (Vec::new(), graph)
+        let built =
+            crate::par::both(declarations, || graph_of(&[&model]), || crate::check::run(&model, &mut diagnostics)).0;
+        (Vec::new(), built)
     };
+    diagnostics.extend(found);
     diag::sort(&mut diagnostics);
     Checked { sources, model, views, graph, diagnostics }
 }

@@ -91,46 +91,68 @@ impl Graph {
 }
 
 /// Collects nodes and edges before they go into petgraph in sorted order.
+/// A node is kept once, with the number it was first seen as; an edge holds
+/// its two ends' numbers, so that it clones no declaration and, once the
+/// numbers are made ranks, sorts as integers.
 #[derive(Default)]
 struct Builder {
-    nodes: BTreeSet<Decl>,
-    /// Sorted and deduplicated once, when all are in ([`Builder::sorted_edges`]):
+    /// Each node, with the number it was first seen as.
+    nodes: BTreeMap<Decl, usize>,
+    /// Sorted and deduplicated once, when all are in ([`Builder::into_graph`]):
     /// a sorted set's inserts cost most of the graph at 100,000 apps.
-    edges: Vec<(Decl, Decl, Edge)>,
+    edges: Vec<(usize, usize, Edge)>,
 }
 
 impl Builder {
-    fn node(&mut self, decl: Decl) -> Decl {
-        self.nodes.insert(decl.clone());
-        decl
+    fn node(&mut self, decl: Decl) -> usize {
+        let next = self.nodes.len();
+        *self.nodes.entry(decl).or_insert(next)
+    }
+
+    /// The number of a node seen already, or of `decl` made one.
+    fn node_ref(&mut self, decl: &Decl) -> usize {
+        match self.nodes.get(decl) {
+            Some(&id) => id,
+            None => self.node(decl.clone()),
+        }
     }
 
     fn edge(&mut self, from: &Decl, to: Decl, reason: &'static str, span: Option<Span>) {
         if from != &to || span.is_some() {
-            if !self.nodes.contains(from) {
-                self.nodes.insert(from.clone());
-            }
-            if !self.nodes.contains(&to) {
-                self.nodes.insert(to.clone());
-            }
-            self.edges.push((from.clone(), to, Edge { reason, span }));
+            let from = self.node_ref(from);
+            let to = self.node(to);
+            self.edges.push((from, to, Edge { reason, span }));
         }
-    }
-
-    /// The edges, sorted, each once.
-    fn sorted_edges(&mut self) -> Vec<(Decl, Decl, Edge)> {
-        let mut edges = std::mem::take(&mut self.edges);
-        edges.sort_unstable();
-        edges.dedup();
-        edges
     }
 
     /// An edge to a declaration only when it exists (unknown references are
     /// reported by the checks, not here).
     fn edge_if(&mut self, from: &Decl, to: Decl, reason: &'static str, span: Option<Span>) {
-        if self.nodes.contains(&to) {
+        if self.nodes.contains_key(&to) {
             self.edge(from, to, reason, span);
         }
+    }
+
+    /// The graph of the nodes, added in [`Decl`] order (a node's index is its
+    /// rank, [`Graph::node`]), and of the edges, sorted, each once.
+    fn into_graph(self) -> Graph {
+        let mut graph = Graph::default();
+        graph.graph.reserve_exact_nodes(self.nodes.len());
+        let mut rank = vec![NodeIndex::end(); self.nodes.len()];
+        for (decl, id) in self.nodes {
+            rank[id] = graph.graph.add_node(decl);
+        }
+        // Ranks are in the declarations' order: the edges sort as the pairs of
+        // declarations they join would.
+        let mut edges: Vec<(NodeIndex, NodeIndex, Edge)> =
+            self.edges.into_iter().map(|(from, to, edge)| (rank[from], rank[to], edge)).collect();
+        edges.sort_unstable();
+        edges.dedup();
+        graph.graph.reserve_exact_edges(edges.len());
+        for (from, to, edge) in edges {
+            graph.graph.add_edge(from, to, edge);
+        }
+        graph
     }
 }
 
@@ -156,17 +178,7 @@ pub fn build_all(models: &[&Model], diags: &mut Vec<Diagnostic>) -> Graph {
         storage_edges(model, &mut b);
         workload_edges(model, &mut b);
     }
-    let edges = b.sorted_edges();
-    let mut graph = Graph::default();
-    // In order: a node's index is its rank ([`Graph::node`]).
-    for decl in b.nodes {
-        graph.graph.add_node(decl);
-    }
-    for (from, to, edge) in edges {
-        if let (Some(f), Some(t)) = (graph.node(&from), graph.node(&to)) {
-            graph.graph.add_edge(f, t, edge);
-        }
-    }
+    let mut graph = b.into_graph();
     let cyclic = match models.first() {
         Some(model) => report_cycles(&graph, model, diags),
         None => BTreeSet::new(),
@@ -229,15 +241,15 @@ fn infrastructure_edges(model: &Model, b: &mut Builder) {
                 GitopsEngine::Flux => "flux",
                 GitopsEngine::Argocd => "argocd",
             };
-            let comp = b.node(component(model, agent));
+            let comp = component(model, agent);
             b.edge(&comp, me.clone(), "runs on", None);
         }
         if c.ingress.value == IngressController::Nginx {
-            let comp = b.node(component(model, "ingress-nginx"));
+            let comp = component(model, "ingress-nginx");
             b.edge(&comp, me.clone(), "runs on", None);
         }
         if c.ingress.value == IngressController::EnvoyGateway {
-            let comp = b.node(component(model, "envoy-gateway"));
+            let comp = component(model, "envoy-gateway");
             b.edge(&comp, me, "runs on", None);
         }
     }
