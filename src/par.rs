@@ -63,8 +63,8 @@ pub fn both<A: Send, B>(len: usize, a: impl FnOnce() -> A + Send, b: impl FnOnce
 }
 
 /// `items.map(f).collect()` for the `len` items of `items`: blocks of them
-/// are taken in turn by the workers (the calling thread and the others), and
-/// each block's results put back in its place.
+/// are taken in turn by the workers (the calling thread and the others), each
+/// block's results written in its place of the one list of results.
 fn spread<I, R>(items: I, len: usize, f: impl Fn(I::Item) -> R + Sync) -> Vec<R>
 where
     I: Iterator + Send,
@@ -73,37 +73,36 @@ where
 {
     let Some(workers) = workers(len) else { return items.map(f).collect() };
     let size = len.div_ceil(workers * BLOCKS_PER_WORKER);
-    // The next block's number, and the items not taken yet.
-    let source = Mutex::new((0, items));
-    let take = || {
-        let mut source = source.lock().unwrap_or_else(PoisonError::into_inner);
-        let block: Vec<I::Item> = source.1.by_ref().take(size).collect();
-        source.0 += 1;
-        (!block.is_empty()).then_some((source.0 - 1, block))
-    };
-    let work = || {
-        let mut done: Vec<(usize, Vec<R>)> = Vec::new();
-        while let Some((number, block)) = take() {
-            done.push((number, block.into_iter().map(&f).collect()));
-        }
-        done
-    };
-    let mut blocks = std::thread::scope(|scope| {
-        let others: Vec<_> = (1..workers).map(|_| scope.spawn(work)).collect();
-        let mut blocks = work();
-        for other in others {
-            blocks.extend(join(other));
-        }
-        blocks
-    });
-    blocks.sort_unstable_by_key(|(number, _)| *number);
-    // Results can be most of a build's memory: one vector, grown once, and
-    // each block freed as soon as it is moved in.
-    let mut out = Vec::with_capacity(len);
-    for (_, block) in blocks {
-        out.extend(block);
+    // Results can be most of a build's memory: one list, made once, each
+    // block writing its own part of it (no second list to gather them in).
+    let mut out: Vec<Option<R>> = std::iter::repeat_with(|| None).take(len).collect();
+    {
+        // The items not taken yet, and the places of their results.
+        let source = Mutex::new((items, out.chunks_mut(size)));
+        let take = || {
+            let mut source = source.lock().unwrap_or_else(PoisonError::into_inner);
+            let block: Vec<I::Item> = source.0.by_ref().take(size).collect();
+            let places = source.1.next()?;
+            (!block.is_empty()).then_some((block, places))
+        };
+        let work = || {
+            while let Some((block, places)) = take() {
+                for (item, place) in block.into_iter().zip(places) {
+                    *place = Some(f(item));
+                }
+            }
+        };
+        std::thread::scope(|scope| {
+            let others: Vec<_> = (1..workers).map(|_| scope.spawn(work)).collect();
+            work();
+            others.into_iter().for_each(join);
+        });
+        // What held the items (a moved vector's buffer) goes here, before the
+        // results are unwrapped.
     }
-    out
+    // In place: a result and its `Option` have the same size where the
+    // result has a niche (a vector, a string, a box).
+    out.into_iter().map_while(std::convert::identity).collect()
 }
 
 /// The workers of a loop of `len` items (the calling thread among them), or
