@@ -51,14 +51,15 @@ impl Listing {
     /// Lists a file in the unit at `folder`; `part_of` is the unit when it is
     /// part of another unit's folder (the others need not be kept).
     fn list_at(&mut self, folder: &str, part_of: Option<Unit>, entry: String) {
-        if !self.0.contains_key(folder) {
-            self.0.insert(folder.to_string(), (None, Vec::new()));
+        // One lookup for every file but a unit's first.
+        if let Some(slot) = self.0.get_mut(folder) {
+            if slot.0.is_none() {
+                slot.0 = part_of;
+            }
+            slot.1.push(entry);
+            return;
         }
-        let Some(slot) = self.0.get_mut(folder) else { return };
-        if slot.0.is_none() {
-            slot.0 = part_of;
-        }
-        slot.1.push(entry);
+        self.0.insert(folder.to_string(), (part_of, vec![entry]));
     }
 }
 

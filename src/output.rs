@@ -107,15 +107,13 @@ impl OutputTree {
         if let Err(problem) = check_path(path) {
             return refuse(problem);
         }
-        if self.files.contains_key(path) {
-            return refuse(PathProblem::Duplicate);
-        }
+        // The folders above the path that are new: those below the deepest
+        // one known (a known folder's own folders are known).
+        let known = path.rmatch_indices('/').map(|(i, _)| i).find(|&i| self.folders.contains(&path[..i]));
+        let new_folders = || path.match_indices('/').map(|(i, _)| i).filter(move |&i| known.is_none_or(|k| i > k));
         // A file may not sit where a folder of this path would be (the
         // folders already known, and those above them, hold no file)...
-        let above: Vec<usize> = path.match_indices('/').map(|(i, _)| i).collect();
-        let new_folders = above.iter().rev().take_while(|&&i| !self.folders.contains(&path[..i])).count();
-        let new_folders = &above[above.len() - new_folders..];
-        for &i in new_folders {
+        for i in new_folders() {
             if self.files.contains_key(&path[..i]) {
                 return refuse(PathProblem::Clash { other: path[..i].to_string() });
             }
@@ -126,8 +124,13 @@ impl OutputTree {
             let other = self.files.range(folder.clone()..).next().map(|(k, _)| k.clone()).unwrap_or(folder);
             return refuse(PathProblem::Clash { other });
         }
-        self.folders.extend(new_folders.iter().map(|&i| path[..i].to_string()));
-        self.files.insert(path.to_string(), contents);
+        // A path in the tree already has its folders known: none is new, and
+        // nothing was changed before it is refused.
+        let std::collections::btree_map::Entry::Vacant(slot) = self.files.entry(path.to_string()) else {
+            return refuse(PathProblem::Duplicate);
+        };
+        slot.insert(contents);
+        self.folders.extend(new_folders().map(|i| path[..i].to_string()));
         Ok(())
     }
 
