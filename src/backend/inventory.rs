@@ -105,18 +105,40 @@ pub fn render(whole: &Model, clusters: &[&Model], graph: &Graph) -> String {
     out
 }
 
-/// The sections about what runs in one cluster.
+/// The sections about what runs in one cluster. A large cluster's two
+/// halves are written at once, each a walk over every app (what is reachable
+/// from outside; the apps' table), then put in order.
 fn cluster_sections(model: &Model, out: &mut String) {
-    infra::talos_bootstrap(model, out);
-    bootstrap::section(model, out);
-    reach::section(model, out);
-    edge::sections(model, out);
-    certificates::section(model, out);
-    workloads::namespaces(model, out);
-    workloads::apps(model, out);
-    storage::section(model, out);
-    workloads::pipelines(model, out);
-    workloads::observability(model, out);
+    let sections = |parts: &[fn(&Model, &mut String)]| {
+        let mut text = String::new();
+        for part in parts {
+            part(model, &mut text);
+        }
+        text
+    };
+    let (first, second) = crate::par::both(
+        model.apps.len(),
+        || {
+            sections(&[
+                infra::talos_bootstrap,
+                bootstrap::section,
+                reach::section,
+                edge::sections,
+                certificates::section,
+            ])
+        },
+        || {
+            sections(&[
+                workloads::namespaces,
+                workloads::apps,
+                storage::section,
+                workloads::pipelines,
+                workloads::observability,
+            ])
+        },
+    );
+    out.push_str(&first);
+    out.push_str(&second);
 }
 
 /// Appends a `## title` heading.
