@@ -152,7 +152,7 @@ fn a_64_app_build_flushes_a_constant_number_of_times() {
 
 /// The modes of everything below `dir` that are not `want_file` (files) or
 /// `want_dir` (folders, `dir` itself included).
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 fn odd_modes(dir: &Path, want_file: u32, want_dir: u32) -> Vec<String> {
     use std::os::unix::fs::PermissionsExt;
     let mut odd = Vec::new();
@@ -168,7 +168,7 @@ fn odd_modes(dir: &Path, want_file: u32, want_dir: u32) -> Vec<String> {
 }
 
 #[test]
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 fn every_file_and_folder_has_its_fixed_mode_whatever_the_umask() {
     use std::os::unix::process::CommandExt;
     // 077 takes bits the writer wants (it sets them again after creating);

@@ -17,14 +17,32 @@ const SHOW_AFTER: Duration = Duration::from_secs(1);
 const REDRAW: Duration = Duration::from_millis(100);
 
 /// One phase as it ran: its name, what it counts and how many, when it
-/// started, and the process's resident memory then (with `--timings`).
+/// started, and the process's CPU time and resident memory then (with `--timings`).
 #[derive(Clone, Debug)]
 struct Step {
     name: &'static str,
     counts: &'static str,
     count: usize,
     start: Duration,
+    cpu: Option<Duration>,
     memory: Option<Memory>,
+}
+
+/// The CPU time the process has used so far, on all its threads; `None`
+/// where the system does not say. Beside a phase's wall time, how many cores
+/// it kept busy.
+fn cpu_time() -> Option<Duration> {
+    #[cfg(target_os = "linux")]
+    {
+        let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: a valid pointer to a timespec, which the call only writes.
+        if unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut now) } != 0 {
+            return None;
+        }
+        Some(Duration::new(u64::try_from(now.tv_sec).ok()?, u32::try_from(now.tv_nsec).ok()?))
+    }
+    #[cfg(not(target_os = "linux"))]
+    None
 }
 
 /// The process's resident memory and its peak so far, in KiB.
@@ -62,6 +80,8 @@ pub struct Progress {
     shared: Arc<Shared>,
     line: Option<JoinHandle<bool>>,
     timings: bool,
+    /// The process's CPU time when the build started (with `--timings`).
+    cpu: Option<Duration>,
     printer: Printer,
 }
 
@@ -79,21 +99,22 @@ impl Progress {
             let (shared, printer) = (Arc::clone(&shared), *printer);
             std::thread::spawn(move || draw(&shared, &printer))
         });
-        Progress { shared, line, timings, printer: *printer }
+        let cpu = if timings { cpu_time() } else { None };
+        Progress { shared, line, timings, cpu, printer: *printer }
     }
 
     /// A phase starts, working on `count` things (`counts` says what they are).
     pub fn phase(&self, name: &'static str, count: usize, counts: &'static str) {
         let start = self.shared.start.elapsed();
-        let memory = if self.timings { Memory::now() } else { None };
+        let (cpu, memory) = if self.timings { (cpu_time(), Memory::now()) } else { (None, None) };
         let mut steps = self.shared.steps.lock().unwrap_or_else(PoisonError::into_inner);
-        steps.push(Step { name, counts, count, start, memory });
+        steps.push(Step { name, counts, count, start, cpu, memory });
     }
 
     /// The build is done: the line is cleared, and the table printed when asked.
     pub fn finish(self) {
         let total = self.shared.start.elapsed();
-        let memory = if self.timings { Memory::now() } else { None };
+        let (cpu, memory) = if self.timings { (cpu_time(), Memory::now()) } else { (None, None) };
         *self.shared.done.lock().unwrap_or_else(PoisonError::into_inner) = true;
         self.shared.wake.notify_all();
         if let Some(line) = self.line
@@ -103,7 +124,8 @@ impl Progress {
         }
         if self.timings {
             let steps = self.shared.steps.lock().unwrap_or_else(PoisonError::into_inner);
-            self.printer.report(&table(&steps, total, memory));
+            let end = End { wall: total, cpu: self.cpu.zip(cpu), memory };
+            self.printer.report(&table(&steps, &end));
         }
     }
 }
@@ -138,23 +160,37 @@ fn line(step: &Step, elapsed: Duration) -> String {
     format!("building: {}{count} {:.1}s", step.name, elapsed.as_secs_f64())
 }
 
-/// The `--timings` table: each phase's wall time, share of the total, the
-/// resident memory at its end (where the system says it) and its count; the
-/// last line gives the peak resident memory of the whole build.
-fn table(steps: &[Step], total: Duration, at_end: Option<Memory>) -> String {
-    let mut out = format!("{:<9} {:>9} {:>7} {:>9}  count\n", "phase", "time", "share", "memory");
+/// How the build ended: its wall time, the process's CPU time at its start
+/// and end, and its memory then.
+#[derive(Clone, Copy, Debug)]
+struct End {
+    wall: Duration,
+    cpu: Option<(Duration, Duration)>,
+    memory: Option<Memory>,
+}
+
+/// The `--timings` table: each phase's wall time, the CPU time of all the
+/// process's threads during it (twice the wall time: two cores kept busy), its
+/// share of the total, the resident memory at its end (where the system says
+/// them) and its count; the last line gives the peak resident memory of the
+/// whole build.
+fn table(steps: &[Step], end: &End) -> String {
+    let mut out = format!("{:<9} {:>9} {:>9} {:>7} {:>9}  count\n", "phase", "time", "cpu", "share", "memory");
+    let total = end.wall;
     for (i, step) in steps.iter().enumerate() {
         let next = steps.get(i + 1);
-        let end = next.map_or(total, |next| next.start);
-        let took = end.saturating_sub(step.start);
+        let took = next.map_or(total, |next| next.start).saturating_sub(step.start);
+        let cpu_end = next.map_or(end.cpu.map(|(_, at_end)| at_end), |next| next.cpu);
+        let cpu = step.cpu.zip(cpu_end).map_or(String::new(), |(from, to)| millis(to.saturating_sub(from)));
         let share = if total.is_zero() { 0.0 } else { 100.0 * took.as_secs_f64() / total.as_secs_f64() };
-        let memory = next.map_or(at_end, |next| next.memory).map_or(String::new(), |m| mebibytes(m.resident));
+        let memory = next.map_or(end.memory, |next| next.memory).map_or(String::new(), |m| mebibytes(m.resident));
         let count = if step.count > 0 { format!("{} {}", thousands(step.count), step.counts) } else { String::new() };
-        let line = format!("{:<9} {:>9} {:>6.1}% {memory:>9}  {count}", step.name, millis(took), share);
+        let line = format!("{:<9} {:>9} {cpu:>9} {:>6.1}% {memory:>9}  {count}", step.name, millis(took), share);
         let _ = writeln!(out, "{}", line.trim_end());
     }
-    let peak = at_end.map_or(String::new(), |m| format!("{} peak", mebibytes(m.peak)));
-    let line = format!("{:<9} {:>9} {:>6.1}% {peak:>9}", "total", millis(total), 100.0);
+    let cpu = end.cpu.map_or(String::new(), |(from, to)| millis(to.saturating_sub(from)));
+    let peak = end.memory.map_or(String::new(), |m| format!("{} peak", mebibytes(m.peak)));
+    let line = format!("{:<9} {:>9} {cpu:>9} {:>6.1}% {peak:>9}", "total", millis(total), 100.0);
     let _ = writeln!(out, "{}", line.trim_end());
     out
 }
@@ -188,7 +224,12 @@ mod tests {
     use super::*;
 
     fn step(name: &'static str, count: usize, ms: u64) -> Step {
-        Step { name, counts: "files", count, start: Duration::from_millis(ms), memory: None }
+        Step { name, counts: "files", count, start: Duration::from_millis(ms), cpu: None, memory: None }
+    }
+
+    /// The end of a build of `ms` milliseconds, its CPU time and memory unknown.
+    fn end(ms: u64) -> End {
+        End { wall: Duration::from_millis(ms), cpu: None, memory: None }
     }
 
     #[test]
@@ -202,12 +243,12 @@ mod tests {
 
     #[test]
     fn the_table_gives_each_phase_the_time_to_the_next() {
-        let table = table(&[step("load", 0, 0), step("seal", 1_000, 40)], Duration::from_millis(200), None);
+        let table = table(&[step("load", 0, 0), step("seal", 1_000, 40)], &end(200));
         let lines = [
-            "phase          time   share    memory  count",
-            "load       40.00 ms   20.0%",
-            "seal         160 ms   80.0%            1,000 files",
-            "total        200 ms  100.0%",
+            "phase          time       cpu   share    memory  count",
+            "load       40.00 ms             20.0%",
+            "seal         160 ms             80.0%            1,000 files",
+            "total        200 ms            100.0%",
         ];
         assert_eq!(table, lines.join("\n") + "\n");
     }
@@ -216,15 +257,43 @@ mod tests {
     fn the_table_gives_the_memory_at_each_phase_end_and_the_peak() {
         let mut seal = step("seal", 1_000, 40);
         seal.memory = Some(Memory { resident: 10 * 1024, peak: 12 * 1024 });
-        let end = Memory { resident: 1_500 * 1024 + 1, peak: 2_048 * 1024 };
-        let table = table(&[step("load", 0, 0), seal], Duration::from_millis(200), Some(end));
+        let memory = Memory { resident: 1_500 * 1024 + 1, peak: 2_048 * 1024 };
+        let table = table(&[step("load", 0, 0), seal], &End { memory: Some(memory), ..end(200) });
         let lines = [
-            "phase          time   share    memory  count",
-            "load       40.00 ms   20.0%    10 MiB",
-            "seal         160 ms   80.0% 1,501 MiB  1,000 files",
-            "total        200 ms  100.0% 2,048 MiB peak",
+            "phase          time       cpu   share    memory  count",
+            "load       40.00 ms             20.0%    10 MiB",
+            "seal         160 ms             80.0% 1,501 MiB  1,000 files",
+            "total        200 ms            100.0% 2,048 MiB peak",
         ];
         assert_eq!(table, lines.join("\n") + "\n");
+    }
+
+    #[test]
+    fn the_table_gives_the_cpu_time_of_each_phase() {
+        // The process had used 5 ms before the build; load kept two cores busy.
+        let at = |ms| Some(Duration::from_millis(ms));
+        let load = Step { cpu: at(5), ..step("load", 0, 0) };
+        let seal = Step { cpu: at(85), ..step("seal", 1_000, 40) };
+        let table = table(&[load, seal], &End { cpu: at(5).zip(at(245)), ..end(200) });
+        let lines = [
+            "phase          time       cpu   share    memory  count",
+            "load       40.00 ms  80.00 ms   20.0%",
+            "seal         160 ms    160 ms   80.0%            1,000 files",
+            "total        200 ms    240 ms  100.0%",
+        ];
+        assert_eq!(table, lines.join("\n") + "\n");
+    }
+
+    #[test]
+    fn this_process_cpu_time_is_read_on_linux_and_grows() {
+        if cfg!(target_os = "linux") {
+            let before = cpu_time().expect("CLOCK_PROCESS_CPUTIME_ID");
+            let mut x = 0u64;
+            for i in 0..2_000_000u64 {
+                x = std::hint::black_box(x.wrapping_add(i));
+            }
+            assert!(cpu_time().expect("again") > before, "{x}");
+        }
     }
 
     #[test]
