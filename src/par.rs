@@ -49,7 +49,7 @@ pub fn map_owned<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> 
 /// on the calling thread, when `len` (how many things they work on) pays for
 /// a thread and there are two cores; otherwise `a`, then `b`, here. For two
 /// phases that read the same data and write nothing the other reads (the
-/// checks and the dependency graph; the inventory and the clusters' backends).
+/// checks and the dependency graph; the two halves of the inventory).
 pub fn both<A: Send, B>(len: usize, a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B) -> (A, B) {
     if workers(len).is_none() {
         let a = a();
@@ -172,7 +172,10 @@ mod tests {
         let made = map(&items, |&i| {
             let here = std::thread::current().id() == caller;
             if here {
-                std::thread::sleep(std::time::Duration::from_micros(100));
+                // A block (64 items of 2,048) takes the caller 64 ms: it
+                // makes a quarter of them only if the other worker has not
+                // started within half a second.
+                std::thread::sleep(std::time::Duration::from_millis(1));
             }
             (i, here)
         });
