@@ -173,31 +173,16 @@ impl OutputTree {
     pub fn seal_clusters(mut self, compiler_version: &str, clusters: &[&str]) -> OutputTree {
         self.files.remove(LOCK_FILE);
         let hashes = self.file_hashes();
+        // The tree's digest and the lines of its files are each a walk over
+        // every file: a large tree makes them at once.
+        let (digest, files) = crate::par::both(hashes.len(), || tree_digest(&hashes), || lock_files(&hashes));
         let mut text = format!("{LOCK_HEADER}\ncompiler: homelabc {compiler_version}\n");
         if !clusters.is_empty() {
             let _ = writeln!(text, "clusters: {}", clusters.join(" "));
         }
-        let _ = writeln!(text, "tree: {}", tree_digest(&hashes));
+        let _ = writeln!(text, "tree: {digest}");
         text.push_str(LOCK_DIGESTS);
-        text.push_str(if hashes.is_empty() { "files: {}\n" } else { "files:\n" });
-        let mut folders: BTreeMap<&str, Vec<(&str, &FileDigest)>> = BTreeMap::new();
-        for (path, digest) in &hashes {
-            let (folder, name) = path.rsplit_once('/').unwrap_or(("", path));
-            folders.entry(folder).or_default().push((name, digest));
-        }
-        for (folder, files) in &folders {
-            let indent = if folder.is_empty() {
-                "  "
-            } else {
-                let _ = writeln!(text, "  {}:", lock_key(&format!("{folder}/")));
-                "    "
-            };
-            for (name, digest) in files {
-                let _ = write!(text, "{indent}{}: ", lock_key(name));
-                BASE64.encode_string(digest, &mut text);
-                text.push('\n');
-            }
-        }
+        text.push_str(&files);
         self.files.insert(LOCK_FILE.to_string(), text.into_bytes());
         self
     }
@@ -220,13 +205,39 @@ impl OutputTree {
     }
 }
 
+/// The `files:` section of a lock: each file's base64 digest under its folder.
+fn lock_files(hashes: &[(&str, FileDigest)]) -> String {
+    let mut text = String::from(if hashes.is_empty() { "files: {}\n" } else { "files:\n" });
+    let mut folders: BTreeMap<&str, Vec<(&str, &FileDigest)>> = BTreeMap::new();
+    for (path, digest) in hashes {
+        let (folder, name) = path.rsplit_once('/').unwrap_or(("", path));
+        folders.entry(folder).or_default().push((name, digest));
+    }
+    for (folder, files) in &folders {
+        let indent = if folder.is_empty() {
+            "  "
+        } else {
+            let _ = writeln!(text, "  {}:", lock_key(&format!("{folder}/")));
+            "    "
+        };
+        for (name, digest) in files {
+            let _ = write!(text, "{indent}{}: ", lock_key(name));
+            BASE64.encode_string(digest, &mut text);
+            text.push('\n');
+        }
+    }
+    text
+}
+
 /// The digest over `path\0hash\n` lines (see [`OutputTree::digest`]).
 fn tree_digest(hashes: &[(&str, FileDigest)]) -> String {
     let mut hasher = Sha256::new();
+    let mut hash_hex = [0; 64];
     for (path, hash) in hashes {
         hasher.update(path.as_bytes());
         hasher.update(b"\0");
-        hasher.update(hex(hash).as_bytes());
+        hex_into(hash, &mut hash_hex);
+        hasher.update(hash_hex);
         hasher.update(b"\n");
     }
     format!("sha256:{}", hex(&hasher.finalize()))
@@ -374,13 +385,24 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Lowercase hex of some bytes.
 fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
+        s.push(char::from(HEX_DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(HEX_DIGITS[usize::from(b & 0xf)]));
     }
     s
+}
+
+/// The lowercase hex digits.
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// A file's digest in lowercase hex, written into `out` (as [`hex`], with no
+/// string made for each of a tree's files).
+fn hex_into(digest: &FileDigest, out: &mut [u8; 64]) {
+    for (b, pair) in digest.iter().zip(out.chunks_exact_mut(2)) {
+        pair[0] = HEX_DIGITS[usize::from(b >> 4)];
+        pair[1] = HEX_DIGITS[usize::from(b & 0xf)];
+    }
 }
 
 impl fmt::Display for PathError {

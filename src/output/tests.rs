@@ -690,3 +690,30 @@ fn files_larger_than_a_block_are_read_and_hashed_whole() {
     assert!(!holds(&dir, &found), "a byte past the first block changed");
     assert_ne!(read_tree(&dir).unwrap(), tree);
 }
+
+#[test]
+fn a_digest_written_in_place_is_the_hex_of_it() {
+    for seed in [0u8, 1, 0x7f, 0xff] {
+        let digest: FileDigest = std::array::from_fn(|i| u8::try_from(i).unwrap().wrapping_mul(37).wrapping_add(seed));
+        let mut out = [0; 64];
+        hex_into(&digest, &mut out);
+        assert_eq!(std::str::from_utf8(&out).unwrap(), hex(&digest));
+    }
+}
+
+#[test]
+fn a_large_tree_seals_as_a_small_one_would() {
+    // 600 files: the digest and the files' lines are made at once; the lock is
+    // the one the same files sealed one by one would give (its tree line is
+    // the digest of the tree, its files listed by folder, each once).
+    let mut tree = OutputTree::new();
+    for i in 0..600 {
+        tree.insert(&format!("apps/ns-{}/app-{i}.yaml", i % 7), format!("n: {i}\n")).unwrap();
+    }
+    let sealed = tree.clone().seal_clusters("9.9.9", &[]);
+    let lock = String::from_utf8(sealed.get(LOCK_FILE).unwrap().to_vec()).unwrap();
+    assert!(lock.contains(&format!("\ntree: {}\n", tree.digest())), "{lock}");
+    assert_eq!(lock.matches("  apps/ns-").count(), 7, "one heading per folder");
+    assert_eq!(lock.lines().filter(|l| l.starts_with("    app-")).count(), 600);
+    assert_eq!(parse_lock_hashes(lock.as_bytes()).map(|h| h.len()), Some(600), "it reads back");
+}
