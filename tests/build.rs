@@ -140,22 +140,8 @@ fn shuffled_and_split_declarations_give_the_same_tree() {
 /// and phases run on several threads (`par`: 512 items and more).
 fn large(apps: usize, seed: u64) -> MemHost {
     let mut host = MemHost::new();
-    host.insert(
-        "homelab.kdl",
-        r#"homelab "lab" {
-    domain "lab.example.com"
-}
-network "lan" cidr="10.0.0.0/24" gateway="10.0.0.1"
-cluster "home" distribution="k3s" version="v1.33.6+k3s1" {
-    gitops "flux" repo="https://github.com/me/lab" branch="main" path="deploy"
-}
-node "n1" role="server" {
-    address "10.0.0.2" network="lan"
-    cpu 512; memory "1Ti"; disk "1Ti"
-}
-import "apps/"
-"#,
-    );
+    let nodes = "node \"n1\" role=\"server\" {\n    address \"10.0.0.2\" network=\"lan\"\n    cpu 512; memory \"1Ti\"; disk \"1Ti\"\n}\n";
+    host.insert("homelab.kdl", format!("{}{nodes}import \"apps/\"\n", common::ONE_CLUSTER));
     let mut places: Vec<usize> = (0..apps).collect();
     permute(&mut places, seed);
     for (i, place) in places.into_iter().enumerate() {

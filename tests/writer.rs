@@ -18,15 +18,9 @@ use homelabc::output::{self, OutputTree, WriteOptions};
 
 /// A description of `apps` apps (about seven files each in the tree), with `tag` as every image tag.
 fn description(apps: usize, tag: &str) -> String {
-    let mut text = String::from(
-        r#"homelab "lab" {
-    domain "lab.example.com"
-}
-network "lan" cidr="10.0.0.0/24" gateway="10.0.0.1"
-cluster "home" distribution="k3s" version="v1.33.6+k3s1" {
-    gitops "flux" repo="https://github.com/me/lab" branch="main" path="deploy"
-}
-node "n1" role="server" {
+    let mut text = common::ONE_CLUSTER.to_string();
+    text.push_str(
+        r#"node "n1" role="server" {
     address "10.0.0.2" network="lan"
     cpu 64; memory "256Gi"; disk "1Ti"
 }

@@ -9,6 +9,18 @@ use std::path::{Path, PathBuf};
 /// so that tests leave the user's cache folder alone.
 pub const MEMOS: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/memos");
 
+/// A homelab of one k3s cluster on the network `lan` (10.0.0.0/24), its
+/// GitOps tree in `deploy`: how the tests' generated descriptions start,
+/// before their nodes and apps.
+pub const ONE_CLUSTER: &str = r#"homelab "lab" {
+    domain "lab.example.com"
+}
+network "lan" cidr="10.0.0.0/24" gateway="10.0.0.1"
+cluster "home" distribution="k3s" version="v1.33.6+k3s1" {
+    gitops "flux" repo="https://github.com/me/lab" branch="main" path="deploy"
+}
+"#;
+
 /// Every example folder (one holding a `homelab.kdl`), sorted.
 pub fn examples() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
