@@ -111,15 +111,23 @@ pub fn find(text: &str) -> Option<Leak> {
         return None;
     }
     let bytes = text.as_bytes();
-    let mut from = 0;
-    loop {
-        // The first place each shape starts at, from `from` on; the leftmost
-        // wins, a URL before the others at one place.
-        let url = url_from(text, from);
-        let other = [jwt_from(bytes, from), key_from(bytes, from), token_from(bytes, from)]
+    // The first place a shape but a URL starts at, from `from` on. Where it
+    // is, and whether it is one, depends on the bytes from it on: once found,
+    // it stays the first until the search passes it.
+    let others = |from| {
+        [jwt_from(bytes, from), key_from(bytes, from), token_from(bytes, from)]
             .into_iter()
             .flatten()
-            .min_by_key(|(start, _)| *start);
+            .min_by_key(|(start, _)| *start)
+    };
+    let mut from = 0;
+    let mut other = others(from);
+    loop {
+        // The leftmost shape wins, a URL before the others at one place.
+        let url = url_from(text, from);
+        if other.is_some_and(|(start, _)| start < from) {
+            other = others(from);
+        }
         match (url, other) {
             (Some(url), other) if other.is_none_or(|(start, _)| url.start <= start) => {
                 // What follows the last `:` is taken for the password.
@@ -239,18 +247,20 @@ fn key_from(bytes: &[u8], from: usize) -> Option<(usize, Leak)> {
 fn token_from(bytes: &[u8], from: usize) -> Option<(usize, Leak)> {
     let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     let body = |b: u8| word(b) || b == b'.' || b == b'-';
-    // The bytes a token starts with.
-    const FIRST: [bool; 256] = {
-        let mut first = [false; 256];
+    // For each byte, the tokens that start with it: bit `i` for `TOKENS[i]`.
+    const FIRST: [u32; 256] = {
+        assert!(TOKENS.len() <= 32);
+        let mut first = [0; 256];
         let mut i = 0;
         while i < TOKENS.len() {
-            first[TOKENS[i].0.as_bytes()[0] as usize] = true;
+            first[TOKENS[i].0.as_bytes()[0] as usize] |= 1 << i;
             i += 1;
         }
         first
     };
     for at in from..bytes.len() {
-        if !FIRST[bytes[at] as usize] {
+        let mut candidates = FIRST[bytes[at] as usize];
+        if candidates == 0 {
             continue;
         }
         let start = match at {
@@ -263,11 +273,13 @@ fn token_from(bytes: &[u8], from: usize) -> Option<(usize, Leak)> {
             continue;
         }
         let rest = &bytes[at..];
-        let token = TOKENS
-            .iter()
-            .find(|(prefix, min, _)| rest.starts_with(prefix.as_bytes()) && run(rest, prefix.len(), body) >= *min);
-        if let Some((_, _, what)) = token {
-            return Some((start, Leak::Token(what)));
+        // In the order of `TOKENS`, the first that matches.
+        while candidates != 0 {
+            let (prefix, min, what) = TOKENS[candidates.trailing_zeros() as usize];
+            if rest.starts_with(prefix.as_bytes()) && run(rest, prefix.len(), body) >= min {
+                return Some((start, Leak::Token(what)));
+            }
+            candidates &= candidates - 1;
         }
     }
     None
@@ -355,7 +367,11 @@ pub fn in_json(value: &serde_json::Value) -> Option<(String, Leak)> {
 }
 
 /// The first line of a text that holds a credential ([`find`]), 1-based.
+///
+/// No shape spans lines (none holds a line feed, and a carriage return ends
+/// each as the end of a line does), so the text is searched whole first, and line by line only where it holds one.
 pub fn in_text(text: &str) -> Option<(usize, Leak)> {
+    find(text)?;
     text.lines().enumerate().find_map(|(i, line)| find(line).map(|leak| (i + 1, leak)))
 }
 
@@ -596,6 +612,13 @@ mod tests {
         #[test]
         fn finds_what_the_regular_expression_found(text in pieces()) {
             proptest::prop_assert_eq!(find(&text), oracle::find(&text), "{:?}", text);
+        }
+
+        #[test]
+        fn a_text_is_searched_as_its_lines_are(lines in proptest::collection::vec(pieces(), 0..6), crlf: bool) {
+            let text = lines.join(if crlf { "\r\n" } else { "\n" });
+            let by_line = text.lines().enumerate().find_map(|(i, line)| find(line).map(|leak| (i + 1, leak)));
+            proptest::prop_assert_eq!(in_text(&text), by_line, "{:?}", text);
         }
 
         #[test]
