@@ -99,18 +99,19 @@ const SHORTEST_BUT_URL: usize = {
 pub fn find(text: &str) -> Option<Leak> {
     // Most strings hold nothing of the sort: most are shorter than any shape
     // but a URL, which needs an `@`; of the others, most have none of the
-    // characters the shapes are made of.
-    if text.len() < SHORTEST_BUT_URL && memchr::memchr(b'@', text.as_bytes()).is_none() {
+    // characters the shapes are made of (ASCII: looked for as bytes, which
+    // are never part of a longer character's UTF-8).
+    let bytes = text.as_bytes();
+    if text.len() < SHORTEST_BUT_URL && !bytes.contains(&b'@') {
         return None;
     }
-    if !text.contains([':', '.', '-', '_'])
+    if !bytes.iter().any(|&b| matches!(b, b':' | b'.' | b'-' | b'_'))
         && !text.contains("AKIA")
         && !text.contains("ASIA")
         && !text.contains("AIza")
     {
         return None;
     }
-    let bytes = text.as_bytes();
     // The first place a shape but a URL starts at, from `from` on. Where it
     // is, and whether it is one, depends on the bytes from it on: once found,
     // it stays the first until the search passes it.

@@ -170,8 +170,40 @@ const RESERVED_MAX: usize = {
         }
         i += 1;
     }
+    assert!(max < 8, "a reserved word is packed in a u64 with its length");
     max
 };
+
+/// A text of up to 7 bytes as one number: its length, then its bytes.
+const fn packed(bytes: &[u8]) -> u64 {
+    let mut key = bytes.len() as u64;
+    let mut i = 0;
+    while i < bytes.len() {
+        key |= (bytes[i] as u64) << (8 * (i + 1));
+        i += 1;
+    }
+    key
+}
+
+/// [`RESERVED`], packed: a lookup compares numbers, not strings.
+const RESERVED_PACKED: [u64; RESERVED.len()] = {
+    let mut keys = [0; RESERVED.len()];
+    let mut i = 0;
+    while i < RESERVED.len() {
+        keys[i] = packed(RESERVED[i].as_bytes());
+        i += 1;
+    }
+    keys
+};
+
+/// Whether `text` is one of the [`RESERVED`] words. Most texts are longer, or start with a byte
+/// none of them starts with.
+fn reserved(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() <= RESERVED_MAX
+        && bytes.first().is_some_and(|b| BYTE_CLASS[*b as usize] & RESERVED_FIRST != 0)
+        && RESERVED_PACKED.contains(&packed(bytes))
+}
 
 /// Renders one JSON value as a canonical document.
 fn render_value(value: &Value) -> String {
@@ -392,7 +424,7 @@ fn is_plain_safe(text: &str) -> bool {
         || text.starts_with("...")
         || text.ends_with(':')
         || scanned.breaks
-        || (text.len() <= RESERVED_MAX && RESERVED.contains(&text))
+        || reserved(text)
         || (scanned.numeric_bytes && looks_numeric(text))
         || looks_like_timestamp(text))
 }
@@ -416,6 +448,8 @@ const COLON_OR_HASH: u8 = 4;
 const NUMERIC: u8 = 8;
 /// A first character that makes a plain scalar mean something else ([`INDICATORS`]).
 const INDICATOR: u8 = 16;
+/// The first byte of a [`RESERVED`] word.
+const RESERVED_FIRST: u8 = 32;
 
 /// The class of every byte, from the lists above (and [`INDICATORS`]).
 const BYTE_CLASS: [u8; 256] = {
@@ -441,6 +475,11 @@ const BYTE_CLASS: [u8; 256] = {
     let mut i = 0;
     while i < INDICATORS.len() {
         class[INDICATORS[i] as usize] |= INDICATOR;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < RESERVED.len() {
+        class[RESERVED[i].as_bytes()[0] as usize] |= RESERVED_FIRST;
         i += 1;
     }
     class
@@ -778,6 +817,28 @@ mod tests {
         ) {
             let by_chars = text.chars().any(|c| c != '\n' && c != '\t' && needs_escape(c));
             prop_assert_eq!(escapes_in_block(&text), by_chars, "{:?}", text);
+        }
+    }
+
+    #[test]
+    fn the_reserved_words_and_their_neighbours_are_tested_as_the_plain_test_does() {
+        for word in RESERVED {
+            assert!(reserved(word) && !is_plain_safe(word), "{word}");
+            let (first, rest) = word.split_at(1);
+            let neighbours = [
+                format!("{word}x"),
+                format!("x{word}"),
+                format!("{word}{word}"),
+                word[..word.len() - 1].to_string(),
+                rest.to_string(),
+                format!("{}{rest}", first.to_ascii_lowercase()),
+                format!("{first}{}", rest.to_ascii_uppercase()),
+                format!("{word}\0"),
+            ];
+            for text in neighbours {
+                assert_eq!(reserved(&text), RESERVED.contains(&text.as_str()), "{text:?}");
+                assert_eq!(is_plain_safe(&text), plain_safe_reference(&text), "{text:?}");
+            }
         }
     }
 
