@@ -174,7 +174,6 @@ pub fn assemble_with(
     inspect: bool,
     options: Options,
 ) -> Result<(OutputTree, Vec<Box<Seen>>), String> {
-    let mut tree = OutputTree::new();
     let mut units = Listing::default();
     // Each object is rendered and freed by the worker that renders it.
     let rendered = par::map_owned(artifacts.objects, |object| {
@@ -187,11 +186,14 @@ pub fn assemble_with(
         Laid { path, folder, part_of, text, seen }
     });
     let mut seen = Vec::with_capacity(if inspect { rendered.len() } else { 0 });
+    // Every file of the tree, in the order the tree refuses the first bad
+    // path of (objects, plain files, kustomizations), made into one at once.
+    let mut written = Vec::with_capacity(rendered.len() + artifacts.files.len());
     for laid in rendered {
         seen.extend(laid.seen);
         let (folder, file) = (&laid.path[..laid.folder], &laid.path[laid.folder + 1..]);
         units.list_at(folder, laid.part_of.map(Arc::unwrap_or_clone), file.to_string());
-        tree.insert(&laid.path, laid.text).map_err(|e| format!("{}: {e}", laid.path))?;
+        written.push((laid.path, laid.text.into_bytes()));
     }
     for file in artifacts.files {
         if let Some(unit) = file.place.listed_by() {
@@ -200,8 +202,7 @@ pub fn assemble_with(
             units.list(&unit, name);
         }
         let path = file.place.path();
-        let text = file_text(file.content);
-        tree.insert(&path, text).map_err(|e| format!("{path}: {e}"))?;
+        written.push((path, file_text(file.content).into_bytes()));
     }
     // A unit that is part of another (Flux's sync objects in the cluster's
     // entry) is listed by that one's kustomization.
@@ -223,7 +224,8 @@ pub fn assemble_with(
         } else {
             String::new()
         };
-        tree.insert(&path, header + &yaml::render(&kustomization)).map_err(|e| format!("{path}: {e}"))?;
+        written.push((path, (header + &yaml::render(&kustomization)).into_bytes()));
     }
+    let tree = OutputTree::from_files(written).map_err(|e| format!("{}: {e}", e.path))?;
     Ok((tree, seen))
 }

@@ -101,6 +101,39 @@ impl OutputTree {
         self.insert_any(path, contents.into())
     }
 
+    /// The tree of `files`, or the first refusal: what inserting them one by
+    /// one in this order ([`OutputTree::insert`]) makes or refuses.
+    ///
+    /// A tree of thousands of files is built at once instead: the paths are
+    /// sorted, and a path given twice or a folder that is also a file found by
+    /// reading them in order; the maps are then built from their sorted
+    /// entries. Only where that finds a problem are the files inserted one by
+    /// one, to refuse the first of them as the insertion would.
+    pub fn from_files(files: Vec<(String, Vec<u8>)>) -> Result<OutputTree, PathError> {
+        let mut files: Vec<(usize, (String, Vec<u8>))> = files.into_iter().enumerate().collect();
+        let each_sound = files.iter().all(|(_, (path, _))| path != LOCK_FILE && check_path(path).is_ok());
+        let folders = each_sound
+            .then(|| {
+                files.sort_unstable_by(|(_, (a, _)), (_, (b, _))| a.cmp(b));
+                let paths: Vec<&str> = files.iter().map(|(_, (path, _))| path.as_str()).collect();
+                sorted_folders(&paths)
+            })
+            .flatten();
+        let Some(folders) = folders else {
+            // In the given order again, inserted one by one.
+            files.sort_unstable_by_key(|(i, _)| *i);
+            let mut tree = OutputTree::new();
+            for (_, (path, contents)) in files {
+                tree.insert(&path, contents)?;
+            }
+            return Ok(tree);
+        };
+        Ok(OutputTree {
+            files: files.into_iter().map(|(_, file)| file).collect(),
+            folders: folders.into_iter().collect(),
+        })
+    }
+
     /// Adds a file at any valid path, the lock included (for trees read from disk).
     pub(crate) fn insert_any(&mut self, path: &str, contents: Vec<u8>) -> Result<(), PathError> {
         let refuse = |problem| Err(PathError { path: path.to_string(), problem });
@@ -347,6 +380,49 @@ fn parse_digest(text: &str) -> Option<FileDigest> {
 }
 
 /// Checks the shape of one logical path.
+/// Every folder of some sorted paths, sorted, unless a path is given twice
+/// or is also a folder (`None`).
+fn sorted_folders(paths: &[&str]) -> Option<Vec<String>> {
+    if paths.windows(2).any(|pair| pair[0] == pair[1]) {
+        return None;
+    }
+    // The folders of each path's folder, once for a run of paths in one
+    // folder (sorted paths of one folder are not always next to each other:
+    // `a/b-c` sorts between `a/b` and `a/b/d`, hence the sort below).
+    let mut folders: Vec<&str> = Vec::new();
+    let mut last = None;
+    for path in paths {
+        let folder = path.rsplit_once('/').map(|(folder, _)| folder);
+        if folder == last {
+            continue;
+        }
+        last = folder;
+        if let Some(folder) = folder {
+            folders.extend(folder.match_indices('/').map(|(i, _)| &folder[..i]));
+            folders.push(folder);
+        }
+    }
+    folders.sort_unstable();
+    folders.dedup();
+    // No folder is a file: the two sorted lists share nothing.
+    let (mut f, mut p) = (folders.iter().peekable(), paths.iter().peekable());
+    while let (Some(folder), Some(path)) = (f.peek(), p.peek()) {
+        match folder.cmp(path) {
+            std::cmp::Ordering::Less => _ = f.next(),
+            std::cmp::Ordering::Greater => _ = p.next(),
+            std::cmp::Ordering::Equal => return None,
+        }
+    }
+    Some(folders.into_iter().map(str::to_string).collect())
+}
+
+/// What is wrong with a path, if anything: the first of [`PathProblem`]'s
+/// kinds that applies (the first bad segment's, of the segments).
+///
+/// One pass over the bytes: every path of a tree comes here. A backslash,
+/// an ASCII control character and a slash are single bytes, never part of
+/// a longer character's UTF-8; the other control characters (U+0080 to
+/// U+009F) are looked for only in a path that is not ASCII.
 fn check_path(path: &str) -> Result<(), PathProblem> {
     if path.is_empty() {
         return Err(PathProblem::Empty);
@@ -354,20 +430,39 @@ fn check_path(path: &str) -> Result<(), PathProblem> {
     if path.starts_with('/') {
         return Err(PathProblem::Absolute);
     }
-    if path.contains('\\') {
-        return Err(PathProblem::Backslash);
-    }
-    if path.chars().any(char::is_control) {
-        return Err(PathProblem::ControlCharacter);
-    }
-    for segment in path.split('/') {
-        match segment {
-            "" => return Err(PathProblem::EmptySegment),
-            "." | ".." => return Err(PathProblem::DotSegment),
+    let (mut backslash, mut control, mut ascii) = (false, false, true);
+    let mut segment_problem = None;
+    let mut start = 0;
+    let bytes = path.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'\\' => backslash = true,
+            0..0x20 | 0x7f => control = true,
+            0x80.. => ascii = false,
             _ => {}
         }
+        if b == b'/' || i + 1 == bytes.len() {
+            let end = if b == b'/' { i } else { i + 1 };
+            let problem = match &bytes[start..end] {
+                b"" => Some(PathProblem::EmptySegment),
+                b"." | b".." => Some(PathProblem::DotSegment),
+                _ => None,
+            };
+            segment_problem = segment_problem.or(problem);
+            start = i + 1;
+        }
     }
-    Ok(())
+    // A trailing slash ends an empty last segment.
+    if path.ends_with('/') {
+        segment_problem = segment_problem.or(Some(PathProblem::EmptySegment));
+    }
+    if backslash {
+        Err(PathProblem::Backslash)
+    } else if control || (!ascii && path.chars().any(char::is_control)) {
+        Err(PathProblem::ControlCharacter)
+    } else {
+        segment_problem.map_or(Ok(()), Err)
+    }
 }
 
 /// A path as a key of the lock: bare when it is a plain YAML scalar, else

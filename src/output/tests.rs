@@ -671,6 +671,79 @@ proptest::proptest! {
     }
 }
 
+/// The checks of a path as they were written before the one pass of
+/// [`check_path`]: each on its own, in order.
+fn check_path_reference(path: &str) -> Result<(), PathProblem> {
+    if path.is_empty() {
+        return Err(PathProblem::Empty);
+    }
+    if path.starts_with('/') {
+        return Err(PathProblem::Absolute);
+    }
+    if path.contains('\\') {
+        return Err(PathProblem::Backslash);
+    }
+    if path.chars().any(char::is_control) {
+        return Err(PathProblem::ControlCharacter);
+    }
+    for segment in path.split('/') {
+        match segment {
+            "" => return Err(PathProblem::EmptySegment),
+            "." | ".." => return Err(PathProblem::DotSegment),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+    #[test]
+    fn a_path_is_checked_as_each_check_on_its_own_does(path in "[a./\\\\\\x{0}\\x{1f}\\x{7f}\\x{85}\\x{9f}\\x{a0}é]{0,8}") {
+        proptest::prop_assert_eq!(check_path(&path), check_path_reference(&path), "{:?}", path);
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn a_tree_built_at_once_is_the_tree_inserted_one_by_one(
+        paths in proptest::collection::vec(
+            proptest::collection::vec(proptest::sample::select(vec!["a", "b", "b-c", "c.yaml", "", ".", LOCK_FILE]), 1..5),
+            0..40,
+        )
+    ) {
+        let files: Vec<(String, Vec<u8>)> =
+            paths.iter().enumerate().map(|(i, segments)| (segments.join("/"), i.to_string().into_bytes())).collect();
+        let one_by_one = files.iter().try_fold(OutputTree::new(), |mut tree, (path, contents)| {
+            tree.insert(path, contents.clone()).map(|()| tree)
+        });
+        proptest::prop_assert_eq!(OutputTree::from_files(files), one_by_one);
+    }
+}
+
+#[test]
+fn a_large_tree_built_at_once_holds_every_file_and_folder() {
+    let files: Vec<(String, Vec<u8>)> = (0..600)
+        .rev()
+        .flat_map(|app| {
+            let folder = format!("clusters/c/apps/ns-{}/app-{app}", app % 7);
+            [format!("{folder}/deployment.yaml"), format!("{folder}-x/service.yaml"), format!("{folder}.yaml")]
+        })
+        .map(|path| (path.clone(), path.into_bytes()))
+        .collect();
+    let mut one_by_one = OutputTree::new();
+    for (path, contents) in &files {
+        one_by_one.insert(path, contents.clone()).unwrap();
+    }
+    let at_once = OutputTree::from_files(files).unwrap();
+    assert_eq!(at_once.len(), 1800);
+    assert_eq!(at_once, one_by_one);
+    let clash = vec![("a/b".to_string(), vec![]), ("a/b-c".to_string(), vec![]), ("a/b/d".to_string(), vec![])];
+    let refused = OutputTree::from_files(clash).unwrap_err();
+    assert_eq!((refused.path.as_str(), refused.problem), ("a/b/d", PathProblem::Clash { other: "a/b".into() }));
+}
+
 /// Files larger than a read's block, read and hashed one after the other on
 /// a thread that reuses its block: each is read whole, and a change past the
 /// first block shows.
