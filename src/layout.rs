@@ -90,19 +90,25 @@ pub fn object_path(object: &Object) -> String {
 /// parsed), or kept from when it was rendered.
 fn render_object(object: Object, inspect: bool, options: Options) -> (String, Option<Box<Seen>>) {
     // Verbatim objects are the user's bytes (SOPS files, manifests): as they are.
-    let header = match &object.body {
-        Body::Verbatim(_) => String::new(),
-        Body::Typed(_) | Body::Parsed(_) | Body::Rendered { .. } if options.schema_comments => {
-            schema::comment(&object.id.api_version, &object.id.kind)
-        }
-        Body::Typed(_) | Body::Parsed(_) | Body::Rendered { .. } => String::new(),
+    let commented = match &object.body {
+        Body::Verbatim(_) => false,
+        Body::Typed(_) | Body::Parsed(_) | Body::Rendered { .. } => options.schema_comments,
     };
+    let id = commented.then(|| (object.id.api_version.clone(), object.id.kind.clone()));
     let (text, seen) = render_body(object, inspect);
-    if header.is_empty() {
+    let Some((api_version, kind)) = id else { return (text, seen) };
+    // The schema's line and the text, written once into a string of their size.
+    let mut out = String::with_capacity(SCHEMA_LINE_ROOM + text.len());
+    schema::push_comment(&mut out, &api_version, &kind);
+    if out.is_empty() {
         return (text, seen);
     }
-    (header + &text, seen)
+    out.push_str(&text);
+    (out, seen)
 }
+
+/// Room enough for most schema lines ([`schema::comment`]): a longer one grows the string once.
+const SCHEMA_LINE_ROOM: usize = 160;
 
 fn render_body(object: Object, inspect: bool) -> (String, Option<Box<Seen>>) {
     if !inspect {
@@ -177,10 +183,11 @@ pub fn assemble_with(
     let mut units = Listing::default();
     // Each object is rendered and freed by the worker that renders it.
     let rendered = par::map_owned(artifacts.objects, |object| {
-        let mut path = object.unit.path();
+        let mut path = String::with_capacity(64 + object.id.kind.len() + object.id.name.len());
+        object.unit.push_path(&mut path);
         let folder = path.len();
         path.push('/');
-        path.push_str(&object_file_name(&object.unit, &object.id.kind, &object.id.name));
+        place::push_object_file_name(&mut path, &object.unit, &object.id.kind, &object.id.name);
         let part_of = object.unit.listed_by().map(|_| Arc::clone(&object.unit));
         let (text, seen) = render_object(object, inspect, options);
         Laid { path, folder, part_of, text, seen }

@@ -89,20 +89,37 @@ impl Unit {
 
     /// The folder of the unit, relative to the output folder.
     pub fn path(&self) -> String {
-        let (category, rest) = match &self.folder {
-            Folder::Entry(cluster) => return format!("clusters/{cluster}"),
-            Folder::FluxSystem(cluster) => return format!("clusters/{cluster}/flux-system"),
-            Folder::Namespace(ns) => ("apps", ns.clone()),
-            Folder::Workload { namespace, name } => ("apps", format!("{namespace}/{name}")),
-            Folder::Component(component) => ("infrastructure", component.clone()),
-            Folder::Configs(component) => ("configs", component.clone()),
-            Folder::Pipeline(pipeline) => ("pipelines", pipeline.clone()),
-            Folder::Triggers(pipeline) => ("pipelines", format!("{pipeline}/triggers")),
-            Folder::Dashboards(folder) => ("dashboards", folder.clone()),
-            Folder::Alerts(ns) => ("alerts", ns.clone()),
-            Folder::Manifests(name) => ("manifests", name.clone()),
+        let mut path = String::with_capacity(64);
+        self.push_path(&mut path);
+        path
+    }
+
+    /// Writes [`Unit::path`] to `out`. Every object's path starts here: its
+    /// pieces are pushed, not formatted.
+    pub fn push_path(&self, out: &mut String) {
+        let (category, rest): (&str, [&str; 3]) = match &self.folder {
+            Folder::Entry(cluster) => ("clusters", [cluster, "", ""]),
+            Folder::FluxSystem(cluster) => ("clusters", [cluster, "/", "flux-system"]),
+            Folder::Namespace(ns) => ("apps", [ns, "", ""]),
+            Folder::Workload { namespace, name } => ("apps", [namespace, "/", name]),
+            Folder::Component(component) => ("infrastructure", [component, "", ""]),
+            Folder::Configs(component) => ("configs", [component, "", ""]),
+            Folder::Pipeline(pipeline) => ("pipelines", [pipeline, "", ""]),
+            Folder::Triggers(pipeline) => ("pipelines", [pipeline, "/", "triggers"]),
+            Folder::Dashboards(folder) => ("dashboards", [folder, "", ""]),
+            Folder::Alerts(ns) => ("alerts", [ns, "", ""]),
+            Folder::Manifests(name) => ("manifests", [name, "", ""]),
         };
-        scoped(category, self.scope.as_deref(), &rest)
+        out.push_str(category);
+        out.push('/');
+        // The cluster's entry is its own folder: the scope is in the name already.
+        if let (Some(cluster), false) = (&self.scope, matches!(self.folder, Folder::Entry(_) | Folder::FluxSystem(_))) {
+            out.push_str(cluster);
+            out.push('/');
+        }
+        for piece in rest {
+            out.push_str(piece);
+        }
     }
 
     /// The unit as an object name (a Flux Kustomization's, an Argo CD
@@ -328,12 +345,38 @@ const DASHBOARD_PREFIX: &str = "dashboard-";
 /// The file name of an object in its unit folder: `<kind>-<name>.yaml` in
 /// lowercase; a dashboard's is its dashboard name.
 pub fn object_file_name(unit: &Unit, kind: &str, name: &str) -> String {
-    if let Folder::Dashboards(folder) = &unit.folder
-        && let Some(dashboard) = name.strip_prefix(&format!("{DASHBOARD_PREFIX}{folder}-"))
-    {
-        return format!("{dashboard}.yaml");
+    let mut file = String::with_capacity(kind.len() + name.len() + 6);
+    push_object_file_name(&mut file, unit, kind, name);
+    file
+}
+
+/// Writes [`object_file_name`] to `out`, pushed piece by piece: every
+/// object's file name is made here.
+pub fn push_object_file_name(out: &mut String, unit: &Unit, kind: &str, name: &str) {
+    let dashboard = match &unit.folder {
+        Folder::Dashboards(folder) => (name.strip_prefix(DASHBOARD_PREFIX))
+            .and_then(|rest| rest.strip_prefix(folder.as_str()))
+            .and_then(|rest| rest.strip_prefix('-')),
+        _ => None,
+    };
+    match dashboard {
+        Some(dashboard) => out.push_str(dashboard),
+        None => {
+            push_lowercase(out, kind);
+            out.push('-');
+            push_lowercase(out, name);
+        }
     }
-    format!("{}-{}.yaml", kind.to_lowercase(), name.to_lowercase())
+    out.push_str(".yaml");
+}
+
+/// Writes `text` in lower case (by bytes where it is ASCII, as most names are).
+fn push_lowercase(out: &mut String, text: &str) {
+    if text.is_ascii() {
+        out.extend(text.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+    } else {
+        out.push_str(&text.to_lowercase());
+    }
 }
 
 #[cfg(test)]

@@ -56,24 +56,66 @@ const CATALOGUED: &[&str] = &[
 
 /// The schema of objects of `api_version` and `kind`, if a public one exists.
 pub fn url(api_version: &str, kind: &str) -> Option<String> {
-    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-    let kind = kind.to_ascii_lowercase();
-    if BUILT_IN.contains(&group) {
-        let group = group.split('.').next().unwrap_or_default();
-        return Some(match group {
-            "" => format!("{KUBERNETES}/{kind}-{version}.json"),
-            group => format!("{KUBERNETES}/{kind}-{group}-{version}.json"),
-        });
-    }
-    if (group, kind.as_str()) == ("kustomize.config.k8s.io", "kustomization") {
-        return Some(KUSTOMIZATION.to_string());
-    }
-    CATALOGUED.contains(&group).then(|| format!("{CATALOG}/{group}/{kind}_{version}.json"))
+    let mut out = String::new();
+    push_url(&mut out, api_version, kind).then_some(out)
 }
 
-/// The line for an object file, ending in a line break, or nothing.
+/// Writes the schema's address of objects of `api_version` and `kind` to
+/// `out`, if a public one exists (whether it did). Every object file's first
+/// line comes from here: pieces pushed, not formatted.
+fn push_url(out: &mut String, api_version: &str, kind: &str) -> bool {
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    let push_kind = |out: &mut String| out.extend(kind.chars().map(|c| c.to_ascii_lowercase()));
+    if BUILT_IN.contains(&group) {
+        // `<kind>-<version>.json`, `<kind>-<group's first word>-<version>.json`.
+        out.push_str(KUBERNETES);
+        out.push('/');
+        push_kind(out);
+        out.push('-');
+        if let Some(group) = group.split('.').next().filter(|group| !group.is_empty()) {
+            out.push_str(group);
+            out.push('-');
+        }
+        out.push_str(version);
+        out.push_str(".json");
+        return true;
+    }
+    if group == "kustomize.config.k8s.io" && kind.eq_ignore_ascii_case("kustomization") {
+        out.push_str(KUSTOMIZATION);
+        return true;
+    }
+    if CATALOGUED.contains(&group) {
+        // `<group>/<kind>_<version>.json`.
+        for piece in [CATALOG, "/", group, "/"] {
+            out.push_str(piece);
+        }
+        push_kind(out);
+        out.push('_');
+        out.push_str(version);
+        out.push_str(".json");
+        return true;
+    }
+    false
+}
+
+/// The first line of a file holding one object of `api_version` and `kind`,
+/// ending in a line break, or nothing.
 pub fn comment(api_version: &str, kind: &str) -> String {
-    url(api_version, kind).map(|url| format!("# yaml-language-server: $schema={url}\n")).unwrap_or_default()
+    let mut out = String::new();
+    push_comment(&mut out, api_version, kind);
+    out
+}
+
+/// Writes [`comment`] to `out`.
+pub fn push_comment(out: &mut String, api_version: &str, kind: &str) {
+    const START: &str = "# yaml-language-server: $schema=";
+    let at = out.len();
+    out.push_str(START);
+    if push_url(out, api_version, kind) {
+        out.push('\n');
+    } else {
+        out.truncate(at);
+    }
 }
 
 #[cfg(test)]
@@ -98,5 +140,16 @@ mod tests {
         assert_eq!(url("kustomize.config.k8s.io/v1beta1", "Kustomization").as_deref(), Some(KUSTOMIZATION));
         assert_eq!(url("tekton.dev/v1", "Pipeline"), None);
         assert_eq!(comment("tekton.dev/v1", "Task"), "");
+        assert_eq!(
+            comment("v1", "ConfigMap"),
+            format!("# yaml-language-server: $schema={KUBERNETES}/configmap-v1.json\n")
+        );
+        let mut out = "kept\n".to_string();
+        push_comment(&mut out, "tekton.dev/v1", "Task");
+        push_comment(&mut out, "policy/v1", "PodDisruptionBudget");
+        assert_eq!(
+            out,
+            format!("kept\n# yaml-language-server: $schema={KUBERNETES}/poddisruptionbudget-policy-v1.json\n")
+        );
     }
 }
