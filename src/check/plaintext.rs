@@ -142,15 +142,16 @@ const REFERENCE_ENV_SUFFIXES: &[&str] = &["FILE", "PATH", "DIR", "URL", "URI", "
 fn plaintext_env(app: &App, diags: &mut Vec<Diagnostic>) {
     for (container, env) in app.containers().flat_map(|c| c.env.iter().map(move |e| (c, e))) {
         let EnvValue::Literal(literal) = &env.value else { continue };
-        let place = format!("environment variable `{}` of {}", env.name.value, container_of(app, container));
-        let help = format!("declare a `secret` and use `env \"{}\" secret=\"...\" key=\"...\"`", env.name.value);
+        // Written only for a finding: every variable of every app comes here.
+        let place = || format!("environment variable `{}` of {}", env.name.value, container_of(app, container));
+        let help = || format!("declare a `secret` and use `env \"{}\" secret=\"...\" key=\"...\"`", env.name.value);
         if let Some(leak) = leaks::find(&literal.value) {
-            diags.push(found(literal.span, &place, leak, &help));
+            diags.push(found(literal.span, &place(), leak, &help()));
         } else if env_name_is_credential(&env.name.value) && is_literal_secret(&literal.value) {
             diags.push(
-                Diagnostic::new(Code::E0601, format!("{place} holds a secret in plain text"))
+                Diagnostic::new(Code::E0601, format!("{} holds a secret in plain text", place()))
                     .primary(literal.span, "a credential in plain text")
-                    .help(help)
+                    .help(help())
                     .note(ROTATE),
             );
         }
@@ -191,17 +192,18 @@ fn is_literal_secret(text: &str) -> bool {
 fn command_line(app: &App, diags: &mut Vec<Diagnostic>) {
     let lines = app.containers().flat_map(|c| [("command", c, &c.command), ("args", c, &c.args)]);
     for (what, container, items) in lines {
-        let place = format!("`{what}` of {}", container_of(app, container));
+        // Written only for a finding: every container of every app comes here.
+        let place = || format!("`{what}` of {}", container_of(app, container));
         let help = "pass it through an environment variable read from a `secret`: \
                     `env \"DB_PASSWORD\" secret=\"...\" key=\"...\"` and `--db-password=$(DB_PASSWORD)`";
         for (i, item) in items.iter().enumerate() {
             if let Some(leak) = leaks::in_command(&item.value) {
-                diags.push(found(item.span, &place, leak, help));
+                diags.push(found(item.span, &place(), leak, help));
             } else if let Some(next) = items.get(i + 1)
                 && leaks::in_command(&next.value).is_none()
                 && leaks::in_command(&format!("{} {}", item.value, next.value)) == Some(Leak::PasswordFlag)
             {
-                diags.push(found(next.span, &place, Leak::PasswordFlag, help));
+                diags.push(found(next.span, &place(), Leak::PasswordFlag, help));
             }
         }
     }
