@@ -109,29 +109,27 @@ impl OutputTree {
     /// reading them in order; the maps are then built from their sorted
     /// entries. Only where that finds a problem are the files inserted one by
     /// one, to refuse the first of them as the insertion would.
-    pub fn from_files(files: Vec<(String, Vec<u8>)>) -> Result<OutputTree, PathError> {
-        let mut files: Vec<(usize, (String, Vec<u8>))> = files.into_iter().enumerate().collect();
-        let each_sound = files.iter().all(|(_, (path, _))| path != LOCK_FILE && check_path(path).is_ok());
+    pub fn from_files(mut files: Vec<(String, Vec<u8>)>) -> Result<OutputTree, PathError> {
+        // The files' order by path: numbers sorted, not the files (a large
+        // tree's list is not copied).
+        let mut order: Vec<usize> = (0..files.len()).collect();
+        let each_sound = files.iter().all(|(path, _)| path != LOCK_FILE && check_path(path).is_ok());
         let folders = each_sound
             .then(|| {
-                files.sort_unstable_by(|(_, (a, _)), (_, (b, _))| a.cmp(b));
-                let paths: Vec<&str> = files.iter().map(|(_, (path, _))| path.as_str()).collect();
+                order.sort_unstable_by(|&a, &b| files[a].0.cmp(&files[b].0));
+                let paths: Vec<&str> = order.iter().map(|&i| files[i].0.as_str()).collect();
                 sorted_folders(&paths)
             })
             .flatten();
         let Some(folders) = folders else {
-            // In the given order again, inserted one by one.
-            files.sort_unstable_by_key(|(i, _)| *i);
             let mut tree = OutputTree::new();
-            for (_, (path, contents)) in files {
+            for (path, contents) in files {
                 tree.insert(&path, contents)?;
             }
             return Ok(tree);
         };
-        Ok(OutputTree {
-            files: files.into_iter().map(|(_, file)| file).collect(),
-            folders: folders.into_iter().collect(),
-        })
+        permute(&mut files, order);
+        Ok(OutputTree { files: files.into_iter().collect(), folders: folders.into_iter().collect() })
     }
 
     /// Adds a file at any valid path, the lock included (for trees read from disk).
@@ -380,6 +378,24 @@ fn parse_digest(text: &str) -> Option<FileDigest> {
 }
 
 /// Checks the shape of one logical path.
+/// Puts `items[order[k]]` at `k` for every `k`, in place: each cycle of the
+/// permutation is followed once, `order` marking the places done.
+fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
+    const DONE: usize = usize::MAX;
+    for start in 0..items.len() {
+        let mut at = start;
+        while order[at] != DONE {
+            let from = order[at];
+            order[at] = DONE;
+            if from == start {
+                break;
+            }
+            items.swap(at, from);
+            at = from;
+        }
+    }
+}
+
 /// Every folder of some sorted paths, sorted, unless a path is given twice
 /// or is also a folder (`None`).
 fn sorted_folders(paths: &[&str]) -> Option<Vec<String>> {

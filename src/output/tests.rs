@@ -722,6 +722,16 @@ proptest::proptest! {
     }
 }
 
+proptest::proptest! {
+    #[test]
+    fn a_permutation_is_applied_in_place(order in proptest::strategy::Strategy::prop_shuffle(proptest::strategy::Just((0..40usize).collect::<Vec<_>>()))) {
+        let mut items: Vec<String> = (0..order.len()).map(|i| format!("item {i}")).collect();
+        let expected: Vec<String> = order.iter().map(|&i| items[i].clone()).collect();
+        permute(&mut items, order);
+        proptest::prop_assert_eq!(items, expected);
+    }
+}
+
 #[test]
 fn a_large_tree_built_at_once_holds_every_file_and_folder() {
     let files: Vec<(String, Vec<u8>)> = (0..600)
