@@ -19,6 +19,11 @@ use std::sync::{Mutex, PoisonError};
 /// more than it saves.
 const MIN_PARALLEL: usize = 512;
 
+/// Below this many items a loop of system calls runs on the calling thread:
+/// an item that creates a file costs tens of microseconds, mostly in the
+/// kernel, which works on several at once ([`map_calls`]).
+const MIN_PARALLEL_CALLS: usize = 64;
+
 /// The most threads a loop uses.
 const MAX_THREADS: usize = 8;
 
@@ -28,21 +33,27 @@ const BLOCKS_PER_WORKER: usize = 16;
 
 /// `items.iter().map(f).collect()`, split over the machine's cores.
 pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    spread(items.iter(), items.len(), f)
+    spread(items.iter(), items.len(), MIN_PARALLEL, f)
+}
+
+/// [`map`] for items that are each a few system calls (the files of a tree
+/// being written): split from far fewer items than a loop of computation.
+pub fn map_calls<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    spread(items.iter(), items.len(), MIN_PARALLEL_CALLS, f)
 }
 
 /// `items.iter_mut().for_each(f)`, split over the machine's cores: the items
 /// change where they are, nothing is moved or collected.
 pub fn for_each_mut<T: Send>(items: &mut [T], f: impl Fn(&mut T) + Sync) {
     let len = items.len();
-    spread(items.iter_mut(), len, f);
+    spread(items.iter_mut(), len, MIN_PARALLEL, f);
 }
 
 /// `items.into_iter().map(f).collect()`, split over the machine's cores: the
 /// items are moved into the workers, so dropping them is parallel too.
 pub fn map_owned<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
     let len = items.len();
-    spread(items.into_iter(), len, f)
+    spread(items.into_iter(), len, MIN_PARALLEL, f)
 }
 
 /// `(a(), b())`, the two at once: `a` on a thread of its own while `b` runs
@@ -51,7 +62,7 @@ pub fn map_owned<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> 
 /// phases that read the same data and write nothing the other reads (the
 /// checks and the dependency graph; the two halves of the inventory).
 pub fn both<A: Send, B>(len: usize, a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B) -> (A, B) {
-    if workers(len).is_none() {
+    if workers(len, MIN_PARALLEL).is_none() {
         let a = a();
         return (a, b());
     }
@@ -65,13 +76,13 @@ pub fn both<A: Send, B>(len: usize, a: impl FnOnce() -> A + Send, b: impl FnOnce
 /// `items.map(f).collect()` for the `len` items of `items`: blocks of them
 /// are taken in turn by the workers (the calling thread and the others), each
 /// block's results written in its place of the one list of results.
-fn spread<I, R>(items: I, len: usize, f: impl Fn(I::Item) -> R + Sync) -> Vec<R>
+fn spread<I, R>(items: I, len: usize, min: usize, f: impl Fn(I::Item) -> R + Sync) -> Vec<R>
 where
     I: Iterator + Send,
     I::Item: Send,
     R: Send,
 {
-    let Some(workers) = workers(len) else { return items.map(f).collect() };
+    let Some(workers) = workers(len, min) else { return items.map(f).collect() };
     let size = len.div_ceil(workers * BLOCKS_PER_WORKER);
     // Results can be most of a build's memory: one list, made once, each
     // block writing its own part of it (no second list to gather them in).
@@ -106,11 +117,11 @@ where
 }
 
 /// The workers of a loop of `len` items (the calling thread among them), or
-/// `None` when it should stay on the calling thread (one core, or too few
-/// items to pay for a thread).
-fn workers(len: usize) -> Option<usize> {
+/// `None` when it should stay on the calling thread (one core, or fewer than
+/// `min` items: too few to pay for a thread).
+fn workers(len: usize, min: usize) -> Option<usize> {
     let threads = threads();
-    (len >= MIN_PARALLEL && threads >= 2).then_some(threads)
+    (len >= min && threads >= 2).then_some(threads)
 }
 
 /// The threads a loop may use: the cores this process may run on (asked
@@ -131,10 +142,11 @@ mod tests {
 
     #[test]
     fn keeps_the_input_order_small_and_large() {
-        for n in [0, 1, 7, MIN_PARALLEL - 1, MIN_PARALLEL, 10_000] {
+        for n in [0, 1, 7, MIN_PARALLEL_CALLS - 1, MIN_PARALLEL_CALLS, MIN_PARALLEL - 1, MIN_PARALLEL, 10_000] {
             let items: Vec<usize> = (0..n).collect();
             let doubled: Vec<usize> = items.iter().map(|i| i * 2).collect();
             assert_eq!(map(&items, |i| i * 2), doubled);
+            assert_eq!(map_calls(&items, |i| i * 2), doubled);
             let mut changed = items.clone();
             for_each_mut(&mut changed, |i| *i *= 2);
             assert_eq!(changed, doubled);

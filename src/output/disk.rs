@@ -35,6 +35,7 @@ use std::fmt;
 use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use sha2::{Digest, Sha256};
 
@@ -753,34 +754,45 @@ fn build(root: &Path, tree: &OutputTree, dir: &Path, links: &Links, options: &Wr
     make_dir(root).map_err(io_at(root))?;
     // The owner of what the writer creates: that of the folder just made.
     let owner = owner_of(root).map_err(io_at(root))?;
-    let mut linking = owner.is_some() && !links.is_empty();
-    let mut written = Vec::new();
-    let mut folders = BTreeSet::new();
-    for (i, (path, contents)) in tree.files().enumerate() {
+    // Every folder first, in path order (a folder before what it holds)...
+    let folders: BTreeSet<&str> =
+        tree.files().flat_map(|(path, _)| path.match_indices('/').map(move |(end, _)| &path[..end])).collect();
+    for folder in &folders {
+        let folder = native(root, folder);
+        make_dir(&folder).map_err(io_at(&folder))?;
+    }
+    // ...then the files, on every core: each is a few system calls, and the
+    // kernel creates files in several folders at once. A file is linked from
+    // DIR where it is unchanged, until a link fails.
+    let linking = AtomicBool::new(owner.is_some() && !links.is_empty());
+    let files: Vec<(usize, &str, &[u8])> =
+        tree.files().enumerate().map(|(i, (path, contents))| (i, path, contents)).collect();
+    let made = crate::par::map_calls(&files, |&(i, path, contents)| {
         let file = native(root, path);
         if options.fail_after_files.is_some_and(|n| i >= n) {
             return Err(WriteError::Io { path: file, error: io::Error::other("injected failure (test hook)") });
         }
-        if i == tree.len() / 2 {
+        if i == files.len() / 2 {
             pause(options, Pause::MidWrite)?;
         }
-        for (end, _) in path.match_indices('/') {
-            if folders.insert(&path[..end]) {
-                let folder = native(root, &path[..end]);
-                make_dir(&folder).map_err(io_at(&folder))?;
-            }
-        }
-        let seen = links.get(path).filter(|seen| linking && owner.is_some_and(|uid| seen.as_written(uid)));
-        if let Some(seen) = seen {
+        let linked = links
+            .get(path)
+            .filter(|seen| linking.load(Ordering::Relaxed) && owner.is_some_and(|uid| seen.as_written(uid)));
+        if let Some(seen) = linked {
             match link_same(&native(dir, path), &file, seen) {
-                Ok(true) => continue,
+                Ok(true) => return Ok(None),
                 // Not the file that was read any more: it is written.
                 Ok(false) => {}
-                Err(_) => linking = false,
+                Err(_) => linking.store(false, Ordering::Relaxed),
             }
         }
         write_file(&file, contents).map_err(io_at(&file))?;
-        written.push(file);
+        Ok(Some(file))
+    });
+    // The first failure in path order, as one file after the other would meet it.
+    let mut written = Vec::with_capacity(made.len());
+    for file in made {
+        written.extend(file?);
     }
     let folders: Vec<PathBuf> = folders.iter().rev().map(|f| native(root, f)).chain([root.to_path_buf()]).collect();
     flush_tree(root, &written, &folders)

@@ -327,6 +327,26 @@ fn a_failure_mid_write_leaves_the_old_tree_intact() {
 }
 
 #[test]
+fn a_failure_among_files_written_on_several_threads_leaves_the_old_tree_intact() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let old = big(20, 10, "a");
+    write(&dir, &old, &WriteOptions::default()).unwrap();
+    let new = big(30, 10, "b");
+    for n in [0, 1, new.len() / 2, new.len() - 1] {
+        let options = WriteOptions { fail_after_files: Some(n), ..WriteOptions::default() };
+        let error = write(&dir, &new, &options).unwrap_err();
+        // The first failure in path order is the one reported.
+        let path = new.files().nth(n).map(|(path, _)| path).unwrap();
+        assert!(error.to_string().contains(&path.replace('/', std::path::MAIN_SEPARATOR_STR)), "{n}: {error}");
+        assert_eq!(read_tree(&dir).unwrap(), old, "after {n} files");
+        assert_eq!(names(tmp.path()), ["out"], "after {n} files");
+    }
+    write(&dir, &new, &WriteOptions::default()).unwrap();
+    assert_eq!(read_tree(&dir).unwrap(), new);
+}
+
+#[test]
 fn the_portable_swap_replaces_the_tree_too() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("out");
