@@ -370,7 +370,8 @@ pub fn in_json(value: &serde_json::Value) -> Option<(String, Leak)> {
 /// The first line of a text that holds a credential ([`find`]), 1-based.
 ///
 /// No shape spans lines (none holds a line feed, and a carriage return ends
-/// each as the end of a line does), so the text is searched whole first, and line by line only where it holds one.
+/// each as the end of a line does), so the text is searched whole first, and
+/// line by line only where it holds one.
 pub fn in_text(text: &str) -> Option<(usize, Leak)> {
     find(text)?;
     text.lines().enumerate().find_map(|(i, line)| find(line).map(|leak| (i + 1, leak)))

@@ -377,7 +377,6 @@ fn parse_digest(text: &str) -> Option<FileDigest> {
     BASE64.decode(text).ok()?.try_into().ok()
 }
 
-/// Checks the shape of one logical path.
 /// Puts `items[order[k]]` at `k` for every `k`, in place: each cycle of the
 /// permutation is followed once, `order` marking the places done.
 fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
@@ -432,8 +431,9 @@ fn sorted_folders(paths: &[&str]) -> Option<Vec<String>> {
     Some(folders.into_iter().map(str::to_string).collect())
 }
 
-/// What is wrong with a path, if anything: the first of [`PathProblem`]'s
-/// kinds that applies (the first bad segment's, of the segments).
+/// Checks the shape of one logical path: what is wrong with it, if anything,
+/// the first of [`PathProblem`]'s kinds that applies (of the segments, the
+/// first bad one's).
 ///
 /// One pass over the bytes: every path of a tree comes here. A backslash,
 /// an ASCII control character and a slash are single bytes, never part of
