@@ -220,19 +220,20 @@ pub fn assemble_with(
         let folder = child.strip_prefix(&format!("{}/", parent.path())).unwrap_or(&child).to_string();
         units.list(&parent, folder);
     }
-    for (path, (_, mut files)) in units.0 {
+    // Each unit's kustomization, on every core (a large homelab has one per app).
+    let listed: Vec<_> = units.0.into_iter().collect();
+    written.extend(par::map_owned(listed, |(path, (_, mut files))| {
         files.sort();
         files.dedup();
         let kustomization =
             Kustomization { api_version: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: files };
-        let path = format!("{path}/{KUSTOMIZATION}");
-        let header = if options.schema_comments {
-            schema::comment(kustomization.api_version, kustomization.kind)
-        } else {
-            String::new()
-        };
-        written.push((path, (header + &yaml::render(&kustomization)).into_bytes()));
-    }
+        let mut text = String::new();
+        if options.schema_comments {
+            schema::push_comment(&mut text, kustomization.api_version, kustomization.kind);
+        }
+        text.push_str(&yaml::render(&kustomization));
+        (format!("{path}/{KUSTOMIZATION}"), text.into_bytes())
+    }));
     let tree = OutputTree::from_files(written).map_err(|e| format!("{}: {e}", e.path))?;
     Ok((tree, seen))
 }
