@@ -97,12 +97,15 @@ fn render_object(object: Object, inspect: bool, options: Options) -> (String, Op
     let id = commented.then(|| (object.id.api_version.clone(), object.id.kind.clone()));
     let (text, seen) = render_body(object, inspect);
     let Some((api_version, kind)) = id else { return (text, seen) };
-    // The schema's line and the text, written once into a string of their size.
-    let mut out = String::with_capacity(SCHEMA_LINE_ROOM + text.len());
-    schema::push_comment(&mut out, &api_version, &kind);
-    if out.is_empty() {
+    // The schema's line and the text, written into a string of their size
+    // (kept in the tree: no room left over in each of a large tree's files).
+    let mut header = String::with_capacity(SCHEMA_LINE_ROOM);
+    schema::push_comment(&mut header, &api_version, &kind);
+    if header.is_empty() {
         return (text, seen);
     }
+    let mut out = String::with_capacity(header.len() + text.len());
+    out.push_str(&header);
     out.push_str(&text);
     (out, seen)
 }
@@ -195,13 +198,17 @@ pub fn assemble_with(
     let mut seen = Vec::with_capacity(if inspect { rendered.len() } else { 0 });
     // Every file of the tree, in the order the tree refuses the first bad
     // path of (objects, plain files, kustomizations), made into one at once.
-    let mut written = Vec::with_capacity(rendered.len() + artifacts.files.len());
-    for laid in rendered {
-        seen.extend(laid.seen);
-        let (folder, file) = (&laid.path[..laid.folder], &laid.path[laid.folder + 1..]);
-        units.list_at(folder, laid.part_of.map(Arc::unwrap_or_clone), file.to_string());
-        written.push((laid.path, laid.text.into_bytes()));
-    }
+    // The objects' files take the place of what was laid out (collected in
+    // place: a file is smaller than a `Laid`, so the rest fit after them).
+    let mut written: Vec<(String, Vec<u8>)> = rendered
+        .into_iter()
+        .map(|laid| {
+            seen.extend(laid.seen);
+            let (folder, file) = (&laid.path[..laid.folder], &laid.path[laid.folder + 1..]);
+            units.list_at(folder, laid.part_of.map(Arc::unwrap_or_clone), file.to_string());
+            (laid.path, laid.text.into_bytes())
+        })
+        .collect();
     for file in artifacts.files {
         if let Some(unit) = file.place.listed_by() {
             let path = file.place.path();
