@@ -110,7 +110,7 @@ fn render_object(object: Object, inspect: bool, options: Options) -> (String, Op
     (out, seen)
 }
 
-/// Room enough for most schema lines ([`schema::comment`]): a longer one grows the string once.
+/// Room enough for most schema lines ([`schema::push_comment`]): a longer one grows the string once.
 const SCHEMA_LINE_ROOM: usize = 160;
 
 fn render_body(object: Object, inspect: bool) -> (String, Option<Box<Seen>>) {

@@ -61,7 +61,7 @@ pub fn url(api_version: &str, kind: &str) -> Option<String> {
 }
 
 /// Writes the schema's address of objects of `api_version` and `kind` to
-/// `out`, if a public one exists (whether it did). Every object file's first
+/// `out`, if a public one exists; whether it did. Every object file's first
 /// line comes from here: pieces pushed, not formatted.
 fn push_url(out: &mut String, api_version: &str, kind: &str) -> bool {
     let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
@@ -98,15 +98,8 @@ fn push_url(out: &mut String, api_version: &str, kind: &str) -> bool {
     false
 }
 
-/// The first line of a file holding one object of `api_version` and `kind`,
-/// ending in a line break, or nothing.
-pub fn comment(api_version: &str, kind: &str) -> String {
-    let mut out = String::new();
-    push_comment(&mut out, api_version, kind);
-    out
-}
-
-/// Writes [`comment`] to `out`.
+/// Writes the first line of a file holding one object of `api_version` and
+/// `kind` to `out`, ending in a line break, or nothing.
 pub fn push_comment(out: &mut String, api_version: &str, kind: &str) {
     const START: &str = "# yaml-language-server: $schema=";
     let at = out.len();
@@ -139,17 +132,16 @@ mod tests {
         );
         assert_eq!(url("kustomize.config.k8s.io/v1beta1", "Kustomization").as_deref(), Some(KUSTOMIZATION));
         assert_eq!(url("tekton.dev/v1", "Pipeline"), None);
-        assert_eq!(comment("tekton.dev/v1", "Task"), "");
-        assert_eq!(
-            comment("v1", "ConfigMap"),
-            format!("# yaml-language-server: $schema={KUBERNETES}/configmap-v1.json\n")
-        );
         let mut out = "kept\n".to_string();
         push_comment(&mut out, "tekton.dev/v1", "Task");
         push_comment(&mut out, "policy/v1", "PodDisruptionBudget");
+        push_comment(&mut out, "v1", "ConfigMap");
         assert_eq!(
             out,
-            format!("kept\n# yaml-language-server: $schema={KUBERNETES}/poddisruptionbudget-policy-v1.json\n")
+            format!(
+                "kept\n# yaml-language-server: $schema={KUBERNETES}/poddisruptionbudget-policy-v1.json\n\
+                 # yaml-language-server: $schema={KUBERNETES}/configmap-v1.json\n"
+            )
         );
     }
 }
