@@ -45,6 +45,12 @@ fn cpu_time() -> Option<Duration> {
     None
 }
 
+/// The process's CPU time and memory now, read only with `--timings` (the
+/// progress line needs neither).
+fn readings(timings: bool) -> (Option<Duration>, Option<Memory>) {
+    if timings { (cpu_time(), Memory::now()) } else { (None, None) }
+}
+
 /// The process's resident memory and its peak so far, in KiB.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Memory {
@@ -99,14 +105,15 @@ impl Progress {
             let (shared, printer) = (Arc::clone(&shared), *printer);
             std::thread::spawn(move || draw(&shared, &printer))
         });
-        let cpu = if timings { cpu_time() } else { None };
+        // The clock alone: the memory at the start is no phase's end.
+        let cpu = timings.then(cpu_time).flatten();
         Progress { shared, line, timings, cpu, printer: *printer }
     }
 
     /// A phase starts, working on `count` things (`counts` says what they are).
     pub fn phase(&self, name: &'static str, count: usize, counts: &'static str) {
         let start = self.shared.start.elapsed();
-        let (cpu, memory) = if self.timings { (cpu_time(), Memory::now()) } else { (None, None) };
+        let (cpu, memory) = readings(self.timings);
         let mut steps = self.shared.steps.lock().unwrap_or_else(PoisonError::into_inner);
         steps.push(Step { name, counts, count, start, cpu, memory });
     }
@@ -114,7 +121,7 @@ impl Progress {
     /// The build is done: the line is cleared, and the table printed when asked.
     pub fn finish(self) {
         let total = self.shared.start.elapsed();
-        let (cpu, memory) = if self.timings { (cpu_time(), Memory::now()) } else { (None, None) };
+        let (cpu, memory) = readings(self.timings);
         *self.shared.done.lock().unwrap_or_else(PoisonError::into_inner) = true;
         self.shared.wake.notify_all();
         if let Some(line) = self.line
@@ -181,14 +188,14 @@ fn table(steps: &[Step], end: &End) -> String {
         let next = steps.get(i + 1);
         let took = next.map_or(total, |next| next.start).saturating_sub(step.start);
         let cpu_end = next.map_or(end.cpu.map(|(_, at_end)| at_end), |next| next.cpu);
-        let cpu = step.cpu.zip(cpu_end).map_or(String::new(), |(from, to)| millis(to.saturating_sub(from)));
+        let cpu = between(step.cpu.zip(cpu_end));
         let share = if total.is_zero() { 0.0 } else { 100.0 * took.as_secs_f64() / total.as_secs_f64() };
         let memory = next.map_or(end.memory, |next| next.memory).map_or(String::new(), |m| mebibytes(m.resident));
         let count = if step.count > 0 { format!("{} {}", thousands(step.count), step.counts) } else { String::new() };
         let line = format!("{:<9} {:>9} {cpu:>9} {:>6.1}% {memory:>9}  {count}", step.name, millis(took), share);
         let _ = writeln!(out, "{}", line.trim_end());
     }
-    let cpu = end.cpu.map_or(String::new(), |(from, to)| millis(to.saturating_sub(from)));
+    let cpu = between(end.cpu);
     let peak = end.memory.map_or(String::new(), |m| format!("{} peak", mebibytes(m.peak)));
     let line = format!("{:<9} {:>9} {cpu:>9} {:>6.1}% {peak:>9}", "total", millis(total), 100.0);
     let _ = writeln!(out, "{}", line.trim_end());
@@ -201,6 +208,11 @@ fn mebibytes(kib: u64) -> String {
 }
 
 /// A duration in milliseconds, `12.34 ms` below 100 ms, else `1,234 ms`.
+/// The CPU time from one reading of the clock to another, or nothing where one is missing.
+fn between(readings: Option<(Duration, Duration)>) -> String {
+    readings.map_or(String::new(), |(from, to)| millis(to.saturating_sub(from)))
+}
+
 fn millis(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;
     if ms < 100.0 { format!("{ms:.2} ms") } else { format!("{} ms", thousands(ms.round() as usize)) }
@@ -227,6 +239,11 @@ mod tests {
         Step { name, counts: "files", count, start: Duration::from_millis(ms), cpu: None, memory: None }
     }
 
+    /// A table's text from its lines.
+    fn text(lines: &[&str]) -> String {
+        lines.join("\n") + "\n"
+    }
+
     /// The end of a build of `ms` milliseconds, its CPU time and memory unknown.
     fn end(ms: u64) -> End {
         End { wall: Duration::from_millis(ms), cpu: None, memory: None }
@@ -250,7 +267,7 @@ mod tests {
             "seal         160 ms             80.0%            1,000 files",
             "total        200 ms            100.0%",
         ];
-        assert_eq!(table, lines.join("\n") + "\n");
+        assert_eq!(table, text(&lines));
     }
 
     #[test]
@@ -265,7 +282,7 @@ mod tests {
             "seal         160 ms             80.0% 1,501 MiB  1,000 files",
             "total        200 ms            100.0% 2,048 MiB peak",
         ];
-        assert_eq!(table, lines.join("\n") + "\n");
+        assert_eq!(table, text(&lines));
     }
 
     #[test]
@@ -281,7 +298,7 @@ mod tests {
             "seal         160 ms    160 ms   80.0%            1,000 files",
             "total        200 ms    240 ms  100.0%",
         ];
-        assert_eq!(table, lines.join("\n") + "\n");
+        assert_eq!(table, text(&lines));
     }
 
     #[test]
