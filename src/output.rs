@@ -271,7 +271,7 @@ fn tree_digest(hashes: &[(&str, FileDigest)]) -> String {
         hasher.update(hash_hex);
         hasher.update(b"\n");
     }
-    format!("sha256:{}", hex(&hasher.finalize()))
+    format!("sha256:{}", hex(&hasher.finalize().into()))
 }
 
 /// The clusters a tree's lock lists (empty for a tree of one cluster).
@@ -435,10 +435,10 @@ fn sorted_folders(paths: &[&str]) -> Option<Vec<String>> {
 /// the first of [`PathProblem`]'s kinds that applies (of the segments, the
 /// first bad one's).
 ///
-/// One pass over the bytes: every path of a tree comes here. A backslash,
-/// an ASCII control character and a slash are single bytes, never part of
-/// a longer character's UTF-8; the other control characters (U+0080 to
-/// U+009F) are looked for only in a path that is not ASCII.
+/// One pass over the bytes, one over the segments: every path of a tree
+/// comes here. A backslash and an ASCII control character are single bytes,
+/// never part of a longer character's UTF-8; the other control characters
+/// (U+0080 to U+009F) are looked for only in a path that is not ASCII.
 fn check_path(path: &str) -> Result<(), PathProblem> {
     if path.is_empty() {
         return Err(PathProblem::Empty);
@@ -447,31 +447,19 @@ fn check_path(path: &str) -> Result<(), PathProblem> {
         return Err(PathProblem::Absolute);
     }
     let (mut backslash, mut control, mut ascii) = (false, false, true);
-    let mut segment_problem = None;
-    let mut start = 0;
-    let bytes = path.as_bytes();
-    for (i, &b) in bytes.iter().enumerate() {
+    for &b in path.as_bytes() {
         match b {
             b'\\' => backslash = true,
             0..0x20 | 0x7f => control = true,
             0x80.. => ascii = false,
             _ => {}
         }
-        if b == b'/' || i + 1 == bytes.len() {
-            let end = if b == b'/' { i } else { i + 1 };
-            let problem = match &bytes[start..end] {
-                b"" => Some(PathProblem::EmptySegment),
-                b"." | b".." => Some(PathProblem::DotSegment),
-                _ => None,
-            };
-            segment_problem = segment_problem.or(problem);
-            start = i + 1;
-        }
     }
-    // A trailing slash ends an empty last segment.
-    if path.ends_with('/') {
-        segment_problem = segment_problem.or(Some(PathProblem::EmptySegment));
-    }
+    let segment_problem = path.split('/').find_map(|segment| match segment {
+        "" => Some(PathProblem::EmptySegment),
+        "." | ".." => Some(PathProblem::DotSegment),
+        _ => None,
+    });
     if backslash {
         Err(PathProblem::Backslash)
     } else if control || (!ascii && path.chars().any(char::is_control)) {
@@ -491,24 +479,21 @@ fn lock_key(path: &str) -> String {
 
 /// The lowercase hex sha256 of some bytes.
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
+    hex(&Sha256::digest(bytes).into())
 }
 
-/// Lowercase hex of some bytes.
-fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(HEX_DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(HEX_DIGITS[usize::from(b & 0xf)]));
-    }
-    s
+/// A digest in lowercase hex.
+fn hex(digest: &FileDigest) -> String {
+    let mut out = [0; 64];
+    hex_into(digest, &mut out);
+    out.iter().copied().map(char::from).collect()
 }
 
 /// The lowercase hex digits.
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
-/// A file's digest in lowercase hex, written into `out` (as [`hex`], with no
-/// string made for each of a tree's files).
+/// A digest in lowercase hex, written into `out` (no string made for each of
+/// a tree's files; [`hex`] makes one of it).
 fn hex_into(digest: &FileDigest, out: &mut [u8; 64]) {
     for (b, pair) in digest.iter().zip(out.chunks_exact_mut(2)) {
         pair[0] = HEX_DIGITS[usize::from(b >> 4)];
