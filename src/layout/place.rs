@@ -110,13 +110,12 @@ impl Unit {
             Folder::Alerts(ns) => ("alerts", [ns, "", ""]),
             Folder::Manifests(name) => ("manifests", [name, "", ""]),
         };
-        out.push_str(category);
-        out.push('/');
         // The cluster's entry is its own folder: the scope is in the name already.
-        if let (Some(cluster), false) = (&self.scope, matches!(self.folder, Folder::Entry(_) | Folder::FluxSystem(_))) {
-            out.push_str(cluster);
-            out.push('/');
-        }
+        let scope = match self.folder {
+            Folder::Entry(_) | Folder::FluxSystem(_) => None,
+            _ => self.scope.as_deref(),
+        };
+        push_scoped(out, category, scope);
         for piece in rest {
             out.push_str(piece);
         }
@@ -177,9 +176,20 @@ pub fn cluster_of<'a>(path: &'a str, clusters: &[String]) -> Option<&'a str> {
 
 /// `category/<scope>/rest`, or `category/rest` without a scope.
 fn scoped(category: &str, scope: Option<&str>, rest: &str) -> String {
-    match scope {
-        Some(cluster) => format!("{category}/{cluster}/{rest}"),
-        None => format!("{category}/{rest}"),
+    let mut path = String::with_capacity(category.len() + rest.len() + 32);
+    push_scoped(&mut path, category, scope);
+    path.push_str(rest);
+    path
+}
+
+/// Writes `category/` and, with several clusters, `cluster/` to `out`: where
+/// a path of [`scoped`] or [`Unit::push_path`] goes on.
+fn push_scoped(out: &mut String, category: &str, scope: Option<&str>) {
+    out.push_str(category);
+    out.push('/');
+    if let Some(cluster) = scope {
+        out.push_str(cluster);
+        out.push('/');
     }
 }
 
