@@ -13,6 +13,7 @@ pub mod driver;
 pub mod edit;
 pub mod fmt;
 pub mod graph;
+pub mod heap;
 pub mod host;
 pub mod layout;
 pub mod leaks;

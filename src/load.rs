@@ -211,6 +211,9 @@ impl<T: Send> Loader<'_, T> {
             if self.host.is_dir(&target) || target.ends_with('/') || target.is_empty() {
                 match self.host.kdl_files_below(&target) {
                     Ok(found) => {
+                        if found.len() >= crate::heap::LARGE_FOLDER {
+                            crate::heap::large();
+                        }
                         for chunk in found.chunks(CHUNK) {
                             let start = self.files.len();
                             let ahead = self.parse_ahead(chunk);
