@@ -10,9 +10,10 @@
 
 use std::sync::OnceLock;
 
-/// How many files a folder import lists for the description to count as
-/// large: a tenth of a megabyte of text or more, tens of megabytes of memory.
-pub const LARGE_FOLDER: usize = 256;
+/// How many files a description has for it to count as large (however they
+/// are imported): a tenth of a megabyte of text or more, tens of megabytes of
+/// memory. The loader says so as soon as it knows, before it parses them.
+pub const LARGE_FILES: usize = 256;
 
 /// What [`large`] runs: set once, by the binary.
 static ON_LARGE: OnceLock<fn()> = OnceLock::new();
@@ -47,25 +48,39 @@ mod tests {
         CALLS.with(|calls| calls.set(calls.get() + 1));
     }
 
-    /// Loads a description importing a folder of `files` files; the hook's calls.
-    fn calls_loading(files: usize) -> usize {
+    /// Loads a description importing `folders` folders of `files` files
+    /// each, and `singles` files one by one; the hook's calls.
+    fn calls_loading(folders: usize, files: usize, singles: usize) -> usize {
         on_large(count);
         let mut host = MemHost::new();
-        host.insert("homelab.kdl", "homelab \"lab\"\nimport \"apps/\"\n");
-        for i in 0..files {
-            host.insert(format!("apps/{i:05}.kdl"), format!("app \"a{i}\"\n"));
+        let mut root = String::from("homelab \"lab\"\n");
+        for f in 0..folders {
+            root.push_str(&format!("import \"apps{f}/\"\n"));
+            for i in 0..files {
+                host.insert(format!("apps{f}/{i:05}.kdl"), format!("app \"a{f}-{i}\"\n"));
+            }
         }
+        for i in 0..singles {
+            root.push_str(&format!("import \"one/{i}.kdl\"\n"));
+            host.insert(format!("one/{i}.kdl"), format!("app \"s{i}\"\n"));
+        }
+        host.insert("homelab.kdl", root);
         let before = CALLS.with(Cell::get);
         let loaded = crate::load::load(&host, "homelab.kdl", &mut crate::source::SourceMap::new(), &mut Vec::new());
-        assert_eq!(loaded.files.len(), files + 1);
+        assert_eq!(loaded.files.len(), 1 + folders * files + singles);
         CALLS.with(Cell::get) - before
     }
 
-    /// A folder import of `LARGE_FOLDER` files says the run is large, before
-    /// the files are read; one file fewer does not.
+    /// A description of `LARGE_FILES` files is said to be large, once,
+    /// however its files are imported (one folder, several, one by one);
+    /// one file fewer is not.
     #[test]
-    fn a_large_folder_import_says_so() {
-        assert_eq!(calls_loading(LARGE_FOLDER), 1);
-        assert_eq!(calls_loading(LARGE_FOLDER - 1), 0);
+    fn a_large_description_says_so_once() {
+        assert_eq!(calls_loading(1, LARGE_FILES, 0), 1);
+        assert_eq!(calls_loading(1, LARGE_FILES - 2, 0), 0, "the root and one folder");
+        assert_eq!(calls_loading(2, LARGE_FILES / 2, 0), 1);
+        assert_eq!(calls_loading(0, 0, LARGE_FILES), 1);
+        assert_eq!(calls_loading(0, 0, LARGE_FILES - 2), 0);
+        assert_eq!(calls_loading(3, LARGE_FILES, 0), 1, "once");
     }
 }

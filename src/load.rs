@@ -61,6 +61,8 @@ struct Loader<'a, T> {
     stack: Vec<(String, Option<Span>)>,
     files: Vec<(FileId, Stage<T>)>,
     complete: bool,
+    /// Whether the description was said to be large ([`crate::heap::large`]).
+    large: bool,
 }
 
 /// A file's document, until [`Loader::then`] has made it a `T`.
@@ -93,6 +95,7 @@ pub fn load_then<T: Send>(
         stack: Vec::new(),
         files: Vec::new(),
         complete: true,
+        large: false,
     };
     loader.load_file(root, None);
     // A file left out is already an error at its import: files it would have
@@ -116,7 +119,18 @@ struct Ahead {
 
 impl<T: Send> Loader<'_, T> {
     fn load_file(&mut self, path: &str, via: Option<Span>) {
+        self.expect(1);
         self.load_file_with(path, via, None);
+    }
+
+    /// Notes that `more` files are about to be read: once the description
+    /// counts [`crate::heap::LARGE_FILES`] of them, however they are imported,
+    /// it is said to be large, before they are parsed.
+    fn expect(&mut self, more: usize) {
+        if !self.large && self.loaded.len() + more >= crate::heap::LARGE_FILES {
+            self.large = true;
+            crate::heap::large();
+        }
     }
 
     /// Reads the files of a folder import and parses them on every core. Only
@@ -211,9 +225,7 @@ impl<T: Send> Loader<'_, T> {
             if self.host.is_dir(&target) || target.ends_with('/') || target.is_empty() {
                 match self.host.kdl_files_below(&target) {
                     Ok(found) => {
-                        if found.len() >= crate::heap::LARGE_FOLDER {
-                            crate::heap::large();
-                        }
+                        self.expect(found.len());
                         for chunk in found.chunks(CHUNK) {
                             let start = self.files.len();
                             let ahead = self.parse_ahead(chunk);
