@@ -175,6 +175,12 @@ impl OutputTree {
         self.files.iter().map(|(p, c)| (p.as_str(), c.as_slice()))
     }
 
+    /// Every folder that holds a file, at any depth, in sorted path order (a
+    /// folder before what it holds).
+    pub fn folders(&self) -> impl DoubleEndedIterator<Item = &str> {
+        self.folders.iter().map(String::as_str)
+    }
+
     /// The number of files (the lock included once sealed).
     pub fn len(&self) -> usize {
         self.files.len()

@@ -30,7 +30,7 @@
 //! disk is read until the swap is done, so that a build never removes another
 //! build's sibling folder and the result is always one whole tree.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
 use std::io::{self, Read, Write};
@@ -755,9 +755,7 @@ fn build(root: &Path, tree: &OutputTree, dir: &Path, links: &Links, options: &Wr
     // The owner of what the writer creates: that of the folder just made.
     let owner = owner_of(root).map_err(io_at(root))?;
     // Every folder first, in path order (a folder before what it holds)...
-    let folders: BTreeSet<&str> =
-        tree.files().flat_map(|(path, _)| path.match_indices('/').map(move |(end, _)| &path[..end])).collect();
-    for folder in &folders {
+    for folder in tree.folders() {
         let folder = native(root, folder);
         make_dir(&folder).map_err(io_at(&folder))?;
     }
@@ -794,7 +792,7 @@ fn build(root: &Path, tree: &OutputTree, dir: &Path, links: &Links, options: &Wr
     for file in made {
         written.extend(file?);
     }
-    let folders: Vec<PathBuf> = folders.iter().rev().map(|f| native(root, f)).chain([root.to_path_buf()]).collect();
+    let folders: Vec<PathBuf> = tree.folders().rev().map(|f| native(root, f)).chain([root.to_path_buf()]).collect();
     flush_tree(root, &written, &folders)
 }
 

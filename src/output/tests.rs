@@ -738,6 +738,12 @@ proptest::proptest! {
         let one_by_one = files.iter().try_fold(OutputTree::new(), |mut tree, (path, contents)| {
             tree.insert(path, contents.clone()).map(|()| tree)
         });
+        // The folders the writer makes are exactly those of the files, found the plain way.
+        if let Ok(tree) = &one_by_one {
+            let plain: BTreeSet<&str> =
+                tree.files().flat_map(|(path, _)| path.match_indices('/').map(move |(i, _)| &path[..i])).collect();
+            proptest::prop_assert_eq!(tree.folders().collect::<BTreeSet<_>>(), plain);
+        }
         proptest::prop_assert_eq!(OutputTree::from_files(files), one_by_one);
     }
 }
