@@ -207,12 +207,12 @@ fn mebibytes(kib: u64) -> String {
     format!("{} MiB", thousands(kib.div_ceil(1024) as usize))
 }
 
-/// A duration in milliseconds, `12.34 ms` below 100 ms, else `1,234 ms`.
 /// The CPU time from one reading of the clock to another, or nothing where one is missing.
 fn between(readings: Option<(Duration, Duration)>) -> String {
     readings.map_or(String::new(), |(from, to)| millis(to.saturating_sub(from)))
 }
 
+/// A duration in milliseconds, `12.34 ms` below 100 ms, else `1,234 ms`.
 fn millis(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;
     if ms < 100.0 { format!("{ms:.2} ms") } else { format!("{} ms", thousands(ms.round() as usize)) }
