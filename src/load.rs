@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use kdl::{KdlDocument, KdlNode};
+use crate::syntax::tree;
 
 use crate::diag::{Code, Diagnostic};
 use crate::host::{self, Host};
@@ -22,7 +22,7 @@ use crate::source::{FileId, Origin, SourceMap, Span};
 /// One parsed file of the description: its document, or what [`load_then`]'s
 /// function made of it.
 #[derive(Debug)]
-pub struct ParsedFile<T = KdlDocument> {
+pub struct ParsedFile<T = tree::Document> {
     /// The file.
     pub file: FileId,
     /// Its document.
@@ -31,7 +31,7 @@ pub struct ParsedFile<T = KdlDocument> {
 
 /// The loaded description: every file, parsed.
 #[derive(Debug)]
-pub struct Loaded<T = KdlDocument> {
+pub struct Loaded<T = tree::Document> {
     /// Parsed files, root first, then in import order.
     pub files: Vec<ParsedFile<T>>,
     /// Whether every file could be read and parsed: checks that need the whole
@@ -48,7 +48,7 @@ pub const CHUNK: usize = 2048;
 
 /// What [`load_then`] does with each document: given the file, the sources
 /// (the file's text among them) and its document.
-pub type Then<'a, T> = &'a (dyn Fn(FileId, &SourceMap, KdlDocument) -> T + Sync);
+pub type Then<'a, T> = &'a (dyn Fn(FileId, &SourceMap, tree::Document) -> T + Sync);
 
 struct Loader<'a, T> {
     host: &'a dyn Host,
@@ -67,7 +67,7 @@ struct Loader<'a, T> {
 
 /// A file's document, until [`Loader::then`] has made it a `T`.
 enum Stage<T> {
-    Parsed(KdlDocument),
+    Parsed(tree::Document),
     Done(T),
 }
 
@@ -114,7 +114,7 @@ pub fn load_then<T: Send>(
 /// A file read and parsed ahead of its turn (see [`Loader::parse_ahead`]).
 struct Ahead {
     text: String,
-    doc: KdlDocument,
+    doc: tree::Document,
 }
 
 impl<T: Send> Loader<'_, T> {
@@ -292,7 +292,7 @@ impl<T: Send> Loader<'_, T> {
     }
 
     /// Reads an `import "path"` node: the resolved logical path and the span of the path.
-    fn import_target(&mut self, file: FileId, from: &str, node: &KdlNode) -> Option<(String, Span)> {
+    fn import_target(&mut self, file: FileId, from: &str, node: &tree::Node) -> Option<(String, Span)> {
         let node_span = Span::new(file, node.span().offset(), node.span().len());
         let mut args = node.entries().iter();
         let Some(entry) = args.next().filter(|e| e.name().is_none()) else {
@@ -406,7 +406,7 @@ mod tests {
         let plain = load(&host, "homelab.kdl", &mut sources, &mut diags);
         let order: Vec<FileId> = plain.files.iter().map(|f| f.file).collect();
         let mut sources = SourceMap::new();
-        let then = |file: FileId, sources: &SourceMap, doc: KdlDocument| {
+        let then = |file: FileId, sources: &SourceMap, doc: tree::Document| {
             (file, sources.get(file).path.clone(), doc.nodes().len())
         };
         let handed = load_then(&host, "homelab.kdl", &mut sources, &mut Vec::new(), &then);

@@ -45,12 +45,9 @@ fn only_the_front_end_parses_kdl_and_only_render_uses_miette() {
         let path = rel(&file);
         let text = std::fs::read_to_string(&file).expect("readable");
         if text.contains("kdl::") {
+            // The loader and lowering read `syntax::tree`, not the crate's documents.
             assert!(
-                path.starts_with("syntax")
-                    || path == "load.rs"
-                    || path.starts_with("lower/")
-                    || path.starts_with("edit")
-                    || path.starts_with("fmt"),
+                path.starts_with("syntax") || path.starts_with("edit") || path.starts_with("fmt"),
                 "{path} uses the kdl crate"
             );
         }

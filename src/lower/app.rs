@@ -1,6 +1,6 @@
 //! Lowering of `app` declarations and all their children.
 
-use kdl::KdlNode;
+use crate::syntax::tree;
 
 use super::infra::{flag_child, single_value, word_child};
 use super::reader::{Cx, Label, PortNumber, Reader, ServiceLabel, Shape, report_duplicates};
@@ -52,7 +52,7 @@ const APP_CHILDREN: &[&str] = &[
     "allow-privileged",
 ];
 
-pub(super) fn app(cx: &mut Cx<'_>, node: &KdlNode) -> Option<App> {
+pub(super) fn app(cx: &mut Cx<'_>, node: &tree::Node) -> Option<App> {
     let r = Reader::open(
         cx,
         node,
@@ -201,7 +201,7 @@ enum ContainerRole {
 }
 
 /// `container "NAME" { ... }` or `init "NAME" { ... }`.
-fn other_container(cx: &mut Cx<'_>, node: &KdlNode, role: ContainerRole) -> Option<Container> {
+fn other_container(cx: &mut Cx<'_>, node: &tree::Node, role: ContainerRole) -> Option<Container> {
     let what = if role == ContainerRole::Init { "init" } else { "container" };
     let r = Reader::open(cx, node, Shape { what, max_args: 1, props: &[], children: CONTAINER_CHILDREN });
     let name = r.arg::<Label>(cx, 0, "a container name").map(|l| l.map(|l| l.0))?;
@@ -256,7 +256,7 @@ fn container(cx: &mut Cx<'_>, r: &Reader<'_>, name: Name, span: crate::source::S
 }
 
 /// `env-from secret="NAME"` or `env-from config="NAME"`.
-fn env_from(cx: &mut Cx<'_>, node: &KdlNode) -> Option<EnvFrom> {
+fn env_from(cx: &mut Cx<'_>, node: &tree::Node) -> Option<EnvFrom> {
     let r =
         Reader::open(cx, node, Shape { what: "env-from", max_args: 0, props: &["secret", "config"], children: &[] });
     match (r.opt_ref(cx, "secret"), r.opt_ref(cx, "config")) {
@@ -283,7 +283,7 @@ fn env_from(cx: &mut Cx<'_>, node: &KdlNode) -> Option<EnvFrom> {
 }
 
 /// `mount "VOLUME" path="/data" read-only=#true`.
-fn mount(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Mount> {
+fn mount(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Mount> {
     let r = Reader::open(cx, node, Shape { what: "mount", max_args: 1, props: &["path", "read-only"], children: &[] });
     let volume = r.arg::<Label>(cx, 0, "the name of a volume or config of the app").map(|l| l.map(|l| l.0));
     let path = r.req_prop::<String>(cx, "path");
@@ -306,7 +306,7 @@ fn absolute(cx: &mut Cx<'_>, path: &Spanned<String>) {
 }
 
 /// `config "NAME" file="..." mount="..."` or `config "NAME" env-file="..."`.
-fn config(cx: &mut Cx<'_>, node: &KdlNode) -> Option<ConfigFile> {
+fn config(cx: &mut Cx<'_>, node: &tree::Node) -> Option<ConfigFile> {
     let r = Reader::open(
         cx,
         node,
@@ -353,7 +353,7 @@ fn config(cx: &mut Cx<'_>, node: &KdlNode) -> Option<ConfigFile> {
 }
 
 /// `secret-file "SECRET" mount="/path" key="k"`.
-fn secret_file(cx: &mut Cx<'_>, node: &KdlNode) -> Option<SecretFile> {
+fn secret_file(cx: &mut Cx<'_>, node: &tree::Node) -> Option<SecretFile> {
     let r = Reader::open(cx, node, Shape { what: "secret-file", max_args: 1, props: &["mount", "key"], children: &[] });
     let secret = r.arg::<Label>(cx, 0, "a declared secret").map(|l| l.map(|l| l.0));
     let mount = r.req_prop::<String>(cx, "mount");
@@ -365,7 +365,7 @@ fn secret_file(cx: &mut Cx<'_>, node: &KdlNode) -> Option<SecretFile> {
 }
 
 /// `tolerate "KEY" "VALUE" effect="NoSchedule"`.
-fn toleration(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Toleration> {
+fn toleration(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Toleration> {
     let r = Reader::open(cx, node, Shape { what: "tolerate", max_args: 2, props: &["effect"], children: &[] });
     let key = r.arg::<String>(cx, 0, "a taint key");
     let value = r.opt_arg::<String>(cx, 1);
@@ -374,7 +374,7 @@ fn toleration(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Toleration> {
 }
 
 /// `gpu "nvidia.com/gpu" 1`, on an app or a node.
-pub(super) fn gpu(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Gpu> {
+pub(super) fn gpu(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Gpu> {
     let r = Reader::open(cx, node, Shape { what: "gpu", max_args: 2, props: &[], children: &[] });
     let resource = r.arg::<String>(cx, 0, "an extended resource name such as `nvidia.com/gpu`");
     let count = r.arg::<u32>(cx, 1, "a count");
@@ -404,7 +404,7 @@ pub(super) fn gpu(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Gpu> {
 }
 
 /// `egress "internet"`, `egress "10.0.0.5/32" port=2049 protocol="UDP"`, `egress "lan"`.
-fn egress(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Egress> {
+fn egress(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Egress> {
     let r = Reader::open(cx, node, Shape { what: "egress", max_args: 1, props: &["port", "protocol"], children: &[] });
     let target = r.arg::<String>(cx, 0, "`internet`, a CIDR or a network name")?;
     let to = if target.value == "internet" {
@@ -431,7 +431,7 @@ fn egress(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Egress> {
     Some(Egress { to: Spanned::new(to, target.span), port, protocol, span: r.span(cx) })
 }
 
-fn strings(cx: &mut Cx<'_>, node: &KdlNode, what: &'static str) -> Vec<Spanned<String>> {
+fn strings(cx: &mut Cx<'_>, node: &tree::Node, what: &'static str) -> Vec<Spanned<String>> {
     let r = Reader::open(cx, node, Shape { what, max_args: usize::MAX, props: &[], children: &[] });
     let values = r.rest_args::<String>(cx, 0);
     if values.is_empty() {
@@ -440,7 +440,7 @@ fn strings(cx: &mut Cx<'_>, node: &KdlNode, what: &'static str) -> Vec<Spanned<S
     values
 }
 
-fn image(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Image> {
+fn image(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Image> {
     let r = Reader::open(
         cx,
         node,
@@ -483,7 +483,7 @@ fn image(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Image> {
 }
 
 /// A port; when it cannot be read, its name if that could be.
-fn port(cx: &mut Cx<'_>, node: &KdlNode) -> Result<Port, Option<String>> {
+fn port(cx: &mut Cx<'_>, node: &tree::Node) -> Result<Port, Option<String>> {
     let r = Reader::open(cx, node, Shape { what: "port", max_args: 2, props: &["protocol"], children: &[] });
     let name = r.arg::<Label>(cx, 0, "a port name").map(|l| l.map(|l| l.0));
     let number = r.arg::<PortNumber>(cx, 1, "a port number").map(|p| p.map(|p| p.0));
@@ -503,7 +503,7 @@ fn port(cx: &mut Cx<'_>, node: &KdlNode) -> Result<Port, Option<String>> {
     }
 }
 
-fn service(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Service> {
+fn service(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Service> {
     let r = Reader::open(
         cx,
         node,
@@ -530,7 +530,7 @@ fn service(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Service> {
     Some(Service { kind, pool, address, exposes, span: r.span(cx) })
 }
 
-fn ingress(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Ingress> {
+fn ingress(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Ingress> {
     let r = Reader::open(
         cx,
         node,
@@ -561,7 +561,7 @@ fn ingress(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Ingress> {
 }
 
 /// `route host=... path=... port=... gateway=...`: an HTTPRoute.
-fn route(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Route> {
+fn route(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Route> {
     let r = Reader::open(
         cx,
         node,
@@ -590,7 +590,7 @@ fn route(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Route> {
     Some(Route { host, path, port: port?, gateway, span: r.span(cx) })
 }
 
-fn probe(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Probe> {
+fn probe(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Probe> {
     let r = Reader::open(
         cx,
         node,
@@ -604,7 +604,7 @@ fn probe(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Probe> {
     Some(Probe { kind: kind?, http, port: port?, delay, period, span: r.span(cx) })
 }
 
-fn resources(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Resources> {
+fn resources(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Resources> {
     let r = Reader::open(
         cx,
         node,
@@ -632,7 +632,7 @@ fn resources(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Resources> {
     Some(res)
 }
 
-fn env(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Env> {
+fn env(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Env> {
     let r = Reader::open(cx, node, Shape { what: "env", max_args: 2, props: &["secret", "key"], children: &[] });
     let name = r.arg::<String>(cx, 0, "a variable name")?;
     let valid = name.value.chars().next().is_some_and(|c| !c.is_ascii_digit())
@@ -673,7 +673,7 @@ fn env(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Env> {
     Some(Env { name, value, span: r.span(cx) })
 }
 
-fn volume(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Volume> {
+fn volume(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Volume> {
     const SOURCES: &[&str] = &["size", "claim", "nfs", "host-path", "empty-dir"];
     let r = Reader::open(
         cx,
@@ -793,7 +793,7 @@ fn volume_source(cx: &mut Cx<'_>, r: &Reader<'_>, key: &str) -> Option<VolumeSou
     })
 }
 
-fn metrics(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Metrics> {
+fn metrics(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Metrics> {
     let r = Reader::open(
         cx,
         node,
@@ -808,7 +808,7 @@ fn metrics(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Metrics> {
     Some(Metrics { path, port: port?, interval, dashboard, span: r.span(cx) })
 }
 
-fn autoscale(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Autoscale> {
+fn autoscale(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Autoscale> {
     let r = Reader::open(
         cx,
         node,

@@ -3,14 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use kdl::{KdlNode, KdlValue};
+use crate::syntax::tree;
 
 use super::reader::{ANY_CHILD, Cx, Label, Reader, Shape, Url};
 use crate::diag::{Code, Diagnostic};
 use crate::model::*;
 use crate::source::Spanned;
 
-pub(super) fn chart(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Chart> {
+pub(super) fn chart(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Chart> {
     let r = Reader::open(
         cx,
         node,
@@ -82,7 +82,7 @@ pub(super) fn chart(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Chart> {
     })
 }
 
-pub(super) fn secret(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Secret> {
+pub(super) fn secret(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Secret> {
     let r = Reader::open(
         cx,
         node,
@@ -130,14 +130,14 @@ pub(super) fn secret(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Secret> {
     Some(Secret { name: name?, namespace: namespace?, source: source?, secret_type, cluster, span: r.span(cx) })
 }
 
-pub(super) fn manifest(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Manifest> {
+pub(super) fn manifest(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Manifest> {
     let r = Reader::open(cx, node, Shape { what: "manifest", max_args: 1, props: &["cluster"], children: &[] });
     let cluster = r.opt_ref(cx, "cluster");
     let path = r.arg::<String>(cx, 0, "a file path")?;
     Some(Manifest { path, objects: Vec::new(), cluster, span: r.span(cx) })
 }
 
-pub(super) fn use_component(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Use> {
+pub(super) fn use_component(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Use> {
     // Parameters are the component's own: they are checked against it when the
     // stdlib is bound, so any child name is accepted here.
     let r = Reader::open(cx, node, Shape { what: "use", max_args: 1, props: &["cluster"], children: ANY_CHILD });
@@ -170,7 +170,7 @@ pub(super) fn use_component(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Use> {
 }
 
 /// Reads `values { ... }`: its children form a mapping.
-pub(super) fn values_block(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Value> {
+pub(super) fn values_block(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Value> {
     if !node.entries().is_empty() {
         cx.report(
             Diagnostic::new(Code::E0110, "`values` takes no arguments")
@@ -186,7 +186,7 @@ pub(super) fn values_block(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Value> {
 /// KDL → values: a node with one argument is a scalar, with children a
 /// mapping (or a list when the children are named `-`), with several
 /// arguments a list of scalars.
-fn value_node(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Value> {
+fn value_node(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Value> {
     let span = cx.span(node.span());
     let mut args = Vec::new();
     for entry in node.entries() {
@@ -217,7 +217,7 @@ fn value_node(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Value> {
     }
 }
 
-fn mapping(cx: &mut Cx<'_>, children: &[KdlNode]) -> Option<ValueKind> {
+fn mapping(cx: &mut Cx<'_>, children: &[tree::Node]) -> Option<ValueKind> {
     if !children.is_empty() && children.iter().all(|c| c.name().value() == "-") {
         let items = children.iter().filter_map(|c| value_node(cx, c)).collect();
         return Some(ValueKind::List(items));
@@ -249,17 +249,17 @@ fn mapping(cx: &mut Cx<'_>, children: &[KdlNode]) -> Option<ValueKind> {
     Some(ValueKind::Map(map))
 }
 
-fn scalar(value: &KdlValue, span: crate::source::Span) -> Value {
+fn scalar(value: &tree::Value, span: crate::source::Span) -> Value {
     Value { kind: scalar_kind(value), span }
 }
 
 /// A KDL value as a values scalar.
-pub(super) fn scalar_kind(value: &KdlValue) -> ValueKind {
+pub(super) fn scalar_kind(value: &tree::Value) -> ValueKind {
     match value {
-        KdlValue::String(s) => ValueKind::String(s.clone()),
-        KdlValue::Integer(i) => ValueKind::Int(*i),
-        KdlValue::Float(f) => ValueKind::Float(*f),
-        KdlValue::Bool(b) => ValueKind::Bool(*b),
-        KdlValue::Null => ValueKind::Null,
+        tree::Value::String(s) => ValueKind::String(s.clone()),
+        tree::Value::Integer(i) => ValueKind::Int(*i),
+        tree::Value::Float(f) => ValueKind::Float(*f),
+        tree::Value::Bool(b) => ValueKind::Bool(*b),
+        tree::Value::Null => ValueKind::Null,
     }
 }

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use kdl::{KdlDocument, KdlNode, KdlValue};
+use crate::syntax::tree;
 
 use super::chart::{chart, scalar_kind, values_block};
 use super::infra::namespace;
@@ -100,7 +100,7 @@ struct Definition {
     params: BTreeMap<String, Param>,
     /// The body: every child but `description` and `param`, taken out of the
     /// parsed file (each instantiated where it is, not copied).
-    body: Vec<KdlNode>,
+    body: Vec<tree::Node>,
 }
 
 /// Includes every component the description uses or needs, binds its
@@ -332,7 +332,7 @@ fn webhook_targets(model: &Model, cluster: &crate::model::Cluster) -> Vec<String
 }
 
 /// Reads the `component` node of a library file.
-fn definition(cx: &mut Cx<'_>, name: &str, mut doc: KdlDocument) -> Option<Definition> {
+fn definition(cx: &mut Cx<'_>, name: &str, mut doc: tree::Document) -> Option<Definition> {
     let Some(index) = doc.nodes().iter().position(|n| n.name().value() == "component") else {
         cx.report(
             Diagnostic::new(Code::E0104, format!("stdlib file of `{name}` holds no `component` node"))
@@ -369,8 +369,8 @@ fn definition(cx: &mut Cx<'_>, name: &str, mut doc: KdlDocument) -> Option<Defin
                     }
                     continue;
                 };
-                let default = child.entry("default").map(|e| scalar_kind(e.value()));
-                if let (Some(d), Some(entry)) = (&default, child.entry("default"))
+                let default = child.property("default").map(|e| scalar_kind(e.value()));
+                if let (Some(d), Some(entry)) = (&default, child.property("default"))
                     && let Err(e) = ty.check(d)
                 {
                     cx.report(
@@ -449,12 +449,16 @@ fn bind_params(
 
 /// A body node with `when=` resolved and `{param}` replaced; `None` when the
 /// node's `when` parameter is unset (or false).
-fn instantiate(cx: &mut Cx<'_>, mut node: KdlNode, params: &BTreeMap<String, Option<ValueKind>>) -> Option<KdlNode> {
+fn instantiate(
+    cx: &mut Cx<'_>,
+    mut node: tree::Node,
+    params: &BTreeMap<String, Option<ValueKind>>,
+) -> Option<tree::Node> {
     instantiate_in_place(cx, &mut node, params).then_some(node)
 }
 
 /// [`instantiate`] on a node of its own: whether the node stays.
-fn instantiate_in_place(cx: &mut Cx<'_>, node: &mut KdlNode, params: &BTreeMap<String, Option<ValueKind>>) -> bool {
+fn instantiate_in_place(cx: &mut Cx<'_>, node: &mut tree::Node, params: &BTreeMap<String, Option<ValueKind>>) -> bool {
     if let Some(pos) = node.entries().iter().position(|e| e.name().is_some_and(|n| n.value() == "when")) {
         let entry = node.entries_mut().remove(pos);
         let param = entry.value().as_string().unwrap_or_default().to_string();
@@ -473,7 +477,7 @@ fn instantiate_in_place(cx: &mut Cx<'_>, node: &mut KdlNode, params: &BTreeMap<S
     }
     for entry in node.entries_mut() {
         let span = entry.span();
-        if let KdlValue::String(text) = entry.value()
+        if let tree::Value::String(text) = entry.value()
             && let Some(value) = interpolate(cx, text, params, span)
         {
             entry.set_value(value);
@@ -491,7 +495,7 @@ fn interpolate(
     text: &str,
     params: &BTreeMap<String, Option<ValueKind>>,
     span: miette::SourceSpan,
-) -> Option<KdlValue> {
+) -> Option<tree::Value> {
     if !text.contains('{') {
         return None;
     }
@@ -512,11 +516,11 @@ fn interpolate(
         && !name.contains(['{', '}'])
     {
         return Some(match lookup(cx, name)? {
-            ValueKind::Int(i) => KdlValue::Integer(i),
-            ValueKind::Bool(b) => KdlValue::Bool(b),
-            ValueKind::Float(f) => KdlValue::Float(f),
-            ValueKind::String(s) => KdlValue::String(s),
-            ValueKind::Null | ValueKind::List(_) | ValueKind::Map(_) => KdlValue::Null,
+            ValueKind::Int(i) => tree::Value::Integer(i),
+            ValueKind::Bool(b) => tree::Value::Bool(b),
+            ValueKind::Float(f) => tree::Value::Float(f),
+            ValueKind::String(s) => tree::Value::String(s),
+            ValueKind::Null | ValueKind::List(_) | ValueKind::Map(_) => tree::Value::Null,
         });
     }
     let mut out = String::new();
@@ -529,14 +533,14 @@ fn interpolate(
         rest = &rest[start + end + 1..];
     }
     out.push_str(rest);
-    Some(KdlValue::String(out))
+    Some(tree::Value::String(out))
 }
 
 /// A component's chart: its `values` blocks deep-merged in order.
-fn component_chart(cx: &mut Cx<'_>, mut node: KdlNode, component: &str) -> Option<Chart> {
+fn component_chart(cx: &mut Cx<'_>, mut node: tree::Node, component: &str) -> Option<Chart> {
     let mut blocks = Vec::new();
     if let Some(children) = node.children_mut() {
-        let (values, rest): (Vec<KdlNode>, Vec<KdlNode>) =
+        let (values, rest): (Vec<tree::Node>, Vec<tree::Node>) =
             std::mem::take(children.nodes_mut()).into_iter().partition(|c| c.name().value() == "values");
         blocks = values;
         *children.nodes_mut() = rest;
@@ -600,7 +604,7 @@ pub fn summarize(library: &Library) -> Vec<Summary> {
         let mut charts = Vec::new();
         let mut version_params = Vec::new();
         for node in definition.body.into_iter().filter(|n| n.name().value() == "chart") {
-            let raw = |key: &str| node.entry(key).and_then(|e| e.value().as_string()).map(str::to_string);
+            let raw = |key: &str| node.property(key).and_then(|e| e.value().as_string()).map(str::to_string);
             if let (Some(version), Some(repo), Some(chart)) = (raw("version"), raw("repo"), raw("chart"))
                 && let Some(param) = version.strip_prefix('{').and_then(|v| v.strip_suffix('}'))
                 && definition.params.contains_key(param)
@@ -608,7 +612,7 @@ pub fn summarize(library: &Library) -> Vec<Summary> {
                 version_params.push((param.to_string(), repo, chart));
             }
             let Some(node) = instantiate(&mut cx, node, &defaults) else { continue };
-            let prop = |key: &str| node.entry(key).and_then(|e| e.value().as_string()).unwrap_or("").to_string();
+            let prop = |key: &str| node.property(key).and_then(|e| e.value().as_string()).unwrap_or("").to_string();
             let release = node.entries().first().and_then(|e| e.value().as_string()).unwrap_or("").to_string();
             charts.push((
                 release,

@@ -7,14 +7,14 @@
 
 use std::net::IpAddr;
 
-use kdl::KdlNode;
+use crate::syntax::tree;
 
 use super::reader::{Cx, Label, PortNumber, Reader, Shape, report_duplicates};
 use crate::diag::{Code, Diagnostic};
 use crate::model::*;
 use crate::source::{Span, Spanned};
 
-pub(super) fn gateway(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Gateway> {
+pub(super) fn gateway(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Gateway> {
     let r = Reader::open(
         cx,
         node,
@@ -30,7 +30,7 @@ pub(super) fn gateway(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Gateway> {
 }
 
 /// `listener "https" port=443 protocol="https" hostname="*.lab.example.com"`.
-fn listener(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Listener> {
+fn listener(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Listener> {
     let r = Reader::open(
         cx,
         node,
@@ -66,7 +66,7 @@ fn listener(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Listener> {
     Some(Listener { name: name?, protocol, port, hostname, span: r.span(cx) })
 }
 
-pub(super) fn dns(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Dns> {
+pub(super) fn dns(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Dns> {
     let r = Reader::open(
         cx,
         node,
@@ -89,7 +89,7 @@ pub(super) fn dns(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Dns> {
     Some(Dns { name: name?, provider: provider?, zone: zone?, token_secret: token_secret?, cluster, span: r.span(cx) })
 }
 
-pub(super) fn tunnel(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Tunnel> {
+pub(super) fn tunnel(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Tunnel> {
     let r = Reader::open(
         cx,
         node,

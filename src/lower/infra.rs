@@ -3,15 +3,15 @@
 
 use std::net::IpAddr;
 
+use crate::syntax::tree;
 use ipnet::IpNet;
-use kdl::KdlNode;
 
 use super::reader::{Cx, Label, PortNumber, Reader, Shape, Url};
 use crate::diag::{Code, Diagnostic};
 use crate::model::*;
 use crate::source::Spanned;
 
-pub(super) fn homelab(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Homelab> {
+pub(super) fn homelab(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Homelab> {
     let r = Reader::open(
         cx,
         node,
@@ -57,7 +57,7 @@ fn pinned_homelabc_image(cx: &mut Cx<'_>, image: &Spanned<String>) -> bool {
 /// Reads a child node that holds exactly one value: `domain "x"`, `dhcp "..."`.
 pub(super) fn single_value<T: super::reader::FromKdl>(
     cx: &mut Cx<'_>,
-    node: &KdlNode,
+    node: &tree::Node,
     what: &'static str,
     expected: &str,
 ) -> Option<Spanned<T>> {
@@ -65,7 +65,7 @@ pub(super) fn single_value<T: super::reader::FromKdl>(
     r.arg::<T>(cx, 0, expected)
 }
 
-pub(super) fn network(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Network> {
+pub(super) fn network(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Network> {
     let r = Reader::open(
         cx,
         node,
@@ -87,7 +87,7 @@ pub(super) fn network(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Network> {
     Some(Network { name: name?, cidr: cidr?, gateway, dhcp, dns, span: r.span(cx) })
 }
 
-pub(super) fn cluster(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Cluster> {
+pub(super) fn cluster(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Cluster> {
     let r = Reader::open(
         cx,
         node,
@@ -148,12 +148,12 @@ pub(super) fn cluster(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Cluster> {
 }
 
 /// Reads a child holding one word: `ingress "nginx"`.
-pub(super) fn word_child<W: Word>(cx: &mut Cx<'_>, node: &KdlNode, what: &'static str) -> Option<Spanned<W>> {
+pub(super) fn word_child<W: Word>(cx: &mut Cx<'_>, node: &tree::Node, what: &'static str) -> Option<Spanned<W>> {
     let r = Reader::open(cx, node, Shape { what, max_args: 1, props: &[], children: &[] });
     r.word_arg::<W>(cx, 0, W::WHAT)
 }
 
-fn gitops(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Gitops> {
+fn gitops(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Gitops> {
     let r = Reader::open(
         cx,
         node,
@@ -181,7 +181,7 @@ fn gitops(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Gitops> {
     Some(Gitops { engine: engine?, repo: repo?, branch, path, interval, secret, span: r.span(cx) })
 }
 
-pub(super) fn node(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Node> {
+pub(super) fn node(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Node> {
     let r = Reader::open(
         cx,
         node,
@@ -276,7 +276,7 @@ pub(super) fn node(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Node> {
     })
 }
 
-pub(super) fn pool(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Pool> {
+pub(super) fn pool(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Pool> {
     let r = Reader::open(
         cx,
         node,
@@ -293,7 +293,7 @@ pub(super) fn pool(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Pool> {
 }
 
 /// `peer "192.168.1.1" asn=64512 local-asn=64513 password-secret="bgp-password"`.
-fn peer(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Peer> {
+fn peer(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Peer> {
     let r = Reader::open(
         cx,
         node,
@@ -306,7 +306,7 @@ fn peer(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Peer> {
     Some(Peer { address: address?, asn: asn?, local_asn: local_asn?, password_secret, span: r.span(cx) })
 }
 
-pub(super) fn registry(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Registry> {
+pub(super) fn registry(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Registry> {
     let r = Reader::open(
         cx,
         node,
@@ -401,7 +401,7 @@ pub(super) fn registry(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Registry> {
 }
 
 /// Reads a flag child: `insecure` alone means `#true`; `insecure #false` is allowed.
-pub(super) fn flag_child(cx: &mut Cx<'_>, node: &KdlNode, what: &'static str) -> Option<Spanned<bool>> {
+pub(super) fn flag_child(cx: &mut Cx<'_>, node: &tree::Node, what: &'static str) -> Option<Spanned<bool>> {
     let r = Reader::open(cx, node, Shape { what, max_args: 1, props: &[], children: &[] });
     match r.opt_arg::<bool>(cx, 0) {
         Some(v) => Some(v),
@@ -410,7 +410,7 @@ pub(super) fn flag_child(cx: &mut Cx<'_>, node: &KdlNode, what: &'static str) ->
     }
 }
 
-pub(super) fn namespace(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Namespace> {
+pub(super) fn namespace(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Namespace> {
     let r = Reader::open(
         cx,
         node,
@@ -420,7 +420,7 @@ pub(super) fn namespace(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Namespace> {
     let pod_security =
         r.word_prop::<PodSecurity>(cx, "pod-security").unwrap_or(Spanned::new(PodSecurity::Restricted, name.span));
     let pairs = |cx: &mut Cx<'_>, what: &'static str| -> Vec<(Spanned<String>, Spanned<String>)> {
-        let children: Vec<&KdlNode> = r.children_named(what).collect();
+        let children: Vec<&tree::Node> = r.children_named(what).collect();
         children
             .into_iter()
             .filter_map(|c| {

@@ -18,6 +18,7 @@ use crate::load::{Loaded, ParsedFile};
 use crate::model::{DeclKind, Model};
 use crate::source::{FileId, SourceMap, Span};
 use crate::suggest;
+use crate::syntax::tree;
 use reader::Cx;
 
 /// The keyword of imports, which the loader reads: not a declaration.
@@ -45,7 +46,7 @@ pub fn lower(loaded: Loaded, sources: &SourceMap, diags: &mut Vec<Diagnostic>) -
 /// Lowers one file's document (freed when done): what [`merge`] takes. The
 /// driver lowers each file with it as soon as the loader has read its
 /// imports ([`crate::load::load_then`]).
-pub fn lower_document(file: FileId, sources: &SourceMap, doc: kdl::KdlDocument) -> FilePart {
+pub fn lower_document(file: FileId, sources: &SourceMap, doc: tree::Document) -> FilePart {
     lower_file(file, &doc, sources, None)
 }
 
@@ -107,7 +108,7 @@ pub struct FilePart {
 
 /// Lowers the declarations of one file, recording what the readers see in
 /// `trace` when there is one.
-fn lower_file(file: FileId, doc: &kdl::KdlDocument, sources: &SourceMap, trace: Option<&mut trace::Trace>) -> FilePart {
+fn lower_file(file: FileId, doc: &tree::Document, sources: &SourceMap, trace: Option<&mut trace::Trace>) -> FilePart {
     let mut model = Model::default();
     let mut homelabs = Vec::new();
     let mut diags = Vec::new();
@@ -150,7 +151,7 @@ fn lower_file(file: FileId, doc: &kdl::KdlDocument, sources: &SourceMap, trace: 
 }
 
 /// E0102 for a top-level node that is no declaration kind.
-fn unknown_kind(cx: &mut Cx<'_>, node: &kdl::KdlNode) {
+fn unknown_kind(cx: &mut Cx<'_>, node: &tree::Node) {
     let other = node.name().value();
     let span = cx.span(node.name().span());
     let keywords: Vec<&str> = keywords().collect();

@@ -1,13 +1,13 @@
 //! Lowering of `dashboard` and `alert` declarations.
 
-use kdl::KdlNode;
+use crate::syntax::tree;
 
 use super::reader::{Cx, Reader, Shape};
 use crate::diag::{Code, Diagnostic};
 use crate::model::*;
 use crate::source::Spanned;
 
-pub(super) fn dashboard(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Dashboard> {
+pub(super) fn dashboard(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Dashboard> {
     let r = Reader::open(
         cx,
         node,
@@ -38,7 +38,7 @@ pub(super) fn dashboard(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Dashboard> {
     Some(Dashboard { name, title, folder, rows, cluster, span: r.span(cx) })
 }
 
-fn panel(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Panel> {
+fn panel(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Panel> {
     let r = Reader::open(
         cx,
         node,
@@ -116,7 +116,7 @@ fn is_grafana_color(color: &str) -> bool {
     named || HUES.contains(&hue)
 }
 
-pub(super) fn alert(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Alert> {
+pub(super) fn alert(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Alert> {
     let r = Reader::open(
         cx,
         node,

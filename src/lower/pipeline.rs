@@ -1,6 +1,6 @@
 //! Lowering of `pipeline` declarations.
 
-use kdl::KdlNode;
+use crate::syntax::tree;
 
 use super::infra::single_value;
 use super::reader::{Cx, Label, Reader, Shape, Url, report_duplicates};
@@ -8,7 +8,7 @@ use crate::diag::{Code, Diagnostic};
 use crate::model::*;
 use crate::source::Spanned;
 
-pub(super) fn pipeline(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Pipeline> {
+pub(super) fn pipeline(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Pipeline> {
     let r = Reader::open(
         cx,
         node,
@@ -92,7 +92,7 @@ pub(super) fn pipeline(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Pipeline> {
     })
 }
 
-fn step(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Step> {
+fn step(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Step> {
     let r = Reader::open(cx, node, Shape { what: "step", max_args: 1, props: &["image"], children: &["run"] });
     let name = r.arg::<Label>(cx, 0, "a name").map(|l| l.map(|l| l.0));
     let image = r.req_prop::<String>(cx, "image");

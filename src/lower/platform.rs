@@ -3,13 +3,13 @@
 //! ClusterIssuer). What each provider or kind needs is checked here, where
 //! the properties are at hand.
 
-use kdl::KdlNode;
+use crate::syntax::tree;
 
 use super::reader::{Cx, Reader, Shape, Url};
 use crate::diag::{Code, Diagnostic};
 use crate::model::*;
 
-pub(super) fn secret_store(cx: &mut Cx<'_>, node: &KdlNode) -> Option<SecretStore> {
+pub(super) fn secret_store(cx: &mut Cx<'_>, node: &tree::Node) -> Option<SecretStore> {
     let r = Reader::open(
         cx,
         node,
@@ -86,7 +86,7 @@ fn store_help(provider: StoreProvider, key: &str) -> String {
     }
 }
 
-pub(super) fn issuer(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Issuer> {
+pub(super) fn issuer(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Issuer> {
     let r = Reader::open(
         cx,
         node,

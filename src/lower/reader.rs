@@ -9,8 +9,8 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
+use crate::syntax::tree;
 use ipnet::IpNet;
-use kdl::{KdlEntry, KdlNode, KdlValue};
 
 use crate::diag::{Code, Diagnostic};
 use crate::model::{self, Duration, HostPort, IpRange, Quantity, Word};
@@ -64,9 +64,9 @@ pub trait FromKdl: Sized {
     /// KDL type annotations that may be written on such a value.
     const ANNOTATIONS: &'static [&'static str];
     /// Parses the value; on failure, the diagnostic's code and message.
-    fn from_kdl(value: &KdlValue) -> Result<Self, (Code, String)>;
+    fn from_kdl(value: &tree::Value) -> Result<Self, (Code, String)>;
     /// A `help:` line for a value that failed to parse.
-    fn help(_value: &KdlValue) -> Option<String> {
+    fn help(_value: &tree::Value) -> Option<String> {
         None
     }
     /// What is expected, as tools show it (a word's kind: `node role`).
@@ -79,31 +79,31 @@ pub trait FromKdl: Sized {
     }
 }
 
-fn want_string(value: &KdlValue, expected: &str) -> Result<String, (Code, String)> {
+fn want_string(value: &tree::Value, expected: &str) -> Result<String, (Code, String)> {
     match value {
-        KdlValue::String(s) => Ok(s.clone()),
+        tree::Value::String(s) => Ok(s.clone()),
         other => Err((Code::E0105, format!("expected {expected}, found {}", describe(other)))),
     }
 }
 
 /// Describes a KDL value for messages: `the integer 5`, `#true`.
-pub fn describe(value: &KdlValue) -> String {
+pub fn describe(value: &tree::Value) -> String {
     match value {
-        KdlValue::String(s) => format!("the string \"{s}\""),
-        KdlValue::Integer(i) => format!("the number {i}"),
-        KdlValue::Float(f) => format!("the number {f}"),
-        KdlValue::Bool(b) => format!("#{b}"),
-        KdlValue::Null => "#null".to_string(),
+        tree::Value::String(s) => format!("the string \"{s}\""),
+        tree::Value::Integer(i) => format!("the number {i}"),
+        tree::Value::Float(f) => format!("the number {f}"),
+        tree::Value::Bool(b) => format!("#{b}"),
+        tree::Value::Null => "#null".to_string(),
     }
 }
 
 impl FromKdl for String {
     const EXPECTED: &'static str = "a string";
     const ANNOTATIONS: &'static [&'static str] = &["string", "url", "path", "host:port"];
-    fn from_kdl(value: &KdlValue) -> Result<String, (Code, String)> {
+    fn from_kdl(value: &tree::Value) -> Result<String, (Code, String)> {
         want_string(value, Self::EXPECTED)
     }
-    fn help(value: &KdlValue) -> Option<String> {
+    fn help(value: &tree::Value) -> Option<String> {
         Some(format!("write it in quotes: `\"{}\"`", crate::diag::redact(&value.to_string().replace('"', ""))))
     }
 }
@@ -111,13 +111,13 @@ impl FromKdl for String {
 impl FromKdl for bool {
     const EXPECTED: &'static str = "`#true` or `#false`";
     const ANNOTATIONS: &'static [&'static str] = &["bool"];
-    fn from_kdl(value: &KdlValue) -> Result<bool, (Code, String)> {
+    fn from_kdl(value: &tree::Value) -> Result<bool, (Code, String)> {
         match value {
-            KdlValue::Bool(b) => Ok(*b),
+            tree::Value::Bool(b) => Ok(*b),
             other => Err((Code::E0105, format!("expected `#true` or `#false`, found {}", describe(other)))),
         }
     }
-    fn help(value: &KdlValue) -> Option<String> {
+    fn help(value: &tree::Value) -> Option<String> {
         match value.as_string() {
             Some("true" | "false") => Some("KDL v2 booleans are written `#true` and `#false`, without quotes".into()),
             _ => None,
@@ -130,14 +130,14 @@ macro_rules! int_from_kdl {
         impl FromKdl for $t {
             const EXPECTED: &'static str = $expected;
             const ANNOTATIONS: &'static [&'static str] = &["int", "port"];
-            fn from_kdl(value: &KdlValue) -> Result<$t, (Code, String)> {
+            fn from_kdl(value: &tree::Value) -> Result<$t, (Code, String)> {
                 match value {
-                    KdlValue::Integer(i) => <$t>::try_from(*i)
+                    tree::Value::Integer(i) => <$t>::try_from(*i)
                         .map_err(|_| (Code::E0105, format!("{i} is out of range: expected {}", $expected))),
                     other => Err((Code::E0105, format!("expected {}, found {}", $expected, describe(other)))),
                 }
             }
-            fn help(value: &KdlValue) -> Option<String> {
+            fn help(value: &tree::Value) -> Option<String> {
                 value
                     .as_string()
                     .filter(|s| s.parse::<$t>().is_ok())
@@ -153,14 +153,14 @@ int_from_kdl!(i64, "a whole number");
 impl FromKdl for f64 {
     const EXPECTED: &'static str = "a number";
     const ANNOTATIONS: &'static [&'static str] = &["number"];
-    fn from_kdl(value: &KdlValue) -> Result<f64, (Code, String)> {
+    fn from_kdl(value: &tree::Value) -> Result<f64, (Code, String)> {
         match value {
-            KdlValue::Integer(i) => Ok(*i as f64),
-            KdlValue::Float(f) if f.is_finite() => Ok(*f),
+            tree::Value::Integer(i) => Ok(*i as f64),
+            tree::Value::Float(f) if f.is_finite() => Ok(*f),
             other => Err((Code::E0105, format!("expected a number, found {}", describe(other)))),
         }
     }
-    fn help(value: &KdlValue) -> Option<String> {
+    fn help(value: &tree::Value) -> Option<String> {
         value
             .as_string()
             .filter(|s| s.parse::<f64>().is_ok_and(f64::is_finite))
@@ -175,14 +175,14 @@ pub struct PortNumber(pub u16);
 impl FromKdl for PortNumber {
     const EXPECTED: &'static str = "a port number from 1 to 65535";
     const ANNOTATIONS: &'static [&'static str] = &["port", "int"];
-    fn from_kdl(value: &KdlValue) -> Result<PortNumber, (Code, String)> {
+    fn from_kdl(value: &tree::Value) -> Result<PortNumber, (Code, String)> {
         match value {
-            KdlValue::Integer(i) if (1..=65535).contains(i) => Ok(PortNumber(*i as u16)),
-            KdlValue::Integer(i) => Err((Code::E0105, format!("port {i} is out of range 1-65535"))),
+            tree::Value::Integer(i) if (1..=65535).contains(i) => Ok(PortNumber(*i as u16)),
+            tree::Value::Integer(i) => Err((Code::E0105, format!("port {i} is out of range 1-65535"))),
             other => Err((Code::E0105, format!("expected {}, found {}", Self::EXPECTED, describe(other)))),
         }
     }
-    fn help(value: &KdlValue) -> Option<String> {
+    fn help(value: &tree::Value) -> Option<String> {
         <u16 as FromKdl>::help(value)
     }
 }
@@ -194,12 +194,12 @@ pub struct Label(pub String);
 impl FromKdl for Label {
     const EXPECTED: &'static str = "a name";
     const ANNOTATIONS: &'static [&'static str] = &["name", "ref"];
-    fn from_kdl(value: &KdlValue) -> Result<Label, (Code, String)> {
+    fn from_kdl(value: &tree::Value) -> Result<Label, (Code, String)> {
         let s = want_string(value, Self::EXPECTED)?;
         model::check_rfc1123_label(&s).map_err(|m| (Code::E0106, format!("invalid name: {m}")))?;
         Ok(Label(s))
     }
-    fn help(value: &KdlValue) -> Option<String> {
+    fn help(value: &tree::Value) -> Option<String> {
         let s = value.as_string()?;
         let fixed: String = s
             .to_lowercase()
@@ -221,12 +221,12 @@ pub struct ServiceLabel(pub String);
 impl FromKdl for ServiceLabel {
     const EXPECTED: &'static str = "a name";
     const ANNOTATIONS: &'static [&'static str] = &["name"];
-    fn from_kdl(value: &KdlValue) -> Result<ServiceLabel, (Code, String)> {
+    fn from_kdl(value: &tree::Value) -> Result<ServiceLabel, (Code, String)> {
         let s = want_string(value, Self::EXPECTED)?;
         model::check_dns1035_label(&s).map_err(|m| (Code::E0106, format!("invalid name: {m}")))?;
         Ok(ServiceLabel(s))
     }
-    fn help(value: &KdlValue) -> Option<String> {
+    fn help(value: &tree::Value) -> Option<String> {
         Label::help(value)
     }
 }
@@ -234,14 +234,14 @@ impl FromKdl for ServiceLabel {
 impl FromKdl for IpAddr {
     const EXPECTED: &'static str = "an IP address";
     const ANNOTATIONS: &'static [&'static str] = &["ip", "ipv4", "ipv6"];
-    fn from_kdl(value: &KdlValue) -> Result<IpAddr, (Code, String)> {
+    fn from_kdl(value: &tree::Value) -> Result<IpAddr, (Code, String)> {
         let s = want_string(value, Self::EXPECTED)?;
         s.parse().map_err(|_| {
             let why = if s.contains('/') { " (a CIDR was given where one address is expected)" } else { "" };
             (Code::E0105, format!("`{s}` is not an IP address{why}"))
         })
     }
-    fn help(value: &KdlValue) -> Option<String> {
+    fn help(value: &tree::Value) -> Option<String> {
         let s = value.as_string().unwrap_or_default();
         Some(match s.split_once('/') {
             Some((address, _)) => format!("write the address alone: `\"{address}\"`"),
@@ -253,7 +253,7 @@ impl FromKdl for IpAddr {
 impl FromKdl for model::HostAddress {
     const EXPECTED: &'static str = "an IP address or a DNS name";
     const ANNOTATIONS: &'static [&'static str] = &["ip", "host"];
-    fn from_kdl(value: &KdlValue) -> Result<model::HostAddress, (Code, String)> {
+    fn from_kdl(value: &tree::Value) -> Result<model::HostAddress, (Code, String)> {
         let s = want_string(value, Self::EXPECTED)?;
         model::HostAddress::parse(&s).map_err(|m| (Code::E0105, format!("invalid host: {m}")))
     }
@@ -262,11 +262,11 @@ impl FromKdl for model::HostAddress {
 impl FromKdl for IpNet {
     const EXPECTED: &'static str = "a CIDR like `10.0.0.0/24`";
     const ANNOTATIONS: &'static [&'static str] = &["cidr"];
-    fn from_kdl(value: &KdlValue) -> Result<IpNet, (Code, String)> {
+    fn from_kdl(value: &tree::Value) -> Result<IpNet, (Code, String)> {
         let s = want_string(value, Self::EXPECTED)?;
         model::parse_cidr(&s).map_err(|m| (Code::E0105, format!("invalid CIDR: {m}")))
     }
-    fn help(_: &KdlValue) -> Option<String> {
+    fn help(_: &tree::Value) -> Option<String> {
         Some("write an address and a prefix length, at most 32 for IPv4 and 128 for IPv6: `\"10.0.0.0/24\"`".into())
     }
 }
@@ -274,11 +274,11 @@ impl FromKdl for IpNet {
 impl FromKdl for IpRange {
     const EXPECTED: &'static str = "an address range like `192.168.1.200-192.168.1.210` or a CIDR";
     const ANNOTATIONS: &'static [&'static str] = &["ip-range", "cidr"];
-    fn from_kdl(value: &KdlValue) -> Result<IpRange, (Code, String)> {
+    fn from_kdl(value: &tree::Value) -> Result<IpRange, (Code, String)> {
         let s = want_string(value, Self::EXPECTED)?;
         IpRange::parse(&s).map_err(|m| (Code::E0105, format!("invalid address range: {m}")))
     }
-    fn help(_: &KdlValue) -> Option<String> {
+    fn help(_: &tree::Value) -> Option<String> {
         Some(
             "write `\"FIRST-LAST\"` with FIRST no higher than LAST (`\"192.168.1.200-192.168.1.210\"`), or a CIDR"
                 .into(),
@@ -289,16 +289,16 @@ impl FromKdl for IpRange {
 impl FromKdl for Quantity {
     const EXPECTED: &'static str = "a quantity like `100m`, `64Mi` or `2`";
     const ANNOTATIONS: &'static [&'static str] = &["quantity"];
-    fn from_kdl(value: &KdlValue) -> Result<Quantity, (Code, String)> {
+    fn from_kdl(value: &tree::Value) -> Result<Quantity, (Code, String)> {
         let text = match value {
-            KdlValue::Integer(i) if *i >= 0 => i.to_string(),
-            KdlValue::Float(f) if *f >= 0.0 => f.to_string(),
-            KdlValue::String(s) => s.clone(),
+            tree::Value::Integer(i) if *i >= 0 => i.to_string(),
+            tree::Value::Float(f) if *f >= 0.0 => f.to_string(),
+            tree::Value::String(s) => s.clone(),
             other => return Err((Code::E0105, format!("expected {}, found {}", Self::EXPECTED, describe(other)))),
         };
         Quantity::parse(&text).map_err(|m| (Code::E0105, format!("invalid quantity: {m}")))
     }
-    fn help(value: &KdlValue) -> Option<String> {
+    fn help(value: &tree::Value) -> Option<String> {
         let s = value.as_string()?;
         let upper = s.to_uppercase();
         ["KB", "MB", "GB", "TB"]
@@ -311,11 +311,11 @@ impl FromKdl for Quantity {
 impl FromKdl for model::Cron {
     const EXPECTED: &'static str = "a cron schedule like `0 3 * * *` or `@daily`";
     const ANNOTATIONS: &'static [&'static str] = &["cron"];
-    fn from_kdl(value: &KdlValue) -> Result<model::Cron, (Code, String)> {
+    fn from_kdl(value: &tree::Value) -> Result<model::Cron, (Code, String)> {
         let s = want_string(value, Self::EXPECTED)?;
         model::Cron::parse(&s).map_err(|e| (Code::E0105, e.message))
     }
-    fn help(value: &KdlValue) -> Option<String> {
+    fn help(value: &tree::Value) -> Option<String> {
         model::Cron::parse(value.as_string()?).err().map(|e| e.help)
     }
 }
@@ -323,14 +323,14 @@ impl FromKdl for model::Cron {
 impl FromKdl for Duration {
     const EXPECTED: &'static str = "a duration like `30s`, `5m` or `7d`";
     const ANNOTATIONS: &'static [&'static str] = &["duration"];
-    fn from_kdl(value: &KdlValue) -> Result<Duration, (Code, String)> {
+    fn from_kdl(value: &tree::Value) -> Result<Duration, (Code, String)> {
         let s = match value {
-            KdlValue::String(s) => s.clone(),
+            tree::Value::String(s) => s.clone(),
             other => return Err((Code::E0105, format!("expected {}, found {}", Self::EXPECTED, describe(other)))),
         };
         Duration::parse(&s).map_err(|m| (Code::E0105, format!("invalid duration: {m}")))
     }
-    fn help(value: &KdlValue) -> Option<String> {
+    fn help(value: &tree::Value) -> Option<String> {
         if let Some(i) = value.as_integer() {
             return Some(format!("give a unit: `\"{i}s\"` or `\"{i}m\"`"));
         }
@@ -345,11 +345,11 @@ impl FromKdl for Duration {
 impl FromKdl for HostPort {
     const EXPECTED: &'static str = "an address like `192.168.1.171:5000`";
     const ANNOTATIONS: &'static [&'static str] = &["host:port", "address"];
-    fn from_kdl(value: &KdlValue) -> Result<HostPort, (Code, String)> {
+    fn from_kdl(value: &tree::Value) -> Result<HostPort, (Code, String)> {
         let s = want_string(value, Self::EXPECTED)?;
         HostPort::parse(&s).map_err(|m| (Code::E0105, format!("invalid address: {}", crate::diag::redact(&m))))
     }
-    fn help(_: &KdlValue) -> Option<String> {
+    fn help(_: &tree::Value) -> Option<String> {
         Some("write a host and a port from 1 to 65535, `HOST:PORT`: `\"192.168.1.171:5000\"`".into())
     }
 }
@@ -361,7 +361,7 @@ pub struct Url(pub String);
 impl FromKdl for Url {
     const EXPECTED: &'static str = "a URL like `https://example.com/...`";
     const ANNOTATIONS: &'static [&'static str] = &["url"];
-    fn from_kdl(value: &KdlValue) -> Result<Url, (Code, String)> {
+    fn from_kdl(value: &tree::Value) -> Result<Url, (Code, String)> {
         let s = want_string(value, Self::EXPECTED)?;
         let ok = s.split_once("://").is_some_and(|(scheme, rest)| {
             !scheme.is_empty()
@@ -375,7 +375,7 @@ impl FromKdl for Url {
             Err((Code::E0105, format!("`{}` is not a URL with a scheme such as `https://`", crate::diag::redact(&s))))
         }
     }
-    fn help(_: &KdlValue) -> Option<String> {
+    fn help(_: &tree::Value) -> Option<String> {
         Some("write the whole URL with its scheme: `\"https://charts.example.com\"`, `\"oci://ghcr.io/...\"`".into())
     }
 }
@@ -383,11 +383,11 @@ impl FromKdl for Url {
 impl<W: Word> FromKdl for Spanless<W> {
     const EXPECTED: &'static str = "one of the allowed words";
     const ANNOTATIONS: &'static [&'static str] = &["string"];
-    fn from_kdl(value: &KdlValue) -> Result<Spanless<W>, (Code, String)> {
+    fn from_kdl(value: &tree::Value) -> Result<Spanless<W>, (Code, String)> {
         let s = want_string(value, W::WHAT)?;
         W::parse(&s).map(Spanless).ok_or_else(|| (Code::E0108, format!("unknown {} `{s}`", W::WHAT)))
     }
-    fn help(value: &KdlValue) -> Option<String> {
+    fn help(value: &tree::Value) -> Option<String> {
         let s = value.as_string()?;
         let words = W::words();
         // Case-insensitive exact matches first: `clusterip` → `ClusterIP`.
@@ -412,7 +412,7 @@ pub struct Spanless<W>(pub W);
 /// A node being read against its [`Shape`].
 pub struct Reader<'n> {
     /// The node.
-    pub node: &'n KdlNode,
+    pub node: &'n tree::Node,
     /// Its shape.
     pub shape: Shape,
     /// The file it is in.
@@ -422,7 +422,7 @@ pub struct Reader<'n> {
 impl<'n> Reader<'n> {
     /// Opens a node and reports every shape problem: unknown or repeated
     /// properties, unknown children, too many arguments.
-    pub fn open(cx: &mut Cx<'_>, node: &'n KdlNode, shape: Shape) -> Reader<'n> {
+    pub fn open(cx: &mut Cx<'_>, node: &'n tree::Node, shape: Shape) -> Reader<'n> {
         let reader = Reader { node, shape, file: cx.file };
         let span = reader.span(cx);
         if let Some(trace) = cx.trace.as_deref_mut() {
@@ -540,12 +540,12 @@ impl<'n> Reader<'n> {
     }
 
     /// The children nodes, in order.
-    pub fn children(&self) -> &'n [KdlNode] {
+    pub fn children(&self) -> &'n [tree::Node] {
         self.node.children().map_or(&[], |d| d.nodes())
     }
 
     /// The children with this name.
-    pub fn children_named(&self, name: &'n str) -> impl Iterator<Item = &'n KdlNode> + 'n {
+    pub fn children_named(&self, name: &'n str) -> impl Iterator<Item = &'n tree::Node> + 'n {
         self.children().iter().filter(move |c| c.name().value() == name)
     }
 
@@ -556,7 +556,7 @@ impl<'n> Reader<'n> {
         &self,
         cx: &mut Cx<'c>,
         name: &'n str,
-        mut lower: impl FnMut(&mut Cx<'c>, &'n KdlNode) -> Option<T>,
+        mut lower: impl FnMut(&mut Cx<'c>, &'n tree::Node) -> Option<T>,
     ) -> Vec<T> {
         let mut lowered = Vec::with_capacity(self.children_named(name).count());
         lowered.extend(self.children_named(name).filter_map(|child| lower(cx, child)));
@@ -564,7 +564,7 @@ impl<'n> Reader<'n> {
     }
 
     /// The one child with this name; a second is reported.
-    pub fn child_once(&self, cx: &mut Cx<'_>, name: &str) -> Option<&'n KdlNode> {
+    pub fn child_once(&self, cx: &mut Cx<'_>, name: &str) -> Option<&'n tree::Node> {
         let mut found = self.children().iter().filter(|c| c.name().value() == name);
         let first = found.next()?;
         for again in found {
@@ -578,7 +578,7 @@ impl<'n> Reader<'n> {
         Some(first)
     }
 
-    fn args(&self) -> impl Iterator<Item = &'n KdlEntry> {
+    fn args(&self) -> impl Iterator<Item = &'n tree::Entry> {
         self.node.entries().iter().filter(|e| e.name().is_none())
     }
 
@@ -617,7 +617,7 @@ impl<'n> Reader<'n> {
         }
     }
 
-    fn prop_entry(&self, key: &str) -> Option<&'n KdlEntry> {
+    fn prop_entry(&self, key: &str) -> Option<&'n tree::Entry> {
         self.node.entries().iter().find(|e| e.name().is_some_and(|n| n.value() == key))
     }
 
@@ -684,7 +684,7 @@ impl<'n> Reader<'n> {
 }
 
 /// The span of an entry's value (after `key=` for properties, after a type annotation).
-fn value_span(cx: &Cx<'_>, entry: &KdlEntry) -> Span {
+fn value_span(cx: &Cx<'_>, entry: &tree::Entry) -> Span {
     let whole = cx.span(entry.span());
     let text = cx.text.get(whole.start as usize..whole.end as usize).unwrap_or("");
     let mut skip = 0;
@@ -705,7 +705,7 @@ fn value_span(cx: &Cx<'_>, entry: &KdlEntry) -> Span {
 }
 
 /// Parses one entry, checking its type annotation; reports and returns `None` on failure.
-pub fn parse_entry<T: FromKdl>(cx: &mut Cx<'_>, entry: &KdlEntry) -> Option<Spanned<T>> {
+pub fn parse_entry<T: FromKdl>(cx: &mut Cx<'_>, entry: &tree::Entry) -> Option<Spanned<T>> {
     let span = value_span(cx, entry);
     if let Some(ty) = entry.ty() {
         let ty = ty.value();

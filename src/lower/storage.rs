@@ -2,14 +2,14 @@
 //! PersistentVolumeClaim), `storage-class` (a StorageClass) and `backup` (a
 //! restic repository VolSync backs volumes up to).
 
-use kdl::KdlNode;
+use crate::syntax::tree;
 
 use super::reader::{Cx, Reader, Shape};
 use crate::diag::{Code, Diagnostic};
 use crate::model::*;
 use crate::source::Spanned;
 
-pub(super) fn claim(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Claim> {
+pub(super) fn claim(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Claim> {
     let r = Reader::open(
         cx,
         node,
@@ -40,7 +40,7 @@ pub(super) fn claim(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Claim> {
     })
 }
 
-pub(super) fn storage_class(cx: &mut Cx<'_>, node: &KdlNode) -> Option<StorageClass> {
+pub(super) fn storage_class(cx: &mut Cx<'_>, node: &tree::Node) -> Option<StorageClass> {
     let r = Reader::open(
         cx,
         node,
@@ -110,7 +110,7 @@ const BACKUP_PROPS: &[&str] = &[
     "keep-yearly",
 ];
 
-pub(super) fn backup(cx: &mut Cx<'_>, node: &KdlNode) -> Option<Backup> {
+pub(super) fn backup(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Backup> {
     let r = Reader::open(cx, node, Shape { what: "backup", max_args: 1, props: BACKUP_PROPS, children: &[] });
     let name = r.name(cx);
     let repository = r.req_prop::<String>(cx, "repository");

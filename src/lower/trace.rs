@@ -8,6 +8,7 @@
 //! runs. Recording is off (`Cx::trace` is `None`) in every compilation.
 
 use crate::source::{FileId, SourceMap, Span};
+use crate::syntax::tree;
 
 use super::reader::Shape;
 
@@ -114,7 +115,7 @@ pub fn file(text: &str) -> Option<Trace> {
 
 /// The name path of every node of a document, by span. The parser bounds
 /// the depth of documents (`syntax::MAX_DEPTH`), and so this recursion.
-fn collect_paths(file: FileId, nodes: &[kdl::KdlNode], stack: &mut Vec<String>, out: &mut Vec<(Span, Vec<String>)>) {
+fn collect_paths(file: FileId, nodes: &[tree::Node], stack: &mut Vec<String>, out: &mut Vec<(Span, Vec<String>)>) {
     for node in nodes {
         stack.push(node.name().value().to_string());
         out.push((Span::new(file, node.span().offset(), node.span().len()), stack.clone()));

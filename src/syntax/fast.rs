@@ -2,8 +2,8 @@
 //!
 //! The kdl crate's parser recovers from errors and keeps every byte of formatting, which
 //! makes it read about 2 MB/s, and a large homelab is several megabytes. This module parses
-//! the subset that descriptions are written in straight into the `KdlDocument` the crate
-//! would build, with the same names, values and spans:
+//! the subset that descriptions are written in straight into the [`Document`] the crate's
+//! would convert to, with the same names, values and spans:
 //!
 //! - nodes named by a bare identifier or a quoted string, with arguments, `key=value`
 //!   properties (spaces and `/* */` comments allowed around `=`) and a `{ ... }` block;
@@ -18,18 +18,17 @@
 //! not start with an ASCII letter, `_` or a sign, slashdash, line continuations, whitespace
 //! escapes, and on non-ASCII text or control characters outside strings and comments.
 //!
-//! The documents differ from the crate's in one way: they carry no formatting (the
-//! leading space, comments and literal spellings that `Display` reprints); nothing in
-//! the compiler reads it, and spans locate every token.
+//! Neither kind of document carries formatting (the crate's keeps the leading space,
+//! comments and literal spellings that its `Display` reprints); spans locate every token.
 
-use kdl::{KdlDocument, KdlEntry, KdlIdentifier, KdlNode, KdlValue};
+use super::tree::{Document, Entry, Ident, Node, Value};
 
 /// How deep children blocks may nest: deeper texts are left to the crate's path,
 /// where the guard refuses them.
 use super::MAX_DEPTH;
 
 /// Parses `text` if it lies in the supported subset of KDL v2, `None` otherwise.
-pub(super) fn parse(text: &str) -> Option<KdlDocument> {
+pub(super) fn parse(text: &str) -> Option<Document> {
     Parser { text, bytes: text.as_bytes(), pos: 0, nodes: Vec::new(), entries: Vec::new() }.nodes(0)
 }
 
@@ -45,9 +44,9 @@ struct Parser<'a> {
     bytes: &'a [u8],
     pos: usize,
     /// The nodes read so far of the documents being read, innermost last.
-    nodes: Vec<KdlNode>,
+    nodes: Vec<Node>,
     /// The entries read so far of the node being read.
-    entries: Vec<KdlEntry>,
+    entries: Vec<Entry>,
 }
 
 impl Parser<'_> {
@@ -64,8 +63,7 @@ impl Parser<'_> {
     /// The nodes of the document (depth 0, up to the end) or of a children block (up to
     /// its `}`, left for the caller). The crate's span runs from the first node to the
     /// end of the last one, or is empty where the first node would start.
-    fn nodes(&mut self, depth: usize) -> Option<KdlDocument> {
-        let mut doc = KdlDocument::new();
+    fn nodes(&mut self, depth: usize) -> Option<Document> {
         let mark = self.nodes.len();
         self.line_space()?;
         let start = self.pos;
@@ -82,9 +80,7 @@ impl Parser<'_> {
             self.terminator()?;
             self.line_space()?;
         }
-        *doc.nodes_mut() = exact(self.nodes.drain(mark..));
-        doc.set_span(start..end);
-        Some(doc)
+        Some(Document::new(exact(self.nodes.drain(mark..)), start..end))
     }
 
     /// Reads one node, up to its terminator, onto `nodes`. Its span covers the name, the
@@ -95,7 +91,7 @@ impl Parser<'_> {
         let name = self.string()?;
         // The node goes on the stack before its children, which go above it.
         let index = self.nodes.len();
-        self.nodes.push(KdlNode::new(identifier(name, start, self.pos)));
+        self.nodes.push(Node::new(identifier(name, start, self.pos), Vec::new(), None, start..start));
         self.entries.clear();
         loop {
             let before = self.pos;
@@ -106,7 +102,7 @@ impl Parser<'_> {
                 Some(b'{') => {
                     *self.nodes[index].entries_mut() = exact(self.entries.drain(..));
                     let children = self.children(depth + 1)?;
-                    self.nodes[index].set_children(children);
+                    *self.nodes[index].children_mut() = Some(children);
                     self.node_space()?;
                     break;
                 }
@@ -124,7 +120,7 @@ impl Parser<'_> {
     }
 
     /// A `{ ... }` block, the cursor on its `{`.
-    fn children(&mut self, depth: usize) -> Option<KdlDocument> {
+    fn children(&mut self, depth: usize) -> Option<Document> {
         if depth > MAX_DEPTH {
             return None;
         }
@@ -154,24 +150,19 @@ impl Parser<'_> {
     fn entry(&mut self) -> Option<()> {
         let start = self.pos;
         let (key, value) = if self.at_string() { self.argument_or_property(start)? } else { (None, self.value()?) };
-        let mut entry = match key {
-            Some(key) => KdlEntry::new_prop(key, value),
-            None => KdlEntry::new(value),
-        };
-        entry.set_span(start..self.pos);
-        self.entries.push(entry);
+        self.entries.push(Entry::new(key, value, start..self.pos));
         Some(())
     }
 
     /// An entry that starts with a string: the key and value of a property if `=`
     /// follows, else the value of an argument.
-    fn argument_or_property(&mut self, start: usize) -> Option<(Option<KdlIdentifier>, KdlValue)> {
+    fn argument_or_property(&mut self, start: usize) -> Option<(Option<Ident>, Value)> {
         let text = self.string()?;
         let key_end = self.pos;
         self.node_space()?;
         if self.peek() != Some(b'=') {
             self.pos = key_end;
-            return Some((None, KdlValue::String(text)));
+            return Some((None, Value::String(text)));
         }
         self.pos += 1;
         self.node_space()?;
@@ -180,9 +171,9 @@ impl Parser<'_> {
     }
 
     /// A value: a string, a decimal integer or a keyword.
-    fn value(&mut self) -> Option<KdlValue> {
+    fn value(&mut self) -> Option<Value> {
         if self.at_string() {
-            return self.string().map(KdlValue::String);
+            return self.string().map(Value::String);
         }
         match self.peek()? {
             b'#' => self.keyword(),
@@ -299,14 +290,14 @@ impl Parser<'_> {
     }
 
     /// `#true`, `#false` or `#null`.
-    fn keyword(&mut self) -> Option<KdlValue> {
+    fn keyword(&mut self) -> Option<Value> {
         let rest = self.bytes.get(self.pos..)?;
         let (value, len) = if rest.starts_with(b"#true") {
-            (KdlValue::Bool(true), 5)
+            (Value::Bool(true), 5)
         } else if rest.starts_with(b"#false") {
-            (KdlValue::Bool(false), 6)
+            (Value::Bool(false), 6)
         } else if rest.starts_with(b"#null") {
-            (KdlValue::Null, 5)
+            (Value::Null, 5)
         } else {
             return None;
         };
@@ -317,7 +308,7 @@ impl Parser<'_> {
     /// A decimal integer with an optional sign. More than 18 digits could overflow an
     /// `i64`, so they bail, as do `_`, a fraction or an exponent (the caller finds no
     /// separator after the digits).
-    fn integer(&mut self) -> Option<KdlValue> {
+    fn integer(&mut self) -> Option<Value> {
         let start = self.pos;
         let negative = self.peek() == Some(b'-');
         if matches!(self.peek(), Some(b'-' | b'+')) {
@@ -339,12 +330,12 @@ impl Parser<'_> {
             return self.fraction(start);
         }
         let value = if negative { -magnitude } else { magnitude };
-        Some(KdlValue::Integer(value.into()))
+        Some(Value::Integer(value.into()))
     }
 
     /// The fraction of a decimal (`0.05`, `-1.5`), the cursor on its dot and `start` at
     /// its sign or first digit. An exponent or `_` bails (the caller finds no separator).
-    fn fraction(&mut self, start: usize) -> Option<KdlValue> {
+    fn fraction(&mut self, start: usize) -> Option<Value> {
         self.pos += 1;
         let fraction = self.pos;
         while let Some(b'0'..=b'9') = self.peek() {
@@ -354,7 +345,7 @@ impl Parser<'_> {
             self.pos += 1;
         }
         let text = std::str::from_utf8(&self.bytes[start..self.pos]).ok()?;
-        text.parse::<f64>().ok().map(KdlValue::Float)
+        text.parse::<f64>().ok().map(Value::Float)
     }
 
     /// Spaces, tabs and block comments: what may separate the parts of a node.
@@ -475,10 +466,8 @@ fn exact<T>(items: std::vec::Drain<'_, T>) -> Vec<T> {
 }
 
 /// An identifier (node name or property key) read from `start..end`.
-fn identifier(value: String, start: usize, end: usize) -> KdlIdentifier {
-    let mut ident = KdlIdentifier::from(value);
-    ident.set_span(start..end);
-    ident
+fn identifier(value: String, start: usize, end: usize) -> Ident {
+    Ident::new(value, start..end)
 }
 
 /// Whether `b` continues a bare identifier: visible ASCII but the characters KDL
@@ -498,15 +487,16 @@ mod tests {
     use proptest::prelude::*;
 
     use super::parse;
+    use crate::syntax::tree::Document;
 
     /// A document as text: every name, value, type annotation and span, children nested.
-    fn dump(doc: &KdlDocument) -> String {
+    fn dump(doc: &Document) -> String {
         let mut out = String::new();
         dump_into(doc, 0, &mut out);
         out
     }
 
-    fn dump_into(doc: &KdlDocument, depth: usize, out: &mut String) {
+    fn dump_into(doc: &Document, depth: usize, out: &mut String) {
         let pad = "  ".repeat(depth);
         let _ = writeln!(out, "{pad}doc @{}", at(doc.span()));
         for node in doc.nodes() {
@@ -537,8 +527,10 @@ mod tests {
     fn agrees(text: &str) -> Result<bool, String> {
         let Some(fast) = parse(text) else { return Ok(false) };
         match KdlDocument::parse_v2(text) {
-            Ok(slow) if dump(&slow) == dump(&fast) => Ok(true),
-            Ok(slow) => Err(format!("{text:?}\n--- crate\n{}--- fast\n{}", dump(&slow), dump(&fast))),
+            Ok(slow) if dump(&Document::from_kdl(&slow)) == dump(&fast) => Ok(true),
+            Ok(slow) => {
+                Err(format!("{text:?}\n--- crate\n{}--- fast\n{}", dump(&Document::from_kdl(&slow)), dump(&fast)))
+            }
             Err(error) => Err(format!("{text:?}: the fast path accepts what the crate rejects: {error:?}")),
         }
     }

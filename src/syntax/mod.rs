@@ -1,4 +1,4 @@
-//! KDL parsing: text to `KdlDocument`, KDL v2 first, v1 accepted with a warning.
+//! KDL parsing: text to a [`tree::Document`], KDL v2 first, v1 accepted with a warning.
 //!
 //! The kdl crate recurses once per level of blocks (and per piece of a block
 //! comment, and per error it recovers from) and a stack overflow aborts the
@@ -14,6 +14,7 @@ use crate::source::{FileId, Span};
 
 mod fast;
 pub mod guard;
+pub mod tree;
 
 pub use guard::{MAX_DEPTH, Refusal};
 
@@ -21,13 +22,14 @@ pub use guard::{MAX_DEPTH, Refusal};
 /// warning; a document that is neither reports the v2 parser's errors.
 ///
 /// The common subset of KDL v2 goes through a fast hand-written parser that
-/// builds the same document; anything else goes to the kdl crate.
-pub fn parse(file: FileId, text: &str, diags: &mut Vec<Diagnostic>) -> Option<KdlDocument> {
+/// builds the document; anything else goes to the kdl crate, whose document
+/// is converted.
+pub fn parse(file: FileId, text: &str, diags: &mut Vec<Diagnostic>) -> Option<tree::Document> {
     if let Some(doc) = fast::parse(text) {
         return Some(doc);
     }
     match with_crate(text) {
-        Ok((doc, Dialect::V2)) => Some(doc),
+        Ok((doc, Dialect::V2)) => Some(tree::Document::from_kdl(&doc)),
         Ok((doc, Dialect::V1)) => {
             let span = doc
                 .nodes()
@@ -39,7 +41,7 @@ pub fn parse(file: FileId, text: &str, diags: &mut Vec<Diagnostic>) -> Option<Kd
                              strings that are not identifiers; `homelabc fmt` rewrites the file in v2",
                 ),
             );
-            Some(doc)
+            Some(tree::Document::from_kdl(&doc))
         }
         Err(Failure::Refused(refusal)) => {
             diags.push(refused(file, text, &refusal));
