@@ -92,6 +92,18 @@ pub struct ExternalSecret {
     spec: ExternalSecretSpec,
 }
 
+impl ExternalSecret {
+    /// The name of the Secret it makes.
+    pub fn target(&self) -> &str {
+        &self.spec.target.name
+    }
+
+    /// The kind and name of the store it reads from.
+    pub fn store(&self) -> (&str, &str) {
+        (self.spec.secret_store_ref.kind, &self.spec.secret_store_ref.name)
+    }
+}
+
 impl CustomKind for ExternalSecret {
     const API_VERSION: &'static str = EXTERNAL_SECRETS_API;
     const KIND: &'static str = "ExternalSecret";

@@ -117,8 +117,9 @@ enum Read<'a> {
     Identity,
     /// Its JSON, with a [`reader`] for its kind.
     Json(&'a Value),
-    /// What [`typed::read`] read of its typed body.
-    Typed(Vec<Need>),
+    /// What [`typed::read`] read of its typed body: what it makes beside
+    /// its own kind's name, and what it names.
+    Typed(Vec<Key>, Vec<Need>),
 }
 
 /// Reads what an object makes and names, from its JSON.
@@ -127,14 +128,15 @@ pub fn seen(object: &Object, value: &Value) -> Seen {
 }
 
 /// What an object makes and names, read from its typed body where its kind
-/// has a typed reader (workloads that run one pod template, Ingresses: the
-/// most of an app), so that it needs no JSON; `None` for other kinds. As
+/// has a typed reader (workloads that run one pod template, Ingresses,
+/// ExternalSecrets: the most of an app), so that it needs no JSON; `None` for other kinds. As
 /// with [`seen_clean`], its strings were scanned for credentials as it was
 /// written, and none was found. The same as [`seen`] would read (checked
 /// on every object in debug builds, `Object::render`).
 pub fn seen_typed(object: &Object, body: &dyn std::any::Any) -> Option<Seen> {
-    let mut needs = Vec::new();
-    typed::read(body, &object.id.namespace, &mut needs).then(|| seen_from(object, Read::Typed(needs)))
+    let (mut provides, mut needs) = (Vec::new(), Vec::new());
+    let read = typed::read(body, &object.id, &mut provides, &mut needs);
+    read.then(|| seen_from(object, Read::Typed(provides, needs)))
 }
 
 /// What an object makes and names when [`reads_body`] says nothing of it
@@ -282,7 +284,10 @@ fn seen_from(object: &Object, read: Read<'_>) -> Seen {
             }
             (needs, Some(value))
         }
-        Read::Typed(needs) => (needs, None),
+        Read::Typed(made, needs) => {
+            provides.extend(made);
+            (needs, None)
+        }
         Read::Identity => (Vec::new(), None),
     };
     if !(group.is_empty() || BUILTIN_GROUPS.contains(&group)) {

@@ -1,7 +1,8 @@
 //! The names an object uses, read from its typed body for the kinds most of
-//! a homelab's objects are (Deployments, DaemonSets, CronJobs, Ingresses):
-//! what [`super::pod`] and [`super::ingress`] read from their JSON, in the
-//! same order, so that these objects are written straight to YAML and never
+//! a homelab's objects are (Deployments, DaemonSets, CronJobs, Ingresses,
+//! ExternalSecrets): what [`super::pod`], [`super::ingress`] and the
+//! ExternalSecret's [`super::reader`] read from their JSON, in the same
+//! order, so that these objects are written straight to YAML and never
 //! built as JSON. `Object::render` holds the two to the same answers in
 //! debug builds, on every object the tests build.
 
@@ -12,13 +13,19 @@ use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::PodSpec;
 use k8s_openapi::api::networking::v1::Ingress;
 
-use super::{Class, Need};
+use super::{Class, Key, Need};
+use crate::backend::secrets::ExternalSecret;
+use crate::backend::{Custom, ObjectId};
 
-/// The names `body` uses, onto `needs`; `false` (and nothing read) for a
-/// kind this module does not know, whose JSON is read instead. The one list
-/// of the kinds read typed.
-pub(super) fn read(body: &dyn Any, ns: &Option<String>, needs: &mut Vec<Need>) -> bool {
-    if let Some(deployment) = body.downcast_ref::<Deployment>() {
+/// What `body` (of the object `id`) makes beside its own kind's name, onto
+/// `provides`, and the names it uses, onto `needs`; `false` (and nothing
+/// read) for a kind this module does not know, whose JSON is read instead.
+/// The one list of the kinds read typed.
+pub(super) fn read(body: &dyn Any, id: &ObjectId, provides: &mut Vec<Key>, needs: &mut Vec<Need>) -> bool {
+    let ns = &id.namespace;
+    if let Some(external) = body.downcast_ref::<Custom<ExternalSecret>>() {
+        external_secret(&external.body, id, provides, needs);
+    } else if let Some(deployment) = body.downcast_ref::<Deployment>() {
         pod(deployment.spec.as_ref().and_then(|s| s.template.spec.as_ref()), ns, needs);
     } else if let Some(daemon_set) = body.downcast_ref::<DaemonSet>() {
         pod(daemon_set.spec.as_ref().and_then(|s| s.template.spec.as_ref()), ns, needs);
@@ -31,6 +38,18 @@ pub(super) fn read(body: &dyn Any, ns: &Option<String>, needs: &mut Vec<Need>) -
         return false;
     }
     true
+}
+
+/// An ExternalSecret: the Secret it makes, and its store (a cluster's, or
+/// one of its namespace).
+fn external_secret(external: &ExternalSecret, id: &ObjectId, provides: &mut Vec<Key>, needs: &mut Vec<Need>) {
+    provides.push((Class::Secret, id.namespace.clone(), external.target().to_string()));
+    let (kind, store) = external.store();
+    let key = match kind {
+        "ClusterSecretStore" => (Class::ClusterSecretStore, None, store.to_string()),
+        _ => (Class::SecretStore, id.namespace.clone(), store.to_string()),
+    };
+    needs.push(Need { key, at: "secretStoreRef".into() });
 }
 
 /// A pod's service account, pull secrets, and the Secrets, ConfigMaps and
@@ -177,11 +196,13 @@ mod tests {
         json_reader: fn(&Value, &Option<String>, &mut Vec<Need>),
     ) -> (Vec<Need>, Vec<Need>) {
         let ns = Some("apps".to_string());
+        let id = ObjectId { api_version: "v1".into(), kind: "Kind".into(), namespace: ns.clone(), name: "x".into() };
         let typed: T = serde_json::from_value(value).expect("a valid object");
         let written = serde_json::to_value(&typed).expect("serializes");
-        let (mut from_json, mut from_type) = (Vec::new(), Vec::new());
+        let (mut from_json, mut from_type, mut provides) = (Vec::new(), Vec::new(), Vec::new());
         json_reader(&written, &ns, &mut from_json);
-        assert!(read(&typed, &ns, &mut from_type), "a kind read typed");
+        assert!(read(&typed, &id, &mut provides, &mut from_type), "a kind read typed");
+        assert_eq!(provides, [], "these kinds make nothing beside their own name");
         (from_json, from_type)
     }
 
@@ -267,10 +288,37 @@ mod tests {
     }
 
     #[test]
+    fn external_secrets_read_typed_as_from_json() {
+        let lab = "homelab \"lab\" {\n    domain \"lab.example.com\"\n}\n\
+                   secret-store \"vault\" provider=\"vault\" server=\"https://vault.example.com\" path=\"secret\" auth-secret=\"vault-token\"\n\
+                   secret \"pull\" namespace=\"demo\" from=\"external\" store=\"vault\" key=\"lab/pull\" type=\"docker-config\"\n\
+                   secret \"db\" namespace=\"demo\" from=\"external\" store=\"vault\" key=\"lab/db\"\n";
+        let checked = crate::driver::check(&crate::host::MemHost::with([("homelab.kdl", lab)]), "homelab.kdl");
+        assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+        let mut artifacts = crate::backend::Artifacts::default();
+        crate::backend::secrets::emit(&checked.model, &mut artifacts);
+        let mut read = 0;
+        for object in artifacts.objects.iter().filter(|o| o.id.kind == "ExternalSecret") {
+            let crate::backend::Body::Typed(resource) = &object.body else { panic!("{:?} is typed", object.id) };
+            let typed = super::super::seen_typed(object, resource.as_any()).expect("read typed");
+            let json = super::super::seen(object, &resource.to_json());
+            assert_eq!((&typed.provides, &typed.needs), (&json.provides, &json.needs));
+            let vault = (Class::ClusterSecretStore, None, "vault".to_string());
+            let crd = (Class::Group, None, "external-secrets.io".to_string());
+            assert_eq!(typed.needs.iter().map(|n| &n.key).collect::<Vec<_>>(), [&vault, &crd]);
+            assert_eq!(typed.provides, [(Class::Secret, Some("demo".to_string()), object.id.name.clone())]);
+            read += 1;
+        }
+        assert_eq!(read, 2);
+    }
+
+    #[test]
     fn only_the_kinds_it_reads() {
-        let mut needs = Vec::new();
-        assert!(!read(&k8s_openapi::api::core::v1::Service::default(), &None, &mut needs));
-        assert!(needs.is_empty());
-        assert!(read(&Deployment::default(), &None, &mut needs) && read(&Ingress::default(), &None, &mut needs));
+        let (mut provides, mut needs) = (Vec::new(), Vec::new());
+        let id = ObjectId { api_version: "v1".into(), kind: "Service".into(), namespace: None, name: "x".into() };
+        assert!(!read(&k8s_openapi::api::core::v1::Service::default(), &id, &mut provides, &mut needs));
+        assert!(needs.is_empty() && provides.is_empty());
+        assert!(read(&Deployment::default(), &id, &mut provides, &mut needs));
+        assert!(read(&Ingress::default(), &id, &mut provides, &mut needs));
     }
 }
