@@ -185,7 +185,10 @@ impl<'r> Mapping<'_, 'r> {
         let Some((key, _)) = entries[self.base..].last() else {
             return Err(Decline::NotJson("a map value without a key".into()));
         };
-        let key = string_scalar(key);
+        let key = match key {
+            Cow::Borrowed(field) => field_key(field),
+            Cow::Owned(key) => string_scalar(key),
+        };
         pad(out, self.indent);
         if key.len() <= MAX_IMPLICIT_KEY {
             out.push_str(&key);
@@ -241,6 +244,37 @@ impl<'r> Mapping<'_, 'r> {
         }
         Ok(())
     }
+}
+
+/// How many field names [`field_key`] remembers, per thread.
+const FIELD_KEYS: usize = 256;
+
+thread_local! {
+    /// Whether the field name at an address, of a length, is written plain:
+    /// one place per address (the later name taking the place of the earlier).
+    static PLAIN_FIELDS: [std::cell::Cell<(usize, usize, bool)>; FIELD_KEYS] =
+        const { [const { std::cell::Cell::new((0, 0, false)) }; FIELD_KEYS] };
+}
+
+/// A struct's field name as a key: as [`string_scalar`] writes it, its test
+/// remembered by the name's address. Every object's mappings are structs
+/// with a few hundred field names between them, and a static string's
+/// address always holds the same text, so a compute tests each once rather
+/// than each of its hundreds of thousands of keys.
+fn field_key(field: &'static str) -> Cow<'static, str> {
+    let at = field.as_ptr() as usize;
+    let plain = PLAIN_FIELDS.with(|fields| {
+        let slot = &fields[(at >> 3) % FIELD_KEYS];
+        match slot.get() {
+            (address, len, plain) if address == at && len == field.len() => plain,
+            _ => {
+                let plain = matches!(string_scalar(field), Cow::Borrowed(_));
+                slot.set((at, field.len(), plain));
+                plain
+            }
+        }
+    });
+    if plain { Cow::Borrowed(field) } else { Cow::Owned(super::double_quoted(field)) }
 }
 
 /// A sequence being written: how many items so far.
@@ -620,5 +654,33 @@ impl ser::Serializer for KeyText {
         _len: usize,
     ) -> Result<Self::SerializeStructVariant, Decline> {
         not_a_key()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_names_are_written_as_any_key_however_often_asked() {
+        for _ in 0..3 {
+            for field in ["name", "apiVersion", "yes", "on", "", "a: b", "x-y", "123", "null", "~"] {
+                assert_eq!(field_key(field), string_scalar(field), "{field:?}");
+            }
+        }
+        // A name that starts another, at the same address.
+        let longer: &'static str = "yes1";
+        for field in [longer, &longer[..3], longer] {
+            assert_eq!(field_key(field), string_scalar(field), "{field:?}");
+        }
+        // Names sharing a place in the cache (twice as many as it has, half of
+        // them numbers, which are quoted) keep their own answers.
+        let names: Vec<&'static str> =
+            (0..FIELD_KEYS * 2).map(|i| &*Box::leak(format!("{}{i}", ["k", ""][i % 2]).into_boxed_str())).collect();
+        for _ in 0..2 {
+            for name in &names {
+                assert_eq!(field_key(name), string_scalar(name), "{name:?}");
+            }
+        }
     }
 }
