@@ -2,8 +2,8 @@
 //!
 //! The kdl crate's parser recovers from errors and keeps every byte of formatting, which
 //! makes it read about 2 MB/s, and a large homelab is several megabytes. This module parses
-//! the subset that descriptions are written in straight into the [`Document`] the crate's
-//! would convert to, with the same names, values and spans:
+//! the subset that descriptions are written in straight into a [`Document`], with the
+//! names, values and spans of the one the crate's document converts to:
 //!
 //! - nodes named by a bare identifier or a quoted string, with arguments, `key=value`
 //!   properties (spaces and `/* */` comments allowed around `=`) and a `{ ... }` block;
@@ -35,10 +35,10 @@ pub(super) fn parse(text: &str) -> Option<Document> {
 /// A cursor over the text. Every method returns `None` to bail, and moves only over
 /// whole characters, so `pos` is always a character boundary.
 ///
-/// Nodes and entries are several hundred bytes each; they are gathered in scratch
-/// stacks and moved once into vectors of the exact size, rather than pushed into
-/// vectors that grow by doubling, which made the parser spend most of its time in
-/// the allocator.
+/// Nodes and entries are gathered in scratch stacks and moved once into vectors of
+/// the exact size, rather than pushed into vectors that grow by doubling, which (with
+/// the kdl crate's nodes of several hundred bytes) made the parser spend most of its
+/// time in the allocator.
 struct Parser<'a> {
     text: &'a str,
     bytes: &'a [u8],
