@@ -13,11 +13,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::syntax::tree;
-
 use crate::diag::{Code, Diagnostic};
 use crate::host::{self, Host};
 use crate::source::{FileId, Origin, SourceMap, Span};
+use crate::syntax::tree;
 
 /// One parsed file of the description: its document, or what [`load_then`]'s
 /// function made of it.

@@ -1,12 +1,11 @@
 //! Lowering of `app` declarations and all their children.
 
-use crate::syntax::tree;
-
 use super::infra::{flag_child, single_value, word_child};
 use super::reader::{Cx, Label, PortNumber, Reader, ServiceLabel, Shape, report_duplicates};
 use crate::diag::{Code, Diagnostic};
 use crate::model::*;
 use crate::source::Spanned;
+use crate::syntax::tree;
 
 /// The children of a container, the app's own or another: the same words
 /// in `app`, `container` and `init`.

@@ -3,12 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::syntax::tree;
-
 use super::reader::{ANY_CHILD, Cx, Label, Reader, Shape, Url};
 use crate::diag::{Code, Diagnostic};
 use crate::model::*;
 use crate::source::Spanned;
+use crate::syntax::tree;
 
 pub(super) fn chart(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Chart> {
     let r = Reader::open(

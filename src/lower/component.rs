@@ -12,8 +12,6 @@
 
 use std::collections::BTreeMap;
 
-use crate::syntax::tree;
-
 use super::chart::{chart, scalar_kind, values_block};
 use super::infra::namespace;
 use super::reader::{Cx, Reader, Shape};
@@ -25,6 +23,7 @@ use crate::model::{
 use crate::source::{Origin, SourceMap, Span};
 use crate::stdlib::Library;
 use crate::suggest;
+use crate::syntax::tree;
 
 /// The type of a component parameter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

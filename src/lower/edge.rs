@@ -7,12 +7,11 @@
 
 use std::net::IpAddr;
 
-use crate::syntax::tree;
-
 use super::reader::{Cx, Label, PortNumber, Reader, Shape, report_duplicates};
 use crate::diag::{Code, Diagnostic};
 use crate::model::*;
 use crate::source::{Span, Spanned};
+use crate::syntax::tree;
 
 pub(super) fn gateway(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Gateway> {
     let r = Reader::open(

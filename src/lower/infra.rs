@@ -3,13 +3,13 @@
 
 use std::net::IpAddr;
 
-use crate::syntax::tree;
 use ipnet::IpNet;
 
 use super::reader::{Cx, Label, PortNumber, Reader, Shape, Url};
 use crate::diag::{Code, Diagnostic};
 use crate::model::*;
 use crate::source::Spanned;
+use crate::syntax::tree;
 
 pub(super) fn homelab(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Homelab> {
     let r = Reader::open(

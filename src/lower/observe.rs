@@ -1,11 +1,10 @@
 //! Lowering of `dashboard` and `alert` declarations.
 
-use crate::syntax::tree;
-
 use super::reader::{Cx, Reader, Shape};
 use crate::diag::{Code, Diagnostic};
 use crate::model::*;
 use crate::source::Spanned;
+use crate::syntax::tree;
 
 pub(super) fn dashboard(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Dashboard> {
     let r = Reader::open(

@@ -1,12 +1,11 @@
 //! Lowering of `pipeline` declarations.
 
-use crate::syntax::tree;
-
 use super::infra::single_value;
 use super::reader::{Cx, Label, Reader, Shape, Url, report_duplicates};
 use crate::diag::{Code, Diagnostic};
 use crate::model::*;
 use crate::source::Spanned;
+use crate::syntax::tree;
 
 pub(super) fn pipeline(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Pipeline> {
     let r = Reader::open(

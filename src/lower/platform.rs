@@ -3,11 +3,10 @@
 //! ClusterIssuer). What each provider or kind needs is checked here, where
 //! the properties are at hand.
 
-use crate::syntax::tree;
-
 use super::reader::{Cx, Reader, Shape, Url};
 use crate::diag::{Code, Diagnostic};
 use crate::model::*;
+use crate::syntax::tree;
 
 pub(super) fn secret_store(cx: &mut Cx<'_>, node: &tree::Node) -> Option<SecretStore> {
     let r = Reader::open(

@@ -9,13 +9,13 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
-use crate::syntax::tree;
 use ipnet::IpNet;
 
 use crate::diag::{Code, Diagnostic};
 use crate::model::{self, Duration, HostPort, IpRange, Quantity, Word};
 use crate::source::{FileId, Span, Spanned};
 use crate::suggest;
+use crate::syntax::tree;
 
 /// The lowering context: the file being read, its text, and the diagnostics found.
 pub struct Cx<'a> {

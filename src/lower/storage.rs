@@ -2,12 +2,11 @@
 //! PersistentVolumeClaim), `storage-class` (a StorageClass) and `backup` (a
 //! restic repository VolSync backs volumes up to).
 
-use crate::syntax::tree;
-
 use super::reader::{Cx, Reader, Shape};
 use crate::diag::{Code, Diagnostic};
 use crate::model::*;
 use crate::source::Spanned;
+use crate::syntax::tree;
 
 pub(super) fn claim(cx: &mut Cx<'_>, node: &tree::Node) -> Option<Claim> {
     let r = Reader::open(
