@@ -29,18 +29,21 @@ pub fn parse(file: FileId, text: &str, diags: &mut Vec<Diagnostic>) -> Option<tr
         return Some(doc);
     }
     match with_crate(text) {
-        Ok((doc, Dialect::V2)) => Some(tree::Document::from_kdl(&doc)),
-        Ok((doc, Dialect::V1)) => {
-            let span = doc
-                .nodes()
-                .first()
-                .map_or(Span::new(file, 0, 0), |n| Span::new(file, n.span().offset(), n.name().span().len()));
-            diags.push(
-                Diagnostic::new(Code::W0101, "this file is written in KDL v1").primary(span, "parsed as KDL v1").help(
-                    "KDL v2 writes booleans and null as `#true`, `#false`, `#null` and quotes \
+        Ok((doc, dialect)) => {
+            if dialect == Dialect::V1 {
+                let span = doc
+                    .nodes()
+                    .first()
+                    .map_or(Span::new(file, 0, 0), |n| Span::new(file, n.span().offset(), n.name().span().len()));
+                diags.push(
+                    Diagnostic::new(Code::W0101, "this file is written in KDL v1")
+                        .primary(span, "parsed as KDL v1")
+                        .help(
+                            "KDL v2 writes booleans and null as `#true`, `#false`, `#null` and quotes \
                              strings that are not identifiers; `homelabc fmt` rewrites the file in v2",
-                ),
-            );
+                        ),
+                );
+            }
             Some(tree::Document::from_kdl(&doc))
         }
         Err(Failure::Refused(refusal)) => {

@@ -228,16 +228,11 @@ impl Value {
     }
 }
 
-/// As KDL v2 writes the value (a string quoted and escaped), as the crate does.
+/// As KDL v2 writes the value (a string quoted where it must be), by the
+/// crate's own printing: for messages, never on a path that is taken often.
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Value::String(_) => self.to_kdl().fmt(f),
-            Value::Integer(i) => write!(f, "{i:?}"),
-            Value::Float(_) => self.to_kdl().fmt(f),
-            Value::Bool(b) => write!(f, "#{b}"),
-            Value::Null => f.write_str("#null"),
-        }
+        self.to_kdl().fmt(f)
     }
 }
 
