@@ -187,11 +187,7 @@ fn reader(group: &str, kind: &str) -> Option<Reader> {
             r.provides.push((Class::Secret, r.ns.clone(), target));
             let store_kind = r.text("/spec/secretStoreRef/kind").unwrap_or_else(|| "SecretStore".into());
             if let Some(store) = r.text("/spec/secretStoreRef/name") {
-                let key = match store_kind.as_str() {
-                    "ClusterSecretStore" => (Class::ClusterSecretStore, None, store),
-                    _ => (Class::SecretStore, r.ns.clone(), store),
-                };
-                r.needs.push(Need { key, at: "secretStoreRef".into() });
+                r.needs.push(store_need(&store_kind, store, r.ns));
             }
         },
         ("bitnami.com", "SealedSecret") => |r| r.provides.push((Class::Secret, r.ns.clone(), r.object.id.name.clone())),
@@ -262,6 +258,16 @@ fn reader(group: &str, kind: &str) -> Option<Reader> {
         },
         _ => return None,
     })
+}
+
+/// What an ExternalSecret names: its store, of the `kind` written
+/// (`ClusterSecretStore`, else a `SecretStore` of its namespace `ns`).
+fn store_need(kind: &str, store: String, ns: &Option<String>) -> Need {
+    let key = match kind {
+        "ClusterSecretStore" => (Class::ClusterSecretStore, None, store),
+        _ => (Class::SecretStore, ns.clone(), store),
+    };
+    Need { key, at: "secretStoreRef".into() }
 }
 
 /// What an object makes and names: from its identity, and from its body as

@@ -45,11 +45,7 @@ pub(super) fn read(body: &dyn Any, id: &ObjectId, provides: &mut Vec<Key>, needs
 fn external_secret(external: &ExternalSecret, id: &ObjectId, provides: &mut Vec<Key>, needs: &mut Vec<Need>) {
     provides.push((Class::Secret, id.namespace.clone(), external.target().to_string()));
     let (kind, store) = external.store();
-    let key = match kind {
-        "ClusterSecretStore" => (Class::ClusterSecretStore, None, store.to_string()),
-        _ => (Class::SecretStore, id.namespace.clone(), store.to_string()),
-    };
-    needs.push(Need { key, at: "secretStoreRef".into() });
+    needs.push(super::store_need(kind, store.to_string(), &id.namespace));
 }
 
 /// A pod's service account, pull secrets, and the Secrets, ConfigMaps and
