@@ -8,11 +8,13 @@
 //! outside it (E1001–E1004, [`world`], on what the layout shows [`refs::seen`]
 //! as it serializes each object).
 
+mod index;
 pub mod refs;
 mod world;
 
 use std::collections::BTreeMap;
 
+use self::index::HashIndex;
 use crate::backend::{Artifacts, Body, Object, ObjectId};
 use crate::diag::{Code, Diagnostic};
 use crate::model::{DeclId, Model};
@@ -111,15 +113,12 @@ fn describe(id: &ObjectId) -> String {
 
 /// E0209 for objects that share an identity, or a file of the tree.
 fn clashes(objects: &[Object], spans: &Spans, diags: &mut Vec<Diagnostic>) {
-    // Objects of different clusters live on different API servers. Sorted
-    // by identity, the objects that share one are neighbours (a sorted list,
-    // not a map of lists: one allocation, however many objects).
-    let mut by_id: Vec<(Option<&str>, &ObjectId, usize)> =
-        objects.iter().enumerate().map(|(i, o)| (o.unit.cluster(), &o.id, i)).collect();
-    by_id.sort_unstable();
-    for group in by_id.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)).filter(|g| g.len() > 1) {
-        let group: Vec<&Object> = group.iter().map(|&(_, _, i)| &objects[i]).collect();
-        diags.push(clash(format!("two objects are {}", describe(&group[0].id)), &group, spans));
+    // Objects of different clusters live on different API servers. Indexed
+    // by identity, the objects that share one are found together.
+    let by_id = HashIndex::new(objects.iter().enumerate().map(|(i, o)| ((o.unit.cluster(), &o.id), i)));
+    for ((_, id), group) in by_id.repeated() {
+        let group: Vec<&Object> = group.into_iter().map(|&i| &objects[i]).collect();
+        diags.push(clash(format!("two objects are {}", describe(id)), &group, spans));
     }
     drop(by_id);
     // The compiler's own objects of one unit differ in kind or name; only a

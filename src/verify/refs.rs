@@ -9,7 +9,7 @@ use crate::backend::Object;
 mod typed;
 
 /// The kinds of things an object may name or make.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Class {
     /// A Secret (made by a Secret, an ExternalSecret or a SealedSecret).
     Secret,

@@ -8,7 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::Spans;
-use super::refs::{Class, Key, Seen};
+use super::index::HashIndex;
+use super::refs::{Class, Key, Need, Seen};
 use crate::diag::{Code, Diagnostic};
 use crate::model::{Distribution, GitopsEngine, IngressController, Model, SecretSource};
 
@@ -100,21 +101,21 @@ fn ingress_classes(chart: &str) -> &'static [&'static str] {
     }
 }
 
-/// E100x for every name an object uses that nothing makes.
+/// E100x for every name an object uses that nothing makes. The names are
+/// looked up on every core; what is reported, in the objects' order.
 pub(super) fn check(given: &Given, seen: &[Box<Seen>], spans: &Spans, diags: &mut Vec<Diagnostic>) {
-    let mut made: BTreeSet<(Option<&str>, &Key)> = BTreeSet::new();
-    for object in seen {
-        for key in &object.provides {
-            made.insert((object.cluster.as_deref(), key));
-        }
-    }
-    let mut reported = BTreeSet::new();
-    for object in seen.iter().filter(|o| !o.needs.is_empty()) {
+    let made = HashIndex::new(seen.iter().flat_map(|o| o.provides.iter().map(|key| ((o.cluster.as_deref(), key), ()))));
+    let needing: Vec<&Seen> = seen.iter().filter(|o| !o.needs.is_empty()).map(Box::as_ref).collect();
+    let unresolved = crate::par::map(&needing, |object| {
         let cluster = object.cluster.as_deref();
-        for need in &object.needs {
-            let resolved =
-                made.contains(&(cluster, &need.key)) || given.0.get(&object.cluster).is_some_and(|g| g.has(&need.key));
-            if !resolved && reported.insert((cluster, &need.key, &object.describe)) {
+        let given = given.0.get(&object.cluster);
+        let resolved = |need: &Need| made.contains(&(cluster, &need.key)) || given.is_some_and(|g| g.has(&need.key));
+        object.needs.iter().filter(|need| !resolved(need)).collect::<Vec<_>>()
+    });
+    let mut reported = BTreeSet::new();
+    for (object, needs) in needing.iter().zip(unresolved) {
+        for need in needs {
+            if reported.insert((object.cluster.as_deref(), &need.key, &object.describe)) {
                 diags.push(dangling(object, need, spans));
             }
         }
@@ -122,7 +123,7 @@ pub(super) fn check(given: &Given, seen: &[Box<Seen>], spans: &Spans, diags: &mu
 }
 
 /// The diagnostic for one dangling name.
-fn dangling(object: &Seen, need: &super::refs::Need, spans: &Spans) -> Diagnostic {
+fn dangling(object: &Seen, need: &Need, spans: &Spans) -> Diagnostic {
     let (class, ns, name) = &need.key;
     let what = match ns {
         Some(ns) => format!("{} `{ns}/{name}`", class.noun()),
