@@ -117,7 +117,7 @@ pub fn check_watched(host: &dyn Host, root: &str, library: &Library, watch: Watc
     watch(Phase::Lower, loaded.files.len());
     let mut model = crate::lower::merge(loaded, &mut diagnostics);
     crate::attach::attach(&mut model, &sources, host, &mut diagnostics);
-    let declarations = model.declarations().len();
+    let declarations = model.declaration_count();
     watch(Phase::Check, declarations);
     // The checks and the graph read the bound model and write only their own
     // diagnostics: a large description builds its graph during its checks.
@@ -245,7 +245,7 @@ fn lay_out(
     if checked.has_errors() {
         return None;
     }
-    watch(Phase::Emit, checked.model.declarations().len());
+    watch(Phase::Emit, checked.model.declaration_count());
     let artifacts = crate::backend::emit(&checked.model, &checked.clusters(), &checked.graph);
     // Nothing after the backends reads the graph, nor the model but through
     // `world`: their memory goes to the layout.

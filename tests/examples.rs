@@ -26,3 +26,20 @@ fn every_example_checks_without_errors() {
         insta::assert_snapshot!(format!("{name}-graph"), graph::to_mermaid(&checked.graph));
     }
 }
+
+/// The count of declarations (the progress line's) is of those listed, in
+/// every example's model and in each view of a description of several clusters.
+#[test]
+fn the_declarations_counted_are_those_listed() {
+    let mut views = 0;
+    for example in examples() {
+        let checked = driver::check(&FsHost::new(&example), "homelab.kdl");
+        for model in std::iter::once(&checked.model).chain(&checked.views) {
+            let listed = model.declarations().len();
+            assert!(listed > 1, "{}", example.display());
+            assert_eq!(model.declaration_count(), listed, "{}", example.display());
+        }
+        views += checked.views.len();
+    }
+    assert!(views > 1, "an example has several clusters");
+}

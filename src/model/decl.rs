@@ -334,6 +334,10 @@ pub struct Declaration {
     pub span: Span,
 }
 
+/// What [`Model::each_declaration_of`] gives of a declaration: its
+/// `cluster=`, namespace, name, the span of its name and its own.
+type Visit<'a> = dyn FnMut(Option<&super::Name>, Option<&str>, &str, Span, Span) + 'a;
+
 impl Model {
     /// The cluster part of a declaration's identity: `None` unless the
     /// description has several clusters, then the declaration's `cluster=`
@@ -352,19 +356,29 @@ impl Model {
     /// kind's declarations in the model's sorted order.
     pub fn declarations(&self) -> Vec<Declaration> {
         let mut out = Vec::new();
-        for kind in DeclKind::ALL {
-            self.declarations_of(*kind, &mut out);
+        for &kind in DeclKind::ALL {
+            self.each_declaration_of(kind, &mut |cluster, namespace, name, name_span, span| {
+                let key = if kind.in_cluster() { self.cluster_key(cluster) } else { None };
+                let id = DeclId::new(kind, key, namespace, name);
+                out.push(Declaration { id, cluster: cluster.cloned(), name_span, span });
+            });
         }
         out
     }
 
-    /// Appends the declarations of one kind.
-    fn declarations_of(&self, kind: DeclKind, out: &mut Vec<Declaration>) {
-        let mut push = |cluster: Option<&super::Name>, namespace: Option<&str>, name: &str, name_span, span| {
-            let key = if kind.in_cluster() { self.cluster_key(cluster) } else { None };
-            let id = DeclId::new(kind, key, namespace, name);
-            out.push(Declaration { id, cluster: cluster.cloned(), name_span, span });
-        };
+    /// How many declarations [`Model::declarations`] lists, without making
+    /// them (each an identity of its own strings): a large description's
+    /// phases are counted for the progress line on one core.
+    pub fn declaration_count(&self) -> usize {
+        let mut count = 0;
+        for &kind in DeclKind::ALL {
+            self.each_declaration_of(kind, &mut |_, _, _, _, _| count += 1);
+        }
+        count
+    }
+
+    /// Gives `push` each declaration of one kind.
+    fn each_declaration_of(&self, kind: DeclKind, push: &mut Visit<'_>) {
         match kind {
             DeclKind::Homelab => {
                 if let Some(h) = &self.homelab {
