@@ -3,9 +3,7 @@
 use std::alloc::{GlobalAlloc, Layout};
 use std::ffi::c_void;
 
-use libmimalloc_sys::{
-    mi_free, mi_good_size, mi_malloc, mi_option_set, mi_option_t, mi_realloc, mi_usable_size, mi_zalloc,
-};
+use libmimalloc_sys::{mi_free, mi_good_size, mi_malloc, mi_realloc, mi_usable_size, mi_zalloc};
 use mimalloc::MiMalloc;
 
 /// mimalloc instead of the system allocator: a build allocates millions of
@@ -125,24 +123,38 @@ unsafe fn shrink(ptr: *mut u8, new_size: usize) -> *mut u8 {
     moved
 }
 
-/// mimalloc's `mi_option_purge_delay`: its number in mimalloc 3's `mi_option_t`
-/// (the crate names only some of the options; a test holds it to its default).
-const PURGE_DELAY: mi_option_t = 15;
-
 fn main() -> std::process::ExitCode {
     #[cfg(target_os = "linux")]
     homelabc::heap::on_large(huge_pages);
-    let code = homelabc::cli::main();
-    // The process ends here, and the kernel takes its memory back at once.
-    // mimalloc's exit handler would first give back every page freed during
-    // the run, one `madvise` per 64 KiB (250 calls at 1,000 apps, 10,000 at
-    // 100,000: 3-5% of a large build's time); with purging off from now on,
-    // it gives back nothing. What a command made is not freed either
-    // (`cli::left_to_exit`).
-    // SAFETY: setting an option is always allowed; this one only decides
-    // whether freed pages are handed back to the system.
-    unsafe { mi_option_set(PURGE_DELAY, -1) };
-    code
+    let status = homelabc::cli::main();
+    end(status)
+}
+
+/// Ends the process with `status` as soon as what it printed is flushed,
+/// and nothing else. What a command made is not freed (`cli::left_to_exit`):
+/// the kernel takes the memory back at once. The C library's exit would
+/// first run mimalloc's exit handler, which walks every page of the heap to
+/// collect what is free in it (2% of a 1,000-app `build --check`, and at the
+/// end of a large build, when the heap is largest) and, until purging was
+/// turned off for it, handed every page freed during the run back one
+/// `madvise` per 64 KiB (3-5% of a large build). Standard output is the one
+/// buffer to flush (Rust's standard error is not buffered); files the command
+/// wrote are written and closed already.
+#[cfg(unix)]
+fn end(status: homelabc::cli::ExitStatus) -> std::process::ExitCode {
+    use std::io::Write as _;
+    // As at the end of `main`, a failure to flush (a closed pipe) is not reported.
+    let _ = std::io::stdout().flush();
+    // SAFETY: `_exit` ends the process as `exit` does, without its handlers:
+    // none is needed (the flushed output and the files written are the
+    // process's only effects, and its threads were joined).
+    unsafe { libc::_exit(i32::from(status.code())) }
+}
+
+/// [`end`] elsewhere: the exit code, returned from `main`.
+#[cfg(not(unix))]
+fn end(status: homelabc::cli::ExitStatus) -> std::process::ExitCode {
+    status.into()
 }
 
 /// Asks the kernel for transparent huge pages on the heap, once: mimalloc's
@@ -219,15 +231,6 @@ mod tests {
             v.extend(std::iter::repeat_n(1, len));
             assert_eq!(v.len(), len * 2);
         }
-    }
-
-    /// `PURGE_DELAY` is the option of the purge delay: it reads as its
-    /// default, 1,000 ms in mimalloc 3.
-    #[test]
-    fn the_purge_delay_option_is_the_one_named() {
-        // SAFETY: reading an option is always allowed.
-        let delay = unsafe { libmimalloc_sys::mi_option_get(PURGE_DELAY) };
-        assert_eq!(delay, 1000, "mimalloc's purge delay (unless MIMALLOC_PURGE_DELAY sets another)");
     }
 
     /// The heap's mapping is found and marked for huge pages (Linux reports

@@ -42,14 +42,21 @@ pub enum ExitStatus {
     Error,
 }
 
-impl From<ExitStatus> for ExitCode {
-    fn from(status: ExitStatus) -> ExitCode {
-        ExitCode::from(match status {
+impl ExitStatus {
+    /// The process's exit code, the same for every command (SPEC §1).
+    pub fn code(self) -> u8 {
+        match self {
             ExitStatus::Success => 0,
             ExitStatus::Failure => 1,
             ExitStatus::Pending => 2,
             ExitStatus::Error => 3,
-        })
+        }
+    }
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> ExitCode {
+        ExitCode::from(status.code())
     }
 }
 
@@ -125,15 +132,15 @@ pub enum Command {
 }
 
 /// Parses the command line and runs the command.
-pub fn main() -> ExitCode {
+pub fn main() -> ExitStatus {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
-            return if error.use_stderr() { ExitStatus::Error.into() } else { ExitStatus::Success.into() };
+            return if error.use_stderr() { ExitStatus::Error } else { ExitStatus::Success };
         }
     };
-    run(cli).into()
+    run(cli)
 }
 
 /// Runs a parsed command line.
