@@ -59,7 +59,13 @@ impl ser::Error for Decline {
 
 /// The document of `value`, or `None` where it declines.
 pub(super) fn render<T: Serialize + ?Sized>(value: &T, refuse: &dyn Fn(&str) -> bool) -> Option<String> {
-    let mut writer = Writer { out: String::with_capacity(super::DOCUMENT_CAPACITY), refuse, entries: Vec::new() };
+    let mut writer = Writer {
+        out: String::with_capacity(super::DOCUMENT_CAPACITY),
+        refuse,
+        entries: Vec::new(),
+        moved: String::new(),
+        order: Vec::new(),
+    };
     value.serialize(Place { w: &mut writer, indent: 0, after_key: false, order: KeyOrder::TopLevel }).ok()?;
     writer.out.shrink_to_fit();
     Some(writer.out)
@@ -71,6 +77,11 @@ struct Writer<'r> {
     out: String,
     refuse: &'r dyn Fn(&str) -> bool,
     entries: Vec<(Cow<'static, str>, usize)>,
+    /// Room for a mapping's bytes while its entries are put in order, and
+    /// for that order ([`Mapping::end`]): kept from one mapping to the next
+    /// (most objects reorder several: `name` comes first).
+    moved: String,
+    order: Vec<usize>,
 }
 
 impl Writer<'_> {
@@ -226,22 +237,28 @@ impl<'r> Mapping<'_, 'r> {
             w.entries.truncate(self.base);
             return Ok(());
         }
-        let entries = w.entries.split_off(self.base);
-        let start = entries[0].1;
+        let Writer { out, entries, moved, order: sorted, .. } = w;
+        let entries_of = &entries[self.base..];
+        let start = entries_of[0].1;
         let order = self.order;
-        let mut sorted: Vec<usize> = (0..entries.len()).collect();
+        sorted.clear();
+        sorted.extend(0..entries_of.len());
         sorted.sort_by(|&a, &b| {
-            let (a, b) = (&entries[a].0, &entries[b].0);
+            let (a, b) = (&entries_of[a].0, &entries_of[b].0);
             rank(order, a).cmp(&rank(order, b)).then_with(|| a.as_bytes().cmp(b.as_bytes()))
         });
-        if sorted.windows(2).any(|pair| entries[pair[0]].0 == entries[pair[1]].0) {
+        if sorted.windows(2).any(|pair| entries_of[pair[0]].0 == entries_of[pair[1]].0) {
             return Err(Decline::NotJson("a key given twice".into()));
         }
-        let written = w.out.split_off(start);
-        let end = |i: usize| entries.get(i + 1).map_or(written.len(), |(_, at)| at - start);
-        for i in sorted {
-            w.out.push_str(&written[entries[i].1 - start..end(i)]);
+        // The entries' bytes moved aside, and written back in order.
+        moved.clear();
+        moved.push_str(&out[start..]);
+        out.truncate(start);
+        let end = |i: usize| entries_of.get(i + 1).map_or(moved.len(), |(_, at)| at - start);
+        for &i in sorted.iter() {
+            out.push_str(&moved[entries_of[i].1 - start..end(i)]);
         }
+        entries.truncate(self.base);
         Ok(())
     }
 }
