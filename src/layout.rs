@@ -45,21 +45,21 @@ impl Listing {
     /// Lists a file or folder (relative to the unit's folder) in a unit.
     fn list(&mut self, unit: &Unit, entry: String) {
         let part_of = unit.listed_by().map(|_| unit.clone());
-        self.list_at(&unit.path(), part_of, entry);
+        self.list_at(&unit.path(), part_of, [entry]);
     }
 
-    /// Lists a file in the unit at `folder`; `part_of` is the unit when it is
+    /// Lists files in the unit at `folder`; `part_of` is the unit when it is
     /// part of another unit's folder (the others need not be kept).
-    fn list_at(&mut self, folder: &str, part_of: Option<Unit>, entry: String) {
-        // One lookup for every file but a unit's first.
+    fn list_at(&mut self, folder: &str, part_of: Option<Unit>, entries: impl IntoIterator<Item = String>) {
+        // One lookup for every run of files but a unit's first.
         if let Some(slot) = self.0.get_mut(folder) {
             if slot.0.is_none() {
                 slot.0 = part_of;
             }
-            slot.1.push(entry);
+            slot.1.extend(entries);
             return;
         }
-        self.0.insert(folder.to_string(), (part_of, vec![entry]));
+        self.0.insert(folder.to_string(), (part_of, entries.into_iter().collect()));
     }
 }
 
@@ -195,6 +195,13 @@ pub fn assemble_with(
         let (text, seen) = render_object(object, inspect, options);
         Laid { path, folder, part_of, text, seen }
     });
+    // Each object's file in its unit's listing: the objects of a folder
+    // mostly come in a row (an app's), each row listed with one lookup.
+    for run in rendered.chunk_by(|a, b| a.path[..a.folder] == b.path[..b.folder]) {
+        let part_of = run.iter().find_map(|laid| laid.part_of.as_deref().cloned());
+        let files = run.iter().map(|laid| laid.path[laid.folder + 1..].to_string());
+        units.list_at(&run[0].path[..run[0].folder], part_of, files);
+    }
     let mut seen = Vec::with_capacity(if inspect { rendered.len() } else { 0 });
     // Every file of the tree, in the order the tree refuses the first bad
     // path of (objects, plain files, kustomizations), made into one at once.
@@ -204,8 +211,6 @@ pub fn assemble_with(
         .into_iter()
         .map(|laid| {
             seen.extend(laid.seen);
-            let (folder, file) = (&laid.path[..laid.folder], &laid.path[laid.folder + 1..]);
-            units.list_at(folder, laid.part_of.map(Arc::unwrap_or_clone), file.to_string());
             (laid.path, laid.text.into_bytes())
         })
         .collect();
