@@ -134,8 +134,8 @@ fn main() -> std::process::ExitCode {
 /// and nothing else. What a command made is not freed (`cli::left_to_exit`):
 /// the kernel takes the memory back at once. The C library's exit would
 /// first run mimalloc's exit handler, which walks every page of the heap to
-/// collect what is free in it (2% of a 1,000-app `build --check`, and at the
-/// end of a large build, when the heap is largest) and, until purging was
+/// collect what is free in it (about 1% of a 1,000-app `build --check`, more
+/// at the end of a larger build, whose heap is larger) and, until purging was
 /// turned off for it, handed every page freed during the run back one
 /// `madvise` per 64 KiB (3-5% of a large build). Standard output is the one
 /// buffer to flush (Rust's standard error is not buffered); files the command
