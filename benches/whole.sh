@@ -69,21 +69,9 @@ mkdir -p "$disk" "$shm" "$out"
 export HOMELABC_CACHE_DIR=$shm/memos
 rm -rf "$HOMELABC_CACHE_DIR"
 
-# The generated description and the peers' input for N apps, in $disk/in-N.
-generate() {
-  local n=$1 nodes=3
-  [ "$n" -gt 100 ] && nodes=10
-  [ "$n" -gt 1000 ] && nodes=20
-  if [ ! -f "$disk/in-$n/homelab.kdl" ]; then
-    cargo bench --quiet --bench build -- --write "$disk/in-$n" "${nodes}x$n" >/dev/null
-  fi
-  # The peers' inputs (benches/peers/generate.py), again whenever benches/peers/ changed.
-  local stamp=$disk/peer-$n/.generated
-  if [ ! -f "$stamp" ] || [ -n "$(find benches/peers -newer "$stamp" -print -quit)" ]; then
-    python3 benches/peers/generate.py "$n" "$disk/peer-$n"
-    touch "$stamp"
-  fi
-}
+# generate N: the description and the peers' input for N apps (benches/inputs.sh).
+# shellcheck source=benches/inputs.sh
+source benches/inputs.sh
 
 # Each peer's output must hold the objects expected for N apps: per app 8
 # (Deployment, Service, Ingress, NetworkPolicy, PodDisruptionBudget,
