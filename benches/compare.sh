@@ -10,6 +10,8 @@
 #     rendered, nothing read or written; it exits 2) at 1,000 and 10,000 apps,
 #     beside jrsonnet rendering the same objects when JSONNET names it;
 #   - the `--timings` phases at 1,000 apps, medians of 15 interleaved runs;
+#   - when valgrind is installed, the instructions of the compute at 1,000
+#     apps (cachegrind), the one figure a noisy machine leaves alone;
 #   - a first build of 10,000 apps on tmpfs (SHM), 5 interleaved runs, with
 #     its peak RSS, and with BIG=1 one of 100,000 apps, 3 runs (its input
 #     takes 70 MiB, the build about 2 GiB of memory);
@@ -69,6 +71,20 @@ for line in open(sys.argv[1]):
 for binary, times in phases.items():
     print(binary, " ".join(f"{phase} {statistics.median(t):.1f}" for phase, t in times.items()))
 PY
+
+if command -v valgrind >/dev/null; then
+  # The instructions of each compute at 1,000 apps, which a busy or slow
+  # machine does not change as it changes the time (valgrind's Debian
+  # package; under it sha2 takes its portable path, not SHA-NI, so hashing
+  # weighs about 40% of the count instead of about 5% of the time).
+  say "instructions of the compute at 1,000 apps (cachegrind, 3 runs each, medians)"
+  for b in "$before" "$after"; do
+    for _ in 1 2 3; do
+      valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \
+        "$b" -q build --check "$disk/in-1000" -o "$absent" 2>&1 | sed -n 's/.*I *refs: *//p' | tr -d ,
+    done | sort -n | sed -n 2p | sed "s|^|$b |" | tee -a "$summary"
+  done
+fi
 
 first_tmpfs() { # N RUNS
   say "first build, $1 apps, tmpfs, $2 interleaved runs each (wall, peak RSS)"

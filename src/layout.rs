@@ -83,55 +83,40 @@ pub fn object_path(object: &Object) -> String {
     unit_object_path(&object.unit, &object.id.kind, &object.id.name)
 }
 
-/// An object's text: serialized (typed) or rendered (parsed) canonically,
-/// its YAML as it was rendered early ([`Object::rendered`]), or its bytes as
-/// they are (verbatim). With `inspect`, what the output checks see of it
-/// ([`refs::seen`]) comes back too: read from its JSON (a verbatim one
+/// An object's file text: the schema comment of its kind (unless
+/// `--no-schema-comments`), then its YAML, written into one string: as it was
+/// rendered early ([`Object::rendered`], the comment already in it), or
+/// serialized (typed) or rendered (parsed) canonically now; or a verbatim
+/// object's bytes as they are. With `inspect`, what the output checks see of
+/// it ([`refs::seen`]) comes back too: read from its JSON (a verbatim one
 /// parsed), or kept from when it was rendered.
-fn render_object(object: Object, inspect: bool, options: Options) -> (String, Option<Box<Seen>>) {
-    // Verbatim objects are the user's bytes (SOPS files, manifests): as they are.
-    let commented = match &object.body {
-        Body::Verbatim(_) => false,
-        Body::Typed(_) | Body::Parsed(_) | Body::Rendered { .. } => options.schema_comments,
+fn render_object(mut object: Object, inspect: bool, options: Options) -> (String, Option<Box<Seen>>) {
+    if inspect {
+        // A typed object is rendered as the backends render theirs, with what the checks see of it.
+        object.render();
+    }
+    let seen = match &object.body {
+        Body::Parsed(value) if inspect => refs::seen(&object, value).kept(),
+        Body::Verbatim(_) if inspect => refs::seen(&object, &object.value()).kept(),
+        Body::Typed(_) | Body::Parsed(_) | Body::Verbatim(_) | Body::Rendered { .. } => None,
     };
-    let id = commented.then(|| (object.id.api_version.clone(), object.id.kind.clone()));
-    let (text, seen) = render_body(object, inspect);
-    let Some((api_version, kind)) = id else { return (text, seen) };
-    // The schema's line and the text, written into a string of their size
-    // (kept in the tree: no room left over in each of a large tree's files).
-    let mut header = String::with_capacity(SCHEMA_LINE_ROOM);
-    schema::push_comment(&mut header, &api_version, &kind);
-    if header.is_empty() {
-        return (text, seen);
-    }
-    let mut out = String::with_capacity(header.len() + text.len());
-    out.push_str(&header);
-    out.push_str(&text);
-    (out, seen)
-}
-
-/// Room enough for most schema lines ([`schema::push_comment`]): a longer one grows the string once.
-const SCHEMA_LINE_ROOM: usize = 160;
-
-fn render_body(object: Object, inspect: bool) -> (String, Option<Box<Seen>>) {
-    if !inspect {
-        let text = match object.body {
-            Body::Typed(resource) => resource.to_canonical(),
-            Body::Parsed(value) => yaml::render_json(&value),
-            Body::Verbatim(text) | Body::Rendered { yaml: text, .. } => text,
-        };
-        return (text, None);
-    }
-    match &object.body {
-        Body::Parsed(value) => (yaml::render_json(value), refs::seen(&object, value).kept()),
-        Body::Verbatim(text) => {
-            let value = object.value();
-            (text.clone(), refs::seen(&object, &value).kept())
+    let Object { id, body, .. } = object;
+    let head = |out: &mut String| {
+        if options.schema_comments {
+            schema::push_comment(out, &id.api_version, &id.kind);
         }
-        Body::Typed(_) | Body::Rendered { .. } => match object.rendered().body {
-            Body::Rendered { yaml, seen } => (yaml, seen),
-            _ => unreachable!("a typed object is rendered"),
-        },
+    };
+    match body {
+        // The user's bytes (SOPS files, manifests), as they are.
+        Body::Verbatim(text) => (text, seen),
+        Body::Rendered { mut text, schema_line, seen } => {
+            if !options.schema_comments {
+                text.replace_range(..schema_line, "");
+            }
+            (text, seen.filter(|_| inspect))
+        }
+        Body::Typed(resource) => (resource.to_canonical_after(&head), seen),
+        Body::Parsed(value) => (yaml::render_json_after(&head, &value), seen),
     }
 }
 

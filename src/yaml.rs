@@ -59,7 +59,7 @@ pub fn render<T: serde::Serialize + ?Sized>(value: &T) -> String {
     render_straight(value, |_| false).unwrap_or_else(|| {
         let value = serde_json::to_value(value)
             .expect("a rendered value must serialize to JSON: string-like map keys and no failing Serialize impl");
-        render_value(&value)
+        render_value(&value, &|_| {})
     })
 }
 
@@ -72,18 +72,33 @@ pub fn render<T: serde::Serialize + ?Sized>(value: &T) -> String {
 /// than a document (a key that is not a string or an integer, a key given twice, a number beyond
 /// 64 bits, a failing `Serialize`).
 pub fn render_straight<T: serde::Serialize + ?Sized>(value: &T, refuse: impl Fn(&str) -> bool) -> Option<String> {
-    straight::render(value, &refuse)
+    straight::render(value, &refuse, &|_| {})
+}
+
+/// [`render_straight`], the document written after what `head` writes first (a comment line),
+/// in one string.
+pub fn render_straight_after<T: serde::Serialize + ?Sized>(
+    head: &dyn Fn(&mut String),
+    value: &T,
+    refuse: impl Fn(&str) -> bool,
+) -> Option<String> {
+    straight::render(value, &refuse, head)
 }
 
 /// Renders a JSON value as one canonical YAML document, without the copy
 /// [`render`] makes of any serializable value.
 pub fn render_json(value: &Value) -> String {
-    render_value(value)
+    render_value(value, &|_| {})
+}
+
+/// [`render_json`], the document written after what `head` writes first.
+pub fn render_json_after(head: &dyn Fn(&mut String), value: &Value) -> String {
+    render_value(value, head)
 }
 
 /// Renders several documents separated by `---\n`.
 pub fn render_all(values: &[Value]) -> String {
-    values.iter().map(render_value).collect::<Vec<_>>().join("---\n")
+    values.iter().map(render_json).collect::<Vec<_>>().join("---\n")
 }
 
 /// Parses a YAML stream into documents as JSON values (for user manifests, values files, SOPS files).
@@ -205,12 +220,13 @@ fn reserved(text: &str) -> bool {
         && RESERVED_PACKED.contains(&packed(bytes))
 }
 
-/// Renders one JSON value as a canonical document.
-fn render_value(value: &Value) -> String {
+/// Renders one JSON value as a canonical document, after what `head` writes first.
+fn render_value(value: &Value, head: &dyn Fn(&mut String)) -> String {
     // Most documents are objects of a few hundred bytes to a few KiB: room
     // for one at once rather than a string regrown from empty (a build
     // renders tens of thousands), then no more than it holds.
     let mut emitter = Emitter { out: String::with_capacity(DOCUMENT_CAPACITY) };
+    head(&mut emitter.out);
     emitter.document(value);
     emitter.out.shrink_to_fit();
     emitter.out

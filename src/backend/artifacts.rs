@@ -105,9 +105,17 @@ pub trait Render: Debug + Send + Sync {
     /// [`crate::yaml::render_straight`] declines (`refuse` said so of a string).
     fn to_yaml(&self, refuse: &dyn Fn(&str) -> bool) -> Option<String>;
 
+    /// [`Render::to_yaml`], after what `head` writes first (a schema line), in one string.
+    fn to_yaml_after(&self, head: &dyn Fn(&mut String), refuse: &dyn Fn(&str) -> bool) -> Option<String>;
+
     /// The value's canonical YAML: written straight, else through its JSON.
     fn to_canonical(&self) -> String {
-        self.to_yaml(&|_| false).unwrap_or_else(|| crate::yaml::render_json(&self.to_json()))
+        self.to_canonical_after(&|_| {})
+    }
+
+    /// [`Render::to_canonical`], after what `head` writes first.
+    fn to_canonical_after(&self, head: &dyn Fn(&mut String)) -> String {
+        self.to_yaml_after(head, &|_| false).unwrap_or_else(|| crate::yaml::render_json_after(head, &self.to_json()))
     }
 }
 
@@ -118,6 +126,10 @@ impl<T: Serialize + Debug + Send + Sync> Render for T {
 
     fn to_yaml(&self, refuse: &dyn Fn(&str) -> bool) -> Option<String> {
         crate::yaml::render_straight(self, refuse)
+    }
+
+    fn to_yaml_after(&self, head: &dyn Fn(&mut String), refuse: &dyn Fn(&str) -> bool) -> Option<String> {
+        crate::yaml::render_straight_after(head, self, refuse)
     }
 }
 
@@ -206,12 +218,16 @@ pub enum Body {
     /// An object whose bytes are copied as they are (an encrypted SOPS or
     /// sealed secret), with LF endings and a final newline.
     Verbatim(String),
-    /// A typed object already serialized ([`Object::rendered`]): its canonical
-    /// YAML (without the schema comment, which the layout adds) and what the
-    /// output checks see of it.
+    /// A typed object already serialized ([`Object::rendered`]): its file's
+    /// text (the schema comment of its kind, then its canonical YAML) and what
+    /// the output checks see of it.
     Rendered {
-        /// The YAML document.
-        yaml: String,
+        /// The schema comment and the YAML document, in the string the
+        /// layout puts in the tree as it is (no copy per object).
+        text: String,
+        /// The length of the schema comment `text` starts with (0 for a kind
+        /// without a public schema): the YAML is `text[schema_line..]`.
+        schema_line: usize,
         /// What [`crate::verify::refs::seen`] read of it; `None` when that is
         /// nothing (it makes, names and leaks nothing the checks follow).
         seen: Option<Box<crate::verify::refs::Seen>>,
@@ -256,27 +272,35 @@ impl Object {
         // The others, and an object holding a string that looks like a
         // credential (located in the JSON), go through their JSON.
         let refuse = |text: &str| crate::leaks::find(text).is_some();
+        // The file's schema comment is written first, in the document's own
+        // string, which the layout then moves into the tree.
+        let (api_version, kind) = (&self.id.api_version, &self.id.kind);
+        let schema_line = std::cell::Cell::new(0);
+        let head = |out: &mut String| {
+            crate::layout::schema::push_comment(out, api_version, kind);
+            schema_line.set(out.len());
+        };
         let straight = if !crate::verify::refs::reads_body(&self.id) {
-            resource.to_yaml(&refuse).map(|yaml| (yaml, crate::verify::refs::seen_clean(self)))
+            resource.to_yaml_after(&head, &refuse).map(|text| (text, crate::verify::refs::seen_clean(self)))
         } else {
             crate::verify::refs::seen_typed(self, resource.as_any())
-                .and_then(|seen| Some((resource.to_yaml(&refuse)?, seen)))
+                .and_then(|seen| Some((resource.to_yaml_after(&head, &refuse)?, seen)))
         };
-        let body = match straight {
-            Some((yaml, seen)) => {
+        let (text, seen) = match straight {
+            Some((text, seen)) => {
                 if cfg!(debug_assertions) {
                     let json = crate::verify::refs::seen(self, &resource.to_json());
                     debug_assert_eq!((&seen.provides, &seen.needs), (&json.provides, &json.needs), "{:?}", self.id);
                 }
-                Body::Rendered { yaml, seen: seen.kept() }
+                (text, seen.kept())
             }
             None => {
                 let value = resource.to_json();
                 let seen = crate::verify::refs::seen(self, &value).kept();
-                Body::Rendered { yaml: crate::yaml::render_json(&value), seen }
+                (crate::yaml::render_json_after(&head, &value), seen)
             }
         };
-        self.body = body;
+        self.body = Body::Rendered { text, schema_line: schema_line.get(), seen };
     }
 
     /// An object as JSON, for checks and tests (the layout renders it from this).
@@ -285,7 +309,7 @@ impl Object {
         match &self.body {
             Body::Typed(resource) => resource.to_json(),
             Body::Parsed(value) => value.clone(),
-            Body::Verbatim(text) | Body::Rendered { yaml: text, .. } => crate::yaml::parse_documents(text)
+            Body::Verbatim(text) | Body::Rendered { text, .. } => crate::yaml::parse_documents(text)
                 .ok()
                 .and_then(|docs| docs.into_iter().next())
                 .unwrap_or(serde_json::Value::Null),
@@ -416,5 +440,44 @@ mod tests {
         out.render_from(TYPED_AT_MOST);
         assert_eq!(typed(&out), 0);
         assert!(out.objects.iter().all(|o| Arc::ptr_eq(&o.unit, &out.objects[0].unit)), "one unit, shared");
+    }
+
+    /// A rendered object's text is its file's: the schema line of its kind,
+    /// then its YAML, whether written straight or (a string that looks like a
+    /// credential) through its JSON; a kind without a public schema has none.
+    #[test]
+    fn a_rendered_object_starts_with_its_schema_line() {
+        let origin = Origin::of(DeclId::new(DeclKind::Namespace, None, None, "shop"));
+        let unit = Unit { scope: None, folder: crate::layout::Folder::Namespace("shop".into()) };
+        let metadata = ObjectMeta { name: Some("c".into()), namespace: Some("shop".into()), ..ObjectMeta::default() };
+        let map = |value: &str| Some([("url".to_string(), value.to_string())].into());
+        let leaky = "postgres://app:hunter2hunter2@db:5432/app";
+        assert!(crate::leaks::find(leaky).is_some(), "goes through the JSON");
+        let mut schema = String::new();
+        crate::layout::schema::push_comment(&mut schema, "v1", "ConfigMap");
+        assert!(schema.starts_with("# yaml-language-server: $schema=") && schema.ends_with('\n'));
+        for value in ["plain", leaky] {
+            let config = ConfigMap { metadata: metadata.clone(), data: map(value), ..ConfigMap::default() };
+            let yaml = crate::yaml::render(&config);
+            let object = Object::new(origin.clone(), unit.clone(), config).rendered();
+            let Body::Rendered { text, schema_line, .. } = &object.body else { panic!("rendered") };
+            assert_eq!((&text[..*schema_line], &text[*schema_line..]), (schema.as_str(), yaml.as_str()), "{value}");
+        }
+        let custom = Custom::new(metadata, Unschemed { spec: "x" });
+        let object = Object::new(origin, unit, custom).rendered();
+        let Body::Rendered { text, schema_line, .. } = &object.body else { panic!("rendered") };
+        assert_eq!(*schema_line, 0);
+        assert!(text.starts_with("apiVersion: example.invalid/v1\n"), "{text}");
+    }
+
+    /// A custom kind no schema is published for.
+    #[derive(Debug, Serialize)]
+    struct Unschemed {
+        spec: &'static str,
+    }
+
+    impl CustomKind for Unschemed {
+        const API_VERSION: &'static str = "example.invalid/v1";
+        const KIND: &'static str = "Unschemed";
     }
 }

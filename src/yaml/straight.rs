@@ -57,15 +57,15 @@ impl ser::Error for Decline {
     }
 }
 
-/// The document of `value`, or `None` where it declines.
-pub(super) fn render<T: Serialize + ?Sized>(value: &T, refuse: &dyn Fn(&str) -> bool) -> Option<String> {
-    let mut writer = Writer {
-        out: String::with_capacity(super::DOCUMENT_CAPACITY),
-        refuse,
-        entries: Vec::new(),
-        moved: String::new(),
-        order: Vec::new(),
-    };
+/// The document of `value` after what `head` writes first, or `None` where it declines.
+pub(super) fn render<T: Serialize + ?Sized>(
+    value: &T,
+    refuse: &dyn Fn(&str) -> bool,
+    head: &dyn Fn(&mut String),
+) -> Option<String> {
+    let mut out = String::with_capacity(super::DOCUMENT_CAPACITY);
+    head(&mut out);
+    let mut writer = Writer { out, refuse, entries: Vec::new(), moved: String::new(), order: Vec::new() };
     value.serialize(Place { w: &mut writer, indent: 0, after_key: false, order: KeyOrder::TopLevel }).ok()?;
     writer.out.shrink_to_fit();
     Some(writer.out)
