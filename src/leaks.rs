@@ -9,6 +9,7 @@
 //! diagnostic quotes. A finding says what was found and never holds the value.
 
 use std::fmt::Write as _;
+use std::sync::LazyLock;
 
 /// A kind of credential found in a string.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,9 +107,8 @@ pub fn find(text: &str) -> Option<Leak> {
         return None;
     }
     if !bytes.iter().any(|&b| matches!(b, b':' | b'.' | b'-' | b'_'))
-        && !text.contains("AKIA")
-        && !text.contains("ASIA")
-        && !text.contains("AIza")
+        && !memchr::memchr_iter(b'A', bytes)
+            .any(|at| matches!(bytes.get(at + 1..at + 4), Some(b"KIA" | b"SIA" | b"Iza")))
     {
         return None;
     }
@@ -175,7 +175,7 @@ fn url_from(text: &str, from: usize) -> Option<Url> {
     let bytes = text.as_bytes();
     let scheme = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'.' | b'-');
     let mut search = from;
-    while let Some(found) = find_bytes(&bytes[search..], b"://") {
+    while let Some(found) = find_bytes(&bytes[search..], &SCHEME_END) {
         let colon = search + found;
         // The scheme: the first letter of the run of scheme characters
         // before `://` (not before `from`).
@@ -207,7 +207,7 @@ fn run(bytes: &[u8], at: usize, class: impl Fn(u8) -> bool) -> usize {
 /// more) starting at or after `from`.
 fn jwt_from(bytes: &[u8], from: usize) -> Option<(usize, Leak)> {
     let mut search = from;
-    while let Some(found) = find_bytes(&bytes[search..], b"eyJ") {
+    while let Some(found) = find_bytes(&bytes[search..], &JWT_START) {
         let start = search + found;
         let header = start + 3 + run(bytes, start + 3, base64url);
         let is_jwt = header >= start + 11 && bytes.get(header..header + 4) == Some(b".eyJ") && {
@@ -222,14 +222,16 @@ fn jwt_from(bytes: &[u8], from: usize) -> Option<(usize, Leak)> {
     None
 }
 
+/// What a private key's first line starts with.
+const KEY_BEGIN_TEXT: &[u8] = b"-----BEGIN ";
+
 /// The first `-----BEGIN … PRIVATE KEY-----` (or `PRIVATE KEY BLOCK`, the
 /// words before it capitals, digits and spaces) starting at or after `from`.
 fn key_from(bytes: &[u8], from: usize) -> Option<(usize, Leak)> {
-    const BEGIN: &[u8] = b"-----BEGIN ";
     let mut search = from;
-    while let Some(found) = find_bytes(&bytes[search..], BEGIN) {
+    while let Some(found) = find_bytes(&bytes[search..], &KEY_BEGIN) {
         let start = search + found;
-        let words = start + BEGIN.len();
+        let words = start + KEY_BEGIN_TEXT.len();
         let end = words + run(bytes, words, |b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b' ');
         let label = &bytes[words..end];
         if (label.ends_with(b"PRIVATE KEY") || label.ends_with(b"PRIVATE KEY BLOCK"))
@@ -286,9 +288,21 @@ fn token_from(bytes: &[u8], from: usize) -> Option<(usize, Leak)> {
     None
 }
 
-/// Where `needle` first occurs in `haystack`.
-fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    memchr::memmem::find(haystack, needle)
+/// A searcher for the bytes one shape starts with, made once: making one is
+/// most of what a search of a short string costs, and a build searches
+/// every string of every object for each shape.
+type Finder = LazyLock<memchr::memmem::Finder<'static>>;
+
+/// The `://` of a URL ([`url_from`]).
+static SCHEME_END: Finder = LazyLock::new(|| memchr::memmem::Finder::new(b"://"));
+/// The `eyJ` of a JSON Web Token ([`jwt_from`]).
+static JWT_START: Finder = LazyLock::new(|| memchr::memmem::Finder::new(b"eyJ"));
+/// The first words of a private key ([`key_from`]).
+static KEY_BEGIN: Finder = LazyLock::new(|| memchr::memmem::Finder::new(KEY_BEGIN_TEXT));
+
+/// Where the needle of `finder` first occurs in `haystack`.
+fn find_bytes(haystack: &[u8], finder: &Finder) -> Option<usize> {
+    finder.find(haystack)
 }
 
 /// The first credential in a command line: [`find`], or a literal password
