@@ -43,12 +43,21 @@ impl Table {
             return;
         }
         let kept: Vec<usize> = (0..self.header.len()).filter(|&c| self.keeps(c)).collect();
-        let line = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
-        out.push_str(&line(kept.iter().map(|&c| cell(self.header[c])).collect()));
-        out.push_str(&line(kept.iter().map(|_| "---".to_string()).collect()));
+        // Each row written as it goes: `| a | b |`, every cell escaped on the way.
+        let line = |out: &mut String, cell: &dyn Fn(&mut String, usize)| {
+            out.push_str("| ");
+            for (i, &c) in kept.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(" | ");
+                }
+                cell(out, c);
+            }
+            out.push_str(" |\n");
+        };
+        line(out, &|out, c| push_cell(out, self.header[c]));
+        line(out, &|out, _| out.push_str("---"));
         for row in &self.rows {
-            let text = |c: usize| row.get(c).map_or("", String::as_str);
-            out.push_str(&line(kept.iter().map(|&c| cell(text(c))).collect()));
+            line(out, &|out, c| push_cell(out, row.get(c).map_or("", String::as_str)));
         }
         out.push('\n');
     }
@@ -59,33 +68,75 @@ impl Table {
     }
 }
 
-/// One cell's text, safe inside a table row: `|` escaped, line breaks as
-/// `<br>`, surrounding blanks trimmed, and an empty cell shown as a dash.
-pub fn cell(text: &str) -> String {
+/// Appends one cell's text, safe inside a table row: `|` escaped, line
+/// breaks as `<br>`, surrounding blanks trimmed, and an empty cell shown as
+/// a dash.
+fn push_cell(out: &mut String, text: &str) {
     let text = text.trim();
     if text.is_empty() {
-        return NONE.to_string();
+        out.push_str(NONE);
+        return;
     }
-    text.replace("\r\n", "\n").replace('\r', "\n").replace('|', "\\|").replace('\n', "<br>")
+    // Most cells hold none of the characters escaped.
+    let mut rest = text;
+    while let Some(at) = rest.find(['|', '\r', '\n']) {
+        out.push_str(&rest[..at]);
+        let after = match rest.as_bytes()[at] {
+            b'|' => {
+                out.push_str("\\|");
+                at + 1
+            }
+            // A line break: CRLF, a lone CR or LF.
+            b'\r' if rest.as_bytes().get(at + 1) == Some(&b'\n') => {
+                out.push_str("<br>");
+                at + 2
+            }
+            _ => {
+                out.push_str("<br>");
+                at + 1
+            }
+        };
+        rest = &rest[after..];
+    }
+    out.push_str(rest);
 }
 
 /// Text as inline code, with a fence longer than any backtick run inside it.
 pub fn code(text: &str) -> String {
-    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
-    let fence = "`".repeat(longest + 1);
+    let longest = if text.contains('`') { text.split(|c| c != '`').map(str::len).max().unwrap_or(0) } else { 0 };
     let pad = if text.starts_with('`') || text.ends_with('`') { " " } else { "" };
-    format!("{fence}{pad}{text}{pad}{fence}")
+    let mut out = String::with_capacity(text.len() + 2 * (longest + 1 + pad.len()));
+    let fence = |out: &mut String| (0..=longest).for_each(|_| out.push('`'));
+    fence(&mut out);
+    out.push_str(pad);
+    out.push_str(text);
+    out.push_str(pad);
+    fence(&mut out);
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn cell(text: &str) -> String {
+        let mut out = String::new();
+        push_cell(&mut out, text);
+        out
+    }
+
     #[test]
     fn cells_escape_pipes_and_line_breaks() {
         assert_eq!(cell("a|b"), "a\\|b");
         assert_eq!(cell("one\ntwo\r\nthree"), "one<br>two<br>three");
         assert_eq!(cell("  "), NONE);
+        assert_eq!(cell(" a\r\r\nb|\rc|| "), "a<br><br>b\\|<br>c\\|\\|");
+        // As the four replacements it stands for.
+        for text in ["x\r\n\r\ny", "|\n|", "\r|\r", "plain", "é|è\r\nü"] {
+            let replaced =
+                text.trim().replace("\r\n", "\n").replace('\r', "\n").replace('|', "\\|").replace('\n', "<br>");
+            assert_eq!(cell(text), replaced, "{text:?}");
+        }
     }
 
     #[test]
