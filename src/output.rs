@@ -453,19 +453,33 @@ fn check_path(path: &str) -> Result<(), PathProblem> {
         return Err(PathProblem::Absolute);
     }
     let (mut backslash, mut control, mut ascii) = (false, false, true);
-    for &b in path.as_bytes() {
+    // The first segment that is empty, `.` or `..`: segments are read in the
+    // same pass, a `/` at a time.
+    let mut segment_problem = None;
+    let mut segment = |segment: &[u8]| {
+        if segment_problem.is_none() {
+            segment_problem = match segment {
+                b"" => Some(PathProblem::EmptySegment),
+                b"." | b".." => Some(PathProblem::DotSegment),
+                _ => None,
+            };
+        }
+    };
+    let bytes = path.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
         match b {
+            b'/' => {
+                segment(&bytes[start..i]);
+                start = i + 1;
+            }
             b'\\' => backslash = true,
             0..0x20 | 0x7f => control = true,
             0x80.. => ascii = false,
             _ => {}
         }
     }
-    let segment_problem = path.split('/').find_map(|segment| match segment {
-        "" => Some(PathProblem::EmptySegment),
-        "." | ".." => Some(PathProblem::DotSegment),
-        _ => None,
-    });
+    segment(&bytes[start..]);
     if backslash {
         Err(PathProblem::Backslash)
     } else if control || (!ascii && path.chars().any(char::is_control)) {

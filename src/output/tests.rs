@@ -89,6 +89,15 @@ fn insert_refuses_bad_paths() {
     assert_eq!(problem(&mut tree, "a\\b"), PathProblem::Backslash);
     assert_eq!(problem(&mut tree, "a\0b"), PathProblem::ControlCharacter);
     assert_eq!(problem(&mut tree, "a\nb"), PathProblem::ControlCharacter);
+    assert_eq!(problem(&mut tree, ".."), PathProblem::DotSegment);
+    assert_eq!(problem(&mut tree, "a/.."), PathProblem::DotSegment);
+    assert_eq!(problem(&mut tree, "./a"), PathProblem::DotSegment);
+    // A backslash, then a control character, is said before a segment.
+    assert_eq!(problem(&mut tree, "a//b\\c/\0"), PathProblem::Backslash);
+    assert_eq!(problem(&mut tree, "../\u{85}"), PathProblem::ControlCharacter);
+    for sound in ["...", ".a/..b/c..", "é/ü.yaml"] {
+        OutputTree::new().insert(sound, "s").unwrap();
+    }
     assert_eq!(problem(&mut tree, LOCK_FILE), PathProblem::Reserved);
     assert_eq!(problem(&mut tree, "a/b.yaml"), PathProblem::Duplicate);
     assert_eq!(problem(&mut tree, "a"), PathProblem::Clash { other: "a/b.yaml".into() });
