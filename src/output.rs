@@ -244,21 +244,32 @@ impl OutputTree {
 
 /// The `files:` section of a lock: each file's base64 digest under its folder.
 fn lock_files(hashes: &[(&str, FileDigest)]) -> String {
-    let mut text = String::from(if hashes.is_empty() { "files: {}\n" } else { "files:\n" });
+    // About 80 bytes a file: a line of its own, and its folder's now and then.
+    let mut text = String::with_capacity(16 + 80 * hashes.len());
+    text.push_str(if hashes.is_empty() { "files: {}\n" } else { "files:\n" });
+    // The files in path order mostly come a folder at a time (a folder's
+    // subfolders sort among its files): one lookup for each such run.
+    fn split(path: &str) -> (&str, &str) {
+        path.rsplit_once('/').unwrap_or(("", path))
+    }
     let mut folders: BTreeMap<&str, Vec<(&str, &FileDigest)>> = BTreeMap::new();
-    for (path, digest) in hashes {
-        let (folder, name) = path.rsplit_once('/').unwrap_or(("", path));
-        folders.entry(folder).or_default().push((name, digest));
+    for run in hashes.chunk_by(|(a, _), (b, _)| split(a).0 == split(b).0) {
+        let files = run.iter().map(|(path, digest)| (split(path).1, digest));
+        folders.entry(split(run[0].0).0).or_default().extend(files);
     }
     for (folder, files) in &folders {
         let indent = if folder.is_empty() {
             "  "
         } else {
-            let _ = writeln!(text, "  {}:", lock_key(&format!("{folder}/")));
+            text.push_str("  ");
+            push_lock_key(&mut text, folder, "/");
+            text.push_str(":\n");
             "    "
         };
         for (name, digest) in files {
-            let _ = write!(text, "{indent}{}: ", lock_key(name));
+            text.push_str(indent);
+            push_lock_key(&mut text, name, "");
+            text.push_str(": ");
             BASE64.encode_string(digest, &mut text);
             text.push('\n');
         }
@@ -355,7 +366,7 @@ fn parse_lock_hashes(bytes: &[u8]) -> Option<BTreeMap<String, FileDigest>> {
     listed
 }
 
-/// A key of the lock as it was written by [`lock_key`].
+/// A key of the lock as it was written by [`push_lock_key`].
 fn lock_key_text(key: &str) -> Option<String> {
     if key.starts_with('"') { serde_json::from_str::<String>(key).ok() } else { Some(key.to_string()) }
 }
@@ -489,12 +500,20 @@ fn check_path(path: &str) -> Result<(), PathProblem> {
     }
 }
 
-/// A path as a key of the lock: bare when it is a plain YAML scalar, else
-/// double-quoted (JSON string syntax, which YAML reads the same way).
-fn lock_key(path: &str) -> String {
-    let plain = path.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '.' || c == '_')
-        && path.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | '+'));
-    if plain { path.to_string() } else { serde_json::Value::from(path).to_string() }
+/// Appends `path` and `suffix` (a folder's `/`) as a key of the lock: bare
+/// when they make a plain YAML scalar, else double-quoted (JSON string
+/// syntax, which YAML reads the same way).
+fn push_lock_key(out: &mut String, path: &str, suffix: &str) {
+    let plain = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b'/' | b'+');
+    let first = path.bytes().chain(suffix.bytes()).next();
+    if first.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'.' || c == b'_')
+        && path.bytes().chain(suffix.bytes()).all(plain)
+    {
+        out.push_str(path);
+        out.push_str(suffix);
+    } else {
+        out.push_str(&serde_json::Value::from(format!("{path}{suffix}")).to_string());
+    }
 }
 
 /// The lowercase hex sha256 of some bytes.

@@ -110,6 +110,37 @@ fn insert_refuses_bad_paths() {
     assert_eq!(message, "invalid output path `../x`: it has a `.` or `..` segment");
 }
 
+/// Every file is listed once under its folder, with its digest, however its
+/// folder's files and subfolders interleave in path order, and whichever of
+/// its folder and name needs quoting.
+#[test]
+fn the_lock_lists_each_file_under_its_folder() {
+    let paths = [
+        "a/b.yaml",
+        "a/b/x.yaml",
+        "a/b/y/z.yaml",
+        "a/c.yaml",
+        "a.yaml",
+        "-lead/x.yaml",
+        "a b/c d/e.yaml",
+        "é/ü.yaml",
+        "x/#y.yaml",
+        "q\"uote/f.yaml",
+        "top.md",
+        "z/-f",
+        "z/g",
+    ];
+    let tree = tree_of(&paths.iter().map(|p| (*p, *p)).collect::<Vec<_>>());
+    let lock = tree.get(LOCK_FILE).unwrap();
+    let listed = parse_lock_hashes(lock).expect("a lock");
+    let expected: BTreeMap<String, FileDigest> =
+        paths.iter().map(|p| (p.to_string(), Sha256::digest(p.as_bytes()).into())).collect();
+    assert_eq!(listed, expected, "{}", String::from_utf8_lossy(lock));
+    let text = std::str::from_utf8(lock).unwrap();
+    assert_eq!(text.matches("\n  a/:\n").count(), 1, "{text}");
+    assert!(text.contains("\n  a/:\n    b.yaml: ") && text.contains("\n  \"-lead/\":\n    x.yaml: "), "{text}");
+}
+
 #[test]
 fn read_lock_lists_the_files_and_refuses_garbage() {
     let tmp = tempfile::tempdir().unwrap();
