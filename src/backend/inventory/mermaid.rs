@@ -56,24 +56,27 @@ pub fn section(graph: &Graph, out: &mut String) {
 /// declarations), edges counted; `None` when that is still too large.
 fn namespaces_flowchart(graph: &Graph, decl_edges: &[(&Decl, &Decl, &'static str)]) -> Option<String> {
     const CLUSTER_WIDE: &str = "cluster-wide";
-    let group = |d: &Decl| namespace_of(d).map_or_else(|| CLUSTER_WIDE.to_string(), |ns| format!("namespace {ns}"));
-    let mut sizes: BTreeMap<String, usize> = BTreeMap::new();
+    // Each box is a namespace (`None`: the cluster-wide declarations, which
+    // sort first, as their box's name does), named only when written.
+    let name = |group: Option<&str>| group.map_or_else(|| CLUSTER_WIDE.to_string(), |ns| format!("namespace {ns}"));
+    let mut sizes: BTreeMap<Option<&str>, usize> = BTreeMap::new();
     for d in graph.order() {
-        *sizes.entry(group(d)).or_default() += 1;
+        *sizes.entry(namespace_of(d)).or_default() += 1;
     }
-    let mut edges: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut edges: BTreeMap<(Option<&str>, Option<&str>), usize> = BTreeMap::new();
     for (from, to, _) in decl_edges {
-        let (a, b) = (group(from), group(to));
+        let (a, b) = (namespace_of(from), namespace_of(to));
         if a != b {
             *edges.entry((a, b)).or_default() += 1;
         }
     }
     let mut out = String::from("flowchart LR\n");
-    for (name, size) in &sizes {
-        out.push_str(&format!("  {}[\"{} ({size})\"]\n", sanitize(name), label(name)));
+    for (&group, size) in &sizes {
+        let name = name(group);
+        out.push_str(&format!("  {}[\"{} ({size})\"]\n", sanitize(&name), label(&name)));
     }
-    for ((a, b), n) in &edges {
-        out.push_str(&format!("  {} -->|{n}| {}\n", sanitize(a), sanitize(b)));
+    for (&(a, b), n) in &edges {
+        out.push_str(&format!("  {} -->|{n}| {}\n", sanitize(&name(a)), sanitize(&name(b))));
     }
     (out.len() <= MAX_TEXT && edges.len() <= MAX_EDGES).then_some(out)
 }
