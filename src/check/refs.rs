@@ -641,10 +641,12 @@ fn used_secrets<'a>(model: &'a Model, names: &Names<'a>) -> BTreeSet<(&'a str, &
     for (ns, secret) in dns.chain(tunnels).chain(peers) {
         mark_in(names, ns, secret, &mut used);
     }
-    let declared = names.candidates(Target::PullSecret);
     for secret in model.registries.iter().filter_map(|r| r.pull_secret.as_ref()) {
-        let close = suggest::did_you_mean(&secret.value, declared.iter().copied());
-        mark_all(names, close.unwrap_or(&secret.value), &mut used);
+        // The secret named, or (when none is) the one it probably misspells:
+        // the closest is looked for among every secret only then.
+        let close = || suggest::did_you_mean(&secret.value, names.candidates(Target::PullSecret));
+        let name = if names.secrets.contains_key(secret.value.as_str()) { None } else { close() };
+        mark_all(names, name.unwrap_or(&secret.value), &mut used);
     }
     // An issuer's token or CA, in cert-manager's namespace.
     for secret in model.issuers.iter().flat_map(|i| i.token_secret.iter().chain(&i.secret)) {
@@ -771,6 +773,23 @@ mod tests {
             app("web", "env \"P\" secret=\"db\" key=\"p\"\n depends-on \"api\" \"cert-manager\""),
         ) + &app("api", "").replace("tag=", "registry=\"local\" tag=");
         assert!(codes(&body).is_empty(), "{:?}", codes(&body));
+    }
+
+    /// A registry's pull secret is used when it is spelt right, and so is the
+    /// secret a misspelt one probably means (its E0201 says so, no W0501).
+    #[test]
+    fn a_pull_secret_marks_its_secret_or_the_one_it_misspells_used() {
+        let body = |pull: &str| {
+            format!(
+                "{CLUSTER}{STORE}registry \"local\" address=\"10.0.0.5:5000\" {{ pull-secret \"{pull}\" }}\n\
+                 secret \"auth\" namespace=\"x\" from=\"external\" store=\"v\" key=\"k\"\n\
+                 secret \"other\" namespace=\"x\" from=\"external\" store=\"v\" key=\"k\"\n{}",
+                app("api", "").replace("tag=", "registry=\"local\" tag=")
+            )
+        };
+        assert_eq!(codes(&body("auth")), ["W0501"], "only `other` is unused");
+        assert_eq!(codes(&body("aut")), ["E0201", "W0501"], "`auth` is meant");
+        assert_eq!(codes(&body("zzzz")), ["E0201", "W0501", "W0501"], "nothing is meant");
     }
 
     #[test]
