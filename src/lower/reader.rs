@@ -433,16 +433,24 @@ impl<'n> Reader<'n> {
     }
 
     /// Records in the trace, if any, that a getter asked for a slot.
-    fn ask<T: FromKdl>(&self, cx: &mut Cx<'_>, slot: super::trace::Slot) {
+    fn ask<T: FromKdl>(&self, cx: &mut Cx<'_>, slot: impl FnOnce() -> super::trace::Slot) {
+        // Without a trace (every build), nothing is made for it: a
+        // description asks for tens of thousands of properties.
+        if cx.trace.is_none() {
+            return;
+        }
         let span = self.span(cx);
         if let Some(trace) = cx.trace.as_deref_mut() {
-            let typed = super::trace::Typed { slot, expected: T::noun(), words: T::words(), reference: false };
+            let typed = super::trace::Typed { slot: slot(), expected: T::noun(), words: T::words(), reference: false };
             trace.ask(span, typed);
         }
     }
 
     /// Records in the trace, if any, that a property names a declaration.
     fn ask_reference(&self, cx: &mut Cx<'_>, key: &str) {
+        if cx.trace.is_none() {
+            return;
+        }
         let span = self.span(cx);
         if let Some(trace) = cx.trace.as_deref_mut() {
             trace.reference(span, key);
@@ -584,20 +592,20 @@ impl<'n> Reader<'n> {
 
     /// Every positional argument from `index` on, parsed.
     pub fn rest_args<T: FromKdl>(&self, cx: &mut Cx<'_>, index: usize) -> Vec<Spanned<T>> {
-        self.ask::<T>(cx, super::trace::Slot::Arg(index));
+        self.ask::<T>(cx, || super::trace::Slot::Arg(index));
         self.args().skip(index).filter_map(|e| parse_entry(cx, e)).collect()
     }
 
     /// An optional positional argument.
     pub fn opt_arg<T: FromKdl>(&self, cx: &mut Cx<'_>, index: usize) -> Option<Spanned<T>> {
-        self.ask::<T>(cx, super::trace::Slot::Arg(index));
+        self.ask::<T>(cx, || super::trace::Slot::Arg(index));
         let entry = self.args().nth(index)?;
         parse_entry(cx, entry)
     }
 
     /// A required positional argument; `what` names it in the message (`a name`).
     pub fn arg<T: FromKdl>(&self, cx: &mut Cx<'_>, index: usize, what: &str) -> Option<Spanned<T>> {
-        self.ask::<T>(cx, super::trace::Slot::Arg(index));
+        self.ask::<T>(cx, || super::trace::Slot::Arg(index));
         match self.args().nth(index) {
             Some(entry) => parse_entry(cx, entry),
             None => {
@@ -629,7 +637,7 @@ impl<'n> Reader<'n> {
     /// An optional property.
     pub fn prop<T: FromKdl>(&self, cx: &mut Cx<'_>, key: &str) -> Option<Spanned<T>> {
         debug_assert!(self.shape.props.contains(&key), "{key} not in the shape of {}", self.shape.what);
-        self.ask::<T>(cx, super::trace::Slot::Prop(key.to_string()));
+        self.ask::<T>(cx, || super::trace::Slot::Prop(key.to_string()));
         let entry = self.prop_entry(key)?;
         parse_entry(cx, entry)
     }
