@@ -100,12 +100,11 @@ pub trait Render: Debug + Send + Sync {
     /// The value as JSON.
     fn to_json(&self) -> serde_json::Value;
 
-    /// The value's canonical YAML, written straight from it: what
-    /// `yaml::render_json(&self.to_json())` writes, or `None` where
-    /// [`crate::yaml::render_straight`] declines (`refuse` said so of a string).
-    fn to_yaml(&self, refuse: &dyn Fn(&str) -> bool) -> Option<String>;
-
-    /// [`Render::to_yaml`], after what `head` writes first (a schema line), in one string.
+    /// What `head` writes first (a schema line), then the value's canonical
+    /// YAML written straight from it, in one string: what
+    /// `yaml::render_json(&self.to_json())` writes after the head, or `None`
+    /// where [`crate::yaml::render_straight_after`] declines (`refuse` said so
+    /// of a string).
     fn to_yaml_after(&self, head: &dyn Fn(&mut String), refuse: &dyn Fn(&str) -> bool) -> Option<String>;
 
     /// The value's canonical YAML: written straight, else through its JSON.
@@ -122,10 +121,6 @@ pub trait Render: Debug + Send + Sync {
 impl<T: Serialize + Debug + Send + Sync> Render for T {
     fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).expect("backend values serialize to JSON: string keys, no failing Serialize")
-    }
-
-    fn to_yaml(&self, refuse: &dyn Fn(&str) -> bool) -> Option<String> {
-        crate::yaml::render_straight(self, refuse)
     }
 
     fn to_yaml_after(&self, head: &dyn Fn(&mut String), refuse: &dyn Fn(&str) -> bool) -> Option<String> {

@@ -644,9 +644,12 @@ fn used_secrets<'a>(model: &'a Model, names: &Names<'a>) -> BTreeSet<(&'a str, &
     for secret in model.registries.iter().filter_map(|r| r.pull_secret.as_ref()) {
         // The secret named, or (when none is) the one it probably misspells:
         // the closest is looked for among every secret only then.
-        let close = || suggest::did_you_mean(&secret.value, names.candidates(Target::PullSecret));
-        let name = if names.secrets.contains_key(secret.value.as_str()) { None } else { close() };
-        mark_all(names, name.unwrap_or(&secret.value), &mut used);
+        let close = if names.secrets.contains_key(secret.value.as_str()) {
+            None
+        } else {
+            suggest::did_you_mean(&secret.value, names.candidates(Target::PullSecret))
+        };
+        mark_all(names, close.unwrap_or(&secret.value), &mut used);
     }
     // An issuer's token or CA, in cert-manager's namespace.
     for secret in model.issuers.iter().flat_map(|i| i.token_secret.iter().chain(&i.secret)) {
