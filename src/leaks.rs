@@ -103,7 +103,8 @@ pub fn find(text: &str) -> Option<Leak> {
     // characters the shapes are made of (ASCII: looked for as bytes, which
     // are never part of a longer character's UTF-8).
     let bytes = text.as_bytes();
-    if text.len() < SHORTEST_BUT_URL && !bytes.contains(&b'@') {
+    let at_sign = memchr::memchr(b'@', bytes).is_some();
+    if text.len() < SHORTEST_BUT_URL && !at_sign {
         return None;
     }
     if !bytes.iter().any(|&b| matches!(b, b':' | b'.' | b'-' | b'_'))
@@ -121,6 +122,10 @@ pub fn find(text: &str) -> Option<Leak> {
             .flatten()
             .min_by_key(|(start, _)| *start)
     };
+    // A URL's password ends at an `@`: without one, the first other shape is the answer.
+    if !at_sign {
+        return others(0).map(|(_, leak)| leak);
+    }
     let mut from = 0;
     let mut other = others(from);
     loop {
