@@ -94,7 +94,7 @@ fn app_labels(app: &App) -> BTreeMap<String, String> {
 }
 
 fn selector(app: &App) -> BTreeMap<String, String> {
-    [("app.kubernetes.io/name".to_string(), app.name.value.clone())].into_iter().collect()
+    super::one_label("app.kubernetes.io/name", &app.name.value)
 }
 
 fn namespace_object(model: &Model, name: &str) -> Namespace {

@@ -67,7 +67,7 @@ const EXTERNAL_DNS_CONTROLLER: &str = "external-dns.alpha.kubernetes.io/controll
 /// The annotations that make external-dns skip an Ingress or HTTPRoute,
 /// naming who keeps its records instead.
 pub fn external_dns_skips(owner: &str) -> std::collections::BTreeMap<String, String> {
-    [(EXTERNAL_DNS_CONTROLLER.to_string(), owner.to_string())].into_iter().collect()
+    one_label(EXTERNAL_DNS_CONTROLLER, owner)
 }
 
 /// A role rule granting `verbs` on `resources` of one API group (`""` is the core group).
@@ -83,7 +83,16 @@ pub fn policy_rule(group: &str, resources: &[&str], verbs: &[&str]) -> PolicyRul
 
 /// The labels every object homelabc writes carries.
 pub fn managed_labels() -> std::collections::BTreeMap<String, String> {
-    [("app.kubernetes.io/managed-by".to_string(), "homelabc".to_string())].into_iter().collect()
+    one_label("app.kubernetes.io/managed-by", "homelabc")
+}
+
+/// A map of one key and its value. Inserted, not collected: collecting even
+/// one pair gathers and sorts a list first, for most of the objects of a
+/// build (their labels and selectors).
+pub fn one_label(key: &str, value: &str) -> std::collections::BTreeMap<String, String> {
+    let mut map = std::collections::BTreeMap::new();
+    map.insert(key.to_string(), value.to_string());
+    map
 }
 
 /// Runs every backend on each cluster's model (the description itself when it

@@ -140,7 +140,10 @@ pub fn meta(name: &str, namespace: &str) -> ObjectMeta {
 }
 
 fn labels(pairs: &[(&str, &str)]) -> LabelSelector {
-    let map: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let mut map = BTreeMap::new();
+    for (key, value) in pairs {
+        map.insert(key.to_string(), value.to_string());
+    }
     LabelSelector { match_labels: Some(map), ..LabelSelector::default() }
 }
 
