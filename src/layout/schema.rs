@@ -65,7 +65,11 @@ pub fn url(api_version: &str, kind: &str) -> Option<String> {
 /// line comes from here: pieces pushed, not formatted.
 fn push_url(out: &mut String, api_version: &str, kind: &str) -> bool {
     let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-    let push_kind = |out: &mut String| out.extend(kind.chars().map(|c| c.to_ascii_lowercase()));
+    let push_kind = |out: &mut String| {
+        let at = out.len();
+        out.push_str(kind);
+        out[at..].make_ascii_lowercase();
+    };
     if BUILT_IN.contains(&group) {
         // `<kind>-<version>.json`, `<kind>-<group's first word>-<version>.json`.
         out.push_str(KUBERNETES);
