@@ -1,22 +1,25 @@
 //! Data parallelism for the big, independent loops of a build (parsing files,
-//! rendering objects, hashing files), on scoped threads of the standard
-//! library.
+//! rendering objects, hashing files), on the threads of one pool (rayon's
+//! global pool, as many threads as cores): started once, at the first loop
+//! that is large enough, and kept. A build runs about twenty such loops; a
+//! thread started for each (as this module did with scoped threads) cost its
+//! start, and its allocator heap began empty each time, in fresh pages.
 //!
 //! A loop's items are handed out in blocks, each worker taking the next
-//! block when it is done with one (the calling thread is one of the workers):
-//! a worker slowed down, by another thread of the build ([`both`]) or another
-//! process on its core, leaves the rest of the items to the others instead of
-//! holding up the loop with a fixed share.
+//! block when it is done with one (the pool's threads, the calling thread
+//! among them when it is one): a worker slowed down, by another thread of the
+//! build ([`both`]) or another process on its core, leaves the rest of the
+//! items to the others instead of holding up the loop with a fixed share.
 //!
 //! **Architecture Invariant:** results come back in input order, so a
 //! parallel loop gives byte-identical output to a sequential one; small inputs
-//! (a seed-sized homelab) run on the calling thread.
+//! (a seed-sized homelab) run on the calling thread, and never start the pool.
 
 use std::num::NonZeroUsize;
 use std::sync::{Mutex, PoisonError};
 
-/// Below this many items a loop runs on the calling thread: spawning costs
-/// more than it saves.
+/// Below this many items a loop runs on the calling thread: handing the items
+/// to the pool (and starting it, the first time) costs more than it saves.
 const MIN_PARALLEL: usize = 512;
 
 /// Below this many items a loop of system calls runs on the calling thread:
@@ -56,26 +59,37 @@ pub fn map_owned<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> 
     spread(items.into_iter(), len, MIN_PARALLEL, f)
 }
 
-/// `(a(), b())`, the two at once: `a` on a thread of its own while `b` runs
-/// on the calling thread, when `len` (how many things they work on) pays for
-/// a thread and there are two cores; otherwise `a`, then `b`, here. For two
-/// phases that read the same data and write nothing the other reads (the
-/// checks and the dependency graph; the two halves of the inventory).
-pub fn both<A: Send, B>(len: usize, a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B) -> (A, B) {
+/// `(a(), b())`, the two at once on the pool, when `len` (how many things
+/// they work on) pays for it and there are two cores; otherwise `a`, then
+/// `b`, here. For two phases that read the same data and write nothing the
+/// other reads (the checks and the dependency graph; the two halves of the
+/// inventory). A panic in either goes on in the caller.
+pub fn both<A: Send, B: Send>(len: usize, a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
     if workers(len, MIN_PARALLEL).is_none() {
         let a = a();
         return (a, b());
     }
-    std::thread::scope(|scope| {
-        let first = scope.spawn(a);
-        let second = b();
-        (join(first), second)
-    })
+    pool();
+    rayon::join(a, b)
+}
+
+/// The stack of each thread of the pool: a main thread's on Linux. What runs
+/// there (a half of [`both`], the share of a loop) ran on the calling thread
+/// before the pool; none of it should overflow where it did not.
+const STACK: usize = 8 << 20;
+
+/// Gives the global pool [`threads`] threads, before its first use. Where it
+/// was started already (by another library of the process), it is used as it is.
+fn pool() {
+    static POOL: std::sync::Once = std::sync::Once::new();
+    POOL.call_once(|| {
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(threads()).stack_size(STACK).build_global();
+    });
 }
 
 /// `items.map(f).collect()` for the `len` items of `items`: blocks of them
-/// are taken in turn by the workers (the calling thread and the others), each
-/// block's results written in its place of the one list of results.
+/// are taken in turn by the workers, each block's results written in its
+/// place of the one list of results.
 fn spread<I, R>(items: I, len: usize, min: usize, f: impl Fn(I::Item) -> R + Sync) -> Vec<R>
 where
     I: Iterator + Send,
@@ -103,10 +117,15 @@ where
                 }
             }
         };
-        std::thread::scope(|scope| {
-            let others: Vec<_> = (1..workers).map(|_| scope.spawn(work)).collect();
+        // One worker a thread of the pool: the thread the scope runs on (the
+        // calling thread, inside the pool) and one job for each other. A job
+        // that starts when the blocks are gone ends at once.
+        pool();
+        rayon::scope(|scope| {
+            for _ in 1..workers {
+                scope.spawn(|_| work());
+            }
             work();
-            others.into_iter().for_each(join);
         });
         // What held the items (a moved vector's buffer) goes here, before the
         // results are unwrapped.
@@ -129,11 +148,6 @@ fn workers(len: usize, min: usize) -> Option<usize> {
 fn threads() -> usize {
     static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get).min(MAX_THREADS))
-}
-
-/// A worker's result; its panic goes on in the caller.
-fn join<R>(handle: std::thread::ScopedJoinHandle<'_, R>) -> R {
-    handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 #[cfg(test)]
@@ -172,28 +186,52 @@ mod tests {
 
     #[test]
     fn a_slow_worker_leaves_its_share_to_the_others() {
-        // The calling thread is slowed down (as by another thread on its
-        // core): a fixed half of the items each would wait for it; handed out
-        // in blocks, the other workers take what it has not started.
+        // The worker that takes the first block is slowed down (as by another
+        // thread on its core): a fixed half of the items each would wait for
+        // it; handed out in blocks, the other workers take what it has not
+        // started. On a pool of its own: the global one is shared with the
+        // other tests running, whose loops may keep its threads.
         if threads() < 2 {
             return;
         }
         let n = MIN_PARALLEL * 4;
         let items: Vec<usize> = (0..n).collect();
-        let caller = std::thread::current().id();
-        let made = map(&items, |&i| {
-            let here = std::thread::current().id() == caller;
-            if here {
-                // A block (64 items of 2,048) takes the caller 64 ms: it
-                // makes a quarter of them only if the other worker has not
-                // started within half a second.
-                std::thread::sleep(std::time::Duration::from_millis(1));
-            }
-            (i, here)
+        let slow = std::sync::OnceLock::new();
+        let own = rayon::ThreadPoolBuilder::new().num_threads(threads()).build().expect("a pool");
+        let made = own.install(|| {
+            map(&items, |&i| {
+                let this = std::thread::current().id();
+                if i == 0 {
+                    slow.set(this).expect("item 0 is made once");
+                }
+                let here = slow.get() == Some(&this);
+                if here {
+                    // A block (64 items of 2,048) takes the slow worker 64 ms: it
+                    // makes a quarter of them only if the other worker has not
+                    // started within half a second.
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                (i, here)
+            })
         });
         assert_eq!(made.iter().map(|(i, _)| *i).collect::<Vec<_>>(), items, "in input order");
-        let on_caller = made.iter().filter(|(_, here)| *here).count();
-        assert!(on_caller > 0, "the calling thread is a worker");
-        assert!(on_caller < n / 4, "the slow worker made {on_caller} of {n} items");
+        let on_slow = made.iter().filter(|(_, here)| *here).count();
+        assert!(on_slow > 0, "the slow worker made its first block");
+        assert!(on_slow < n / 4, "the slow worker made {on_slow} of {n} items");
+    }
+
+    #[test]
+    fn loops_run_on_the_threads_of_one_pool() {
+        // Two large loops one after the other: every item of each is made on
+        // a thread of the pool, not on threads started for the loop.
+        if threads() < 2 {
+            return;
+        }
+        let items: Vec<usize> = (0..MIN_PARALLEL * 4).collect();
+        for _ in 0..2 {
+            let made = map(&items, |_| rayon::current_thread_index());
+            assert!(made.iter().all(|index| index.is_some_and(|i| i < threads())), "{made:?}");
+        }
+        assert_eq!(rayon::current_num_threads(), threads());
     }
 }
