@@ -225,6 +225,10 @@ impl<T: Send> Loader<'_, T> {
                 match self.host.kdl_files_below(&target) {
                     Ok(found) => {
                         self.expect(found.len());
+                        // Room for the files at once: an entry holds what the
+                        // file lowers to (a model's worth of lists), and a
+                        // list regrown a file at a time moved them all again.
+                        self.files.reserve(found.len());
                         for chunk in found.chunks(CHUNK) {
                             let start = self.files.len();
                             let ahead = self.parse_ahead(chunk);
