@@ -76,12 +76,14 @@ if command -v valgrind >/dev/null; then
   # The instructions of each compute at 1,000 apps, which a busy or slow
   # machine does not change as it changes the time (valgrind's Debian
   # package; under it sha2 takes its portable path, not SHA-NI, so hashing
-  # weighs about 40% of the count instead of about 5% of the time).
+  # weighs about 40% of the count instead of about 5% of the time). Its
+  # threads take turns fairly (`--fair-sched=yes`): the count then repeats
+  # to about ±2M, where the default scheduling spread it by ±6M (run P).
   say "instructions of the compute at 1,000 apps (cachegrind, 3 runs each, medians)"
   for b in "$before" "$after"; do
     for _ in 1 2 3; do
       # `build --check` exits 2 (the tree is not there), and valgrind with it.
-      { valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \
+      { valgrind --tool=cachegrind --cache-sim=no --fair-sched=yes --cachegrind-out-file=/dev/null \
         "$b" -q build --check "$disk/in-1000" -o "$absent" 2>&1 || true; } | sed -n 's/.*I *refs: *//p' | tr -d ,
     done | sort -n | sed -n 2p | sed "s|^|$b |" | tee -a "$summary"
   done
