@@ -92,8 +92,9 @@ impl Graph {
 
 /// Collects nodes and edges before they go into petgraph in sorted order.
 /// A node is kept once, with the number it was first seen as; an edge holds
-/// its two ends' numbers, so that it clones no declaration and, once the
-/// numbers are made ranks, sorts as integers.
+/// its two ends' numbers, so that it clones no declaration (but the one
+/// edges were last drawn from) and, once the numbers are made ranks, sorts
+/// as integers.
 #[derive(Default)]
 struct Builder {
     /// Each node, with the number it was first seen as.
@@ -101,6 +102,10 @@ struct Builder {
     /// Sorted and deduplicated once, when all are in ([`Builder::into_graph`]):
     /// a sorted set's inserts cost most of the graph at 100,000 apps.
     edges: Vec<(usize, usize, Edge)>,
+    /// The declaration edges were last drawn from, and its number: most are
+    /// drawn from one declaration after another (an app's dozen), and each
+    /// lookup compares its kind, namespace and name with a dozen others'.
+    from: Option<(Decl, usize)>,
 }
 
 impl Builder {
@@ -119,7 +124,14 @@ impl Builder {
 
     fn edge(&mut self, from: &Decl, to: Decl, reason: &'static str, span: Option<Span>) {
         if from != &to || span.is_some() {
-            let from = self.node_ref(from);
+            let from = match &self.from {
+                Some((last, id)) if last == from => *id,
+                _ => {
+                    let id = self.node_ref(from);
+                    self.from = Some((from.clone(), id));
+                    id
+                }
+            };
             let to = self.node(to);
             self.edges.push((from, to, Edge { reason, span }));
         }
