@@ -69,12 +69,19 @@ pub(super) fn render<T: Serialize + ?Sized>(
     entries.clear();
     let mut writer = Writer { out, refuse, entries, moved, order };
     let written = value.serialize(Place { w: &mut writer, indent: 0, after_key: false, order: KeyOrder::TopLevel });
-    let Writer { mut out, entries, moved, order, .. } = writer;
+    let Writer { mut out, entries, mut moved, order, .. } = writer;
+    if moved.capacity() > KEPT_ROOM {
+        moved = String::new();
+    }
     SCRATCH.set(Scratch { entries, moved, order });
     written.ok()?;
     out.shrink_to_fit();
     Some(out)
 }
+
+/// The most room for a mapping's bytes a thread keeps between documents: a
+/// few objects' worth, not the largest a long-lived process ever reordered.
+const KEPT_ROOM: usize = 64 << 10;
 
 /// A writer's room for the entries of the mappings open and for reordering
 /// them, kept by each thread from one document to the next: otherwise every
