@@ -65,15 +65,15 @@ pub(super) fn render<T: Serialize + ?Sized>(
 ) -> Option<String> {
     let mut out = String::with_capacity(super::DOCUMENT_CAPACITY);
     head(&mut out);
-    let Scratch { mut entries, moved, order } = SCRATCH.take();
-    entries.clear();
-    let mut writer = Writer { out, refuse, entries, moved, order };
+    let mut room = SCRATCH.take();
+    room.entries.clear();
+    let mut writer = Writer { out, refuse, room };
     let written = value.serialize(Place { w: &mut writer, indent: 0, after_key: false, order: KeyOrder::TopLevel });
-    let Writer { mut out, entries, mut moved, order, .. } = writer;
-    if moved.capacity() > KEPT_ROOM {
-        moved = String::new();
+    let Writer { mut out, mut room, .. } = writer;
+    if room.moved.capacity() > KEPT_ROOM {
+        room.moved = String::new();
     }
-    SCRATCH.set(Scratch { entries, moved, order });
+    SCRATCH.set(room);
     written.ok()?;
     out.shrink_to_fit();
     Some(out)
@@ -88,7 +88,11 @@ const KEPT_ROOM: usize = 64 << 10;
 /// document grows its own a few times over (8,000 documents at 1,000 apps).
 #[derive(Default)]
 struct Scratch {
+    /// The entries of the mappings open: each key and where its bytes start.
     entries: Vec<(Cow<'static, str>, usize)>,
+    /// Room for a mapping's bytes while its entries are put in order, and
+    /// for that order ([`Mapping::end`]): kept from one mapping to the next
+    /// (most objects reorder several: `name` comes first).
     moved: String,
     order: Vec<usize>,
 }
@@ -98,16 +102,11 @@ thread_local! {
 }
 
 /// The document being written, the caller's test of its strings, and the
-/// entries of the mappings open: each key and where its bytes start.
+/// room for the entries of the mappings open.
 struct Writer<'r> {
     out: String,
     refuse: &'r dyn Fn(&str) -> bool,
-    entries: Vec<(Cow<'static, str>, usize)>,
-    /// Room for a mapping's bytes while its entries are put in order, and
-    /// for that order ([`Mapping::end`]): kept from one mapping to the next
-    /// (most objects reorder several: `name` comes first).
-    moved: String,
-    order: Vec<usize>,
+    room: Scratch,
 }
 
 impl Writer<'_> {
@@ -166,7 +165,7 @@ impl<'a, 'r> Place<'a, 'r> {
     }
 
     fn mapping(self) -> Mapping<'a, 'r> {
-        let base = self.w.entries.len();
+        let base = self.w.room.entries.len();
         Mapping { w: self.w, indent: self.indent, after_key: self.after_key, order: self.order, base, in_order: true }
     }
 
@@ -183,7 +182,7 @@ impl<'a, 'r> Place<'a, 'r> {
     }
 }
 
-/// A mapping being written: its entries are `w.entries[base..]`.
+/// A mapping being written: its entries are `w.room.entries[base..]`.
 struct Mapping<'a, 'r> {
     w: &'a mut Writer<'r>,
     indent: usize,
@@ -203,7 +202,7 @@ fn rank(order: KeyOrder, key: &str) -> usize {
 impl<'r> Mapping<'_, 'r> {
     /// Takes an entry's key; [`Mapping::value`] writes it with its value.
     fn key(&mut self, key: Cow<'static, str>) {
-        let entries = &self.w.entries[self.base..];
+        let entries = &self.w.room.entries[self.base..];
         match entries.last() {
             None if self.after_key => self.w.out.push('\n'),
             None => {}
@@ -213,12 +212,12 @@ impl<'r> Mapping<'_, 'r> {
             }
         }
         let at = self.w.out.len();
-        self.w.entries.push((key, at));
+        self.w.room.entries.push((key, at));
     }
 
     /// Writes the key given last and its value.
     fn value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Decline> {
-        let Writer { out, entries, .. } = &mut *self.w;
+        let Writer { out, room: Scratch { entries, .. }, .. } = &mut *self.w;
         let Some((key, _)) = entries[self.base..].last() else {
             return Err(Decline::NotJson("a map value without a key".into()));
         };
@@ -255,15 +254,15 @@ impl<'r> Mapping<'_, 'r> {
     /// Puts the entries in canonical order, or writes an empty mapping.
     fn end(self) -> Result<(), Decline> {
         let w = self.w;
-        if w.entries.len() == self.base {
+        if w.room.entries.len() == self.base {
             w.scalar(self.indent, self.after_key, "{}");
             return Ok(());
         }
         if self.in_order {
-            w.entries.truncate(self.base);
+            w.room.entries.truncate(self.base);
             return Ok(());
         }
-        let Writer { out, entries, moved, order: sorted, .. } = w;
+        let Writer { out, room: Scratch { entries, moved, order: sorted }, .. } = w;
         let entries_of = &entries[self.base..];
         let start = entries_of[0].1;
         let order = self.order;
