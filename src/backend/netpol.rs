@@ -139,23 +139,20 @@ pub fn meta(name: &str, namespace: &str) -> ObjectMeta {
     }
 }
 
-fn labels(pairs: &[(&str, &str)]) -> LabelSelector {
-    let mut map = BTreeMap::new();
-    for (key, value) in pairs {
-        map.insert(key.to_string(), value.to_string());
-    }
-    LabelSelector { match_labels: Some(map), ..LabelSelector::default() }
+/// Pods (or namespaces) carrying the label `key` with `value`.
+fn labels(key: &str, value: &str) -> LabelSelector {
+    LabelSelector { match_labels: Some(super::one_label(key, value)), ..LabelSelector::default() }
 }
 
 fn in_namespace(namespace: &str) -> LabelSelector {
-    labels(&[("kubernetes.io/metadata.name", namespace)])
+    labels("kubernetes.io/metadata.name", namespace)
 }
 
 /// The pods homelabc writes (its apps, registries and pipelines carry the
 /// managed-by label): the namespace-wide policies select only them, so charts
 /// placed in the namespace keep the traffic their own policies allow.
 fn homelabc_pods() -> LabelSelector {
-    labels(&[("app.kubernetes.io/managed-by", "homelabc")])
+    labels("app.kubernetes.io/managed-by", "homelabc")
 }
 
 pub fn default_deny(namespace: &str) -> NetworkPolicy {
@@ -175,7 +172,7 @@ pub fn allow_dns(namespace: &str) -> NetworkPolicy {
         .to_vec();
     let peer = NetworkPolicyPeer {
         namespace_selector: Some(in_namespace("kube-system")),
-        pod_selector: Some(labels(&[("k8s-app", "kube-dns")])),
+        pod_selector: Some(labels("k8s-app", "kube-dns")),
         ..NetworkPolicyPeer::default()
     };
     NetworkPolicy {
@@ -215,7 +212,7 @@ fn all_ports(app: &App) -> Vec<NetworkPolicyPort> {
 fn pods_of(app: &App) -> NetworkPolicyPeer {
     NetworkPolicyPeer {
         namespace_selector: Some(in_namespace(&app.namespace.value)),
-        pod_selector: Some(labels(&[("app.kubernetes.io/name", &app.name.value)])),
+        pod_selector: Some(labels("app.kubernetes.io/name", &app.name.value)),
         ..NetworkPolicyPeer::default()
     }
 }
@@ -262,7 +259,7 @@ fn allow_http01_solver(namespace: &str, controller: &str) -> NetworkPolicy {
     NetworkPolicy {
         metadata: meta("allow-acme-http01", namespace),
         spec: Some(NetworkPolicySpec {
-            pod_selector: Some(labels(&[("acme.cert-manager.io/http01-solver", "true")])),
+            pod_selector: Some(labels("acme.cert-manager.io/http01-solver", "true")),
             policy_types: Some(vec!["Ingress".into()]),
             ingress: Some(vec![NetworkPolicyIngressRule { from: Some(vec![peer]), ports: Some(vec![port]) }]),
             ..NetworkPolicySpec::default()
@@ -391,7 +388,7 @@ fn app_policy(model: &Model, index: &Index<'_>, app: &App) -> NetworkPolicy {
     NetworkPolicy {
         metadata: meta(&app.name.value, &app.namespace.value),
         spec: Some(NetworkPolicySpec {
-            pod_selector: Some(labels(&[("app.kubernetes.io/name", &app.name.value)])),
+            pod_selector: Some(labels("app.kubernetes.io/name", &app.name.value)),
             policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
             ingress: (!ingress.is_empty()).then_some(ingress),
             egress: (!egress.is_empty()).then_some(egress),
