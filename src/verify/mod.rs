@@ -97,6 +97,17 @@ impl Spans {
         Spans(model.declarations().into_iter().map(|d| (d.id, d.name_span)).collect())
     }
 
+    /// Objects in the order of the declarations they were made for (those
+    /// the user wrote, in the order written, then the others by identity):
+    /// what a diagnostic says of them does not hang on the order the
+    /// backends made them in.
+    fn sort(&self, objects: &mut [&Object]) {
+        objects.sort_by_cached_key(|o| {
+            let span = self.of(o).map(|(span, _)| span);
+            (span.is_none(), span, o.id.clone())
+        });
+    }
+
     /// The first declaration of an object's origin that the user wrote.
     fn of<'a>(&'a self, object: &'a Object) -> Option<(Span, &'a DeclId)> {
         object.origin.decls.iter().find_map(|d| self.0.get(d).map(|span| (*span, d)))
@@ -117,7 +128,8 @@ fn clashes(objects: &[Object], spans: &Spans, diags: &mut Vec<Diagnostic>) {
     // by identity, the objects that share one are found together.
     let by_id = HashIndex::new(objects.iter().enumerate().map(|(i, o)| ((o.unit.cluster(), &o.id), i)));
     for ((_, id), group) in by_id.repeated() {
-        let group: Vec<&Object> = group.into_iter().map(|&i| &objects[i]).collect();
+        let mut group: Vec<&Object> = group.into_iter().map(|&i| &objects[i]).collect();
+        spans.sort(&mut group);
         diags.push(clash(format!("two objects are {}", describe(id)), &group, spans));
     }
     drop(by_id);
@@ -131,7 +143,8 @@ fn clashes(objects: &[Object], spans: &Spans, diags: &mut Vec<Diagnostic>) {
     for object in objects {
         by_path.entry(crate::layout::object_path(object)).or_default().push(object);
     }
-    for (path, group) in by_path.iter().filter(|(_, g)| g.len() > 1 && g[0].id != g[1].id) {
+    for (path, group) in by_path.iter_mut().filter(|(_, g)| g.len() > 1 && g[0].id != g[1].id) {
+        spans.sort(group);
         let what = group.iter().map(|o| describe(&o.id)).collect::<Vec<_>>().join(" and ");
         diags.push(clash(format!("{what} would both be written to `{path}`"), group, spans));
     }
