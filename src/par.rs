@@ -45,6 +45,17 @@ pub fn map_calls<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> V
     spread(items.iter(), items.len(), MIN_PARALLEL_CALLS, f)
 }
 
+/// [`map`] for a few items each worth a loop (the backends of a build): on
+/// the pool, an item at a time, when `work` (how many things they work on
+/// together, such as a model's declarations) pays for it. An item that loops
+/// over [`map`] itself shares its blocks with the workers done with theirs.
+pub fn map_tasks<T: Sync, R: Send>(work: usize, items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    if workers(work, MIN_PARALLEL).is_none() {
+        return items.iter().map(f).collect();
+    }
+    spread(items.iter(), items.len(), 2, f)
+}
+
 /// `items.iter_mut().for_each(f)`, split over the machine's cores: the items
 /// change where they are, nothing is moved or collected.
 pub fn for_each_mut<T: Send>(items: &mut [T], f: impl Fn(&mut T) + Sync) {
@@ -165,6 +176,20 @@ mod tests {
             for_each_mut(&mut changed, |i| *i *= 2);
             assert_eq!(changed, doubled);
             assert_eq!(map_owned(items, |i| i * 2), doubled);
+        }
+    }
+
+    #[test]
+    fn tasks_run_on_the_pool_only_when_their_work_pays_for_it() {
+        // A few items (a build's backends): in input order either way; on the
+        // calling thread for a small model, on the pool's threads for a large one.
+        let items: Vec<usize> = (0..19).collect();
+        let small = map_tasks(MIN_PARALLEL - 1, &items, |&i| (i, rayon::current_thread_index()));
+        assert_eq!(small, items.iter().map(|&i| (i, None)).collect::<Vec<_>>());
+        let large = map_tasks(MIN_PARALLEL, &items, |&i| (i, rayon::current_thread_index()));
+        assert_eq!(large.iter().map(|(i, _)| *i).collect::<Vec<_>>(), items, "in input order");
+        if threads() >= 2 {
+            assert!(large.iter().all(|(_, index)| index.is_some()), "{large:?}");
         }
     }
 

@@ -392,6 +392,32 @@ impl Artifacts {
         }
     }
 
+    /// The artifacts of `parts`, one after the other. The objects are moved
+    /// once, into a list of their number; when one part made them all, its
+    /// list is kept as it is.
+    pub fn joined(parts: Vec<Artifacts>) -> Artifacts {
+        let mut whole = Artifacts::default();
+        let count = |of: fn(&Artifacts) -> usize| parts.iter().map(of).sum::<usize>();
+        let several = parts.iter().filter(|part| !part.objects.is_empty()).count() > 1;
+        if several {
+            whole.objects.reserve_exact(count(|part| part.objects.len()));
+        }
+        whole.files.reserve_exact(count(|part| part.files.len()));
+        whole.needs.reserve_exact(count(|part| part.needs.len()));
+        for part in parts {
+            if several {
+                whole.objects.extend(part.objects);
+            } else if !part.objects.is_empty() {
+                whole.objects = part.objects;
+            }
+            whole.files.extend(part.files);
+            whole.needs.extend(part.needs);
+        }
+        // Every part's objects were serialized (or were never typed).
+        whole.typed_from = whole.objects.len();
+        whole
+    }
+
     /// Adds another cluster's artifacts after these; the first is moved, not
     /// copied (its objects are most of a build's memory).
     pub fn take(&mut self, other: Artifacts) {
@@ -435,6 +461,44 @@ mod tests {
         out.render_from(TYPED_AT_MOST);
         assert_eq!(typed(&out), 0);
         assert!(out.objects.iter().all(|o| Arc::ptr_eq(&o.unit, &out.objects[0].unit)), "one unit, shared");
+    }
+
+    /// Artifacts made apart are joined in the parts' order, as if one
+    /// backend after the other had added them to one list; a list made whole
+    /// by one part is moved, not copied.
+    #[test]
+    fn parts_are_joined_in_their_order() {
+        let origin = Origin::of(DeclId::new(DeclKind::Namespace, None, None, "shop"));
+        let unit = Unit { scope: None, folder: crate::layout::Folder::Namespace("shop".into()) };
+        let part = |names: &[&str]| {
+            let mut out = Artifacts::default();
+            for name in names {
+                let metadata = ObjectMeta { name: Some(name.to_string()), ..ObjectMeta::default() };
+                out.object(&origin, &unit, ConfigMap { metadata, ..ConfigMap::default() });
+                out.needs.push((unit.clone(), origin.decls[0].clone()));
+            }
+            out.file(&origin, FilePlace::Inventory, Content::Text(names.concat()));
+            out.render_from(0);
+            out
+        };
+        let names = |out: &Artifacts| out.objects.iter().map(|o| o.id.name.clone()).collect::<Vec<_>>();
+        let whole = Artifacts::joined(vec![part(&["a", "b"]), part(&[]), part(&["c"])]);
+        assert_eq!(names(&whole), ["a", "b", "c"]);
+        assert_eq!(whole.objects.capacity(), 3, "one list of their number");
+        let texts: Vec<_> = (whole.files.iter())
+            .map(|f| match &f.content {
+                Content::Text(text) => text.as_str(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(texts, ["ab", "", "c"]);
+        assert_eq!(whole.needs.len(), 3);
+        assert_eq!(whole.typed_from, 3, "every part's objects were serialized");
+        let alone = part(&["d", "e", "f", "g", "h"]);
+        let list = alone.objects.as_ptr();
+        let whole = Artifacts::joined(vec![part(&[]), alone, Artifacts::default()]);
+        assert_eq!(names(&whole), ["d", "e", "f", "g", "h"]);
+        assert_eq!(whole.objects.as_ptr(), list, "moved, not copied");
     }
 
     /// A rendered object's text is its file's: the schema line of its kind,

@@ -1,6 +1,7 @@
 //! Backends: each turns the checked model into artifacts for one target.
 //!
-//! **Architecture Invariant:** backends never read one another's output. They
+//! **Architecture Invariant:** backends never read one another's output (they
+//! run at once, each into artifacts of its own: [`emit`]). They
 //! return [`Artifacts`]: Kubernetes objects placed in a unit folder, and plain
 //! files at fixed paths. [`crate::layout`] names the files and writes the
 //! kustomizations; it is the one place that knows the tree's layout.
@@ -95,53 +96,82 @@ pub fn one_label(key: &str, value: &str) -> std::collections::BTreeMap<String, S
     map
 }
 
+/// What the backends but `k8s` make of a cluster's model, each backend's
+/// artifacts in the order of [`BACKENDS`]: made at once, each into artifacts
+/// of its own. Each one's objects are serialized as soon as it made them, so
+/// that a large homelab never holds all its typed objects at once.
+fn beside_apps(model: &Model) -> Vec<Artifacts> {
+    crate::par::map_tasks(model.declaration_count(), &BACKENDS, |emit| {
+        let mut made = Artifacts::default();
+        emit(model, &mut made);
+        made.render_from(0);
+        made
+    })
+}
+
+/// A backend: what it makes of a cluster's model, added to the artifacts.
+type Backend = fn(&Model, &mut Artifacts);
+
+/// Every backend but [`k8s::emit`] (which comes after them: see [`emit`]),
+/// in the order their artifacts are joined.
+const BACKENDS: [Backend; 19] = [
+    charts::emit,
+    gateway::emit,
+    grafana::emit,
+    issuers::emit,
+    k3s::emit,
+    installer::emit,
+    kind::emit,
+    manifests::emit,
+    metallb::emit,
+    netpol::emit,
+    pipelines::emit,
+    prometheus::emit,
+    registry::emit,
+    secrets::emit,
+    storage::emit,
+    stores::emit,
+    talos::emit,
+    tunnel::emit,
+    volsync::emit,
+];
+
 /// Runs every backend on each cluster's model (the description itself when it
 /// has one cluster), wires each cluster's units into its GitOps entry point
 /// in the graph's order, then adds the files of the whole description (the
 /// inventory, SOPS creation rules).
 pub fn emit(whole: &Model, clusters: &[&Model], graph: &Graph) -> Artifacts {
-    // The inventory is written first, while no object is made yet: its tables
-    // and the graph's edge list are the largest passing allocations of a
-    // build, kept out of its peak (every object's text). It comes after the
-    // clusters' artifacts, as it reads none of them.
-    let mut inventory = Artifacts::default();
-    inventory::emit(whole, clusters, graph, &mut inventory);
+    let inventory = || {
+        let mut inventory = Artifacts::default();
+        inventory::emit(whole, clusters, graph, &mut inventory);
+        inventory
+    };
+    // The inventory is written beside the first cluster's backends but
+    // `k8s`, before the apps' objects are made: its tables and the graph's
+    // edge list are the largest passing allocations of a build, kept out of
+    // its peak (every object's text). It comes after the clusters'
+    // artifacts, as it reads none of them.
+    let mut written = None;
     let mut out = Artifacts::default();
     for model in clusters {
-        let mut cluster = Artifacts::default();
-        let backends: [fn(&Model, &mut Artifacts); 20] = [
-            charts::emit,
-            gateway::emit,
-            grafana::emit,
-            issuers::emit,
-            k3s::emit,
-            installer::emit,
-            k8s::emit,
-            kind::emit,
-            manifests::emit,
-            metallb::emit,
-            netpol::emit,
-            pipelines::emit,
-            prometheus::emit,
-            registry::emit,
-            secrets::emit,
-            storage::emit,
-            stores::emit,
-            talos::emit,
-            tunnel::emit,
-            volsync::emit,
-        ];
-        for emit in backends {
-            let made = cluster.objects.len();
-            emit(model, &mut cluster);
-            // Serialize what this backend made now, so that a large homelab
-            // never holds all its typed objects at once.
-            cluster.render_from(made);
-        }
+        let made = if written.is_some() {
+            beside_apps(model)
+        } else {
+            let (inventory, made) = crate::par::both(model.declaration_count(), inventory, || beside_apps(model));
+            written = Some(inventory);
+            made
+        };
+        let mut cluster = Artifacts::joined(made);
+        // Then the apps' objects, most of a large cluster's, made on every
+        // core a batch of apps at a time and added after the others' (the
+        // one list they all end in is grown for them, not regrown after).
+        let made = cluster.objects.len();
+        k8s::emit(model, &mut cluster);
+        cluster.render_from(made);
         gitops::wire(model, graph, &mut cluster);
         out.take(cluster);
     }
-    out.take(inventory);
+    out.take(written.unwrap_or_else(inventory));
     secrets::rules(whole, &mut out);
     out
 }
