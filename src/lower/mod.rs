@@ -57,9 +57,9 @@ pub fn merge(loaded: Loaded<FilePart>, diags: &mut Vec<Diagnostic>) -> Model {
     let mut homelabs: Vec<Span> = Vec::new();
     let root = loaded.files.first().map(|f| f.file);
     let parts: Vec<FilePart> = loaded.files.into_iter().map(|f| f.doc).collect();
-    // Apps are the many large declarations: room for all of them at once,
-    // rather than a vector regrown (and copied) as files are merged.
-    model.apps.reserve(parts.iter().map(|p| p.model.apps.len()).sum());
+    // Room for every declaration at once (apps are the many large ones),
+    // rather than lists regrown (and copied) as files are merged.
+    model.reserve_for(&parts.iter().map(|p| &p.model).collect::<Vec<_>>());
     for part in parts {
         diags.extend(part.diags);
         homelabs.extend(part.homelabs.iter().map(|h| h.name.span));

@@ -1527,6 +1527,64 @@ impl Model {
         self.clusters.iter().find_map(|c| c.gitops.as_ref()).map_or(DEFAULT_TREE, |g| g.path.value.as_str())
     }
 
+    /// Makes room in every list of declarations for those of `others`, to be
+    /// appended ([`Model::append`]) each once, not regrown file by file.
+    pub fn reserve_for(&mut self, others: &[&Model]) {
+        let count = |list: fn(&Model) -> usize| others.iter().map(|other| list(other)).sum::<usize>();
+        // Destructured, so that a new kind of declaration cannot be forgotten here.
+        let Model {
+            homelab: _,
+            networks,
+            clusters,
+            nodes,
+            pools,
+            registries,
+            namespaces,
+            apps,
+            charts,
+            secrets,
+            secret_stores,
+            issuers,
+            gateways,
+            dns,
+            tunnels,
+            pipelines,
+            dashboards,
+            alerts,
+            claims,
+            storage_classes,
+            backups,
+            manifests,
+            uses,
+            components,
+            attachments: _,
+            scope: _,
+        } = self;
+        networks.reserve(count(|m| m.networks.len()));
+        clusters.reserve(count(|m| m.clusters.len()));
+        nodes.reserve(count(|m| m.nodes.len()));
+        pools.reserve(count(|m| m.pools.len()));
+        registries.reserve(count(|m| m.registries.len()));
+        namespaces.reserve(count(|m| m.namespaces.len()));
+        apps.reserve(count(|m| m.apps.len()));
+        charts.reserve(count(|m| m.charts.len()));
+        secrets.reserve(count(|m| m.secrets.len()));
+        secret_stores.reserve(count(|m| m.secret_stores.len()));
+        issuers.reserve(count(|m| m.issuers.len()));
+        gateways.reserve(count(|m| m.gateways.len()));
+        dns.reserve(count(|m| m.dns.len()));
+        tunnels.reserve(count(|m| m.tunnels.len()));
+        pipelines.reserve(count(|m| m.pipelines.len()));
+        dashboards.reserve(count(|m| m.dashboards.len()));
+        alerts.reserve(count(|m| m.alerts.len()));
+        claims.reserve(count(|m| m.claims.len()));
+        storage_classes.reserve(count(|m| m.storage_classes.len()));
+        backups.reserve(count(|m| m.backups.len()));
+        manifests.reserve(count(|m| m.manifests.len()));
+        uses.reserve(count(|m| m.uses.len()));
+        components.reserve(count(|m| m.components.len()));
+    }
+
     /// Moves every declaration of `other` into this model (the homelab and
     /// attachments of `other` are ignored: lowering merges them itself).
     pub fn append(&mut self, other: Model) {
