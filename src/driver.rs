@@ -287,11 +287,23 @@ fn check_and_lay_out(
         return None;
     }
     watch(Phase::Layout, artifacts.objects.len());
-    let (tree, seen) = match crate::layout::assemble_with(artifacts, true, options) {
-        Ok(laid) => laid,
+    let (files, seen) = crate::layout::files_of(artifacts, true, options);
+    // The closed world is checked, and what it read freed, while the files
+    // are sorted into the tree.
+    let (tree, found) = crate::par::both(
+        files.len(),
+        || crate::layout::tree_of(files),
+        || {
+            let found = crate::verify::closed_world(world, &seen);
+            drop(seen);
+            found
+        },
+    );
+    let tree = match tree {
+        Ok(tree) => tree,
         Err(message) => return Some(Err(message)),
     };
-    diagnostics.extend(crate::verify::closed_world(world, &seen));
+    diagnostics.extend(found);
     diag::sort(diagnostics);
     (!diag::has_errors(diagnostics)).then_some(Ok(tree))
 }

@@ -143,7 +143,16 @@ fn file_text(content: Content) -> String {
 /// Lays the artifacts out as a tree. Two artifacts at one path are a bug in a
 /// backend (user-level clashes are caught by the checks), reported as `Err`.
 pub fn assemble(artifacts: Artifacts) -> Result<OutputTree, String> {
-    assemble_with(artifacts, false, Options::default()).map(|(tree, _)| tree)
+    tree_of(files_of(artifacts, false, Options::default()).0)
+}
+
+/// Files of a tree, each its path and its bytes.
+pub type Files = Vec<(String, Vec<u8>)>;
+
+/// The tree of the files [`files_of`] laid out; `Err` names a backend's bug
+/// (two files at one path, a path the tree refuses).
+pub fn tree_of(files: Files) -> Result<OutputTree, String> {
+    OutputTree::from_files(files).map_err(|e| format!("{}: {e}", e.path))
 }
 
 /// An object as a layout worker leaves it: small, since every object of the
@@ -161,13 +170,11 @@ struct Laid {
     seen: Option<Box<Seen>>,
 }
 
-/// [`assemble`], and with `inspect`, what the output checks see of every
-/// object ([`refs::seen`]), in the objects' order.
-pub fn assemble_with(
-    artifacts: Artifacts,
-    inspect: bool,
-    options: Options,
-) -> Result<(OutputTree, Vec<Box<Seen>>), String> {
+/// Every file of the tree the artifacts make, each object's, each plain
+/// file's and each unit's kustomization, in the order the tree refuses the
+/// first bad path of ([`tree_of`]), and with `inspect`, what the output
+/// checks see of every object ([`refs::seen`]), in the objects' order.
+pub fn files_of(artifacts: Artifacts, inspect: bool, options: Options) -> (Files, Vec<Box<Seen>>) {
     let mut units = Listing::default();
     // Each object is rendered and freed by the worker that renders it.
     let rendered = par::map_owned(artifacts.objects, |object| {
@@ -192,7 +199,7 @@ pub fn assemble_with(
     // path of (objects, plain files, kustomizations), made into one at once.
     // The objects' files take the place of what was laid out (collected in
     // place: a file is smaller than a `Laid`, so the rest fit after them).
-    let mut written: Vec<(String, Vec<u8>)> = rendered
+    let mut written: Files = rendered
         .into_iter()
         .map(|laid| {
             seen.extend(laid.seen);
@@ -231,6 +238,5 @@ pub fn assemble_with(
         text.push_str(&yaml::render(&kustomization));
         (format!("{path}/{KUSTOMIZATION}"), text.into_bytes())
     }));
-    let tree = OutputTree::from_files(written).map_err(|e| format!("{}: {e}", e.path))?;
-    Ok((tree, seen))
+    (written, seen)
 }
