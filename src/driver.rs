@@ -249,17 +249,20 @@ fn lay_out(
     let artifacts = crate::backend::emit(&checked.model, &checked.clusters(), &checked.graph);
     // Nothing after the backends reads the graph, nor the model but through
     // `world`: their memory goes to the layout.
-    checked.graph = Graph::default();
+    let graph = std::mem::take(&mut checked.graph);
     let world = crate::verify::World::new(&checked.model, &checked.clusters());
     let clusters: Vec<String> = checked.views.iter().filter_map(|v| v.scope.clone()).collect();
-    let freeing = free.then(|| {
-        let model = (std::mem::take(&mut checked.model), std::mem::take(&mut checked.views));
+    let freeing = if free {
+        let model = (std::mem::take(&mut checked.model), std::mem::take(&mut checked.views), graph);
         // Where no thread can start, the model is dropped here, with the closure.
         std::thread::Builder::new().spawn(move || drop(model)).ok()
-    });
+    } else {
+        drop(graph);
+        None
+    };
     let tree = check_and_lay_out(artifacts, &world, &mut checked.diagnostics, options, watch);
     drop(world);
-    if let Some(Err(panic)) = freeing.flatten().map(std::thread::JoinHandle::join) {
+    if let Some(Err(panic)) = freeing.map(std::thread::JoinHandle::join) {
         std::panic::resume_unwind(panic);
     }
     let tree = match tree? {
