@@ -143,10 +143,19 @@ fn clashes(objects: &[Object], spans: &Spans, diags: &mut Vec<Diagnostic>) {
     for object in objects {
         by_path.entry(crate::layout::object_path(object)).or_default().push(object);
     }
-    for (path, group) in by_path.iter_mut().filter(|(_, g)| g.len() > 1 && g[0].id != g[1].id) {
+    // A file of objects of more than one identity (those of one identity
+    // are reported above), each identity named once, with its API version:
+    // two kinds of one name in two API groups read alike.
+    for (path, group) in by_path.iter_mut().filter(|(_, g)| g.iter().any(|o| o.id != g[0].id)) {
         spans.sort(group);
-        let what = group.iter().map(|o| describe(&o.id)).collect::<Vec<_>>().join(" and ");
-        diags.push(clash(format!("{what} would both be written to `{path}`"), group, spans));
+        let mut ids: Vec<&ObjectId> = Vec::with_capacity(group.len());
+        for object in group.iter() {
+            if !ids.contains(&&object.id) {
+                ids.push(&object.id);
+            }
+        }
+        let what = ids.iter().map(|id| format!("{} ({})", describe(id), id.api_version)).collect::<Vec<_>>();
+        diags.push(clash(format!("{} would both be written to `{path}`", what.join(" and ")), group, spans));
     }
 }
 
@@ -167,4 +176,69 @@ fn clash(message: String, group: &[&Object], spans: &Spans) -> Diagnostic {
     }
     let makers: Vec<String> = group.iter().map(|o| o.origin.primary().describe()).collect();
     diag.note(format!("made for {}", makers.join(" and ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::backend::Origin;
+    use crate::diag;
+    use crate::layout::{Folder, Unit};
+    use crate::model::DeclKind;
+
+    /// An object of `api_version`, kind Namespace, named `shop`, in the
+    /// namespace's unit; a manifest's when `parsed`.
+    fn namespace(api_version: &'static str, parsed: bool, made_for: &str) -> Object {
+        let id = ObjectId {
+            api_version: api_version.into(),
+            kind: "Namespace".into(),
+            namespace: None,
+            name: "shop".to_string(),
+        };
+        let body = match parsed {
+            true => Body::Parsed(serde_json::json!({ "apiVersion": api_version, "kind": "Namespace" })),
+            false => Body::Verbatim(String::new()),
+        };
+        let origin = Origin::of(DeclId::new(DeclKind::Manifest, None, None, made_for));
+        let unit = Arc::new(Unit { scope: None, folder: Folder::Namespace("shop".into()) });
+        Object { origin, unit, id, body }
+    }
+
+    /// Objects that share a file are reported whatever the order they were
+    /// made in: two of one identity and a third of another are one clash of
+    /// identity and one of the file, each identity named once.
+    #[test]
+    fn a_file_clash_does_not_hang_on_the_objects_order() {
+        let spans = Spans(BTreeMap::new());
+        let made = [namespace("v1", false, "a"), namespace("v1", true, "b"), namespace("example.com/v1", true, "c")];
+        let mut messages = Vec::new();
+        for order in [[0, 1, 2], [0, 2, 1], [2, 1, 0]] {
+            let objects: Vec<Object> = order.iter().map(|&i| clone(&made[i])).collect();
+            let mut diags = Vec::new();
+            clashes(&objects, &spans, &mut diags);
+            diag::sort(&mut diags);
+            messages.push(diags.iter().map(|d| d.message.clone()).collect::<Vec<_>>());
+        }
+        let path = crate::layout::object_path(&made[0]);
+        assert_eq!(
+            messages[0],
+            [
+                format!(
+                    "Namespace `shop` (example.com/v1) and Namespace `shop` (v1) would both be written to `{path}`"
+                ),
+                "two objects are Namespace `shop`".to_string(),
+            ]
+        );
+        assert!(messages.iter().all(|m| *m == messages[0]), "{messages:#?}");
+    }
+
+    fn clone(object: &Object) -> Object {
+        let body = match &object.body {
+            Body::Parsed(value) => Body::Parsed(value.clone()),
+            _ => Body::Verbatim(String::new()),
+        };
+        Object { origin: object.origin.clone(), unit: Arc::clone(&object.unit), id: object.id.clone(), body }
+    }
 }
