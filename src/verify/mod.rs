@@ -155,7 +155,8 @@ fn clashes(objects: &[Object], spans: &Spans, diags: &mut Vec<Diagnostic>) {
             }
         }
         let what = ids.iter().map(|id| format!("{} ({})", describe(id), id.api_version)).collect::<Vec<_>>();
-        diags.push(clash(format!("{} would both be written to `{path}`", what.join(" and ")), group, spans));
+        let all = if what.len() == 2 { "both" } else { "all" };
+        diags.push(clash(format!("{} would {all} be written to `{path}`", what.join(" and ")), group, spans));
     }
 }
 
