@@ -392,9 +392,10 @@ impl Artifacts {
         }
     }
 
-    /// The artifacts of `parts`, one after the other. The objects are moved
-    /// once, into a list of their number; when one part made them all, its
-    /// list is kept as it is.
+    /// The artifacts of `parts`, one after the other (the backends' of a
+    /// cluster, the clusters' and the whole description's). The objects are
+    /// moved once, into a list of their number; when one part made them all
+    /// (a cluster's, most of a build's memory), its list is kept as it is.
     pub fn joined(parts: Vec<Artifacts>) -> Artifacts {
         let mut whole = Artifacts::default();
         let count = |of: fn(&Artifacts) -> usize| parts.iter().map(of).sum::<usize>();
@@ -404,7 +405,12 @@ impl Artifacts {
         }
         whole.files.reserve_exact(count(|part| part.files.len()));
         whole.needs.reserve_exact(count(|part| part.needs.len()));
+        // The first object a part left typed, where the whole's are.
+        let mut typed_from = None;
         for part in parts {
+            if typed_from.is_none() && part.typed_from < part.objects.len() {
+                typed_from = Some(whole.objects.len() + part.typed_from);
+            }
             if several {
                 whole.objects.extend(part.objects);
             } else if !part.objects.is_empty() {
@@ -413,21 +419,8 @@ impl Artifacts {
             whole.files.extend(part.files);
             whole.needs.extend(part.needs);
         }
-        // Every part's objects were serialized (or were never typed).
-        whole.typed_from = whole.objects.len();
+        whole.typed_from = typed_from.unwrap_or(whole.objects.len());
         whole
-    }
-
-    /// Adds another cluster's artifacts after these; the first is moved, not
-    /// copied (its objects are most of a build's memory).
-    pub fn take(&mut self, other: Artifacts) {
-        if self.objects.is_empty() && self.files.is_empty() && self.needs.is_empty() {
-            *self = other;
-            return;
-        }
-        self.objects.extend(other.objects);
-        self.files.extend(other.files);
-        self.needs.extend(other.needs);
     }
 
     /// Adds a plain file.
@@ -499,6 +492,11 @@ mod tests {
         let whole = Artifacts::joined(vec![part(&[]), alone, Artifacts::default()]);
         assert_eq!(names(&whole), ["d", "e", "f", "g", "h"]);
         assert_eq!(whole.objects.as_ptr(), list, "moved, not copied");
+        // A part's objects left typed (the GitOps wiring's) stay to be serialized.
+        let mut typed = part(&["i", "j"]);
+        typed.object(&origin, &unit, ConfigMap::default());
+        let whole = Artifacts::joined(vec![part(&["x"]), typed, part(&["y"])]);
+        assert_eq!(whole.typed_from, 3, "the first typed object, where the whole list has it");
     }
 
     /// A rendered object's text is its file's: the schema line of its kind,

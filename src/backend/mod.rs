@@ -152,7 +152,7 @@ pub fn emit(whole: &Model, clusters: &[&Model], graph: &Graph) -> Artifacts {
     // its peak (every object's text). It comes after the clusters'
     // artifacts, as it reads none of them.
     let mut written = None;
-    let mut out = Artifacts::default();
+    let mut parts = Vec::with_capacity(clusters.len() + 1);
     for model in clusters {
         let made = if written.is_some() {
             beside_apps(model)
@@ -169,9 +169,10 @@ pub fn emit(whole: &Model, clusters: &[&Model], graph: &Graph) -> Artifacts {
         k8s::emit(model, &mut cluster);
         cluster.render_from(made);
         gitops::wire(model, graph, &mut cluster);
-        out.take(cluster);
+        parts.push(cluster);
     }
-    out.take(written.unwrap_or_else(inventory));
+    parts.push(written.unwrap_or_else(inventory));
+    let mut out = Artifacts::joined(parts);
     secrets::rules(whole, &mut out);
     out
 }
