@@ -96,12 +96,13 @@ pub fn one_label(key: &str, value: &str) -> std::collections::BTreeMap<String, S
     map
 }
 
-/// What the backends but `k8s` make of a cluster's model, each backend's
+/// What the backends but `k8s` make of a cluster's model (of `declarations`
+/// declarations, which decide whether it pays to share them), each backend's
 /// artifacts in the order of [`BACKENDS`]: made at once, each into artifacts
 /// of its own. Each one's objects are serialized as soon as it made them, so
 /// that a large homelab never holds all its typed objects at once.
-fn beside_apps(model: &Model) -> Vec<Artifacts> {
-    crate::par::map_tasks(model.declaration_count(), &BACKENDS, |emit| {
+fn beside_apps(model: &Model, declarations: usize) -> Vec<Artifacts> {
+    crate::par::map_tasks(declarations, &BACKENDS, |emit| {
         let mut made = Artifacts::default();
         emit(model, &mut made);
         made.render_from(0);
@@ -154,10 +155,11 @@ pub fn emit(whole: &Model, clusters: &[&Model], graph: &Graph) -> Artifacts {
     let mut written = None;
     let mut parts = Vec::with_capacity(clusters.len() + 1);
     for model in clusters {
+        let declarations = model.declaration_count();
         let made = if written.is_some() {
-            beside_apps(model)
+            beside_apps(model, declarations)
         } else {
-            let (inventory, made) = crate::par::both(model.declaration_count(), inventory, || beside_apps(model));
+            let (inventory, made) = crate::par::both(declarations, inventory, || beside_apps(model, declarations));
             written = Some(inventory);
             made
         };
