@@ -8,7 +8,9 @@
 # out of target/). Measured, with memos off (`HOMELABC_CACHE_DIR=`):
 #   - the compute (`build --check` against an absent folder: everything
 #     rendered, nothing read or written; it exits 2) at 1,000 and 10,000 apps,
-#     beside jrsonnet rendering the same objects when JSONNET names it;
+#     beside jrsonnet rendering the same objects when JSONNET names it, and at
+#     1,000 apps again in 40 interleaved runs (`benches/interleave.py`: wall,
+#     CPU, system time and peak RSS);
 #   - the `--timings` phases at 1,000 apps, medians of 15 interleaved runs;
 #   - when valgrind is installed, the instructions of the compute at 1,000
 #     apps (cachegrind), the one figure a noisy machine leaves alone;
@@ -52,6 +54,15 @@ for n in 1000 10000; do
     -n before "$before -q build --check $disk/in-$n -o $absent" \
     -n after "$after -q build --check $disk/in-$n -o $absent" "${peer[@]}" 2>&1 | tee -a "$summary"
 done
+
+# The same compute with the commands taking turns run after run: hyperfine
+# times one command's runs before the next's, and a machine whose speed
+# drifts over minutes then moves one command's median more than another's.
+say "compute, 1,000 apps, 40 interleaved runs (medians)"
+peer=()
+[ -z "$jsonnet" ] || peer=("jrsonnet=$jsonnet -S -o /dev/null $disk/peer-1000/stream.jsonnet")
+python3 benches/interleave.py 40 "before=$before -q build --check $disk/in-1000 -o $absent" \
+  "after=$after -q build --check $disk/in-1000 -o $absent" "${peer[@]}" | tee -a "$summary"
 
 say "--timings at 1,000 apps, medians of 15 interleaved runs"
 for _ in $(seq 1 15); do
