@@ -17,6 +17,7 @@ system time alone, and peak RSS.
 """
 import os
 import shlex
+import shutil
 import statistics
 import sys
 import time
@@ -36,6 +37,10 @@ def run(argv):
 
 def main(runs, commands):
     named = [command.split("=", 1) for command in commands]
+    for name, command in named:
+        program = shlex.split(command)[:1]
+        if not program or not shutil.which(program[0]):
+            sys.exit(f"interleave.py: {name}: no program `{' '.join(program)}` to run")
     results = {name: [] for name, _ in named}
     for i in range(runs):
         for name, command in named if i % 2 == 0 else reversed(named):
